@@ -1,0 +1,170 @@
+/** Result of a connectivity check against the configured Oxen remote. */
+export type ConnectivityState = 'online' | 'offline' | 'unknown';
+
+/** What {@link checkConnectivity} found, and why. */
+export interface ConnectivityResult {
+  readonly state: ConnectivityState;
+  /** One sentence a user can read. */
+  readonly reason: string;
+  /** Epoch ms of the check. */
+  readonly checkedAt: number;
+  /** Round trip in ms, when the host answered. */
+  readonly latencyMs?: number;
+  /** The `oxen-version` the server reported, when it did. */
+  readonly serverVersion?: string;
+}
+
+/** Options of {@link checkConnectivity}. */
+export interface ConnectivityOptions {
+  /** Give up after this long and report offline. @default 5000 */
+  readonly timeoutMs?: number;
+  /** Sent as `Authorization: Bearer` (oxen-server with auth guards /api/health too). Never logged. */
+  readonly token?: string;
+  /** Test seam. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  readonly signal?: AbortSignal;
+  readonly clock?: { now(): number };
+}
+
+const OFFLINE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+function codesOf(error: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current != null && depth < 8; depth++) {
+    const node = current as { code?: unknown; name?: unknown; errors?: unknown; cause?: unknown };
+    if (typeof node.code === 'string') codes.push(node.code);
+    if (node.name === 'TimeoutError') codes.push('TIMEOUT');
+    if (Array.isArray(node.errors)) for (const e of node.errors) codes.push(...codesOf(e));
+    current = node.cause;
+  }
+  return codes;
+}
+
+/**
+ * Asks the configured remote itself whether it can be reached: `GET <origin>/api/health`.
+ * An answer from an Oxen server (the `oxen-version` header, or any 401/403 from the host) is
+ * online; DNS failure, refusal, reset and timeout are offline; a TLS failure, a redirect or an
+ * answer that is not Oxen's (a captive portal) is unknown. No public host, no ICMP.
+ */
+export async function checkConnectivity(
+  remoteUrl: string,
+  options: ConnectivityOptions = {},
+): Promise<ConnectivityResult> {
+  const clock = options.clock ?? Date;
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const checkedAt = clock.now();
+  let origin: string;
+  try {
+    origin = new URL(remoteUrl).origin;
+  } catch {
+    return { state: 'unknown', reason: `The remote URL "${remoteUrl}" is not a valid URL.`, checkedAt };
+  }
+  const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  try {
+    const response = await doFetch(`${origin}/api/health`, {
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.any(signals),
+    });
+    const latencyMs = clock.now() - checkedAt;
+    const serverVersion = response.headers.get('oxen-version') ?? undefined;
+    await response.body?.cancel().catch(() => {});
+    const base = { checkedAt, latencyMs, ...(serverVersion ? { serverVersion } : {}) };
+    if (serverVersion) {
+      return {
+        ...base,
+        state: 'online',
+        reason: `${origin} answered (HTTP ${response.status}, oxen ${serverVersion}).`,
+      };
+    }
+    if (response.status === 401 || response.status === 403) {
+      return {
+        ...base,
+        state: 'online',
+        reason: `${origin} answered HTTP ${response.status} (authentication required).`,
+      };
+    }
+    return {
+      ...base,
+      state: 'unknown',
+      reason: `${origin} answered HTTP ${response.status} but not as an Oxen server (a captive portal or proxy?).`,
+    };
+  } catch (error) {
+    if (options.signal?.aborted) {
+      return { state: 'unknown', reason: 'The connectivity check was cancelled.', checkedAt };
+    }
+    const codes = codesOf(error);
+    if (
+      codes.includes('TIMEOUT') ||
+      codes.includes('ABORT_ERR') ||
+      codes.includes('UND_ERR_HEADERS_TIMEOUT')
+    ) {
+      return { state: 'offline', reason: `${origin} did not answer within ${timeoutMs} ms.`, checkedAt };
+    }
+    const offline = codes.find((c) => OFFLINE_CODES.has(c));
+    if (offline) return { state: 'offline', reason: `${origin} is unreachable (${offline}).`, checkedAt };
+    const tls = codes.find((c) => /CERT|TLS|SSL|SELF_SIGNED/.test(c));
+    if (tls) return { state: 'unknown', reason: `${origin} failed the TLS handshake (${tls}).`, checkedAt };
+    const text = error instanceof Error ? error.message : String(error);
+    return { state: 'unknown', reason: `Could not tell whether ${origin} is reachable: ${text}`, checkedAt };
+  }
+}
+
+/** Options of {@link createConnectivityChecker}. */
+export interface ConnectivityCheckerOptions extends ConnectivityOptions {
+  /** Reuse a result for this long, in ms. @default 10000 */
+  readonly cacheMs?: number;
+}
+
+/** A connectivity check for one remote with a short-lived cache. */
+export interface ConnectivityChecker {
+  /** Returns the cached result while fresh, else checks. `force` skips the cache. */
+  check(force?: boolean): Promise<ConnectivityResult>;
+  /** The last result, if any. */
+  readonly last: ConnectivityResult | undefined;
+  /** Forgets the cached result (after a request failed with a network error, say). */
+  invalidate(): void;
+}
+
+/** Creates a cached connectivity checker for `remoteUrl`. */
+export function createConnectivityChecker(
+  remoteUrl: string,
+  options: ConnectivityCheckerOptions = {},
+): ConnectivityChecker {
+  const clock = options.clock ?? Date;
+  const cacheMs = options.cacheMs ?? 10_000;
+  let last: ConnectivityResult | undefined;
+  let inFlight: Promise<ConnectivityResult> | undefined;
+  return {
+    async check(force = false) {
+      if (!force && last && clock.now() - last.checkedAt < cacheMs) return last;
+      inFlight ??= checkConnectivity(remoteUrl, options).finally(() => {
+        inFlight = undefined;
+      });
+      last = await inFlight;
+      return last;
+    },
+    get last() {
+      return last;
+    },
+    invalidate() {
+      last = undefined;
+    },
+  };
+}
