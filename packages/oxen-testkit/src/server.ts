@@ -609,9 +609,11 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
         .writeHead(reply.status, { 'content-type': 'text/plain; charset=utf-8', ...headers })
         .end(reply.text);
     } else if (reply.body !== undefined) {
+      const body = reply.body as Record<string, unknown>;
+      const stamped = 'oxen_version' in body ? { ...body, oxen_version: version } : body;
       res
         .writeHead(reply.status, { 'content-type': 'application/json', ...headers })
-        .end(JSON.stringify(reply.body));
+        .end(JSON.stringify(stamped));
     } else {
       res.writeHead(reply.status, headers).end();
     }

@@ -1,0 +1,78 @@
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  findRepositoryRoot,
+  readAuthToken,
+  readRepositoryRemote,
+  removeAuthToken,
+  writeAuthToken,
+} from './config.js';
+import { parseRemoteUrl } from './remote.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'oxen-config-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('repository config', () => {
+  it('finds the root walking up and reads the remote', () => {
+    mkdirSync(join(dir, '.oxen'));
+    mkdirSync(join(dir, 'Song.logicx', 'Alternatives'), { recursive: true });
+    writeFileSync(
+      join(dir, '.oxen', 'config.toml'),
+      'remote_name = "origin"\n[[remotes]]\nname = "origin"\nurl = "http://localhost:3000/ns/song"\n',
+    );
+    expect(findRepositoryRoot(join(dir, 'Song.logicx', 'Alternatives'))).toBe(dir);
+    expect(readRepositoryRemote(dir)).toEqual({ name: 'origin', url: 'http://localhost:3000/ns/song' });
+  });
+
+  it('errors name what is wrong and what to do', () => {
+    expect(() => findRepositoryRoot(dir)).toThrow(/No Oxen repository at .* pass --project/);
+    mkdirSync(join(dir, '.oxen'));
+    writeFileSync(join(dir, '.oxen', 'config.toml'), 'remote_name = [broken');
+    expect(() => readRepositoryRemote(dir)).toThrow(/config\.toml is not valid TOML/);
+  });
+
+  it('validates remote URLs', () => {
+    expect(parseRemoteUrl('http://localhost:3000/ns/song')).toMatchObject({
+      host: 'localhost:3000',
+      namespace: 'ns',
+      repo: 'song',
+    });
+    expect(parseRemoteUrl('https://hub.oxen.ai/ada/song').host).toBe('hub.oxen.ai');
+    expect(() => parseRemoteUrl('localhost:3000')).toThrow(/not of the form|not a URL/);
+    expect(() => parseRemoteUrl('http://host/only-one')).toThrow(
+      /http\(s\):\/\/host\[:port\]\/<namespace>\/<repo>/,
+    );
+  });
+});
+
+describe('auth config', () => {
+  it('writes with mode 0600, keeps other hosts, reads back, removes', () => {
+    writeAuthToken('hub.oxen.ai', 'hub-token', dir);
+    const file = writeAuthToken('localhost:3000', 'local-token', dir);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readAuthToken('localhost:3000', dir)).toBe('local-token');
+    expect(readAuthToken('hub.oxen.ai', dir)).toBe('hub-token');
+    expect(readFileSync(file, 'utf8')).toContain('[[host_configs]]');
+    expect(removeAuthToken('localhost:3000', dir)).toBe(true);
+    expect(removeAuthToken('localhost:3000', dir)).toBe(false);
+    expect(readAuthToken('localhost:3000', dir)).toBeUndefined();
+  });
+
+  it('refuses an auth file other users can read, without printing the token', () => {
+    const file = writeAuthToken('localhost:3000', 'tok-abc', dir);
+    chmodSync(file, 0o644);
+    expect(() => readAuthToken('localhost:3000', dir)).toThrow(
+      /other users can read it \(mode 644\); run: chmod 600/,
+    );
+    try {
+      readAuthToken('localhost:3000', dir);
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain('tok-abc');
+    }
+  });
+});

@@ -1,0 +1,141 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parse, stringify } from 'smol-toml';
+import { OxenError } from './errors.js';
+
+/** Walks up from `from` to the folder holding `.oxen`; NOT_A_REPOSITORY when there is none. */
+export function findRepositoryRoot(from: string): string {
+  let dir = resolve(from);
+  for (;;) {
+    if (existsSync(join(dir, '.oxen'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new OxenError(
+        'NOT_A_REPOSITORY',
+        `No Oxen repository at ${resolve(from)} or above it; run this inside a project (or pass --project).`,
+      );
+    }
+    dir = parent;
+  }
+}
+
+function readToml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new OxenError(
+      'CONFIG_INVALID',
+      `Cannot read ${file}: ${(error as Error).message}; check its permissions.`,
+      {
+        cause: error,
+        file,
+      },
+    );
+  }
+  try {
+    return parse(text) as Record<string, unknown>;
+  } catch (error) {
+    const line = (error as { line?: number }).line;
+    throw new OxenError(
+      'CONFIG_INVALID',
+      `${file} is not valid TOML${line ? ` (line ${line})` : ''}; fix or remove it.`,
+      {
+        cause: error,
+        file,
+      },
+    );
+  }
+}
+
+/** The remote a repository pushes to, from `<repo>/.oxen/config.toml` (`remote_name` and `[[remotes]]`). */
+export function readRepositoryRemote(repoRoot: string, name?: string): { name: string; url: string } {
+  const file = join(repoRoot, '.oxen', 'config.toml');
+  if (!existsSync(file)) {
+    throw new OxenError(
+      'NO_REMOTE',
+      `The repository at ${repoRoot} has no remote; set one with: oxen config --set-remote origin <url>.`,
+      {
+        file,
+      },
+    );
+  }
+  const config = readToml(file) as { remote_name?: unknown; remotes?: unknown };
+  const wanted = name ?? (typeof config.remote_name === 'string' ? config.remote_name : 'origin');
+  const remotes = Array.isArray(config.remotes)
+    ? (config.remotes as Array<{ name?: unknown; url?: unknown }>)
+    : [];
+  const remote = remotes.find((r) => r.name === wanted);
+  if (!remote || typeof remote.url !== 'string') {
+    throw new OxenError(
+      'NO_REMOTE',
+      `No remote named '${wanted}' is set for ${repoRoot}; set one with: oxen config --set-remote ${wanted} <url>.`,
+      {
+        file,
+      },
+    );
+  }
+  return { name: wanted, url: remote.url };
+}
+
+/** Oxen's config dir: `$OXEN_CONFIG_DIR`, else `~/.config/oxen`. */
+export function oxenConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.OXEN_CONFIG_DIR || join(env.HOME || homedir(), '.config', 'oxen');
+}
+
+interface AuthConfig {
+  default_host?: string;
+  host_configs?: Array<{ host?: string; auth_token?: string }>;
+}
+
+const authFile = (configDir: string) => join(configDir, 'auth_config.toml');
+
+/**
+ * The token Oxen's auth config holds for `host` (`host:port`), or undefined. A file that other
+ * users can read is refused (AUTH_FILE_INSECURE), as ssh refuses a readable key.
+ */
+export function readAuthToken(host: string, configDir: string = oxenConfigDir()): string | undefined {
+  const file = authFile(configDir);
+  if (!existsSync(file)) return undefined;
+  const mode = statSync(file).mode & 0o777;
+  if (mode & 0o077) {
+    throw new OxenError(
+      'AUTH_FILE_INSECURE',
+      `${file} holds tokens but other users can read it (mode ${mode.toString(8)}); run: chmod 600 ${file}`,
+      { file },
+    );
+  }
+  const config = readToml(file) as AuthConfig;
+  return config.host_configs?.find((h) => h.host === host)?.auth_token || undefined;
+}
+
+function writeAuth(file: string, config: AuthConfig) {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, stringify(config as Record<string, unknown>), { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+}
+
+/** Stores `token` for `host` in Oxen's auth config (mode 0600), keeping other hosts. The token never touches argv. */
+export function writeAuthToken(host: string, token: string, configDir: string = oxenConfigDir()): string {
+  const file = authFile(configDir);
+  const config: AuthConfig = existsSync(file) ? (readToml(file) as AuthConfig) : {};
+  const hosts = (config.host_configs ?? []).filter((h) => h.host !== host);
+  hosts.push({ host, auth_token: token });
+  writeAuth(file, { default_host: config.default_host ?? 'hub.oxen.ai', host_configs: hosts });
+  return file;
+}
+
+/** Removes the token for `host`; true when there was one. */
+export function removeAuthToken(host: string, configDir: string = oxenConfigDir()): boolean {
+  const file = authFile(configDir);
+  if (!existsSync(file)) return false;
+  const config = readToml(file) as AuthConfig;
+  const hosts = config.host_configs ?? [];
+  const kept = hosts.filter((h) => h.host !== host);
+  if (kept.length === hosts.length) return false;
+  writeAuth(file, { ...config, host_configs: kept });
+  return true;
+}

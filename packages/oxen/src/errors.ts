@@ -1,0 +1,115 @@
+import { type ErrorKind, OxvcsError } from '@oxvcs/retry';
+
+/** Codes of {@link OxenError}. */
+export type OxenErrorCode =
+  | 'NETWORK'
+  | 'TIMEOUT'
+  | 'AUTH'
+  | 'NOT_FOUND'
+  | 'REPO_NOT_FOUND'
+  | 'BRANCH_NOT_FOUND'
+  | 'BRANCH_EXISTS'
+  | 'COMMIT_NOT_FOUND'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'UPDATE_REQUIRED'
+  | 'SERVER_TOO_OLD'
+  | 'SERVER_ERROR'
+  | 'BAD_REQUEST'
+  | 'BAD_RESPONSE'
+  | 'NON_FAST_FORWARD'
+  | 'MERGE_CONFLICT'
+  | 'NOTHING_TO_COMMIT'
+  | 'NOT_CONFIGURED'
+  | 'NOT_A_REPOSITORY'
+  | 'NO_REMOTE'
+  | 'REMOTE_URL_INVALID'
+  | 'REVISION_NOT_FOUND'
+  | 'CONFIG_INVALID'
+  | 'AUTH_FILE_INSECURE'
+  | 'CLI_NOT_FOUND'
+  | 'CLI_FAILED';
+
+const KIND: Record<OxenErrorCode, ErrorKind> = {
+  NETWORK: 'transient',
+  TIMEOUT: 'transient',
+  SERVER_ERROR: 'transient',
+  RATE_LIMITED: 'rate-limited',
+  AUTH: 'auth',
+  BRANCH_EXISTS: 'conflict',
+  CONFLICT: 'conflict',
+  NON_FAST_FORWARD: 'conflict',
+  MERGE_CONFLICT: 'conflict',
+  NOT_FOUND: 'permanent',
+  REPO_NOT_FOUND: 'permanent',
+  BRANCH_NOT_FOUND: 'permanent',
+  COMMIT_NOT_FOUND: 'permanent',
+  UPDATE_REQUIRED: 'permanent',
+  SERVER_TOO_OLD: 'permanent',
+  BAD_REQUEST: 'permanent',
+  BAD_RESPONSE: 'permanent',
+  NOTHING_TO_COMMIT: 'permanent',
+  NOT_CONFIGURED: 'permanent',
+  NOT_A_REPOSITORY: 'permanent',
+  NO_REMOTE: 'permanent',
+  REMOTE_URL_INVALID: 'permanent',
+  REVISION_NOT_FOUND: 'permanent',
+  CONFIG_INVALID: 'permanent',
+  AUTH_FILE_INSECURE: 'permanent',
+  CLI_NOT_FOUND: 'permanent',
+  CLI_FAILED: 'permanent',
+};
+
+/** Facts an {@link OxenError} may carry. */
+export interface OxenErrorDetails {
+  readonly cause?: unknown;
+  /** HTTP status of the answer. */
+  readonly status?: number;
+  /** The envelope's `status_message`. */
+  readonly statusMessage?: string;
+  /** The rich error's `error.type`, `title`, `detail`. */
+  readonly errorType?: string;
+  readonly title?: string;
+  readonly detail?: string;
+  /** `x-oxen-request-id` of the answer. */
+  readonly requestId?: string;
+  /** Method and URL of the request (never a token). */
+  readonly request?: string;
+  /** Server-given wait (Retry-After), in ms. */
+  readonly retryAfterMs?: number;
+  /** For SERVER_TOO_OLD: what the server runs and what we need. */
+  readonly serverVersion?: string;
+  readonly requiredVersion?: string;
+  /** For CLI errors: the command's stderr (ANSI stripped) and exit code. */
+  readonly stderr?: string;
+  readonly exitCode?: number;
+  /** A file the error is about (config, auth file). */
+  readonly file?: string;
+}
+
+/** Every failure of the Oxen adapter: one class, a string-union `code`, and the facts a caller needs. */
+export class OxenError extends OxvcsError {
+  override readonly name = 'OxenError';
+  readonly code: OxenErrorCode;
+  override readonly retryKind: ErrorKind;
+  readonly status?: number;
+  readonly statusMessage?: string;
+  readonly errorType?: string;
+  readonly title?: string;
+  readonly detail?: string;
+  readonly requestId?: string;
+  readonly request?: string;
+  readonly serverVersion?: string;
+  readonly requiredVersion?: string;
+  readonly stderr?: string;
+  readonly exitCode?: number;
+  readonly file?: string;
+
+  constructor(code: OxenErrorCode, message: string, details: OxenErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.retryKind = KIND[code];
+    const { cause: _cause, ...facts } = details;
+    Object.assign(this, facts);
+  }
+}

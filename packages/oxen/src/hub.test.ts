@@ -1,0 +1,185 @@
+import { createFakeOxenEnv, type FakeOxenServer, startFakeOxenServer } from '@oxvcs/oxen-testkit';
+import { classify, retry } from '@oxvcs/retry';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { OxenError } from './errors.js';
+import { createOxenHub } from './hub.js';
+
+let server: FakeOxenServer;
+let n = 0;
+const fresh = async (options: { timeoutMs?: number } = {}) => {
+  const name = `r${++n}`;
+  await server.createRepo('ns', name);
+  return createOxenHub({ remoteUrl: server.repoUrl('ns', name), timeoutMs: options.timeoutMs ?? 2000 });
+};
+const failure = async (p: Promise<unknown>) => {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(OxenError);
+  return error as OxenError;
+};
+
+beforeAll(async () => {
+  server = await startFakeOxenServer();
+});
+afterAll(() => server.stop());
+afterEach(() => server.faults.clear());
+
+describe('createOxenHub against the testkit server', () => {
+  it('reads versions and refuses an old server naming both versions', async () => {
+    const hub = await fresh();
+    expect(await hub.version()).toBe('0.54.0');
+    expect(await hub.minVersion()).toBe('0.36.0');
+    const old = await startFakeOxenServer({ version: '0.49.0' });
+    try {
+      await old.createRepo('ns', 'x');
+      const error = await failure(
+        createOxenHub({ remoteUrl: old.repoUrl('ns', 'x') }).requireVersion('0.50.4'),
+      );
+      expect(error.code).toBe('SERVER_TOO_OLD');
+      expect(error.message).toContain('0.49.0');
+      expect(error.message).toContain('0.50.4');
+    } finally {
+      await old.stop();
+    }
+  });
+
+  it('branches: create from commit, taken name → BRANCH_EXISTS (conflict), set head, delete', async () => {
+    const hub = await fresh();
+    const main = await hub.getBranch('main');
+    await hub.createBranchFromCommit('oxvcs-lock/song/0000000001', main.commit_id);
+    const taken = await failure(hub.createBranchFromCommit('oxvcs-lock/song/0000000001', main.commit_id));
+    expect(taken).toMatchObject({
+      code: 'BRANCH_EXISTS',
+      status: 500,
+      title: 'Branch already exists: oxvcs-lock/song/0000000001',
+    });
+    expect(classify(taken).kind).toBe('conflict');
+    expect((await hub.findBranch('oxvcs-lock/song/0000000001'))?.commit_id).toBe(main.commit_id);
+    expect(await hub.findBranch('nope')).toBeUndefined();
+    expect((await failure(hub.getBranch('nope'))).code).toBe('BRANCH_NOT_FOUND');
+    await hub.setBranchHead('scratch', main.commit_id);
+    await hub.deleteBranch('scratch');
+    expect((await hub.listBranches()).map((b) => b.name).sort()).toEqual([
+      'main',
+      'oxvcs-lock/song/0000000001',
+    ]);
+  });
+
+  it('upload commits with a server timestamp; download and history read it back', async () => {
+    const hub = await fresh();
+    const commit = await hub.uploadFile('main', '.oxvcs', 'lock.json', '{"a":1}', {
+      name: 'Ada',
+      email: 'a@x',
+      message: 'lock',
+    });
+    expect(Date.parse(commit.timestamp)).not.toBeNaN();
+    const file = await hub.downloadFile('main', '.oxvcs/lock.json');
+    expect(file.content.toString()).toBe('{"a":1}');
+    expect(file.revisionId).toBe(commit.id);
+    expect((await hub.getCommit(commit.id)).message).toBe('lock');
+    expect((await hub.listCommits('main')).total_entries).toBe(2);
+  });
+
+  it('workspace commit that is behind → CONFLICT', async () => {
+    const hub = await fresh();
+    await hub.createWorkspace('w', 'main');
+    await hub.addWorkspaceFile('w', '', 'README.md', 'ours');
+    await hub.uploadFile('main', '', 'README.md', 'theirs', { name: 'B', email: 'b@x', message: 'm' });
+    const error = await failure(hub.commitWorkspace('w', 'main', { name: 'A', email: 'a@x', message: 'm' }));
+    expect(error).toMatchObject({ code: 'CONFLICT', status: 409, title: 'Workspace is behind' });
+  });
+
+  it('missing repository → REPO_NOT_FOUND, permanent', async () => {
+    const hub = createOxenHub({ remoteUrl: server.repoUrl('ns', 'ghost') });
+    const error = await failure(hub.getRepository());
+    expect(error.code).toBe('REPO_NOT_FOUND');
+    expect(classify(error).kind).toBe('permanent');
+  });
+
+  it('429 with Retry-After → rate-limited carrying the delay; maintenance too', async () => {
+    const hub = await fresh();
+    await server.faults.add({ kind: 'rate-limit', retryAfter: '3', count: 1 });
+    const error = await failure(hub.version());
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 3000 });
+    expect(classify(error)).toMatchObject({ kind: 'rate-limited', retryAfterMs: 3000 });
+    await server.faults.add({ kind: 'maintenance', count: 1 });
+    expect(await failure(hub.version())).toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAfterMs: 5000,
+      title: 'Repository is busy',
+    });
+  });
+
+  it('offline → NETWORK (transient, ECONNREFUSED in the cause chain)', async () => {
+    const hub = await fresh();
+    await server.faults.offline();
+    const error = await failure(hub.version());
+    expect(error.code).toBe('NETWORK');
+    expect(classify(error).kind).toBe('transient');
+  });
+
+  it('a hung server → TIMEOUT within the configured timeout', async () => {
+    const hub = await fresh({ timeoutMs: 300 });
+    await server.faults.add({ kind: 'blackhole' });
+    const started = Date.now();
+    const error = await failure(hub.version());
+    expect(error.code).toBe('TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('a reset mid-response and a 5xx burst are transient; retry gets through', async () => {
+    const hub = await fresh();
+    await server.faults.add({ kind: 'reset', count: 1, route: '/api/version' });
+    await server.faults.add({ kind: 'error', status: 502, count: 2, route: '/api/version' });
+    const kinds: string[] = [];
+    const version = await retry(
+      () => hub.version(),
+      { maxRetries: 5, initialDelayMs: 1, maxDelayMs: 5 },
+      {
+        onEvent: (e) => {
+          if (e.type === 'attempt-failed') kinds.push((e.error as OxenError).code);
+        },
+      },
+    );
+    expect(version).toBe('0.54.0');
+    expect(kinds).toEqual(['NETWORK', 'SERVER_ERROR', 'SERVER_ERROR']);
+  });
+
+  it('latency under the timeout is fine', async () => {
+    const hub = await fresh();
+    await server.faults.add({ kind: 'latency', ms: 100, count: 1 });
+    expect(await hub.version()).toBe('0.54.0');
+  });
+
+  it('drop-response after a write: the request fails although the write happened', async () => {
+    const hub = await fresh();
+    const main = await hub.getBranch('main');
+    await server.faults.add({ kind: 'drop-response', method: 'POST', route: '/branches', count: 1 });
+    const error = await failure(hub.createBranchFromCommit('dropped', main.commit_id));
+    expect(error.code).toBe('NETWORK');
+    expect((await hub.getBranch('dropped')).commit_id).toBe(main.commit_id);
+  });
+
+  it('auth: missing/wrong token → AUTH, never echoing the token', async () => {
+    const guarded = await startFakeOxenServer({ auth: 's3cret-token' });
+    try {
+      await guarded.createRepo('ns', 'g');
+      const wrong = createOxenHub({ remoteUrl: guarded.repoUrl('ns', 'g'), token: 'wrong-token-value' });
+      const error = await failure(wrong.version());
+      expect(error.code).toBe('AUTH');
+      expect(JSON.stringify({ ...error, message: error.message })).not.toContain('wrong-token-value');
+      const right = createOxenHub({ remoteUrl: guarded.repoUrl('ns', 'g'), token: 's3cret-token' });
+      expect(await right.version()).toBe('0.54.0');
+    } finally {
+      await guarded.stop();
+    }
+  });
+});
+
+describe('env helper sanity', () => {
+  it('is importable here', () => {
+    expect(typeof createFakeOxenEnv).toBe('function');
+  });
+});

@@ -1,0 +1,30 @@
+export {
+  type CliResult,
+  cliErrorFrom,
+  createOxenCli,
+  type LogEntry,
+  type OxenCli,
+  type OxenCliOptions,
+  type OxenStatus,
+} from './cli.js';
+export {
+  findRepositoryRoot,
+  oxenConfigDir,
+  readAuthToken,
+  readRepositoryRemote,
+  removeAuthToken,
+  writeAuthToken,
+} from './config.js';
+export { OxenError, type OxenErrorCode, type OxenErrorDetails } from './errors.js';
+export {
+  type Author,
+  type Branch,
+  type CallOptions,
+  type Commit,
+  type CommitPage,
+  createOxenHub,
+  type OxenHub,
+  type OxenHubOptions,
+  type Repository,
+} from './hub.js';
+export { compareVersions, parseRemoteUrl, type RemoteRef } from './remote.js';
