@@ -600,7 +600,11 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
   };
 
   const send = (res: ServerResponse, reply: Reply, requestId: string | undefined) => {
-    const headers: Record<string, string> = { 'oxen-version': version, ...(reply.headers ?? {}) };
+    const headers: Record<string, string> = {
+      'oxen-version': version,
+      date: new Date(now()).toUTCString(),
+      ...(reply.headers ?? {}),
+    };
     if (requestId) headers['x-oxen-request-id'] = requestId;
     if (reply.bytes) {
       res.writeHead(reply.status, headers).end(reply.bytes);

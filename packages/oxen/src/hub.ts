@@ -61,8 +61,20 @@ export interface Author {
 }
 
 /** A typed client for one Oxen repository on oxen-server or Oxen Hub. */
+/** What the last answer said about the server: its version and its clock. */
+export interface ServerFacts {
+  /** `oxen-version` header. */
+  readonly version?: string;
+  /** The server's clock (`Date` header, 1 s precision), epoch ms. */
+  readonly date?: number;
+}
+
 export interface OxenHub {
   readonly remote: RemoteRef;
+  /** Facts from the most recent answer (every Oxen answer carries `oxen-version` and `Date`). */
+  readonly lastServer: ServerFacts;
+  /** The server's current time (from a `Date` header), for judging leases on the server's clock. */
+  serverTime(options?: CallOptions): Promise<number>;
   health(options?: CallOptions): Promise<Record<string, unknown>>;
   /** The server's `oxen_version`. */
   version(options?: CallOptions): Promise<string>;
@@ -216,6 +228,13 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     return new OxenError('BAD_REQUEST', `${remote.origin} rejected the request (HTTP ${s}): ${said}.`, facts);
   };
 
+  let lastServer: ServerFacts = {};
+  const note = (response: Response) => {
+    const version = response.headers.get('oxen-version') ?? undefined;
+    const date = Date.parse(response.headers.get('date') ?? '');
+    lastServer = { ...(version ? { version } : {}), ...(Number.isNaN(date) ? {} : { date }) };
+  };
+
   const send = async (
     method: string,
     path: string,
@@ -223,7 +242,7 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     call: CallOptions = {},
   ): Promise<Response> => {
     try {
-      return await client(path, {
+      const response = await client(path, {
         method,
         ...(init.json !== undefined
           ? { body: JSON.stringify(init.json), headers: { 'content-type': 'application/json' } }
@@ -232,6 +251,8 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
         ...(init.searchParams ? { searchParams: init.searchParams } : {}),
         ...(call.signal ? { signal: call.signal } : {}),
       });
+      note(response);
+      return response;
     } catch (error) {
       if (call.signal?.aborted) throw error;
       const request = `${method} ${remote.origin}/api/${path}`;
@@ -304,6 +325,19 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
 
   const hub: OxenHub = {
     remote,
+    get lastServer() {
+      return lastServer;
+    },
+    async serverTime(o) {
+      await call('GET', 'version', {}, o);
+      if (lastServer.date === undefined) {
+        throw new OxenError(
+          'BAD_RESPONSE',
+          `${remote.origin} sent no Date header, so its clock cannot be read.`,
+        );
+      }
+      return lastServer.date;
+    },
     health: (o) => call('GET', 'health', {}, o),
     async version(o) {
       return String((await call('GET', 'version', {}, o)).oxen_version ?? '');

@@ -26,5 +26,6 @@ export {
   type OxenHub,
   type OxenHubOptions,
   type Repository,
+  type ServerFacts,
 } from './hub.js';
 export { compareVersions, parseRemoteUrl, type RemoteRef } from './remote.js';

@@ -1,0 +1,63 @@
+import { type ErrorKind, OxvcsError } from '@oxvcs/retry';
+
+/** Codes of {@link LockError}. */
+export type LockErrorCode =
+  | 'HELD'
+  | 'LOST'
+  | 'STALE_TOKEN'
+  | 'SERVER_TOO_OLD'
+  | 'INVALID_KEY'
+  | 'CORRUPT_RECORD'
+  | 'NO_BASE_COMMIT';
+
+const KIND: Record<LockErrorCode, ErrorKind> = {
+  HELD: 'conflict',
+  LOST: 'conflict',
+  STALE_TOKEN: 'permanent',
+  SERVER_TOO_OLD: 'permanent',
+  INVALID_KEY: 'permanent',
+  CORRUPT_RECORD: 'permanent',
+  NO_BASE_COMMIT: 'permanent',
+};
+
+/** Facts a {@link LockError} may carry. */
+export interface LockErrorFacts {
+  readonly key?: string;
+  readonly holder?: string;
+  readonly machineId?: string;
+  readonly acquiredAt?: string;
+  readonly expiresAt?: string;
+  readonly comment?: string;
+  readonly fencingToken?: number;
+  readonly brokenBy?: string;
+  readonly reason?: string;
+  readonly ticket?: string;
+  readonly cause?: unknown;
+}
+
+/** Every failure a caller of the lock manager can act on. */
+export class LockError extends OxvcsError {
+  override readonly name = 'LockError';
+  readonly code: LockErrorCode;
+  override readonly retryKind: ErrorKind;
+  readonly key?: string;
+  /** HELD / LOST: who holds it now, since and until when (server clock), and their comment. */
+  readonly holder?: string;
+  readonly machineId?: string;
+  readonly acquiredAt?: string;
+  readonly expiresAt?: string;
+  readonly comment?: string;
+  readonly fencingToken?: number;
+  /** LOST by a break: who broke it and why. */
+  readonly brokenBy?: string;
+  readonly reason?: string;
+  readonly ticket?: string;
+
+  constructor(code: LockErrorCode, message: string, facts: LockErrorFacts = {}) {
+    super(message, facts.cause === undefined ? undefined : { cause: facts.cause });
+    this.code = code;
+    this.retryKind = KIND[code];
+    const { cause: _c, ...rest } = facts;
+    Object.assign(this, rest);
+  }
+}

@@ -1,0 +1,124 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { classify } from '@oxvcs/retry';
+import { LockError } from './errors.js';
+import type { Grant, LockManager } from './manager.js';
+
+/** Health of a heartbeat: healthy, in jeopardy (renewals failing, lease not yet over), lost, or stopped. */
+export type HeartbeatState = 'healthy' | 'jeopardy' | 'lost' | 'stopped';
+
+/** Progress of a heartbeat. */
+export type HeartbeatEvent =
+  | { readonly type: 'renewed'; readonly grant: Grant }
+  | {
+      readonly type: 'jeopardy';
+      readonly failures: number;
+      readonly error: unknown;
+      readonly leaseEndsAt: string;
+    }
+  | { readonly type: 'lost'; readonly error: unknown }
+  | { readonly type: 'stopped' };
+
+/** Options of {@link startHeartbeat}. */
+export interface HeartbeatOptions {
+  readonly key: string | undefined;
+  readonly ttlMs: number;
+  /** The grant being kept alive (its token and expiry). */
+  readonly grant: Grant;
+  /** Renew every… @default ttlMs / 3 */
+  readonly intervalMs?: number;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (event: HeartbeatEvent) => void;
+  readonly clock?: { now(): number };
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** A running heartbeat. */
+export interface Heartbeat {
+  readonly state: HeartbeatState;
+  /** The latest grant. */
+  readonly grant: Grant;
+  /** Consecutive failed renewals. */
+  readonly failures: number;
+  stop(): void;
+  /** Settles when the heartbeat ends (stopped, aborted or lost). */
+  readonly done: Promise<HeartbeatState>;
+}
+
+/**
+ * Keeps a lease alive by renewing at about a third of its TTL (etcd's keepalive). A failed renewal
+ * puts it in jeopardy (Chubby's grace period) and retries sooner; it is lost when the lease ends
+ * before a renewal gets through, or at once when the lock was taken over or broken.
+ */
+export function startHeartbeat(manager: LockManager, options: HeartbeatOptions): Heartbeat {
+  const clock = options.clock ?? Date;
+  const sleep =
+    options.sleep ??
+    ((ms: number, signal?: AbortSignal) =>
+      delay(ms, undefined, signal ? { signal } : {}).then(() => undefined));
+  const interval = options.intervalMs ?? Math.max(1000, Math.floor(options.ttlMs / 3));
+  const emit = options.onEvent ?? (() => {});
+  const controller = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  let state: HeartbeatState = 'healthy';
+  let grant = options.grant;
+  let failures = 0;
+  // Local deadline measured on our own clock from when the lease was last confirmed.
+  let localDeadline = clock.now() + (Date.parse(grant.expiresAt) - Date.parse(grant.lastHeartbeat));
+
+  const loop = async (): Promise<HeartbeatState> => {
+    while (!signal.aborted) {
+      const wait = failures === 0 ? interval : Math.max(250, Math.floor(interval / 3));
+      try {
+        await sleep(Math.min(wait, Math.max(0, localDeadline - clock.now())), signal);
+      } catch {
+        break;
+      }
+      if (signal.aborted) break;
+      const sentAt = clock.now();
+      try {
+        grant = await manager.renew(options.key, {
+          ttlMs: options.ttlMs,
+          fencingToken: grant.fencingToken,
+          signal,
+        });
+        failures = 0;
+        state = 'healthy';
+        // Count the lease from when the request was sent (Redlock's rule), not when it returned.
+        localDeadline = sentAt + options.ttlMs;
+        emit({ type: 'renewed', grant });
+      } catch (error) {
+        if (signal.aborted) break;
+        const lostForGood =
+          error instanceof LockError || !['transient', 'rate-limited'].includes(classify(error).kind);
+        if (lostForGood || clock.now() >= localDeadline) {
+          state = 'lost';
+          emit({ type: 'lost', error });
+          return state;
+        }
+        failures += 1;
+        state = 'jeopardy';
+        emit({ type: 'jeopardy', failures, error, leaseEndsAt: new Date(localDeadline).toISOString() });
+      }
+    }
+    state = 'stopped';
+    emit({ type: 'stopped' });
+    return state;
+  };
+
+  const done = loop();
+  return {
+    get state() {
+      return state;
+    },
+    get grant() {
+      return grant;
+    },
+    get failures() {
+      return failures;
+    },
+    stop() {
+      controller.abort();
+    },
+    done,
+  };
+}

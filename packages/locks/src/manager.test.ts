@@ -1,0 +1,293 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createOxenHub } from '@oxvcs/oxen';
+import { type FakeOxenServer, startFakeOxenServer } from '@oxvcs/oxen-testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LockError } from './errors.js';
+import { startHeartbeat } from './heartbeat.js';
+import { createLockManager } from './manager.js';
+
+const HOUR = 3_600_000;
+let server: FakeOxenServer;
+let n = 0;
+let url: string;
+const ada = { holder: 'ada@laptop', machineId: 'machine-ada' };
+const bob = { holder: 'bob@studio', machineId: 'machine-bob' };
+const managerFor = (identity = ada, remote = url) =>
+  createLockManager({ hub: createOxenHub({ remoteUrl: remote, timeoutMs: 3000 }), identity });
+const failure = async (p: Promise<unknown>) => {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(LockError);
+  return e as LockError;
+};
+
+beforeAll(async () => {
+  server = await startFakeOxenServer();
+});
+afterAll(() => server.stop());
+afterEach(() => server.faults.clear());
+const freshRepo = async () => {
+  const name = `locks${++n}`;
+  await server.createRepo('ns', name);
+  url = server.repoUrl('ns', name);
+  return name;
+};
+
+describe('lock manager against the testkit server', () => {
+  it('acquire, status, release; an uncontended acquire takes at most 4 round trips', async () => {
+    await freshRepo();
+    const a = managerFor();
+    const first = await a.acquire(undefined, { ttlMs: 4 * HOUR, comment: 'mixing' });
+    expect(first).toMatchObject({
+      holder: 'ada@laptop',
+      fencingToken: 1,
+      alreadyHeld: false,
+      comment: 'mixing',
+    });
+    expect(Date.parse(first.expiresAt) - Date.parse(first.lastHeartbeat)).toBe(4 * HOUR);
+    expect(await a.status(undefined)).toMatchObject({
+      state: 'held-by-you',
+      lease: { holder: 'ada@laptop' },
+    });
+    expect((await a.release(undefined)).released).toBe(true);
+    expect(await a.status(undefined)).toMatchObject({ state: 'unlocked', lastHolder: 'ada@laptop' });
+    server.clearRequests();
+    const second = await managerFor().acquire(undefined, { ttlMs: HOUR });
+    expect(server.requests.length).toBeLessThanOrEqual(4);
+    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+  });
+
+  it('someone else → HELD naming who, since when, until when and the comment', async () => {
+    await freshRepo();
+    await managerFor(bob).acquire('Song.logicx', { ttlMs: HOUR, comment: 'vocals' });
+    const error = await failure(managerFor(ada).acquire('Song.logicx', { ttlMs: HOUR }));
+    expect(error).toMatchObject({ code: 'HELD', holder: 'bob@studio', comment: 'vocals' });
+    expect(error.message).toMatch(/held by bob@studio since .* until .* \("vocals"\)/);
+    expect(await managerFor(ada).status('Song.logicx')).toMatchObject({
+      state: 'held-by-other',
+      lease: { holder: 'bob@studio' },
+    });
+    // A different key is independent.
+    await managerFor(ada).acquire('Other.logicx', { ttlMs: HOUR });
+  });
+
+  it('re-acquiring your own live lock is idempotent and extends it; the same nonce replays nothing', async () => {
+    await freshRepo();
+    const a = managerFor();
+    const g1 = await a.acquire(undefined, { ttlMs: HOUR, nonce: 'op-1' });
+    server.clearRequests();
+    const replay = await a.acquire(undefined, { ttlMs: HOUR, nonce: 'op-1' });
+    expect(replay.fencingToken).toBe(g1.fencingToken);
+    expect(server.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    const g2 = await a.acquire(undefined, { ttlMs: 2 * HOUR });
+    expect(g2).toMatchObject({ alreadyHeld: true, fencingToken: g1.fencingToken, ttlMs: 2 * HOUR });
+  });
+
+  it('takeover after expiry; the old holder’s renew then fails as LOST; tokens strictly increase', async () => {
+    await freshRepo();
+    const a = managerFor(ada);
+    const b = managerFor(bob);
+    const tokens: number[] = [];
+    tokens.push((await a.acquire(undefined, { ttlMs: HOUR })).fencingToken);
+    server.advanceClock(HOUR + 1000);
+    expect(await b.status(undefined)).toMatchObject({ state: 'expired', lease: { holder: 'ada@laptop' } });
+    tokens.push((await b.acquire(undefined, { ttlMs: HOUR })).fencingToken);
+    const lost = await failure(a.renew(undefined, { ttlMs: HOUR, fencingToken: tokens[0]! }));
+    expect(lost).toMatchObject({ code: 'LOST', holder: 'bob@studio' });
+    await failure(a.assertFencing(undefined, tokens[0]!)).then((e) => expect(e.code).toBe('STALE_TOKEN'));
+    await b.release(undefined);
+    tokens.push((await a.acquire(undefined, { ttlMs: HOUR })).fencingToken);
+    await a.renew(undefined, { ttlMs: HOUR });
+    tokens.push((await a.acquire(undefined, { ttlMs: HOUR })).fencingToken);
+    expect(tokens[0]).toBeLessThan(tokens[1]!);
+    expect(tokens[1]).toBeLessThan(tokens[2]!);
+    expect(tokens[3]).toBe(tokens[2]);
+    expect((await a.verify(undefined, tokens[2]!)).valid).toBe(true);
+  });
+
+  it('expiry is judged on the server’s clock: a client hours off still sees the truth', async () => {
+    await freshRepo();
+    // The server runs 3 h behind this machine: by our clock Bob's 1 h lease ended 2 h ago.
+    server.advanceClock(-3 * HOUR);
+    try {
+      await managerFor(bob).acquire(undefined, { ttlMs: HOUR });
+      const state = await managerFor(ada).status(undefined);
+      expect(state.state).toBe('held-by-other');
+      // By this machine's clock the lease is long over; by the server's it is live.
+      expect(Date.parse(state.state === 'held-by-other' ? state.lease.expiresAt : '')).toBeLessThan(
+        Date.now() - HOUR / 2,
+      );
+      await failure(managerFor(ada).acquire(undefined, { ttlMs: HOUR }));
+      server.advanceClock(HOUR + 1000);
+      expect((await managerFor(ada).status(undefined)).state).toBe('expired');
+    } finally {
+      server.advanceClock(2 * HOUR - 1000);
+    }
+  });
+
+  it('break: refused on a live lease without force; the audit is readable by the previous holder', async () => {
+    await freshRepo();
+    const a = managerFor(ada);
+    const b = managerFor(bob);
+    const grant = await a.acquire(undefined, { ttlMs: HOUR });
+    expect((await failure(b.break(undefined, {}))).message).toContain('pass --force');
+    expect((await b.break(undefined, { force: true, reason: 'Ada is on holiday' })).broken).toBe(true);
+    expect(await a.status(undefined)).toMatchObject({
+      state: 'broken',
+      brokenBy: 'bob@studio',
+      reason: 'Ada is on holiday',
+    });
+    const lost = await failure(a.renew(undefined, { ttlMs: HOUR, fencingToken: grant.fencingToken }));
+    expect(lost).toMatchObject({ code: 'LOST', brokenBy: 'bob@studio', reason: 'Ada is on holiday' });
+    expect(await b.status(undefined)).toMatchObject({ state: 'unlocked', lastHolder: 'ada@laptop' });
+    expect((await b.acquire(undefined, { ttlMs: HOUR })).fencingToken).toBeGreaterThan(grant.fencingToken);
+  });
+
+  it('the ambiguous outcome (write applied, answer dropped) is resolved by reading the ticket back', async () => {
+    await freshRepo();
+    await server.faults.add({ kind: 'drop-response', method: 'POST', route: '/branches', count: 1 });
+    const grant = await managerFor().acquire(undefined, { ttlMs: HOUR });
+    expect(grant.fencingToken).toBe(1);
+    const tickets = (await createOxenHub({ remoteUrl: url }).listBranches()).filter((b) =>
+      b.name.startsWith('oxvcs-lock/'),
+    );
+    expect(tickets).toHaveLength(1);
+    expect(server.requests.filter((r) => r.fault === 'drop-response')).toHaveLength(1);
+  });
+
+  it('an older server is refused with both versions named', async () => {
+    const old = await startFakeOxenServer({ version: '0.43.0' });
+    try {
+      await old.createRepo('ns', 'r');
+      const error = await failure(
+        managerFor(ada, old.repoUrl('ns', 'r')).acquire(undefined, { ttlMs: HOUR }),
+      );
+      expect(error.code).toBe('SERVER_TOO_OLD');
+      expect(error.message).toContain('0.43.0');
+      expect(error.message).toContain('0.50.4');
+    } finally {
+      await old.stop();
+    }
+  });
+
+  it('a corrupt record on the remote is reported; break --force recovers', async () => {
+    const name = await freshRepo();
+    const hub = createOxenHub({ remoteUrl: url });
+    const main = await hub.getBranch('main');
+    const junk = await hub.uploadFile('main', '', 'x.txt', 'x', {
+      name: 'x',
+      email: 'x@x',
+      message: 'not json',
+    });
+    await hub.createBranchFromCommit('oxvcs-lock/_root/0000000001', junk.id);
+    expect(main.commit_id).not.toBe(junk.id);
+    const error = await failure(managerFor().acquire(undefined, { ttlMs: HOUR }));
+    expect(error.code).toBe('CORRUPT_RECORD');
+    expect(error.message).toContain('lock break --force');
+    expect(await managerFor().status(undefined)).toMatchObject({ state: 'corrupt' });
+    await managerFor().break(undefined, { force: true, reason: 'corrupt' });
+    expect((await managerFor().acquire(undefined, { ttlMs: HOUR })).fencingToken).toBe(3);
+    expect(name).toBeTruthy();
+  });
+
+  it('old tickets are cleaned up, never the top two', async () => {
+    await freshRepo();
+    const a = managerFor();
+    await a.acquire(undefined, { ttlMs: HOUR });
+    for (let i = 0; i < 10; i++) await a.renew(undefined, { ttlMs: HOUR });
+    const tickets = (await createOxenHub({ remoteUrl: url }).listBranches())
+      .filter((b) => b.name.startsWith('oxvcs-lock/'))
+      .map((b) => Number(b.name.slice(-10)))
+      .sort((x, y) => y - x);
+    expect(tickets.length).toBeLessThanOrEqual(6);
+    expect(tickets.slice(0, 2)).toEqual([11, 10]);
+  });
+
+  it('lock operations never touch the user’s branches', async () => {
+    await freshRepo();
+    const hub = createOxenHub({ remoteUrl: url });
+    const before = await hub.getBranch('main');
+    await managerFor().acquire(undefined, { ttlMs: HOUR });
+    await managerFor().release(undefined);
+    expect((await hub.getBranch('main')).commit_id).toBe(before.commit_id);
+  });
+
+  it('heartbeat renews, goes into jeopardy when renewals fail, and is lost when the lease ends', async () => {
+    await freshRepo();
+    const a = managerFor();
+    const grant = await a.acquire(undefined, { ttlMs: 1500 });
+    const events: string[] = [];
+    const hb = startHeartbeat(a, {
+      key: undefined,
+      ttlMs: 1500,
+      grant,
+      intervalMs: 300,
+      onEvent: (e) => events.push(e.type),
+    });
+    await expect
+      .poll(() => events.filter((e) => e === 'renewed').length, { timeout: 5000 })
+      .toBeGreaterThanOrEqual(2);
+    await server.faults.offline();
+    await expect.poll(() => hb.state, { timeout: 5000 }).toBe('jeopardy');
+    expect(await hb.done).toBe('lost');
+    await server.faults.online();
+    expect(events).toContain('jeopardy');
+    expect(events.at(-1)).toBe('lost');
+  });
+
+  it('heartbeat stops cleanly on abort', async () => {
+    await freshRepo();
+    const a = managerFor();
+    const grant = await a.acquire(undefined, { ttlMs: HOUR });
+    const controller = new AbortController();
+    const hb = startHeartbeat(a, { key: undefined, ttlMs: HOUR, grant, signal: controller.signal });
+    controller.abort();
+    expect(await hb.done).toBe('stopped');
+  });
+});
+
+const contender = fileURLToPath(new URL('./test-support/acquire.mjs', import.meta.url));
+const race = (key: string, i: number) =>
+  new Promise<{ ok: boolean; holder?: string; code?: string; message?: string }>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [contender, url, `user${i}@host${i}`, `machine-${i}`, key, String(HOUR)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out));
+      } catch (error) {
+        reject(new Error(`contender ${i} printed ${out}`, { cause: error }));
+      }
+    });
+  });
+
+describe('real processes racing', () => {
+  it('10 processes acquiring one lock at once → exactly one winner and 9 HELD naming it, 20 rounds', async () => {
+    await freshRepo();
+    for (let round = 0; round < 20; round++) {
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => race(`Round${round}.logicx`, i)),
+      );
+      const winners = results.filter((r) => r.ok);
+      expect(winners).toHaveLength(1);
+      const losers = results.filter((r) => !r.ok);
+      expect(losers).toHaveLength(9);
+      for (const l of losers) {
+        expect(l.code).toBe('HELD');
+        expect(l.holder).toBe(winners[0]!.holder);
+        expect(l.message).toContain(winners[0]!.holder);
+      }
+    }
+  }, 180_000);
+});

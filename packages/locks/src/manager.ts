@@ -1,0 +1,533 @@
+import { randomUUID } from 'node:crypto';
+import { type Branch, compareVersions, OxenError, type OxenHub } from '@oxvcs/oxen';
+import { retry } from '@oxvcs/retry';
+import { LockError } from './errors.js';
+import { keySlug, normaliseKey, parseTicketBranch, TICKET_ROOT, ticketBranch } from './key.js';
+import {
+  type Identity,
+  type Lease,
+  type LockRecord,
+  type LockState,
+  leaseOf,
+  lockState,
+  parseRecord,
+  RECORD_SCHEMA,
+  type Ticket,
+} from './record.js';
+
+/** Oldest oxen-server whose branch creation is atomic (the compare-and-swap we rely on). */
+export const MIN_SERVER_VERSION = '0.50.4';
+
+/** A granted (or extended) lease. */
+export interface Grant extends Lease {
+  /** True when you already held it and this call extended it. */
+  readonly alreadyHeld: boolean;
+}
+
+/** Things worth telling a UI or a log. */
+export type LockEvent =
+  | { readonly type: 'race-lost'; readonly key: string; readonly ticket: number }
+  | { readonly type: 'ambiguous-claim'; readonly key: string; readonly ticket: number; readonly won: boolean }
+  | { readonly type: 'cleanup'; readonly key: string; readonly deleted: number };
+
+/** Options of {@link createLockManager}. */
+export interface LockManagerOptions {
+  readonly hub: OxenHub;
+  readonly identity: Identity;
+  /** @default '0.50.4' */
+  readonly minServerVersion?: string;
+  /** Keep at most this many tickets per key before old ones are deleted (never the top two). @default 6 */
+  readonly keepTickets?: number;
+  readonly onEvent?: (event: LockEvent) => void;
+}
+
+/** Per-call options. */
+export interface LockCallOptions {
+  readonly signal?: AbortSignal;
+  /** Idempotency key: a replay carrying the same nonce recognises its own earlier effect. */
+  readonly nonce?: string;
+}
+
+/** Manages exclusive locks (leases with fencing tokens) for one Oxen repository. */
+export interface LockManager {
+  acquire(
+    key: string | undefined,
+    options: LockCallOptions & { ttlMs: number; comment?: string },
+  ): Promise<Grant>;
+  renew(
+    key: string | undefined,
+    options: LockCallOptions & { ttlMs: number; fencingToken?: number },
+  ): Promise<Grant>;
+  release(
+    key: string | undefined,
+    options?: LockCallOptions & { fencingToken?: number },
+  ): Promise<{ released: boolean; previous: LockState }>;
+  status(key: string | undefined, options?: LockCallOptions): Promise<LockState & { serverNow: number }>;
+  list(options?: LockCallOptions): Promise<LockState[]>;
+  /** Break: allowed when the lease has lapsed, or with `force`; the audit (who, why) is recorded. */
+  break(
+    key: string | undefined,
+    options: LockCallOptions & { force?: boolean; reason?: string },
+  ): Promise<{ broken: boolean; previous: LockState }>;
+  /** Is `fencingToken` still the current grant of `key` for you? */
+  verify(
+    key: string | undefined,
+    fencingToken: number,
+    options?: LockCallOptions,
+  ): Promise<{ valid: boolean; state: LockState }>;
+  /** Throws STALE_TOKEN unless `fencingToken` is the current grant. */
+  assertFencing(key: string | undefined, fencingToken: number, options?: LockCallOptions): Promise<Lease>;
+}
+
+interface Snapshot {
+  branches: Branch[];
+  tickets: Array<{ branch: string; ticket: number; commitId: string }>;
+  top?: Ticket;
+  serverNow: number;
+}
+
+/** Creates a {@link LockManager} over a hub. */
+export function createLockManager(options: LockManagerOptions): LockManager {
+  const { hub, identity } = options;
+  const minVersion = options.minServerVersion ?? MIN_SERVER_VERSION;
+  const keep = Math.max(2, options.keepTickets ?? 6);
+  const emit = options.onEvent ?? (() => {});
+  const scratch = `oxvcs-scratch/${identity.machineId.replace(/[^A-Za-z0-9-]/g, '-')}`;
+  let versionChecked = false;
+
+  const checkVersion = () => {
+    if (versionChecked) return;
+    const version = hub.lastServer.version;
+    if (!version || compareVersions(version, minVersion) < 0) {
+      throw new LockError(
+        'SERVER_TOO_OLD',
+        `${hub.remote.origin} runs oxen-server ${version ?? '(unknown)'}, but locks need ${minVersion} or newer (atomic branch creation); upgrade the server.`,
+      );
+    }
+    versionChecked = true;
+  };
+
+  const read = async (key: string, signal?: AbortSignal): Promise<Snapshot> => {
+    const o = signal ? { signal } : {};
+    const branches = await hub.listBranches(o);
+    checkVersion();
+    const slug = keySlug(key);
+    const tickets = branches
+      .map((b) => ({ b, t: parseTicketBranch(b.name) }))
+      .filter((x) => x.t?.slug === slug)
+      .map((x) => ({ branch: x.b.name, ticket: x.t!.ticket, commitId: x.b.commit_id }))
+      .sort((a, b) => b.ticket - a.ticket);
+    const head = tickets[0];
+    if (!head) return { branches, tickets, serverNow: hub.lastServer.date ?? 0 };
+    const commit = await hub.getCommit(head.commitId, o);
+    const record = parseRecord(commit.message);
+    const top: Ticket = {
+      ticket: head.ticket,
+      branch: head.branch,
+      commitId: head.commitId,
+      committedAt: Date.parse(commit.timestamp),
+      ...(record ? { record } : {}),
+    };
+    return { branches, tickets, top, serverNow: hub.lastServer.date ?? Date.parse(commit.timestamp) };
+  };
+
+  const mine = (r: LockRecord | undefined) =>
+    r?.holder === identity.holder && r?.machineId === identity.machineId;
+
+  /** Prepares the record on our scratch branch, then claims ticket N+1 with the atomic create. */
+  const claim = async (
+    key: string,
+    snap: Snapshot,
+    record: Omit<LockRecord, 'schema' | 'key' | 'holder' | 'machineId' | 'fencingToken'> & {
+      fencingToken?: number;
+    },
+    signal?: AbortSignal,
+  ): Promise<{ won: true; ticket: Ticket } | { won: false }> => {
+    const o = signal ? { signal } : {};
+    const next = (snap.top?.ticket ?? 0) + 1;
+    if (!snap.branches.some((b) => b.name === scratch)) {
+      const base =
+        snap.branches.find((b) => b.name === 'main') ??
+        snap.branches.find((b) => !b.name.startsWith(`${TICKET_ROOT}/`));
+      if (!base) {
+        throw new LockError(
+          'NO_BASE_COMMIT',
+          `${hub.remote.url} has no commits yet; push the project once, then take the lock.`,
+          { key },
+        );
+      }
+      await hub.setBranchHead(scratch, base.commit_id, o);
+    }
+    const full: LockRecord = {
+      schema: RECORD_SCHEMA,
+      key,
+      holder: identity.holder,
+      machineId: identity.machineId,
+      ...record,
+      fencingToken: record.fencingToken ?? next,
+    };
+    const text = JSON.stringify(full);
+    const commit = await hub.uploadFile(
+      scratch,
+      '.oxvcs',
+      'lock.json',
+      `${text}\n`,
+      {
+        name: identity.holder,
+        email: `${identity.holder.replace(/[^A-Za-z0-9._-]/g, '.')}@oxvcs.invalid`,
+        message: text,
+      },
+      o,
+    );
+    const name = ticketBranch(key, next);
+    const ticket: Ticket = {
+      ticket: next,
+      branch: name,
+      commitId: commit.id,
+      committedAt: Date.parse(commit.timestamp),
+      record: full,
+    };
+    try {
+      await hub.createBranchFromCommit(name, commit.id, o);
+      return { won: true, ticket };
+    } catch (error) {
+      if (error instanceof OxenError && error.code === 'BRANCH_EXISTS') {
+        emit({ type: 'race-lost', key, ticket: next });
+        return { won: false };
+      }
+      if (!(error instanceof OxenError) || !['NETWORK', 'TIMEOUT', 'SERVER_ERROR'].includes(error.code))
+        throw error;
+      // Ambiguous: the server may have applied the create. Read the ticket back.
+      let existing: Branch | undefined;
+      try {
+        existing = await retry(
+          () => hub.findBranch(name, o),
+          { maxRetries: 3, initialDelayMs: 200, maxDelayMs: 2000 },
+          o,
+        );
+      } catch {
+        throw error;
+      }
+      const won = existing?.commit_id === commit.id;
+      emit({ type: 'ambiguous-claim', key, ticket: next, won });
+      if (existing === undefined) throw error;
+      return won ? { won: true, ticket } : { won: false };
+    }
+  };
+
+  const cleanup = async (key: string, snap: Snapshot, newTop: number) => {
+    const all = [...snap.tickets.map((t) => t.ticket), newTop].sort((a, b) => b - a);
+    if (all.length <= keep) return;
+    const doomed = snap.tickets.filter((t) => t.ticket <= newTop - 2);
+    let deleted = 0;
+    for (const t of doomed) {
+      try {
+        await hub.deleteBranch(t.branch);
+        deleted++;
+      } catch {
+        // Best effort: a ticket left behind costs a list entry, never correctness.
+      }
+    }
+    emit({ type: 'cleanup', key, deleted });
+  };
+
+  const heldError = (key: string, lease: Lease) =>
+    new LockError(
+      'HELD',
+      `The lock on ${key === '.' ? 'this project' : key} is held by ${lease.holder} since ${lease.acquiredAt} until ${lease.expiresAt}${
+        lease.comment ? ` ("${lease.comment}")` : ''
+      }; ask them to release it, or wait until it expires.`,
+      {
+        key,
+        holder: lease.holder,
+        machineId: lease.machineId,
+        acquiredAt: lease.acquiredAt,
+        expiresAt: lease.expiresAt,
+        fencingToken: lease.fencingToken,
+        ...(lease.comment ? { comment: lease.comment } : {}),
+      },
+    );
+
+  const lostError = (key: string, state: LockState, fencingToken?: number) => {
+    const what = key === '.' ? 'this project' : key;
+    const token = fencingToken === undefined ? {} : { fencingToken };
+    switch (state.state) {
+      case 'broken':
+        return new LockError(
+          'LOST',
+          `Your lock on ${what} was broken by ${state.brokenBy}${state.reason ? `: ${state.reason}` : ''}; acquire it again before editing.`,
+          {
+            key,
+            brokenBy: state.brokenBy,
+            ...(state.reason ? { reason: state.reason } : {}),
+            ...token,
+          },
+        );
+      case 'held-by-other':
+      case 'expired':
+        return new LockError(
+          'LOST',
+          `Your lock on ${what} was taken over by ${state.lease.holder}; your changes must wait until you hold it again.`,
+          {
+            key,
+            holder: state.lease.holder,
+            acquiredAt: state.lease.acquiredAt,
+            expiresAt: state.lease.expiresAt,
+            ...token,
+          },
+        );
+      default:
+        return new LockError(
+          'LOST',
+          `You no longer hold the lock on ${what} (it is ${state.state.replace(/-/g, ' ')}); acquire it again.`,
+          {
+            key,
+            ...token,
+          },
+        );
+    }
+  };
+
+  const grantOf = (key: string, ticket: Ticket, alreadyHeld: boolean): Grant => ({
+    ...leaseOf(key, ticket as Ticket & { record: LockRecord }),
+    alreadyHeld,
+  });
+
+  const manager: LockManager = {
+    async acquire(rawKey, o) {
+      const key = normaliseKey(rawKey);
+      const nonce = o.nonce ?? randomUUID();
+      for (let round = 0; round < 8; round++) {
+        const snap = await read(key, o.signal);
+        if (snap.top?.record?.nonce === nonce && mine(snap.top.record)) return grantOf(key, snap.top, false);
+        const state = lockState(key, snap.top, snap.serverNow, identity);
+        let result: Awaited<ReturnType<typeof claim>>;
+        if (state.state === 'held-by-other') throw heldError(key, state.lease);
+        if (state.state === 'corrupt') {
+          throw new LockError(
+            'CORRUPT_RECORD',
+            `The lock record on ticket ${state.ticket} for ${key === '.' ? 'this project' : key} is unreadable; break it with \`oxenvcs lock break --force\`.`,
+            { key, ticket: String(state.ticket) },
+          );
+        }
+        if (state.state === 'held-by-you') {
+          const lease = state.lease;
+          result = await claim(
+            key,
+            snap,
+            {
+              lockId: lease.lockId,
+              op: 'renew',
+              ttlMs: o.ttlMs,
+              acquiredAt: lease.acquiredAt,
+              fencingToken: lease.fencingToken,
+              nonce,
+              ...((o.comment ?? lease.comment) ? { comment: o.comment ?? lease.comment } : {}),
+            },
+            o.signal,
+          );
+          if (result.won) {
+            await cleanup(key, snap, result.ticket.ticket);
+            return grantOf(key, result.ticket, true);
+          }
+          continue;
+        }
+        result = await claim(
+          key,
+          snap,
+          {
+            lockId: randomUUID(),
+            op: 'acquire',
+            ttlMs: o.ttlMs,
+            nonce,
+            ...(o.comment ? { comment: o.comment } : {}),
+          },
+          o.signal,
+        );
+        if (result.won) {
+          await cleanup(key, snap, result.ticket.ticket);
+          return grantOf(key, result.ticket, false);
+        }
+      }
+      const snap = await read(key, o.signal);
+      const state = lockState(key, snap.top, snap.serverNow, identity);
+      if (state.state === 'held-by-other') throw heldError(key, state.lease);
+      throw new LockError('HELD', `The lock on ${key} is heavily contended; try again in a moment.`, { key });
+    },
+
+    async renew(rawKey, o) {
+      const key = normaliseKey(rawKey);
+      const nonce = o.nonce ?? randomUUID();
+      for (let round = 0; round < 8; round++) {
+        const snap = await read(key, o.signal);
+        if (snap.top?.record?.nonce === nonce && mine(snap.top.record)) return grantOf(key, snap.top, true);
+        const state = lockState(key, snap.top, snap.serverNow, identity);
+        const lease =
+          state.state === 'held-by-you' || (state.state === 'expired' && state.yours)
+            ? state.lease
+            : undefined;
+        if (!lease) throw lostError(key, state, o.fencingToken);
+        if (o.fencingToken !== undefined && o.fencingToken !== lease.fencingToken) {
+          throw new LockError(
+            'STALE_TOKEN',
+            `Fencing token ${o.fencingToken} is stale: the current grant of ${key} is ${lease.fencingToken}; acquire the lock again.`,
+            {
+              key,
+              fencingToken: o.fencingToken,
+            },
+          );
+        }
+        const result = await claim(
+          key,
+          snap,
+          {
+            lockId: lease.lockId,
+            op: 'renew',
+            ttlMs: o.ttlMs,
+            acquiredAt: lease.acquiredAt,
+            fencingToken: lease.fencingToken,
+            nonce,
+            ...(lease.comment ? { comment: lease.comment } : {}),
+          },
+          o.signal,
+        );
+        if (result.won) {
+          await cleanup(key, snap, result.ticket.ticket);
+          return grantOf(key, result.ticket, true);
+        }
+      }
+      throw new LockError('HELD', `The lock on ${key} is heavily contended; try again in a moment.`, { key });
+    },
+
+    async release(rawKey, o = {}) {
+      const key = normaliseKey(rawKey);
+      const nonce = o.nonce ?? randomUUID();
+      for (let round = 0; round < 8; round++) {
+        const snap = await read(key, o.signal);
+        const state = lockState(key, snap.top, snap.serverNow, identity);
+        if (snap.top?.record?.nonce === nonce && mine(snap.top.record))
+          return { released: true, previous: state };
+        if (state.state === 'unlocked' || state.state === 'broken')
+          return { released: false, previous: state };
+        const lease =
+          state.state === 'held-by-you' || (state.state === 'expired' && state.yours)
+            ? state.lease
+            : undefined;
+        if (!lease) throw lostError(key, state, o.fencingToken);
+        if (o.fencingToken !== undefined && o.fencingToken !== lease.fencingToken) {
+          throw lostError(key, state, o.fencingToken);
+        }
+        const result = await claim(
+          key,
+          snap,
+          { lockId: lease.lockId, op: 'release', ttlMs: 0, fencingToken: lease.fencingToken, nonce },
+          o.signal,
+        );
+        if (result.won) {
+          await cleanup(key, snap, result.ticket.ticket);
+          return { released: true, previous: state };
+        }
+      }
+      throw new LockError('HELD', `The lock on ${key} is heavily contended; try again in a moment.`, { key });
+    },
+
+    async status(rawKey, o = {}) {
+      const key = normaliseKey(rawKey);
+      const snap = await read(key, o.signal);
+      return { ...lockState(key, snap.top, snap.serverNow, identity), serverNow: snap.serverNow };
+    },
+
+    async list(o = {}) {
+      const branches = await hub.listBranches(o.signal ? { signal: o.signal } : {});
+      checkVersion();
+      const tops = new Map<string, Branch & { ticket: number }>();
+      for (const b of branches) {
+        const t = parseTicketBranch(b.name);
+        if (!t) continue;
+        const current = tops.get(t.slug);
+        if (!current || current.ticket < t.ticket) tops.set(t.slug, { ...b, ticket: t.ticket });
+      }
+      const states: LockState[] = [];
+      for (const top of tops.values()) {
+        const commit = await hub.getCommit(top.commit_id, o.signal ? { signal: o.signal } : {});
+        const record = parseRecord(commit.message);
+        const key = record?.key ?? top.name;
+        const ticket: Ticket = {
+          ticket: top.ticket,
+          branch: top.name,
+          commitId: top.commit_id,
+          committedAt: Date.parse(commit.timestamp),
+          ...(record ? { record } : {}),
+        };
+        states.push(lockState(key, ticket, hub.lastServer.date ?? Date.now(), identity));
+      }
+      return states;
+    },
+
+    async break(rawKey, o) {
+      const key = normaliseKey(rawKey);
+      const nonce = o.nonce ?? randomUUID();
+      for (let round = 0; round < 8; round++) {
+        const snap = await read(key, o.signal);
+        const state = lockState(key, snap.top, snap.serverNow, identity);
+        if (snap.top?.record?.nonce === nonce && snap.top.record.op === 'break')
+          return { broken: true, previous: state };
+        if (state.state === 'unlocked' || state.state === 'broken') return { broken: false, previous: state };
+        if (state.state === 'held-by-other' || state.state === 'held-by-you') {
+          if (!o.force) {
+            throw new LockError(
+              'HELD',
+              `The lock on ${key === '.' ? 'this project' : key} is live (held by ${state.lease.holder} until ${state.lease.expiresAt}); pass --force to break it anyway.`,
+              {
+                key,
+                holder: state.lease.holder,
+                acquiredAt: state.lease.acquiredAt,
+                expiresAt: state.lease.expiresAt,
+              },
+            );
+          }
+        }
+        const previous = state.state === 'corrupt' ? undefined : state.lease;
+        const result = await claim(
+          key,
+          snap,
+          {
+            lockId: previous?.lockId ?? randomUUID(),
+            op: 'break',
+            ttlMs: 0,
+            nonce,
+            ...(previous ? { previousHolder: previous.holder, previousMachineId: previous.machineId } : {}),
+            ...(o.reason ? { reason: o.reason } : {}),
+          },
+          o.signal,
+        );
+        if (result.won) {
+          await cleanup(key, snap, result.ticket.ticket);
+          return { broken: true, previous: state };
+        }
+      }
+      throw new LockError('HELD', `The lock on ${key} is heavily contended; try again in a moment.`, { key });
+    },
+
+    async verify(rawKey, fencingToken, o = {}) {
+      const state = await manager.status(rawKey, o);
+      return { valid: state.state === 'held-by-you' && state.lease.fencingToken === fencingToken, state };
+    },
+
+    async assertFencing(rawKey, fencingToken, o = {}) {
+      const key = normaliseKey(rawKey);
+      const { valid, state } = await manager.verify(key, fencingToken, o);
+      if (valid && state.state === 'held-by-you') return state.lease;
+      const current =
+        state.state === 'held-by-you' || state.state === 'held-by-other'
+          ? ` (current grant: ${state.lease.fencingToken})`
+          : '';
+      throw new LockError(
+        'STALE_TOKEN',
+        `Fencing token ${fencingToken} for ${key === '.' ? 'this project' : key} is no longer the current grant${current}; the lock was ${state.state.replace(/-/g, ' ')}. Acquire it again before pushing.`,
+        { key, fencingToken },
+      );
+    },
+  };
+  return manager;
+}
