@@ -1,5 +1,5 @@
 import { parseRetryAfter } from '@oxvcs/retry';
-import ky, { type KyInstance } from 'ky';
+import type { KyInstance } from 'ky';
 import { OxenError } from './errors.js';
 import { compareVersions, parseRemoteUrl, type RemoteRef } from './remote.js';
 
@@ -153,14 +153,19 @@ type Envelope = Record<string, unknown> & {
 export function createOxenHub(options: OxenHubOptions): OxenHub {
   const remote = parseRemoteUrl(options.remoteUrl);
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const client: KyInstance = ky.create({
-    prefix: `${remote.origin}/api/`,
-    retry: 0,
-    timeout: timeoutMs,
-    throwHttpErrors: false,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
-  });
+  // ky is loaded on the first request, so programs that never talk HTTP never load it.
+  let client: Promise<KyInstance> | undefined;
+  const getClient = () =>
+    (client ??= import('ky').then(({ default: ky }) =>
+      ky.create({
+        prefix: `${remote.origin}/api/`,
+        retry: 0,
+        timeout: timeoutMs,
+        throwHttpErrors: false,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+      }),
+    ));
   const repoPath = `repos/${encodeURIComponent(remote.namespace)}/${encodeURIComponent(remote.repo)}`;
 
   const failure = (method: string, path: string, response: Response, text: string): OxenError => {
@@ -242,7 +247,7 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     call: CallOptions = {},
   ): Promise<Response> => {
     try {
-      const response = await client(path, {
+      const response = await (await getClient())(path, {
         method,
         ...(init.json !== undefined
           ? { body: JSON.stringify(init.json), headers: { 'content-type': 'application/json' } }

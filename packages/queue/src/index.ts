@@ -7,6 +7,8 @@ export {
   heldBy,
   type NextStep,
   nextStep,
+  type PreviewStep,
+  previewRun,
 } from './plan.js';
 export {
   type ExecutionContext,

@@ -165,3 +165,44 @@ export function applyEnqueue(
   }
   return { entries: [...next, incoming], decision: { outcome: 'added', affected: [], entry: incoming } };
 }
+
+/** One line of a dry run. */
+export interface PreviewStep {
+  readonly entry: QueueEntry;
+  readonly action: 'run' | 'expire' | 'held' | 'wait';
+  /** For `wait`: until when; for `held`: the failed prerequisite's id. */
+  readonly detail?: string;
+}
+
+/**
+ * What a sync would do, in order, assuming every operation succeeds (pure): the dry run of
+ * "what happens when I'm back online".
+ */
+export function previewRun(
+  entries: readonly QueueEntry[],
+  now: number,
+  options: { force?: boolean } = {},
+): PreviewStep[] {
+  const work = entries.map((e) => ({ ...e }));
+  const steps: PreviewStep[] = [];
+  for (let guard = 0; guard < work.length + 1; guard++) {
+    const step = nextStep(work, now, options);
+    if (step.type === 'idle') {
+      const listed = new Set(steps.map((s) => s.entry.id));
+      for (const held of step.held) {
+        if (!listed.has(held.id))
+          steps.push({ entry: held, action: 'held', detail: heldBy(held, work)?.id ?? '' });
+      }
+      for (const e of work) {
+        if (e.status === 'pending' && !listed.has(e.id) && !step.held.some((h) => h.id === e.id)) {
+          steps.push({ entry: e, action: 'wait', ...(e.notBefore ? { detail: e.notBefore } : {}) });
+        }
+      }
+      break;
+    }
+    const target = work.find((e) => e.id === step.entry.id)!;
+    target.status = step.type === 'expire' ? 'expired' : 'done';
+    steps.push({ entry: step.entry, action: step.type });
+  }
+  return steps;
+}

@@ -1,0 +1,68 @@
+import { Command, Option } from 'clipanion';
+import { BaseCommand, parseHours, type Report } from '../../base.js';
+import { EXIT, shortId } from '../../output.js';
+import { renderLease } from '../../render.js';
+
+/** `oxenvcs lock acquire`: take the project's exclusive lock, or queue the request when offline. */
+export class LockAcquireCommand extends BaseCommand {
+  static override paths = [['lock', 'acquire']];
+  static override usage = Command.Usage({
+    category: 'Locks',
+    description: 'Take the exclusive lock on the project (queued when offline).',
+    details: `
+      Exit codes: 0 the lock is yours; 75 queued for later — the lock is NOT held yet, so
+      \`oxenvcs lock acquire && open-the-project\` is safe; 3 someone else holds it; 2 bad input; 1 other failure.
+      Re-acquiring a lock you hold extends it.
+    `,
+    examples: [
+      ['Lock for 4 hours with a note', 'oxenvcs lock acquire --timeout 4 --comment "vocal comping"'],
+    ],
+  });
+
+  timeout = Option.String('--timeout', {
+    description: 'Lease length in hours (default: config lock.timeout_hours = 4)',
+  });
+  comment = Option.String('--comment', { description: 'A note others see while you hold the lock' });
+
+  protected async run(): Promise<Report> {
+    const hours = parseHours(this.timeout);
+    const engine = await this.engine();
+    const outcome = await engine.lockAcquire({
+      ...(hours ? { ttlHours: hours } : {}),
+      ...(this.comment ? { comment: this.comment } : {}),
+    });
+    if (outcome.status === 'queued') {
+      const p = engine.project();
+      return {
+        exitCode: EXIT.QUEUED,
+        data: {
+          status: 'queued',
+          reason: outcome.reason,
+          entry: {
+            id: outcome.entry.id,
+            shortId: shortId(outcome.entry.id),
+            kind: outcome.entry.operation.kind,
+          },
+        },
+        human: () => {
+          this.renderQueued(outcome.entry, outcome.reason, [
+            `User: ${p.holder}`,
+            `Timeout: ${hours ?? engine.config.lock.timeout_hours} hours`,
+          ]);
+          this.ui.err(`${this.ui.mark('info')} Lock will be acquired when network is available`);
+          this.ui.err(`${this.ui.mark('info')} Use 'oxenvcs queue sync' to retry manually`);
+        },
+      };
+    }
+    const lease = outcome.result;
+    return {
+      data: { status: 'done', lock: lease },
+      human: () => {
+        this.ui.out(
+          `${this.ui.mark('ok')} ${lease.alreadyHeld ? 'Lock extended (you already held it)' : 'Lock acquired successfully'}`,
+        );
+        renderLease(this.ui, lease);
+      },
+    };
+  }
+}

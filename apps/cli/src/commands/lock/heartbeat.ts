@@ -1,0 +1,49 @@
+import { Command, Option } from 'clipanion';
+import { BaseCommand, parseHours, type Report } from '../../base.js';
+import { EXIT } from '../../output.js';
+
+/** `oxenvcs lock heartbeat`: renew in the foreground until interrupted. */
+export class LockHeartbeatCommand extends BaseCommand {
+  static override paths = [['lock', 'heartbeat']];
+  static override usage = Command.Usage({
+    category: 'Locks',
+    description: 'Stay in the foreground renewing your lock (at about a third of its lease) until Ctrl-C.',
+    details:
+      'Exit codes: 0 stopped by you; 1 the lock was lost (taken over, broken, or the lease ran out while offline).',
+  });
+
+  timeout = Option.String('--timeout', {
+    description: 'Lease length in hours for each renewal (default: the current one)',
+  });
+
+  protected async run(): Promise<Report> {
+    const hours = parseHours(this.timeout);
+    const engine = await this.engine();
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    this.ui.err(
+      `${this.ui.mark('info')} Keeping the lock alive; press Ctrl-C to stop (the lock stays yours until it expires).`,
+    );
+    try {
+      const end = await engine.heartbeat({
+        signal: controller.signal,
+        ...(hours ? { ttlHours: hours } : {}),
+      });
+      return {
+        exitCode: end === 'lost' ? EXIT.FAILURE : EXIT.OK,
+        data: { heartbeat: end },
+        human: () =>
+          this.ui.out(
+            end === 'lost'
+              ? `${this.ui.mark('fail')} Heartbeat ended: the lock was lost`
+              : 'Heartbeat stopped.',
+          ),
+      };
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  }
+}

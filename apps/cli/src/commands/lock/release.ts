@@ -1,0 +1,50 @@
+import { Command } from 'clipanion';
+import { BaseCommand, type Report } from '../../base.js';
+import { EXIT, shortId } from '../../output.js';
+
+/** `oxenvcs lock release`. */
+export class LockReleaseCommand extends BaseCommand {
+  static override paths = [['lock', 'release']];
+  static override usage = Command.Usage({
+    category: 'Locks',
+    description: 'Give the lock back (queued when offline; a queued release cancels a still-queued acquire).',
+    details:
+      'Exit codes: 0 released (or already free); 75 queued; 1 failure (e.g. someone else holds it now).',
+  });
+
+  protected async run(): Promise<Report> {
+    const engine = await this.engine();
+    const outcome = await engine.lockRelease();
+    if (outcome.status === 'queued') {
+      const cancelled = outcome.entry.status === 'superseded';
+      return {
+        exitCode: cancelled ? EXIT.OK : EXIT.QUEUED,
+        data: {
+          status: cancelled ? 'cancelled' : 'queued',
+          reason: outcome.reason,
+          entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
+        },
+        human: () => {
+          if (cancelled)
+            this.ui.out(
+              `${this.ui.mark('ok')} The queued lock acquisition was cancelled; nothing to release.`,
+            );
+          else {
+            this.renderQueued(outcome.entry, outcome.reason, [`User: ${engine.project().holder}`]);
+            this.ui.err(`${this.ui.mark('info')} Lock will be released when network is available`);
+          }
+        },
+      };
+    }
+    const { released, previous } = outcome.result;
+    return {
+      data: { status: 'done', released, previous },
+      human: () =>
+        this.ui.out(
+          released
+            ? `${this.ui.mark('ok')} Lock released`
+            : `${this.ui.mark('info')} Nothing to release: the lock was ${previous.replace(/-/g, ' ')}`,
+        ),
+    };
+  }
+}

@@ -1,0 +1,45 @@
+import { Command, Option } from 'clipanion';
+import { BaseCommand, parseHours, type Report } from '../../base.js';
+import { EXIT, shortId } from '../../output.js';
+import { renderLease } from '../../render.js';
+
+/** `oxenvcs lock renew`. */
+export class LockRenewCommand extends BaseCommand {
+  static override paths = [['lock', 'renew']];
+  static override usage = Command.Usage({
+    category: 'Locks',
+    description: 'Extend your lease (queued when offline; a queued renew expires with the lease it extends).',
+    details: 'Exit codes: 0 renewed; 75 queued; 1 failure (you lost the lock: it was taken over or broken).',
+  });
+
+  timeout = Option.String('--timeout', {
+    description: 'New lease length in hours (default: the current one)',
+  });
+
+  protected async run(): Promise<Report> {
+    const hours = parseHours(this.timeout);
+    const engine = await this.engine();
+    const outcome = await engine.lockRenew(hours ? { ttlHours: hours } : {});
+    if (outcome.status === 'queued') {
+      return {
+        exitCode: EXIT.QUEUED,
+        data: {
+          status: 'queued',
+          reason: outcome.reason,
+          entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
+        },
+        human: () =>
+          this.renderQueued(outcome.entry, outcome.reason, [
+            `Expires unless synced by: ${outcome.entry.expiresAt ?? 'never'}`,
+          ]),
+      };
+    }
+    return {
+      data: { status: 'done', lock: outcome.result },
+      human: () => {
+        this.ui.out(`${this.ui.mark('ok')} Lock renewed`);
+        renderLease(this.ui, outcome.result);
+      },
+    };
+  }
+}

@@ -1,0 +1,58 @@
+import { Command } from 'clipanion';
+import { BaseCommand, type Report } from '../../base.js';
+import { shortId, when } from '../../output.js';
+import { describeState, renderLease } from '../../render.js';
+
+/** `oxenvcs lock status`. */
+export class LockStatusCommand extends BaseCommand {
+  static override paths = [['lock', 'status']];
+  static override usage = Command.Usage({
+    category: 'Locks',
+    description: 'Show who holds the project lock (read from the remote; the last known state when offline).',
+  });
+
+  protected async run(): Promise<Report> {
+    const engine = await this.engine();
+    const report = await engine.lockStatus();
+    const { project, connectivity, state, cached, heartbeat, queued } = report;
+    return {
+      data: {
+        project: { root: project.root, key: project.key, remote: project.remote.url, holder: project.holder },
+        connectivity: { state: connectivity.state, reason: connectivity.reason },
+        lock: state ?? null,
+        cached: cached ?? null,
+        heartbeat: heartbeat ?? null,
+        queued: queued.map((e) => ({
+          id: e.id,
+          shortId: shortId(e.id),
+          kind: e.operation.kind,
+          status: e.status,
+        })),
+      },
+      human: () => {
+        const ui = this.ui;
+        ui.out(`Project: ${project.root}${project.key === '.' ? '' : ` (${project.key})`}`);
+        ui.out(`Remote: ${project.remote.url} (${connectivity.state})`);
+        if (!state) {
+          ui.out(`${ui.mark('warn')} Offline: showing what this machine last knew.`);
+          if (cached)
+            ui.out(`  You held it until ${when(cached.expiresAt)} (fencing token ${cached.fencingToken}).`);
+          else ui.out('  No lock recorded on this machine.');
+        } else {
+          const mark = state.state === 'held-by-you' ? 'ok' : state.state === 'unlocked' ? 'info' : 'warn';
+          ui.out(`${ui.mark(mark)} ${describeState(state)}`);
+          if (state.state === 'held-by-you' || state.state === 'held-by-other' || state.state === 'expired')
+            renderLease(ui, state.lease);
+        }
+        if (heartbeat) {
+          const health =
+            heartbeat.state === 'jeopardy'
+              ? `in jeopardy (${heartbeat.failures} failed renewals)`
+              : heartbeat.state;
+          ui.out(`  Heartbeat: ${health} (pid ${heartbeat.pid}, updated ${when(heartbeat.updatedAt)})`);
+        }
+        for (const e of queued) ui.out(`  Queued: ${this.describe(e)} [${e.status}] ${shortId(e.id)}`);
+      },
+    };
+  }
+}

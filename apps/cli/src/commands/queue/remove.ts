@@ -1,0 +1,26 @@
+import { Command, Option } from 'clipanion';
+import { BaseCommand, type Report } from '../../base.js';
+import { shortId } from '../../output.js';
+import { entryJson } from '../../render.js';
+
+/** `oxenvcs queue remove <ID|PREFIX>`. */
+export class QueueRemoveCommand extends BaseCommand {
+  static override paths = [['queue', 'remove']];
+  static override usage = Command.Usage({
+    category: 'Queue',
+    description: 'Remove one entry by the id shown in `queue status` (or any unique prefix of the full id).',
+    details: 'Exit codes: 0 removed; 1 no entry matched, or the id is ambiguous (the candidates are listed).',
+  });
+
+  id = Option.String({ name: 'ID|PREFIX' });
+
+  protected async run(): Promise<Report> {
+    const engine = await this.engine();
+    const removed = await engine.queueRemove(this.id);
+    return {
+      data: { removed: entryJson(removed, this.describe) },
+      human: () =>
+        this.ui.out(`${this.ui.mark('ok')} Removed ${shortId(removed.id)}: ${this.describe(removed)}`),
+    };
+  }
+}

@@ -1,0 +1,83 @@
+import { Command, Option } from 'clipanion';
+import { BaseCommand, type Report } from '../../base.js';
+import { EXIT, shortId, when } from '../../output.js';
+import { entryJson, renderSummary } from '../../render.js';
+
+/** `oxenvcs queue sync`. */
+export class QueueSyncCommand extends BaseCommand {
+  static override paths = [['queue', 'sync']];
+  static override usage = Command.Usage({
+    category: 'Queue',
+    description: 'Replay pending operations now (locks first, then push/pull; oldest first).',
+    details:
+      'Exit codes: 0 all synced; 75 still offline or some operations wait for later; 1 some operations failed.',
+  });
+
+  dryRun = Option.Boolean('--dry-run', false, {
+    description: 'Show what would run, in order, without running anything',
+  });
+
+  protected async run(): Promise<Report> {
+    const engine = await this.engine();
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGINT', stop);
+    try {
+      const report = await engine.sync({ dryRun: this.dryRun, signal: controller.signal });
+      const conn = report.connectivity;
+      if (report.preview) {
+        const preview = report.preview;
+        return {
+          data: {
+            dryRun: true,
+            connectivity: { state: conn.state, reason: conn.reason },
+            steps: preview.map((s) => ({
+              action: s.action,
+              detail: s.detail ?? null,
+              entry: entryJson(s.entry, this.describe),
+            })),
+          },
+          human: () => {
+            this.ui.out(`Dry run (network is ${conn.state}): ${preview.length} step(s)`);
+            preview.forEach((s, i) => {
+              const what = {
+                run: 'would run',
+                expire: 'would expire',
+                held: 'would wait (its lock acquisition failed)',
+                wait: `would wait${s.detail ? ` until ${when(s.detail)}` : ''}`,
+              }[s.action];
+              this.ui.out(`  ${i + 1}. ${this.describe(s.entry)} (${shortId(s.entry.id)}): ${what}`);
+            });
+          },
+        };
+      }
+      if (!report.summary) {
+        return {
+          exitCode: EXIT.QUEUED,
+          data: { connectivity: { state: conn.state, reason: conn.reason }, summary: null },
+          human: () =>
+            this.ui.err(
+              `${this.ui.mark('warn')} Network is offline (${conn.reason}); everything stays queued.`,
+            ),
+        };
+      }
+      const summary = report.summary;
+      const exitCode = summary.failed > 0 ? EXIT.FAILURE : summary.remaining > 0 ? EXIT.QUEUED : EXIT.OK;
+      return {
+        exitCode,
+        data: { connectivity: { state: conn.state, reason: conn.reason }, summary },
+        human: () => {
+          this.ui.out('Sync Results');
+          this.ui.out('='.repeat(50));
+          this.ui.out(`  Succeeded: ${summary.done}`);
+          this.ui.out(`  Failed: ${summary.failed}`);
+          this.ui.out(`  Still queued: ${summary.remaining}`);
+          if (summary.expired) this.ui.out(`  Expired: ${summary.expired}`);
+          renderSummary(this.ui, summary);
+        },
+      };
+    } finally {
+      process.off('SIGINT', stop);
+    }
+  }
+}

@@ -1,0 +1,214 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import envPaths from 'env-paths';
+import { parse } from 'smol-toml';
+import { EngineError } from './errors.js';
+
+/** The merged configuration. */
+export interface Config {
+  readonly retry: {
+    readonly max_retries: number;
+    readonly initial_backoff_ms: number;
+    readonly max_backoff_ms: number;
+  };
+  readonly connectivity: { readonly timeout_ms: number; readonly cache_seconds: number };
+  readonly lock: {
+    readonly timeout_hours: number;
+    readonly auto_renew: boolean;
+    readonly renew_before_minutes: number;
+  };
+  readonly queue: {
+    readonly auto_sync: boolean;
+    readonly max_attempts: number;
+    readonly retention_days: number;
+  };
+  readonly ui: { readonly colour: boolean; readonly emoji: boolean };
+}
+
+type Kind = 'int' | 'number' | 'bool';
+const SCHEMA: Record<string, Record<string, { kind: Kind; min: number; max?: number }>> = {
+  retry: {
+    max_retries: { kind: 'int', min: 0, max: 20 },
+    initial_backoff_ms: { kind: 'int', min: 1 },
+    max_backoff_ms: { kind: 'int', min: 1 },
+  },
+  connectivity: {
+    timeout_ms: { kind: 'int', min: 100, max: 120_000 },
+    cache_seconds: { kind: 'number', min: 0 },
+  },
+  lock: {
+    timeout_hours: { kind: 'number', min: 0.001, max: 24 * 30 },
+    auto_renew: { kind: 'bool', min: 0 },
+    renew_before_minutes: { kind: 'number', min: 0 },
+  },
+  queue: {
+    auto_sync: { kind: 'bool', min: 0 },
+    max_attempts: { kind: 'int', min: 1, max: 1000 },
+    retention_days: { kind: 'number', min: 0.001 },
+  },
+  ui: { colour: { kind: 'bool', min: 0 }, emoji: { kind: 'bool', min: 0 } },
+};
+
+/** Defaults (the original's: lock ops 5 retries 1 s → 15 s, 4 h locks, 5 s connectivity timeout). */
+export const DEFAULT_CONFIG: Config = {
+  retry: { max_retries: 5, initial_backoff_ms: 1000, max_backoff_ms: 15_000 },
+  connectivity: { timeout_ms: 5000, cache_seconds: 10 },
+  lock: { timeout_hours: 4, auto_renew: true, renew_before_minutes: 30 },
+  queue: { auto_sync: true, max_attempts: 10, retention_days: 7 },
+  ui: { colour: true, emoji: true },
+};
+
+/** Where oxvcs keeps its files. */
+export interface Paths {
+  /** State: queue, machine id, grants. `OXENVCS_HOME`, else the platform's data dir. */
+  readonly stateDir: string;
+  /** The user config file. */
+  readonly userConfig: string;
+}
+
+/** `OXENVCS_HOME` holds everything when set; else env-paths' conventional places. */
+export function resolvePaths(env: NodeJS.ProcessEnv): Paths {
+  if (env.OXENVCS_HOME)
+    return { stateDir: env.OXENVCS_HOME, userConfig: join(env.OXENVCS_HOME, 'config.toml') };
+  const paths = envPaths('oxenvcs', { suffix: '' });
+  return { stateDir: paths.data, userConfig: join(paths.config, 'config.toml') };
+}
+
+function coerce(kind: Kind, value: unknown): unknown {
+  if (kind === 'bool') {
+    if (typeof value === 'boolean') return value;
+    if (value === 'true' || value === '1' || value === 'yes') return true;
+    if (value === 'false' || value === '0' || value === 'no') return false;
+    return undefined;
+  }
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && value.trim() !== ''
+        ? Number(value)
+        : Number.NaN;
+  if (!Number.isFinite(n)) return undefined;
+  if (kind === 'int' && !Number.isInteger(n)) return undefined;
+  return n;
+}
+
+function applyLayer(
+  target: Record<string, Record<string, unknown>>,
+  layer: Record<string, unknown>,
+  source: string,
+) {
+  for (const [section, values] of Object.entries(layer)) {
+    const spec = SCHEMA[section];
+    if (!spec) {
+      throw new EngineError(
+        'CONFIG_INVALID',
+        `Unknown section [${section}] in ${source}; known sections: ${Object.keys(SCHEMA).join(', ')}.`,
+        {
+          file: source,
+          field: section,
+        },
+      );
+    }
+    if (typeof values !== 'object' || values === null) {
+      throw new EngineError('CONFIG_INVALID', `[${section}] in ${source} must be a table.`, {
+        file: source,
+        field: section,
+      });
+    }
+    for (const [key, raw] of Object.entries(values as Record<string, unknown>)) {
+      const rule = spec[key];
+      if (!rule) {
+        throw new EngineError(
+          'CONFIG_INVALID',
+          `Unknown key ${section}.${key} in ${source}; known keys of [${section}]: ${Object.keys(spec).join(', ')}.`,
+          { file: source, field: `${section}.${key}` },
+        );
+      }
+      const value = coerce(rule.kind, raw);
+      const wanted =
+        rule.kind === 'bool'
+          ? 'true or false'
+          : rule.kind === 'int'
+            ? `a whole number ≥ ${rule.min}`
+            : `a number ≥ ${rule.min}`;
+      if (
+        value === undefined ||
+        (typeof value === 'number' && (value < rule.min || (rule.max !== undefined && value > rule.max)))
+      ) {
+        throw new EngineError(
+          'CONFIG_INVALID',
+          `${section}.${key} in ${source} must be ${wanted}${rule.max !== undefined ? ` and ≤ ${rule.max}` : ''} (got ${JSON.stringify(raw)}).`,
+          { file: source, field: `${section}.${key}` },
+        );
+      }
+      target[section]![key] = value;
+    }
+  }
+}
+
+function readLayer(file: string): Record<string, unknown> | undefined {
+  if (!existsSync(file)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new EngineError(
+      'CONFIG_INVALID',
+      `Cannot read the config file ${file}: ${(error as Error).message}; fix its permissions.`,
+      {
+        cause: error,
+        file,
+      },
+    );
+  }
+  try {
+    return parse(text) as Record<string, unknown>;
+  } catch (error) {
+    const line = (error as { line?: number }).line;
+    throw new EngineError(
+      'CONFIG_INVALID',
+      `The config file ${file} is not valid TOML${line ? ` (line ${line})` : ''}; fix it or remove it.`,
+      {
+        cause: error,
+        file,
+      },
+    );
+  }
+}
+
+/** Flags that map onto config keys. */
+export interface ConfigOverrides {
+  readonly [section: string]: { readonly [key: string]: unknown };
+}
+
+/**
+ * Merges, key by key: defaults < user file < project file (`.oxenvcs/config.toml`) <
+ * environment (`OXENVCS_<SECTION>_<KEY>`, e.g. `OXENVCS_LOCK_TIMEOUT_HOURS`) < flags.
+ * Every value is validated; an error names the key and where it came from.
+ */
+export function loadConfig(options: {
+  env: NodeJS.ProcessEnv;
+  projectRoot?: string;
+  overrides?: ConfigOverrides;
+}): Config {
+  const merged = structuredClone(DEFAULT_CONFIG) as unknown as Record<string, Record<string, unknown>>;
+  const { userConfig } = resolvePaths(options.env);
+  const user = readLayer(userConfig);
+  if (user) applyLayer(merged, user, userConfig);
+  if (options.projectRoot) {
+    const file = join(options.projectRoot, '.oxenvcs', 'config.toml');
+    const project = readLayer(file);
+    if (project) applyLayer(merged, project, file);
+  }
+  const fromEnv: Record<string, Record<string, unknown>> = {};
+  for (const [section, keys] of Object.entries(SCHEMA)) {
+    for (const key of Object.keys(keys)) {
+      const name = `OXENVCS_${section}_${key}`.toUpperCase();
+      const value = options.env[name];
+      if (value !== undefined && value !== '') (fromEnv[section] ??= {})[key] = value;
+    }
+  }
+  applyLayer(merged, fromEnv, 'the environment (OXENVCS_*)');
+  if (options.overrides) applyLayer(merged, options.overrides as Record<string, unknown>, 'the command line');
+  return merged as unknown as Config;
+}

@@ -1,0 +1,107 @@
+import { type Grant, LockError, type LockManager } from '@oxvcs/locks';
+import { type OxenCli, OxenError, type OxenHub, readRepositoryRemote } from '@oxvcs/oxen';
+import type { Executors } from '@oxvcs/queue';
+import type { GrantNote } from './state.js';
+
+/** What the executors need from the engine. */
+export interface ExecutorDeps {
+  hubFor(remoteUrl: string): OxenHub;
+  locksFor(remoteUrl: string, holder: string): LockManager;
+  cliFor(projectDir: string): OxenCli;
+  grant(remote: string, key: string): GrantNote | undefined;
+  noteGrant(remote: string, key: string, grant: Grant | undefined): void;
+}
+
+/** The name of `remoteUrl` in the project's Oxen config (the CLI pushes to names, not URLs). */
+export function remoteNameFor(projectDir: string, remoteUrl: string): string {
+  const configured = readRepositoryRemote(projectDir);
+  if (configured.url.replace(/\/+$/, '') === remoteUrl.replace(/\/+$/, '')) return configured.name;
+  throw new OxenError(
+    'NO_REMOTE',
+    `${remoteUrl} is not the remote configured in ${projectDir}; add it with: oxen config --set-remote origin ${remoteUrl}`,
+  );
+}
+
+const grantFacts = (g: Grant) => ({
+  fencingToken: g.fencingToken,
+  expiresAt: g.expiresAt,
+  holder: g.holder,
+  alreadyHeld: g.alreadyHeld,
+});
+
+/**
+ * Executors for every queued kind, used for direct runs and replays alike. Each runs against the
+ * operation's own project and remote; `verifyFirst` (a replay after an interruption, or a retry)
+ * checks the remote's real state before acting; a push refuses to run under a lock we no longer hold.
+ */
+export function createExecutors(deps: ExecutorDeps): Executors {
+  return {
+    async 'acquire-lock'(op, ctx) {
+      // The nonce makes the manager recognise a grant an interrupted attempt already obtained.
+      const grant = await deps.locksFor(op.remote, op.holder).acquire(op.key, {
+        ttlMs: op.ttlMs,
+        nonce: ctx.entry.idempotencyKey,
+        signal: ctx.signal,
+        ...(op.comment ? { comment: op.comment } : {}),
+      });
+      deps.noteGrant(op.remote, op.key, grant);
+      return grantFacts(grant);
+    },
+    async 'renew-lock'(op, ctx) {
+      const token = op.fencingToken ?? deps.grant(op.remote, op.key)?.fencingToken;
+      const grant = await deps.locksFor(op.remote, op.holder).renew(op.key, {
+        ttlMs: op.ttlMs,
+        nonce: ctx.entry.idempotencyKey,
+        signal: ctx.signal,
+        ...(token !== undefined ? { fencingToken: token } : {}),
+      });
+      deps.noteGrant(op.remote, op.key, grant);
+      return grantFacts(grant);
+    },
+    async 'release-lock'(op, ctx) {
+      const token = op.fencingToken ?? deps.grant(op.remote, op.key)?.fencingToken;
+      const result = await deps.locksFor(op.remote, op.holder).release(op.key, {
+        nonce: ctx.entry.idempotencyKey,
+        signal: ctx.signal,
+        ...(token !== undefined ? { fencingToken: token } : {}),
+      });
+      deps.noteGrant(op.remote, op.key, undefined);
+      return { released: result.released, was: result.previous.state };
+    },
+    async push(op, ctx) {
+      const key = op.lockKey ?? '.';
+      const locks = deps.locksFor(op.remote, '');
+      const state = await locks.status(key, { signal: ctx.signal });
+      if (state.state === 'held-by-other') {
+        throw new LockError(
+          'HELD',
+          `Not pushing: ${state.lease.holder} holds the lock on ${key === '.' ? 'this project' : key} until ${state.lease.expiresAt}; pushing could overwrite their work.`,
+          { key, holder: state.lease.holder, expiresAt: state.lease.expiresAt },
+        );
+      }
+      if (op.fencingToken !== undefined)
+        await locks.assertFencing(key, op.fencingToken, { signal: ctx.signal });
+      const cli = deps.cliFor(op.projectDir);
+      if (ctx.verifyFirst) {
+        const [local] = await cli.log(1, op.branch);
+        const remote = await deps.hubFor(op.remote).findBranch(op.branch, { signal: ctx.signal });
+        if (local && remote?.commit_id === local.id) return { upToDate: true, commit: local.id };
+      }
+      const result = await cli.push(remoteNameFor(op.projectDir, op.remote), op.branch, {
+        signal: ctx.signal,
+      });
+      return { upToDate: result.upToDate, ...(result.commit ? { commit: result.commit } : {}) };
+    },
+    async pull(op, ctx) {
+      await deps
+        .cliFor(op.projectDir)
+        .pull(remoteNameFor(op.projectDir, op.remote), op.branch, { signal: ctx.signal });
+      return { pulled: op.branch };
+    },
+    async 'sync-comments'(op, ctx) {
+      // Review comments live in the repository; syncing them is a fetch of the remote's refs.
+      await deps.cliFor(op.projectDir).fetch({ signal: ctx.signal });
+      return { fetched: true };
+    },
+  };
+}
