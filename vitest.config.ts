@@ -22,6 +22,8 @@ const alias = Object.fromEntries(pkgs.map((p) => [p.name, resolve(root, p.dir, '
 export default defineConfig({
   resolve: { alias },
   test: {
+    // clipanion 3's ESM build imports a directory, which only a bundler resolves: let Vite handle it.
+    server: { deps: { inline: ['clipanion'] } },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     projects: [

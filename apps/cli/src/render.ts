@@ -18,9 +18,9 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
       const e = event.event;
       if (e.type === 'attempt-failed') {
         // A failure that will not be retried is reported once, as the command's error.
-        if (e.classification.kind === 'transient' || e.classification.kind === 'rate-limited') ui.err(`${ui.mark('warn')} ${e.message}`);
-      }
-      else if (e.type === 'retry-scheduled') ui.err(`   ${e.message}`);
+        if (e.classification.kind === 'transient' || e.classification.kind === 'rate-limited')
+          ui.err(`${ui.mark('warn')} ${e.message}`);
+      } else if (e.type === 'retry-scheduled') ui.err(`   ${e.message}`);
       else if (e.type === 'succeeded' && e.attempts > 1) ui.err(`${ui.mark('ok')} ${e.message}`);
       return;
     }

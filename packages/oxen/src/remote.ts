@@ -26,7 +26,7 @@ export function parseRemoteUrl(url: string): RemoteRef {
   if (!/^https?:$/.test(parsed.protocol) || segments.length !== 2 || parsed.username || parsed.password) {
     throw new OxenError(
       'REMOTE_URL_INVALID',
-      `The remote URL "${parsed.protocol}//${parsed.host}${parsed.pathname}" is not of the form http(s)://host[:port]/<namespace>/<repo>.`,
+      `The remote URL "${url.replace(/\/\/[^@/]*@/, '//')}" is not of the form http(s)://host[:port]/<namespace>/<repo>; fix the repository's remote or --remote.`,
     );
   }
   const [namespace, repo] = segments as [string, string];

@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  createFakeOxenEnv,
+  type FakeOxenEnv,
+  type FakeOxenServer,
+  startFakeOxenServer,
+} from '@oxvcs/oxen-testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const exec = promisify(execFile);
+const bin = fileURLToPath(new URL('../bin/oxenvcs.js', import.meta.url));
+const trace = fileURLToPath(new URL('./test-support/trace-imports.mjs', import.meta.url));
+let server: FakeOxenServer;
+let env: FakeOxenEnv;
+let dir: string;
+let home: string;
+
+const run = async (args: string[], holder = 'ada@laptop', extra: string[] = [], homeDir = home) => {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [...extra, bin, ...args], {
+      cwd: dir,
+      env: {
+        ...env.env,
+        OXENVCS_HOME: homeDir,
+        OXENVCS_HOLDER: holder,
+        OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
+      },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+};
+
+beforeAll(async () => {
+  server = await startFakeOxenServer();
+  env = createFakeOxenEnv();
+  await server.createRepo('ns', 'song');
+  dir = await env.cloneProject('song', server.repoUrl('ns', 'song'));
+  home = mkdtempSync(join(tmpdir(), 'oxvcs-binhome-'));
+});
+afterAll(async () => {
+  await server.stop();
+  env.cleanup();
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('the built oxenvcs binary against the testkit server', () => {
+  it('offline acquire → 75 and queued; server back → the next lock command auto-syncs, then acts', async () => {
+    await server.faults.offline();
+    const queued = await run(['lock', 'acquire', '--timeout', '1']);
+    expect(queued.code).toBe(75);
+    expect(queued.stdout).toContain('Queued: Acquire lock');
+    await server.faults.online();
+    const status = await run(['lock', 'status']);
+    expect(status.code).toBe(0);
+    expect(status.stderr).toContain('[Auto-syncing 1 pending operation(s)...]');
+    expect(status.stderr).toContain('[ok] Completed: Acquire lock for song');
+    expect(status.stdout).toContain('locked by you');
+  });
+
+  it('another holder → exit 3 naming them', async () => {
+    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    try {
+      const r = await run(['lock', 'acquire'], 'bob@studio', [], bobHome);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain('held by ada@laptop');
+    } finally {
+      rmSync(bobHome, { recursive: true, force: true });
+    }
+  });
+
+  it('--version loads neither the engine nor the HTTP stack; queue status loads no HTTP, Ink or React', async () => {
+    const version = await run(['--version'], 'ada@laptop', ['--import', trace]);
+    expect(version.stdout.trim()).toBe('0.1.0');
+    expect(version.stderr).toContain('TRACE []');
+    const status = await run(['queue', 'status'], 'ada@laptop', ['--import', trace]);
+    expect(status.code).toBe(0);
+    const loaded = JSON.parse(/TRACE (.*)/.exec(status.stderr)![1]!) as string[];
+    expect(loaded).not.toContain('ky');
+    expect(loaded).not.toContain('ink');
+    expect(loaded).not.toContain('react');
+  });
+});

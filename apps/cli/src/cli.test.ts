@@ -1,0 +1,249 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import {
+  createFakeOxenEnv,
+  type FakeOxenEnv,
+  type FakeOxenServer,
+  startFakeOxenServer,
+} from '@oxvcs/oxen-testkit';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+
+let server: FakeOxenServer;
+let env: FakeOxenEnv;
+let dir: string;
+let home: string;
+let n = 0;
+
+async function oxenvcs(
+  args: string[],
+  options: { holder?: string; cwd?: string; stdin?: string; extraEnv?: Record<string, string> } = {},
+) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const stdin = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => {
+    out += c;
+  });
+  stderr.on('data', (c) => {
+    err += c;
+  });
+  stdin.end(options.stdin ?? '');
+  const code = await runCli(args, {
+    stdin,
+    stdout,
+    stderr,
+    colorDepth: 1,
+    cwd: options.cwd ?? dir,
+    env: {
+      ...env.env,
+      OXENVCS_HOME: home,
+      OXENVCS_HOLDER: options.holder ?? 'ada@laptop',
+      OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
+      OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
+      OXENVCS_RETRY_MAX_RETRIES: '1',
+      OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
+      ...options.extraEnv,
+    },
+  });
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  server = await startFakeOxenServer();
+  env = createFakeOxenEnv();
+});
+afterAll(async () => {
+  await server.stop();
+  env.cleanup();
+});
+beforeEach(async () => {
+  await server.faults.clear();
+  const name = `cli${++n}`;
+  await server.createRepo('ns', name);
+  dir = await env.cloneProject(name, server.repoUrl('ns', name));
+  home = mkdtempSync(join(tmpdir(), 'oxvcs-clihome-'));
+  return () => rmSync(home, { recursive: true, force: true });
+});
+
+describe('oxenvcs in-process', () => {
+  it('lock acquire prints the lease; --json has the documented shape', async () => {
+    const human = await oxenvcs(['lock', 'acquire', '--timeout', '2', '--comment', 'vocals']);
+    expect(human.code).toBe(0);
+    expect(human.out).toContain('[ok] Lock acquired successfully');
+    expect(human.out).toContain('Holder: ada@laptop');
+    expect(human.out).toContain('Comment: vocals');
+    const json = await oxenvcs(['lock', 'status', '--json']);
+    const body = JSON.parse(json.out);
+    expect(body).toMatchObject({
+      ok: true,
+      lock: { state: 'held-by-you', lease: { holder: 'ada@laptop', comment: 'vocals' } },
+    });
+    expect(body.connectivity.state).toBe('online');
+  });
+
+  it('offline: exit 75 with the original message shape, and queue status lists it', async () => {
+    await server.faults.offline();
+    const r = await oxenvcs(['lock', 'acquire', '--timeout', '4']);
+    expect(r.code).toBe(75);
+    expect(r.err).toContain('[!] Network is offline - operation queued');
+    expect(r.out).toMatch(
+      /Queued: Acquire lock for cli\d+\n {2}User: ada@laptop\n {2}Timeout: 4 hours\n {2}Entry ID: [0-9a-z]{8}/,
+    );
+    expect(r.err).toContain("Use 'oxenvcs queue sync' to retry manually");
+    const status = await oxenvcs(['queue', 'status']);
+    expect(status.out).toContain('Pending: 1');
+    expect(status.out).toMatch(
+      /1\. Acquire lock for cli\d+ \(\d+s ago\)\n {5}ID: [0-9a-z]{8} \| Priority: 100 \| Attempts: 0\/10/,
+    );
+  });
+
+  it('someone else holds it → exit 3 naming them', async () => {
+    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    try {
+      const prev = home;
+      home = bobHome;
+      await oxenvcs(['lock', 'acquire', '--comment', 'drums'], { holder: 'bob@studio' });
+      home = prev;
+      const r = await oxenvcs(['lock', 'acquire']);
+      expect(r.code).toBe(3);
+      expect(r.err).toMatch(
+        /^\[x\] The lock on this project is held by bob@studio since .* \("drums"\); ask them to release it, or wait until it expires\.\n$/,
+      );
+      const json = await oxenvcs(['lock', 'acquire', '--json']);
+      expect(JSON.parse(json.out)).toMatchObject({
+        ok: false,
+        exitCode: 3,
+        error: { code: 'HELD', holder: 'bob@studio', comment: 'drums' },
+      });
+    } finally {
+      rmSync(bobHome, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [['lock', 'acquire', '--timeout', 'abc'], '--timeout must be a positive number of hours (got "abc")'],
+    [['lock', 'acquire', '--timeout=-3'], '--timeout must be a positive number of hours (got "-3")'],
+    [['lock', 'renew', '--timeout', '0'], '--timeout must be a positive number of hours (got "0")'],
+    [['lock', 'acquire', '--timeout', '100000'], '--timeout must be at most 720 hours'],
+  ])('bad input %j → exit 2 with one clear line', async (args, message) => {
+    const r = await oxenvcs(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+  });
+
+  it('an unknown command or option is a usage error (exit 2)', async () => {
+    expect((await oxenvcs(['lock', 'grab'])).code).toBe(2);
+    expect((await oxenvcs(['queue', 'status', '--bogus'])).code).toBe(2);
+  });
+
+  it('unknown and ambiguous ids → exit 1 with what to do; nothing removed', async () => {
+    await server.faults.offline();
+    await oxenvcs(['pull']);
+    await oxenvcs(['lock', 'acquire']);
+    const unknown = await oxenvcs(['queue', 'remove', 'zzzzzzzz']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toBe(
+      '[x] No queue entry matches "zzzzzzzz"; run `oxenvcs queue status` to see ids.\n',
+    );
+    const ambiguous = await oxenvcs(['queue', 'remove', '0']);
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.err).toMatch(/matches 2 entries \([0-9a-z]{8}, [0-9a-z]{8}\); give more characters/);
+    const status = JSON.parse((await oxenvcs(['queue', 'status', '--json'])).out);
+    expect(status.stats.pending).toBe(2);
+    const id = status.entries[0].shortId as string;
+    const removed = await oxenvcs(['queue', 'remove', id]);
+    expect(removed.code).toBe(0);
+    expect(removed.out).toContain(`Removed ${id}`);
+  });
+
+  it('no repository here, malformed remote URL, unreadable config → exit 1 with one line', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'oxvcs-norepo-'));
+    try {
+      const r = await oxenvcs(['lock', 'status'], { cwd: empty });
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(
+        /^\[x\] No Oxen repository at .* or above it; run this inside a project \(or pass --project\)\.\n$/,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+    const bad = await oxenvcs(['lock', 'status', '--remote', 'localhost:3000']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('is not of the form http(s)://host[:port]/<namespace>/<repo>');
+    mkdirSync(join(dir, '.oxenvcs'), { recursive: true });
+    writeFileSync(join(dir, '.oxenvcs', 'config.toml'), '[queue]\nmax_attempts = "many"\n');
+    const cfg = await oxenvcs(['queue', 'status']);
+    expect(cfg.code).toBe(1);
+    expect(cfg.err).toContain('queue.max_attempts in');
+  });
+
+  it('a corrupt queue file is reported with where the copy is; the file is kept', async () => {
+    writeFileSync(join(home, 'queue.json'), '{"version":2,"entries":[');
+    const r = await oxenvcs(['queue', 'status']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /The queue file .*queue\.json is not valid JSON .*a copy is kept at .*queue\.json\.corrupt-[0-9a-f]{8}\. Repair or move the file away, then run again\./,
+    );
+  });
+
+  it('auth login reads the token from stdin, stores it 0600, never prints it', async () => {
+    const r = await oxenvcs(['auth', 'login'], { stdin: 'secret-token-123\n' });
+    expect(r.code).toBe(0);
+    expect(r.out + r.err).not.toContain('secret-token-123');
+    const status = await oxenvcs(['auth', 'status', '--json']);
+    expect(JSON.parse(status.out)).toMatchObject({ hasToken: true, host: `127.0.0.1:${server.port}` });
+    expect(status.out).not.toContain('secret-token-123');
+    expect((await oxenvcs(['auth', 'logout'])).out).toContain('removed');
+    expect((await oxenvcs(['auth', 'login'], { stdin: '' })).code).toBe(2);
+  });
+
+  it('queue sync --dry-run, sync, clear; release cancels a queued acquire', async () => {
+    await server.faults.offline();
+    await oxenvcs(['lock', 'acquire']);
+    const release = await oxenvcs(['lock', 'release']);
+    expect(release.code).toBe(0);
+    expect(release.out).toContain('The queued lock acquisition was cancelled');
+    await oxenvcs(['pull']);
+    await server.faults.online();
+    const dry = await oxenvcs(['queue', 'sync', '--dry-run']);
+    expect(dry.out).toMatch(/1\. Pull main of cli\d+ from remote \([0-9a-z]{8}\): would run/);
+    const sync = await oxenvcs(['queue', 'sync']);
+    expect(sync.code).toBe(0);
+    expect(sync.err).toContain('Completed: Pull main');
+    expect(sync.err).toContain('All operations synced successfully!');
+    const cleared = await oxenvcs(['queue', 'clear']);
+    expect(cleared.out).toContain('Cleared 3 completed operation(s)');
+  });
+
+  it('break needs --force on a live lock; the holder then sees who broke it and why', async () => {
+    await oxenvcs(['lock', 'acquire']);
+    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    const prev = home;
+    try {
+      home = bobHome;
+      const refused = await oxenvcs(['lock', 'break'], { holder: 'bob@studio' });
+      expect(refused.code).toBe(3);
+      expect(refused.err).toContain('pass --force');
+      const broke = await oxenvcs(['lock', 'break', '--force', '--reason', 'session over'], {
+        holder: 'bob@studio',
+      });
+      expect(broke.code).toBe(0);
+    } finally {
+      home = prev;
+      rmSync(bobHome, { recursive: true, force: true });
+    }
+    const status = await oxenvcs(['lock', 'status']);
+    expect(status.out).toContain('your lock was broken by bob@studio: session over');
+  });
+
+  it('--help lists commands and the exit codes', async () => {
+    const r = await oxenvcs(['--help']);
+    expect(r.out).toContain('lock acquire');
+    expect(r.out).toContain('75 queued for later');
+  });
+});

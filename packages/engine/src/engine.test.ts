@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createFakeOxenEnv,
+  type FakeOxenEnv,
+  type FakeOxenServer,
+  startFakeOxenServer,
+} from '@oxvcs/oxen-testkit';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createEngine, type EngineEvent } from './engine.js';
+
+let server: FakeOxenServer;
+let env: FakeOxenEnv;
+let n = 0;
+let dir: string;
+let home: string;
+const events: EngineEvent[] = [];
+const engineFor = (holder = 'ada@laptop', homeDir = home) =>
+  createEngine({
+    cwd: dir,
+    env: {
+      ...env.env,
+      OXENVCS_HOME: homeDir,
+      OXENVCS_HOLDER: holder,
+      OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
+      OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
+      OXENVCS_RETRY_MAX_RETRIES: '1',
+      OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
+    },
+    onEvent: (e) => events.push(e),
+  });
+
+beforeAll(async () => {
+  server = await startFakeOxenServer();
+  env = createFakeOxenEnv();
+});
+afterAll(async () => {
+  await server.stop();
+  env.cleanup();
+});
+beforeEach(async () => {
+  await server.faults.clear();
+  const name = `e${++n}`;
+  await server.createRepo('ns', name);
+  dir = await env.cloneProject(name, server.repoUrl('ns', name));
+  home = mkdtempSync(join(tmpdir(), 'oxvcs-home-'));
+  events.length = 0;
+  return () => rmSync(home, { recursive: true, force: true });
+});
+
+describe('engine', () => {
+  it('offline: lock acquire is queued, not held; back online the next command syncs first, then acts', async () => {
+    await server.faults.offline();
+    const queued = await engineFor().lockAcquire({ ttlHours: 1 });
+    expect(queued.status).toBe('queued');
+    if (queued.status === 'queued') expect(queued.reason).toBe('Network is offline');
+    await server.faults.online();
+    const status = await engineFor().lockStatus();
+    expect(events.some((e) => e.type === 'auto-sync')).toBe(true);
+    expect(status.state).toMatchObject({ state: 'held-by-you' });
+    expect((await engineFor().queueStatus()).stats).toMatchObject({ pending: 0, done: 1 });
+  });
+
+  it('a transient failure that outlasts the retries queues the operation with the same idempotency key', async () => {
+    await server.faults.add({ kind: 'error', status: 503, route: '/branches' });
+    const outcome = await engineFor().lockAcquire({ ttlHours: 1 });
+    expect(outcome.status).toBe('queued');
+    expect(
+      events.filter((e) => e.type === 'retry' && e.event.type === 'attempt-failed').length,
+    ).toBeGreaterThanOrEqual(2);
+    await server.faults.clear();
+    const sync = await engineFor().sync();
+    expect(sync.summary).toMatchObject({ done: 1, failed: 0 });
+  });
+
+  it('push refuses to run under a lock we no longer hold (fencing token)', async () => {
+    const ada = engineFor();
+    const grant = await ada.lockAcquire({ ttlHours: 1 });
+    expect(grant.status).toBe('done');
+    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    try {
+      const bob = engineFor('bob@studio', bobHome);
+      await bob.lockBreak({ force: true, reason: 'deadline' });
+      writeFileSync(join(dir, 'mix.wav'), 'new mix');
+      await env.oxen(['add', 'mix.wav'], dir);
+      await env.oxen(['commit', '-m', 'mix'], dir);
+      await expect(ada.push()).rejects.toMatchObject({ code: 'STALE_TOKEN' });
+      await bob.lockAcquire({ ttlHours: 1 });
+      await expect(engineFor().push()).rejects.toMatchObject({ code: 'HELD', holder: 'bob@studio' });
+    } finally {
+      rmSync(bobHome, { recursive: true, force: true });
+    }
+  });
+
+  it('queued push and pull run in the project’s own directory, whatever the sync’s cwd', async () => {
+    await server.faults.offline();
+    writeFileSync(join(dir, 'take.wav'), 'take');
+    await env.oxen(['add', 'take.wav'], dir);
+    await env.oxen(['commit', '-m', 'take'], dir);
+    expect((await engineFor().push()).status).toBe('queued');
+    await server.faults.online();
+    const elsewhere = createEngine({
+      cwd: tmpdir(),
+      env: { ...env.env, OXENVCS_HOME: home, OXENVCS_HOLDER: 'ada@laptop' },
+    });
+    const sync = await elsewhere.queueStatus();
+    expect(sync.entries[0]?.operation.projectDir).toBe(dir);
+    const result = await engineFor().sync();
+    expect(result.summary).toMatchObject({ done: 1 });
+    const head = server.repo('ns', `e${n}`)!.branches.main;
+    const [local] = (await env.oxen(['log', '-n', '1'], dir)).stdout.match(/[0-9a-f]{32}/) ?? [];
+    expect(head).toBe(local);
+  });
+
+  it('a dry run shows what would happen, in order, without running anything', async () => {
+    await server.faults.offline();
+    const e = engineFor();
+    await e.pull();
+    await e.lockAcquire({ ttlHours: 1 });
+    const preview = await e.sync({ dryRun: true });
+    expect(preview.preview?.map((s) => [s.entry.operation.kind, s.action])).toEqual([
+      ['acquire-lock', 'run'],
+      ['pull', 'run'],
+    ]);
+    expect((await e.queueStatus()).stats.pending).toBe(2);
+  });
+});
