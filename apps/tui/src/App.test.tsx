@@ -1,0 +1,181 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEngine, type Engine, type EngineEvent } from '@oxvcs/engine';
+import {
+  createFakeOxenEnv,
+  type FakeOxenEnv,
+  type FakeOxenServer,
+  startFakeOxenServer,
+} from '@oxvcs/oxen-testkit';
+import { render } from 'ink-testing-library';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { App } from './App.js';
+
+let server: FakeOxenServer;
+let env: FakeOxenEnv;
+let dir: string;
+let home: string;
+let n = 0;
+let unmount: (() => void) | undefined;
+
+const makeEngine = (listeners: Set<(e: EngineEvent) => void>, holder = 'ada@laptop'): Engine =>
+  createEngine({
+    cwd: dir,
+    env: {
+      ...env.env,
+      OXENVCS_HOME: home,
+      OXENVCS_HOLDER: holder,
+      OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
+      OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
+      OXENVCS_RETRY_MAX_RETRIES: '1',
+      OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
+    },
+    overrides: { queue: { auto_sync: false } },
+    onEvent: (e) => {
+      for (const l of listeners) l(e);
+    },
+  });
+
+function start() {
+  const listeners = new Set<(e: EngineEvent) => void>();
+  const engine = makeEngine(listeners);
+  const app = render(
+    <App
+      engine={engine}
+      heartbeat={false}
+      pollMs={100}
+      lockPollMs={60_000}
+      size={{ columns: 80, rows: 24 }}
+      subscribe={(l) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      }}
+    />,
+  );
+  unmount = app.unmount;
+  const frame = () => app.lastFrame() ?? '';
+  const press = async (keys: string) => {
+    app.stdin.write(keys);
+    await new Promise((r) => setTimeout(r, 30));
+  };
+  return { engine, frame, press };
+}
+
+beforeAll(async () => {
+  server = await startFakeOxenServer();
+  env = createFakeOxenEnv();
+});
+afterAll(async () => {
+  await server.stop();
+  env.cleanup();
+});
+beforeEach(async () => {
+  await server.faults.clear();
+  const name = `tui${++n}`;
+  await server.createRepo('ns', name);
+  dir = await env.cloneProject(name, server.repoUrl('ns', name));
+  home = mkdtempSync(join(tmpdir(), 'oxvcs-tuihome-'));
+});
+afterEach(() => {
+  unmount?.();
+  rmSync(home, { recursive: true, force: true });
+});
+
+const queueOffline = async (count: number) => {
+  await server.faults.offline();
+  const e = makeEngine(new Set());
+  await e.lockAcquire({ ttlHours: 1 });
+  for (let i = 0; i < count; i++) await e.pull();
+  await server.faults.online();
+};
+
+describe('oxenvcs-tui at 80×24', () => {
+  it('shows header, the queue in run order and the selected entry’s details; navigates', async () => {
+    await queueOffline(3);
+    const { frame, press } = start();
+    await vi.waitFor(() => expect(frame()).toContain('Acquire lock for tui'));
+    await vi.waitFor(() => expect(frame()).toMatch(/Remote: http:\/\/127\.0\.0\.1:\d+\/ns\/tui\d+ · online/));
+    const lines = frame().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(24);
+    expect(lines.findIndex((l) => l.includes('Acquire lock'))).toBeLessThan(
+      lines.findIndex((l) => l.includes('Pull main')),
+    );
+    expect(frame()).toContain('▶ pending    acquire');
+    expect(frame()).toMatch(/key acquire-lock:/);
+    await press('j');
+    await vi.waitFor(() => expect(frame()).toMatch(/▶ pending {4}pull {5}Pull main/));
+    expect(frame()).toContain('pull branch=main');
+  });
+
+  it('filters by status and by text', async () => {
+    await queueOffline(2);
+    const { frame, press } = start();
+    await vi.waitFor(() => expect(frame()).toContain('3 shown'));
+    await press('/');
+    for (const ch of 'acquire') await press(ch);
+    await press('\r');
+    await vi.waitFor(() => expect(frame()).toContain('"acquire"] 1 shown'));
+    await press('/');
+    await press('\u001b');
+    await press('f');
+    await press('f');
+    await vi.waitFor(() => expect(frame()).toContain('[failed] 0 shown'));
+    expect(frame()).toContain('No entries match the filter.');
+  });
+
+  it('sync now shows per-entry progress and the result', async () => {
+    await queueOffline(1);
+    await server.faults.add({ kind: 'latency', ms: 400, route: '/branches', count: 3 });
+    const { frame, press } = start();
+    await vi.waitFor(() => expect(frame()).toContain('2 shown'));
+    await press('s');
+    await vi.waitFor(() => expect(frame()).toMatch(/running|Syncing/));
+    await vi.waitFor(() => expect(frame()).toContain('Sync: 2 done, 0 failed, 0 still queued'), {
+      timeout: 10_000,
+    });
+    await vi.waitFor(() => expect(frame()).toMatch(/done {7}acquire/));
+  });
+
+  it('remove asks first; n keeps the entry, y removes it', async () => {
+    await queueOffline(1);
+    const { frame, press, engine } = start();
+    await vi.waitFor(() => expect(frame()).toContain('2 shown'));
+    await press('j');
+    await press('d');
+    await vi.waitFor(() =>
+      expect(frame()).toMatch(/Remove Pull main of tui\d+ from remote \([0-9a-z]{8}\)\? It will not run\./),
+    );
+    await press('n');
+    await vi.waitFor(() => expect(frame()).toContain('2 shown'));
+    await press('d');
+    await press('y');
+    await vi.waitFor(() => expect(frame()).toContain('1 shown'));
+    expect((await engine.queueStatus()).entries.map((e) => e.operation.kind)).toEqual(['acquire-lock']);
+  });
+
+  it('lock panel: acquire, then break with a reason and confirmation', async () => {
+    const { frame, press, engine } = start();
+    await vi.waitFor(() => expect(frame()).toContain('Lock: free'));
+    await press('l');
+    await vi.waitFor(() => expect(frame()).toContain('[a] acquire'));
+    await press('a');
+    await vi.waitFor(() => expect(frame()).toContain('Lock acquired'));
+    await vi.waitFor(() => expect(frame()).toMatch(/Lock: YOURS, \dh\d\dm left \(token 1\)/));
+    await press('b');
+    for (const ch of 'handover') await press(ch);
+    await press('\r');
+    await vi.waitFor(() => expect(frame()).toContain('Break the lock ("handover")?'));
+    await press('y');
+    await vi.waitFor(() => expect(frame()).toContain('Lock broken (recorded with your reason)'));
+    expect((await engine.lockStatus()).state).toMatchObject({ state: 'broken', reason: 'handover' });
+  });
+
+  it('help lists every key', async () => {
+    const { frame, press } = start();
+    await press('?');
+    await vi.waitFor(() => expect(frame()).toContain('Keys'));
+    for (const key of ['sync now', 'retry the selected failed entry', 'lock panel', 'quit'])
+      expect(frame()).toContain(key);
+  });
+});

@@ -1,0 +1,296 @@
+import { describeOperation, type Engine, type EngineEvent, type QueueEntry } from '@oxvcs/engine';
+import { Box, Text, useApp, useInput, useWindowSize } from 'ink';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import { Details } from './components/Details.js';
+import { EntryList } from './components/EntryList.js';
+import { Header } from './components/Header.js';
+import { Confirm, HelpOverlay, LockPanel, ReasonPrompt } from './components/Overlays.js';
+import { fit } from './format.js';
+import { initialState, reducer, selectedRow, visibleRows } from './reducer.js';
+import { useLockStatus } from './use-lock.js';
+import { useQueue } from './use-queue.js';
+
+/** Subscribe to engine events; returns an unsubscribe function. */
+export type EventSubscribe = (listener: (event: EngineEvent) => void) => () => void;
+
+export interface AppProps {
+  readonly engine: Engine;
+  readonly subscribe: EventSubscribe;
+  /** Keep the lock alive while the TUI is open (config `lock.auto_renew`). @default true */
+  readonly heartbeat?: boolean;
+  /** Queue file check interval. @default 500 */
+  readonly pollMs?: number;
+  /** Lock and connectivity refresh interval. @default 15000 */
+  readonly lockPollMs?: number;
+  /** Fixed size (tests); else the terminal's, following resizes. */
+  readonly size?: { readonly columns: number; readonly rows: number };
+  /** Debug log (a file, when asked for); never the console. */
+  readonly log?: (line: string) => void;
+}
+
+const describe = (entry: QueueEntry) => describeOperation(entry.operation);
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** The whole screen: header, queue list, details, footer, and overlays. */
+export function App(props: AppProps) {
+  const { engine } = props;
+  const { exit } = useApp();
+  const window = useWindowSize();
+  const columns = props.size?.columns ?? window.columns ?? 80;
+  const rows = props.size?.rows ?? window.rows ?? 24;
+  const [state, dispatch] = useReducer(reducer, initialState);
+  const [now, setNow] = useState(Date.now());
+  const sync = useRef<AbortController | undefined>(undefined);
+  const heartbeat = useRef<AbortController | undefined>(undefined);
+  const log = props.log ?? (() => {});
+
+  useQueue(engine, dispatch, props.pollMs ?? 500, describe);
+  const refreshLock = useLockStatus(engine, dispatch, props.lockPollMs ?? 15_000);
+
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  useEffect(
+    () =>
+      props.subscribe((event) => {
+        log(
+          JSON.stringify({
+            event: event.type,
+            ...('event' in event ? { inner: (event.event as { type: string }).type } : {}),
+          }),
+        );
+        if (event.type === 'sync') dispatch({ type: 'sync-event', event: event.event, now: Date.now() });
+        else if (event.type === 'heartbeat') dispatch({ type: 'heartbeat', event: event.event });
+        else if (event.type === 'connectivity') dispatch({ type: 'connectivity', result: event.result });
+      }),
+    [props.subscribe, log],
+  );
+  // Keep the lock alive while the TUI is open and the lock is ours.
+  useEffect(() => {
+    if (props.heartbeat === false || state.lock?.state !== 'held-by-you' || heartbeat.current) return;
+    const controller = new AbortController();
+    heartbeat.current = controller;
+    dispatch({ type: 'heartbeat-started' });
+    engine
+      .heartbeat({ signal: controller.signal })
+      .catch((error: unknown) =>
+        dispatch({ type: 'message', kind: 'warn', text: `Heartbeat: ${message(error)}` }),
+      )
+      .finally(() => {
+        heartbeat.current = undefined;
+        void refreshLock();
+      });
+  }, [engine, props.heartbeat, state.lock?.state, refreshLock]);
+  useEffect(
+    () => () => {
+      sync.current?.abort();
+      heartbeat.current?.abort();
+    },
+    [],
+  );
+
+  const headerHeight = 3;
+  const footerHeight = 2;
+  const detailsHeight = rows >= 20 ? 8 : 0;
+  const listHeight = Math.max(3, rows - headerHeight - footerHeight - detailsHeight - 1);
+  const selected = selectedRow(state);
+
+  const act = useCallback(async (label: string, fn: () => Promise<string>) => {
+    dispatch({ type: 'busy', label });
+    try {
+      dispatch({ type: 'message', kind: 'ok', text: await fn() });
+    } catch (error) {
+      dispatch({ type: 'message', kind: 'fail', text: message(error) });
+    } finally {
+      dispatch({ type: 'busy' });
+    }
+  }, []);
+
+  const startSync = () => {
+    if (state.syncing) return;
+    const controller = new AbortController();
+    sync.current = controller;
+    dispatch({ type: 'sync-started' });
+    engine
+      .sync({ signal: controller.signal })
+      .then((report) =>
+        dispatch(
+          report.summary
+            ? { type: 'sync-finished', summary: report.summary }
+            : { type: 'sync-finished', offline: `Offline: ${report.connectivity.reason}` },
+        ),
+      )
+      .catch((error: unknown) => dispatch({ type: 'sync-finished', offline: message(error) }))
+      .finally(() => {
+        sync.current = undefined;
+        void refreshLock();
+      });
+  };
+
+  const lockAction = (kind: 'acquire' | 'release' | 'renew' | 'break') =>
+    act(`${kind} in progress`, async () => {
+      let text: string;
+      if (kind === 'acquire') {
+        const o = await engine.lockAcquire({});
+        text = o.status === 'done' ? 'Lock acquired' : `Queued: ${o.reason} (the lock is NOT held yet)`;
+      } else if (kind === 'release') {
+        const o = await engine.lockRelease();
+        text =
+          o.status === 'done'
+            ? o.result.released
+              ? 'Lock released'
+              : 'Nothing to release'
+            : `Queued: ${o.reason}`;
+        heartbeat.current?.abort();
+      } else if (kind === 'renew') {
+        const o = await engine.lockRenew({});
+        text = o.status === 'done' ? 'Lock renewed' : `Queued: ${o.reason}`;
+      } else {
+        const r = await engine.lockBreak({
+          force: true,
+          ...(state.breakReason ? { reason: state.breakReason } : {}),
+        });
+        text = r.broken ? 'Lock broken (recorded with your reason)' : 'Nothing to break';
+      }
+      await refreshLock();
+      return text;
+    });
+
+  useInput((input, key) => {
+    if (state.editingText) {
+      if (key.return) dispatch({ type: 'text-commit' });
+      else if (key.escape) dispatch({ type: 'text-cancel' });
+      else if (key.backspace || key.delete) dispatch({ type: 'text-backspace' });
+      else if (input && !key.ctrl && !key.meta) dispatch({ type: 'text-input', value: input });
+      return;
+    }
+    switch (state.overlay) {
+      case 'help':
+        if (key.escape || input === '?' || input === 'q') dispatch({ type: 'overlay', overlay: 'none' });
+        return;
+      case 'confirm-remove':
+      case 'confirm-clear':
+      case 'confirm-break': {
+        const overlay = state.overlay;
+        if (input === 'y') {
+          dispatch({ type: 'overlay', overlay: 'none' });
+          if (overlay === 'confirm-remove' && selected) {
+            const id = selected.entry.id;
+            void act(
+              'removing',
+              async () => `Removed ${(await engine.queueRemove(id)).id.slice(-8).toLowerCase()}`,
+            );
+          } else if (overlay === 'confirm-clear') {
+            void act(
+              'clearing',
+              async () => `Cleared ${await engine.queueClear({ all: false })} done entries`,
+            );
+          } else if (overlay === 'confirm-break') {
+            void lockAction('break');
+          }
+        } else if (input === 'n' || key.escape)
+          dispatch({ type: 'overlay', overlay: overlay === 'confirm-break' ? 'lock' : 'none' });
+        return;
+      }
+      case 'break-reason':
+        if (key.return) dispatch({ type: 'overlay', overlay: 'confirm-break' });
+        else if (key.escape) dispatch({ type: 'overlay', overlay: 'lock' });
+        else if (key.backspace || key.delete) dispatch({ type: 'reason-backspace' });
+        else if (input && !key.ctrl) dispatch({ type: 'reason-input', value: input });
+        return;
+      case 'lock':
+        if (key.escape || input === 'l') dispatch({ type: 'overlay', overlay: 'none' });
+        else if (input === 'a') void lockAction('acquire');
+        else if (input === 'r') void lockAction('release');
+        else if (input === 'n') void lockAction('renew');
+        else if (input === 'b') dispatch({ type: 'overlay', overlay: 'break-reason' });
+        return;
+      default:
+        break;
+    }
+    if (input === 'q') {
+      sync.current?.abort();
+      heartbeat.current?.abort();
+      exit();
+    } else if (key.upArrow || input === 'k') dispatch({ type: 'move', delta: -1, height: listHeight });
+    else if (key.downArrow || input === 'j') dispatch({ type: 'move', delta: 1, height: listHeight });
+    else if (key.pageUp) dispatch({ type: 'move', delta: -listHeight, height: listHeight });
+    else if (key.pageDown) dispatch({ type: 'move', delta: listHeight, height: listHeight });
+    else if (input === 'g') dispatch({ type: 'home' });
+    else if (input === 'G') dispatch({ type: 'end', height: listHeight });
+    else if (key.tab || input === 'f') dispatch({ type: 'cycle-filter' });
+    else if (input === '/') dispatch({ type: 'text-start' });
+    else if (input === '?') dispatch({ type: 'overlay', overlay: 'help' });
+    else if (input === 'l') dispatch({ type: 'overlay', overlay: 'lock' });
+    else if (input === 's') startSync();
+    else if (input === 'x') sync.current?.abort();
+    else if (input === 'r' && selected) {
+      const id = selected.entry.id;
+      void act(
+        'retrying',
+        async () => `Requeued ${(await engine.queueRetry(id)).id.slice(-8).toLowerCase()}; press s to sync`,
+      );
+    } else if ((input === 'd' || key.delete) && selected)
+      dispatch({ type: 'overlay', overlay: 'confirm-remove' });
+    else if (input === 'c') dispatch({ type: 'overlay', overlay: 'confirm-clear' });
+  });
+
+  const p = (() => {
+    try {
+      const project = engine.project();
+      return { name: project.root, remote: project.remote.url };
+    } catch (error) {
+      return { name: message(error), remote: '?' };
+    }
+  })();
+  const mainHeight = listHeight + 1 + detailsHeight;
+  const count = visibleRows(state).length;
+  const msgColour = { ok: 'green', warn: 'yellow', fail: 'red', info: 'cyan' }[state.message?.kind ?? 'info'];
+
+  return (
+    <Box flexDirection="column" width={columns} height={rows}>
+      <Header state={state} project={p.name} remote={p.remote} width={columns} now={now} />
+      {state.overlay === 'help' ? (
+        <HelpOverlay height={mainHeight} />
+      ) : state.overlay === 'lock' ? (
+        <LockPanel state={state} height={mainHeight} now={now} />
+      ) : state.overlay === 'break-reason' ? (
+        <ReasonPrompt reason={state.breakReason} height={mainHeight} />
+      ) : state.overlay === 'confirm-break' ? (
+        <Confirm
+          text={`Break the lock${state.breakReason ? ` ("${state.breakReason}")` : ''}? The holder will see who broke it and why.`}
+          height={mainHeight}
+        />
+      ) : state.overlay === 'confirm-remove' ? (
+        <Confirm
+          text={`Remove ${selected?.description ?? 'this entry'} (${selected?.entry.id.slice(-8).toLowerCase()})? It will not run.`}
+          height={mainHeight}
+        />
+      ) : state.overlay === 'confirm-clear' ? (
+        <Confirm text="Clear every done and superseded entry?" height={mainHeight} />
+      ) : (
+        <>
+          <EntryList state={state} height={listHeight} width={columns} now={now} />
+          {detailsHeight > 0 ? <Details row={selected} height={detailsHeight} width={columns} /> : null}
+        </>
+      )}
+      <Text color={msgColour} wrap="truncate">
+        {fit(
+          state.loadError
+            ? `Queue: ${state.loadError}`
+            : state.editingText
+              ? `/${state.text}_`
+              : (state.message?.text ?? ''),
+          columns,
+        )}
+      </Text>
+      <Text dimColor wrap="truncate">
+        {fit(
+          `[${state.filter}${state.text ? ` "${state.text}"` : ''}] ${count} shown · ${state.syncing ? 'x cancel' : 's sync'} · r retry · d remove · c clear · l lock · / filter · ? help · q quit`,
+          columns,
+        )}
+      </Text>
+    </Box>
+  );
+}

@@ -1,0 +1,49 @@
+import { Box, Text } from 'ink';
+import { fit } from '../format.js';
+import type { Row } from '../reducer.js';
+
+/** The selected entry: operation fields, idempotency key, the whole cause chain, attempt history. */
+export function Details(props: { row: Row | undefined; height: number; width: number }) {
+  const { row, height, width } = props;
+  if (!row) return <Box height={height} />;
+  const e = row.entry;
+  const op = e.operation as unknown as Record<string, unknown>;
+  const fields = Object.entries(op)
+    .filter(([k]) => k !== 'kind' && k !== 'projectDir' && k !== 'remote')
+    .map(([k, v]) => `${k}=${typeof v === 'number' && k === 'ttlMs' ? `${v / 3_600_000}h` : String(v)}`)
+    .join('  ');
+  const lines = [
+    `${e.id} · ${e.status}${e.statusReason ? ` · ${e.statusReason}` : ''}`,
+    `project ${e.operation.projectDir} → ${e.operation.remote}`,
+    `${e.operation.kind} ${fields}`,
+    `key ${e.idempotencyKey}${e.verifyFirst ? ' · verify first' : ''}${e.expiresAt ? ` · expires ${e.expiresAt}` : ''}`,
+    ...(e.lastError
+      ? e.lastError.chain.map(
+          (link, i) =>
+            `${i === 0 ? 'error' : '  caused by'} ${link.name}${link.code ? ` [${link.code}]` : ''}: ${link.message}`,
+        )
+      : []),
+    ...e.history.slice(-3).map((h) => `  ${h.at} ${h.outcome}${h.message ? `: ${h.message}` : ''}`),
+  ];
+  return (
+    <Box
+      flexDirection="column"
+      height={height}
+      borderStyle="single"
+      borderTop
+      borderBottom={false}
+      borderLeft={false}
+      borderRight={false}
+    >
+      {lines.slice(0, height - 1).map((line, i) => (
+        <Text
+          key={i}
+          wrap="truncate"
+          {...(line.startsWith('error') || line.startsWith('  caused') ? { color: 'red' } : {})}
+        >
+          {fit(line, width)}
+        </Text>
+      ))}
+    </Box>
+  );
+}

@@ -1,0 +1,63 @@
+import { appendFileSync } from 'node:fs';
+import { createEngine, type EngineEvent } from '@oxvcs/engine';
+import { render } from 'ink';
+import { App } from './App.js';
+
+/** Options of {@link startTui}. */
+export interface TuiOptions {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly project?: string;
+  readonly remote?: string;
+  /** Append debug lines to this file (never to the console). */
+  readonly debugLog?: string;
+}
+
+/** Starts the full-screen TUI on the process's terminal; resolves when the user quits. */
+export async function startTui(options: TuiOptions): Promise<void> {
+  const listeners = new Set<(event: EngineEvent) => void>();
+  const engine = createEngine({
+    cwd: options.cwd,
+    env: options.env,
+    ...(options.project ? { project: options.project } : {}),
+    ...(options.remote ? { remote: options.remote } : {}),
+    // The TUI syncs when asked (s), never silently in the background.
+    overrides: { queue: { auto_sync: false } },
+    onEvent: (event) => {
+      for (const listener of listeners) listener(event);
+    },
+  });
+  // Fail before taking the screen when there is no project or the config is bad.
+  engine.project();
+  const heartbeat = engine.config.lock.auto_renew;
+  const log = options.debugLog
+    ? (line: string) => appendFileSync(options.debugLog!, `${new Date().toISOString()} ${line}\n`)
+    : undefined;
+  const restore = () => process.stdout.write('\u001b[?1049l\u001b[?25h');
+  const instance = render(
+    <App
+      engine={engine}
+      heartbeat={heartbeat}
+      subscribe={(listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      }}
+      {...(log ? { log } : {})}
+    />,
+    { alternateScreen: true, exitOnCtrlC: true, patchConsole: true },
+  );
+  const crash = (error: unknown) => {
+    instance.unmount();
+    restore();
+    process.stderr.write(`oxenvcs-tui crashed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  };
+  process.once('uncaughtException', crash);
+  process.once('unhandledRejection', crash);
+  process.once('SIGTERM', () => instance.unmount());
+  try {
+    await instance.waitUntilExit();
+  } finally {
+    restore();
+  }
+}

@@ -1,0 +1,245 @@
+import type {
+  ConnectivityResult,
+  HeartbeatEvent,
+  LockState,
+  QueueEntry,
+  RunEvent,
+  RunSummary,
+} from '@oxvcs/engine';
+
+/** Which entries the list shows. */
+export type Filter = 'all' | 'pending' | 'failed' | 'done';
+export const FILTERS: readonly Filter[] = ['all', 'pending', 'failed', 'done'];
+
+/** An entry with its description, as the list shows it. */
+export interface Row {
+  readonly entry: QueueEntry;
+  readonly description: string;
+}
+
+/** Live progress of one entry during a sync. */
+export interface Progress {
+  readonly phase: 'running' | 'retrying' | 'deferred' | 'done' | 'failed' | 'expired';
+  readonly message: string;
+  /** Epoch ms of the next attempt, for countdowns. */
+  readonly until?: number;
+}
+
+export type Overlay =
+  | 'none'
+  | 'help'
+  | 'confirm-remove'
+  | 'confirm-clear'
+  | 'lock'
+  | 'break-reason'
+  | 'confirm-break';
+
+/** Everything the screen shows; changed only by {@link reducer}. */
+export interface State {
+  readonly rows: readonly Row[];
+  readonly filter: Filter;
+  readonly text: string;
+  readonly editingText: boolean;
+  readonly cursor: number;
+  readonly offset: number;
+  readonly overlay: Overlay;
+  readonly breakReason: string;
+  readonly syncing: boolean;
+  readonly progress: Readonly<Record<string, Progress>>;
+  readonly lastSummary?: RunSummary;
+  readonly message?: { readonly kind: 'ok' | 'warn' | 'fail' | 'info'; readonly text: string };
+  readonly lock?: LockState | undefined;
+  readonly lockError?: string | undefined;
+  readonly connectivity?: ConnectivityResult;
+  readonly heartbeat?: {
+    readonly state: 'healthy' | 'jeopardy' | 'lost' | 'stopped';
+    readonly failures: number;
+  };
+  readonly busy?: string | undefined;
+  readonly loadError?: string | undefined;
+}
+
+export const initialState: State = {
+  rows: [],
+  filter: 'all',
+  text: '',
+  editingText: false,
+  cursor: 0,
+  offset: 0,
+  overlay: 'none',
+  breakReason: '',
+  syncing: false,
+  progress: {},
+};
+
+export type Action =
+  | { type: 'rows'; rows: readonly Row[] }
+  | { type: 'load-error'; message: string }
+  | { type: 'move'; delta: number; height: number }
+  | { type: 'home' }
+  | { type: 'end'; height: number }
+  | { type: 'cycle-filter' }
+  | { type: 'text-start' }
+  | { type: 'text-input'; value: string }
+  | { type: 'text-backspace' }
+  | { type: 'text-commit' }
+  | { type: 'text-cancel' }
+  | { type: 'overlay'; overlay: Overlay }
+  | { type: 'reason-input'; value: string }
+  | { type: 'reason-backspace' }
+  | { type: 'sync-started' }
+  | { type: 'sync-event'; event: RunEvent; now: number }
+  | { type: 'sync-finished'; summary?: RunSummary; offline?: string }
+  | { type: 'message'; kind: 'ok' | 'warn' | 'fail' | 'info'; text: string }
+  | { type: 'busy'; label?: string | undefined }
+  | { type: 'lock'; lock?: LockState | undefined; error?: string | undefined }
+  | { type: 'connectivity'; result: ConnectivityResult }
+  | { type: 'heartbeat'; event: HeartbeatEvent }
+  | { type: 'heartbeat-started' };
+
+const GROUPS: Record<Filter, ReadonlySet<QueueEntry['status']> | undefined> = {
+  all: undefined,
+  pending: new Set(['pending', 'running']),
+  failed: new Set(['failed', 'expired']),
+  done: new Set(['done', 'superseded']),
+};
+
+/** The rows the list shows under the current filters (pure). */
+export function visibleRows(state: State): Row[] {
+  const group = GROUPS[state.filter];
+  const text = state.text.toLowerCase();
+  return state.rows.filter(
+    (r) =>
+      (!group || group.has(r.entry.status)) &&
+      (!text ||
+        `${r.description} ${r.entry.id} ${r.entry.operation.kind} ${r.entry.operation.projectDir} ${r.entry.status}`
+          .toLowerCase()
+          .includes(text)),
+  );
+}
+
+/** The selected row, if any. */
+export function selectedRow(state: State): Row | undefined {
+  return visibleRows(state)[state.cursor];
+}
+
+const clampCursor = (state: State, cursor: number, height: number): State => {
+  const count = visibleRows(state).length;
+  const c = Math.max(0, Math.min(count - 1, cursor));
+  const h = Math.max(1, height);
+  const offset = c < state.offset ? c : c >= state.offset + h ? c - h + 1 : state.offset;
+  return { ...state, cursor: Math.max(0, c), offset: Math.max(0, Math.min(offset, Math.max(0, count - h))) };
+};
+
+const keepSelection = (before: State, after: State): State => {
+  const selected = selectedRow(before)?.entry.id;
+  const rows = visibleRows(after);
+  const index = selected ? rows.findIndex((r) => r.entry.id === selected) : -1;
+  const cursor = index >= 0 ? index : Math.min(before.cursor, Math.max(0, rows.length - 1));
+  return { ...after, cursor, offset: Math.min(after.offset, Math.max(0, cursor)) };
+};
+
+/** The TUI's state machine: pure, tested without rendering. */
+export function reducer(state: State, action: Action): State {
+  switch (action.type) {
+    case 'rows':
+      return keepSelection(state, { ...state, rows: action.rows, loadError: undefined });
+    case 'load-error':
+      return { ...state, loadError: action.message };
+    case 'move':
+      return clampCursor(state, state.cursor + action.delta, action.height);
+    case 'home':
+      return { ...state, cursor: 0, offset: 0 };
+    case 'end':
+      return clampCursor(state, visibleRows(state).length - 1, action.height);
+    case 'cycle-filter': {
+      const filter = FILTERS[(FILTERS.indexOf(state.filter) + 1) % FILTERS.length]!;
+      return { ...state, filter, cursor: 0, offset: 0 };
+    }
+    case 'text-start':
+      return { ...state, editingText: true };
+    case 'text-input':
+      return { ...state, text: state.text + action.value, cursor: 0, offset: 0 };
+    case 'text-backspace':
+      return { ...state, text: state.text.slice(0, -1), cursor: 0, offset: 0 };
+    case 'text-commit':
+      return { ...state, editingText: false };
+    case 'text-cancel':
+      return { ...state, editingText: false, text: '', cursor: 0, offset: 0 };
+    case 'overlay':
+      return {
+        ...state,
+        overlay: action.overlay,
+        ...(action.overlay === 'break-reason' ? { breakReason: '' } : {}),
+      };
+    case 'reason-input':
+      return { ...state, breakReason: state.breakReason + action.value };
+    case 'reason-backspace':
+      return { ...state, breakReason: state.breakReason.slice(0, -1) };
+    case 'sync-started':
+      return {
+        ...state,
+        syncing: true,
+        progress: {},
+        message: { kind: 'info', text: 'Syncing… (x to cancel)' },
+      };
+    case 'sync-event': {
+      const e = action.event;
+      const set = (id: string, p: Progress) => ({ ...state, progress: { ...state.progress, [id]: p } });
+      switch (e.type) {
+        case 'entry-started':
+          return set(e.entry.id, { phase: 'running', message: 'running' });
+        case 'entry-retry':
+          if (e.event.type === 'retry-scheduled') {
+            const kind = e.event.serverDelay ? 'server asked to wait' : 'retrying';
+            return set(e.entry.id, { phase: 'retrying', message: kind, until: action.now + e.event.delayMs });
+          }
+          return state;
+        case 'entry-done':
+          return set(e.entry.id, { phase: 'done', message: 'done' });
+        case 'entry-failed':
+          return set(e.entry.id, { phase: 'failed', message: e.reason });
+        case 'entry-deferred':
+          return set(e.entry.id, { phase: 'deferred', message: e.reason, until: Date.parse(e.until) });
+        case 'entry-expired':
+          return set(e.entry.id, { phase: 'expired', message: 'expired' });
+        case 'run-stopped':
+          return { ...state, message: { kind: 'warn', text: e.message } };
+        default:
+          return state;
+      }
+    }
+    case 'sync-finished': {
+      if (action.offline)
+        return { ...state, syncing: false, message: { kind: 'warn', text: action.offline } };
+      const s = action.summary;
+      const text = s
+        ? `Sync: ${s.done} done, ${s.failed} failed, ${s.remaining} still queued${s.stopped ? ` (${s.stopped})` : ''}`
+        : 'Sync finished';
+      return {
+        ...state,
+        syncing: false,
+        ...(s ? { lastSummary: s } : {}),
+        message: { kind: s && s.failed > 0 ? 'warn' : 'ok', text },
+      };
+    }
+    case 'message':
+      return { ...state, message: { kind: action.kind, text: action.text } };
+    case 'busy':
+      return action.label ? { ...state, busy: action.label } : ({ ...state, busy: undefined } as State);
+    case 'lock':
+      return { ...state, lock: action.lock, lockError: action.error };
+    case 'connectivity':
+      return { ...state, connectivity: action.result };
+    case 'heartbeat-started':
+      return { ...state, heartbeat: { state: 'healthy', failures: 0 } };
+    case 'heartbeat': {
+      const e = action.event;
+      if (e.type === 'renewed') return { ...state, heartbeat: { state: 'healthy', failures: 0 } };
+      if (e.type === 'jeopardy') return { ...state, heartbeat: { state: 'jeopardy', failures: e.failures } };
+      if (e.type === 'lost')
+        return { ...state, heartbeat: { state: 'lost', failures: state.heartbeat?.failures ?? 0 } };
+      return { ...state, heartbeat: { state: 'stopped', failures: 0 } };
+    }
+  }
+}

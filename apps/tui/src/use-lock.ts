@@ -1,0 +1,28 @@
+import type { Engine } from '@oxvcs/engine';
+import { type Dispatch, useCallback, useEffect } from 'react';
+import type { Action } from './reducer.js';
+
+/** Refreshes connectivity and the lock state now and every `pollMs`; returns a manual refresh. */
+export function useLockStatus(
+  engine: Engine,
+  dispatch: Dispatch<Action>,
+  pollMs: number,
+): () => Promise<void> {
+  const refresh = useCallback(async () => {
+    try {
+      const report = await engine.lockStatus();
+      dispatch({ type: 'connectivity', result: report.connectivity });
+      dispatch(
+        report.state ? { type: 'lock', lock: report.state } : { type: 'lock', error: 'unknown (offline)' },
+      );
+    } catch (error) {
+      dispatch({ type: 'lock', error: (error as Error).message });
+    }
+  }, [engine, dispatch]);
+  useEffect(() => {
+    void refresh();
+    const timer = setInterval(() => void refresh(), pollMs);
+    return () => clearInterval(timer);
+  }, [refresh, pollMs]);
+  return refresh;
+}
