@@ -11,7 +11,12 @@ export interface Config {
     readonly initial_backoff_ms: number;
     readonly max_backoff_ms: number;
   };
-  readonly connectivity: { readonly timeout_ms: number; readonly cache_seconds: number };
+  readonly connectivity: {
+    readonly timeout_ms: number;
+    readonly cache_seconds: number;
+    readonly request_timeout_ms: number;
+    readonly transfer_timeout_seconds: number;
+  };
   readonly lock: {
     readonly timeout_hours: number;
     readonly auto_renew: boolean;
@@ -35,6 +40,8 @@ const SCHEMA: Record<string, Record<string, { kind: Kind; min: number; max?: num
   connectivity: {
     timeout_ms: { kind: 'int', min: 100, max: 120_000 },
     cache_seconds: { kind: 'number', min: 0 },
+    request_timeout_ms: { kind: 'int', min: 100, max: 600_000 },
+    transfer_timeout_seconds: { kind: 'number', min: 1 },
   },
   lock: {
     timeout_hours: { kind: 'number', min: 0.001, max: 24 * 30 },
@@ -52,7 +59,12 @@ const SCHEMA: Record<string, Record<string, { kind: Kind; min: number; max?: num
 /** Defaults (the original's: lock ops 5 retries 1 s → 15 s, 4 h locks, 5 s connectivity timeout). */
 export const DEFAULT_CONFIG: Config = {
   retry: { max_retries: 5, initial_backoff_ms: 1000, max_backoff_ms: 15_000 },
-  connectivity: { timeout_ms: 5000, cache_seconds: 10 },
+  connectivity: {
+    timeout_ms: 5000,
+    cache_seconds: 10,
+    request_timeout_ms: 10_000,
+    transfer_timeout_seconds: 600,
+  },
   lock: { timeout_hours: 4, auto_renew: true, renew_before_minutes: 30 },
   queue: { auto_sync: true, max_attempts: 10, retention_days: 7 },
   ui: { colour: true, emoji: true },

@@ -195,7 +195,7 @@ export function createEngine(options: EngineOptions): Engine {
       const token = tokenFor(ref.host);
       hub = createOxenHub({
         remoteUrl,
-        timeoutMs: Math.max(10_000, getConfig().connectivity.timeout_ms * 2),
+        timeoutMs: getConfig().connectivity.request_timeout_ms,
         ...(token ? { token } : {}),
       });
       hubs.set(remoteUrl, hub);
@@ -220,7 +220,7 @@ export function createEngine(options: EngineOptions): Engine {
       cwd: projectDir,
       env: options.env,
       ...(options.oxenBin ? { bin: options.oxenBin } : {}),
-      networkTimeoutMs: 600_000,
+      networkTimeoutMs: getConfig().connectivity.transfer_timeout_seconds * 1000,
     });
 
   const grants = () => readState<Record<string, GrantNote>>(files.grants, {});
@@ -559,7 +559,18 @@ export function createEngine(options: EngineOptions): Engine {
 
     async push(branch) {
       const p = getProject();
-      const note = grants()[grantId(p.remote.url, p.key)];
+      // A push queued behind a pending acquisition belongs to the lease that acquisition will
+      // grant (the queue holds it back if the acquisition fails); otherwise it is fenced by the
+      // grant we hold now.
+      const pendingAcquire = (
+        await getQueue().list({ status: ['pending', 'running'], projectDir: p.root, kind: 'acquire-lock' })
+      ).some(
+        (e) =>
+          e.operation.kind === 'acquire-lock' &&
+          e.operation.key === p.key &&
+          e.operation.remote === p.remote.url,
+      );
+      const note = pendingAcquire ? undefined : grants()[grantId(p.remote.url, p.key)];
       return runOrQueue({
         kind: 'push',
         projectDir: p.root,
