@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
-import lockfile from 'proper-lockfile';
-import { monotonicFactory } from 'ulid';
 import { QueueError } from './errors.js';
 import { migrate, SCHEMA_VERSION } from './migrate.js';
 import { applyEnqueue, compareForRun, type EnqueueDecision } from './plan.js';
@@ -73,7 +72,17 @@ export interface Queue {
   recover(): Promise<QueueEntry[]>;
 }
 
-const ulid = monotonicFactory();
+// Loaded on first write: read-only commands (queue status) never pay for them.
+let writers:
+  | Promise<{ lock: typeof import('proper-lockfile').lock; ulid: (now: number) => string }>
+  | undefined;
+const loadWriters = () =>
+  (writers ??= Promise.all([import('proper-lockfile'), import('ulid')]).then(
+    ([lockfile, { monotonicFactory }]) => ({
+      lock: lockfile.default.lock,
+      ulid: monotonicFactory(),
+    }),
+  ));
 
 /** True when `pid` is a live process on this machine. */
 function alive(pid: number): boolean {
@@ -103,7 +112,21 @@ export function createQueue(options: QueueOptions): Queue {
     },
   );
 
+  // The parsed file, keyed by inode, size and mtime: every write replaces the file (new inode),
+  // so an unchanged key means nobody wrote since we last read or wrote it ourselves.
+  let cache: { key: string; data: QueueFile } | undefined;
+  const fileKey = async () => {
+    const s = await stat(file, { bigint: true }).catch(() => undefined);
+    return s ? `${s.ino}:${s.size}:${s.mtimeNs}` : 'absent';
+  };
+
   const load = async (): Promise<QueueEntry[]> => {
+    const key = await fileKey();
+    if (cache && cache.key === key) {
+      db.data = cache.data;
+      return db.data.entries;
+    }
+    cache = undefined;
     try {
       await db.read();
     } catch (error) {
@@ -124,6 +147,7 @@ export function createQueue(options: QueueOptions): Queue {
       );
     }
     db.data = migrate(db.data, file);
+    cache = { key, data: db.data };
     return db.data.entries;
   };
 
@@ -131,7 +155,7 @@ export function createQueue(options: QueueOptions): Queue {
     mkdirSync(dirname(file), { recursive: true });
     let release: () => Promise<void>;
     try {
-      release = await lockfile.lock(file, {
+      release = await (await loadWriters()).lock(file, {
         realpath: false,
         stale: staleLockMs,
         update: Math.max(1000, Math.floor(staleLockMs / 2)),
@@ -161,12 +185,19 @@ export function createQueue(options: QueueOptions): Queue {
     }
   };
 
-  const transact: Queue['transact'] = (fn) =>
+  const transact = <T>(fn: (entries: QueueEntry[]) => T): Promise<T> =>
     withLock(async () => {
       const entries = await load();
-      const result = fn(entries);
-      db.data = { version: SCHEMA_VERSION, entries };
-      await db.write();
+      let result: T;
+      try {
+        result = fn(entries);
+        db.data = { version: SCHEMA_VERSION, entries };
+        await db.write();
+      } catch (error) {
+        cache = undefined; // fn may have changed entries in place before failing
+        throw error;
+      }
+      cache = { key: await fileKey(), data: db.data };
       return result;
     });
 
@@ -197,7 +228,7 @@ export function createQueue(options: QueueOptions): Queue {
     file,
     async enqueue(input) {
       const now = clock.now();
-      const id = ulid(now);
+      const id = (await loadWriters()).ulid(now);
       const expiresAt =
         input.expiresAt ??
         (input.ttlMs !== undefined ? new Date(now + input.ttlMs).toISOString() : undefined);
@@ -247,15 +278,17 @@ export function createQueue(options: QueueOptions): Queue {
         return true;
       });
       const rank = (e: QueueEntry) => (e.status === 'running' ? 0 : e.status === 'pending' ? 1 : 2);
-      return selected.sort((a, b) => {
-        const r = rank(a) - rank(b);
-        if (r !== 0) return r;
-        if (rank(a) < 2) return compareForRun(a, b);
-        return a.id < b.id ? 1 : -1;
-      });
+      return selected
+        .map((e) => ({ ...e }))
+        .sort((a, b) => {
+          const r = rank(a) - rank(b);
+          if (r !== 0) return r;
+          if (rank(a) < 2) return compareForRun(a, b);
+          return a.id < b.id ? 1 : -1;
+        });
     },
     async get(idOrPrefix) {
-      return resolve(await load(), idOrPrefix);
+      return { ...resolve(await load(), idOrPrefix) };
     },
     remove(idOrPrefix) {
       return transact((entries) => {
