@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readTomlFile } from '@oxvcs/oxen';
 import envPaths from 'env-paths';
-import { parse } from 'smol-toml';
 import { EngineError } from './errors.js';
 
 /** The merged configuration. */
@@ -159,33 +159,7 @@ function applyLayer(
 }
 
 function readLayer(file: string): Record<string, unknown> | undefined {
-  if (!existsSync(file)) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new EngineError(
-      'CONFIG_INVALID',
-      `Cannot read the config file ${file}: ${(error as Error).message}; fix its permissions.`,
-      {
-        cause: error,
-        file,
-      },
-    );
-  }
-  try {
-    return parse(text) as Record<string, unknown>;
-  } catch (error) {
-    const line = (error as { line?: number }).line;
-    throw new EngineError(
-      'CONFIG_INVALID',
-      `The config file ${file} is not valid TOML${line ? ` (line ${line})` : ''}; fix it or remove it.`,
-      {
-        cause: error,
-        file,
-      },
-    );
-  }
+  return existsSync(file) ? readTomlFile(file) : undefined;
 }
 
 /** Flags that map onto config keys. */
@@ -217,7 +191,9 @@ export function loadConfig(options: {
     for (const key of Object.keys(keys)) {
       const name = `OXENVCS_${section}_${key}`.toUpperCase();
       const value = options.env[name];
-      if (value !== undefined && value !== '') (fromEnv[section] ??= {})[key] = value;
+      if (value === undefined || value === '') continue;
+      fromEnv[section] ??= {};
+      fromEnv[section][key] = value;
     }
   }
   applyLayer(merged, fromEnv, 'the environment (OXENVCS_*)');

@@ -21,6 +21,7 @@ export function normaliseKey(key: string | undefined): string {
       },
     );
   }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused here
   const forbidden = /[~^:?[*\\]|@\{|[\u0000-\u001f\u007f]/.exec(raw);
   if (forbidden) {
     throw new LockError(

@@ -20,7 +20,8 @@ export function findRepositoryRoot(from: string): string {
   }
 }
 
-function readToml(file: string): Record<string, unknown> {
+/** Reads and parses a TOML file; CONFIG_INVALID names the file (and line) and says what to do. */
+export function readTomlFile(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -40,7 +41,7 @@ function readToml(file: string): Record<string, unknown> {
     const line = (error as { line?: number }).line;
     throw new OxenError(
       'CONFIG_INVALID',
-      `${file} is not valid TOML${line ? ` (line ${line})` : ''}; fix or remove it.`,
+      `${file} is not valid TOML${line ? ` (line ${line})` : ''}; fix it or remove it.`,
       {
         cause: error,
         file,
@@ -61,7 +62,7 @@ export function readRepositoryRemote(repoRoot: string, name?: string): { name: s
       },
     );
   }
-  const config = readToml(file) as { remote_name?: unknown; remotes?: unknown };
+  const config = readTomlFile(file) as { remote_name?: unknown; remotes?: unknown };
   const wanted = name ?? (typeof config.remote_name === 'string' ? config.remote_name : 'origin');
   const remotes = Array.isArray(config.remotes)
     ? (config.remotes as Array<{ name?: unknown; url?: unknown }>)
@@ -106,7 +107,7 @@ export function readAuthToken(host: string, configDir: string = oxenConfigDir())
       { file },
     );
   }
-  const config = readToml(file) as AuthConfig;
+  const config = readTomlFile(file) as AuthConfig;
   return config.host_configs?.find((h) => h.host === host)?.auth_token || undefined;
 }
 
@@ -121,7 +122,7 @@ function writeAuth(file: string, config: AuthConfig) {
 /** Stores `token` for `host` in Oxen's auth config (mode 0600), keeping other hosts. The token never touches argv. */
 export function writeAuthToken(host: string, token: string, configDir: string = oxenConfigDir()): string {
   const file = authFile(configDir);
-  const config: AuthConfig = existsSync(file) ? (readToml(file) as AuthConfig) : {};
+  const config: AuthConfig = existsSync(file) ? (readTomlFile(file) as AuthConfig) : {};
   const hosts = (config.host_configs ?? []).filter((h) => h.host !== host);
   hosts.push({ host, auth_token: token });
   writeAuth(file, { default_host: config.default_host ?? 'hub.oxen.ai', host_configs: hosts });
@@ -132,7 +133,7 @@ export function writeAuthToken(host: string, token: string, configDir: string = 
 export function removeAuthToken(host: string, configDir: string = oxenConfigDir()): boolean {
   const file = authFile(configDir);
   if (!existsSync(file)) return false;
-  const config = readToml(file) as AuthConfig;
+  const config = readTomlFile(file) as AuthConfig;
   const hosts = config.host_configs ?? [];
   const kept = hosts.filter((h) => h.host !== host);
   if (kept.length === hosts.length) return false;

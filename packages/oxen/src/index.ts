@@ -12,6 +12,7 @@ export {
   oxenConfigDir,
   readAuthToken,
   readRepositoryRemote,
+  readTomlFile,
   removeAuthToken,
   writeAuthToken,
 } from './config.js';

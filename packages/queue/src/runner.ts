@@ -25,7 +25,7 @@ export interface ExecutionContext {
 export type Executor<K extends OperationKind = OperationKind> = (
   operation: Extract<Operation, { kind: K }>,
   context: ExecutionContext,
-) => Promise<Record<string, string | number | boolean> | undefined | void>;
+) => Promise<Record<string, string | number | boolean> | undefined>;
 
 /** Executors for the kinds a caller supports; an entry of a missing kind fails with a clear reason. */
 export type Executors = { readonly [K in OperationKind]?: Executor<K> };
