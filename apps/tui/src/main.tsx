@@ -44,7 +44,13 @@ export async function startTui(options: TuiOptions): Promise<void> {
       }}
       {...(log ? { log } : {})}
     />,
-    { alternateScreen: true, exitOnCtrlC: true, patchConsole: true },
+    // A real terminal is interactive even when CI is set (Ink would otherwise only print the last frame).
+    {
+      alternateScreen: true,
+      exitOnCtrlC: true,
+      patchConsole: true,
+      interactive: Boolean(process.stdout.isTTY),
+    },
   );
   const crash = (error: unknown) => {
     instance.unmount();

@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkConnectivity, createConnectivityChecker } from './connectivity.js';
 
-type Mode = 'oxen-503' | 'oxen-401' | 'portal' | 'reset' | 'silent' | 'oxen-ok';
+type Mode = 'oxen-503' | 'oxen-401' | 'oxen-429' | 'portal' | 'reset' | 'silent' | 'oxen-ok';
 let server: Server | undefined;
 const sockets = new Set<Socket>();
 
@@ -18,8 +18,9 @@ async function serve(mode: Mode): Promise<string> {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Sign in to Café Wi-Fi</html>');
       return;
     }
-    const code = mode === 'oxen-503' ? 503 : mode === 'oxen-401' ? 401 : 200;
-    res.writeHead(code, { 'oxen-version': '0.54.0', 'content-type': 'application/json' }).end('{}');
+    const code = mode === 'oxen-503' ? 503 : mode === 'oxen-401' ? 401 : mode === 'oxen-429' ? 429 : 200;
+    const extra: Record<string, string> = mode === 'oxen-429' ? { 'retry-after': '5' } : {};
+    res.writeHead(code, { 'oxen-version': '0.54.0', 'content-type': 'application/json', ...extra }).end('{}');
   });
   server.on('connection', (s) => {
     sockets.add(s);
@@ -38,6 +39,12 @@ afterEach(async () => {
 describe('checkConnectivity against a real loopback server', () => {
   it('any Oxen answer is online, even a 503', async () => {
     expect((await checkConnectivity(await serve('oxen-503'))).state).toBe('online');
+  });
+
+  it('a 429 with Retry-After (the server is busy, not gone) is online', async () => {
+    const result = await checkConnectivity(await serve('oxen-429'));
+    expect(result).toMatchObject({ state: 'online', serverVersion: '0.54.0' });
+    expect(result.reason).toContain('HTTP 429');
   });
 
   it('a 401 from an auth-guarded server is online', async () => {
