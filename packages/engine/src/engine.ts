@@ -410,13 +410,6 @@ export function createEngine(options: EngineOptions): Engine {
         ttlMs,
         holder: p.holder,
         ...(o.comment ? { comment: o.comment } : {}),
-      }).then(async (outcome) => {
-        if (outcome.status !== 'done') return outcome;
-        const state = await locksFor(p.remote.url, p.holder).status(p.key);
-        const lease = state.state === 'held-by-you' ? state.lease : undefined;
-        return lease
-          ? { ...outcome, result: { ...lease, alreadyHeld: Boolean(outcome.result.alreadyHeld) } }
-          : (outcome as unknown as Outcome<Grant>);
       });
     },
 
@@ -439,7 +432,7 @@ export function createEngine(options: EngineOptions): Engine {
       const p = getProject();
       const note = grants()[grantId(p.remote.url, p.key)];
       const ttlMs = ttlFrom(o.ttlHours ?? (note ? note.ttlMs / HOUR : undefined));
-      const outcome = await runOrQueue<Record<string, unknown>>({
+      return runOrQueue<Grant & Record<string, unknown>>({
         kind: 'renew-lock',
         projectDir: p.root,
         remote: p.remote.url,
@@ -448,10 +441,6 @@ export function createEngine(options: EngineOptions): Engine {
         ttlMs,
         ...(note ? { fencingToken: note.fencingToken, leaseExpiresAt: note.expiresAt } : {}),
       });
-      if (outcome.status !== 'done') return outcome;
-      const state = await locksFor(p.remote.url, p.holder).status(p.key);
-      if (state.state !== 'held-by-you') return outcome as unknown as Outcome<Grant>;
-      return { ...outcome, result: { ...state.lease, alreadyHeld: true } };
     },
 
     async lockStatus() {

@@ -22,12 +22,8 @@ export function remoteNameFor(projectDir: string, remoteUrl: string): string {
   );
 }
 
-const grantFacts = (g: Grant) => ({
-  fencingToken: g.fencingToken,
-  expiresAt: g.expiresAt,
-  holder: g.holder,
-  alreadyHeld: g.alreadyHeld,
-});
+/** A grant is flat (strings, numbers, booleans), so it is kept whole as the entry's result. */
+const grantFacts = (g: Grant): Record<string, string | number | boolean> => ({ ...g });
 
 /**
  * Executors for every queued kind, used for direct runs and replays alike. Each runs against the
