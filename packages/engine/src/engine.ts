@@ -202,8 +202,8 @@ export function createEngine(options: EngineOptions): Engine {
     }
     return hub;
   };
-  const locksFor = (remoteUrl: string, holder: string) => {
-    const who = holder || getProject().holder;
+  const locksFor = (remoteUrl: string, holder?: string) => {
+    const who = holder ?? getProject().holder;
     const id = `${remoteUrl}|${who}`;
     let manager = managers.get(id);
     if (!manager) {
@@ -317,6 +317,15 @@ export function createEngine(options: EngineOptions): Engine {
     return { status: 'queued', entry, reason };
   };
 
+  /** Online commands replay what is pending first (config `queue.auto_sync`). */
+  const autoSync = async (): Promise<RunSummary | undefined> => {
+    if (!getConfig().queue.auto_sync) return undefined;
+    const { pending } = await getQueue().stats();
+    if (pending === 0) return undefined;
+    emit({ type: 'auto-sync', pending });
+    return runSync();
+  };
+
   /** The heart of offline mode: run now when we can, queue when we cannot. */
   const runOrQueue = async <T extends Record<string, unknown>>(op: Operation): Promise<Outcome<T>> => {
     const nonce = `${op.kind}:${randomUUID()}`;
@@ -327,14 +336,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (breaker.state === 'open') {
       return enqueue(op, nonce, `${origin} failed repeatedly and is being rested for up to 30 s`);
     }
-    let synced: RunSummary | undefined;
-    if (getConfig().queue.auto_sync) {
-      const pending = (await getQueue().stats()).pending;
-      if (pending > 0) {
-        emit({ type: 'auto-sync', pending });
-        synced = await runSync();
-      }
-    }
+    const synced = await autoSync();
     const executor = executors[op.kind] as (
       o: Operation,
       c: Parameters<NonNullable<typeof executors.pull>>[1],
@@ -446,6 +448,7 @@ export function createEngine(options: EngineOptions): Engine {
     async lockStatus() {
       const p = getProject();
       const conn = await connectivity();
+      if (conn.state !== 'offline') await autoSync();
       const queued = (
         await getQueue().list({ status: ['pending', 'running', 'failed'], projectDir: p.root })
       ).filter((e) => e.operation.kind.endsWith('-lock'));
@@ -461,26 +464,19 @@ export function createEngine(options: EngineOptions): Engine {
         ...(heartbeat ? { heartbeat } : {}),
       };
       if (conn.state === 'offline') return base;
-      if (getConfig().queue.auto_sync && (await getQueue().stats()).pending > 0) {
-        emit({ type: 'auto-sync', pending: (await getQueue().stats()).pending });
-        await runSync();
-      }
-      const state = await retry(() => locksFor(p.remote.url, p.holder).status(p.key), lockPolicy(), {
-        onEvent: (event) => emit({ type: 'retry', operation: 'lock-status', event }),
-      });
-      const { serverNow: _s, ...view } = state;
-      return {
-        ...base,
-        queued: (
-          await getQueue().list({ status: ['pending', 'running', 'failed'], projectDir: p.root })
-        ).filter((e) => e.operation.kind.endsWith('-lock')),
-        state: view as LockState,
-      };
+      const { serverNow: _s, ...state } = await retry(
+        () => locksFor(p.remote.url).status(p.key),
+        lockPolicy(),
+        {
+          onEvent: (event) => emit({ type: 'retry', operation: 'lock-status', event }),
+        },
+      );
+      return { ...base, state: state as LockState };
     },
 
     async lockList() {
       const p = getProject();
-      return retry(() => locksFor(p.remote.url, p.holder).list(), lockPolicy(), {
+      return retry(() => locksFor(p.remote.url).list(), lockPolicy(), {
         onEvent: (event) => emit({ type: 'retry', operation: 'lock-list', event }),
       });
     },
@@ -489,7 +485,7 @@ export function createEngine(options: EngineOptions): Engine {
       const p = getProject();
       const result = await retry(
         () =>
-          locksFor(p.remote.url, p.holder).break(p.key, {
+          locksFor(p.remote.url).break(p.key, {
             force: o.force,
             ...(o.reason ? { reason: o.reason } : {}),
           }),
@@ -501,7 +497,7 @@ export function createEngine(options: EngineOptions): Engine {
 
     async heartbeat(o) {
       const p = getProject();
-      const manager = locksFor(p.remote.url, p.holder);
+      const manager = locksFor(p.remote.url);
       const status = await manager.status(p.key, { signal: o.signal });
       if (status.state !== 'held-by-you') {
         throw new EngineError(
@@ -521,10 +517,12 @@ export function createEngine(options: EngineOptions): Engine {
           ...(lease ? { expiresAt: lease.expiresAt } : {}),
         } satisfies HeartbeatNote);
       publish('healthy', 0, status.lease);
-      const renewBefore = getConfig().lock.renew_before_minutes * 60_000;
+      // Renew at a third of the lease (etcd's keepalive), sooner when `renew_before_minutes` asks
+      // for more margin; a lease shorter than that margin keeps the third.
+      const beforeEnd = ttlMs - getConfig().lock.renew_before_minutes * 60_000;
       const intervalMs = Math.max(
         1000,
-        Math.min(Math.floor(ttlMs / 3), ttlMs - renewBefore > 0 ? ttlMs - renewBefore : ttlMs / 3),
+        Math.floor(beforeEnd > 0 ? Math.min(ttlMs / 3, beforeEnd) : ttlMs / 3),
       );
       const hb = startHeartbeat(manager, {
         key: p.key,

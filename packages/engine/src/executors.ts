@@ -6,7 +6,8 @@ import type { GrantNote } from './state.js';
 /** What the executors need from the engine. */
 export interface ExecutorDeps {
   hubFor(remoteUrl: string): OxenHub;
-  locksFor(remoteUrl: string, holder: string): LockManager;
+  /** The lock manager for a remote, as `holder` (default: this user). */
+  locksFor(remoteUrl: string, holder?: string): LockManager;
   cliFor(projectDir: string): OxenCli;
   grant(remote: string, key: string): GrantNote | undefined;
   noteGrant(remote: string, key: string, grant: Grant | undefined): void;
@@ -66,7 +67,7 @@ export function createExecutors(deps: ExecutorDeps): Executors {
     },
     async push(op, ctx) {
       const key = op.lockKey ?? '.';
-      const locks = deps.locksFor(op.remote, '');
+      const locks = deps.locksFor(op.remote);
       const state = await locks.status(key, { signal: ctx.signal });
       if (state.state === 'held-by-other') {
         throw new LockError(

@@ -293,15 +293,52 @@ export function createLockManager(options: LockManagerOptions): LockManager {
     alreadyHeld,
   });
 
+  type Draft = Parameters<typeof claim>[2];
+  /** What one round decides: a result with nothing to write, or a record to claim and what to return then. */
+  type Step<R> =
+    | { readonly result: R }
+    | { readonly write: Draft; readonly onClaimed: (ticket: Ticket) => R };
+
+  /**
+   * Every change to a lock is the same loop: read the top ticket, decide, claim the next ticket.
+   * Losing the race to another client re-reads and decides again.
+   */
+  const transition = async <R>(
+    key: string,
+    signal: AbortSignal | undefined,
+    decide: (snap: Snapshot, state: LockState) => Step<R>,
+  ): Promise<R> => {
+    for (let round = 0; round < 8; round++) {
+      const snap = await read(key, signal);
+      const step = decide(snap, lockState(key, snap.top, snap.serverNow, identity));
+      if ('result' in step) return step.result;
+      const claimed = await claim(key, snap, step.write, signal);
+      if (claimed.won) {
+        await cleanup(key, snap, claimed.ticket.ticket);
+        return step.onClaimed(claimed.ticket);
+      }
+    }
+    const snap = await read(key, signal);
+    const state = lockState(key, snap.top, snap.serverNow, identity);
+    if (state.state === 'held-by-other') throw heldError(key, state.lease);
+    throw new LockError('HELD', `The lock on ${key} is heavily contended; try again in a moment.`, { key });
+  };
+
+  /** The top ticket, when an earlier attempt of this very operation (same nonce) wrote it. */
+  const replayed = (snap: Snapshot, nonce: string) =>
+    snap.top?.record?.nonce === nonce && mine(snap.top.record) ? snap.top : undefined;
+
+  /** Your lease, live or lapsed but not taken over. */
+  const ownLease = (state: LockState) =>
+    state.state === 'held-by-you' || (state.state === 'expired' && state.yours) ? state.lease : undefined;
+
   const manager: LockManager = {
-    async acquire(rawKey, o) {
+    acquire(rawKey, o) {
       const key = normaliseKey(rawKey);
       const nonce = o.nonce ?? randomUUID();
-      for (let round = 0; round < 8; round++) {
-        const snap = await read(key, o.signal);
-        if (snap.top?.record?.nonce === nonce && mine(snap.top.record)) return grantOf(key, snap.top, false);
-        const state = lockState(key, snap.top, snap.serverNow, identity);
-        let result: Awaited<ReturnType<typeof claim>>;
+      return transition(key, o.signal, (snap, state): Step<Grant> => {
+        const earlier = replayed(snap, nonce);
+        if (earlier) return { result: grantOf(key, earlier, false) };
         if (state.state === 'held-by-other') throw heldError(key, state.lease);
         if (state.state === 'corrupt') {
           throw new LockError(
@@ -311,76 +348,52 @@ export function createLockManager(options: LockManagerOptions): LockManager {
           );
         }
         if (state.state === 'held-by-you') {
+          // Re-acquiring your own live lock extends it, keeping its fencing token.
           const lease = state.lease;
-          result = await claim(
-            key,
-            snap,
-            {
+          const comment = o.comment ?? lease.comment;
+          return {
+            write: {
               lockId: lease.lockId,
               op: 'renew',
               ttlMs: o.ttlMs,
               acquiredAt: lease.acquiredAt,
               fencingToken: lease.fencingToken,
               nonce,
-              ...((o.comment ?? lease.comment) ? { comment: o.comment ?? lease.comment } : {}),
+              ...(comment ? { comment } : {}),
             },
-            o.signal,
-          );
-          if (result.won) {
-            await cleanup(key, snap, result.ticket.ticket);
-            return grantOf(key, result.ticket, true);
-          }
-          continue;
+            onClaimed: (ticket) => grantOf(key, ticket, true),
+          };
         }
-        result = await claim(
-          key,
-          snap,
-          {
+        return {
+          write: {
             lockId: randomUUID(),
             op: 'acquire',
             ttlMs: o.ttlMs,
             nonce,
             ...(o.comment ? { comment: o.comment } : {}),
           },
-          o.signal,
-        );
-        if (result.won) {
-          await cleanup(key, snap, result.ticket.ticket);
-          return grantOf(key, result.ticket, false);
-        }
-      }
-      const snap = await read(key, o.signal);
-      const state = lockState(key, snap.top, snap.serverNow, identity);
-      if (state.state === 'held-by-other') throw heldError(key, state.lease);
-      throw new LockError('HELD', `The lock on ${key} is heavily contended; try again in a moment.`, { key });
+          onClaimed: (ticket) => grantOf(key, ticket, false),
+        };
+      });
     },
 
-    async renew(rawKey, o) {
+    renew(rawKey, o) {
       const key = normaliseKey(rawKey);
       const nonce = o.nonce ?? randomUUID();
-      for (let round = 0; round < 8; round++) {
-        const snap = await read(key, o.signal);
-        if (snap.top?.record?.nonce === nonce && mine(snap.top.record)) return grantOf(key, snap.top, true);
-        const state = lockState(key, snap.top, snap.serverNow, identity);
-        const lease =
-          state.state === 'held-by-you' || (state.state === 'expired' && state.yours)
-            ? state.lease
-            : undefined;
+      return transition(key, o.signal, (snap, state): Step<Grant> => {
+        const earlier = replayed(snap, nonce);
+        if (earlier) return { result: grantOf(key, earlier, true) };
+        const lease = ownLease(state);
         if (!lease) throw lostError(key, state, o.fencingToken);
         if (o.fencingToken !== undefined && o.fencingToken !== lease.fencingToken) {
           throw new LockError(
             'STALE_TOKEN',
             `Fencing token ${o.fencingToken} is stale: the current grant of ${key} is ${lease.fencingToken}; acquire the lock again.`,
-            {
-              key,
-              fencingToken: o.fencingToken,
-            },
+            { key, fencingToken: o.fencingToken },
           );
         }
-        const result = await claim(
-          key,
-          snap,
-          {
+        return {
+          write: {
             lockId: lease.lockId,
             op: 'renew',
             ttlMs: o.ttlMs,
@@ -389,46 +402,27 @@ export function createLockManager(options: LockManagerOptions): LockManager {
             nonce,
             ...(lease.comment ? { comment: lease.comment } : {}),
           },
-          o.signal,
-        );
-        if (result.won) {
-          await cleanup(key, snap, result.ticket.ticket);
-          return grantOf(key, result.ticket, true);
-        }
-      }
-      throw new LockError('HELD', `The lock on ${key} is heavily contended; try again in a moment.`, { key });
+          onClaimed: (ticket) => grantOf(key, ticket, true),
+        };
+      });
     },
 
-    async release(rawKey, o = {}) {
+    release(rawKey, o = {}) {
       const key = normaliseKey(rawKey);
       const nonce = o.nonce ?? randomUUID();
-      for (let round = 0; round < 8; round++) {
-        const snap = await read(key, o.signal);
-        const state = lockState(key, snap.top, snap.serverNow, identity);
-        if (snap.top?.record?.nonce === nonce && mine(snap.top.record))
-          return { released: true, previous: state };
+      return transition(key, o.signal, (snap, state): Step<{ released: boolean; previous: LockState }> => {
+        if (replayed(snap, nonce)) return { result: { released: true, previous: state } };
         if (state.state === 'unlocked' || state.state === 'broken')
-          return { released: false, previous: state };
-        const lease =
-          state.state === 'held-by-you' || (state.state === 'expired' && state.yours)
-            ? state.lease
-            : undefined;
-        if (!lease) throw lostError(key, state, o.fencingToken);
-        if (o.fencingToken !== undefined && o.fencingToken !== lease.fencingToken) {
+          return { result: { released: false, previous: state } };
+        const lease = ownLease(state);
+        if (!lease || (o.fencingToken !== undefined && o.fencingToken !== lease.fencingToken)) {
           throw lostError(key, state, o.fencingToken);
         }
-        const result = await claim(
-          key,
-          snap,
-          { lockId: lease.lockId, op: 'release', ttlMs: 0, fencingToken: lease.fencingToken, nonce },
-          o.signal,
-        );
-        if (result.won) {
-          await cleanup(key, snap, result.ticket.ticket);
-          return { released: true, previous: state };
-        }
-      }
-      throw new LockError('HELD', `The lock on ${key} is heavily contended; try again in a moment.`, { key });
+        return {
+          write: { lockId: lease.lockId, op: 'release', ttlMs: 0, fencingToken: lease.fencingToken, nonce },
+          onClaimed: () => ({ released: true, previous: state }),
+        };
+      });
     },
 
     async status(rawKey, o = {}) {
@@ -464,34 +458,29 @@ export function createLockManager(options: LockManagerOptions): LockManager {
       return states;
     },
 
-    async break(rawKey, o) {
+    break(rawKey, o) {
       const key = normaliseKey(rawKey);
       const nonce = o.nonce ?? randomUUID();
-      for (let round = 0; round < 8; round++) {
-        const snap = await read(key, o.signal);
-        const state = lockState(key, snap.top, snap.serverNow, identity);
+      return transition(key, o.signal, (snap, state): Step<{ broken: boolean; previous: LockState }> => {
         if (snap.top?.record?.nonce === nonce && snap.top.record.op === 'break')
-          return { broken: true, previous: state };
-        if (state.state === 'unlocked' || state.state === 'broken') return { broken: false, previous: state };
-        if (state.state === 'held-by-other' || state.state === 'held-by-you') {
-          if (!o.force) {
-            throw new LockError(
-              'HELD',
-              `The lock on ${key === '.' ? 'this project' : key} is live (held by ${state.lease.holder} until ${state.lease.expiresAt}); pass --force to break it anyway.`,
-              {
-                key,
-                holder: state.lease.holder,
-                acquiredAt: state.lease.acquiredAt,
-                expiresAt: state.lease.expiresAt,
-              },
-            );
-          }
+          return { result: { broken: true, previous: state } };
+        if (state.state === 'unlocked' || state.state === 'broken')
+          return { result: { broken: false, previous: state } };
+        if ((state.state === 'held-by-other' || state.state === 'held-by-you') && !o.force) {
+          throw new LockError(
+            'HELD',
+            `The lock on ${key === '.' ? 'this project' : key} is live (held by ${state.lease.holder} until ${state.lease.expiresAt}); pass --force to break it anyway.`,
+            {
+              key,
+              holder: state.lease.holder,
+              acquiredAt: state.lease.acquiredAt,
+              expiresAt: state.lease.expiresAt,
+            },
+          );
         }
         const previous = state.state === 'corrupt' ? undefined : state.lease;
-        const result = await claim(
-          key,
-          snap,
-          {
+        return {
+          write: {
             lockId: previous?.lockId ?? randomUUID(),
             op: 'break',
             ttlMs: 0,
@@ -499,14 +488,9 @@ export function createLockManager(options: LockManagerOptions): LockManager {
             ...(previous ? { previousHolder: previous.holder, previousMachineId: previous.machineId } : {}),
             ...(o.reason ? { reason: o.reason } : {}),
           },
-          o.signal,
-        );
-        if (result.won) {
-          await cleanup(key, snap, result.ticket.ticket);
-          return { broken: true, previous: state };
-        }
-      }
-      throw new LockError('HELD', `The lock on ${key} is heavily contended; try again in a moment.`, { key });
+          onClaimed: () => ({ broken: true, previous: state }),
+        };
+      });
     },
 
     async verify(rawKey, fencingToken, o = {}) {
