@@ -49,7 +49,7 @@ export abstract class BaseCommand extends Command<CliContext> {
 
   /** The engine, loaded lazily so that `--version` and `--help` never load it. */
   protected async engine(): Promise<Engine> {
-    const { createEngine, describeOperation } = await import('@oxvcs/engine');
+    const { createEngine, describeOperation } = await import('./engine.js');
     this.describe = (entry: QueueEntry) => describeOperation(entry.operation);
     const engine = createEngine({
       cwd: this.context.cwd,
@@ -83,7 +83,7 @@ export abstract class BaseCommand extends Command<CliContext> {
             ...report.data,
           }),
         );
-      else report.human();
+      else this.ui.batch(report.human);
       return report.exitCode ?? EXIT.OK;
     } catch (error) {
       this.ui.clearProgress();

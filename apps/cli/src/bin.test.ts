@@ -76,7 +76,7 @@ describe('the built oxenvcs binary against the testkit server', () => {
     }
   });
 
-  it('--version loads neither the engine nor the HTTP stack; queue status loads no HTTP, Ink or React', async () => {
+  it('--version loads neither the engine nor the HTTP stack; queue status loads the engine core only', async () => {
     const version = await run(['--version'], 'ada@laptop', ['--import', trace]);
     expect(version.stdout.trim()).toBe('0.1.0');
     expect(version.stderr).toContain('TRACE []');
@@ -86,5 +86,31 @@ describe('the built oxenvcs binary against the testkit server', () => {
     expect(loaded).not.toContain('ky');
     expect(loaded).not.toContain('ink');
     expect(loaded).not.toContain('react');
+    expect(loaded).not.toContain('online'); // the lock manager, HTTP client and oxen CLI adapter
+    expect(loaded).toContain('engine');
+  });
+
+  it('a reader that stops early (`| head -1`) ends the output quietly: no EPIPE trace, exit 0', async () => {
+    const pipeHome = mkdtempSync(join(tmpdir(), 'oxvcs-pipe-'));
+    try {
+      const { createEngine } = await import('@oxvcs/engine');
+      const queue = createEngine({ cwd: dir, env: { ...env.env, OXENVCS_HOME: pipeHome } }).queue;
+      // ~60 KB of status output: more than a pipe holds once `head` has gone.
+      for (let i = 0; i < 300; i++) {
+        await queue.enqueue({
+          operation: { kind: 'pull', projectDir: dir, remote: server.repoUrl('ns', 'song'), branch: `b${i}` },
+          idempotencyKey: `pipe:${i}`,
+        });
+      }
+      const { stdout, stderr } = await exec(
+        'bash',
+        ['-c', `set -o pipefail; "${process.execPath}" "${bin}" queue status | head -1`],
+        { cwd: dir, env: { ...env.env, OXENVCS_HOME: pipeHome } },
+      );
+      expect(stdout).toBe('Offline Operation Queue\n');
+      expect(stderr).toBe('');
+    } finally {
+      rmSync(pipeHome, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { styleText } from 'node:util';
+import type { styleText } from 'node:util';
 
 /** Exit codes, documented in `--help` and the README. */
 export const EXIT = {
@@ -26,6 +26,8 @@ export interface Ui {
   emoji: boolean;
   /** A line of data (stdout). */
   out(line?: string): void;
+  /** Runs `fn`, writing the lines it outputs in one go at the end. */
+  batch(fn: () => void): void;
   /** A diagnostic line (stderr). */
   err(line?: string): void;
   /** Rewrites the current stderr line (TTY progress). */
@@ -47,6 +49,8 @@ export function createUi(options: {
   const errTty = Boolean((options.stderr as { isTTY?: boolean }).isTTY);
   const noColor = options.env.NO_COLOR !== undefined && options.env.NO_COLOR !== '';
   let progressShown = false;
+  // Lines collected by `batch` (a report of 1,000 queue entries): one write instead of thousands.
+  let pending: string[] | undefined;
   const ui: Ui = {
     json: options.json,
     verbose: options.verbose,
@@ -54,9 +58,26 @@ export function createUi(options: {
     colour: tty && !noColor,
     emoji: tty && !noColor,
     out(line = '') {
-      options.stdout.write(`${line}\n`);
+      if (pending) pending.push(line);
+      else options.stdout.write(`${line}\n`);
+    },
+    batch(fn) {
+      if (pending) return fn();
+      pending = [];
+      try {
+        fn();
+      } finally {
+        const lines = pending;
+        pending = undefined;
+        if (lines.length > 0) options.stdout.write(`${lines.join('\n')}\n`);
+      }
     },
     err(line = '') {
+      // Keep the order a terminal shows: data collected so far goes out before the diagnostic.
+      if (pending && pending.length > 0) {
+        options.stdout.write(`${pending.join('\n')}\n`);
+        pending = [];
+      }
       ui.clearProgress();
       options.stderr.write(`${line}\n`);
     },
@@ -79,7 +100,9 @@ export function createUi(options: {
       return ui.style(style, ui.emoji ? emoji : plain);
     },
     style(style, text) {
-      return ui.colour ? styleText(style, text, { validateStream: false }) : text;
+      if (!ui.colour) return text;
+      // Not a top-level import: `import 'node:util'` costs ~8 ms of start-up, and colour is for TTYs.
+      return process.getBuiltinModule('node:util').styleText(style, text, { validateStream: false });
     },
   };
   return ui;

@@ -1,56 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import {
-  createLockManager,
-  type Grant,
-  type HeartbeatEvent,
-  type Lease,
-  type LockManager,
-  type LockState,
-  startHeartbeat,
-} from '@oxvcs/locks';
-import {
-  createOxenCli,
-  createOxenHub,
-  type OxenCli,
-  type OxenHub,
-  oxenConfigDir,
-  parseRemoteUrl,
-  readAuthToken,
-  removeAuthToken,
-  writeAuthToken,
-} from '@oxvcs/oxen';
+import { resolve } from 'node:path';
+import type { Grant, HeartbeatEvent, LockState } from '@oxvcs/locks';
+import { findRepositoryRoot } from '@oxvcs/oxen';
 import {
   createQueue,
-  type Operation,
   type PreviewStep,
-  previewRun,
   type Queue,
   type QueueEntry,
   type QueueStats,
   type RunEvent,
   type RunSummary,
-  runQueue,
 } from '@oxvcs/queue';
-import {
-  type BreakerState,
-  type CircuitBreaker,
-  type ConnectivityChecker,
-  type ConnectivityResult,
-  classify,
-  createCircuitBreaker,
-  createConnectivityChecker,
-  createRetryBudget,
-  isRetryable,
-  type RetryEvent,
-  type RetryPolicy,
-  retry,
-  TRANSFER_POLICY,
-} from '@oxvcs/retry';
+import type { ConnectivityResult, RetryEvent } from '@oxvcs/retry';
 import { type Config, type ConfigOverrides, loadConfig, type Paths, resolvePaths } from './config.js';
-import { EngineError } from './errors.js';
-import { createExecutors } from './executors.js';
+import type { Online } from './online.js';
 import { type ProjectInfo, resolveProject } from './project.js';
-import { type GrantNote, grantId, type HeartbeatNote, readState, stateFiles, writeState } from './state.js';
+import { type GrantNote, type HeartbeatNote, stateFiles } from './state.js';
 
 /** Everything the engine reports while it works; apps render these, the engine never prints. */
 export type EngineEvent =
@@ -142,10 +106,21 @@ export interface Engine {
   authLogout(): Promise<{ host: string; removed: boolean }>;
 }
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
+/** What the network half shares with the core (internal). */
+export interface Core {
+  readonly options: EngineOptions;
+  readonly emit: (event: EngineEvent) => void;
+  readonly files: ReturnType<typeof stateFiles>;
+  readonly getProject: () => ProjectInfo;
+  readonly getConfig: () => Config;
+  readonly getQueue: () => Queue;
+}
 
-/** Creates the engine for one invocation (CLI command or TUI session). Everything is lazy. */
+/**
+ * Creates the engine for one invocation (CLI command or TUI session). Everything is lazy: the
+ * configuration and the queue are read on first use, and the network half (locks, HTTP, oxen CLI)
+ * is loaded only by the operations that need it.
+ */
 export function createEngine(options: EngineOptions): Engine {
   const emit = options.onEvent ?? (() => {});
   const paths = resolvePaths(options.env);
@@ -153,9 +128,6 @@ export function createEngine(options: EngineOptions): Engine {
   let config: Config | undefined;
   let project: ProjectInfo | undefined;
   let queue: Queue | undefined;
-  let checker: ConnectivityChecker | undefined;
-  const hubs = new Map<string, OxenHub>();
-  const managers = new Map<string, LockManager>();
 
   const getProject = () => {
     project ??= resolveProject({
@@ -167,14 +139,18 @@ export function createEngine(options: EngineOptions): Engine {
     });
     return project;
   };
+  /** The repository root for the project config file, if there is a repository here. */
+  const projectRoot = () => {
+    if (project) return project.root;
+    try {
+      return findRepositoryRoot(resolve(options.cwd, options.project ?? '.'));
+    } catch {
+      return undefined;
+    }
+  };
   const getConfig = () => {
     if (config) return config;
-    let root: string | undefined;
-    try {
-      root = getProject().root;
-    } catch {
-      root = undefined;
-    }
+    const root = projectRoot();
     config = loadConfig({
       env: options.env,
       ...(root ? { projectRoot: root } : {}),
@@ -186,211 +162,16 @@ export function createEngine(options: EngineOptions): Engine {
     queue ??= createQueue({ file: files.queue, defaultMaxAttempts: getConfig().queue.max_attempts });
     return queue;
   };
-  const configDir = () => oxenConfigDir(options.env);
-  const tokenFor = (host: string) => readAuthToken(host, configDir());
-  const hubFor = (remoteUrl: string) => {
-    let hub = hubs.get(remoteUrl);
-    if (!hub) {
-      const ref = parseRemoteUrl(remoteUrl);
-      const token = tokenFor(ref.host);
-      hub = createOxenHub({
-        remoteUrl,
-        timeoutMs: getConfig().connectivity.request_timeout_ms,
-        ...(token ? { token } : {}),
-      });
-      hubs.set(remoteUrl, hub);
-    }
-    return hub;
-  };
-  const locksFor = (remoteUrl: string, holder?: string) => {
-    const who = holder ?? getProject().holder;
-    const id = `${remoteUrl}|${who}`;
-    let manager = managers.get(id);
-    if (!manager) {
-      manager = createLockManager({
-        hub: hubFor(remoteUrl),
-        identity: { holder: who, machineId: getProject().machineId },
-      });
-      managers.set(id, manager);
-    }
-    return manager;
-  };
-  const cliFor = (projectDir: string): OxenCli =>
-    createOxenCli({
-      cwd: projectDir,
-      env: options.env,
-      ...(options.oxenBin ? { bin: options.oxenBin } : {}),
-      networkTimeoutMs: getConfig().connectivity.transfer_timeout_seconds * 1000,
-    });
 
-  const grants = () => readState<Record<string, GrantNote>>(files.grants, {});
-  const noteGrant = (remote: string, key: string, grant: Grant | undefined) => {
-    const all = grants();
-    if (grant) {
-      all[grantId(remote, key)] = {
-        fencingToken: grant.fencingToken,
-        expiresAt: grant.expiresAt,
-        holder: grant.holder,
-        ttlMs: grant.ttlMs,
-        updatedAt: new Date().toISOString(),
-      };
-    } else {
-      delete all[grantId(remote, key)];
-    }
-    writeState(files.grants, all);
-  };
-  const executors = createExecutors({
-    hubFor,
-    locksFor,
-    cliFor,
-    grant: (remote, key) => grants()[grantId(remote, key)],
-    noteGrant,
-  });
-
-  const lockPolicy = (): RetryPolicy => ({
-    maxRetries: getConfig().retry.max_retries,
-    initialDelayMs: getConfig().retry.initial_backoff_ms,
-    maxDelayMs: getConfig().retry.max_backoff_ms,
-  });
-  const policyFor = (kind: Operation['kind']): RetryPolicy =>
-    kind === 'push' || kind === 'pull' || kind === 'sync-comments'
-      ? {
-          ...TRANSFER_POLICY,
-          maxRetries: Math.min(TRANSFER_POLICY.maxRetries, getConfig().retry.max_retries),
-        }
-      : lockPolicy();
-
-  const breakerFor = (origin: string): CircuitBreaker => {
-    const saved = readState<Record<string, BreakerState>>(files.breaker, {})[origin];
-    return createCircuitBreaker({
-      failureThreshold: 5,
-      halfOpenAfterMs: 30_000,
-      ...(saved ? { initialState: saved } : {}),
-    });
-  };
-  const saveBreaker = (origin: string, breaker: CircuitBreaker) => {
-    const all = readState<Record<string, BreakerState>>(files.breaker, {});
-    all[origin] = breaker.toJSON();
-    writeState(files.breaker, all);
+  let online: Promise<Online> | undefined;
+  const net = () => {
+    online ??= import('./online.js').then((m) =>
+      m.createOnline({ options, emit, files, getProject, getConfig, getQueue }),
+    );
+    return online;
   };
 
-  const connectivity = async (force = false) => {
-    const p = getProject();
-    if (!checker) {
-      const token = tokenFor(p.remote.host);
-      checker = createConnectivityChecker(p.remote.url, {
-        timeoutMs: getConfig().connectivity.timeout_ms,
-        cacheMs: getConfig().connectivity.cache_seconds * 1000,
-        ...(token ? { token } : {}),
-      });
-    }
-    const result = await checker.check(force);
-    emit({ type: 'connectivity', result });
-    return result;
-  };
-
-  const runSync = async (signal?: AbortSignal, force = false): Promise<RunSummary> =>
-    runQueue(getQueue(), {
-      executors,
-      retryPolicy: policyFor,
-      budget: createRetryBudget(),
-      force,
-      ...(signal ? { signal } : {}),
-      onEvent: (event) => emit({ type: 'sync', event }),
-    });
-
-  const expiryFor = (op: Operation): number | undefined => {
-    const retention = getConfig().queue.retention_days * DAY;
-    // A queued acquisition is stale once the lock time it asked for has gone by.
-    if (op.kind === 'acquire-lock') return Math.min(op.ttlMs, retention);
-    return retention;
-  };
-
-  const enqueue = async (op: Operation, nonce: string, reason: string): Promise<Outcome<never>> => {
-    const ttl = expiryFor(op);
-    const { entry } = await getQueue().enqueue({
-      operation: op,
-      idempotencyKey: nonce,
-      ...(ttl !== undefined ? { ttlMs: ttl } : {}),
-    });
-    emit({ type: 'queued', entry, reason });
-    return { status: 'queued', entry, reason };
-  };
-
-  /** Online commands replay what is pending first (config `queue.auto_sync`). */
-  const autoSync = async (): Promise<RunSummary | undefined> => {
-    if (!getConfig().queue.auto_sync) return undefined;
-    const { pending } = await getQueue().stats();
-    if (pending === 0) return undefined;
-    emit({ type: 'auto-sync', pending });
-    return runSync();
-  };
-
-  /** The heart of offline mode: run now when we can, queue when we cannot. */
-  const runOrQueue = async <T extends Record<string, unknown>>(op: Operation): Promise<Outcome<T>> => {
-    const nonce = `${op.kind}:${randomUUID()}`;
-    const conn = await connectivity();
-    if (conn.state === 'offline') return enqueue(op, nonce, 'Network is offline');
-    const origin = parseRemoteUrl(op.remote).origin;
-    const breaker = breakerFor(origin);
-    if (breaker.state === 'open') {
-      return enqueue(op, nonce, `${origin} failed repeatedly and is being rested for up to 30 s`);
-    }
-    const synced = await autoSync();
-    const executor = executors[op.kind] as (
-      o: Operation,
-      c: Parameters<NonNullable<typeof executors.pull>>[1],
-    ) => Promise<unknown>;
-    const pseudo: QueueEntry = {
-      id: 'direct',
-      idempotencyKey: nonce,
-      operation: op,
-      priority: 0,
-      enqueuedAt: new Date().toISOString(),
-      attempts: 0,
-      maxAttempts: 1,
-      status: 'running',
-      history: [],
-    };
-    const signal = new AbortController().signal;
-    try {
-      const result = (await retry(
-        (attempt) => executor(op, { entry: pseudo, verifyFirst: attempt > 1, signal, attempt }),
-        policyFor(op.kind),
-        {
-          breaker,
-          onEvent: (event) => emit({ type: 'retry', operation: op.kind, event }),
-        },
-      )) as T;
-      saveBreaker(origin, breaker);
-      return { status: 'done', result: result ?? ({} as T), ...(synced ? { synced } : {}) };
-    } catch (error) {
-      saveBreaker(origin, breaker);
-      const verdict = classify(error);
-      if (isRetryable(verdict.kind)) {
-        const queued = await enqueue(op, nonce, `Gave up for now: ${verdict.reason}`);
-        return { ...queued, ...(synced ? { synced } : {}) };
-      }
-      throw error;
-    }
-  };
-
-  const ttlFrom = (hours: number | undefined) => {
-    const h = hours ?? getConfig().lock.timeout_hours;
-    if (!Number.isFinite(h) || h <= 0) {
-      throw new EngineError(
-        'INVALID_INPUT',
-        `The lock timeout must be a positive number of hours (got ${String(hours)}).`,
-        { field: 'timeout' },
-      );
-    }
-    return Math.round(h * HOUR);
-  };
-
-  const currentBranch = async (branch?: string) =>
-    branch ?? (await cliFor(getProject().root).currentBranch());
-
-  const engine: Engine = {
+  return {
     get config() {
       return getConfig();
     },
@@ -399,195 +180,17 @@ export function createEngine(options: EngineOptions): Engine {
       return getQueue();
     },
     project: getProject,
-    connectivity,
-
-    async lockAcquire(o = {}) {
-      const p = getProject();
-      const ttlMs = ttlFrom(o.ttlHours);
-      return runOrQueue<Grant & Record<string, unknown>>({
-        kind: 'acquire-lock',
-        projectDir: p.root,
-        remote: p.remote.url,
-        key: p.key,
-        ttlMs,
-        holder: p.holder,
-        ...(o.comment ? { comment: o.comment } : {}),
-      });
-    },
-
-    async lockRelease() {
-      const p = getProject();
-      const note = grants()[grantId(p.remote.url, p.key)];
-      const outcome = await runOrQueue<{ released: boolean; was: LockState['state'] }>({
-        kind: 'release-lock',
-        projectDir: p.root,
-        remote: p.remote.url,
-        key: p.key,
-        holder: p.holder,
-        ...(note ? { fencingToken: note.fencingToken } : {}),
-      });
-      if (outcome.status !== 'done') return outcome;
-      return { ...outcome, result: { released: outcome.result.released, previous: outcome.result.was } };
-    },
-
-    async lockRenew(o = {}) {
-      const p = getProject();
-      const note = grants()[grantId(p.remote.url, p.key)];
-      const ttlMs = ttlFrom(o.ttlHours ?? (note ? note.ttlMs / HOUR : undefined));
-      return runOrQueue<Grant & Record<string, unknown>>({
-        kind: 'renew-lock',
-        projectDir: p.root,
-        remote: p.remote.url,
-        key: p.key,
-        holder: p.holder,
-        ttlMs,
-        ...(note ? { fencingToken: note.fencingToken, leaseExpiresAt: note.expiresAt } : {}),
-      });
-    },
-
-    async lockStatus() {
-      const p = getProject();
-      const conn = await connectivity();
-      if (conn.state !== 'offline') await autoSync();
-      const queued = (
-        await getQueue().list({ status: ['pending', 'running', 'failed'], projectDir: p.root })
-      ).filter((e) => e.operation.kind.endsWith('-lock'));
-      const cached = grants()[grantId(p.remote.url, p.key)];
-      const hb = readState<HeartbeatNote | undefined>(files.heartbeat, undefined);
-      const heartbeat =
-        hb && hb.remote === p.remote.url && hb.key === p.key && alive(hb.pid) ? hb : undefined;
-      const base = {
-        project: p,
-        connectivity: conn,
-        queued,
-        ...(cached ? { cached } : {}),
-        ...(heartbeat ? { heartbeat } : {}),
-      };
-      if (conn.state === 'offline') return base;
-      const { serverNow: _s, ...state } = await retry(
-        () => locksFor(p.remote.url).status(p.key),
-        lockPolicy(),
-        {
-          onEvent: (event) => emit({ type: 'retry', operation: 'lock-status', event }),
-        },
-      );
-      return { ...base, state: state as LockState };
-    },
-
-    async lockList() {
-      const p = getProject();
-      return retry(() => locksFor(p.remote.url).list(), lockPolicy(), {
-        onEvent: (event) => emit({ type: 'retry', operation: 'lock-list', event }),
-      });
-    },
-
-    async lockBreak(o) {
-      const p = getProject();
-      const result = await retry(
-        () =>
-          locksFor(p.remote.url).break(p.key, {
-            force: o.force,
-            ...(o.reason ? { reason: o.reason } : {}),
-          }),
-        lockPolicy(),
-        { onEvent: (event) => emit({ type: 'retry', operation: 'lock-break', event }) },
-      );
-      return result;
-    },
-
-    async heartbeat(o) {
-      const p = getProject();
-      const manager = locksFor(p.remote.url);
-      const status = await manager.status(p.key, { signal: o.signal });
-      if (status.state !== 'held-by-you') {
-        throw new EngineError(
-          'INVALID_INPUT',
-          `You do not hold the lock on ${p.key === '.' ? 'this project' : p.key} (it is ${status.state.replace(/-/g, ' ')}); acquire it first.`,
-        );
-      }
-      const ttlMs = o.ttlHours ? ttlFrom(o.ttlHours) : status.lease.ttlMs;
-      const publish = (state: HeartbeatNote['state'], failures: number, lease?: Lease) =>
-        writeState(files.heartbeat, {
-          remote: p.remote.url,
-          key: p.key,
-          state,
-          failures,
-          pid: process.pid,
-          updatedAt: new Date().toISOString(),
-          ...(lease ? { expiresAt: lease.expiresAt } : {}),
-        } satisfies HeartbeatNote);
-      publish('healthy', 0, status.lease);
-      // Renew at a third of the lease (etcd's keepalive), sooner when `renew_before_minutes` asks
-      // for more margin; a lease shorter than that margin keeps the third.
-      const beforeEnd = ttlMs - getConfig().lock.renew_before_minutes * 60_000;
-      const intervalMs = Math.max(
-        1000,
-        Math.floor(beforeEnd > 0 ? Math.min(ttlMs / 3, beforeEnd) : ttlMs / 3),
-      );
-      const hb = startHeartbeat(manager, {
-        key: p.key,
-        ttlMs,
-        grant: { ...status.lease, alreadyHeld: true },
-        intervalMs,
-        signal: o.signal,
-        onEvent: (event) => {
-          if (event.type === 'renewed') {
-            noteGrant(p.remote.url, p.key, event.grant);
-            publish('healthy', 0, event.grant);
-          } else if (event.type === 'jeopardy') publish('jeopardy', event.failures);
-          else if (event.type === 'lost') publish('lost', 0);
-          else publish('stopped', 0);
-          emit({ type: 'heartbeat', event });
-        },
-      });
-      const end = await hb.done;
-      return end === 'lost' ? 'lost' : 'stopped';
-    },
-
-    async push(branch) {
-      const p = getProject();
-      // A push queued behind a pending acquisition belongs to the lease that acquisition will
-      // grant (the queue holds it back if the acquisition fails); otherwise it is fenced by the
-      // grant we hold now.
-      const pendingAcquire = (
-        await getQueue().list({ status: ['pending', 'running'], projectDir: p.root, kind: 'acquire-lock' })
-      ).some(
-        (e) =>
-          e.operation.kind === 'acquire-lock' &&
-          e.operation.key === p.key &&
-          e.operation.remote === p.remote.url,
-      );
-      const note = pendingAcquire ? undefined : grants()[grantId(p.remote.url, p.key)];
-      return runOrQueue({
-        kind: 'push',
-        projectDir: p.root,
-        remote: p.remote.url,
-        branch: await currentBranch(branch),
-        lockKey: p.key,
-        ...(note ? { fencingToken: note.fencingToken } : {}),
-      });
-    },
-
-    async pull(branch) {
-      const p = getProject();
-      return runOrQueue({
-        kind: 'pull',
-        projectDir: p.root,
-        remote: p.remote.url,
-        branch: await currentBranch(branch),
-      });
-    },
-
-    async sync(o = {}) {
-      const conn = await connectivity(true);
-      if (o.dryRun) {
-        const entries = await getQueue().list();
-        return { connectivity: conn, preview: previewRun(entries, Date.now(), { force: o.force ?? true }) };
-      }
-      if (conn.state === 'offline') return { connectivity: conn };
-      return { connectivity: conn, summary: await runSync(o.signal, o.force ?? true) };
-    },
-
+    connectivity: async (force) => (await net()).connectivity(force),
+    lockAcquire: async (o) => (await net()).lockAcquire(o),
+    lockRelease: async () => (await net()).lockRelease(),
+    lockRenew: async (o) => (await net()).lockRenew(o),
+    lockStatus: async () => (await net()).lockStatus(),
+    lockList: async () => (await net()).lockList(),
+    lockBreak: async (o) => (await net()).lockBreak(o),
+    heartbeat: async (o) => (await net()).heartbeat(o),
+    push: async (branch) => (await net()).push(branch),
+    pull: async (branch) => (await net()).pull(branch),
+    sync: async (o) => (await net()).sync(o),
     async queueStatus() {
       const q = getQueue();
       return { stats: await q.stats(), entries: await q.list() };
@@ -595,48 +198,8 @@ export function createEngine(options: EngineOptions): Engine {
     queueRemove: (id) => getQueue().remove(id),
     queueRetry: (id) => getQueue().retry(id),
     queueClear: (o) => (o.all ? getQueue().clearAll() : getQueue().clearDone()),
-
-    async authLogin(token) {
-      const value = token.trim();
-      if (!value || /\s/.test(value)) {
-        throw new EngineError(
-          'INVALID_INPUT',
-          'The token is empty or contains spaces; paste the API token exactly as issued.',
-          { field: 'token' },
-        );
-      }
-      const host = getProject().remote.host;
-      const file = writeAuthToken(host, value, configDir());
-      return { host, file };
-    },
-    async authStatus() {
-      const p = getProject();
-      const file = `${configDir()}/auth_config.toml`;
-      const hasToken = tokenFor(p.remote.host) !== undefined;
-      const conn = await connectivity(true);
-      if (conn.state !== 'online') return { host: p.remote.host, hasToken, file, connectivity: conn };
-      try {
-        await hubFor(p.remote.url).getRepository();
-        return { host: p.remote.host, hasToken, file, connectivity: conn, authenticated: true };
-      } catch (error) {
-        if ((error as { code?: string }).code === 'AUTH')
-          return { host: p.remote.host, hasToken, file, connectivity: conn, authenticated: false };
-        throw error;
-      }
-    },
-    async authLogout() {
-      const host = getProject().remote.host;
-      return { host, removed: removeAuthToken(host, configDir()) };
-    },
+    authLogin: async (token) => (await net()).authLogin(token),
+    authStatus: async () => (await net()).authStatus(),
+    authLogout: async () => (await net()).authLogout(),
   };
-  return engine;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -12,7 +11,7 @@ export function loadMachineId(stateDir: string): string {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   mkdirSync(stateDir, { recursive: true });
-  const id = randomUUID();
+  const id = globalThis.crypto.randomUUID(); // Web Crypto global: no node:crypto import at start-up
   writeFileSync(file, `${id}\n`, { flag: 'w' });
   return id;
 }

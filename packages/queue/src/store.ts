@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -134,6 +133,8 @@ export function createQueue(options: QueueOptions): Queue {
     } catch (error) {
       if (error instanceof SyntaxError) {
         const content = readFileSync(file);
+        // node:crypto takes ~10 ms to load; only this rare path needs it.
+        const { createHash } = await import('node:crypto');
         const quarantine = `${file}.corrupt-${createHash('sha256').update(content).digest('hex').slice(0, 8)}`;
         if (!existsSync(quarantine)) copyFileSync(file, quarantine);
         throw new QueueError(

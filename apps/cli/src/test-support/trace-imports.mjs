@@ -1,5 +1,6 @@
 // Preloaded with --import: records every module the process resolves and, at exit, prints on
-// stderr which heavy ones (ky, ink, react, the engine) were loaded.
+// stderr which heavy ones were loaded: ky, ink, react, the engine, and the engine's network half
+// ("online") — as packages (node_modules, workspace dist) or as chunks of the CLI's bundle.
 import { registerHooks } from 'node:module';
 
 const seen = new Set();
@@ -10,11 +11,13 @@ registerHooks({
     return result;
   },
 });
+const HEAVY =
+  /node_modules\/(ky|ink|react)\/|\/packages\/(engine)\/dist\/(?:(online)\.js)?|\/dist\/bundle\/(ky|engine|online)\.js$/;
 process.on('exit', () => {
-  const heavy = [...seen].filter((u) =>
-    /node_modules\/(ky|ink|react)\/|\/packages\/engine\/|@oxvcs\+engine|@oxvcs\/engine/.test(u),
-  );
-  process.stderr.write(
-    `TRACE ${JSON.stringify(heavy.map((u) => (/(ky|ink|react|engine)/.exec(u) ?? [''])[0]))}\n`,
-  );
+  const heavy = new Set();
+  for (const url of seen) {
+    const m = HEAVY.exec(url);
+    if (m) for (const name of m.slice(1)) if (name) heavy.add(name);
+  }
+  process.stderr.write(`TRACE ${JSON.stringify([...heavy].sort())}\n`);
 });

@@ -15,8 +15,15 @@ export class QueueStatusCommand extends BaseCommand {
   protected async run(): Promise<Report> {
     const engine = await this.engine();
     const { stats, entries } = await engine.queueStatus();
+    const describe = this.describe;
     return {
-      data: { stats, entries: entries.map((e) => entryJson(e, this.describe)) },
+      data: {
+        stats,
+        // Shaped only when `--json` prints it (1,000 entries are not free to shape).
+        get entries() {
+          return entries.map((e) => entryJson(e, describe));
+        },
+      },
       human: () => {
         const ui = this.ui;
         ui.out('Offline Operation Queue');
