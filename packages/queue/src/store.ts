@@ -1,5 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LowSync } from 'lowdb';
 import { DataFileSync } from 'lowdb/node';
@@ -116,13 +115,15 @@ export function createQueue(options: QueueOptions): Queue {
   // The parsed file, keyed by inode, size and mtime: every write replaces the file (new inode),
   // so an unchanged key means nobody wrote since we last read or wrote it ourselves.
   let cache: { key: string; data: QueueFile } | undefined;
-  const fileKey = async () => {
-    const s = await stat(file, { bigint: true }).catch(() => undefined);
+  // Synchronous like the read itself: an async stat would start libuv's thread pool (~2 ms of a
+  // short command's start-up) for a call that takes microseconds.
+  const fileKey = () => {
+    const s = statSync(file, { bigint: true, throwIfNoEntry: false });
     return s ? `${s.ino}:${s.size}:${s.mtimeNs}` : 'absent';
   };
 
   const load = async (): Promise<QueueEntry[]> => {
-    const key = await fileKey();
+    const key = fileKey();
     if (cache && cache.key === key) {
       db.data = cache.data;
       return db.data.entries;
@@ -200,7 +201,7 @@ export function createQueue(options: QueueOptions): Queue {
         cache = undefined; // fn may have changed entries in place before failing
         throw error;
       }
-      cache = { key: await fileKey(), data: db.data };
+      cache = { key: fileKey(), data: db.data };
       return result;
     });
 
