@@ -128,9 +128,19 @@ export function priorityOf(kind: OperationKind): number {
   return kind === 'acquire-lock' || kind === 'release-lock' || kind === 'renew-lock' ? 100 : 0;
 }
 
+/** The last path segment of a POSIX or Windows path (`/music/My Song/` → `My Song`). */
+function lastSegment(dir: string): string {
+  // Plain scanning: this runs for every row of a 1,000-entry `queue status` in a cold process,
+  // where a regex split and two arrays per row cost milliseconds.
+  let end = dir.length;
+  while (end > 0 && (dir[end - 1] === '/' || dir[end - 1] === '\\')) end -= 1;
+  const start = Math.max(dir.lastIndexOf('/', end - 1), dir.lastIndexOf('\\', end - 1)) + 1;
+  return dir.slice(start, end) || dir;
+}
+
 /** A short human description: "Acquire lock for Song.logicx". */
 export function describeOperation(op: Operation): string {
-  const project = op.projectDir.split(/[\\/]/).filter(Boolean).at(-1) ?? op.projectDir;
+  const project = lastSegment(op.projectDir);
   const target = 'key' in op && op.key && op.key !== '.' ? `${project}/${op.key}` : project;
   switch (op.kind) {
     case 'acquire-lock':

@@ -36,15 +36,16 @@ export class QueueStatusCommand extends BaseCommand {
           ui.out(`  Expired: ${stats.expired}  Superseded: ${stats.superseded}`);
         const waiting = entries.filter((e) => e.status === 'pending' || e.status === 'running');
         const failed = entries.filter((e) => e.status === 'failed');
+        const now = Date.now();
         waiting.forEach((e, i) => {
           ui.out('');
           ui.out(
-            `  ${i + 1}. ${this.describe(e)} (${ago(e.enqueuedAt)})${e.status === 'running' ? ' [running]' : ''}`,
+            `  ${i + 1}. ${this.describe(e)} (${ago(e.enqueuedAt, now)})${e.status === 'running' ? ' [running]' : ''}`,
           );
           ui.out(
             `     ID: ${shortId(e.id)} | Priority: ${e.priority} | Attempts: ${e.attempts}/${e.maxAttempts}`,
           );
-          if (e.notBefore && Date.parse(e.notBefore) > Date.now())
+          if (e.notBefore && Date.parse(e.notBefore) > now)
             ui.out(`     Next try after ${when(e.notBefore)}`);
           if (e.statusReason) ui.out(`     ${e.statusReason}`);
         });
