@@ -51,6 +51,9 @@ export function createUi(options: {
   let progressShown = false;
   // Lines collected by `batch` (a report of 1,000 queue entries): one write instead of thousands.
   let pending: string[] | undefined;
+  const flush = () => {
+    if (pending && pending.length > 0) options.stdout.write(`${pending.join('\n')}\n`);
+  };
   const ui: Ui = {
     json: options.json,
     verbose: options.verbose,
@@ -67,15 +70,14 @@ export function createUi(options: {
       try {
         fn();
       } finally {
-        const lines = pending;
+        flush();
         pending = undefined;
-        if (lines.length > 0) options.stdout.write(`${lines.join('\n')}\n`);
       }
     },
     err(line = '') {
       // Keep the order a terminal shows: data collected so far goes out before the diagnostic.
-      if (pending && pending.length > 0) {
-        options.stdout.write(`${pending.join('\n')}\n`);
+      if (pending) {
+        flush();
         pending = [];
       }
       ui.clearProgress();

@@ -1,6 +1,4 @@
-import { resolve } from 'node:path';
 import type { Grant, HeartbeatEvent, LockState } from '@oxvcs/locks';
-import { findRepositoryRoot } from '@oxvcs/oxen';
 import {
   createQueue,
   type PreviewStep,
@@ -13,7 +11,7 @@ import {
 import type { ConnectivityResult, RetryEvent } from '@oxvcs/retry';
 import { type Config, type ConfigOverrides, loadConfig, type Paths, resolvePaths } from './config.js';
 import type { Online } from './online.js';
-import { type ProjectInfo, resolveProject } from './project.js';
+import { type ProjectInfo, projectRoot, resolveProject } from './project.js';
 import { type GrantNote, type HeartbeatNote, stateFiles } from './state.js';
 
 /** Everything the engine reports while it works; apps render these, the engine never prints. */
@@ -140,17 +138,17 @@ export function createEngine(options: EngineOptions): Engine {
     return project;
   };
   /** The repository root for the project config file, if there is a repository here. */
-  const projectRoot = () => {
+  const rootIfAny = () => {
     if (project) return project.root;
     try {
-      return findRepositoryRoot(resolve(options.cwd, options.project ?? '.'));
+      return projectRoot({ cwd: options.cwd, ...(options.project ? { project: options.project } : {}) });
     } catch {
       return undefined;
     }
   };
   const getConfig = () => {
     if (config) return config;
-    const root = projectRoot();
+    const root = rootIfAny();
     config = loadConfig({
       env: options.env,
       ...(root ? { projectRoot: root } : {}),

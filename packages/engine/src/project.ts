@@ -35,6 +35,14 @@ export function holderIdentity(env: NodeJS.ProcessEnv): string {
   return `${user}@${hostname().split('.')[0]}`;
 }
 
+/** Where project discovery starts: `--project`, else the working directory. */
+const startOf = (options: { cwd: string; project?: string }) => resolve(options.cwd, options.project ?? '.');
+
+/** The repository around `--project` (or the working directory); NOT_A_REPOSITORY otherwise. */
+export function projectRoot(options: { cwd: string; project?: string }): string {
+  return findRepositoryRoot(startOf(options));
+}
+
 /**
  * Finds the repository from `--project` (or the working directory), its remote (or `--remote`),
  * the lock key and the holder. `--project` inside the repository makes the key that sub-path.
@@ -46,7 +54,7 @@ export function resolveProject(options: {
   project?: string;
   remote?: string;
 }): ProjectInfo {
-  const start = resolve(options.cwd, options.project ?? '.');
+  const start = startOf(options);
   const root = findRepositoryRoot(start);
   const key = options.project ? normaliseKey(relative(root, start).split(sep).join('/') || '.') : '.';
   let remoteUrl: string;

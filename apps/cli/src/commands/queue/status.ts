@@ -40,7 +40,7 @@ export class QueueStatusCommand extends BaseCommand {
         waiting.forEach((e, i) => {
           ui.out('');
           ui.out(
-            `  ${i + 1}. ${this.describe(e)} (${ago(e.enqueuedAt, now)})${e.status === 'running' ? ' [running]' : ''}`,
+            `  ${i + 1}. ${describe(e)} (${ago(e.enqueuedAt, now)})${e.status === 'running' ? ' [running]' : ''}`,
           );
           ui.out(
             `     ID: ${shortId(e.id)} | Priority: ${e.priority} | Attempts: ${e.attempts}/${e.maxAttempts}`,
@@ -54,7 +54,7 @@ export class QueueStatusCommand extends BaseCommand {
           ui.out('  Failed (kept until you retry or remove them):');
           for (const e of failed) {
             ui.out(
-              `  ${ui.mark('fail')} ${shortId(e.id)} ${this.describe(e)}: ${e.statusReason ?? e.lastError?.message ?? 'failed'}`,
+              `  ${ui.mark('fail')} ${shortId(e.id)} ${describe(e)}: ${e.statusReason ?? e.lastError?.message ?? 'failed'}`,
             );
           }
         }
