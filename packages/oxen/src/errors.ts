@@ -28,7 +28,12 @@ export type OxenErrorCode =
   | 'CONFIG_INVALID'
   | 'AUTH_FILE_INSECURE'
   | 'CLI_NOT_FOUND'
-  | 'CLI_FAILED';
+  | 'CLI_FAILED'
+  | 'CLI_OUT_OF_DATE'
+  | 'MIGRATION_REQUIRED'
+  | 'TRANSFER_IN_PROGRESS'
+  | 'RESPONSE_TOO_LARGE'
+  | 'REDIRECTED';
 
 const KIND: Record<OxenErrorCode, ErrorKind> = {
   NETWORK: 'transient',
@@ -58,6 +63,12 @@ const KIND: Record<OxenErrorCode, ErrorKind> = {
   AUTH_FILE_INSECURE: 'permanent',
   CLI_NOT_FOUND: 'permanent',
   CLI_FAILED: 'permanent',
+  CLI_OUT_OF_DATE: 'permanent',
+  MIGRATION_REQUIRED: 'permanent',
+  // Another oxen transfer still runs in this working copy: wait and try again.
+  TRANSFER_IN_PROGRESS: 'transient',
+  RESPONSE_TOO_LARGE: 'permanent',
+  REDIRECTED: 'permanent',
 };
 
 /** Facts an {@link OxenError} may carry. */
