@@ -148,14 +148,15 @@ describe('lock manager against the testkit server', () => {
 
   it('the ambiguous outcome (write applied, answer dropped) is resolved by reading the ticket back', async () => {
     await freshRepo();
-    await server.faults.add({ kind: 'drop-response', method: 'POST', route: '/branches', count: 1 });
+    // The first POST forks the scratch branch, the second claims the ticket: both answers are lost.
+    await server.faults.add({ kind: 'drop-response', method: 'POST', route: '/branches', count: 2 });
     const grant = await managerFor().acquire(undefined, { ttlMs: HOUR });
     expect(grant.fencingToken).toBe(1);
     const tickets = (await createOxenHub({ remoteUrl: url }).listBranches()).filter((b) =>
       b.name.startsWith('oxvcs-lock/'),
     );
     expect(tickets).toHaveLength(1);
-    expect(server.requests.filter((r) => r.fault === 'drop-response')).toHaveLength(1);
+    expect(server.requests.filter((r) => r.fault === 'drop-response')).toHaveLength(2);
   });
 
   it('an older server is refused with both versions named', async () => {
@@ -290,4 +291,85 @@ describe('real processes racing', () => {
       }
     }
   }, 180_000);
+});
+
+describe('against the real oxen-server 0.54 behaviour (oxen-0.54-audit.md)', () => {
+  const tickets = async () =>
+    (await createOxenHub({ remoteUrl: url }).listBranches()).filter((b) => b.name.startsWith('oxvcs-lock/'));
+
+  it('audit #1: a renew and a release whose upload answer was lost succeed when retried, no duplicate ticket', async () => {
+    await freshRepo();
+    const a = managerFor();
+    const grant = await a.acquire(undefined, { ttlMs: HOUR });
+    // The server applies the upload and the answer is lost; the retry (same nonce) must not
+    // re-upload identical bytes, which the real server refuses with 422 "No changes to commit".
+    await server.faults.add({ kind: 'drop-response', method: 'PUT', route: '/file/', count: 1 });
+    await expect(a.renew(undefined, { ttlMs: 2 * HOUR, nonce: 'renew-1' })).rejects.toMatchObject({
+      code: 'NETWORK',
+    });
+    const renewed = await a.renew(undefined, { ttlMs: 2 * HOUR, nonce: 'renew-1' });
+    expect(renewed).toMatchObject({ fencingToken: grant.fencingToken, ttlMs: 2 * HOUR });
+    await server.faults.add({ kind: 'drop-response', method: 'PUT', route: '/file/', count: 1 });
+    await expect(a.release(undefined, { nonce: 'release-1' })).rejects.toMatchObject({ code: 'NETWORK' });
+    expect((await a.release(undefined, { nonce: 'release-1' })).released).toBe(true);
+    expect((await tickets()).map((t) => t.name)).toEqual([
+      'oxvcs-lock/_root/0000000001',
+      'oxvcs-lock/_root/0000000002',
+      'oxvcs-lock/_root/0000000003',
+    ]);
+    expect(await a.status(undefined)).toMatchObject({ state: 'unlocked' });
+  });
+
+  it('audit #2: the scratch branch is forked with POST /branches from main, never a branch-creating PUT', async () => {
+    await freshRepo();
+    server.clearRequests();
+    await managerFor().acquire(undefined, { ttlMs: HOUR });
+    expect(server.requests.filter((r) => r.method === 'PUT' && r.route.includes('/branches'))).toEqual([]);
+    const hub = createOxenHub({ remoteUrl: url });
+    const main = await hub.getBranch('main');
+    const scratch = (await hub.listBranches()).filter((b) => b.name.startsWith('oxvcs-scratch/'));
+    expect(scratch.map((b) => b.name)).toEqual([`oxvcs-scratch/machine-ada.${main.commit_id.slice(0, 16)}`]);
+    // A later lease, after main moved, forks afresh from main's head and drops the old fork.
+    const moved = await hub.uploadFile('main', 'take.txt', 'take.txt', 'take 2', {
+      name: 'Ada',
+      email: 'ada@example.com',
+      message: 'take 2',
+    });
+    await managerFor().release(undefined);
+    await managerFor().acquire(undefined, { ttlMs: HOUR });
+    expect(
+      (await hub.listBranches()).filter((b) => b.name.startsWith('oxvcs-scratch/')).map((b) => b.name),
+    ).toEqual([`oxvcs-scratch/machine-ada.${moved.id.slice(0, 16)}`]);
+  });
+
+  it('a repository without main forks from another branch and says so', async () => {
+    await freshRepo();
+    const hub = createOxenHub({ remoteUrl: url });
+    const main = await hub.getBranch('main');
+    await hub.createBranchFromCommit('develop', main.commit_id);
+    await hub.deleteBranch('main');
+    const events: string[] = [];
+    const manager = createLockManager({
+      hub: createOxenHub({ remoteUrl: url }),
+      identity: ada,
+      onEvent: (e) => events.push(e.type === 'no-main-branch' ? `no-main:${e.base}` : e.type),
+    });
+    expect((await manager.acquire(undefined, { ttlMs: HOUR })).fencingToken).toBe(1);
+    expect(events).toContain('no-main:develop');
+  });
+
+  it('Oxen Hub without an oxen-version header: the version is read from /api/version before refusing', async () => {
+    await freshRepo();
+    const stripped: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const headers = new Headers(response.headers);
+      headers.delete('oxen-version');
+      return new Response(response.body, { status: response.status, headers });
+    };
+    const manager = createLockManager({
+      hub: createOxenHub({ remoteUrl: url, fetch: stripped }),
+      identity: ada,
+    });
+    expect((await manager.acquire(undefined, { ttlMs: HOUR })).fencingToken).toBe(1);
+  });
 });

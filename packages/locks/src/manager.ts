@@ -15,6 +15,12 @@ import {
   type Ticket,
 } from './record.js';
 
+/** Branches holding each machine's prepared lock records: `oxvcs-scratch/<machine>.<base commit>`. */
+export const SCRATCH_ROOT = 'oxvcs-scratch';
+/** Where a record's file lives on the scratch branch (a full file path: the real server treats a
+ * `PUT /file/{branch}/{path}` path as a folder only when that folder already exists). */
+const RECORD_PATH = '.oxvcs/lock.json';
+
 /** Oldest oxen-server whose branch creation is atomic (the compare-and-swap we rely on). */
 export const MIN_SERVER_VERSION = '0.50.4';
 
@@ -28,7 +34,11 @@ export interface Grant extends Lease {
 export type LockEvent =
   | { readonly type: 'race-lost'; readonly key: string; readonly ticket: number }
   | { readonly type: 'ambiguous-claim'; readonly key: string; readonly ticket: number; readonly won: boolean }
-  | { readonly type: 'cleanup'; readonly key: string; readonly deleted: number };
+  | { readonly type: 'cleanup'; readonly key: string; readonly deleted: number }
+  /** The repository has no `main`: the scratch branch forks from `base` instead (claims cost more). */
+  | { readonly type: 'no-main-branch'; readonly base: string }
+  /** Two uploads to our scratch branch overlapped (409 "Workspace is behind"); retried. */
+  | { readonly type: 'upload-conflict'; readonly attempt: number };
 
 /** Options of {@link createLockManager}. */
 export interface LockManagerOptions {
@@ -92,12 +102,13 @@ export function createLockManager(options: LockManagerOptions): LockManager {
   const minVersion = options.minServerVersion ?? MIN_SERVER_VERSION;
   const keep = Math.max(2, options.keepTickets ?? 6);
   const emit = options.onEvent ?? (() => {});
-  const scratch = `oxvcs-scratch/${identity.machineId.replace(/[^A-Za-z0-9-]/g, '-')}`;
+  const scratchPrefix = `${SCRATCH_ROOT}/${identity.machineId.replace(/[^A-Za-z0-9-]/g, '-')}`;
   let versionChecked = false;
 
-  const checkVersion = () => {
+  const checkVersion = async (signal?: AbortSignal) => {
     if (versionChecked) return;
-    const version = hub.lastServer.version;
+    // Oxen Hub may leave out the `oxen-version` header: ask `/api/version`'s body before refusing.
+    const version = hub.lastServer.version ?? (await hub.version(signal ? { signal } : {}).catch(() => ''));
     if (!version || compareVersions(version, minVersion) < 0) {
       throw new LockError(
         'SERVER_TOO_OLD',
@@ -110,7 +121,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
   const read = async (key: string, signal?: AbortSignal): Promise<Snapshot> => {
     const o = signal ? { signal } : {};
     const branches = await hub.listBranches(o);
-    checkVersion();
+    await checkVersion(signal);
     const slug = keySlug(key);
     const tickets = branches
       .map((b) => ({ b, t: parseTicketBranch(b.name) }))
@@ -134,6 +145,111 @@ export function createLockManager(options: LockManagerOptions): LockManager {
   const mine = (r: LockRecord | undefined) =>
     r?.holder === identity.holder && r?.machineId === identity.machineId;
 
+  /** The branch our scratch branch forks from: `main`, else (with an event) the first other user branch. */
+  const baseOf = (branches: readonly Branch[], key: string): Branch => {
+    const main = branches.find((b) => b.name === 'main');
+    if (main) return main;
+    const other = branches
+      .filter((b) => !b.name.startsWith(`${TICKET_ROOT}/`) && !b.name.startsWith(`${SCRATCH_ROOT}/`))
+      .sort((a, b) => (a.name < b.name ? -1 : 1))[0];
+    if (!other) {
+      throw new LockError(
+        'NO_BASE_COMMIT',
+        `${hub.remote.url} has no commits yet; push the project once, then take the lock.`,
+        { key },
+      );
+    }
+    emit({ type: 'no-main-branch', base: other.name });
+    return other;
+  };
+
+  /** Our scratch branches: `oxvcs-scratch/<machine>.<base commit>` (and the older `oxvcs-scratch/<machine>`). */
+  const ourScratches = (branches: readonly Branch[]) =>
+    branches.filter((b) => b.name === scratchPrefix || b.name.startsWith(`${scratchPrefix}.`));
+
+  /**
+   * The scratch branch a claim writes its record on. Its name carries the commit it forked from.
+   * A new lease forks afresh when `main` has moved since (renewals and releases keep the
+   * session's branch), so the server's verification of each ticket (since oxen-server 0.51.3,
+   * everything the ticket's commit has that `main` lacks) stays small.
+   *
+   * It is created with the atomic `POST /branches {new_name, commit_id}`, which the server
+   * verifies only against `main` (an empty diff here); a branch-creating `PUT` would verify every
+   * object of the whole tree, minutes on a big repository of audio. "Already exists" means
+   * another process of ours made it: fine. An ambiguous answer is settled by reading it back.
+   */
+  const scratchFor = async (
+    branches: readonly Branch[],
+    key: string,
+    fresh: boolean,
+    o: { signal?: AbortSignal },
+  ): Promise<string> => {
+    const existing = ourScratches(branches);
+    const base = baseOf(branches, key);
+    const wanted = `${scratchPrefix}.${base.commit_id.slice(0, 16)}`;
+    if (existing.some((b) => b.name === wanted)) return wanted;
+    if (!fresh && existing[0]) return existing[0].name;
+    try {
+      await hub.createBranchFromCommit(wanted, base.commit_id, o);
+    } catch (error) {
+      if (error instanceof OxenError && error.code === 'BRANCH_EXISTS') return wanted;
+      if (!(error instanceof OxenError) || !['NETWORK', 'TIMEOUT', 'SERVER_ERROR'].includes(error.code))
+        throw error;
+      if (!(await hub.findBranch(wanted, o).catch(() => undefined))) throw error;
+    }
+    return wanted;
+  };
+
+  /**
+   * Commits the record on a scratch branch. The file's bytes are unique per attempt (a salt
+   * beside the record), so a retry after a lost answer never re-uploads identical bytes (which
+   * the real server refuses with 422 "No changes to commit"); the commit message, which is what
+   * every client reads, is the record itself, nonce included. Two of our processes uploading at
+   * once can get 409 "Workspace is behind": the loser tries again. A scratch branch deleted
+   * meanwhile (our own clean-up in another process) is forked again.
+   */
+  const upload = async (
+    text: string,
+    target: string,
+    branches: readonly Branch[],
+    key: string,
+    o: { signal?: AbortSignal },
+  ) => {
+    let branch = target;
+    for (let attempt = 1; ; attempt++) {
+      const file = `${JSON.stringify({ record: JSON.parse(text) as unknown, attempt: randomUUID() })}\n`;
+      try {
+        const commit = await hub.uploadFile(
+          branch,
+          RECORD_PATH,
+          'lock.json',
+          file,
+          {
+            name: identity.holder,
+            email: `${identity.holder.replace(/[^A-Za-z0-9._-]/g, '.')}@oxvcs.invalid`,
+            message: text,
+          },
+          o,
+        );
+        return { commit, branch };
+      } catch (error) {
+        if (!(error instanceof OxenError) || attempt >= 4) throw error;
+        if (error.code === 'NOT_FOUND' || error.code === 'BRANCH_NOT_FOUND') {
+          branch = await scratchFor(
+            branches.filter((b) => b.name !== branch),
+            key,
+            true,
+            o,
+          );
+          continue;
+        }
+        if (error.code !== 'CONFLICT' && error.code !== 'NOTHING_TO_COMMIT') throw error;
+        emit({ type: 'upload-conflict', attempt });
+        await new Promise((r) => setTimeout(r, 25 * attempt + Math.floor(Math.random() * 50)));
+      }
+    }
+  };
+
   /** Prepares the record on our scratch branch, then claims ticket N+1 with the atomic create. */
   const claim = async (
     key: string,
@@ -142,22 +258,10 @@ export function createLockManager(options: LockManagerOptions): LockManager {
       fencingToken?: number;
     },
     signal?: AbortSignal,
-  ): Promise<{ won: true; ticket: Ticket } | { won: false }> => {
+  ): Promise<{ won: true; ticket: Ticket; scratch: string } | { won: false }> => {
     const o = signal ? { signal } : {};
     const next = (snap.top?.ticket ?? 0) + 1;
-    if (!snap.branches.some((b) => b.name === scratch)) {
-      const base =
-        snap.branches.find((b) => b.name === 'main') ??
-        snap.branches.find((b) => !b.name.startsWith(`${TICKET_ROOT}/`));
-      if (!base) {
-        throw new LockError(
-          'NO_BASE_COMMIT',
-          `${hub.remote.url} has no commits yet; push the project once, then take the lock.`,
-          { key },
-        );
-      }
-      await hub.setBranchHead(scratch, base.commit_id, o);
-    }
+    const target = await scratchFor(snap.branches, key, record.op === 'acquire', o);
     const full: LockRecord = {
       schema: RECORD_SCHEMA,
       key,
@@ -167,18 +271,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
       fencingToken: record.fencingToken ?? next,
     };
     const text = JSON.stringify(full);
-    const commit = await hub.uploadFile(
-      scratch,
-      '.oxvcs',
-      'lock.json',
-      `${text}\n`,
-      {
-        name: identity.holder,
-        email: `${identity.holder.replace(/[^A-Za-z0-9._-]/g, '.')}@oxvcs.invalid`,
-        message: text,
-      },
-      o,
-    );
+    const { commit, branch: scratch } = await upload(text, target, snap.branches, key, o);
     const name = ticketBranch(key, next);
     const ticket: Ticket = {
       ticket: next,
@@ -189,7 +282,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
     };
     try {
       await hub.createBranchFromCommit(name, commit.id, o);
-      return { won: true, ticket };
+      return { won: true, ticket, scratch };
     } catch (error) {
       if (error instanceof OxenError && error.code === 'BRANCH_EXISTS') {
         emit({ type: 'race-lost', key, ticket: next });
@@ -211,11 +304,15 @@ export function createLockManager(options: LockManagerOptions): LockManager {
       const won = existing?.commit_id === commit.id;
       emit({ type: 'ambiguous-claim', key, ticket: next, won });
       if (existing === undefined) throw error;
-      return won ? { won: true, ticket } : { won: false };
+      return won ? { won: true, ticket, scratch } : { won: false };
     }
   };
 
-  const cleanup = async (key: string, snap: Snapshot, newTop: number) => {
+  const cleanup = async (key: string, snap: Snapshot, newTop: number, scratch: string) => {
+    // Scratch branches of ours from earlier sessions (a fork of an older `main`) are done with.
+    for (const old of ourScratches(snap.branches)) {
+      if (old.name !== scratch) await hub.deleteBranch(old.name).catch(() => {});
+    }
     const all = [...snap.tickets.map((t) => t.ticket), newTop].sort((a, b) => b - a);
     if (all.length <= keep) return;
     const doomed = snap.tickets.filter((t) => t.ticket <= newTop - 2);
@@ -314,7 +411,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
       if ('result' in step) return step.result;
       const claimed = await claim(key, snap, step.write, signal);
       if (claimed.won) {
-        await cleanup(key, snap, claimed.ticket.ticket);
+        await cleanup(key, snap, claimed.ticket.ticket, claimed.scratch);
         return step.onClaimed(claimed.ticket);
       }
     }
@@ -433,7 +530,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
 
     async list(o = {}) {
       const branches = await hub.listBranches(o.signal ? { signal: o.signal } : {});
-      checkVersion();
+      await checkVersion(o.signal);
       const tops = new Map<string, Branch & { ticket: number }>();
       for (const b of branches) {
         const t = parseTicketBranch(b.name);

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { parseRetryAfter } from '@oxvcs/retry';
 import type { KyInstance } from 'ky';
 import { OxenError } from './errors.js';
@@ -9,8 +10,15 @@ export interface OxenHubOptions {
   readonly remoteUrl: string;
   /** Bearer token for the remote's host; never logged or put in messages. */
   readonly token?: string;
-  /** Per-request timeout in ms; a hung server fails with TIMEOUT. @default 30000 */
+  /**
+   * Deadline of one request in ms, covering the whole answer: connecting, headers AND body. A
+   * server that stalls at any point fails with TIMEOUT. @default 30000
+   */
   readonly timeoutMs?: number;
+  /** Largest answer body we read, in bytes; a bigger one fails with RESPONSE_TOO_LARGE. @default 8 MiB */
+  readonly maxResponseBytes?: number;
+  /** Largest file {@link OxenHub.downloadFile} reads, in bytes. @default 64 MiB */
+  readonly maxDownloadBytes?: number;
   /** Test seam. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
 }
@@ -149,10 +157,56 @@ type Envelope = Record<string, unknown> & {
   error?: { type?: string; title?: string; detail?: string };
 };
 
+/** Longest excerpt of server-sent text (titles, error pages) kept in an error. */
+const MAX_SAID = 300;
+/** Error answers are read up to this many bytes: enough for any Oxen envelope, never a whole error page. */
+const MAX_ERROR_BODY = 64 * 1024;
+/** Same-origin redirects followed before giving up. */
+const MAX_REDIRECTS = 3;
+
+/** Server text made safe to keep and show: escape sequences and control characters removed, one line, bounded. */
+export function clipServerText(text: string, max = MAX_SAID): string {
+  let flat = '';
+  for (const ch of stripVTControlCharacters(text)) {
+    const c = ch.codePointAt(0) ?? 0;
+    // C0, DEL and C1 controls (a lone ESC or CSI included) become a space.
+    flat += c < 0x20 || (c >= 0x7f && c <= 0x9f) ? ' ' : ch;
+    if (flat.length > max * 4) break;
+  }
+  flat = flat.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** Reads at most `limit` bytes of a body; undefined past that (the rest is never downloaded). */
+async function readCapped(response: Response, limit: number): Promise<Buffer | undefined> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) {
+    await response.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  if (!response.body) return Buffer.alloc(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size);
+}
+
 /** Creates an {@link OxenHub}. ky's own retry is off: `@oxvcs/retry` is the single owner of retries. */
 export function createOxenHub(options: OxenHubOptions): OxenHub {
   const remote = parseRemoteUrl(options.remoteUrl);
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxResponseBytes = options.maxResponseBytes ?? 8 * 1024 * 1024;
+  const maxDownloadBytes = options.maxDownloadBytes ?? 64 * 1024 * 1024;
   // ky is loaded on the first request, so programs that never talk HTTP never load it.
   let client: Promise<KyInstance> | undefined;
   const getClient = () =>
@@ -160,8 +214,10 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
       ky.create({
         prefix: `${remote.origin}/api/`,
         retry: 0,
-        timeout: timeoutMs,
+        // Our own deadline covers the body too (ky's stops at the headers).
+        timeout: false,
         throwHttpErrors: false,
+        redirect: 'manual',
         ...(options.fetch ? { fetch: options.fetch } : {}),
         headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
       }),
@@ -173,19 +229,25 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     try {
       body = JSON.parse(text) as Envelope;
     } catch {}
+    if (typeof body !== 'object' || body === null) body = {};
     const request = `${method} ${remote.origin}/api/${path}`;
     const requestId = response.headers.get('x-oxen-request-id') ?? undefined;
-    const title = body.error?.title;
+    const str = (v: unknown) => (typeof v === 'string' && v !== '' ? clipServerText(v) : undefined);
+    const title = str(body.error?.title);
+    const detail = str(body.error?.detail);
+    const type = str(body.error?.type);
+    const statusMessage = str(body.status_message);
+    const description = str(body.status_description);
     const facts = {
       status: response.status,
       request,
-      ...(body.status_message ? { statusMessage: body.status_message } : {}),
-      ...(body.error?.type ? { errorType: body.error.type } : {}),
+      ...(statusMessage ? { statusMessage } : {}),
+      ...(type ? { errorType: type } : {}),
       ...(title ? { title } : {}),
-      ...(body.error?.detail ? { detail: body.error.detail } : {}),
-      ...(requestId ? { requestId } : {}),
+      ...(detail ? { detail } : {}),
+      ...(requestId ? { requestId: clipServerText(requestId, 100) } : {}),
     };
-    const said = title ?? body.status_description ?? (text.trim() || response.statusText);
+    const said = title ?? description ?? (clipServerText(text) || response.statusText);
     const s = response.status;
     if (s === 429) {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
@@ -205,6 +267,10 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     if (s === 500 && title?.startsWith('Could not find commit')) {
       return new OxenError('COMMIT_NOT_FOUND', `${title} on ${remote.url}.`, facts);
     }
+    // Identical bytes re-uploaded: 422 from 0.52.10 on, a 500 with the same title before.
+    if ((s === 422 || s === 500) && (type === 'no_changes' || title === 'No changes to commit')) {
+      return new OxenError('NOTHING_TO_COMMIT', `No changes to commit on ${remote.url}.`, facts);
+    }
     if (s === 401 || s === 403) {
       return new OxenError(
         'AUTH',
@@ -215,7 +281,7 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     if (s === 404) {
       if (title === 'Branch does not exist')
         return new OxenError('BRANCH_NOT_FOUND', `Branch does not exist on ${remote.url}.`, facts);
-      if (/^Repository '.*' not found$/.test(body.status_description ?? '')) {
+      if (/^Repository '.*' not found$/.test(description ?? '')) {
         return new OxenError(
           'REPO_NOT_FOUND',
           `Remote repository not found: ${remote.url}; check the remote URL.`,
@@ -237,38 +303,83 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
   const note = (response: Response) => {
     const version = response.headers.get('oxen-version') ?? undefined;
     const date = Date.parse(response.headers.get('date') ?? '');
-    lastServer = { ...(version ? { version } : {}), ...(Number.isNaN(date) ? {} : { date }) };
+    lastServer = {
+      ...(version ? { version: clipServerText(version, 40) } : {}),
+      ...(Number.isFinite(date) ? { date } : {}),
+    };
   };
 
-  const send = async (
+  type Init = { json?: unknown; body?: FormData; searchParams?: Record<string, string | number> };
+
+  /**
+   * One request and its whole answer under one deadline: the status, the headers and the body
+   * (read up to `limit` bytes; error answers only up to {@link MAX_ERROR_BODY}). Same-origin
+   * redirects are followed; one to another origin is REDIRECTED, so no lock state is ever read
+   * from a server that is not the remote.
+   */
+  const exchange = async (
     method: string,
     path: string,
-    init: { json?: unknown; body?: FormData; searchParams?: Record<string, string | number> },
+    init: Init,
     call: CallOptions = {},
-  ): Promise<Response> => {
+    limit = maxResponseBytes,
+  ): Promise<{ response: Response; body: Buffer }> => {
+    const request = `${method} ${remote.origin}/api/${path}`;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
+    const ky = await getClient();
+    let target = path;
     try {
-      const response = await (await getClient())(path, {
-        method,
-        ...(init.json !== undefined
-          ? { body: JSON.stringify(init.json), headers: { 'content-type': 'application/json' } }
-          : {}),
-        ...(init.body ? { body: init.body } : {}),
-        ...(init.searchParams ? { searchParams: init.searchParams } : {}),
-        ...(call.signal ? { signal: call.signal } : {}),
-      });
-      note(response);
-      return response;
+      for (let hop = 0; ; hop++) {
+        const response = await ky(target, {
+          method,
+          ...(init.json !== undefined
+            ? { body: JSON.stringify(init.json), headers: { 'content-type': 'application/json' } }
+            : {}),
+          ...(init.body ? { body: init.body } : {}),
+          ...(init.searchParams && target === path ? { searchParams: init.searchParams } : {}),
+          signal,
+        });
+        note(response);
+        if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
+          await response.body?.cancel().catch(() => {});
+          const location = new URL(response.headers.get('location') ?? '', `${remote.origin}/api/${target}`);
+          const api = `${remote.origin}/api/`;
+          const preserves = response.status === 307 || response.status === 308 || method === 'GET';
+          if (
+            location.origin !== remote.origin ||
+            !location.href.startsWith(api) ||
+            !preserves ||
+            hop >= MAX_REDIRECTS
+          ) {
+            throw new OxenError(
+              'REDIRECTED',
+              `${remote.origin} redirected ${method} /api/${path} to ${location.origin === remote.origin ? location.pathname : location.origin}; oxvcs only talks to the remote itself, so set the remote URL to the server's real address.`,
+              { status: response.status, request },
+            );
+          }
+          target = location.href.slice(api.length);
+          continue;
+        }
+        const body = await readCapped(response, response.ok ? limit : MAX_ERROR_BODY);
+        if (body === undefined) {
+          if (!response.ok) return { response, body: Buffer.alloc(0) };
+          throw new OxenError(
+            'RESPONSE_TOO_LARGE',
+            `${remote.origin} answered ${request} with more than ${Math.round(limit / 1024)} KiB, which no Oxen answer we use needs; check the remote URL or the server.`,
+            { status: response.status, request },
+          );
+        }
+        return { response, body };
+      }
     } catch (error) {
-      if (call.signal?.aborted) throw error;
-      const request = `${method} ${remote.origin}/api/${path}`;
-      if ((error as Error).name === 'TimeoutError') {
+      if (error instanceof OxenError) throw error;
+      if (call.signal?.aborted) throw call.signal.reason ?? error;
+      if (deadline.aborted) {
         throw new OxenError(
           'TIMEOUT',
           `${remote.origin} did not answer within ${timeoutMs} ms (${request}).`,
-          {
-            cause: error,
-            request,
-          },
+          { cause: error, request },
         );
       }
       throw new OxenError(
@@ -285,36 +396,46 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
   const call = async <T extends Envelope>(
     method: string,
     path: string,
-    init: Parameters<typeof send>[2] = {},
+    init: Init = {},
     callOptions: CallOptions = {},
   ): Promise<T> => {
-    const response = await send(method, path, init, callOptions);
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      throw new OxenError(
-        'NETWORK',
-        `The connection to ${remote.origin} broke while reading the answer to ${method} ${path}.`,
-        {
-          cause: error,
-          request: `${method} ${remote.origin}/api/${path}`,
-        },
-      );
-    }
+    const { response, body } = await exchange(method, path, init, callOptions);
+    const text = body.toString('utf8');
     if (!response.ok) throw failure(method, path, response, text);
+    let parsed: unknown;
     try {
-      return JSON.parse(text) as T;
+      parsed = JSON.parse(text);
     } catch (error) {
       throw new OxenError(
         'BAD_RESPONSE',
         `${remote.origin} answered ${method} ${path} with something that is not Oxen JSON.`,
-        {
-          cause: error,
-          status: response.status,
-        },
+        { cause: error, status: response.status },
       );
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new OxenError(
+        'BAD_RESPONSE',
+        `${remote.origin} answered ${method} ${path} with JSON that is not an Oxen envelope.`,
+        { status: response.status },
+      );
+    }
+    return parsed as T;
+  };
+
+  /** The named field of an answer, checked to be an array or object as promised (a hostile or broken server gets BAD_RESPONSE, not a crash later). */
+  const field = <T>(body: Envelope, name: string, shape: 'array' | 'object', what: string): T => {
+    const value = body[name];
+    const fine =
+      shape === 'array'
+        ? Array.isArray(value)
+        : typeof value === 'object' && value !== null && !Array.isArray(value);
+    if (!fine) {
+      throw new OxenError(
+        'BAD_RESPONSE',
+        `${remote.origin} answered ${what} without a valid "${name}"; check that the remote is an Oxen server.`,
+      );
+    }
+    return value as T;
   };
 
   const form = (fileName: string, content: Buffer | string, fields: Record<string, string> = {}) => {
@@ -378,11 +499,27 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
       await call('DELETE', repoPath, {}, o);
     },
     async listBranches(o) {
-      return (await call<{ branches: Branch[] }>('GET', `${repoPath}/branches`, {}, o)).branches;
+      const branches = field<unknown[]>(
+        await call('GET', `${repoPath}/branches`, {}, o),
+        'branches',
+        'array',
+        'the branch list',
+      );
+      return branches.filter(
+        (b): b is Branch =>
+          typeof b === 'object' &&
+          b !== null &&
+          typeof (b as Branch).name === 'string' &&
+          typeof (b as Branch).commit_id === 'string',
+      );
     },
     async getBranch(name, o) {
-      return (await call<{ branch: Branch }>('GET', `${repoPath}/branches/${encodePath(name)}`, {}, o))
-        .branch;
+      return field<Branch>(
+        await call('GET', `${repoPath}/branches/${encodePath(name)}`, {}, o),
+        'branch',
+        'object',
+        `branch ${name}`,
+      );
     },
     async findBranch(name, o) {
       try {
@@ -416,8 +553,12 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
       await call('DELETE', `${repoPath}/branches/${encodePath(name)}`, {}, o);
     },
     async getCommit(id, o) {
-      return (await call<{ commit: Commit }>('GET', `${repoPath}/commits/${encodeURIComponent(id)}`, {}, o))
-        .commit;
+      return field<Commit>(
+        await call('GET', `${repoPath}/commits/${encodeURIComponent(id)}`, {}, o),
+        'commit',
+        'object',
+        `commit ${id}`,
+      );
     },
     async listCommits(revision, page = {}, o) {
       return call<CommitPage & Envelope>(
@@ -429,18 +570,10 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     },
     async downloadFile(revision, path, o) {
       const target = `${repoPath}/file/${encodePath(revision)}/${encodePath(path)}`;
-      const response = await send('GET', target, {}, o);
-      if (!response.ok) throw failure('GET', target, response, await response.text().catch(() => ''));
+      const { response, body } = await exchange('GET', target, {}, o, maxDownloadBytes);
+      if (!response.ok) throw failure('GET', target, response, body.toString('utf8'));
       const revisionId = response.headers.get('oxen-revision-id') ?? undefined;
-      try {
-        return { content: Buffer.from(await response.arrayBuffer()), ...(revisionId ? { revisionId } : {}) };
-      } catch (error) {
-        throw new OxenError(
-          'NETWORK',
-          `The connection to ${remote.origin} broke while downloading ${path}.`,
-          { cause: error },
-        );
-      }
+      return { content: body, ...(revisionId ? { revisionId: clipServerText(revisionId, 100) } : {}) };
     },
     async uploadFile(branch, directory, fileName, content, author, o) {
       const target = `${repoPath}/file/${encodePath(branch)}${directory ? `/${encodePath(directory)}` : ''}`;
@@ -449,7 +582,12 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
         email: author.email,
         message: author.message,
       });
-      return (await call<{ commit: Commit }>('PUT', target, { body }, o)).commit;
+      return field<Commit>(
+        await call('PUT', target, { body }, o),
+        'commit',
+        'object',
+        `the upload to ${branch}`,
+      );
     },
     async createWorkspace(workspaceId, branch, o) {
       return (
