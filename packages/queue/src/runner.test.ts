@@ -150,6 +150,27 @@ describe('runQueue', () => {
     expect((await queue.list())[0]!.status).toBe('done');
   });
 
+  it('an absurd Retry-After (99999999999999999999) defers the entry by at most a day, never crashes', async () => {
+    await queue.enqueue({ operation: pull() });
+    const summary = await runQueue(queue, {
+      executors: {
+        pull: async () => {
+          throw Object.assign(new Error('busy'), {
+            response: { status: 429, headers: new Headers({ 'retry-after': '99999999999999999999' }) },
+          });
+        },
+      },
+      retryPolicy: policy,
+      clock,
+      sleep,
+    });
+    expect(sleeps).toEqual([]);
+    expect(summary.remaining).toBe(1);
+    const [entry] = await queue.list();
+    expect(entry!.status).toBe('pending');
+    expect(Date.parse(entry!.notBefore!) - now).toBe(24 * 3_600_000);
+  });
+
   it('gives up after maxAttempts replays', async () => {
     await queue.enqueue({ operation: pull(), maxAttempts: 2 });
     const exec = {

@@ -107,4 +107,12 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
   });
+
+  it('clamps absurd server numbers to a day (they used to crash the queue with "Invalid time value")', () => {
+    const now = Date.parse('2026-11-24T10:00:00Z');
+    expect(parseRetryAfter('99999999999999999999', now)).toBe(24 * 3_600_000);
+    expect(parseRetryAfter('Fri, 31 Dec 9999 23:59:59 GMT', now)).toBe(24 * 3_600_000);
+    const huge = Object.assign(new Error('busy'), { status: 429, retryAfterMs: 1e300 });
+    expect(classify(huge).retryAfterMs).toBe(24 * 3_600_000);
+  });
 });

@@ -1,5 +1,5 @@
 import type { ErrorKind } from './errors.js';
-import { parseRetryAfter } from './retry-after.js';
+import { clampServerDelay, parseRetryAfter } from './retry-after.js';
 
 /** The verdict of {@link classify}. */
 export interface Classification {
@@ -82,7 +82,7 @@ function headerOf(node: Node, name: string): string | undefined {
 }
 
 function retryAfterOf(node: Node, now: number): number | undefined {
-  if (typeof node.retryAfterMs === 'number' && node.retryAfterMs >= 0) return node.retryAfterMs;
+  if (typeof node.retryAfterMs === 'number' && node.retryAfterMs >= 0) return clampServerDelay(node.retryAfterMs);
   return parseRetryAfter(headerOf(node, 'retry-after'), now);
 }
 

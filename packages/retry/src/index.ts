@@ -18,4 +18,4 @@ export {
 } from './connectivity.js';
 export { type ErrorKind, isOxvcsError, OxvcsError, RetryError, type RetryErrorCode } from './errors.js';
 export { type RetryEvent, type RetryOptions, retry } from './retry.js';
-export { parseRetryAfter } from './retry-after.js';
+export { clampServerDelay, MAX_RETRY_AFTER_MS, parseRetryAfter } from './retry-after.js';
