@@ -96,7 +96,10 @@ export abstract class BaseCommand extends Command<CliContext> {
       string,
       unknown
     >;
-    const usage = error instanceof UsageError || (e.name === 'EngineError' && e.code === 'INVALID_INPUT');
+    const usage =
+      error instanceof UsageError ||
+      (e.name === 'EngineError' && e.code === 'INVALID_INPUT') ||
+      (e.name === 'OxenError' && e.code === 'REMOTE_URL_INVALID');
     const exitCode = usage
       ? EXIT.USAGE
       : e.name === 'LockError' && e.code === 'HELD'

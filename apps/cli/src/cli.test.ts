@@ -161,7 +161,7 @@ describe('oxenvcs in-process', () => {
     expect(removed.out).toContain(`Removed ${id}`);
   });
 
-  it('no repository here, malformed remote URL, unreadable config → exit 1 with one line', async () => {
+  it('no repository here and unreadable config → exit 1, a malformed remote URL → exit 2, one line each', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'oxvcs-norepo-'));
     try {
       const r = await oxenvcs(['lock', 'status'], { cwd: empty });
@@ -173,7 +173,7 @@ describe('oxenvcs in-process', () => {
       rmSync(empty, { recursive: true, force: true });
     }
     const bad = await oxenvcs(['lock', 'status', '--remote', 'localhost:3000']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.err).toContain('is not of the form http(s)://host[:port]/<namespace>/<repo>');
     mkdirSync(join(dir, '.oxenvcs'), { recursive: true });
     writeFileSync(join(dir, '.oxenvcs', 'config.toml'), '[queue]\nmax_attempts = "many"\n');

@@ -73,6 +73,16 @@ export async function buildCli(args?: readonly string[]): Promise<Cli<CliContext
 export const EXIT_CODES_HELP = `Exit codes: 0 done; 75 queued for later (the lock is NOT held yet, so \`oxenvcs lock acquire && edit\` is safe); 3 lock held by someone else; 2 usage; 1 other failure.`;
 
 /**
+ * A usage error as shown: `auth` commands never echo an argument (it may be a token someone
+ * typed on the command line), and credentials in any URL are hidden.
+ */
+function usageText(args: readonly string[], text: string): string {
+  // Kept here, not imported from @oxvcs/oxen, so a usage error loads nothing more.
+  if (args[0] !== 'auth') return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s"]*@/gi, '$1***@');
+  return `${text.replace(/\("[^\n]*"\)/g, '(hidden)')}Tokens are never taken as arguments: pipe one in (\`printf %s "$TOKEN" | oxenvcs auth login\`) or type it at the prompt.\n`;
+}
+
+/**
  * Runs `oxenvcs` with `args` in `context` and resolves to the exit code. Usage errors exit 2
  * (clipanion's own default would be 1 on stdout); the entry point alone sets `process.exitCode`.
  */
@@ -87,7 +97,14 @@ export async function runCli(args: string[], context: CliContext): Promise<numbe
   try {
     command = cli.process(args, context);
   } catch (error) {
-    context.stderr.write(cli.error(error, { colored: false }));
+    const text = usageText(args, cli.error(error, { colored: false }));
+    if (args.includes('--json')) {
+      const first = text.trim().split('\n')[0] ?? '';
+      const message = args[0] === 'auth' ? `${first} ${text.trim().split('\n').at(-1)}` : first;
+      context.stdout.write(
+        `${JSON.stringify({ ok: false, error: { name: 'UsageError', code: 'USAGE', message }, exitCode: EXIT.USAGE })}\n`,
+      );
+    } else context.stderr.write(text);
     return EXIT.USAGE;
   }
   return cli.run(command, context);

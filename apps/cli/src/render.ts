@@ -56,6 +56,11 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
         ui.err(`${ui.mark('fail')} Lock lost: ${(e.error as Error).message ?? String(e.error)}`);
       return;
     }
+    case 'auth-file-readable':
+      ui.err(
+        `${ui.mark('warn')} ${event.file} holds your Oxen token and other users can read it (mode ${event.mode.toString(8)}); run: chmod 600 ${event.file}`,
+      );
+      return;
     default:
       return;
   }

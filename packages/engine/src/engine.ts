@@ -21,7 +21,9 @@ export type EngineEvent =
   | { readonly type: 'sync'; readonly event: RunEvent }
   | { readonly type: 'retry'; readonly operation: string; readonly event: RetryEvent }
   | { readonly type: 'queued'; readonly entry: QueueEntry; readonly reason: string }
-  | { readonly type: 'heartbeat'; readonly event: HeartbeatEvent };
+  | { readonly type: 'heartbeat'; readonly event: HeartbeatEvent }
+  /** Oxen's auth config holding our token is readable by other users: used, but say `chmod 600`. */
+  | { readonly type: 'auth-file-readable'; readonly file: string; readonly mode: number };
 
 /** Result of an operation that may have been queued instead of done. */
 export type Outcome<T> =

@@ -68,7 +68,13 @@ export function createOnline(core: Core): Online {
   const hubs = new Map<string, OxenHub>();
   const managers = new Map<string, LockManager>();
   const configDir = () => oxenConfigDir(options.env);
-  const tokenFor = (host: string) => readAuthToken(host, configDir());
+  let warnedReadable = false;
+  const tokenFor = (host: string) =>
+    readAuthToken(host, configDir(), ({ file, mode }) => {
+      if (warnedReadable) return;
+      warnedReadable = true;
+      emit({ type: 'auth-file-readable', file, mode });
+    });
   const hubFor = (remoteUrl: string) => {
     let hub = hubs.get(remoteUrl);
     if (!hub) {

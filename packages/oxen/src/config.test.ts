@@ -63,16 +63,11 @@ describe('auth config', () => {
     expect(readAuthToken('localhost:3000', dir)).toBeUndefined();
   });
 
-  it('refuses an auth file other users can read, without printing the token', () => {
+  it('uses an auth file other users can read (as real Oxen does; old CLIs wrote 0644) and reports it', () => {
     const file = writeAuthToken('localhost:3000', 'tok-abc', dir);
     chmodSync(file, 0o644);
-    expect(() => readAuthToken('localhost:3000', dir)).toThrow(
-      /other users can read it \(mode 644\); run: chmod 600/,
-    );
-    try {
-      readAuthToken('localhost:3000', dir);
-    } catch (error) {
-      expect(String((error as Error).message)).not.toContain('tok-abc');
-    }
+    const told: Array<{ file: string; mode: number }> = [];
+    expect(readAuthToken('localhost:3000', dir, (facts) => told.push(facts))).toBe('tok-abc');
+    expect(told).toEqual([{ file, mode: 0o644 }]);
   });
 });

@@ -93,22 +93,23 @@ interface AuthConfig {
 const authFile = (configDir: string) => join(configDir, 'auth_config.toml');
 
 /**
- * The token Oxen's auth config holds for `host` (`host:port`), or undefined. A file that other
- * users can read is refused (AUTH_FILE_INSECURE), as ssh refuses a readable key.
+ * The token Oxen's auth config holds for `host` (`host:port`), or undefined. Real Oxen reads the
+ * file whatever its mode, and CLIs before 0.50.2 wrote it 0644, so a file other users can read is
+ * still used; `onReadableByOthers` is told (file and mode) so the caller can say `chmod 600`.
  */
-export function readAuthToken(host: string, configDir: string = oxenConfigDir()): string | undefined {
+export function readAuthToken(
+  host: string,
+  configDir: string = oxenConfigDir(),
+  onReadableByOthers?: (facts: { file: string; mode: number }) => void,
+): string | undefined {
   const file = authFile(configDir);
   if (!existsSync(file)) return undefined;
   const mode = statSync(file).mode & 0o777;
-  if (mode & 0o077) {
-    throw new OxenError(
-      'AUTH_FILE_INSECURE',
-      `${file} holds tokens but other users can read it (mode ${mode.toString(8)}); run: chmod 600 ${file}`,
-      { file },
-    );
-  }
+  if (mode & 0o077) onReadableByOthers?.({ file, mode });
   const config = readTomlFile(file) as AuthConfig;
-  return config.host_configs?.find((h) => h.host === host)?.auth_token || undefined;
+  const hosts = Array.isArray(config.host_configs) ? config.host_configs : [];
+  const token = hosts.find((h) => h?.host === host)?.auth_token;
+  return typeof token === 'string' && token !== '' ? token : undefined;
 }
 
 function writeAuth(file: string, config: AuthConfig) {

@@ -29,4 +29,4 @@ export {
   type Repository,
   type ServerFacts,
 } from './hub.js';
-export { compareVersions, parseRemoteUrl, type RemoteRef } from './remote.js';
+export { compareVersions, parseRemoteUrl, type RemoteRef, redactUrl } from './remote.js';

@@ -11,22 +11,40 @@ export interface RemoteRef {
   readonly repo: string;
 }
 
+/**
+ * A URL (or anything meant to be one) with its credentials hidden: everything between the scheme
+ * and the LAST `@` becomes `***`, so `http://alice:p@ss@host/x` leaks nothing, parsable or not.
+ */
+export function redactUrl(url: string): string {
+  const at = url.lastIndexOf('@');
+  if (at < 0) return url;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
+  return `${scheme}***${url.slice(at)}`;
+}
+
 /** Parses and validates a remote URL; a malformed one is a REMOTE_URL_INVALID error saying what shape is expected. */
 export function parseRemoteUrl(url: string): RemoteRef {
+  const shown = redactUrl(url);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new OxenError(
       'REMOTE_URL_INVALID',
-      `The remote URL "${url}" is not a URL; expected http(s)://host[:port]/<namespace>/<repo>.`,
+      `The remote URL "${shown}" is not a URL; expected http(s)://host[:port]/<namespace>/<repo>.`,
+    );
+  }
+  if (url.includes('@')) {
+    throw new OxenError(
+      'REMOTE_URL_INVALID',
+      `The remote URL "${shown}" carries credentials; remove them from the URL and store the token with \`oxenvcs auth login\`.`,
     );
   }
   const segments = parsed.pathname.split('/').filter(Boolean);
-  if (!/^https?:$/.test(parsed.protocol) || segments.length !== 2 || parsed.username || parsed.password) {
+  if (!/^https?:$/.test(parsed.protocol) || segments.length !== 2) {
     throw new OxenError(
       'REMOTE_URL_INVALID',
-      `The remote URL "${url.replace(/\/\/[^@/]*@/, '//')}" is not of the form http(s)://host[:port]/<namespace>/<repo>; fix the repository's remote or --remote.`,
+      `The remote URL "${shown}" is not of the form http(s)://host[:port]/<namespace>/<repo>; fix the repository's remote or --remote.`,
     );
   }
   const [namespace, repo] = segments as [string, string];
