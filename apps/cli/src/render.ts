@@ -99,7 +99,7 @@ export function describeState(state: LockState): string {
     case 'broken':
       return `${what}: your lock was broken by ${state.brokenBy}${state.reason ? `: ${state.reason}` : ''}`;
     case 'corrupt':
-      return `${what}: the lock record on the remote is unreadable (break it with --force)`;
+      return `${what}: the lock record on the remote is invalid${state.writtenBy ? ` (written by ${state.writtenBy})` : ''}; replace it with \`oxenvcs lock break --force\``;
   }
 }
 

@@ -33,6 +33,6 @@ export function lockLine(lock: LockState | undefined, now: number): string {
     case 'broken':
       return `Lock: BROKEN by ${lock.brokenBy}${lock.reason ? `: ${lock.reason}` : ''}`;
     case 'corrupt':
-      return 'Lock: record unreadable (break with force)';
+      return `Lock: record invalid${lock.writtenBy ? ` (by ${lock.writtenBy})` : ''} (break with force)`;
   }
 }

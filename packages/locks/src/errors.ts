@@ -32,6 +32,8 @@ export interface LockErrorFacts {
   readonly brokenBy?: string;
   readonly reason?: string;
   readonly ticket?: string;
+  /** CORRUPT_RECORD: the author of the invalid record's commit. */
+  readonly writtenBy?: string;
   readonly cause?: unknown;
 }
 
@@ -52,6 +54,7 @@ export class LockError extends OxvcsError {
   readonly brokenBy?: string;
   readonly reason?: string;
   readonly ticket?: string;
+  readonly writtenBy?: string;
 
   constructor(code: LockErrorCode, message: string, facts: LockErrorFacts = {}) {
     super(message, facts.cause === undefined ? undefined : { cause: facts.cause });

@@ -56,6 +56,26 @@ export function keySlug(key: string): string {
   return out;
 }
 
+/** The key a slug encodes (the inverse of {@link keySlug}), or undefined when it is no slug of ours. */
+export function keyFromSlug(slug: string): string | undefined {
+  if (slug === '_root') return '.';
+  const bytes: number[] = [];
+  for (let i = 0; i < slug.length; i++) {
+    const ch = slug[i]!;
+    if (/[A-Za-z0-9-]/.test(ch)) bytes.push(ch.charCodeAt(0));
+    else if (ch === '_' && /^[0-9A-F]{2}$/.test(slug.slice(i + 1, i + 3))) {
+      bytes.push(Number.parseInt(slug.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else return undefined;
+  }
+  const key = new TextDecoder('utf-8', { fatal: true });
+  try {
+    return key.decode(new Uint8Array(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Ticket branch `oxvcs-lock/<slug>/<N zero-padded to 10>`. */
 export function ticketBranch(key: string, ticket: number): string {
   return `${TICKET_ROOT}/${keySlug(key)}/${String(ticket).padStart(10, '0')}`;

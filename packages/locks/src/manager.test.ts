@@ -92,7 +92,7 @@ describe('lock manager against the testkit server', () => {
     const b = managerFor(bob);
     const tokens: number[] = [];
     tokens.push((await a.acquire(undefined, { ttlMs: HOUR })).fencingToken);
-    server.advanceClock(HOUR + 1000);
+    server.advanceClock(HOUR + 6000);
     expect(await b.status(undefined)).toMatchObject({ state: 'expired', lease: { holder: 'ada@laptop' } });
     tokens.push((await b.acquire(undefined, { ttlMs: HOUR })).fencingToken);
     const lost = await failure(a.renew(undefined, { ttlMs: HOUR, fencingToken: tokens[0]! }));
@@ -121,10 +121,10 @@ describe('lock manager against the testkit server', () => {
         Date.now() - HOUR / 2,
       );
       await failure(managerFor(ada).acquire(undefined, { ttlMs: HOUR }));
-      server.advanceClock(HOUR + 1000);
+      server.advanceClock(HOUR + 6000);
       expect((await managerFor(ada).status(undefined)).state).toBe('expired');
     } finally {
-      server.advanceClock(2 * HOUR - 1000);
+      server.advanceClock(2 * HOUR - 6000);
     }
   });
 
@@ -371,5 +371,80 @@ describe('against the real oxen-server 0.54 behaviour (oxen-0.54-audit.md)', () 
       identity: ada,
     });
     expect((await manager.acquire(undefined, { ttlMs: HOUR })).fencingToken).toBe(1);
+  });
+});
+
+describe('records and clocks are untrusted (issue 13)', () => {
+  const shifted =
+    (shiftMs: number | 'strip'): typeof fetch =>
+    async (input, init) => {
+      const response = await fetch(input, init);
+      const headers = new Headers(response.headers);
+      if (shiftMs === 'strip') headers.delete('date');
+      else headers.set('date', new Date(Date.parse(headers.get('date') ?? '') + shiftMs).toUTCString());
+      return new Response(response.body, { status: response.status, headers });
+    };
+  const through = (f: typeof fetch, identity = bob) =>
+    createLockManager({ hub: createOxenHub({ remoteUrl: url, fetch: f }), identity });
+
+  it('a record with ttlMs 1e300 is corrupt (naming who wrote it), never a crash; break --force replaces it', async () => {
+    await freshRepo();
+    const hub = createOxenHub({ remoteUrl: url });
+    const main = await hub.getBranch('main');
+    await hub.createBranchFromCommit('mallory', main.commit_id);
+    const evil = await hub.uploadFile('mallory', 'x.txt', 'x.txt', 'x', {
+      name: 'mallory',
+      email: 'm@evil',
+      message: JSON.stringify({
+        schema: 1,
+        lockId: 'l',
+        key: 'Other.logicx',
+        holder: 'ada@laptop',
+        machineId: 'machine-ada',
+        op: 'acquire',
+        ttlMs: 1e300,
+        fencingToken: 1,
+        nonce: 'n',
+      }),
+    });
+    await hub.createBranchFromCommit('oxvcs-lock/_root/0000000001', evil.id);
+    const a = managerFor(ada);
+    expect(await a.status(undefined)).toMatchObject({ state: 'corrupt', ticket: 1, writtenBy: 'mallory' });
+    expect(await failure(a.acquire(undefined, { ttlMs: HOUR }))).toMatchObject({
+      code: 'CORRUPT_RECORD',
+      writtenBy: 'mallory',
+    });
+    // `lock list` shows the key the branch encodes, not the one the record claims.
+    expect(await a.list()).toEqual([expect.objectContaining({ state: 'corrupt', key: '.' })]);
+    expect((await a.break(undefined, { force: true, reason: 'bad record' })).broken).toBe(true);
+    expect((await a.acquire(undefined, { ttlMs: HOUR })).fencingToken).toBe(3);
+  });
+
+  it('a Date header 2 h ahead (a proxy, a second node) never lets a live lease be taken over', async () => {
+    await freshRepo();
+    await managerFor(ada).acquire(undefined, { ttlMs: HOUR });
+    const bobAhead = through(shifted(2 * HOUR));
+    // Bob's reads say the lease is over; the commit clock says it is live.
+    expect((await bobAhead.status(undefined)).state).toBe('expired');
+    expect(await failure(bobAhead.acquire(undefined, { ttlMs: HOUR }))).toMatchObject({
+      code: 'HELD',
+      holder: 'ada@laptop',
+    });
+    expect(await managerFor(ada).status(undefined)).toMatchObject({ state: 'held-by-you' });
+  });
+
+  it('no Date header: a live lease reads as held (never expired); a lapsed one is taken over on the commit clock', async () => {
+    await freshRepo();
+    await managerFor(ada).acquire(undefined, { ttlMs: HOUR });
+    const bobBlind = through(shifted('strip'));
+    expect((await bobBlind.status(undefined)).state).toBe('held-by-other');
+    expect((await failure(bobBlind.acquire(undefined, { ttlMs: HOUR }))).code).toBe('HELD');
+    server.advanceClock(HOUR + 6000);
+    try {
+      expect((await bobBlind.status(undefined)).state).toBe('held-by-other');
+      expect((await bobBlind.acquire(undefined, { ttlMs: HOUR })).holder).toBe('bob@studio');
+    } finally {
+      server.advanceClock(-(HOUR + 6000));
+    }
   });
 });

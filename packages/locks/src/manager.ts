@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { type Branch, compareVersions, OxenError, type OxenHub } from '@oxvcs/oxen';
+import { type Branch, type Commit, compareVersions, OxenError, type OxenHub } from '@oxvcs/oxen';
 import { retry } from '@oxvcs/retry';
 import { LockError } from './errors.js';
-import { keySlug, normaliseKey, parseTicketBranch, TICKET_ROOT, ticketBranch } from './key.js';
+import { keyFromSlug, keySlug, normaliseKey, parseTicketBranch, TICKET_ROOT, ticketBranch } from './key.js';
 import {
+  cleanText,
   type Identity,
   type Lease,
   type LockRecord,
   type LockState,
   leaseOf,
+  leaseOver,
   lockState,
+  MAX_ID,
   parseRecord,
   RECORD_SCHEMA,
   type Ticket,
@@ -72,7 +75,11 @@ export interface LockManager {
     key: string | undefined,
     options?: LockCallOptions & { fencingToken?: number },
   ): Promise<{ released: boolean; previous: LockState }>;
-  status(key: string | undefined, options?: LockCallOptions): Promise<LockState & { serverNow: number }>;
+  /** `serverNow` is the server's clock (its `Date` header), undefined when it sent none. */
+  status(
+    key: string | undefined,
+    options?: LockCallOptions,
+  ): Promise<LockState & { serverNow: number | undefined }>;
   list(options?: LockCallOptions): Promise<LockState[]>;
   /** Break: allowed when the lease has lapsed, or with `force`; the audit (who, why) is recorded. */
   break(
@@ -93,7 +100,8 @@ interface Snapshot {
   branches: Branch[];
   tickets: Array<{ branch: string; ticket: number; commitId: string }>;
   top?: Ticket;
-  serverNow: number;
+  /** The server's clock from its `Date` header; undefined when it sent none (then nothing expires). */
+  serverNow: number | undefined;
 }
 
 /** Creates a {@link LockManager} over a hub. */
@@ -129,17 +137,24 @@ export function createLockManager(options: LockManagerOptions): LockManager {
       .map((x) => ({ branch: x.b.name, ticket: x.t!.ticket, commitId: x.b.commit_id }))
       .sort((a, b) => b.ticket - a.ticket);
     const head = tickets[0];
-    if (!head) return { branches, tickets, serverNow: hub.lastServer.date ?? 0 };
+    if (!head) return { branches, tickets, serverNow: hub.lastServer.date };
     const commit = await hub.getCommit(head.commitId, o);
-    const record = parseRecord(commit.message);
-    const top: Ticket = {
-      ticket: head.ticket,
-      branch: head.branch,
-      commitId: head.commitId,
-      committedAt: Date.parse(commit.timestamp),
+    const top = ticketOf(head.ticket, head.branch, head.commitId, commit);
+    return { branches, tickets, top, serverNow: hub.lastServer.date };
+  };
+
+  /** A ticket as read: its record validated (see parseRecord), its commit time, its author. */
+  const ticketOf = (ticket: number, branch: string, commitId: string, commit: Commit): Ticket => {
+    const record = typeof commit.message === 'string' ? parseRecord(commit.message) : undefined;
+    const author = typeof commit.author === 'string' ? cleanText(commit.author).slice(0, MAX_ID) : '';
+    return {
+      ticket,
+      branch,
+      commitId,
+      committedAt: typeof commit.timestamp === 'string' ? Date.parse(commit.timestamp) : Number.NaN,
       ...(record ? { record } : {}),
+      ...(author ? { author } : {}),
     };
-    return { branches, tickets, top, serverNow: hub.lastServer.date ?? Date.parse(commit.timestamp) };
   };
 
   const mine = (r: LockRecord | undefined) =>
@@ -258,6 +273,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
       fencingToken?: number;
     },
     signal?: AbortSignal,
+    takeover?: boolean,
   ): Promise<{ won: true; ticket: Ticket; scratch: string } | { won: false }> => {
     const o = signal ? { signal } : {};
     const next = (snap.top?.ticket ?? 0) + 1;
@@ -272,6 +288,12 @@ export function createLockManager(options: LockManagerOptions): LockManager {
     };
     const text = JSON.stringify(full);
     const { commit, branch: scratch } = await upload(text, target, snap.branches, key, o);
+    const top = snap.top;
+    if (takeover && top?.record && !leaseOver({ ...top, record: top.record }, Date.parse(commit.timestamp))) {
+      // The lease looked over by the `Date` header, but not on the clock that stamps commits
+      // (a proxy or a second node with its own clock): it is live. Never take it over.
+      throw heldError(key, leaseOf(key, { ...top, record: top.record }));
+    }
     const name = ticketBranch(key, next);
     const ticket: Ticket = {
       ticket: next,
@@ -394,7 +416,12 @@ export function createLockManager(options: LockManagerOptions): LockManager {
   /** What one round decides: a result with nothing to write, or a record to claim and what to return then. */
   type Step<R> =
     | { readonly result: R }
-    | { readonly write: Draft; readonly onClaimed: (ticket: Ticket) => R };
+    | {
+        readonly write: Draft;
+        readonly onClaimed: (ticket: Ticket) => R;
+        /** Takes over someone else's lapsed lease: confirmed on the commit clock before claiming. */
+        readonly takeover?: boolean;
+      };
 
   /**
    * Every change to a lock is the same loop: read the top ticket, decide, claim the next ticket.
@@ -409,7 +436,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
       const snap = await read(key, signal);
       const step = decide(snap, lockState(key, snap.top, snap.serverNow, identity));
       if ('result' in step) return step.result;
-      const claimed = await claim(key, snap, step.write, signal);
+      const claimed = await claim(key, snap, step.write, signal, step.takeover);
       if (claimed.won) {
         await cleanup(key, snap, claimed.ticket.ticket, claimed.scratch);
         return step.onClaimed(claimed.ticket);
@@ -436,12 +463,15 @@ export function createLockManager(options: LockManagerOptions): LockManager {
       return transition(key, o.signal, (snap, state): Step<Grant> => {
         const earlier = replayed(snap, nonce);
         if (earlier) return { result: grantOf(key, earlier, false) };
-        if (state.state === 'held-by-other') throw heldError(key, state.lease);
+        // Without a server clock (no `Date` header) a lease is never judged over from a read; the
+        // commit clock of our prepared record decides instead (see claim's takeover check).
+        const unclocked = state.state === 'held-by-other' && snap.serverNow === undefined;
+        if (state.state === 'held-by-other' && !unclocked) throw heldError(key, state.lease);
         if (state.state === 'corrupt') {
           throw new LockError(
             'CORRUPT_RECORD',
-            `The lock record on ticket ${state.ticket} for ${key === '.' ? 'this project' : key} is unreadable; break it with \`oxenvcs lock break --force\`.`,
-            { key, ticket: String(state.ticket) },
+            `The lock record on ticket ${state.ticket} for ${key === '.' ? 'this project' : key}${state.writtenBy ? ` (written by ${state.writtenBy})` : ''} is invalid; replace it with \`oxenvcs lock break --force\`.`,
+            { key, ticket: String(state.ticket), ...(state.writtenBy ? { writtenBy: state.writtenBy } : {}) },
           );
         }
         if (state.state === 'held-by-you') {
@@ -470,6 +500,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
             ...(o.comment ? { comment: o.comment } : {}),
           },
           onClaimed: (ticket) => grantOf(key, ticket, false),
+          takeover: unclocked || (state.state === 'expired' && !state.yours),
         };
       });
     },
@@ -539,18 +570,13 @@ export function createLockManager(options: LockManagerOptions): LockManager {
         if (!current || current.ticket < t.ticket) tops.set(t.slug, { ...b, ticket: t.ticket });
       }
       const states: LockState[] = [];
-      for (const top of tops.values()) {
+      for (const [slug, top] of tops) {
+        // The key is the one the branch encodes, never what a record claims.
+        const key = keyFromSlug(slug);
+        if (key === undefined) continue;
         const commit = await hub.getCommit(top.commit_id, o.signal ? { signal: o.signal } : {});
-        const record = parseRecord(commit.message);
-        const key = record?.key ?? top.name;
-        const ticket: Ticket = {
-          ticket: top.ticket,
-          branch: top.name,
-          commitId: top.commit_id,
-          committedAt: Date.parse(commit.timestamp),
-          ...(record ? { record } : {}),
-        };
-        states.push(lockState(key, ticket, hub.lastServer.date ?? Date.now(), identity));
+        const ticket = ticketOf(top.ticket, top.name, top.commit_id, commit);
+        states.push(lockState(key, ticket, hub.lastServer.date, identity));
       }
       return states;
     },

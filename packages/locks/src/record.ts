@@ -34,6 +34,8 @@ export interface Ticket {
   readonly committedAt: number;
   /** Undefined when the record could not be parsed. */
   readonly record?: LockRecord;
+  /** The commit's author (terminal-safe), shown when the record is corrupt. */
+  readonly author?: string;
 }
 
 /** Who is asking. */
@@ -42,25 +44,82 @@ export interface Identity {
   readonly machineId: string;
 }
 
-/** Parses a commit message into a record, or undefined. */
+/** Longest lease a record may carry: 30 days (the CLI's `--timeout` maximum is 720 hours). */
+export const MAX_TTL_MS = 30 * 24 * 3_600_000;
+/** Longest free text (comment, break reason) a record may carry, in characters. */
+export const MAX_TEXT = 500;
+/** Longest identifier (holder, machine id, lock id, nonce, key) a record may carry. */
+export const MAX_ID = 256;
+
+const OPS: ReadonlySet<string> = new Set(['acquire', 'renew', 'release', 'break']);
+
+/** Free text from a record, made terminal-safe: control characters become spaces. */
+export function cleanText(value: string): string {
+  let out = '';
+  for (const ch of value) {
+    const c = ch.codePointAt(0) ?? 0;
+    out += c < 0x20 || (c >= 0x7f && c <= 0x9f) ? ' ' : ch;
+  }
+  return out;
+}
+
+/**
+ * Parses a commit message into a record, or undefined when it is not a valid one. Records are
+ * untrusted input (any repository writer, a buggy client or a hostile server can write one):
+ * every field is type-checked and bounded (a TTL of `1e300` or a date that does not parse makes
+ * the record invalid, never a crash), identifiers may hold no control characters, and free text
+ * has its control characters replaced.
+ */
 export function parseRecord(text: string): LockRecord | undefined {
+  if (text.length > 16_384) return undefined;
+  let value: Record<string, unknown>;
   try {
-    const value = JSON.parse(text) as Partial<LockRecord>;
-    if (
-      typeof value !== 'object' ||
-      value === null ||
-      typeof value.holder !== 'string' ||
-      typeof value.machineId !== 'string' ||
-      typeof value.ttlMs !== 'number' ||
-      typeof value.fencingToken !== 'number' ||
-      !['acquire', 'renew', 'release', 'break'].includes(String(value.op))
-    ) {
-      return undefined;
-    }
-    return value as LockRecord;
+    value = JSON.parse(text) as Record<string, unknown>;
   } catch {
     return undefined;
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const id = (v: unknown) =>
+    typeof v === 'string' &&
+    v.length > 0 &&
+    v.length <= MAX_ID &&
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: identifiers may not hold them
+    !/[\u0000-\u001f\u007f-\u009f]/.test(v);
+  const optionalId = (v: unknown) => v === undefined || id(v);
+  const optionalText = (v: unknown) => v === undefined || (typeof v === 'string' && v.length <= MAX_TEXT);
+  const op = value.op;
+  const ttl = value.ttlMs;
+  const token = value.fencingToken;
+  const acquiredAt = value.acquiredAt;
+  const valid =
+    typeof op === 'string' &&
+    OPS.has(op) &&
+    id(value.holder) &&
+    id(value.machineId) &&
+    id(value.lockId) &&
+    id(value.nonce) &&
+    (value.key === undefined || (typeof value.key === 'string' && value.key.length <= 4096)) &&
+    typeof ttl === 'number' &&
+    Number.isInteger(ttl) &&
+    ttl >= 0 &&
+    ttl <= MAX_TTL_MS &&
+    (op === 'release' || op === 'break' || ttl > 0) &&
+    typeof token === 'number' &&
+    Number.isSafeInteger(token) &&
+    token >= 1 &&
+    (acquiredAt === undefined ||
+      (typeof acquiredAt === 'string' &&
+        acquiredAt.length <= 64 &&
+        Number.isFinite(Date.parse(acquiredAt)))) &&
+    optionalText(value.comment) &&
+    optionalText(value.reason) &&
+    optionalId(value.previousHolder) &&
+    optionalId(value.previousMachineId);
+  if (!valid) return undefined;
+  const record = { ...value } as Record<string, unknown>;
+  if (typeof record.comment === 'string') record.comment = cleanText(record.comment);
+  if (typeof record.reason === 'string') record.reason = cleanText(record.reason);
+  return record as unknown as LockRecord;
 }
 
 /** The state of a lock as a user sees it. */
@@ -76,7 +135,13 @@ export type LockState =
       readonly reason?: string;
       readonly brokenAt: string;
     }
-  | { readonly state: 'corrupt'; readonly key: string; readonly ticket: number };
+  | {
+      readonly state: 'corrupt';
+      readonly key: string;
+      readonly ticket: number;
+      /** Who made the unreadable record's commit (its author), when known. */
+      readonly writtenBy?: string;
+    };
 
 /** A live or lapsed lease. */
 export interface Lease {
@@ -115,11 +180,34 @@ export function leaseOf(key: string, top: Ticket & { record: LockRecord }): Leas
   };
 }
 
-/** Pure: the state of `key` given its top ticket, the server's clock and who asks. */
-export function lockState(key: string, top: Ticket | undefined, serverNow: number, me: Identity): LockState {
+/**
+ * A lease counts as over only this long after it ends on the server's clock: the `Date` header
+ * has 1 s resolution and may lag by 1.5 s, and a takeover is confirmed on the commit clock anyway.
+ */
+export const EXPIRY_MARGIN_MS = 5_000;
+
+/** True when, at server time `now`, the lease `top` describes has ended (with the margin). */
+export function leaseOver(top: Ticket & { record: LockRecord }, now: number | undefined): boolean {
+  return (
+    now !== undefined && Number.isFinite(now) && now >= top.committedAt + top.record.ttlMs + EXPIRY_MARGIN_MS
+  );
+}
+
+/**
+ * Pure: the state of `key` given its top ticket, the server's clock and who asks. With no server
+ * clock (`serverNow` undefined: no `Date` header) a lease is never judged over: held, not expired.
+ */
+export function lockState(
+  key: string,
+  top: Ticket | undefined,
+  serverNow: number | undefined,
+  me: Identity,
+): LockState {
   if (!top) return { state: 'unlocked', key };
   const r = top.record;
-  if (!r) return { state: 'corrupt', key, ticket: top.ticket };
+  if (!r || !Number.isFinite(top.committedAt)) {
+    return { state: 'corrupt', key, ticket: top.ticket, ...(top.author ? { writtenBy: top.author } : {}) };
+  }
   const mine = r.holder === me.holder && r.machineId === me.machineId;
   if (r.op === 'release') return { state: 'unlocked', key, lastHolder: r.holder };
   if (r.op === 'break') {
@@ -136,6 +224,6 @@ export function lockState(key: string, top: Ticket | undefined, serverNow: numbe
     return { state: 'unlocked', key, lastHolder: r.previousHolder ?? r.holder };
   }
   const lease = leaseOf(key, { ...top, record: r });
-  if (serverNow >= top.committedAt + r.ttlMs) return { state: 'expired', key, lease, yours: mine };
+  if (leaseOver({ ...top, record: r }, serverNow)) return { state: 'expired', key, lease, yours: mine };
   return mine ? { state: 'held-by-you', key, lease } : { state: 'held-by-other', key, lease };
 }
