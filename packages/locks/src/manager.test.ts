@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createOxenHub } from '@oxvcs/oxen';
 import { type FakeOxenServer, startFakeOxenServer } from '@oxvcs/oxen-testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LockError } from './errors.js';
 import { startHeartbeat } from './heartbeat.js';
 import { createLockManager } from './manager.js';
@@ -194,17 +194,120 @@ describe('lock manager against the testkit server', () => {
     expect(name).toBeTruthy();
   });
 
-  it('old tickets are cleaned up, never the top two', async () => {
+  it('old tickets are cleaned up once the lock is quiet past the horizon, never the top two', async () => {
     await freshRepo();
     const a = managerFor();
+    const ticketsNow = async () =>
+      (await createOxenHub({ remoteUrl: url }).listBranches())
+        .filter((b) => b.name.startsWith('oxvcs-lock/'))
+        .map((b) => Number(b.name.slice(-10)))
+        .sort((x, y) => y - x);
     await a.acquire(undefined, { ttlMs: HOUR });
     for (let i = 0; i < 10; i++) await a.renew(undefined, { ttlMs: HOUR });
-    const tickets = (await createOxenHub({ remoteUrl: url }).listBranches())
-      .filter((b) => b.name.startsWith('oxvcs-lock/'))
-      .map((b) => Number(b.name.slice(-10)))
-      .sort((x, y) => y - x);
-    expect(tickets.length).toBeLessThanOrEqual(6);
-    expect(tickets.slice(0, 2)).toEqual([11, 10]);
+    // Busy: nothing is deleted, so no claim in flight can re-create a deleted ticket.
+    expect(await ticketsNow()).toHaveLength(11);
+    server.advanceClock(11 * 60_000);
+    try {
+      await a.renew(undefined, { ttlMs: HOUR });
+      const tickets = await ticketsNow();
+      expect(tickets.length).toBeLessThanOrEqual(6);
+      expect(tickets.slice(0, 2)).toEqual([12, 11]);
+    } finally {
+      server.advanceClock(-11 * 60_000);
+    }
+  });
+
+  it('ticket reuse: a claim delayed while others make three transitions never re-creates a ticket and wins', async () => {
+    await freshRepo();
+    const a = managerFor(ada);
+    await a.acquire(undefined, { ttlMs: HOUR });
+    await a.release(undefined);
+    await a.acquire(undefined, { ttlMs: HOUR });
+    await a.release(undefined); // ticket 4
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let held = false;
+    const slowClaims: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      const body = request.method === 'POST' ? await request.clone().text() : '';
+      if (body.includes('oxvcs-lock/') && !held) {
+        held = true;
+        await gate; // Carol's claim of ticket 5 waits while Ada moves on.
+      }
+      return fetch(request);
+    };
+    const carol = createLockManager({
+      hub: createOxenHub({ remoteUrl: url, fetch: slowClaims, timeoutMs: 60_000 }),
+      identity: { holder: 'carol@mac', machineId: 'machine-carol' },
+      keepTickets: 2,
+    });
+    const carolTry = carol.acquire(undefined, { ttlMs: HOUR }).then(
+      (g) => ({ ok: true as const, g }),
+      (e: unknown) => ({ ok: false as const, e: e as LockError }),
+    );
+    await vi.waitFor(() => expect(held).toBe(true));
+    const ada2 = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: ada, keepTickets: 2 });
+    await ada2.acquire(undefined, { ttlMs: HOUR }); // 5
+    await ada2.release(undefined); // 6
+    const adaGrant = await ada2.acquire(undefined, { ttlMs: HOUR }); // 7
+    release();
+    const result = await carolTry;
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.e).toMatchObject({ code: 'HELD', holder: 'ada@laptop' });
+    expect(await managerFor(bob).status(undefined)).toMatchObject({
+      state: 'held-by-other',
+      lease: { holder: 'ada@laptop', fencingToken: adaGrant.fencingToken },
+    });
+  });
+
+  it('a claim that took longer than claimTrustMs is confirmed: a re-created old ticket is not a grant', async () => {
+    await freshRepo();
+    const a = managerFor(ada);
+    await a.acquire(undefined, { ttlMs: HOUR });
+    await a.release(undefined); // 2
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let held = false;
+    const slowClaims: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      const body = request.method === 'POST' ? await request.clone().text() : '';
+      if (body.includes('oxvcs-lock/') && !held) {
+        held = true;
+        await gate;
+      }
+      return fetch(request);
+    };
+    const carol = createLockManager({
+      hub: createOxenHub({ remoteUrl: url, fetch: slowClaims, timeoutMs: 60_000 }),
+      identity: { holder: 'carol@mac', machineId: 'machine-carol' },
+      claimTrustMs: 50,
+    });
+    const carolTry = carol.acquire(undefined, { ttlMs: HOUR }).then(
+      (g) => ({ ok: true as const, g }),
+      (e: unknown) => ({ ok: false as const, e: e as LockError }),
+    );
+    await vi.waitFor(() => expect(held).toBe(true));
+    // Ada moves on past the horizon, so her clean-up deletes ticket 3 before Carol's claim lands.
+    const ada2 = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: ada, keepTickets: 2 });
+    await ada2.acquire(undefined, { ttlMs: HOUR }); // 3
+    await ada2.release(undefined); // 4
+    server.advanceClock(11 * 60_000);
+    try {
+      await ada2.acquire(undefined, { ttlMs: HOUR }); // 5; deletes ≤ 3
+      expect(
+        (await createOxenHub({ remoteUrl: url }).findBranch('oxvcs-lock/_root/0000000003')) ?? 'gone',
+      ).toBe('gone');
+      release();
+      const result = await carolTry;
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.e).toMatchObject({ code: 'HELD', holder: 'ada@laptop' });
+    } finally {
+      server.advanceClock(-11 * 60_000);
+    }
   });
 
   it('lock operations never touch the user’s branches', async () => {

@@ -51,6 +51,19 @@ export interface LockManagerOptions {
   readonly minServerVersion?: string;
   /** Keep at most this many tickets per key before old ones are deleted (never the top two). @default 6 */
   readonly keepTickets?: number;
+  /**
+   * Old tickets are deleted only once the lock's top ticket is this old on the server's commit
+   * clock, so no claim still in flight can re-create a deleted ticket (see the README's safety
+   * argument). @default 600000 (10 minutes)
+   */
+  readonly cleanupHorizonMs?: number;
+  /**
+   * A won claim is trusted as is only when it took less than this since the read it was based
+   * on (wall clock or monotonic, whichever is longer: a laptop asleep mid-claim counts); slower
+   * ones are confirmed by checking that no higher ticket exists. Must stay well under
+   * `cleanupHorizonMs`. @default 60000
+   */
+  readonly claimTrustMs?: number;
   readonly onEvent?: (event: LockEvent) => void;
 }
 
@@ -109,6 +122,8 @@ export function createLockManager(options: LockManagerOptions): LockManager {
   const { hub, identity } = options;
   const minVersion = options.minServerVersion ?? MIN_SERVER_VERSION;
   const keep = Math.max(2, options.keepTickets ?? 6);
+  const horizon = options.cleanupHorizonMs ?? 600_000;
+  const claimTrust = Math.min(options.claimTrustMs ?? 60_000, horizon / 2);
   const emit = options.onEvent ?? (() => {});
   const scratchPrefix = `${SCRATCH_ROOT}/${identity.machineId.replace(/[^A-Za-z0-9-]/g, '-')}`;
   let versionChecked = false;
@@ -330,13 +345,34 @@ export function createLockManager(options: LockManagerOptions): LockManager {
     }
   };
 
-  const cleanup = async (key: string, snap: Snapshot, newTop: number, scratch: string) => {
-    // Scratch branches of ours from earlier sessions (a fork of an older `main`) are done with.
+  /** True when no ticket of `key` above `ticket` exists (a slow claim's confirmation). */
+  const stillTop = async (key: string, ticket: number, signal?: AbortSignal) => {
+    const slug = keySlug(key);
+    const branches = await hub.listBranches(signal ? { signal } : {});
+    return !branches.some((b) => {
+      const t = parseTicketBranch(b.name);
+      return t?.slug === slug && t.ticket > ticket;
+    });
+  };
+
+  /**
+   * After a won claim: our scratch branches from earlier sessions go, and old tickets go once the
+   * lock has been quiet. A claim for ticket T is based on a read of T-1 as the top, made before T
+   * existed; T+1's record was uploaded after T existed, and every later top's after that. So when
+   * the previous top's commit is older than the horizon (on the commit clock, measured by our own
+   * new commit), every ticket up to the previous top was created more than the horizon ago, and
+   * any claim based on reading one of them began more than the horizon ago: longer than any
+   * client trusts a claim (claimTrustMs). Deleting them can never let a late claim re-create a
+   * ticket and be believed.
+   */
+  const cleanup = async (key: string, snap: Snapshot, claimed: Ticket, scratch: string) => {
     for (const old of ourScratches(snap.branches)) {
       if (old.name !== scratch) await hub.deleteBranch(old.name).catch(() => {});
     }
+    const newTop = claimed.ticket;
     const all = [...snap.tickets.map((t) => t.ticket), newTop].sort((a, b) => b - a);
-    if (all.length <= keep) return;
+    if (all.length <= keep || !snap.top) return;
+    if (!(claimed.committedAt - snap.top.committedAt > horizon)) return;
     const doomed = snap.tickets.filter((t) => t.ticket <= newTop - 2);
     let deleted = 0;
     for (const t of doomed) {
@@ -433,14 +469,20 @@ export function createLockManager(options: LockManagerOptions): LockManager {
     decide: (snap: Snapshot, state: LockState) => Step<R>,
   ): Promise<R> => {
     for (let round = 0; round < 8; round++) {
+      const wallAt = Date.now();
+      const monoAt = performance.now();
       const snap = await read(key, signal);
       const step = decide(snap, lockState(key, snap.top, snap.serverNow, identity));
       if ('result' in step) return step.result;
       const claimed = await claim(key, snap, step.write, signal, step.takeover);
-      if (claimed.won) {
-        await cleanup(key, snap, claimed.ticket.ticket, claimed.scratch);
-        return step.onClaimed(claimed.ticket);
+      if (!claimed.won) continue;
+      const took = Math.max(Date.now() - wallAt, performance.now() - monoAt);
+      if (took > claimTrust && !(await stillTop(key, claimed.ticket.ticket, signal))) {
+        emit({ type: 'race-lost', key, ticket: claimed.ticket.ticket });
+        continue;
       }
+      await cleanup(key, snap, claimed.ticket, claimed.scratch);
+      return step.onClaimed(claimed.ticket);
     }
     const snap = await read(key, signal);
     const state = lockState(key, snap.top, snap.serverNow, identity);
