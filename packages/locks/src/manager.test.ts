@@ -551,3 +551,40 @@ describe('records and clocks are untrusted (issue 13)', () => {
     }
   });
 });
+
+describe('the server costs of the real oxen-server (audit #2, #7)', () => {
+  it('a slow whole-tree verification on branch-creating PUTs never delays the first lock', async () => {
+    await freshRepo();
+    server.configure({ wholeTreeVerifyMs: 20_000 });
+    try {
+      const started = Date.now();
+      await managerFor().acquire(undefined, { ttlMs: HOUR });
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      server.configure({ wholeTreeVerifyMs: 0 });
+    }
+  });
+
+  it('two processes of one machine uploading at once (409 "Workspace is behind") both get through', async () => {
+    await freshRepo();
+    const grant = await managerFor().acquire(undefined, { ttlMs: HOUR });
+    server.configure({ uploadCommitDelayMs: 150 });
+    const events: string[] = [];
+    const twin = () =>
+      createLockManager({
+        hub: createOxenHub({ remoteUrl: url, timeoutMs: 5000 }),
+        identity: ada,
+        onEvent: (e) => events.push(e.type),
+      });
+    try {
+      const results = await Promise.all([
+        twin().renew(undefined, { ttlMs: HOUR, fencingToken: grant.fencingToken }),
+        twin().renew(undefined, { ttlMs: HOUR, fencingToken: grant.fencingToken }),
+      ]);
+      expect(results.map((r) => r.fencingToken)).toEqual([grant.fencingToken, grant.fencingToken]);
+      expect(events).toContain('upload-conflict');
+    } finally {
+      server.configure({ uploadCommitDelayMs: 0 });
+    }
+  });
+});

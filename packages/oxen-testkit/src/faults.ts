@@ -9,6 +9,16 @@
  * - `maintenance`: oxen-server's own 429 "Repository is busy" with `Retry-After: 5`.
  * - `drop-response`: the request is APPLIED, then the connection is dropped without an answer
  *   (the ambiguous outcome: the client cannot tell whether its write happened).
+ * - `stall-body`: the request is APPLIED; the real answer's status and headers (with its full
+ *   `Content-Length`) and its first `bytes` body bytes (default: half) are sent, then nothing more
+ *   until the client disconnects or the server stops.
+ * - `huge-body`: instead of the real answer, a body of `bytes` bytes (default 300 MiB), streamed in
+ *   chunks: a JSON-looking success envelope for a 2xx `status` (default 200), an HTML error page
+ *   otherwise (a proxy's 502). `Content-Length` is declared unless `chunked` is set.
+ *   The request is not applied.
+ * - `redirect`: `status` (default 302) with `Location: location`, by default the same path and
+ *   query on another origin, `http://127.0.0.2:<port>` (a loopback address on Linux).
+ *   The request is not applied.
  */
 export type FaultKind =
   | 'offline'
@@ -18,7 +28,25 @@ export type FaultKind =
   | 'error'
   | 'rate-limit'
   | 'maintenance'
-  | 'drop-response';
+  | 'drop-response'
+  | 'stall-body'
+  | 'huge-body'
+  | 'redirect';
+
+/** Every {@link FaultKind}, for validation and command-line help. */
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'offline',
+  'blackhole',
+  'latency',
+  'reset',
+  'error',
+  'rate-limit',
+  'maintenance',
+  'drop-response',
+  'stall-body',
+  'huge-body',
+  'redirect',
+];
 
 /** One fault rule. Rules are checked in order; the first that matches a request applies. */
 export interface FaultRule {
@@ -33,16 +61,47 @@ export interface FaultRule {
   readonly probability?: number;
   /** For `latency`: delay in ms. @default 1000 */
   readonly ms?: number;
-  /** For `error`: HTTP status. @default 503 */
+  /** For `error`: HTTP status (default 503); `huge-body`: default 200; `redirect`: default 302. */
   readonly status?: number;
   /** For `rate-limit`: the Retry-After header value. @default "1" */
   readonly retryAfter?: string;
+  /**
+   * For `huge-body`: the body's size (default 314572800, i.e. 300 MiB). For `stall-body`: how many
+   * bytes of the real body are sent before the stall (default: half of it, rounded down).
+   */
+  readonly bytes?: number;
+  /** For `huge-body`: send without `Content-Length` (chunked), so only reading reveals the size. @default false */
+  readonly chunked?: boolean;
+  /** For `redirect`: the `Location` header, used verbatim. @default `http://127.0.0.2:<port><path and query>` */
+  readonly location?: string;
 }
 
 /** A rule as stored, with its id and how many times it still applies. */
 export interface ActiveFault extends FaultRule {
   readonly id: number;
   remaining: number;
+}
+
+/** Throws a one-sentence error when `rule` is not a usable {@link FaultRule}. */
+export function validateFaultRule(rule: unknown): asserts rule is FaultRule {
+  const r = rule as Record<string, unknown> | null;
+  if (!r || typeof r !== 'object' || !FAULT_KINDS.includes(r.kind as FaultKind)) {
+    throw new Error(`Unknown fault kind "${String(r?.kind ?? '')}"; use one of ${FAULT_KINDS.join(', ')}.`);
+  }
+  for (const key of ['count', 'probability', 'ms', 'status', 'bytes'] as const) {
+    const value = r[key];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
+      throw new Error(`Fault field "${key}" must be a non-negative number, got ${JSON.stringify(value)}.`);
+    }
+  }
+  for (const key of ['method', 'route', 'retryAfter', 'location'] as const) {
+    if (r[key] !== undefined && typeof r[key] !== 'string') {
+      throw new Error(`Fault field "${key}" must be a string, got ${JSON.stringify(r[key])}.`);
+    }
+  }
+  if (r.chunked !== undefined && typeof r.chunked !== 'boolean') {
+    throw new Error(`Fault field "chunked" must be true or false, got ${JSON.stringify(r.chunked)}.`);
+  }
 }
 
 /** A small seeded PRNG (mulberry32), so flaky-network runs are reproducible. */

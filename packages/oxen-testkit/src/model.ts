@@ -93,3 +93,20 @@ export function invalidBranchName(name: string): boolean {
     /\.\.|[~^:?[*\\\s]|@\{/.test(name)
   );
 }
+
+/** True when dotted version `version` is at least `minimum` (numeric parts; a pre-release suffix is ignored). */
+export function versionAtLeast(version: string, minimum: string): boolean {
+  const parts = (v: string) =>
+    v
+      .split(/[-+]/)[0]!
+      .split('.')
+      .map((p) => Number.parseInt(p, 10) || 0);
+  const a = parts(version);
+  const b = parts(minimum);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? 0;
+    const y = b[i] ?? 0;
+    if (x !== y) return x > y;
+  }
+  return true;
+}

@@ -56,10 +56,15 @@ describe('envelopes and routes (oxen-server-api.md §2)', () => {
   });
 
   it('repository create, show, missing, delete', async () => {
-    const created = await call('POST', `${server.url}/api/repos`, { namespace: 'ns', name: 'made' });
+    const created = await call(
+      'POST',
+      `${server.url}/api/repos`,
+      { namespace: 'ns', name: 'made' },
+      { 'content-type': 'application/json' },
+    );
     expect(created.json).toMatchObject({
-      status_message: 'resource_created',
-      repository: { name: 'made', is_empty: true },
+      status_message: 'resource_found',
+      repository: { name: 'made', latest_commit: null },
     });
     const shown = await call('GET', `${base()}/made`);
     expect(shown.json.repository).toMatchObject({ namespace: 'ns', storage_kind: 'local', branch_count: 0 });
@@ -151,7 +156,8 @@ describe('envelopes and routes (oxen-server-api.md §2)', () => {
     expect(body.status_message).toBe('resource_created');
     expect(body.commit.parent_ids).toEqual([commit.id]);
     expect(Date.parse(body.commit.timestamp)).toBeGreaterThan(0);
-    const file = await fetch(`${api}/file/main/.oxvcs/lock.json`);
+    // `.oxvcs` is not a directory on main, so it is the file's full path (the filename is ignored).
+    const file = await fetch(`${api}/file/main/.oxvcs`);
     expect(await file.text()).toBe('{"holder":"ada"}');
     expect(file.headers.get('oxen-revision-id')).toBe(body.commit.id);
     const shown = await call('GET', `${api}/commits/${body.commit.id}`);
@@ -167,11 +173,13 @@ describe('envelopes and routes (oxen-server-api.md §2)', () => {
     const stage = async (id: string, name: string, content: string) => {
       const form = new FormData();
       form.append('file', new Blob([content]), name);
-      return fetch(`${api}/workspaces/${id}/files`, { method: 'POST', body: form });
+      return fetch(`${api}/workspaces/${id}/files/`, { method: 'POST', body: form });
     };
     await stage('w1', 'README.md', 'ours');
     const other = new FormData();
     other.append('file', new Blob(['theirs']), 'README.md');
+    other.append('name', 'Bo');
+    other.append('email', 'bo@example.com');
     await fetch(`${api}/file/main`, { method: 'PUT', body: other });
     const behind = await call('POST', `${api}/workspaces/w1/commit/main`, {
       message: 'm',
@@ -185,6 +193,8 @@ describe('envelopes and routes (oxen-server-api.md §2)', () => {
     await stage('w2', 'other.txt', 'fine');
     const bump = new FormData();
     bump.append('file', new Blob(['x']), 'unrelated.txt');
+    bump.append('name', 'Bo');
+    bump.append('email', 'bo@example.com');
     await fetch(`${api}/file/main`, { method: 'PUT', body: bump });
     const merged = await call('POST', `${api}/workspaces/w2/commit/main`, {
       message: 'm',

@@ -1,19 +1,26 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  badRequest,
   branchMissing,
   internal,
   maintenance,
+  noChanges,
   notFoundRoute,
   ok,
+  pathMissing,
   type Reply,
+  revisionMissing,
   richError,
   simpleError,
+  statusMessage,
+  workspaceBehind,
 } from './envelope.js';
-import { type ActiveFault, type FaultRule, pickFault, seededRandom } from './faults.js';
+import { type ActiveFault, type FaultRule, pickFault, seededRandom, validateFaultRule } from './faults.js';
 import {
   type CommitRecord,
   hashObject,
@@ -24,6 +31,7 @@ import {
   makeCommit,
   OXEN_VERSION,
   type RepoData,
+  versionAtLeast,
 } from './model.js';
 
 /** Options of {@link startFakeOxenServer}. */
@@ -38,8 +46,34 @@ export interface FakeOxenServerOptions {
   readonly seed?: number;
   /** The server's clock, for commit timestamps. @default Date */
   readonly clock?: { now(): number };
-  /** Version reported in `oxen-version` and envelopes. @default 0.54.0 */
+  /**
+   * Version reported in `oxen-version` and envelopes. Behaviour follows it where the audit says it
+   * changed: an identical `PUT /file` is a 422 from 0.52.10 on and a 500 before. @default 0.54.0
+   */
   readonly version?: string;
+  /** Initial {@link FakeOxenSettings.wholeTreeVerifyMs}. @default 0 */
+  readonly wholeTreeVerifyMs?: number;
+  /** Initial {@link FakeOxenSettings.uploadCommitDelayMs}. @default 0 */
+  readonly uploadCommitDelayMs?: number;
+}
+
+/** Costs of server-side work, switchable while the server runs ({@link FakeOxenServer.configure}). */
+export interface FakeOxenSettings {
+  /**
+   * How long a whole-tree object check takes (since 0.51.3 every branch write runs
+   * `verify_advance_to`). Paid by a `PUT /branches/{name}` that CREATES the branch, and by
+   * `POST /branches {new_name, commit_id}` when the repository has no `main` (the check is against
+   * `main`, which is otherwise cheap). The ref is written only after the wait, and, as with actix,
+   * a client that disconnects during it drops the handler: the ref is NOT written.
+   */
+  wholeTreeVerifyMs: number;
+  /**
+   * How long `PUT /file` spends between making its temporary workspace at the branch head and
+   * committing it. Two uploads to one branch that overlap in this window and both change the same
+   * path give the later one 409 "Workspace is behind". The commit completes even when the client
+   * has gone (the harsher, ambiguous outcome).
+   */
+  uploadCommitDelayMs: number;
 }
 
 /** One request as the fake saw it. */
@@ -91,6 +125,11 @@ export interface FakeOxenServer {
   repo(namespace: string, name: string): RepoData | undefined;
   /** Moves the server's clock by `ms` (commit timestamps), for lease tests. */
   advanceClock(ms: number): void;
+  /** The current {@link FakeOxenSettings}. */
+  readonly settings: Readonly<FakeOxenSettings>;
+  /** Changes some settings; they apply to requests that start from now on. */
+  configure(changes: Partial<FakeOxenSettings>): void;
+  /** Closes every connection (idle keep-alive ones included) and the listener. */
   stop(): Promise<void>;
 }
 
@@ -115,8 +154,99 @@ type Ctx = {
   query: URLSearchParams;
   body: Buffer;
   headers: IncomingMessage['headers'];
+  /** Aborted when the client disconnects before the answer is sent. */
+  signal: AbortSignal;
 };
 type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
+
+/** Default size of a `huge-body` answer: 300 MiB. */
+const DEFAULT_HUGE_BYTES = 300 * 1024 * 1024;
+/** One 64 KiB chunk of padding, reused for every write of a `huge-body` answer. */
+const PADDING = Buffer.alloc(64 * 1024, 'x');
+
+/** An uploaded part of a multipart form. */
+type Part = Exclude<NonNullable<ReturnType<FormData['get']>>, string>;
+const isPart = (value: ReturnType<FormData['get']>): value is Part =>
+  value !== null && typeof value !== 'string';
+
+/** The fields of a `PUT /file` multipart form (`FileUploadBody`). */
+interface Upload {
+  name: string | undefined;
+  email: string | undefined;
+  message: string | undefined;
+  /** The deprecated single `file` part. */
+  file: Part | undefined;
+  /** The `files[]` parts. */
+  files: Part[];
+}
+
+/** How `PUT /file` places its parts (`resolve_upload_mode`). */
+type UploadMode =
+  /** `file` and `{path}` is not an existing directory: `{path}` is the file's full path. */
+  | { kind: 'single'; file: Part }
+  /** `file` and `{path}` is an existing directory: the file goes in it under its own name. */
+  | { kind: 'dir'; files: Part[] }
+  /** `files[]`: every part goes in the `{path}` directory under its own name. */
+  | { kind: 'dir-array'; files: Part[] };
+
+const isDir = (tree: Readonly<Record<string, string>>, path: string) =>
+  path === '' || Object.keys(tree).some((p) => p.startsWith(`${path}/`));
+const isFile = (tree: Readonly<Record<string, string>>, path: string) => path !== '' && path in tree;
+/** True when some proper ancestor folder of `path` is a file in `tree`. */
+const fileAncestor = (tree: Readonly<Record<string, string>>, path: string) => {
+  const parts = path.split('/');
+  for (let i = 1; i < parts.length; i++) if (isFile(tree, parts.slice(0, i).join('/'))) return true;
+  return false;
+};
+
+/** What the `sanitize_filename` crate leaves of an uploaded file's name. */
+function sanitizeFilename(name: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+  const cleaned = name.replace(/[/?<>\\:*|"\u0000-\u001f\u0080-\u009f]/g, '').replace(/[. ]+$/, '');
+  return cleaned === '.' || cleaned === '..' ? '' : cleaned;
+}
+
+function readUpload(form: FormData): Upload {
+  const text = (key: string) => {
+    const value = form.get(key);
+    return typeof value === 'string' ? value : undefined;
+  };
+  const file = form.get('file');
+  return {
+    name: text('name'),
+    email: text('email'),
+    message: text('message'),
+    file: isPart(file) ? file : undefined,
+    files: form.getAll('files[]').filter(isPart),
+  };
+}
+
+function uploadMode(upload: Upload, targetIsDir: boolean): UploadMode | Reply {
+  if (upload.file && upload.files.length > 0)
+    return badRequest('Ambiguous multipart payload: use either `file` or `files[]`, not both');
+  if (upload.file)
+    return targetIsDir ? { kind: 'dir', files: [upload.file] } : { kind: 'single', file: upload.file };
+  if (upload.files.length > 0) return { kind: 'dir-array', files: upload.files };
+  return badRequest('Missing file data: expected `file` or `files[]` multipart parts');
+}
+
+/** `build_files_from_upload_parts`: where each uploaded part lands, and its bytes. */
+async function uploadedFiles(
+  path: string,
+  mode: UploadMode,
+): Promise<Array<{ path: string; bytes: Buffer }> | Reply> {
+  if (mode.kind === 'single') {
+    if (path === '') return badRequest('Invalid target path: expected a full file path for `file` uploads');
+    return [{ path, bytes: Buffer.from(await mode.file.arrayBuffer()) }];
+  }
+  const out: Array<{ path: string; bytes: Buffer }> = [];
+  for (const file of mode.files) {
+    const name = sanitizeFilename(file.name);
+    if (name === '') return badRequest('Invalid uploaded file: path cannot be empty');
+    out.push({ path: path ? `${path}/${name}` : name, bytes: Buffer.from(await file.arrayBuffer()) });
+  }
+  return out;
+}
 
 /**
  * Starts a development fake of oxen-server on 127.0.0.1, polled on `/api/health` before it is
@@ -125,6 +255,12 @@ type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
  */
 export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): Promise<FakeOxenServer> {
   const version = options.version ?? OXEN_VERSION;
+  // 0.52.10 gave NoChanges its own 422 (before, the catch-all 500).
+  const has422NoChanges = versionAtLeast(version, '0.52.10');
+  const settings: FakeOxenSettings = {
+    wholeTreeVerifyMs: options.wholeTreeVerifyMs ?? 0,
+    uploadCommitDelayMs: options.uploadCommitDelayMs ?? 0,
+  };
   const baseClock = options.clock ?? Date;
   let clockOffset = 0;
   const now = () => baseClock.now() + clockOffset;
@@ -196,6 +332,23 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     return undefined;
   };
 
+  /** Longest branch name prefixing `segments`, and the path after it (`parse_resource`, branches only). */
+  const splitBranch = (repo: Repo, segments: string[]): { branch: string; path: string } | undefined => {
+    for (let i = segments.length; i >= 1; i--) {
+      const branch = segments.slice(0, i).join('/');
+      if (repo.branches[branch] !== undefined) return { branch, path: segments.slice(i).join('/') };
+    }
+    return undefined;
+  };
+
+  /** `verify_advance_to` with no base: waits `wholeTreeVerifyMs`; rejects if the client goes away. */
+  const wholeTreeVerify = async (ctx: Ctx) => {
+    const ms = settings.wholeTreeVerifyMs;
+    if (ms > 0) await sleep(ms, undefined, { signal: ctx.signal });
+  };
+  /** A branch name refs reject: an unmapped error, so a 500. */
+  const invalidName = (name: string) => internal(`'${name}' is not a valid branch name.`);
+
   const multipart = async (ctx: Ctx) => {
     const request = new Request('http://fake/', {
       method: 'POST',
@@ -235,6 +388,7 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     const pattern = template
       .replace(/[.]/g, '\\.')
       .replace(/:rest\b/, '(.+)')
+      .replace(/:path\b/, '(.*)')
       .replace(/:[a-z]+/g, '([^/]+)');
     routes.push([method, new RegExp(`^${pattern}/?$`), template, handler]);
   };
@@ -246,25 +400,64 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
   route('GET', '/api/version', () => ok('resource_found'));
   route('GET', '/api/min_version', () => ok('resource_found', { version: MIN_CLI_VERSION }));
 
-  route('POST', '/api/repos', (ctx) => {
-    const body = json(ctx.body);
-    if (!body) return badJson();
-    const { namespace, name } = body as { namespace?: unknown; name?: unknown };
-    if (typeof namespace !== 'string' || typeof name !== 'string' || !namespace || !name) {
-      return simpleError(400, 'bad_request', 'Missing namespace or name');
-    }
-    if (getRepo(namespace, name))
-      return simpleError(409, 'conflict', `Repository '${namespace}/${name}' already exists`);
-    const files = Array.isArray(body.files)
-      ? Object.fromEntries(
+  // `controllers/repositories.rs` `create`: only an exact `Content-Type: application/json` is read as
+  // JSON; any other type goes to the multipart reader; none at all is a 400.
+  route('POST', '/api/repos', async (ctx) => {
+    const contentType = ctx.headers['content-type'];
+    if (contentType === undefined) return badRequest('Unsupported Content-Type');
+    let body: Record<string, unknown> | undefined;
+    let files: Record<string, string> | undefined;
+    if (contentType === 'application/json') {
+      body = json(ctx.body);
+      if (!body || typeof body.namespace !== 'string' || typeof body.name !== 'string')
+        return badRequest('Invalid JSON');
+      if (Array.isArray(body.files)) {
+        files = Object.fromEntries(
           (body.files as Array<{ path?: string; contents?: string }>).map((f) => [
             f.path ?? '',
             f.contents ?? '',
           ]),
-        )
-      : undefined;
-    createRepoInternal(namespace, name, files);
-    return ok('resource_created', { repository: repoJson(getRepo(namespace, name)!) });
+        );
+      }
+    } else {
+      let form: FormData;
+      try {
+        form = await multipart(ctx);
+      } catch {
+        return statusMessage(400, 'bad_request');
+      }
+      const newRepo = form.get('new_repo');
+      if (typeof newRepo !== 'string') return statusMessage(400, 'Missing new_repo field');
+      body = json(Buffer.from(newRepo));
+      if (!body || typeof body.namespace !== 'string' || typeof body.name !== 'string')
+        return statusMessage(400, 'bad_request');
+      const uploads = [...form.getAll('file'), ...form.getAll('file[]')].filter(isPart);
+      if (uploads.length > 0) {
+        if (typeof form.get('name') !== 'string') return badRequest('Name is required');
+        if (typeof form.get('email') !== 'string') return badRequest('Email is required');
+        files = {};
+        for (const file of uploads) files[file.name] = Buffer.from(await file.arrayBuffer()).toString();
+      }
+    }
+    const namespace = body.namespace as string;
+    const name = body.name as string;
+    if (getRepo(namespace, name)) return statusMessage(409, 'Repo already exists.');
+    const initial = createRepoInternal(namespace, name, files);
+    // RepositoryCreationResponse: `resource_found`, and no `oxen_version` in this body.
+    return {
+      status: 200,
+      body: {
+        status: 'success',
+        status_message: 'resource_found',
+        repository: {
+          namespace,
+          name,
+          latest_commit: initial ? commitJson(initial) : null,
+          min_version: MIN_CLI_VERSION,
+          storage_kind: 'local',
+        },
+      },
+    };
   });
   route('GET', R, ({ params: [ns, name] }) => {
     const repo = getRepo(ns!, name!);
@@ -303,44 +496,51 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
   route(
     'POST',
     `${R}/branches`,
-    withRepo((repo, ctx) => {
+    withRepo(async (repo, ctx) => {
       const body = json(ctx.body);
-      if (!body) return badJson();
-      const newName = body.new_name;
-      if (typeof newName !== 'string' || invalidBranchName(newName)) {
-        return simpleError(400, 'bad_request', `Invalid branch name: ${String(newName)}`);
-      }
-      if (typeof body.commit_id === 'string') {
-        // The atomic create (server >= 0.50.4): of racing creators exactly one wins.
-        if (repo.branches[newName]) return internal(`Branch already exists: ${newName}`);
-        if (!repo.commits[body.commit_id]) return internal(`Could not find commit: ${body.commit_id}`);
-        repo.branches[newName] = body.commit_id;
-        persist();
-        return ok('resource_created', { branch: branchJson(newName, body.commit_id) });
-      }
-      if (typeof body.from_name === 'string') {
+      // Parsed as BranchNewFromBranchName {new_name, from_name} first, then BranchNewFromCommitId.
+      if (body && typeof body.new_name === 'string' && typeof body.from_name === 'string') {
+        const newName = body.new_name;
         // Not a compare-and-swap: a taken name returns the existing branch with 200.
         const existing = repo.branches[newName];
         if (existing) return ok('resource_found', { branch: branchJson(newName, existing) });
         const from = repo.branches[body.from_name];
-        if (!from) return branchMissing();
+        if (!from) return statusMessage(404, 'resource_not_found');
+        if (invalidBranchName(newName)) return invalidName(newName);
         repo.branches[newName] = from;
         persist();
         return ok('resource_created', { branch: branchJson(newName, from) });
       }
-      return simpleError(400, 'bad_request', 'Missing commit_id or from_name');
+      if (body && typeof body.new_name === 'string' && typeof body.commit_id === 'string') {
+        const newName = body.new_name;
+        const commitId = body.commit_id;
+        if (!repo.commits[commitId]) return internal(`Could not find commit: ${commitId}`);
+        // verify_advance_to(commit, "main"): cheap next to main, the whole tree when there is none.
+        if (!repo.branches.main) await wholeTreeVerify(ctx);
+        if (invalidBranchName(newName)) return invalidName(newName);
+        // The atomic create (server >= 0.50.4): of racing creators exactly one wins.
+        if (repo.branches[newName]) return internal(`Branch already exists: ${newName}`);
+        repo.branches[newName] = commitId;
+        persist();
+        return ok('resource_created', { branch: branchJson(newName, commitId) });
+      }
+      return statusMessage(400, 'Invalid request body');
     }),
   );
   route(
     'PUT',
     `${R}/branches/:rest`,
-    withRepo((repo, ctx, [name]) => {
+    withRepo(async (repo, ctx, [name]) => {
       const body = json(ctx.body);
-      if (!body) return badJson();
-      if (invalidBranchName(name!)) return simpleError(400, 'bad_request', `Invalid branch name: ${name}`);
+      if (!body) return badRequest('Error("expected value", line: 1, column: 1)');
       const commitId = body.commit_id;
-      if (typeof commitId !== 'string' || !repo.commits[commitId])
-        return internal(`Could not find commit: ${String(commitId)}`);
+      if (typeof commitId !== 'string')
+        return badRequest(`Error("missing field \`commit_id\`", line: 1, column: ${ctx.body.length})`);
+      if (!repo.commits[commitId]) return internal(`Could not find commit: ${commitId}`);
+      // verify_advance_to(commit, this branch): for a branch that does not exist yet there is no
+      // base, so every object of the whole tree is checked before the ref is written.
+      if (repo.branches[name!] === undefined) await wholeTreeVerify(ctx);
+      if (invalidBranchName(name!)) return invalidName(name!);
       repo.branches[name!] = commitId;
       persist();
       return ok('resource_updated', { branch: branchJson(name!, commitId) });
@@ -381,9 +581,7 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     `${R}/commits/:id`,
     withRepo((repo, _ctx, [id]) => {
       const commit = repo.commits[id!];
-      return commit
-        ? ok('resource_found', { commit: commitJson(commit) })
-        : simpleError(404, 'resource_not_found', `Commit '${id}' not found`);
+      return commit ? ok('resource_found', { commit: commitJson(commit) }) : revisionMissing(id!);
     }),
   );
   route(
@@ -401,62 +599,140 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
       };
     }),
   );
-  route(
-    'PUT',
-    `${R}/file/:rest`,
-    withRepo(async (repo, ctx, [rest]) => {
-      const segments = rest!.split('/');
-      let branch: string | undefined;
-      let dir = '';
-      for (let i = segments.length; i >= 1; i--) {
-        const candidate = segments.slice(0, i).join('/');
-        if (repo.branches[candidate]) {
-          branch = candidate;
-          dir = segments.slice(i).join('/');
-          break;
-        }
-      }
-      if (!branch) return branchMissing();
-      let form: FormData;
-      try {
-        form = await multipart(ctx);
-      } catch {
-        return simpleError(400, 'bad_request', 'Expected a multipart body with a file');
-      }
-      const file = form.get('file');
-      if (!(file instanceof File)) return simpleError(400, 'bad_request', 'Missing multipart field "file"');
-      const bytes = Buffer.from(await file.arrayBuffer());
-      // The path names a directory; a path that already ends in the file's name is taken whole.
-      const path = dir.split('/').at(-1) === file.name ? dir : [dir, file.name].filter(Boolean).join('/');
-      const hash = hashObject(bytes);
-      repo.objects[hash] = bytes.toString('base64');
-      const head = repo.branches[branch]!;
-      const commit = makeCommit(
-        [head],
-        { ...repo.commits[head]!.tree, [path]: hash },
-        {
-          message: String(form.get('message') ?? `Update ${path}`),
-          author: String(form.get('name') ?? 'oxen'),
-          email: String(form.get('email') ?? 'oxen@oxen.ai'),
-          timestamp: timestamp(),
-        },
-      );
-      repo.commits[commit.id] = commit;
-      repo.branches[branch] = commit.id;
-      persist();
-      return ok('resource_created', { commit: commitJson(commit) });
-    }),
-  );
+  // `controllers/file.rs` `put`: the multipart form is read first (by actix's extractor), then the
+  // repository, the branch prefix, the upload mode, the user; a temporary workspace is made at the
+  // branch head, the files are added to it (unchanged ones are skipped) and it is committed.
+  route('PUT', `${R}/file/:rest`, async (ctx) => {
+    const [ns, repoName, resource] = ctx.params as [string, string, string];
+    let form: FormData;
+    try {
+      form = await multipart(ctx);
+    } catch {
+      // Rejected by the extractor before any handler runs: actix's own plain-text 400.
+      return { status: 400, text: 'Multipart stream is incomplete' };
+    }
+    const repo = getRepo(ns, repoName);
+    if (!repo) return repoMissing(ns, repoName);
+    const upload = readUpload(form);
+    if (Object.keys(repo.commits).length === 0) return initialUpload(repo, resource, upload);
+    const split = splitBranch(repo, resource.split('/'));
+    if (!split) return pathMissing(resource);
+    const { branch, path } = split;
+    const base = repo.branches[branch]!;
+    const baseTree = repo.commits[base]!.tree;
+    const mode = uploadMode(upload, isDir(baseTree, path));
+    if ('status' in mode) return mode;
+    if (fileAncestor(baseTree, path) || (mode.kind !== 'single' && isFile(baseTree, path)))
+      return badRequest(`Target path must be a directory: ${path}`);
+    if (upload.name === undefined) return badRequest('Name is required');
+    if (upload.email === undefined) return badRequest('Email is required');
+    const files = await uploadedFiles(path, mode);
+    if ('status' in files) return files;
+    for (const file of files) {
+      if (fileAncestor(baseTree, file.path)) return badRequest(`Target path must be a directory: ${path}`);
+    }
+
+    // The temporary workspace, pinned to the branch head as it was when the request was parsed.
+    const workspaceId = randomUUID();
+    const staged: Record<string, string> = {};
+    for (const file of files) {
+      const hash = hashObject(file.bytes);
+      repo.objects[hash] = file.bytes.toString('base64');
+      // add.rs skips a file whose bytes equal what the base commit has at that path.
+      if (baseTree[file.path] !== hash) staged[file.path] = hash;
+    }
+    const delay = settings.uploadCommitDelayMs;
+    if (delay > 0) await sleep(delay);
+
+    const stagedPaths = Object.keys(staged);
+    if (stagedPaths.length === 0) return noChanges(has422NoChanges);
+    const head = repo.branches[branch];
+    if (head === undefined) return branchMissing(branch);
+    const headTree = repo.commits[head]!.tree;
+    // workspaces/commit.rs: the branch moved since the workspace was made and a staged path
+    // changed on both sides.
+    if (head !== base && stagedPaths.some((p) => headTree[p] !== baseTree[p]))
+      return workspaceBehind(workspaceId, base);
+    const commit = makeCommit(
+      [head],
+      { ...headTree, ...staged },
+      {
+        message: upload.message ?? `Auto-commit files to ${path}`,
+        author: upload.name,
+        email: upload.email,
+        timestamp: timestamp(),
+      },
+    );
+    repo.commits[commit.id] = commit;
+    repo.branches[branch] = commit.id;
+    persist();
+    return ok('resource_created', { commit: commitJson(commit) });
+  });
+
+  /** `handle_initial_put_empty_repo`: the first upload to an empty repository makes its first branch. */
+  const initialUpload = async (repo: Repo, resource: string, upload: Upload): Promise<Reply> => {
+    const [first, ...rest] = resource.split('/').filter(Boolean);
+    const branch = first ?? 'main';
+    const path = rest.join('/');
+    const mode = uploadMode(upload, false);
+    if ('status' in mode) return mode;
+    if (upload.name === undefined) return badRequest('Name is required');
+    if (upload.email === undefined) return badRequest('Email is required');
+    const files = await uploadedFiles(path, mode);
+    if ('status' in files) return files;
+    const tree: Record<string, string> = {};
+    for (const file of files) {
+      const hash = hashObject(file.bytes);
+      repo.objects[hash] = file.bytes.toString('base64');
+      tree[file.path] = hash;
+    }
+    if (invalidBranchName(branch)) return invalidName(branch);
+    const commit = makeCommit([], tree, {
+      message: upload.message ?? 'Initial commit',
+      author: upload.name,
+      email: upload.email,
+      timestamp: timestamp(),
+    });
+    repo.commits[commit.id] = commit;
+    repo.branches[branch] = commit.id;
+    persist();
+    return ok('resource_created', { commit: commitJson(commit) });
+  };
 
   const createWorkspace = withRepo((repo, ctx) => {
     const body = json(ctx.body);
-    if (!body) return badJson();
-    const id = typeof body.workspace_id === 'string' ? body.workspace_id : undefined;
-    const branch = typeof body.branch_name === 'string' ? body.branch_name : undefined;
-    if (!id || !branch) return simpleError(400, 'bad_request', 'Missing workspace_id or branch_name');
-    const head = repo.branches[branch];
-    if (!head) return branchMissing();
-    const ws: Workspace = repo.workspaces[id] ?? {
+    if (!body) return statusMessage(400, 'expected value at line 1 column 1');
+    for (const field of ['workspace_id', 'branch_name'] as const) {
+      if (typeof body[field] !== 'string')
+        return statusMessage(400, `missing field \`${field}\` at line 1 column ${ctx.body.length}`);
+    }
+    const id = body.workspace_id as string;
+    const branch = body.branch_name as string;
+    let head = repo.branches[branch];
+    if (!head) {
+      if (Object.keys(repo.commits).length > 0) {
+        return statusMessage(
+          400,
+          `Branch not found: ${branch}. For non-empty repositories, create the branch first.`,
+        );
+      }
+      // An empty repository gets an initial commit on the requested branch.
+      const initial = makeCommit(
+        [],
+        {},
+        {
+          message: 'Initialized Repo 🐂',
+          author: 'Oxen',
+          email: 'oxen@oxen.ai',
+          timestamp: timestamp(),
+        },
+      );
+      repo.commits[initial.id] = initial;
+      repo.branches[branch] = initial.id;
+      head = initial.id;
+    }
+    const existing = repo.workspaces[id];
+    const ws: Workspace = existing ?? {
       id,
       name: typeof body.name === 'string' ? body.name : id,
       branch,
@@ -466,7 +742,7 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     };
     repo.workspaces[id] = ws;
     persist();
-    return ok('resource_created', {
+    return ok(existing ? 'resource_found' : 'resource_created', {
       workspace: {
         id: ws.id,
         name: ws.name,
@@ -477,42 +753,49 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
   });
   route('PUT', `${R}/workspaces`, createWorkspace);
   route('POST', `${R}/workspaces`, createWorkspace);
-  const stageFiles = withRepo(async (repo, ctx, [id, dir = '']) => {
-    const ws = repo.workspaces[id!];
-    if (!ws) return simpleError(404, 'resource_not_found', `Workspace '${id}' not found`);
-    let form: FormData;
-    try {
-      form = await multipart(ctx);
-    } catch {
-      return simpleError(400, 'bad_request', 'Expected a multipart body with a file');
-    }
-    const paths: string[] = [];
-    for (const value of form.getAll('file')) {
-      if (!(value instanceof File)) continue;
-      const bytes = Buffer.from(await value.arrayBuffer());
-      const hash = hashObject(bytes);
-      repo.objects[hash] = bytes.toString('base64');
-      const path = [dir, value.name].filter((s) => s && s !== '.').join('/');
-      ws.staged[path] = hash;
-      paths.push(path);
-    }
-    persist();
-    return ok('resource_created', { paths });
-  });
-  route('POST', `${R}/workspaces/:id/files/:rest`, stageFiles);
-  route('POST', `${R}/workspaces/:id/files`, stageFiles);
+  // Only `/files/{path:.*}` exists: `…/files` without a trailing segment is an unknown route.
+  route(
+    'POST',
+    `${R}/workspaces/:id/files/:path`,
+    withRepo(async (repo, ctx, [id, dir = '']) => {
+      const ws = repo.workspaces[id!];
+      if (!ws) return simpleError(404, 'resource_not_found', `Workspace '${id}' not found`);
+      let form: FormData;
+      try {
+        form = await multipart(ctx);
+      } catch {
+        return { status: 400, text: 'Multipart stream is incomplete' };
+      }
+      const paths: string[] = [];
+      for (const value of [...form.getAll('file'), ...form.getAll('file[]')]) {
+        if (!isPart(value)) continue;
+        const bytes = Buffer.from(await value.arrayBuffer());
+        const hash = hashObject(bytes);
+        repo.objects[hash] = bytes.toString('base64');
+        const path = [dir, value.name].filter((s) => s && s !== '.').join('/');
+        ws.staged[path] = hash;
+        paths.push(path);
+      }
+      persist();
+      return ok('resource_created', { paths });
+    }),
+  );
   route(
     'POST',
     `${R}/workspaces/:id/commit/:rest`,
     withRepo((repo, ctx, [id, branch]) => {
+      const body = json(ctx.body);
+      if (!body) return statusMessage(400, 'expected value at line 1 column 1');
       const ws = repo.workspaces[id!];
       if (!ws) return simpleError(404, 'resource_not_found', `Workspace '${id}' not found`);
-      const body = json(ctx.body) ?? {};
       const head = repo.branches[branch!];
-      if (!head) return branchMissing();
-      const staged = Object.entries(ws.staged);
-      if (staged.length === 0)
-        return richError(422, 'unprocessable_entity', { type: 'bad_request', title: 'No changes to commit' });
+      // This route answers a missing branch with the bare branch name as the description.
+      if (!head) return simpleError(404, 'resource_not_found', branch!);
+      const staged = Object.entries(ws.staged).filter(
+        ([path, hash]) => repo.commits[ws.base]!.tree[path] !== hash,
+      );
+      // Other commit failures are a 422 whose status_message is the error's Debug form.
+      if (staged.length === 0) return statusMessage(422, 'NoChanges');
       if (head !== ws.base) {
         const baseTree = repo.commits[ws.base]!.tree;
         const headTree = repo.commits[head]!.tree;
@@ -520,17 +803,17 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
           return richError(409, 'conflict', {
             type: 'conflict',
             title: 'Workspace is behind',
-            detail: `Branch '${branch}' has moved and changed files staged in this workspace.`,
+            detail: `This workspace '${ws.id}' is behind on branch '${branch}' commit ${ws.base} < ${head}`,
           });
         }
       }
       const commit = makeCommit(
         [head],
-        { ...repo.commits[head]!.tree, ...ws.staged },
+        { ...repo.commits[head]!.tree, ...Object.fromEntries(staged) },
         {
           message: String(body.message ?? 'Workspace commit'),
-          author: String(body.author ?? 'oxen'),
-          email: String(body.email ?? 'oxen@oxen.ai'),
+          author: String(body.author ?? ''),
+          email: String(body.email ?? ''),
           timestamp: timestamp(),
         },
       );
@@ -599,28 +882,82 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     return [`${method} (unknown)`, notFoundRoute()];
   };
 
-  const send = (res: ServerResponse, reply: Reply, requestId: string | undefined) => {
-    const headers: Record<string, string> = {
-      'oxen-version': version,
-      date: new Date(now()).toUTCString(),
-      ...(reply.headers ?? {}),
-    };
-    if (requestId) headers['x-oxen-request-id'] = requestId;
+  /** Headers on every answer, as oxen-server's middleware stack adds them. */
+  const baseHeaders = (requestId: string): Record<string, string> => ({
+    'oxen-version': version,
+    date: new Date(now()).toUTCString(),
+    'x-oxen-request-id': requestId,
+  });
+
+  /** A reply as bytes on the wire: status, headers (with the length) and body. */
+  const render = (reply: Reply, requestId: string) => {
+    let headers = { ...baseHeaders(requestId), ...(reply.headers ?? {}) };
+    let body: Buffer = Buffer.alloc(0);
     if (reply.bytes) {
-      res.writeHead(reply.status, headers).end(reply.bytes);
+      body = reply.bytes;
     } else if (reply.text !== undefined) {
-      res
-        .writeHead(reply.status, { 'content-type': 'text/plain; charset=utf-8', ...headers })
-        .end(reply.text);
+      headers = { 'content-type': 'text/plain; charset=utf-8', ...headers };
+      body = Buffer.from(reply.text);
     } else if (reply.body !== undefined) {
-      const body = reply.body as Record<string, unknown>;
-      const stamped = 'oxen_version' in body ? { ...body, oxen_version: version } : body;
-      res
-        .writeHead(reply.status, { 'content-type': 'application/json', ...headers })
-        .end(JSON.stringify(stamped));
-    } else {
-      res.writeHead(reply.status, headers).end();
+      const json = reply.body as Record<string, unknown>;
+      const stamped = 'oxen_version' in json ? { ...json, oxen_version: version } : json;
+      headers = { 'content-type': 'application/json', ...headers };
+      body = Buffer.from(JSON.stringify(stamped));
     }
+    return { status: reply.status, headers: { ...headers, 'content-length': String(body.length) }, body };
+  };
+
+  const send = (res: ServerResponse, reply: Reply, requestId: string) => {
+    const { status, headers, body } = render(reply, requestId);
+    res.writeHead(status, headers).end(body);
+  };
+
+  /** Resolves when `res` can take more data, or is gone. */
+  const drained = (res: ServerResponse) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.once('drain', done);
+      res.once('close', done);
+    });
+
+  /** The `huge-body` fault: `bytes` bytes streamed from one reused chunk, never held whole. */
+  const sendHugeBody = async (res: ServerResponse, fault: FaultRule, requestId: string) => {
+    const status = fault.status ?? 200;
+    const total = Math.floor(fault.bytes ?? DEFAULT_HUGE_BYTES);
+    const success = status < 400;
+    const reason = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
+    const head = Buffer.from(
+      success
+        ? `{"status":"success","status_message":"resource_found","oxen_version":"${version}","padding":"`
+        : `<html>\r\n<head><title>${reason}</title></head>\r\n<body>\r\n<center><h1>${reason}</h1></center>\r\n<!-- `,
+    );
+    const tail = Buffer.from(success ? '"}' : ' -->\r\n</body>\r\n</html>\r\n');
+    const headers: Record<string, string> = {
+      ...baseHeaders(requestId),
+      'content-type': success ? 'application/json' : 'text/html',
+    };
+    if (!fault.chunked) headers['content-length'] = String(total);
+    res.writeHead(status, headers);
+    let left = total;
+    const write = async (chunk: Buffer) => {
+      if (left <= 0 || res.destroyed) return;
+      const piece = chunk.length > left ? chunk.subarray(0, left) : chunk;
+      left -= piece.length;
+      if (!res.write(piece)) await drained(res);
+    };
+    await write(head);
+    let padding = Math.max(0, total - head.length - tail.length);
+    while (padding > 0 && !res.destroyed) {
+      const piece = padding >= PADDING.length ? PADDING : PADDING.subarray(0, padding);
+      padding -= piece.length;
+      await write(piece);
+    }
+    await write(tail);
+    if (!res.destroyed) res.end();
   };
 
   const routeTemplate = (method: string, path: string) => {
@@ -628,12 +965,15 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     return `${method} (unknown)`;
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, requestId: string) => {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://fake');
     const path = url.pathname;
-    const requestId =
-      typeof req.headers['x-oxen-request-id'] === 'string' ? req.headers['x-oxen-request-id'] : undefined;
+    // Like actix, a client that disconnects drops the handler (at its next wait).
+    const gone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
@@ -649,7 +989,7 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     if (fault?.kind === 'latency') await sleep(fault.ms ?? 1000);
     if (fault?.kind === 'reset') {
       record(0, 'reset');
-      res.writeHead(200, { 'content-type': 'application/json', 'oxen-version': version });
+      res.writeHead(200, { 'content-type': 'application/json', ...baseHeaders(requestId) });
       res.write('{"status":"succ');
       setImmediate(() => req.socket.destroy());
       return;
@@ -689,6 +1029,18 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
       send(res, maintenance(), requestId);
       return;
     }
+    if (fault?.kind === 'huge-body') {
+      record(fault.status ?? 200, 'huge-body');
+      await sendHugeBody(res, fault, requestId);
+      return;
+    }
+    if (fault?.kind === 'redirect') {
+      const status = fault.status ?? 302;
+      record(status, 'redirect');
+      const location = fault.location ?? `http://127.0.0.2:${port}${path}${url.search}`;
+      send(res, { status, headers: { location } }, requestId);
+      return;
+    }
 
     if (options.auth !== undefined) {
       const header = req.headers.authorization;
@@ -704,15 +1056,42 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
       }
     }
 
-    const [, reply] = await dispatch(method, path, {
-      method,
-      query: url.searchParams,
-      body,
-      headers: req.headers,
-    });
+    let reply: Reply;
+    try {
+      [, reply] = await dispatch(method, path, {
+        method,
+        query: url.searchParams,
+        body,
+        headers: req.headers,
+        signal: gone.signal,
+      });
+    } catch (error) {
+      // The handler was dropped with its client: nothing written, nobody to answer.
+      if (gone.signal.aborted) {
+        record(0, fault?.kind);
+        return;
+      }
+      throw error;
+    }
+    if (gone.signal.aborted) {
+      record(0, fault?.kind);
+      return;
+    }
     if (fault?.kind === 'drop-response') {
       record(0, 'drop-response');
       req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'stall-body') {
+      const wire = render(reply, requestId);
+      const sent = Math.max(
+        0,
+        Math.min(fault.bytes ?? Math.floor(wire.body.length / 2), wire.body.length - 1),
+      );
+      record(wire.status, 'stall-body');
+      res.writeHead(wire.status, wire.headers);
+      res.flushHeaders();
+      if (sent > 0) res.write(wire.body.subarray(0, sent));
       return;
     }
     record(reply.status, fault?.kind);
@@ -720,12 +1099,15 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent)
-        send(res, internal(error instanceof Error ? error.message : String(error)), undefined);
+    const sent = req.headers['x-oxen-request-id'];
+    const requestId = typeof sent === 'string' && sent !== '' ? sent : randomUUID();
+    handle(req, res, requestId).catch((error: unknown) => {
+      if (!res.headersSent && !res.destroyed)
+        send(res, internal(error instanceof Error ? error.message : String(error)), requestId);
     });
   });
-  server.keepAliveTimeout = 1000;
+  // actix-web's default keep-alive: idle connections are kept (and reused) for 5 s.
+  server.keepAliveTimeout = 5000;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -741,9 +1123,13 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     });
   const close = () =>
     new Promise<void>((resolve) => {
+      // Idle keep-alive connections would otherwise hold `close()` for up to 5 s.
+      server.closeAllConnections();
       for (const s of sockets) s.destroy();
-      if (!server.listening) return resolve();
-      server.close(() => resolve());
+      // One turn of the event loop lets in-process clients see their pooled connections close, so a
+      // request made right after comes in on a new connection (refused while offline).
+      if (!server.listening) return setImmediate(resolve);
+      server.close(() => setImmediate(resolve));
     });
 
   const port = await listen(options.port ?? 0);
@@ -767,6 +1153,7 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
 
   const faults: FaultController = {
     async add(rule) {
+      validateFaultRule(rule);
       const id = nextRuleId++;
       rules.push({ ...rule, id, remaining: rule.count ?? Number.POSITIVE_INFINITY });
       await syncListening();
@@ -808,6 +1195,20 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     repo: (namespace, name) => getRepo(namespace, name),
     advanceClock(ms) {
       clockOffset += ms;
+    },
+    get settings() {
+      return { ...settings };
+    },
+    configure(changes) {
+      for (const key of ['wholeTreeVerifyMs', 'uploadCommitDelayMs'] as const) {
+        const value = changes[key];
+        if (value === undefined) continue;
+        if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+          throw new Error(
+            `Setting "${key}" must be a non-negative number of ms, got ${JSON.stringify(value)}.`,
+          );
+        settings[key] = value;
+      }
     },
     stop: close,
   };

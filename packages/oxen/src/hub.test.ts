@@ -69,7 +69,8 @@ describe('createOxenHub against the testkit server', () => {
 
   it('upload commits with a server timestamp; download and history read it back', async () => {
     const hub = await fresh();
-    const commit = await hub.uploadFile('main', '.oxvcs', 'lock.json', '{"a":1}', {
+    // The real server takes the path as the file's full path unless that folder already exists.
+    const commit = await hub.uploadFile('main', '.oxvcs/lock.json', 'ignored.json', '{"a":1}', {
       name: 'Ada',
       email: 'a@x',
       message: 'lock',
@@ -160,6 +161,95 @@ describe('createOxenHub against the testkit server', () => {
     const error = await failure(hub.createBranchFromCommit('dropped', main.commit_id));
     expect(error.code).toBe('NETWORK');
     expect((await hub.getBranch('dropped')).commit_id).toBe(main.commit_id);
+  });
+
+  it('headers then a stalled body → TIMEOUT: the deadline covers the whole answer', async () => {
+    const hub = await fresh({ timeoutMs: 400 });
+    await server.faults.add({ kind: 'stall-body', route: '/branches', count: 3 });
+    const started = Date.now();
+    for (const call of [() => hub.listBranches(), () => hub.getBranch('main')]) {
+      expect((await failure(call())).code).toBe('TIMEOUT');
+    }
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(classify(await failure(hub.listBranches())).kind).toBe('transient');
+  });
+
+  it('a huge body is refused at the cap without reading it all (declared or chunked); a huge error page is cut short', async () => {
+    const hub = await fresh();
+    const capped = createOxenHub({ remoteUrl: hub.remote.url, maxResponseBytes: 1024 * 1024 });
+    await server.faults.add({ kind: 'huge-body', bytes: 50 * 1024 * 1024, route: '/branches', count: 1 });
+    expect((await failure(capped.listBranches())).code).toBe('RESPONSE_TOO_LARGE');
+    await server.faults.add({
+      kind: 'huge-body',
+      bytes: 50 * 1024 * 1024,
+      chunked: true,
+      route: '/branches',
+      count: 1,
+    });
+    const before = process.memoryUsage().rss;
+    expect((await failure(capped.listBranches())).code).toBe('RESPONSE_TOO_LARGE');
+    expect(process.memoryUsage().rss - before).toBeLessThan(40 * 1024 * 1024);
+    await server.faults.add({
+      kind: 'huge-body',
+      status: 502,
+      bytes: 20 * 1024 * 1024,
+      chunked: true,
+      route: '/branches',
+      count: 1,
+    });
+    const page = await failure(hub.listBranches());
+    expect(page).toMatchObject({ code: 'SERVER_ERROR', status: 502 });
+    expect(page.message.length).toBeLessThan(600);
+  });
+
+  it('a redirect to another origin is an error, never followed', async () => {
+    const other = await startFakeOxenServer();
+    try {
+      const hub = await fresh();
+      const elsewhere = new URL(other.url);
+      await server.faults.add({
+        kind: 'redirect',
+        status: 307,
+        location: `${elsewhere.origin}/api/repos/ns/x/branches`,
+        route: '/branches',
+        count: 1,
+      });
+      other.clearRequests();
+      const error = await failure(hub.listBranches());
+      expect(error.code).toBe('REDIRECTED');
+      expect(error.message).toContain(elsewhere.origin);
+      expect(other.requests).toEqual([]);
+      expect(classify(error).kind).toBe('permanent');
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('server text is clipped and stripped of escape sequences before it lands in an error', async () => {
+    const hub = await fresh();
+    const hostile: typeof fetch = async () =>
+      new Response(
+        JSON.stringify({
+          status: 'error',
+          status_message: 'bad_request',
+          error: { type: 'x', title: `\u001b]0;pwned\u0007\u001b[2J[ok] Lock acquired${'!'.repeat(5000)}` },
+        }),
+        { status: 400 },
+      );
+    const evil = createOxenHub({ remoteUrl: hub.remote.url, fetch: hostile });
+    const error = await failure(evil.version());
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+    expect(error.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(error.message.length).toBeLessThan(600);
+    expect(error.title).not.toContain('\u001b');
+  });
+
+  it('a JSON answer of the wrong shape is BAD_RESPONSE, not a crash later', async () => {
+    const hub = await fresh();
+    const nulls: typeof fetch = async () =>
+      new Response(JSON.stringify({ status: 'success', branches: null }), { status: 200 });
+    const broken = createOxenHub({ remoteUrl: hub.remote.url, fetch: nulls });
+    expect((await failure(broken.listBranches())).code).toBe('BAD_RESPONSE');
   });
 
   it('auth: missing/wrong token → AUTH, never echoing the token', async () => {

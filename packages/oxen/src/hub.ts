@@ -600,7 +600,8 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
       ).workspace;
     },
     async addWorkspaceFile(workspaceId, directory, fileName, content, o) {
-      const target = `${repoPath}/workspaces/${encodeURIComponent(workspaceId)}/files${directory ? `/${encodePath(directory)}` : ''}`;
+      // Always `files/{dir}` (empty for the root): the real server has no route for bare `files`.
+      const target = `${repoPath}/workspaces/${encodeURIComponent(workspaceId)}/files/${directory ? encodePath(directory) : ''}`;
       return (await call<{ paths: string[] }>('POST', target, { body: form(fileName, content) }, o)).paths;
     },
     async commitWorkspace(workspaceId, branch, author, o) {

@@ -5,32 +5,46 @@
  */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import type { FaultKind, FaultRule } from '../faults.js';
-import { startFakeOxenServer } from '../server.js';
+import { FAULT_KINDS, type FaultKind, type FaultRule } from '../faults.js';
+import { type FakeOxenSettings, startFakeOxenServer } from '../server.js';
 
 const HELP = `oxen-fake-server — a development fake of oxen-server (from @oxvcs/oxen-testkit).
 It is NOT Oxen: it imitates the routes, envelopes and quirks oxvcs relies on, for tests and demos.
 
 Usage:
   oxen-fake-server [--port 3000] [--auth TOKEN] [--data DIR] [--repo NS/NAME]... [--control-port N]
+                   [--oxen-version V] [--whole-tree-verify-ms N] [--upload-commit-delay-ms N]
   oxen-fake-server fault KIND [--route TEXT] [--method M] [--count N] [--probability P]
-                              [--ms N] [--status N] [--retry-after V] --control URL
+                              [--ms N] [--status N] [--retry-after V] [--bytes N] [--chunked]
+                              [--location URL] --control URL
   oxen-fake-server faults clear --control URL
   oxen-fake-server faults list --control URL
+  oxen-fake-server settings [--whole-tree-verify-ms N] [--upload-commit-delay-ms N] --control URL
 
-Fault kinds: offline, blackhole, latency, reset, error, rate-limit, maintenance, drop-response.
-The server prints its control URL at start; faults switch while it runs.`;
+Fault kinds: ${FAULT_KINDS.join(', ')}.
+Settings: --whole-tree-verify-ms is how long a branch-creating PUT /branches (or POST /branches in a
+repository without main) checks objects before writing the ref; --upload-commit-delay-ms is how long
+PUT /file takes between its temporary workspace and its commit (overlapping uploads give 409).
+The server prints its control URL at start; faults and settings switch while it runs.`;
 
-const KINDS: readonly FaultKind[] = [
-  'offline',
-  'blackhole',
-  'latency',
-  'reset',
-  'error',
-  'rate-limit',
-  'maintenance',
-  'drop-response',
-];
+/** Parses a non-negative number flag; undefined when absent. */
+function num(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`--${name} must be a non-negative number, got "${value}".`);
+  return n;
+}
+
+/** The settings given as flags, if any. */
+function settingsFrom(values: Record<string, unknown>): Partial<FakeOxenSettings> {
+  const out: Partial<FakeOxenSettings> = {};
+  const verify = num(values['whole-tree-verify-ms'] as string | undefined, 'whole-tree-verify-ms');
+  const delay = num(values['upload-commit-delay-ms'] as string | undefined, 'upload-commit-delay-ms');
+  if (verify !== undefined) out.wholeTreeVerifyMs = verify;
+  if (delay !== undefined) out.uploadCommitDelayMs = delay;
+  return out;
+}
 
 async function control(url: string | undefined, path: string, body?: unknown): Promise<unknown> {
   if (!url) throw new Error('--control URL is required (the server prints it at start).');
@@ -60,6 +74,12 @@ async function main() {
       ms: { type: 'string' },
       status: { type: 'string' },
       'retry-after': { type: 'string' },
+      bytes: { type: 'string' },
+      chunked: { type: 'boolean' },
+      location: { type: 'string' },
+      'oxen-version': { type: 'string' },
+      'whole-tree-verify-ms': { type: 'string' },
+      'upload-commit-delay-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -69,15 +89,8 @@ async function main() {
   }
   const [command, sub] = positionals;
   if (command === 'fault') {
-    if (!sub || !KINDS.includes(sub as FaultKind))
-      throw new Error(`Unknown fault kind "${sub ?? ''}"; use one of ${KINDS.join(', ')}.`);
-    const num = (v: string | undefined, name: string) => {
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0)
-        throw new Error(`--${name} must be a non-negative number, got "${v}".`);
-      return n;
-    };
+    if (!sub || !FAULT_KINDS.includes(sub as FaultKind))
+      throw new Error(`Unknown fault kind "${sub ?? ''}"; use one of ${FAULT_KINDS.join(', ')}.`);
     const rule: Record<string, unknown> = { kind: sub };
     if (values.route) rule.route = values.route;
     if (values.method) rule.method = values.method;
@@ -86,17 +99,32 @@ async function main() {
       ['probability', 'probability'],
       ['ms', 'ms'],
       ['status', 'status'],
+      ['bytes', 'bytes'],
     ] as const) {
       const n = num(values[flag], flag);
       if (n !== undefined) rule[key] = n;
     }
     if (values['retry-after']) rule.retryAfter = values['retry-after'];
+    if (values.chunked) rule.chunked = true;
+    if (values.location) rule.location = values.location;
     console.log(JSON.stringify(await control(values.control, '/faults', rule as unknown as FaultRule)));
     return;
   }
   if (command === 'faults') {
     if (sub === 'clear') console.log(JSON.stringify(await control(values.control, '/faults/clear', {})));
     else console.log(JSON.stringify(await control(values.control, '/faults')));
+    return;
+  }
+  if (command === 'settings') {
+    const changes = settingsFrom(values);
+    const path = '/settings';
+    console.log(
+      JSON.stringify(
+        Object.keys(changes).length > 0
+          ? await control(values.control, path, changes)
+          : await control(values.control, path),
+      ),
+    );
     return;
   }
   if (command !== undefined) throw new Error(`Unknown command "${command}"; see --help.`);
@@ -108,6 +136,8 @@ async function main() {
     port,
     ...(values.auth ? { auth: values.auth } : {}),
     ...(values.data ? { dataDir: values.data } : {}),
+    ...(values['oxen-version'] ? { version: values['oxen-version'] } : {}),
+    ...settingsFrom(values),
   });
   for (const full of values.repo ?? []) {
     const [ns, name] = full.split('/');
@@ -128,6 +158,11 @@ async function main() {
         await server.faults.clear();
         return reply(200, { cleared: true });
       }
+      if (req.method === 'POST' && req.url === '/settings') {
+        server.configure(JSON.parse(Buffer.concat(chunks).toString()) as Partial<FakeOxenSettings>);
+        return reply(200, server.settings);
+      }
+      if (req.url === '/settings') return reply(200, server.settings);
       if (req.url === '/faults') return reply(200, server.faults.list());
       if (req.url === '/requests') return reply(200, server.requests);
       return reply(404, { error: 'unknown control route' });
