@@ -3,19 +3,23 @@ import { type ErrorKind, OxvcsError } from '@oxvcs/retry';
 /** Codes of {@link LockError}. */
 export type LockErrorCode =
   | 'HELD'
+  | 'NOT_HOLDER'
   | 'LOST'
   | 'STALE_TOKEN'
   | 'SERVER_TOO_OLD'
   | 'INVALID_KEY'
+  | 'INVALID_TTL'
   | 'CORRUPT_RECORD'
   | 'NO_BASE_COMMIT';
 
 const KIND: Record<LockErrorCode, ErrorKind> = {
   HELD: 'conflict',
+  NOT_HOLDER: 'conflict',
   LOST: 'conflict',
   STALE_TOKEN: 'permanent',
   SERVER_TOO_OLD: 'permanent',
   INVALID_KEY: 'permanent',
+  INVALID_TTL: 'permanent',
   CORRUPT_RECORD: 'permanent',
   NO_BASE_COMMIT: 'permanent',
 };
@@ -32,6 +36,8 @@ export interface LockErrorFacts {
   readonly brokenBy?: string;
   readonly reason?: string;
   readonly ticket?: string;
+  /** HELD: the key the blocking lease is on, when it is a folder containing yours or one inside it. */
+  readonly heldKey?: string;
   /** CORRUPT_RECORD: the author of the invalid record's commit. */
   readonly writtenBy?: string;
   readonly cause?: unknown;
@@ -55,6 +61,7 @@ export class LockError extends OxvcsError {
   readonly reason?: string;
   readonly ticket?: string;
   readonly writtenBy?: string;
+  readonly heldKey?: string;
 
   constructor(code: LockErrorCode, message: string, facts: LockErrorFacts = {}) {
     super(message, facts.cause === undefined ? undefined : { cause: facts.cause });

@@ -6,9 +6,12 @@ export {
   type HeartbeatState,
   startHeartbeat,
 } from './heartbeat.js';
-export { keySlug, normaliseKey, parseTicketBranch, TICKET_ROOT, ticketBranch } from './key.js';
+export { normaliseKey } from './key.js';
 export { loadMachineId } from './machine.js';
 export {
+  type CachedChain,
+  type CachedTicket,
+  type ChainCache,
   createLockManager,
   type Grant,
   type LockCallOptions,
@@ -16,14 +19,28 @@ export {
   type LockManager,
   type LockManagerOptions,
   MIN_SERVER_VERSION,
+  memoryChainCache,
+  SCRATCH_ROOT,
 } from './manager.js';
+export { checkProof, type KeyPair, type KeyStore, memoryKeyStore, newLeaseKey, signProof } from './proof.js';
 export {
+  EXPIRY_MARGIN_MS,
   type Identity,
   type Lease,
-  type LockRecord,
   type LockState,
-  lockState,
-  parseRecord,
-  RECORD_SCHEMA,
-  type Ticket,
+  MAX_TTL_MS,
+  MIN_TTL_MS,
 } from './record.js';
+export {
+  type BreakNote,
+  CHAIN_ROOT,
+  type ChainTicket,
+  chainTicket,
+  overlaps,
+  parseChainTicket,
+  parseTable,
+  TABLE_SCHEMA,
+  type TableLease,
+  type TableRecord,
+  tableState,
+} from './table.js';

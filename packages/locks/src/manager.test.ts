@@ -2,10 +2,18 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createOxenHub } from '@oxvcs/oxen';
 import { type FakeOxenServer, startFakeOxenServer } from '@oxvcs/oxen-testkit';
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LockError } from './errors.js';
 import { startHeartbeat } from './heartbeat.js';
-import { createLockManager } from './manager.js';
+import {
+  type ChainCache,
+  createLockManager,
+  type LockManagerOptions,
+  memoryChainCache,
+  overlaps,
+} from './manager.js';
+import { type KeyStore, memoryKeyStore } from './proof.js';
 
 const HOUR = 3_600_000;
 let server: FakeOxenServer;
@@ -13,8 +21,27 @@ let n = 0;
 let url: string;
 const ada = { holder: 'ada@laptop', machineId: 'machine-ada' };
 const bob = { holder: 'bob@studio', machineId: 'machine-bob' };
-const managerFor = (identity = ada, remote = url) =>
-  createLockManager({ hub: createOxenHub({ remoteUrl: remote, timeoutMs: 3000 }), identity });
+/** Each user's state folder: the keys of their leases and what they last learnt of each chain. */
+const states = new Map<string, { keys: KeyStore; cache: ChainCache }>();
+const stateOf = (identity: { machineId: string }, remote: string) => {
+  const id = `${remote}|${identity.machineId}`;
+  let state = states.get(id);
+  if (!state) states.set(id, (state = { keys: memoryKeyStore(), cache: memoryChainCache() }));
+  return state;
+};
+const managerFor = (identity = ada, remote = url, extra: Partial<LockManagerOptions> = {}) =>
+  createLockManager({
+    hub: createOxenHub({ remoteUrl: remote, timeoutMs: 3000 }),
+    identity,
+    ...stateOf(identity, remote),
+    ...extra,
+  });
+/** Ticket numbers of the repository's lock chain, newest first. */
+const chainOf = async () =>
+  (await createOxenHub({ remoteUrl: url }).listBranches())
+    .filter((b) => b.name.startsWith('oxvcs-locks/'))
+    .map((b) => Number(b.name.slice(-10)))
+    .sort((x, y) => y - x);
 const failure = async (p: Promise<unknown>) => {
   const e = await p.then(
     () => undefined,
@@ -37,7 +64,7 @@ const freshRepo = async () => {
 };
 
 describe('lock manager against the testkit server', () => {
-  it('acquire, status, release; an uncontended acquire takes at most 4 round trips', async () => {
+  it('acquire, status, release; round trips: acquire 3, renew and release 2, status and list 1', async () => {
     await freshRepo();
     const a = managerFor();
     const first = await a.acquire(undefined, { ttlMs: 4 * HOUR, comment: 'mixing' });
@@ -56,8 +83,18 @@ describe('lock manager against the testkit server', () => {
     expect(await a.status(undefined)).toMatchObject({ state: 'unlocked', lastHolder: 'ada@laptop' });
     server.clearRequests();
     const second = await managerFor().acquire(undefined, { ttlMs: HOUR });
-    expect(server.requests.length).toBeLessThanOrEqual(4);
+    expect(server.requests.map((r) => `${r.method} ${r.route}`)).toHaveLength(3);
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    server.clearRequests();
+    await managerFor().renew(undefined, { ttlMs: HOUR });
+    expect(server.requests).toHaveLength(2);
+    server.clearRequests();
+    await managerFor().status(undefined);
+    await managerFor().list();
+    expect(server.requests).toHaveLength(2);
+    server.clearRequests();
+    await managerFor().release(undefined);
+    expect(server.requests).toHaveLength(2);
   });
 
   it('someone else → HELD naming who, since when, until when and the comment', async () => {
@@ -96,7 +133,7 @@ describe('lock manager against the testkit server', () => {
     expect(await b.status(undefined)).toMatchObject({ state: 'expired', lease: { holder: 'ada@laptop' } });
     tokens.push((await b.acquire(undefined, { ttlMs: HOUR })).fencingToken);
     const lost = await failure(a.renew(undefined, { ttlMs: HOUR, fencingToken: tokens[0]! }));
-    expect(lost).toMatchObject({ code: 'LOST', holder: 'bob@studio' });
+    expect(lost).toMatchObject({ code: 'NOT_HOLDER', holder: 'bob@studio' });
     await failure(a.assertFencing(undefined, tokens[0]!)).then((e) => expect(e.code).toBe('STALE_TOKEN'));
     await b.release(undefined);
     tokens.push((await a.acquire(undefined, { ttlMs: HOUR })).fencingToken);
@@ -152,10 +189,7 @@ describe('lock manager against the testkit server', () => {
     await server.faults.add({ kind: 'drop-response', method: 'POST', route: '/branches', count: 2 });
     const grant = await managerFor().acquire(undefined, { ttlMs: HOUR });
     expect(grant.fencingToken).toBe(1);
-    const tickets = (await createOxenHub({ remoteUrl: url }).listBranches()).filter((b) =>
-      b.name.startsWith('oxvcs-lock/'),
-    );
-    expect(tickets).toHaveLength(1);
+    expect(await chainOf()).toEqual([1]);
     expect(server.requests.filter((r) => r.fault === 'drop-response')).toHaveLength(2);
   });
 
@@ -183,7 +217,7 @@ describe('lock manager against the testkit server', () => {
       email: 'x@x',
       message: 'not json',
     });
-    await hub.createBranchFromCommit('oxvcs-lock/_root/0000000001', junk.id);
+    await hub.createBranchFromCommit('oxvcs-locks/0000000001', junk.id);
     expect(main.commit_id).not.toBe(junk.id);
     const error = await failure(managerFor().acquire(undefined, { ttlMs: HOUR }));
     expect(error.code).toBe('CORRUPT_RECORD');
@@ -194,26 +228,22 @@ describe('lock manager against the testkit server', () => {
     expect(name).toBeTruthy();
   });
 
-  it('old tickets are cleaned up once the lock is quiet past the horizon, never the top two', async () => {
+  it('old tickets are cleaned up once the chain is quiet past the horizon, never the top two', async () => {
     await freshRepo();
     const a = managerFor();
-    const ticketsNow = async () =>
-      (await createOxenHub({ remoteUrl: url }).listBranches())
-        .filter((b) => b.name.startsWith('oxvcs-lock/'))
-        .map((b) => Number(b.name.slice(-10)))
-        .sort((x, y) => y - x);
     await a.acquire(undefined, { ttlMs: HOUR });
     for (let i = 0; i < 10; i++) await a.renew(undefined, { ttlMs: HOUR });
+    await a.idle();
     // Busy: nothing is deleted, so no claim in flight can re-create a deleted ticket.
-    expect(await ticketsNow()).toHaveLength(11);
-    server.advanceClock(11 * 60_000);
+    expect(await chainOf()).toHaveLength(11);
+    server.advanceClock(25 * HOUR);
     try {
       await a.renew(undefined, { ttlMs: HOUR });
-      const tickets = await ticketsNow();
-      expect(tickets.length).toBeLessThanOrEqual(6);
-      expect(tickets.slice(0, 2)).toEqual([12, 11]);
+      await a.idle();
+      const tickets = await chainOf();
+      expect(tickets).toEqual([12, 11]);
     } finally {
-      server.advanceClock(-11 * 60_000);
+      server.advanceClock(-25 * HOUR);
     }
   });
 
@@ -232,7 +262,7 @@ describe('lock manager against the testkit server', () => {
     const slowClaims: typeof fetch = async (input, init) => {
       const request = new Request(input, init);
       const body = request.method === 'POST' ? await request.clone().text() : '';
-      if (body.includes('oxvcs-lock/') && !held) {
+      if (body.includes('oxvcs-locks/') && !held) {
         held = true;
         await gate; // Carol's claim of ticket 5 waits while Ada moves on.
       }
@@ -262,7 +292,7 @@ describe('lock manager against the testkit server', () => {
     });
   });
 
-  it('a claim that took longer than claimTrustMs is confirmed: a re-created old ticket is not a grant', async () => {
+  it('a claim that took longer than half the horizon is confirmed: a re-created old ticket is not a grant', async () => {
     await freshRepo();
     const a = managerFor(ada);
     await a.acquire(undefined, { ttlMs: HOUR });
@@ -275,7 +305,7 @@ describe('lock manager against the testkit server', () => {
     const slowClaims: typeof fetch = async (input, init) => {
       const request = new Request(input, init);
       const body = request.method === 'POST' ? await request.clone().text() : '';
-      if (body.includes('oxvcs-lock/') && !held) {
+      if (body.includes('oxvcs-locks/') && !held) {
         held = true;
         await gate;
       }
@@ -284,7 +314,7 @@ describe('lock manager against the testkit server', () => {
     const carol = createLockManager({
       hub: createOxenHub({ remoteUrl: url, fetch: slowClaims, timeoutMs: 60_000 }),
       identity: { holder: 'carol@mac', machineId: 'machine-carol' },
-      claimTrustMs: 50,
+      cleanupHorizonMs: 100,
     });
     const carolTry = carol.acquire(undefined, { ttlMs: HOUR }).then(
       (g) => ({ ok: true as const, g }),
@@ -295,18 +325,19 @@ describe('lock manager against the testkit server', () => {
     const ada2 = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: ada, keepTickets: 2 });
     await ada2.acquire(undefined, { ttlMs: HOUR }); // 3
     await ada2.release(undefined); // 4
-    server.advanceClock(11 * 60_000);
+    server.advanceClock(25 * HOUR);
     try {
       await ada2.acquire(undefined, { ttlMs: HOUR }); // 5; deletes ≤ 3
-      expect(
-        (await createOxenHub({ remoteUrl: url }).findBranch('oxvcs-lock/_root/0000000003')) ?? 'gone',
-      ).toBe('gone');
+      await ada2.idle();
+      expect((await createOxenHub({ remoteUrl: url }).findBranch('oxvcs-locks/0000000003')) ?? 'gone').toBe(
+        'gone',
+      );
       release();
       const result = await carolTry;
       expect(result.ok).toBe(false);
       if (!result.ok) expect(result.e).toMatchObject({ code: 'HELD', holder: 'ada@laptop' });
     } finally {
-      server.advanceClock(-11 * 60_000);
+      server.advanceClock(-25 * HOUR);
     }
   });
 
@@ -397,9 +428,6 @@ describe('real processes racing', () => {
 });
 
 describe('against the real oxen-server 0.54 behaviour (oxen-0.54-audit.md)', () => {
-  const tickets = async () =>
-    (await createOxenHub({ remoteUrl: url }).listBranches()).filter((b) => b.name.startsWith('oxvcs-lock/'));
-
   it('audit #1: a renew and a release whose upload answer was lost succeed when retried, no duplicate ticket', async () => {
     await freshRepo();
     const a = managerFor();
@@ -415,11 +443,7 @@ describe('against the real oxen-server 0.54 behaviour (oxen-0.54-audit.md)', () 
     await server.faults.add({ kind: 'drop-response', method: 'PUT', route: '/file/', count: 1 });
     await expect(a.release(undefined, { nonce: 'release-1' })).rejects.toMatchObject({ code: 'NETWORK' });
     expect((await a.release(undefined, { nonce: 'release-1' })).released).toBe(true);
-    expect((await tickets()).map((t) => t.name)).toEqual([
-      'oxvcs-lock/_root/0000000001',
-      'oxvcs-lock/_root/0000000002',
-      'oxvcs-lock/_root/0000000003',
-    ]);
+    expect(await chainOf()).toEqual([3, 2, 1]);
     expect(await a.status(undefined)).toMatchObject({ state: 'unlocked' });
   });
 
@@ -432,14 +456,17 @@ describe('against the real oxen-server 0.54 behaviour (oxen-0.54-audit.md)', () 
     const main = await hub.getBranch('main');
     const scratch = (await hub.listBranches()).filter((b) => b.name.startsWith('oxvcs-scratch/'));
     expect(scratch.map((b) => b.name)).toEqual([`oxvcs-scratch/machine-ada.${main.commit_id.slice(0, 16)}`]);
-    // A later lease, after main moved, forks afresh from main's head and drops the old fork.
+    // A later read that lists the branches (a machine whose cache is cold), after main moved,
+    // forks afresh from main's head and drops the old fork.
     const moved = await hub.uploadFile('main', 'take.txt', 'take.txt', 'take 2', {
       name: 'Ada',
       email: 'ada@example.com',
       message: 'take 2',
     });
     await managerFor().release(undefined);
-    await managerFor().acquire(undefined, { ttlMs: HOUR });
+    const cold = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: ada });
+    await cold.acquire(undefined, { ttlMs: HOUR });
+    await cold.idle();
     expect(
       (await hub.listBranches()).filter((b) => b.name.startsWith('oxvcs-scratch/')).map((b) => b.name),
     ).toEqual([`oxvcs-scratch/machine-ada.${moved.id.slice(0, 16)}`]);
@@ -499,26 +526,34 @@ describe('records and clocks are untrusted (issue 13)', () => {
       name: 'mallory',
       email: 'm@evil',
       message: JSON.stringify({
-        schema: 1,
-        lockId: 'l',
-        key: 'Other.logicx',
-        holder: 'ada@laptop',
-        machineId: 'machine-ada',
+        schema: 2,
+        ticket: 1,
+        writer: { holder: 'ada@laptop', machineId: 'machine-ada' },
         op: 'acquire',
-        ttlMs: 1e300,
-        fencingToken: 1,
+        key: '.',
         nonce: 'n',
+        leases: {
+          '.': {
+            lockId: 'l',
+            holder: 'ada@laptop',
+            machineId: 'machine-ada',
+            fencingToken: 1,
+            ttlMs: 1e300,
+            owner: 'MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=',
+          },
+        },
+        breaks: {},
+        last: {},
       }),
     });
-    await hub.createBranchFromCommit('oxvcs-lock/_root/0000000001', evil.id);
+    await hub.createBranchFromCommit('oxvcs-locks/0000000001', evil.id);
     const a = managerFor(ada);
     expect(await a.status(undefined)).toMatchObject({ state: 'corrupt', ticket: 1, writtenBy: 'mallory' });
     expect(await failure(a.acquire(undefined, { ttlMs: HOUR }))).toMatchObject({
       code: 'CORRUPT_RECORD',
       writtenBy: 'mallory',
     });
-    // `lock list` shows the key the branch encodes, not the one the record claims.
-    expect(await a.list()).toEqual([expect.objectContaining({ state: 'corrupt', key: '.' })]);
+    expect(await a.list()).toEqual([expect.objectContaining({ state: 'corrupt', writtenBy: 'mallory' })]);
     expect((await a.break(undefined, { force: true, reason: 'bad record' })).broken).toBe(true);
     expect((await a.acquire(undefined, { ttlMs: HOUR })).fencingToken).toBe(3);
   });
@@ -570,12 +605,7 @@ describe('the server costs of the real oxen-server (audit #2, #7)', () => {
     const grant = await managerFor().acquire(undefined, { ttlMs: HOUR });
     server.configure({ uploadCommitDelayMs: 150 });
     const events: string[] = [];
-    const twin = () =>
-      createLockManager({
-        hub: createOxenHub({ remoteUrl: url, timeoutMs: 5000 }),
-        identity: ada,
-        onEvent: (e) => events.push(e.type),
-      });
+    const twin = () => managerFor(ada, url, { onEvent: (e) => events.push(e.type) });
     try {
       const results = await Promise.all([
         twin().renew(undefined, { ttlMs: HOUR, fencingToken: grant.fencingToken }),
@@ -587,4 +617,184 @@ describe('the server costs of the real oxen-server (audit #2, #7)', () => {
       server.configure({ uploadCommitDelayMs: 0 });
     }
   });
+});
+
+describe('one lock table per repository (issue 13)', () => {
+  it('nested keys exclude each other: a project and a folder inside it, a folder and its sub-folder', async () => {
+    await freshRepo();
+    const a = managerFor(ada);
+    const b = managerFor(bob);
+    await a.acquire(undefined, { ttlMs: HOUR, comment: 'mixing' });
+    expect(await failure(b.acquire('Song.logicx', { ttlMs: HOUR }))).toMatchObject({
+      code: 'HELD',
+      holder: 'ada@laptop',
+      heldKey: '.',
+    });
+    await a.release(undefined);
+    await b.acquire('Songs/Song.logicx', { ttlMs: HOUR });
+    for (const key of [undefined, 'Songs', 'Songs/Song.logicx/Audio Files']) {
+      expect(await failure(a.acquire(key, { ttlMs: HOUR }))).toMatchObject({
+        code: 'HELD',
+        holder: 'bob@studio',
+      });
+    }
+    // Siblings and look-alike names are independent.
+    await a.acquire('Songs/Other.logicx', { ttlMs: HOUR });
+    await a.acquire('Songs/Song.logicx2', { ttlMs: HOUR });
+    expect((await a.blockers(undefined)).map((l) => l.key)).toEqual(['Songs/Song.logicx']);
+    expect(await a.blockers('Songs/Other.logicx')).toEqual([]);
+    // `lock list` is one read of the table.
+    server.clearRequests();
+    expect((await a.list()).map((s) => `${s.key}:${s.state}`)).toEqual([
+      'Songs/Other.logicx:held-by-you',
+      'Songs/Song.logicx:held-by-other',
+      'Songs/Song.logicx2:held-by-you',
+    ]);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('a replayed acquire or renew buried under other keys’ tickets is recognised by its nonce: no second write', async () => {
+    await freshRepo();
+    const a = managerFor(ada);
+    const g = await a.acquire('A', { ttlMs: HOUR, nonce: 'acq-1' });
+    await managerFor(bob).acquire('B', { ttlMs: HOUR });
+    await a.renew('A', { ttlMs: 2 * HOUR, nonce: 'ren-1' });
+    await managerFor(bob).release('B');
+    server.clearRequests();
+    expect((await a.acquire('A', { ttlMs: HOUR, nonce: 'acq-1' })).fencingToken).toBe(g.fencingToken);
+    expect((await a.renew('A', { ttlMs: 2 * HOUR, nonce: 'ren-1' })).ttlMs).toBe(2 * HOUR);
+    expect(server.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  it('owner proofs: a copied holder name and machine id can neither renew nor release, and see someone else’s lock', async () => {
+    await freshRepo();
+    await managerFor(ada).acquire(undefined, { ttlMs: HOUR });
+    // Mallory copies everything `lock status --json` prints (holder, machine id); her state
+    // folder has no key for the lease.
+    const mallory = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: { ...ada } });
+    expect(await mallory.status(undefined)).toMatchObject({ state: 'held-by-other' });
+    expect(await failure(mallory.release(undefined))).toMatchObject({
+      code: 'NOT_HOLDER',
+      holder: 'ada@laptop',
+    });
+    expect(await failure(mallory.renew(undefined, { ttlMs: 2 * HOUR }))).toMatchObject({
+      code: 'NOT_HOLDER',
+    });
+    expect(await managerFor(ada).status(undefined)).toMatchObject({
+      state: 'held-by-you',
+      lease: { ttlMs: HOUR },
+    });
+  });
+
+  it('a forged record (a release without the holder’s signature) is ignored by every client', async () => {
+    await freshRepo();
+    const grant = await managerFor(ada).acquire(undefined, { ttlMs: HOUR });
+    const hub = createOxenHub({ remoteUrl: url });
+    const top = await hub.getCommit((await hub.getBranch('oxvcs-locks/0000000001')).commit_id);
+    const table = JSON.parse(top.message) as Record<string, unknown>;
+    const forged = {
+      ...table,
+      ticket: 2,
+      op: 'release',
+      key: '.',
+      nonce: 'forged',
+      leases: {},
+      last: { '.': 'ada@laptop' },
+    };
+    await hub.createBranchFromCommit('mallory', (await hub.getBranch('main')).commit_id);
+    const commit = await hub.uploadFile('mallory', 'f.txt', 'f.txt', 'x', {
+      name: 'mallory',
+      email: 'm@x',
+      message: JSON.stringify(forged),
+    });
+    await hub.createBranchFromCommit('oxvcs-locks/0000000002', commit.id);
+    const events: string[] = [];
+    const bobs = createLockManager({
+      hub: createOxenHub({ remoteUrl: url }),
+      identity: bob,
+      onEvent: (e) => events.push(e.type),
+    });
+    expect(await bobs.status(undefined)).toMatchObject({
+      state: 'held-by-other',
+      lease: { holder: 'ada@laptop' },
+    });
+    expect(events).toContain('forged');
+    expect((await failure(bobs.acquire(undefined, { ttlMs: HOUR }))).code).toBe('HELD');
+    // Ada's next write builds on the real table.
+    expect((await managerFor(ada).renew(undefined, { ttlMs: HOUR })).fencingToken).toBe(grant.fencingToken);
+    expect(await chainOf()).toEqual([3, 2, 1]);
+  });
+
+  it('--timeout-like bounds: a TTL above 30 days or not a whole number of ms never reaches the table', async () => {
+    await freshRepo();
+    for (const ttlMs of [0, -1, 31 * 24 * HOUR, Number.NaN, 1.5]) {
+      await expect(managerFor().acquire(undefined, { ttlMs })).rejects.toMatchObject({ code: 'INVALID_TTL' });
+    }
+  });
+});
+
+describe('property: lock transitions keep exclusivity (fast-check, against the testkit)', () => {
+  /** The test's own oracle: one key is the other, or a folder containing it. */
+  const nested = (a: string, b: string) =>
+    a === b || a === '.' || b === '.' || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+  it('any sequence of acquire/renew/release/break by three users on nested keys never leaves two live overlapping leases', async () => {
+    const users = [ada, bob, { holder: 'cy@desk', machineId: 'machine-cy' }];
+    const keysPool = [undefined, 'A', 'A/x', 'B', 'B/y/z'];
+    const op = fc.record({
+      user: fc.integer({ min: 0, max: 2 }),
+      kind: fc.constantFrom('acquire', 'acquire', 'renew', 'release', 'break', 'wait'),
+      key: fc.integer({ min: 0, max: keysPool.length - 1 }),
+      ttlMin: fc.integer({ min: 1, max: 90 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 12 }), async (ops) => {
+        await freshRepo();
+        let advanced = 0;
+        try {
+          for (const step of ops) {
+            const identity = users[step.user]!;
+            const key = keysPool[step.key];
+            const m = managerFor(identity);
+            if (step.kind === 'wait') {
+              server.advanceClock(30 * 60_000);
+              advanced += 30 * 60_000;
+              continue;
+            }
+            const result = await (step.kind === 'acquire'
+              ? m.acquire(key, { ttlMs: step.ttlMin * 60_000 })
+              : step.kind === 'renew'
+                ? m.renew(key, { ttlMs: step.ttlMin * 60_000 })
+                : step.kind === 'release'
+                  ? m.release(key)
+                  : m.break(key, { force: true, reason: 'test' })
+            ).then(
+              (r) => ({ ok: true as const, r }),
+              (e: unknown) => ({ ok: false as const, e }),
+            );
+            if (!result.ok) expect(result.e).toBeInstanceOf(LockError);
+            // The table as a bystander reads it: no two live leases of different people overlap.
+            const held = (await managerFor({ holder: 'observer', machineId: 'machine-obs' }).list()).filter(
+              (s): s is Extract<typeof s, { state: 'held-by-other' }> => s.state === 'held-by-other',
+            );
+            for (const x of held) {
+              for (const y of held) {
+                if (x !== y && x.lease.holder !== y.lease.holder) expect(nested(x.key, y.key)).toBe(false);
+              }
+            }
+            // A grant just reported is what the table says now.
+            if (result.ok && step.kind === 'acquire') {
+              const g = result.r as { key: string; fencingToken: number; holder: string };
+              expect(held.find((h) => h.key === g.key)?.lease).toMatchObject({
+                holder: g.holder,
+                fencingToken: g.fencingToken,
+              });
+            }
+          }
+        } finally {
+          server.advanceClock(-advanced);
+        }
+      }),
+      { numRuns: 60, seed: 1325 },
+    );
+  }, 120_000);
 });

@@ -1,0 +1,363 @@
+import {
+  cleanText,
+  EXPIRY_MARGIN_MS,
+  type Identity,
+  type Lease,
+  type LockState,
+  MAX_ID,
+  MAX_TEXT,
+  MAX_TTL_MS,
+} from './record.js';
+
+/**
+ * Every lock of a repository lives in one lock table, and every change to it is one ticket on one
+ * chain `oxvcs-locks/<N>`: one compare-and-swap decides every key at once, so a lock on a project
+ * and a lock on a folder inside it can exclude each other atomically, and `lock list` is one read.
+ */
+export const CHAIN_ROOT = 'oxvcs-locks';
+/** Schema of table records. */
+export const TABLE_SCHEMA = 2;
+/** Most keys a table may hold (leases, break notes and last holders together). */
+export const MAX_KEYS = 1000;
+
+/** Ticket branch `oxvcs-locks/<N zero-padded to 10>`. */
+export function chainTicket(ticket: number): string {
+  return `${CHAIN_ROOT}/${String(ticket).padStart(10, '0')}`;
+}
+
+/** The ticket number of a chain branch, or undefined. */
+export function parseChainTicket(name: string): number | undefined {
+  const m = /^oxvcs-locks\/(\d{10})$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** One lease in the table. */
+export interface TableLease {
+  readonly lockId: string;
+  readonly holder: string;
+  readonly machineId: string;
+  /** The ticket number of the acquisition that started the lease. */
+  readonly fencingToken: number;
+  readonly ttlMs: number;
+  /** Server time the lease was first granted; absent: this ticket's commit time. */
+  readonly acquiredAt?: string;
+  /** Server time of the lease's last renewal; absent: this ticket's commit time. */
+  readonly renewedAt?: string;
+  readonly comment?: string;
+  /** The holder's public key (Ed25519, SPKI DER, base64): renewals and releases are signed with it. */
+  readonly owner: string;
+  /** Idempotency key of the acquire or renew that last wrote this lease (a replay finds it here). */
+  readonly nonce?: string;
+  /** Idempotency key of the acquire that started the lease (kept through renewals). */
+  readonly grantNonce?: string;
+}
+
+/** What a break left for the previous holder to read. */
+export interface BreakNote {
+  readonly by: string;
+  readonly reason?: string;
+  readonly previousHolder: string;
+  readonly previousMachineId: string;
+  /** Server time of the break; absent: this ticket's commit time. */
+  readonly at?: string;
+}
+
+/** A table record: the commit message of a chain ticket. */
+export interface TableRecord {
+  readonly schema: number;
+  /** This record's own ticket number. */
+  readonly ticket: number;
+  /** Who wrote it. */
+  readonly writer: Identity;
+  readonly op: 'acquire' | 'renew' | 'release' | 'break';
+  /** The key the operation was about. */
+  readonly key: string;
+  /** Idempotency key of the operation that wrote this record. */
+  readonly nonce: string;
+  /** For renew and release: the lease owner's signature of {@link signedText}. */
+  readonly sig?: string;
+  readonly leases: Readonly<Record<string, TableLease>>;
+  readonly breaks: Readonly<Record<string, BreakNote>>;
+  /** Who last held each recently released key (for `unlocked (last held by …)`). */
+  readonly last: Readonly<Record<string, string>>;
+}
+
+/** What a renew or release signs: binds the ticket, the operation and the lease. */
+export function signedText(
+  r: Pick<TableRecord, 'ticket' | 'op' | 'key' | 'nonce'>,
+  lease: TableLease,
+): string {
+  return [
+    'oxvcs-lock-proof-v1',
+    r.ticket,
+    r.op,
+    r.key,
+    r.nonce,
+    lease.lockId,
+    lease.fencingToken,
+    lease.ttlMs,
+  ].join('\n');
+}
+
+/** A chain ticket as read: number, commit, the commit's server time and author, and the record. */
+export interface ChainTicket {
+  readonly ticket: number;
+  readonly commitId: string;
+  /** Server time (ms) of the commit: the clock every lease is judged on. */
+  readonly committedAt: number;
+  readonly author?: string;
+  /** Undefined when the message is no valid table record. */
+  readonly record?: TableRecord;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const id = (v: unknown): v is string =>
+  typeof v === 'string' &&
+  v.length > 0 &&
+  v.length <= MAX_ID &&
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: identifiers may not hold them
+  !/[\u0000-\u001f\u007f-\u009f]/.test(v);
+const text = (v: unknown): v is string | undefined =>
+  v === undefined || (typeof v === 'string' && v.length <= MAX_TEXT);
+const when = (v: unknown): v is string | undefined =>
+  v === undefined || (typeof v === 'string' && v.length <= 64 && Number.isFinite(Date.parse(v)));
+const keyOk = (k: string) =>
+  k.length > 0 &&
+  k.length <= 1024 &&
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: keys may not hold them
+  !/[\u0000-\u001f\u007f-\u009f]/.test(k) &&
+  (k === '.' || !k.split('/').some((s) => s === '' || s === '.' || s === '..'));
+
+function parseLease(v: unknown): TableLease | undefined {
+  if (!isObject(v)) return undefined;
+  const ttl = v.ttlMs;
+  const token = v.fencingToken;
+  const ok =
+    id(v.lockId) &&
+    id(v.holder) &&
+    id(v.machineId) &&
+    typeof token === 'number' &&
+    Number.isSafeInteger(token) &&
+    token >= 1 &&
+    typeof ttl === 'number' &&
+    Number.isInteger(ttl) &&
+    ttl > 0 &&
+    ttl <= MAX_TTL_MS &&
+    when(v.acquiredAt) &&
+    when(v.renewedAt) &&
+    text(v.comment) &&
+    (v.nonce === undefined || id(v.nonce)) &&
+    (v.grantNonce === undefined || id(v.grantNonce)) &&
+    typeof v.owner === 'string' &&
+    /^[A-Za-z0-9+/=]{40,120}$/.test(v.owner);
+  if (!ok) return undefined;
+  return {
+    lockId: v.lockId as string,
+    holder: v.holder as string,
+    machineId: v.machineId as string,
+    fencingToken: token as number,
+    ttlMs: ttl as number,
+    owner: v.owner as string,
+    ...(v.acquiredAt ? { acquiredAt: v.acquiredAt as string } : {}),
+    ...(v.renewedAt ? { renewedAt: v.renewedAt as string } : {}),
+    ...(typeof v.comment === 'string' ? { comment: cleanText(v.comment) } : {}),
+    ...(typeof v.nonce === 'string' ? { nonce: v.nonce } : {}),
+    ...(typeof v.grantNonce === 'string' ? { grantNonce: v.grantNonce } : {}),
+  };
+}
+
+function parseBreak(v: unknown): BreakNote | undefined {
+  if (!isObject(v)) return undefined;
+  if (!(id(v.by) && id(v.previousHolder) && id(v.previousMachineId) && text(v.reason) && when(v.at)))
+    return undefined;
+  return {
+    by: v.by as string,
+    previousHolder: v.previousHolder as string,
+    previousMachineId: v.previousMachineId as string,
+    ...(typeof v.reason === 'string' ? { reason: cleanText(v.reason) } : {}),
+    ...(v.at ? { at: v.at as string } : {}),
+  };
+}
+
+function parseMap<T>(v: unknown, item: (x: unknown) => T | undefined): Record<string, T> | undefined {
+  if (!isObject(v)) return undefined;
+  const out: Record<string, T> = {};
+  const entries = Object.entries(v);
+  if (entries.length > MAX_KEYS) return undefined;
+  for (const [k, x] of entries) {
+    const parsed = item(x);
+    if (!keyOk(k) || parsed === undefined) return undefined;
+    out[k] = parsed;
+  }
+  return out;
+}
+
+/**
+ * Parses a commit message into a table record, or undefined when it is not a valid one. Records
+ * are untrusted input (any repository writer, a buggy client or a hostile server can write one):
+ * every field is type-checked and bounded, so a TTL of `1e300` or a date that does not parse makes
+ * the record invalid, never a crash; free text has its control characters replaced.
+ */
+export function parseTable(message: string, ticket: number): TableRecord | undefined {
+  if (message.length > 512 * 1024) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(v) || v.schema !== TABLE_SCHEMA || v.ticket !== ticket) return undefined;
+  const writer = v.writer;
+  if (!isObject(writer) || !id(writer.holder) || !id(writer.machineId)) return undefined;
+  if (!['acquire', 'renew', 'release', 'break'].includes(String(v.op))) return undefined;
+  if (typeof v.key !== 'string' || !keyOk(v.key) || !id(v.nonce)) return undefined;
+  if (v.sig !== undefined && (typeof v.sig !== 'string' || !/^[A-Za-z0-9+/=]{40,200}$/.test(v.sig)))
+    return undefined;
+  const leases = parseMap(v.leases, parseLease);
+  const breaks = parseMap(v.breaks ?? {}, parseBreak);
+  const last = parseMap(v.last ?? {}, (x) => (id(x) ? x : undefined));
+  if (!leases || !breaks || !last) return undefined;
+  return {
+    schema: TABLE_SCHEMA,
+    ticket,
+    writer: { holder: writer.holder as string, machineId: writer.machineId as string },
+    op: v.op as TableRecord['op'],
+    key: v.key,
+    nonce: v.nonce as string,
+    ...(typeof v.sig === 'string' ? { sig: v.sig } : {}),
+    leases,
+    breaks,
+    last,
+  };
+}
+
+/** True when two keys overlap: the same, or one is a folder containing the other ('.' contains all). */
+export function overlaps(a: string, b: string): boolean {
+  if (a === b || a === '.' || b === '.') return true;
+  return a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** When a lease was last renewed (ms, server clock), given the commit time of the ticket holding it. */
+export function renewedAtOf(lease: TableLease, committedAt: number): number {
+  return lease.renewedAt ? Date.parse(lease.renewedAt) : committedAt;
+}
+
+/** The lease as the public {@link Lease} shape. */
+export function leaseView(key: string, lease: TableLease, top: ChainTicket): Lease {
+  const renewed = renewedAtOf(lease, top.committedAt);
+  return {
+    key,
+    lockId: lease.lockId,
+    holder: lease.holder,
+    machineId: lease.machineId,
+    acquiredAt: lease.acquiredAt ?? iso(top.committedAt),
+    expiresAt: iso(renewed + lease.ttlMs),
+    lastHeartbeat: iso(renewed),
+    ttlMs: lease.ttlMs,
+    ...(lease.comment ? { comment: lease.comment } : {}),
+    fencingToken: lease.fencingToken,
+    ticket: top.ticket,
+  };
+}
+
+/** True when the lease has ended at server time `now` (with the margin); never without a clock. */
+export function leaseEnded(lease: TableLease, committedAt: number, now: number | undefined): boolean {
+  return (
+    now !== undefined &&
+    Number.isFinite(now) &&
+    now >= renewedAtOf(lease, committedAt) + lease.ttlMs + EXPIRY_MARGIN_MS
+  );
+}
+
+/** Who asks: an identity, and optionally proof of ownership (the lease's key in your state folder). */
+export type Asker = Identity & { readonly owns?: (lease: TableLease) => boolean };
+
+/** Is this lease yours? Your name and machine, and (when the asker can tell) its key in your state folder. */
+export const isMine = (lease: TableLease, me: Asker) =>
+  me.owns ? me.owns(lease) : lease.holder === me.holder && lease.machineId === me.machineId;
+
+/** Pure: the state of `key` in the table at `top`, at server time `now`, for `me`. */
+export function tableState(
+  key: string,
+  top: ChainTicket | undefined,
+  now: number | undefined,
+  me: Asker,
+): LockState {
+  if (!top) return { state: 'unlocked', key };
+  const r = top.record;
+  if (!r || !Number.isFinite(top.committedAt)) {
+    return { state: 'corrupt', key, ticket: top.ticket, ...(top.author ? { writtenBy: top.author } : {}) };
+  }
+  const lease = r.leases[key];
+  if (lease) {
+    const view = leaseView(key, lease, top);
+    if (leaseEnded(lease, top.committedAt, now))
+      return { state: 'expired', key, lease: view, yours: isMine(lease, me) };
+    return isMine(lease, me)
+      ? { state: 'held-by-you', key, lease: view }
+      : { state: 'held-by-other', key, lease: view };
+  }
+  const broke = r.breaks[key];
+  if (broke && broke.previousHolder === me.holder && broke.previousMachineId === me.machineId) {
+    return {
+      state: 'broken',
+      key,
+      brokenBy: broke.by,
+      ...(broke.reason ? { reason: broke.reason } : {}),
+      brokenAt: broke.at ?? iso(top.committedAt),
+    };
+  }
+  const last = r.last[key] ?? broke?.previousHolder;
+  return { state: 'unlocked', key, ...(last ? { lastHolder: last } : {}) };
+}
+
+/** Live leases of others on keys overlapping `key` (the exact key included), at server time `now`. */
+export function blockers(
+  key: string,
+  top: ChainTicket | undefined,
+  now: number | undefined,
+  me: Asker,
+): Lease[] {
+  const r = top?.record;
+  if (!top || !r) return [];
+  return Object.entries(r.leases)
+    .filter(([k, l]) => overlaps(k, key) && !isMine(l, me) && !leaseEnded(l, top.committedAt, now))
+    .map(([k, l]) => leaseView(k, l, top));
+}
+
+/**
+ * The table a new ticket starts from: the current one with every time made absolute (a lease or
+ * note without a time was written in `top`, so it gets `top`'s commit time), leases that ended long
+ * ago dropped, and break notes and last holders kept bounded.
+ */
+export function carryOver(
+  top: ChainTicket | undefined,
+  now: number | undefined,
+): {
+  leases: Record<string, TableLease>;
+  breaks: Record<string, BreakNote>;
+  last: Record<string, string>;
+} {
+  const r = top?.record;
+  if (!top || !r) return { leases: {}, breaks: {}, last: {} };
+  const at = iso(top.committedAt);
+  const week = 7 * 24 * 3_600_000;
+  const leases: Record<string, TableLease> = {};
+  for (const [k, l] of Object.entries(r.leases)) {
+    const renewed = renewedAtOf(l, top.committedAt);
+    // A lease over for a week is only history; keep it until then so its holder sees "expired".
+    if (now !== undefined && now > renewed + l.ttlMs + week) continue;
+    leases[k] = { ...l, acquiredAt: l.acquiredAt ?? at, renewedAt: l.renewedAt ?? at };
+  }
+  const breaks: Record<string, BreakNote> = {};
+  for (const [k, b] of Object.entries(r.breaks)) {
+    const when = b.at ? Date.parse(b.at) : top.committedAt;
+    if (now !== undefined && now > when + week) continue;
+    breaks[k] = { ...b, at: b.at ?? at };
+  }
+  const lastEntries = Object.entries(r.last).slice(-200);
+  return { leases, breaks, last: Object.fromEntries(lastEntries) };
+}
