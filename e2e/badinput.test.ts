@@ -73,11 +73,12 @@ describe('8. bad input: one clear line, the documented exit code, nothing lost',
       email: 'x@x',
       message: '{not a record',
     });
-    await hub.createBranchFromCommit('oxvcs-lock/broken/0000000001', junk.id);
+    await hub.createBranchFromCommit('oxvcs-locks/0000000001', junk.id);
+    mkdirSync(join(dir, 'broken'), { recursive: true });
     const r = await world.run(['lock', 'acquire', '--project', 'broken'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      'The lock record on ticket 1 for broken (written by x) is invalid; replace it with `oxenvcs lock break --force`.',
+      'The lock record on ticket 1 (written by x) is invalid; replace it with `oxenvcs lock break --force`.',
     );
     expect((await world.run(['lock', 'break', '--force', '--project', 'broken'], { cwd: dir })).code).toBe(0);
     expect((await world.run(['lock', 'acquire', '--project', 'broken'], { cwd: dir })).code).toBe(0);

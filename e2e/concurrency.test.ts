@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, json, type World } from './helpers.js';
 
@@ -10,6 +12,7 @@ afterAll(() => world.close());
 describe('6. 8 processes enqueue at once', () => {
   it('every entry is present exactly once', async () => {
     const dir = await world.project('eight');
+    for (let p = 0; p < 8; p++) for (let i = 0; i < 3; i++) mkdirSync(join(dir, `p${p}-${i}`));
     await world.server.faults.offline();
     const results = await Promise.all(
       Array.from({ length: 8 }, async (_, p) => {

@@ -2,6 +2,7 @@ import {
   createLockManager,
   type Grant,
   type Lease,
+  LockError,
   type LockManager,
   type LockState,
   startHeartbeat,
@@ -34,6 +35,7 @@ import {
 import type { Core, Engine, Outcome } from './engine.js';
 import { EngineError } from './errors.js';
 import { createExecutors } from './executors.js';
+import { fileChainCache, fileKeyStore } from './lock-state.js';
 import { type GrantNote, grantId, type HeartbeatNote, readState, writeState } from './state.js';
 
 /** The engine's network half: everything that talks to the remote or the oxen CLI. */
@@ -97,6 +99,8 @@ export function createOnline(core: Core): Online {
       manager = createLockManager({
         hub: hubFor(remoteUrl),
         identity: { holder: who, machineId: getProject().machineId },
+        keys: fileKeyStore(files.lockKeys),
+        cache: fileChainCache(files.chains, remoteUrl),
       });
       managers.set(id, manager);
     }
@@ -379,9 +383,16 @@ export function createOnline(core: Core): Online {
       const manager = locksFor(p.remote.url);
       const status = await manager.status(p.key, { signal: o.signal });
       if (status.state !== 'held-by-you') {
-        throw new EngineError(
-          'INVALID_INPUT',
-          `You do not hold the lock on ${p.key === '.' ? 'this project' : p.key} (it is ${status.state.replace(/-/g, ' ')}); acquire it first.`,
+        const other =
+          status.state === 'held-by-other' || status.state === 'expired' ? status.lease : undefined;
+        throw new LockError(
+          'NOT_HOLDER',
+          `You do not hold the lock on ${p.key === '.' ? 'this project' : p.key} (${
+            other
+              ? `${status.state === 'expired' ? 'it expired; last held by' : 'held by'} ${other.holder}`
+              : `it is ${status.state.replace(/-/g, ' ')}`
+          }), so there is nothing to keep alive; acquire it first.`,
+          { key: p.key, ...(other ? { holder: other.holder, expiresAt: other.expiresAt } : {}) },
         );
       }
       const ttlMs = o.ttlHours ? ttlFrom(o.ttlHours) : status.lease.ttlMs;

@@ -1,5 +1,6 @@
+import { realpathSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { loadMachineId, normaliseKey } from '@oxvcs/locks';
 import {
   findRepositoryRoot,
@@ -8,6 +9,7 @@ import {
   type RemoteRef,
   readRepositoryRemote,
 } from '@oxvcs/oxen';
+import { EngineError } from './errors.js';
 
 /** The project a command acts on. */
 export interface ProjectInfo {
@@ -38,6 +40,37 @@ export function holderIdentity(env: NodeJS.ProcessEnv): string {
 /** Where project discovery starts: `--project`, else the working directory. */
 const startOf = (options: { cwd: string; project?: string }) => resolve(options.cwd, options.project ?? '.');
 
+/**
+ * The lock key of `--project DIR`: DIR must be an existing folder inside the repository (a typo
+ * is refused, not locked); symlinks are resolved, so every path to one folder is one key, and
+ * the key is Unicode-normalised and case-folded by `normaliseKey`.
+ */
+function projectKey(root: string, start: string, given: string): string {
+  let real: string;
+  try {
+    real = realpathSync(start);
+  } catch {
+    throw new EngineError(
+      'INVALID_INPUT',
+      `--project ${given}: no such folder; give an existing folder inside the repository.`,
+    );
+  }
+  if (!statSync(real).isDirectory()) {
+    throw new EngineError(
+      'INVALID_INPUT',
+      `--project ${given} is a file; give the folder to lock (e.g. the .logicx package).`,
+    );
+  }
+  const inside = relative(realpathSync(root), real);
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw new EngineError(
+      'INVALID_INPUT',
+      `--project ${given} is outside the repository at ${root}; give a folder inside it.`,
+    );
+  }
+  return normaliseKey(inside.split(sep).join('/') || '.');
+}
+
 /** The repository around `--project` (or the working directory); NOT_A_REPOSITORY otherwise. */
 export function projectRoot(options: { cwd: string; project?: string }): string {
   return findRepositoryRoot(startOf(options));
@@ -56,7 +89,7 @@ export function resolveProject(options: {
 }): ProjectInfo {
   const start = startOf(options);
   const root = findRepositoryRoot(start);
-  const key = options.project ? normaliseKey(relative(root, start).split(sep).join('/') || '.') : '.';
+  const key = options.project ? projectKey(root, start, options.project) : '.';
   let remoteUrl: string;
   let remoteName: string | undefined;
   if (options.remote) {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EngineError } from './errors.js';
 
@@ -20,11 +20,12 @@ export function readState<T>(file: string, fallback: T): T {
   }
 }
 
-/** Writes a small JSON state file atomically (temp file + rename). */
-export function writeState(file: string, value: unknown): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2));
+/** Writes a small JSON state file atomically (temp file + rename); `secret` files are mode 0600. */
+export function writeState(file: string, value: unknown, secret = false): void {
+  mkdirSync(dirname(file), { recursive: true, ...(secret ? { mode: 0o700 } : {}) });
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2), secret ? { mode: 0o600 } : {});
+  if (secret) chmodSync(tmp, 0o600);
   renameSync(tmp, file);
 }
 
@@ -55,6 +56,8 @@ export function stateFiles(stateDir: string) {
     grants: join(stateDir, 'grants.json'),
     breaker: join(stateDir, 'breaker.json'),
     heartbeat: join(stateDir, 'heartbeat.json'),
+    lockKeys: join(stateDir, 'lock-keys'),
+    chains: join(stateDir, 'chains'),
   };
 }
 

@@ -1,10 +1,11 @@
 import { LockError } from './errors.js';
 
 /**
- * Validates a lock key: the project path relative to the repository root, `.` for the
- * repository itself. `..`, absolute paths, and characters Oxen forbids in branch names
- * (`~ ^ : ? [ * \`, `@{`, control characters) are refused with a message saying what to do.
- * Returns the normalised key (forward slashes, no `./`, no trailing slash).
+ * Validates and canonicalises a lock key: the project path relative to the repository root, `.`
+ * for the repository itself. Absolute paths, `..` and control characters are refused with a
+ * message saying what to do. The key is Unicode-normalised (NFC: macOS writes NFD names) and
+ * case-folded, always: one folder is one key on every machine, whether its disk is
+ * case-insensitive (macOS's default) or not. Returns forward slashes, no `./`, no trailing slash.
  */
 export function normaliseKey(key: string | undefined): string {
   const raw = (key ?? '.').trim();
@@ -13,21 +14,21 @@ export function normaliseKey(key: string | undefined): string {
     throw new LockError(
       'INVALID_KEY',
       `The lock key "${raw}" is an absolute path; give the project path relative to the repository root.`,
-      {
-        key: raw,
-      },
-    );
-  }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused here
-  const forbidden = /[~^:?[*\\]|@\{|[\u0000-\u001f\u007f]/.exec(raw);
-  if (forbidden) {
-    throw new LockError(
-      'INVALID_KEY',
-      `The lock key "${raw}" contains "${forbidden[0]}", which Oxen does not allow in branch names; rename the project or lock its folder instead.`,
       { key: raw },
     );
   }
-  const segments = raw.split('/').filter((s) => s !== '' && s !== '.');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused here
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(raw)) {
+    throw new LockError(
+      'INVALID_KEY',
+      'The lock key contains a control character; rename the folder or lock the folder around it.',
+      { key: raw.replace(/[^\x20-\x7e]/g, '?') },
+    );
+  }
+  const segments = raw
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) {
     throw new LockError(
       'INVALID_KEY',
@@ -35,5 +36,5 @@ export function normaliseKey(key: string | undefined): string {
       { key: raw },
     );
   }
-  return segments.length === 0 ? '.' : segments.join('/');
+  return segments.length === 0 ? '.' : segments.join('/').normalize('NFC').toLowerCase();
 }

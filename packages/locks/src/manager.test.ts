@@ -11,7 +11,6 @@ import {
   createLockManager,
   type LockManagerOptions,
   memoryChainCache,
-  overlaps,
 } from './manager.js';
 import { type KeyStore, memoryKeyStore } from './proof.js';
 
@@ -26,7 +25,10 @@ const states = new Map<string, { keys: KeyStore; cache: ChainCache }>();
 const stateOf = (identity: { machineId: string }, remote: string) => {
   const id = `${remote}|${identity.machineId}`;
   let state = states.get(id);
-  if (!state) states.set(id, (state = { keys: memoryKeyStore(), cache: memoryChainCache() }));
+  if (!state) {
+    state = { keys: memoryKeyStore(), cache: memoryChainCache() };
+    states.set(id, state);
+  }
   return state;
 };
 const managerFor = (identity = ada, remote = url, extra: Partial<LockManagerOptions> = {}) =>
@@ -641,14 +643,14 @@ describe('one lock table per repository (issue 13)', () => {
     // Siblings and look-alike names are independent.
     await a.acquire('Songs/Other.logicx', { ttlMs: HOUR });
     await a.acquire('Songs/Song.logicx2', { ttlMs: HOUR });
-    expect((await a.blockers(undefined)).map((l) => l.key)).toEqual(['Songs/Song.logicx']);
+    expect((await a.blockers(undefined)).map((l) => l.key)).toEqual(['songs/song.logicx']);
     expect(await a.blockers('Songs/Other.logicx')).toEqual([]);
     // `lock list` is one read of the table.
     server.clearRequests();
     expect((await a.list()).map((s) => `${s.key}:${s.state}`)).toEqual([
-      'Songs/Other.logicx:held-by-you',
-      'Songs/Song.logicx:held-by-other',
-      'Songs/Song.logicx2:held-by-you',
+      'songs/other.logicx:held-by-you',
+      'songs/song.logicx:held-by-other',
+      'songs/song.logicx2:held-by-you',
     ]);
     expect(server.requests).toHaveLength(1);
   });

@@ -1,4 +1,4 @@
-import { OxvcsError } from '@oxvcs/retry';
+import { type ErrorKind, OxvcsError } from '@oxvcs/retry';
 
 /** Codes of {@link QueueError}. */
 export type QueueErrorCode =
@@ -10,13 +10,16 @@ export type QueueErrorCode =
   | 'DUPLICATE'
   | 'INVALID_STATE'
   | 'LOCK_TIMEOUT'
+  | 'NOT_WRITABLE'
+  | 'WRITE_CONFLICT'
   | 'INVALID_OPERATION';
 
 /** Every failure of the queue. */
 export class QueueError extends OxvcsError {
   override readonly name = 'QueueError';
   readonly code: QueueErrorCode;
-  override readonly retryKind = 'permanent' as const;
+  /** `transient` for a busy lock or a write that kept being taken over; `permanent` otherwise. */
+  override readonly retryKind: ErrorKind;
   /** The queue file concerned. */
   readonly file?: string;
   /** Where a corrupt file was copied. */
@@ -25,6 +28,14 @@ export class QueueError extends OxvcsError {
   readonly candidates?: readonly string[];
   /** The entry concerned. */
   readonly entryId?: string;
+  /** The lock file concerned. */
+  readonly lock?: string;
+  /** The process holding the lock, and its machine (LOCK_TIMEOUT). */
+  readonly holderPid?: number;
+  readonly holderHost?: string;
+  /** The folder that cannot be written, and the system's error code (NOT_WRITABLE). */
+  readonly folder?: string;
+  readonly errno?: string;
 
   constructor(
     code: QueueErrorCode,
@@ -35,10 +46,16 @@ export class QueueError extends OxvcsError {
       quarantine?: string;
       candidates?: readonly string[];
       entryId?: string;
+      lock?: string;
+      holderPid?: number;
+      holderHost?: string;
+      folder?: string;
+      errno?: string;
     } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
+    this.retryKind = code === 'LOCK_TIMEOUT' || code === 'WRITE_CONFLICT' ? 'transient' : 'permanent';
     const { cause: _c, ...facts } = details;
     Object.assign(this, facts);
   }

@@ -1,4 +1,5 @@
 export { QueueError, type QueueErrorCode } from './errors.js';
+export type { LockHolder } from './file-lock.js';
 export { migrate, SCHEMA_VERSION } from './migrate.js';
 export {
   applyEnqueue,
@@ -27,6 +28,7 @@ export {
   type Queue,
   type QueueOptions,
   type QueueStats,
+  type QueueStoreEvent,
 } from './store.js';
 export {
   type AcquireLockOp,

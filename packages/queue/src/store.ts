@@ -1,11 +1,43 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { LowSync } from 'lowdb';
-import { DataFileSync } from 'lowdb/node';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, resolve as resolvePath } from 'node:path';
+import {
+  type ConflictReason,
+  currentIdentity,
+  type FileVersion,
+  readVersion,
+  sweepTemps,
+  WriteConflict,
+  writeGuarded,
+} from './durable-file.js';
 import { QueueError } from './errors.js';
+import { acquireLock, type HeldLock, isProcessAlive, LockBusy, type LockHolder } from './file-lock.js';
 import { migrate, SCHEMA_VERSION } from './migrate.js';
 import { applyEnqueue, compareForRun, type EnqueueDecision } from './plan.js';
 import { type EntryStatus, type Operation, priorityOf, type QueueEntry, type QueueFile } from './types.js';
+
+/**
+ * What the store reports about its file lock and its writes: diagnostics, never needed to use it.
+ * `lock-acquired` says how long the lock took and whether it was taken over (from a dead holder
+ * on this machine at once, or from a possibly live one after `staleLockMs`); `write-verified`
+ * comes when a write has been checked (lock still ours, file unchanged) and is about to replace
+ * the file; `write-redone` when a write was not committed because the lock was taken over
+ * meanwhile, and is being redone on a fresh read.
+ */
+export type QueueStoreEvent =
+  | {
+      readonly type: 'lock-acquired';
+      readonly file: string;
+      readonly waitedMs: number;
+      readonly takeover?: { readonly reason: 'holder-dead' | 'stale'; readonly holder?: LockHolder };
+    }
+  | { readonly type: 'write-verified'; readonly file: string }
+  | {
+      readonly type: 'write-redone';
+      readonly file: string;
+      readonly reason: ConflictReason;
+      readonly attempt: number;
+    };
 
 /** Options of {@link createQueue}. */
 export interface QueueOptions {
@@ -19,8 +51,14 @@ export interface QueueOptions {
   readonly historyLimit?: number;
   /** How long to wait for another process's file lock, in ms. @default 15000 */
   readonly lockWaitMs?: number;
-  /** A lock older than this whose holder stopped refreshing it is stale and taken over, in ms. @default 10000 */
+  /**
+   * A lock whose holder may still be alive (a live pid, another machine) is taken over once it is
+   * this old, or has been watched unchanged this long, in ms. A holder on this machine whose
+   * process is gone is taken over at once. @default 10000
+   */
   readonly staleLockMs?: number;
+  /** Lock and write diagnostics; see {@link QueueStoreEvent}. */
+  readonly onEvent?: (event: QueueStoreEvent) => void;
 }
 
 /** What to enqueue. */
@@ -64,34 +102,39 @@ export interface Queue {
   /** Removes every entry; returns how many. */
   clearAll(): Promise<number>;
   stats(): Promise<QueueStats>;
-  /** Runs `fn` on the entries under the file lock and writes the result (for runners). */
+  /**
+   * Runs `fn` on the entries under the file lock and writes the result (for runners). `fn` may run
+   * more than once (when the lock was taken over before the write could commit, it is redone on a
+   * fresh read), so it must only change `entries` and return a value.
+   */
   transact<T>(fn: (entries: QueueEntry[]) => T): Promise<T>;
   /** Entries left `running` by a process that died → pending, marked to verify first. */
   recover(): Promise<QueueEntry[]>;
 }
 
-// Loaded on first write: read-only commands (queue status) never pay for them.
-let writers:
-  | Promise<{ lock: typeof import('proper-lockfile').lock; ulid: (now: number) => string }>
-  | undefined;
-const loadWriters = () =>
-  (writers ??= Promise.all([import('proper-lockfile'), import('ulid')]).then(
-    ([lockfile, { monotonicFactory }]) => ({
-      lock: lockfile.default.lock,
-      ulid: monotonicFactory(),
-    }),
-  ));
+// Loaded on first enqueue: read-only commands (queue status) never pay for it.
+let ulidFactory: Promise<(now: number) => string> | undefined;
+const loadUlid = () => (ulidFactory ??= import('ulid').then(({ monotonicFactory }) => monotonicFactory()));
 
-/** True when `pid` is a live process on this machine. */
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** Writes of one file by one process run one at a time (the file lock is between processes). */
+const inProcess = new Map<string, Promise<unknown>>();
+function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const run = (inProcess.get(key) ?? Promise.resolve()).then(fn, fn);
+  const tail = run.then(
+    () => {},
+    () => {},
+  );
+  inProcess.set(key, tail);
+  void tail.then(() => {
+    if (inProcess.get(key) === tail) inProcess.delete(key);
+  });
+  return run;
 }
+
+/** Attempts of one write whose lock keeps being taken over before it gives up. */
+const WRITE_ATTEMPTS = 5;
+
+const seconds = (ms: number) => (ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000)));
 
 /** Opens (lazily) the queue in `file`. Nothing is read until the first call. */
 export function createQueue(options: QueueOptions): Queue {
@@ -101,108 +144,181 @@ export function createQueue(options: QueueOptions): Queue {
   const defaultMaxAttempts = options.defaultMaxAttempts ?? 10;
   const lockWaitMs = options.lockWaitMs ?? 15_000;
   const staleLockMs = options.staleLockMs ?? 10_000;
-  // Compact JSON (not JSONFile's pretty print): half the bytes to parse and write on every change.
-  // Sync adapter (temp file + rename, atomic): every write already holds the cross-process lock,
-  // and a sync write of ~300 KB is 5× faster here than Node's chunked async writeFile.
-  const db = new LowSync<QueueFile>(
-    new DataFileSync<QueueFile>(file, { parse: JSON.parse, stringify: JSON.stringify }),
-    {
-      version: SCHEMA_VERSION,
-      entries: [],
-    },
-  );
+  const emit = options.onEvent ?? (() => {});
+  const folder = dirname(file);
+  const lockPath = `${file}.lock`;
 
-  // The parsed file, keyed by inode, size and mtime: every write replaces the file (new inode),
-  // so an unchanged key means nobody wrote since we last read or wrote it ourselves.
-  let cache: { key: string; data: QueueFile } | undefined;
-  // Synchronous like the read itself: an async stat would start libuv's thread pool (~2 ms of a
-  // short command's start-up) for a call that takes microseconds.
-  const fileKey = () => {
-    const s = statSync(file, { bigint: true, throwIfNoEntry: false });
-    return s ? `${s.ino}:${s.size}:${s.mtimeNs}` : 'absent';
-  };
+  // The last version parsed, kept by its bytes: an unchanged file is not parsed again. (Inode,
+  // size and mtime are not enough: inodes are reused and mtimes are coarse, so two versions can
+  // share them.)
+  let cache: { bytes: Buffer; data: QueueFile } | undefined;
 
-  const load = async (): Promise<QueueEntry[]> => {
-    const key = fileKey();
-    if (cache && cache.key === key) {
-      db.data = cache.data;
-      return db.data.entries;
-    }
-    cache = undefined;
+  const read = (): FileVersion => {
     try {
-      db.read();
+      return readVersion(file);
     } catch (error) {
-      if (error instanceof SyntaxError) {
-        const content = readFileSync(file);
-        // node:crypto takes ~10 ms to load; only this rare path needs it.
-        const { createHash } = await import('node:crypto');
-        const quarantine = `${file}.corrupt-${createHash('sha256').update(content).digest('hex').slice(0, 8)}`;
-        if (!existsSync(quarantine)) copyFileSync(file, quarantine);
-        throw new QueueError(
-          'CORRUPT',
-          `The queue file ${file} is not valid JSON (${error.message}); a copy is kept at ${quarantine}. Repair or move the file away, then run again.`,
-          { cause: error, file, quarantine },
-        );
-      }
       throw new QueueError(
         'UNREADABLE',
         `Cannot read the queue file ${file}: ${(error as Error).message}; check its permissions.`,
         { cause: error, file },
       );
     }
-    db.data = migrate(db.data, file);
-    cache = { key, data: db.data };
-    return db.data.entries;
   };
 
-  const withLock = async <T>(fn: () => Promise<T>): Promise<T> => {
-    mkdirSync(dirname(file), { recursive: true });
-    let release: () => Promise<void>;
+  const parse = async ({ bytes }: FileVersion): Promise<QueueFile> => {
+    if (!bytes) return { version: SCHEMA_VERSION, entries: [] };
+    if (cache?.bytes.equals(bytes)) return cache.data;
+    cache = undefined;
+    let parsed: unknown;
     try {
-      release = await (await loadWriters()).lock(file, {
-        realpath: false,
-        stale: staleLockMs,
-        update: Math.max(1000, Math.floor(staleLockMs / 2)),
-        retries: {
-          retries: Math.ceil(lockWaitMs / 40),
-          minTimeout: 5,
-          maxTimeout: 60,
-          factor: 1.3,
-          randomize: true,
-        },
-        onCompromised: () => {
-          // Another process took the lock over as stale: our write may race it; the next
-          // read-modify-write re-reads the file, so nothing is lost but this step's ordering.
-        },
-      });
+      parsed = JSON.parse(bytes.toString('utf8'));
     } catch (error) {
+      // node:crypto takes ~10 ms to load; only this rare path needs it.
+      const { createHash } = await import('node:crypto');
+      const quarantine = `${file}.corrupt-${createHash('sha256').update(bytes).digest('hex').slice(0, 8)}`;
+      let kept = true;
+      try {
+        writeFileSync(quarantine, bytes, { flag: 'wx' });
+      } catch (copyError) {
+        // Kept already by an earlier run (same content, same name), or the folder is read-only.
+        kept = (copyError as NodeJS.ErrnoException).code === 'EEXIST';
+      }
       throw new QueueError(
-        'LOCK_TIMEOUT',
-        `Another oxenvcs process has held the queue file ${file} for over ${Math.round(lockWaitMs / 1000)} s; try again in a moment.`,
-        { cause: error, file },
+        'CORRUPT',
+        kept
+          ? `The queue file ${file} is not valid JSON (${(error as Error).message}); a copy is kept at ${quarantine}. Repair or move the file away, then run again.`
+          : `The queue file ${file} is not valid JSON (${(error as Error).message}), and no copy could be kept beside it. Repair or move the file away, then run again.`,
+        { cause: error, file, ...(kept ? { quarantine } : {}) },
       );
     }
+    const data = migrate(parsed as QueueFile, file);
+    cache = { bytes, data };
+    return data;
+  };
+
+  const load = async (): Promise<QueueEntry[]> => (await parse(read())).entries;
+
+  const notWritable = (error: unknown): unknown => {
+    const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (error instanceof QueueError || typeof errno !== 'string' || !errno.startsWith('E')) return error;
+    const facts = { cause: error, file, folder, errno };
+    const message =
+      errno === 'EACCES' || errno === 'EPERM'
+        ? `Cannot write in the queue folder ${folder}: permission denied; make it writable for this user (chmod u+w "${folder}"), then run again.`
+        : errno === 'EROFS'
+          ? `Cannot write in the queue folder ${folder}: it is on a read-only file system; put the state folder on a writable disk, then run again.`
+          : errno === 'ENOSPC' || errno === 'EDQUOT'
+            ? `Cannot write the queue file ${file}: the disk is full; free some space, then run again.`
+            : errno === 'ENOTDIR' || errno === 'EEXIST'
+              ? `Cannot write the queue file ${file}: ${folder} or a folder above it is a file, not a folder; move that file away, then run again.`
+              : `Cannot write the queue file ${file} (${(error as Error).message}); check the folder ${folder}, then run again.`;
+    return new QueueError('NOT_WRITABLE', message, facts);
+  };
+
+  const busy = (error: LockBusy): QueueError => {
+    const seen = error.observation;
+    const waited = seconds(error.waitedMs);
+    const facts = { cause: error, file, lock: lockPath };
+    if (seen?.kind !== 'held') {
+      return new QueueError(
+        'LOCK_TIMEOUT',
+        `The queue file ${file} has been locked for over ${waited} s by ${lockPath}, which names no process (left by an older oxenvcs?); if no oxenvcs is running, delete it, then run again.`,
+        facts,
+      );
+    }
+    const { pid, host } = seen.holder;
+    const holderFacts = { ...facts, holderPid: pid, holderHost: host };
+    if (error.holdings > 1) {
+      return new QueueError(
+        'LOCK_TIMEOUT',
+        `Other oxenvcs processes kept the queue file ${file} busy for ${waited} s (last process ${pid} on ${host}); try again in a moment.`,
+        holderFacts,
+      );
+    }
+    const ahead = seen.mtimeMs - Date.now();
+    const here = host === hostname();
+    const future =
+      ahead > 1000
+        ? `; the lock is dated ${seconds(ahead)} s in the future, so ${here ? 'the clock was set back' : 'the two clocks disagree'}`
+        : '';
+    return new QueueError(
+      'LOCK_TIMEOUT',
+      here
+        ? `Process ${pid} on this machine, still running, has held the queue file ${file} for over ${waited} s${future}; wait for it to finish or end it, then run again.`
+        : `Process ${pid} on ${host} has held the queue file ${file} for over ${waited} s${future}; if that machine no longer runs oxenvcs, delete ${lockPath}, then run again.`,
+      holderFacts,
+    );
+  };
+
+  const takeLock = async (): Promise<HeldLock> => {
     try {
-      return await fn();
-    } finally {
-      await release().catch(() => {});
+      mkdirSync(folder, { recursive: true });
+      const acquired = await acquireLock({ path: lockPath, waitMs: lockWaitMs, staleMs: staleLockMs });
+      emit({
+        type: 'lock-acquired',
+        file,
+        waitedMs: acquired.waitedMs,
+        ...(acquired.takeover ? { takeover: acquired.takeover } : {}),
+      });
+      return acquired.lock;
+    } catch (error) {
+      throw error instanceof LockBusy ? busy(error) : notWritable(error);
     }
   };
 
+  // Read-modify-write under the file lock. The write commits only if, right before its rename,
+  // the lock still names this holding and the file is the version read; a holder that took the
+  // lock over has also swept this writer's temp file away, so a writer paused past that check
+  // cannot rename either. Either way nothing is overwritten: the step is redone on a fresh read.
   const transact = <T>(fn: (entries: QueueEntry[]) => T): Promise<T> =>
-    withLock(async () => {
-      const entries = await load();
-      let result: T;
-      try {
-        result = fn(entries);
-        db.data = { version: SCHEMA_VERSION, entries };
-        db.write();
-      } catch (error) {
-        cache = undefined; // fn may have changed entries in place before failing
-        throw error;
+    oneAtATime(resolvePath(lockPath), async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        const lock = await takeLock();
+        try {
+          try {
+            sweepTemps(file, lock.token);
+          } catch (error) {
+            throw notWritable(error);
+          }
+          const version = read();
+          const data = await parse(version);
+          const { entries } = data;
+          // fn changes entries in place: the cache holds them again only once they are written.
+          cache = undefined;
+          const result = fn(entries);
+          const next: QueueFile = { version: SCHEMA_VERSION, entries };
+          const text = JSON.stringify(next);
+          try {
+            writeGuarded({
+              file,
+              text,
+              token: lock.token,
+              check: () =>
+                !lock.held()
+                  ? 'lock-lost'
+                  : currentIdentity(file) !== version.identity
+                    ? 'file-changed'
+                    : undefined,
+              onVerified: () => emit({ type: 'write-verified', file }),
+            });
+          } catch (error) {
+            if (!(error instanceof WriteConflict)) throw notWritable(error);
+            if (attempt >= WRITE_ATTEMPTS) {
+              throw new QueueError(
+                'WRITE_CONFLICT',
+                `The queue file ${file} was not written: its lock was taken over ${attempt} times while this process was paused (nothing was overwritten); run again.`,
+                { cause: error, file, lock: lockPath },
+              );
+            }
+            emit({ type: 'write-redone', file, reason: error.reason, attempt });
+            continue;
+          }
+          cache = { bytes: Buffer.from(text), data: next };
+          return result;
+        } finally {
+          lock.release();
+        }
       }
-      cache = { key: fileKey(), data: db.data };
-      return result;
     });
 
   const resolve = (entries: QueueEntry[], idOrPrefix: string): QueueEntry => {
@@ -232,7 +348,7 @@ export function createQueue(options: QueueOptions): Queue {
     file,
     async enqueue(input) {
       const now = clock.now();
-      const id = (await loadWriters()).ulid(now);
+      const id = (await loadUlid())(now);
       const expiresAt =
         input.expiresAt ??
         (input.ttlMs !== undefined ? new Date(now + input.ttlMs).toISOString() : undefined);
@@ -297,7 +413,7 @@ export function createQueue(options: QueueOptions): Queue {
     remove(idOrPrefix) {
       return transact((entries) => {
         const entry = resolve(entries, idOrPrefix);
-        if (entry.status === 'running' && entry.runner && alive(entry.runner.pid)) {
+        if (entry.status === 'running' && entry.runner && isProcessAlive(entry.runner.pid)) {
           throw new QueueError(
             'INVALID_STATE',
             `Entry ${entry.id.slice(-8).toLowerCase()} is running right now; wait for it or stop the sync first.`,
@@ -342,7 +458,9 @@ export function createQueue(options: QueueOptions): Queue {
     },
     clearAll() {
       return transact((entries) => {
-        const live = entries.filter((e) => e.status === 'running' && e.runner && alive(e.runner.pid));
+        const live = entries.filter(
+          (e) => e.status === 'running' && e.runner && isProcessAlive(e.runner.pid),
+        );
         const removed = entries.length - live.length;
         entries.splice(0, entries.length, ...live);
         return removed;
@@ -368,7 +486,7 @@ export function createQueue(options: QueueOptions): Queue {
         const recovered: QueueEntry[] = [];
         const at = new Date(clock.now()).toISOString();
         for (const e of entries) {
-          if (e.status !== 'running' || (e.runner && alive(e.runner.pid))) continue;
+          if (e.status !== 'running' || (e.runner && isProcessAlive(e.runner.pid))) continue;
           e.status = 'pending';
           e.verifyFirst = true;
           e.statusReason = 'Interrupted while running; the remote will be checked before it is replayed.';

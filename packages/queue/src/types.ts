@@ -46,6 +46,8 @@ export interface PullOp extends OperationBase {
 /** Sync review comments. */
 export interface SyncCommentsOp extends OperationBase {
   readonly kind: 'sync-comments';
+  /** The branch the comments are on. @default the project's checked-out branch when the operation runs */
+  readonly branch?: string;
 }
 
 /** What a queue entry does: data only, executed by executors handed to the runner. */

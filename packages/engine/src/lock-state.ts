@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CachedChain, ChainCache, KeyStore } from '@oxvcs/locks';
+import { readState, writeState } from './state.js';
+
+/**
+ * The private keys of this user's leases: one file per lease (`lock-keys/<lockId>`, mode 0600, in
+ * a 0700 folder), so two processes taking two locks at once never overwrite each other's key.
+ */
+export function fileKeyStore(dir: string): KeyStore {
+  const fileOf = (lockId: string) => join(dir, lockId.replace(/[^A-Za-z0-9-]/g, '_'));
+  return {
+    get(lockId) {
+      try {
+        return readFileSync(fileOf(lockId), 'utf8').trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    set(lockId, privateKey) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const tmp = `${fileOf(lockId)}.${process.pid}.tmp`;
+      writeFileSync(tmp, privateKey, { mode: 0o600 });
+      chmodSync(tmp, 0o600);
+      renameSync(tmp, fileOf(lockId));
+    },
+    delete(lockId) {
+      rmSync(fileOf(lockId), { force: true });
+    },
+  };
+}
+
+/** What this machine last learnt of a remote's lock chain (`chains/<hash of the remote>.json`). */
+export function fileChainCache(dir: string, remoteUrl: string): ChainCache {
+  const file = join(dir, `${createHash('sha256').update(remoteUrl).digest('hex').slice(0, 24)}.json`);
+  return {
+    load: () => readState<CachedChain | undefined>(file, undefined),
+    save: (chain) => writeState(file, chain),
+  };
+}

@@ -1,0 +1,347 @@
+import {
+  existsSync,
+  linkSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+
+/** Who holds a queue file lock, as recorded in the lock file itself. */
+export interface LockHolder {
+  readonly pid: number;
+  readonly host: string;
+  /** Random per acquisition: tells this holding apart from any other by the same process. */
+  readonly token: string;
+  /** When it was taken, in ms since the epoch on the holder's clock. */
+  readonly acquiredAt: number;
+}
+
+/**
+ * What is found at the lock path: a lock of ours with its holder, or something without a readable
+ * holder (the empty directory an older oxenvcs made with proper-lockfile, or a torn write).
+ * `id` names this one holding: the token, or the inode when there is no holder record.
+ */
+export type LockObservation =
+  | { readonly kind: 'held'; readonly holder: LockHolder; readonly mtimeMs: number; readonly id: string }
+  | { readonly kind: 'unknown'; readonly mtimeMs: number; readonly id: string };
+
+/** What {@link assessLock} decides about a lock someone else holds. */
+export type LockVerdict =
+  | { readonly action: 'take-over'; readonly reason: 'holder-dead' | 'stale' }
+  | { readonly action: 'wait' };
+
+/** Facts {@link assessLock} decides on; all I/O is done by the caller. */
+export interface LockFacts {
+  readonly observation: LockObservation;
+  /** Wall clock now, ms (comparable with file mtimes). */
+  readonly now: number;
+  /** How long this same holding (same `id`) has been watched unchanged, on a monotonic clock. */
+  readonly watchedMs: number;
+  readonly staleMs: number;
+  /** This machine's host name and process id. */
+  readonly host: string;
+  readonly pid: number;
+  /** True when `token` is a lock this very process holds right now. */
+  readonly holdsHere: (token: string) => boolean;
+  readonly isAlive: (pid: number) => boolean;
+}
+
+/**
+ * Decides whether a lock held by someone else may be taken over. A holder on this machine whose
+ * process is gone is dead at once, whatever the lock's time says. Anything else (a live pid,
+ * another machine, no holder record) may still be working: it is stale only once its time is
+ * `staleMs` old, or once it has been watched unchanged for `staleMs` (so a time in the future,
+ * after the clock was set back, never blocks until the clock catches up).
+ */
+export function assessLock(facts: LockFacts): LockVerdict {
+  const { observation: seen } = facts;
+  if (seen.kind === 'held' && seen.holder.host === facts.host) {
+    const { pid, token } = seen.holder;
+    // Same pid, not ours: a previous process that had this pid (containers reuse low pids).
+    const dead = pid === facts.pid ? isMainThread && !facts.holdsHere(token) : !facts.isAlive(pid);
+    if (dead) return { action: 'take-over', reason: 'holder-dead' };
+  }
+  if (facts.now - seen.mtimeMs >= facts.staleMs || facts.watchedMs >= facts.staleMs) {
+    return { action: 'take-over', reason: 'stale' };
+  }
+  return { action: 'wait' };
+}
+
+/**
+ * True when `pid` is a live process on this machine. A process of another user counts as live;
+ * a zombie (killed, not yet reaped by its parent) counts as dead.
+ */
+export function isProcessAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (process.platform !== 'linux') return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true;
+  }
+}
+
+/** Options of {@link acquireLock}. */
+export interface AcquireOptions {
+  /** The lock file (`<queue file>.lock`). */
+  readonly path: string;
+  /** Give up after waiting this long, ms. */
+  readonly waitMs: number;
+  /** A possibly live holder is taken over after this long, ms. */
+  readonly staleMs: number;
+}
+
+/** How an acquisition went, for events and error messages. */
+export interface Acquired {
+  readonly lock: HeldLock;
+  /** Time spent waiting for other holders, ms. */
+  readonly waitedMs: number;
+  /** Set when the lock was taken over from someone else. */
+  readonly takeover?: { readonly reason: 'holder-dead' | 'stale'; readonly holder?: LockHolder };
+}
+
+/** A lock this process holds. */
+export interface HeldLock {
+  readonly path: string;
+  readonly token: string;
+  /** True while the lock file still names this holding (it may have been taken over as stale). */
+  held(): boolean;
+  /** Removes the lock file if it still names this holding. */
+  release(): void;
+}
+
+/** Why {@link acquireLock} gave up: the last holder seen, for the caller's message. */
+export class LockBusy extends Error {
+  override readonly name = 'LockBusy';
+  /** The last holding seen. */
+  readonly observation: LockObservation | undefined;
+  /** How many different holdings were seen while waiting. */
+  readonly holdings: number;
+  readonly waitedMs: number;
+  constructor(observation: LockObservation | undefined, holdings: number, waitedMs: number) {
+    super('The lock stayed busy.');
+    this.observation = observation;
+    this.holdings = holdings;
+    this.waitedMs = waitedMs;
+  }
+}
+
+const heldHere = new Set<string>();
+const HOST = hostname();
+
+const newToken = () =>
+  `${process.pid.toString(36)}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+
+/** The temp-file names this module writes beside the lock; swept with the queue's other temp files. */
+const sideFile = (path: string, token: string, role: 'new' | 'aside') =>
+  join(dirname(path), `.${basename(path)}.${token}.${role}.tmp`);
+
+/** Reads what is at `path`; undefined when nothing is there. */
+export function observeLock(path: string): LockObservation | undefined {
+  let stats: ReturnType<typeof statSync>;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const unknown = {
+    kind: 'unknown',
+    mtimeMs: stats.mtimeMs,
+    id: `inode ${stats.ino}`,
+  } as const;
+  if (!stats.isFile()) return unknown;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const holder = parseHolder(text);
+  return holder ? { kind: 'held', holder, mtimeMs: stats.mtimeMs, id: holder.token } : unknown;
+}
+
+function parseHolder(text: string): LockHolder | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<LockHolder>;
+    if (
+      typeof value.pid === 'number' &&
+      typeof value.host === 'string' &&
+      typeof value.token === 'string' &&
+      typeof value.acquiredAt === 'number'
+    ) {
+      return { pid: value.pid, host: value.host, token: value.token, acquiredAt: value.acquiredAt };
+    }
+  } catch {
+    // Torn or foreign content: judged as a holder we know nothing about.
+  }
+  return undefined;
+}
+
+const tokenAt = (path: string): string | undefined => {
+  const seen = observeLock(path);
+  return seen?.kind === 'held' ? seen.holder.token : undefined;
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Takes the lock at `path`, an exclusive file naming its holder (pid, host, token). The file
+ * appears whole (written aside, then hard-linked into place), so a holder record is never seen
+ * half-written. Waits while a possibly live holder has it; takes over at once from a dead holder
+ * on this machine, and after `staleMs` from anyone else. Throws {@link LockBusy} after `waitMs`;
+ * file-system errors (a read-only folder…) are thrown as they are, at once.
+ */
+export async function acquireLock(options: AcquireOptions): Promise<Acquired> {
+  const { path, staleMs, waitMs } = options;
+  const token = newToken();
+  const candidate = sideFile(path, token, 'new');
+  const started = performance.now();
+  let delay = 2;
+  let watching: { id: string; since: number } | undefined;
+  let holdings = 0;
+  let takeover: Acquired['takeover'];
+  for (;;) {
+    const record = JSON.stringify({ pid: process.pid, host: HOST, token, acquiredAt: Date.now() });
+    if (create(path, candidate, record)) {
+      heldHere.add(token);
+      const waitedMs = performance.now() - started;
+      return { lock: heldLock(path, token), waitedMs, ...(takeover ? { takeover } : {}) };
+    }
+    const seen = observeLock(path);
+    if (!seen) continue; // released meanwhile
+    const now = performance.now();
+    // A holder that touches its lock (as older versions did) is watched afresh.
+    const watchId = `${seen.id}@${seen.mtimeMs}`;
+    if (watching?.id !== watchId) {
+      watching = { id: watchId, since: now };
+      holdings += 1;
+    }
+    const verdict = assessLock({
+      observation: seen,
+      now: Date.now(),
+      watchedMs: now - watching.since,
+      staleMs,
+      host: HOST,
+      pid: process.pid,
+      holdsHere: (t) => heldHere.has(t),
+      isAlive: isProcessAlive,
+    });
+    if (verdict.action === 'take-over') {
+      if (removeIfSame(path, seen, token)) {
+        takeover = {
+          reason: verdict.reason,
+          ...(seen.kind === 'held' ? { holder: seen.holder } : {}),
+        };
+      }
+      continue;
+    }
+    const waitedMs = performance.now() - started;
+    if (waitedMs >= waitMs) {
+      throw new LockBusy(seen, holdings, waitedMs);
+    }
+    await sleep(Math.min(delay * (0.5 + Math.random()), waitMs - waitedMs));
+    delay = Math.min(delay * 1.5, 25);
+  }
+}
+
+/**
+ * Creates the lock file with `record` in it; false when it exists. The record is written aside and
+ * hard-linked into place (written fresh each try, so the lock's mtime is the moment it was taken).
+ * Errors of the folder itself (read-only, full…) are thrown as they are.
+ */
+function create(path: string, candidate: string, record: string): boolean {
+  writeFileSync(candidate, record);
+  try {
+    linkSync(candidate, path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // ENOENT: a holder swept our candidate away as a leftover; simply try again.
+    if (code === 'ENOENT') return false;
+    // A file system without hard links (the candidate was written, so the folder is writable):
+    // exclusive create instead. A torn record is then possible, judged like an unknown holder.
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EMLINK') {
+      return createExclusive(path, record);
+    }
+    throw error;
+  } finally {
+    rmSync(candidate, { force: true });
+  }
+}
+
+function createExclusive(path: string, record: string): boolean {
+  try {
+    writeFileSync(path, record, { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/**
+ * Removes the lock at `path` if it is still the holding `seen` (two processes may judge the same
+ * stale lock at once: the second must not remove the lock the first has just taken). The lock is
+ * moved aside first, so the check and the removal cannot interleave with another taker; a lock
+ * moved aside by mistake is put back unless someone has taken the path meanwhile.
+ */
+function removeIfSame(path: string, seen: LockObservation, token: string): boolean {
+  const aside = sideFile(path, token, 'aside');
+  try {
+    renameSync(path, aside);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return false;
+    throw error;
+  }
+  const moved = observeLock(aside);
+  if (!moved || moved.id === seen.id) {
+    rmSync(aside, { recursive: true, force: true });
+    return true;
+  }
+  try {
+    // A link never replaces what someone has put at the path since; a directory (an older
+    // version's lock) cannot be linked and is renamed back only into an empty path.
+    if (statSync(aside).isDirectory()) {
+      if (!existsSync(path)) renameSync(aside, path);
+    } else linkSync(aside, path);
+  } catch {
+    // Someone took the path meanwhile: the holder we moved has lost the lock, and its write,
+    // which checks the lock before it commits, will start over.
+  }
+  rmSync(aside, { recursive: true, force: true });
+  return false;
+}
+
+function heldLock(path: string, token: string): HeldLock {
+  return {
+    path,
+    token,
+    held: () => tokenAt(path) === token,
+    release() {
+      heldHere.delete(token);
+      try {
+        if (tokenAt(path) === token) unlinkSync(path);
+      } catch {
+        // Already gone or taken over: nothing of ours to remove.
+      }
+    },
+  };
+}
