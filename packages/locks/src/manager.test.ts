@@ -6,12 +6,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LockError } from './errors.js';
 import { startHeartbeat } from './heartbeat.js';
-import {
-  type ChainCache,
-  createLockManager,
-  type LockManagerOptions,
-  memoryChainCache,
-} from './manager.js';
+import { type ChainCache, createLockManager, type LockManagerOptions, memoryChainCache } from './manager.js';
 import { type KeyStore, memoryKeyStore } from './proof.js';
 
 const HOUR = 3_600_000;
@@ -798,5 +793,108 @@ describe('property: lock transitions keep exclusivity (fast-check, against the t
       }),
       { numRuns: 60, seed: 1325 },
     );
+  }, 120_000);
+});
+
+describe('chaos: 10 real processes on nested keys through a hostile network (issue 13)', () => {
+  const chaos = fileURLToPath(new URL('./test-support/chaos.mjs', import.meta.url));
+  /** The test's own oracle: one key is the other, or a folder containing it. */
+  const nested = (a: string, b: string) =>
+    a === b || a === '.' || b === '.' || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+
+  it('zero double grants: every ticket’s table is exclusive, and every reported grant is in the history', async () => {
+    const repoName = await freshRepo();
+    const modes = ['ahead', 'ahead', 'strip', 'strip', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain'];
+    const seed = Number(process.env.LOCK_CHAOS_SEED ?? 20261125);
+    const runs = await Promise.all(
+      modes.map(
+        (mode, i) =>
+          new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+            const child = spawn(
+              process.execPath,
+              [chaos, url, `user${i}@chaos`, `machine-chaos-${i}`, String(seed + i), '60', mode],
+              { stdio: ['ignore', 'pipe', 'pipe'] },
+            );
+            let out = '';
+            let err = '';
+            child.stdout.on('data', (c) => {
+              out += c;
+            });
+            child.stderr.on('data', (c) => {
+              err += c;
+            });
+            child.on('close', (code) => resolve({ code, out, err }));
+          }),
+      ),
+    );
+    for (const r of runs) expect(r.err, `seed ${seed}`).toBe('');
+    const grants = runs.flatMap((r) =>
+      r.out
+        .split('\n')
+        .filter(Boolean)
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              key: string;
+              holder: string;
+              fencingToken: number;
+              ticket: number;
+              expiresAt: string;
+            },
+        ),
+    );
+    expect(grants.length).toBeGreaterThan(15);
+
+    // The server's ticket history (nothing is deleted within the clean-up horizon).
+    const repo = server.repo('ns', repoName)!;
+    type Lease = { holder: string; fencingToken: number; ttlMs: number; renewedAt?: string };
+    const history = new Map<number, { at: number; leases: Record<string, Lease> }>();
+    for (const [branch, commitId] of Object.entries(repo.branches)) {
+      if (!branch.startsWith('oxvcs-locks/')) continue;
+      const commit = repo.commits[commitId]!;
+      const table = JSON.parse(commit.message) as { ticket: number; leases: Record<string, Lease> };
+      history.set(table.ticket, { at: Date.parse(commit.timestamp), leases: table.leases });
+    }
+    // Every ticket's table: no two people hold overlapping keys at its own commit time.
+    for (const [ticket, { at, leases }] of history) {
+      const live = Object.entries(leases).filter(
+        ([, l]) => at < (l.renewedAt ? Date.parse(l.renewedAt) : at) + l.ttlMs,
+      );
+      for (const [k1, l1] of live)
+        for (const [k2, l2] of live)
+          if (l1.holder !== l2.holder)
+            expect(nested(k1, k2), `ticket ${ticket}: ${k1} / ${k2}, seed ${seed}`).toBe(false);
+    }
+    // Every grant a client reported is the lease its ticket's table holds.
+    for (const g of grants) {
+      const entry = history.get(g.ticket);
+      expect(entry, `grant at ticket ${g.ticket}, seed ${seed}`).toBeDefined();
+      expect(entry!.leases[g.key]).toMatchObject({ holder: g.holder, fencingToken: g.fencingToken });
+    }
+    // No two reported grants of overlapping keys to different people overlap in (server) time.
+    // A grant lasts until its lease ends, or until a later ticket no longer holds it (released,
+    // broken), whichever comes first.
+    const tickets = [...history.keys()].sort((a, b) => a - b);
+    const removedAt = (g: (typeof grants)[number]) => {
+      for (const t of tickets) {
+        if (t <= g.ticket) continue;
+        const l = history.get(t)!.leases[g.key];
+        if (!l || l.holder !== g.holder || l.fencingToken !== g.fencingToken) return history.get(t)!.at;
+      }
+      return Number.POSITIVE_INFINITY;
+    };
+    const spans = grants.map((g) => ({
+      ...g,
+      from: history.get(g.ticket)!.at,
+      to: Math.min(Date.parse(g.expiresAt), removedAt(g)),
+    }));
+    for (const a of spans)
+      for (const b of spans)
+        if (a.holder !== b.holder && nested(a.key, b.key))
+          expect(
+            a.to <= b.from || b.to <= a.from,
+            `${a.holder}@${a.ticket} vs ${b.holder}@${b.ticket}, seed ${seed}`,
+          ).toBe(true);
+    console.log(`chaos (seed ${seed}): ${history.size} tickets, ${grants.length} grants, 0 double grants`);
   }, 120_000);
 });
