@@ -1,5 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import {
   createFakeOxenEnv,
   type FakeOxenEnv,
@@ -7,9 +11,10 @@ import {
   startFakeOxenServer,
 } from '@oxvcs/oxen-testkit';
 import { classify } from '@oxvcs/retry';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createOxenCli } from './cli.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createOxenCli, parseProgressLine, type TransferProgress } from './cli.js';
 import { OxenError } from './errors.js';
+import { isProcessAlive, TRANSFER_LOCK_FILE, type TransferRecord } from './transfer-lock.js';
 
 let server: FakeOxenServer;
 let env: FakeOxenEnv;
@@ -29,13 +34,136 @@ const failure = async (p: Promise<unknown>) => {
   return error as OxenError;
 };
 
+/** A project with one local commit not yet pushed (so a push has something to upload). */
+const projectWithCommit = async (extraEnv: NodeJS.ProcessEnv = {}) => {
+  const p = await project();
+  writeFileSync(join(p.dir, 'take.wav'), `take of ${p.name}`);
+  await p.cli.add(['take.wav']);
+  const commit = await p.cli.commit('take');
+  return { ...p, commit, cli: createOxenCli({ cwd: p.dir, env: { ...env.env, ...extraEnv } }) };
+};
+/** Another clone pushes a commit, so `dir`'s next push is not a fast-forward. */
+const moveRemote = async (name: string) => {
+  const other = await env.cloneProject(`${name}-mover`, server.repoUrl('ns', name));
+  writeFileSync(join(other, 'theirs.txt'), 'theirs');
+  await env.oxen(['add', 'theirs.txt'], other);
+  await env.oxen(['commit', '-m', 'theirs'], other);
+  expect((await env.oxen(['push'], other)).code).toBe(0);
+};
+/** Environment that makes the fake oxen stop at `point` until `gate` exists. */
+const pausing = (point: string) => {
+  const gate = join(env.root, `gate-${++n}`);
+  return {
+    gate,
+    env: { OXEN_FAKE_PAUSE_AT: point, OXEN_FAKE_PAUSE_FILE: gate },
+    waiting: () =>
+      vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { timeout: 15_000, interval: 20 }),
+    open: () => writeFileSync(gate, ''),
+  };
+};
+const lockFile = (dir: string) => join(dir, '.oxen', TRANSFER_LOCK_FILE);
+const readLock = (dir: string) => JSON.parse(readFileSync(lockFile(dir), 'utf8')) as TransferRecord;
+
+/** A server in front of nothing (a proxy, a gateway, Hub): `answer` handles every request. */
+const gateway = async (answer: (req: IncomingMessage, res: ServerResponse) => void) => {
+  const http = createServer(answer);
+  await new Promise<void>((done) => http.listen(0, '127.0.0.1', done));
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  return { url, close: () => new Promise<void>((done) => http.close(() => done())) };
+};
+const sendJson = (res: ServerResponse, status: number, body: unknown) =>
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+/** Answers the version routes like oxen-server, so the CLI gets to the request under test. */
+const versionRoutes = (req: IncomingMessage, res: ServerResponse) => {
+  const envelope = { status: 'success', status_message: 'resource_found', oxen_version: '0.54.0' };
+  if (req.url === '/api/min_version') sendJson(res, 200, { ...envelope, version: '0.36.0' });
+  else if (req.url === '/api/version') sendJson(res, 200, envelope);
+  else return false;
+  return true;
+};
+
+/**
+ * A separate Node process that runs the wrapper from source (type stripping, `.js` → `.ts`,
+ * `@oxvcs/*` → `packages/<name>/src`) and pushes; it prints `ready`, then `done` or `failed CODE`.
+ * With `own-sigint`, it handles SIGINT itself (prints `handled`) and exits 0 once the push settles.
+ */
+const HOST = String.raw`
+import { registerHooks } from 'node:module';
+import { pathToFileURL } from 'node:url';
+const [root, cwd, mode] = process.argv.slice(2);
+registerHooks({
+  resolve(specifier, context, next) {
+    if (specifier.startsWith('@oxvcs/'))
+      return next(pathToFileURL(root + '/packages/' + specifier.slice(7) + '/src/index.ts').href, context);
+    try {
+      return next(specifier, context);
+    } catch (error) {
+      if (specifier.startsWith('.') && specifier.endsWith('.js')) return next(specifier.slice(0, -3) + '.ts', context);
+      throw error;
+    }
+  },
+});
+const { createOxenCli } = await import(pathToFileURL(root + '/packages/oxen/src/cli.ts').href);
+if (mode === 'own-sigint') process.on('SIGINT', () => process.stdout.write('handled\n'));
+const cli = createOxenCli({ cwd, env: process.env });
+const pushing = cli.push('origin', 'main');
+process.stdout.write('ready\n');
+await pushing.then(
+  () => process.stdout.write('done\n'),
+  (error) => process.stdout.write('failed ' + (error.code ?? error.name) + '\n'),
+);
+process.exit(0);
+`;
+let hostDir: string;
+const ROOT = resolve(import.meta.dirname, '../../..');
+/** Starts the host script pushing `dir` with `extraEnv`; resolves once the oxen child is paused at the gate. */
+const startHost = async (dir: string, extraEnv: NodeJS.ProcessEnv, mode = '') => {
+  const host = spawn(process.execPath, [join(hostDir, 'host.mjs'), ROOT, dir, mode], {
+    env: { ...env.env, ...extraEnv, NODE_NO_WARNINGS: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  host.stdout.on('data', (c: Buffer) => {
+    output += c.toString('utf8');
+  });
+  host.stderr.on('data', (c: Buffer) => {
+    output += c.toString('utf8');
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    host.on('exit', (code, signal) => done({ code, signal })),
+  );
+  return { host, exited, output: () => output };
+};
+const orphans: number[] = [];
+const childOf = async (dir: string, gate: ReturnType<typeof pausing>) => {
+  await gate.waiting();
+  await vi.waitFor(() => expect(readLock(dir).pid).toBeGreaterThan(0), { timeout: 15_000, interval: 20 });
+  const pid = readLock(dir).pid!;
+  orphans.push(pid);
+  // The recorded pid is the paused oxen itself.
+  expect(JSON.parse(readFileSync(`${gate.gate}.waiting`, 'utf8')).pid).toBe(pid);
+  return pid;
+};
+const gone = (pid: number, timeout = 1000) =>
+  vi.waitFor(() => expect(isProcessAlive(pid)).toBe(false), { timeout, interval: 10 });
+
 beforeAll(async () => {
   server = await startFakeOxenServer();
   env = createFakeOxenEnv();
+  hostDir = mkdtempSync(join(tmpdir(), 'oxvcs-host-'));
+  writeFileSync(join(hostDir, 'host.mjs'), HOST);
 });
 afterAll(async () => {
+  for (const pid of orphans) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone, as it should be.
+    }
+  }
   await server.stop();
   env.cleanup();
+  rmSync(hostDir, { recursive: true, force: true });
 });
 afterEach(() => server.faults.clear());
 
@@ -102,4 +230,323 @@ describe('createOxenCli with the fake oxen on PATH', () => {
     const missing = createOxenCli({ cwd: env.root, bin: 'oxen-does-not-exist', env: env.env });
     expect((await failure(missing.status())).code).toBe('CLI_NOT_FOUND');
   });
+});
+
+describe('what the real oxen 0.54 prints (oxen-0.54-audit.md #3, #4)', () => {
+  it('the message is the Error: line, not the version warning printed before it', async () => {
+    const { name, cli } = await projectWithCommit({ OXEN_FAKE_CLI_VERSION: '0.53.2' });
+    await moveRemote(name);
+    const error = await failure(cli.push('origin', 'main'));
+    expect(error.stderr).toMatch(/^Warning: 🐂 Oxen remote version mismatch\./);
+    expect(error.code).toBe('NON_FAST_FORWARD');
+    expect(error.message).toMatch(/^oxen push failed: Branch main is behind remote commit [0-9a-f]{32}\.$/);
+  });
+
+  it('a proxy page (non-JSON) 5xx is SERVER_ERROR, transient; a non-JSON 401/403 is AUTH', async () => {
+    const { dir, cli } = await project();
+    let status = 502;
+    const proxy = await gateway((_req, res) =>
+      res.writeHead(status, { 'content-type': 'text/html' }).end(`<html><h1>${status}</h1></html>`),
+    );
+    try {
+      await env.oxen(['config', '--set-remote', 'origin', `${proxy.url}/ns/x`], dir);
+      const bad = await failure(cli.push('origin', 'main'));
+      expect(bad).toMatchObject({ code: 'SERVER_ERROR', status: 502 });
+      expect(bad.message).toBe(
+        `oxen push failed: Could not deserialize response from [${proxy.url}/api/min_version]: 502 Bad Gateway`,
+      );
+      expect(classify(bad).kind).toBe('transient');
+      status = 403;
+      expect((await failure(cli.pull('origin', 'main'))).code).toBe('AUTH');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a JSON 401/403 (Err status [401 Unauthorized]) is AUTH', async () => {
+    const { dir, cli } = await project();
+    let status = 401;
+    const hub = await gateway((req, res) => {
+      if (versionRoutes(req, res)) return;
+      sendJson(res, status, {
+        status: 'error',
+        status_message: 'unauthorized',
+        status_description: 'expired',
+      });
+    });
+    try {
+      await env.oxen(['config', '--set-remote', 'origin', `${hub.url}/ns/x`], dir);
+      const error = await failure(cli.push('origin', 'main'));
+      expect(error.stderr).toContain('Err status [401 Unauthorized]');
+      expect(error.code).toBe('AUTH');
+      expect(classify(error).kind).toBe('auth');
+      status = 403;
+      expect((await failure(cli.fetch({ branch: 'main' }))).stderr).toMatch(
+        /Must supply valid API key|Err status \[403 Forbidden\]/,
+      );
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('any Network error: (a connection cut while reading the answer) is NETWORK, transient', async () => {
+    const { name, cli } = await project();
+    await moveRemote(name);
+    await server.faults.add({ kind: 'reset', route: '/download/', count: 1 });
+    const error = await failure(cli.pull('origin', 'main'));
+    expect(error.stderr).toContain('Network error: error decoding response body');
+    expect(error.code).toBe('NETWORK');
+    expect(classify(error).kind).toBe('transient');
+  });
+
+  it('Oxen CLI out of date is CLI_OUT_OF_DATE and says to upgrade the oxen CLI', async () => {
+    const { cli } = await projectWithCommit({ OXEN_FAKE_CLI_VERSION: '0.30.1' });
+    const error = await failure(cli.push('origin', 'main'));
+    expect(error.code).toBe('CLI_OUT_OF_DATE');
+    expect(error.message).toBe(
+      'oxen push failed: this oxen CLI (0.30.1) is older than the server accepts (0.36.0 or newer); upgrade the oxen CLI (https://docs.oxen.ai/getting-started/intro), then try again.',
+    );
+    expect(error.requiredVersion).toBe('0.36.0');
+  });
+
+  it('Migration required is MIGRATION_REQUIRED and names the command to run', async () => {
+    const { dir, cli } = await project();
+    mkdirSync(join(dir, '.oxen', 'workspaces'));
+    const error = await failure(cli.pull('origin', 'main'));
+    expect(error.code).toBe('MIGRATION_REQUIRED');
+    expect(error.message).toBe(
+      'oxen pull failed: this repository must be migrated before this oxen CLI can use it; run `oxen migrate up add_workspace_name_index .` in the project folder, then try again.',
+    );
+    expect((await env.oxen(['migrate', 'up', 'add_workspace_name_index', '.'], dir)).code).toBe(0);
+    await cli.pull('origin', 'main');
+  });
+});
+
+describe('fetch', () => {
+  /** The remote also has `feature`, a lock ticket and a scratch branch. */
+  const withBranches = async () => {
+    const p = await project();
+    const commit = server.repo('ns', p.name)!.branches.main!;
+    for (const name of ['feature', 'oxvcs-lock/song/0001', 'oxvcs-scratch/m1']) {
+      const res = await fetch(`${server.url}/api/repos/ns/${p.name}/branches`, {
+        method: 'POST',
+        body: JSON.stringify({ new_name: name, commit_id: commit }),
+      });
+      expect(res.status).toBe(200);
+    }
+    return p;
+  };
+
+  it('fetch({ branch }) runs fetch -b BRANCH: only that branch, no lock tickets', async () => {
+    const { cli } = await withBranches();
+    await cli.fetch({ branch: 'feature' });
+    expect((await cli.branches()).names).toEqual(['feature', 'main']);
+    await cli.fetch();
+    expect((await cli.branches()).names).toEqual([
+      'feature',
+      'main',
+      'oxvcs-lock/song/0001',
+      'oxvcs-scratch/m1',
+    ]);
+  });
+
+  it("Remote branch 'oxvcs-…' not found from fetch (deleted mid-fetch) is transient; a missing branch on pull stays BRANCH_NOT_FOUND", async () => {
+    const { dir, name } = await withBranches();
+    const gate = pausing('fetch-listed');
+    const cli = createOxenCli({ cwd: dir, env: { ...env.env, ...gate.env } });
+    const fetching = failure(cli.fetch());
+    await gate.waiting();
+    const del = await fetch(`${server.url}/api/repos/ns/${name}/branches/oxvcs-lock/song/0001`, {
+      method: 'DELETE',
+    });
+    expect(del.status).toBe(200);
+    gate.open();
+    const error = await fetching;
+    expect(error.stderr).toContain("Error: Remote branch 'oxvcs-lock/song/0001' not found");
+    expect(error.code).toBe('NETWORK');
+    expect(classify(error).kind).toBe('transient');
+    expect(error.message).toBe(
+      'oxen fetch failed: the remote branch oxvcs-lock/song/0001 was deleted while fetching; try again.',
+    );
+    const plain = createOxenCli({ cwd: dir, env: env.env });
+    expect((await failure(plain.fetch({ branch: 'oxvcs-lock/song/0001' }))).code).toBe('NETWORK');
+    expect((await failure(plain.fetch({ branch: 'nope' }))).code).toBe('BRANCH_NOT_FOUND');
+    expect((await failure(plain.pull('origin', 'nope'))).code).toBe('BRANCH_NOT_FOUND');
+  });
+});
+
+describe('no oxen child outlives the command that started it', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'the host gets %s: the oxen child is killed and the host still dies of the signal',
+    async (signal) => {
+      const { dir } = await projectWithCommit();
+      const gate = pausing('push-upload');
+      const { host, exited } = await startHost(dir, gate.env);
+      const pid = await childOf(dir, gate);
+      expect(isProcessAlive(pid)).toBe(true);
+      host.kill(signal);
+      expect(await exited).toEqual({ code: null, signal });
+      await gone(pid);
+      expect(existsSync(lockFile(dir))).toBe(false);
+    },
+  );
+
+  it('a host with its own SIGINT handler keeps it; the child is killed all the same', async () => {
+    const { dir } = await projectWithCommit();
+    const gate = pausing('push-upload');
+    const { host, exited, output } = await startHost(dir, gate.env, 'own-sigint');
+    const pid = await childOf(dir, gate);
+    host.kill('SIGINT');
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(output()).toMatch(/ready\n(handled\nfailed AbortError|failed AbortError\nhandled)\n/);
+    await gone(pid);
+  });
+
+  it('killAll() stops this wrapper’s children', async () => {
+    const { dir } = await projectWithCommit();
+    const gate = pausing('push-upload');
+    const cli = createOxenCli({ cwd: dir, env: { ...env.env, ...gate.env } });
+    const pushing = cli.push('origin', 'main').then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const pid = await childOf(dir, gate);
+    cli.killAll();
+    await gone(pid);
+    expect(await pushing).toMatchObject({ name: 'AbortError', message: 'oxen push was cancelled.' });
+    expect(existsSync(lockFile(dir))).toBe(false);
+  });
+});
+
+describe('one transfer per working copy', () => {
+  it('a transfer orphaned by a SIGKILLed caller blocks the next one (TRANSFER_IN_PROGRESS) until it ends', async () => {
+    const { dir, commit } = await projectWithCommit();
+    const gate = pausing('push-upload');
+    const { host, exited } = await startHost(dir, gate.env);
+    const pid = await childOf(dir, gate);
+    host.kill('SIGKILL');
+    expect((await exited).signal).toBe('SIGKILL');
+    // The orphan runs on (its caller had no chance to stop it).
+    expect(isProcessAlive(pid)).toBe(true);
+    const cli = createOxenCli({ cwd: dir, env: env.env });
+    const blocked = await failure(cli.push('origin', 'main'));
+    expect(blocked.code).toBe('TRANSFER_IN_PROGRESS');
+    expect(blocked.message).toContain(`oxen push (pid ${pid},`);
+    expect(classify(blocked).kind).toBe('transient');
+    expect((await failure(cli.pull('origin', 'main'))).code).toBe('TRANSFER_IN_PROGRESS');
+    gate.open();
+    await gone(pid, 15_000);
+    // The orphan finished the push; its claim is stale now and replaced.
+    expect(await cli.push('origin', 'main')).toEqual({ upToDate: true, commit });
+    expect(existsSync(lockFile(dir))).toBe(false);
+  });
+
+  it('two transfers started together in one process: the second is refused while the first runs', async () => {
+    const { dir } = await projectWithCommit();
+    const gate = pausing('push-upload');
+    const cli = createOxenCli({ cwd: dir, env: { ...env.env, ...gate.env } });
+    const first = cli.push('origin', 'main');
+    const second = await failure(cli.push('origin', 'main'));
+    expect(second.code).toBe('TRANSFER_IN_PROGRESS');
+    await gate.waiting();
+    expect((await failure(cli.fetch())).code).toBe('TRANSFER_IN_PROGRESS');
+    gate.open();
+    expect((await first).upToDate).toBe(false);
+  });
+
+  it('a stale claim (its process is gone) is ignored and replaced', async () => {
+    const { dir, cli, commit } = await projectWithCommit();
+    const dead = spawn(process.execPath, ['-e', '']);
+    await new Promise((done) => dead.on('exit', done));
+    const pid = dead.pid!;
+    expect(isProcessAlive(pid)).toBe(false);
+    writeFileSync(
+      lockFile(dir),
+      JSON.stringify({
+        id: 'old',
+        command: 'push',
+        host: hostname(),
+        ownerPid: pid,
+        pid,
+        startedAt: new Date().toISOString(),
+      } satisfies TransferRecord),
+    );
+    expect(await cli.push('origin', 'main')).toEqual({ upToDate: false, commit });
+    expect(existsSync(lockFile(dir))).toBe(false);
+  });
+});
+
+describe('progress', () => {
+  it('parses both kinds of frame oxen draws, with the terminal codes left in or not', () => {
+    expect(parseProgressLine('⠁ 🐂 push (2/5 files) [00:00:01] [🌾🌾🐂➖➖] 1.20 MiB/4.00 MiB')).toEqual({
+      phase: 'push',
+      filesDone: 2,
+      filesTotal: 5,
+      bytesDone: 1258291,
+      bytesTotal: 4194304,
+    });
+    expect(parseProgressLine('⠂ 🐂 pull (3 files 1.2 MB)')).toEqual({
+      phase: 'pull',
+      filesDone: 3,
+      bytesDone: 1_200_000,
+    });
+    expect(parseProgressLine('⠂ 🐂 pull (0/1 files) [00:00:00] [🐂➖] 0 B/512 B')).toMatchObject({
+      bytesDone: 0,
+      bytesTotal: 512,
+    });
+    // A frame cut off mid-write does not parse (its last size has no unit yet).
+    expect(parseProgressLine('⠁ 🐂 push (2/5 files) [00:00:01] [🌾] 1.20 MiB/4.00 Mi')).toBeUndefined();
+    expect(parseProgressLine('🐂 oxen push origin main -> abc')).toBeUndefined();
+  });
+
+  const hasScript =
+    process.platform === 'linux' &&
+    (spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout ?? '').includes('util-linux');
+  it.skipIf(!hasScript)(
+    'onProgress gets the push bar as it streams (oxen draws it only on a terminal, so it runs under one)',
+    async () => {
+      const { dir, name } = await project();
+      const files = { 'a.wav': 'aaaa', 'b.wav': 'bbbbbbbb', 'c.wav': 'c'.repeat(2000) };
+      for (const [file, content] of Object.entries(files)) writeFileSync(join(dir, file), content);
+      const plain = createOxenCli({ cwd: dir, env: env.env });
+      await plain.add(Object.keys(files));
+      const commit = await plain.commit('takes');
+      const cli = createOxenCli({ cwd: dir, env: { ...env.env, OXEN_FAKE_TRANSFER_DELAY_MS: '60' } });
+      const events: TransferProgress[] = [];
+      expect(await cli.push('origin', 'main', { onProgress: (p) => events.push(p) })).toEqual({
+        upToDate: false,
+        commit,
+      });
+      expect(events.length).toBeGreaterThanOrEqual(3);
+      expect(events.every((e) => e.phase === 'push' && e.filesTotal === 3)).toBe(true);
+      expect(events.map((e) => e.filesDone)).toEqual([...events.map((e) => e.filesDone!)].sort());
+      const last = events.at(-1)!;
+      expect(last.filesDone).toBe(3);
+      expect(last.bytesDone).toBe(last.bytesTotal);
+      expect(Math.abs(last.bytesTotal! - 2012) / 2012).toBeLessThan(0.01);
+      // Errors still come out clean under the terminal.
+      await moveRemote(name);
+      writeFileSync(join(dir, 'd.wav'), 'd');
+      await plain.add(['d.wav']);
+      await plain.commit('d');
+      const error = await failure(cli.push('origin', 'main', { onProgress: () => undefined }));
+      expect(error.code).toBe('NON_FAST_FORWARD');
+      expect(error.message).toMatch(/^oxen push failed: Branch main is behind remote commit [0-9a-f]{32}\.$/);
+      // And a pull reports the download bar.
+      const fresh = join(env.root, `${name}-progress`);
+      mkdirSync(fresh);
+      await env.oxen(['init'], fresh);
+      await env.oxen(['config', '--set-remote', 'origin', server.repoUrl('ns', name)], fresh);
+      const pulled: TransferProgress[] = [];
+      await createOxenCli({ cwd: fresh, env: { ...env.env, OXEN_FAKE_TRANSFER_DELAY_MS: '60' } }).pull(
+        'origin',
+        'main',
+        { onProgress: (p) => pulled.push(p) },
+      );
+      expect(pulled.length).toBeGreaterThanOrEqual(2);
+      expect(pulled.every((e) => e.phase === 'pull')).toBe(true);
+      expect(pulled.at(-1)!.filesDone).toBe(pulled.at(-1)!.filesTotal);
+      expect(readFileSync(join(fresh, 'c.wav'), 'utf8')).toBe(files['c.wav']);
+    },
+  );
 });

@@ -1,6 +1,8 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { OxenError, type OxenErrorCode } from './errors.js';
+import { claimTransfer, type TransferClaim } from './transfer-lock.js';
 
 /** Options of {@link createOxenCli}. */
 export interface OxenCliOptions {
@@ -42,9 +44,47 @@ export interface LogEntry {
   readonly message: string;
 }
 
-/** A safe wrapper around the oxen CLI: argument arrays (never a shell), timeouts that kill the process group, typed errors. */
+/**
+ * How far a push or pull has got, read from the progress bar oxen draws. Byte counts are parsed
+ * from human-readable sizes (`1.20 MiB`), so they are exact below 1 KiB and within 0.5% above.
+ */
+export interface TransferProgress {
+  /** `push` while uploading, `pull` while downloading (pull and fetch). */
+  readonly phase: 'push' | 'pull';
+  readonly bytesDone?: number;
+  readonly bytesTotal?: number;
+  readonly filesDone?: number;
+  readonly filesTotal?: number;
+}
+
+/** Options of push, pull and fetch. */
+export interface TransferOptions {
+  /** Stops the transfer (its whole process group); the call rejects with an AbortError. */
+  readonly signal?: AbortSignal;
+  /**
+   * Called as oxen's progress bar changes. oxen (indicatif) draws that bar only on a terminal, so
+   * when this is given the child runs under a pseudo-terminal made by util-linux `script`; where
+   * that is not available (macOS, Windows, busybox) the transfer runs as usual and this is never
+   * called. Exceptions it throws are ignored.
+   */
+  readonly onProgress?: (progress: TransferProgress) => void;
+}
+
+/** Options of {@link OxenCli.run}. */
+export interface RunOptions extends TransferOptions {
+  /** Use the network timeout. */
+  readonly network?: boolean;
+}
+
+/**
+ * A safe wrapper around the oxen CLI: argument arrays (never a shell), timeouts that kill the
+ * process group, typed errors. No child outlives the call that started it: a timeout, an abort,
+ * the host's SIGINT, SIGTERM or SIGHUP, or its exit kill the child's process group. A transfer
+ * (push, pull, fetch) claims the working copy first (`.oxen/oxvcs-transfer.json`), so it never
+ * starts while another one, even one orphaned by a SIGKILLed caller, still runs there.
+ */
 export interface OxenCli {
-  run(args: readonly string[], options?: { signal?: AbortSignal; network?: boolean }): Promise<CliResult>;
+  run(args: readonly string[], options?: RunOptions): Promise<CliResult>;
   status(): Promise<OxenStatus>;
   branches(): Promise<{ current?: string; names: string[] }>;
   currentBranch(): Promise<string>;
@@ -53,19 +93,42 @@ export interface OxenCli {
   /** Commits what is staged; resolves to the new commit id. */
   commit(message: string): Promise<string>;
   checkout(branch: string): Promise<void>;
+  /** `oxen push REMOTE [BRANCH]`; `commit` is the local head oxen reports, `upToDate` when there was nothing to push. */
   push(
     remote?: string,
     branch?: string,
-    options?: { signal?: AbortSignal },
+    options?: TransferOptions,
   ): Promise<{ upToDate: boolean; commit?: string }>;
-  pull(remote?: string, branch?: string, options?: { signal?: AbortSignal }): Promise<void>;
-  fetch(options?: { signal?: AbortSignal }): Promise<void>;
+  pull(remote?: string, branch?: string, options?: TransferOptions): Promise<void>;
+  /**
+   * `oxen fetch -b BRANCH`, or `oxen fetch` (every remote branch, lock tickets included) without
+   * one. Oxen moves the local branch BRANCH to the remote's head without touching the files.
+   */
+  fetch(options?: TransferOptions & { readonly branch?: string }): Promise<void>;
+  /** Kills the process groups of every oxen child this wrapper has running. */
+  killAll(): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Classification
+
+/** Maps an HTTP status oxen reports to an error code. */
+function codeForStatus(status: number): OxenErrorCode {
+  if (status === 401 || status === 403) return 'AUTH';
+  if (status === 429) return 'RATE_LIMITED';
+  if (status === 408) return 'TIMEOUT';
+  if (status >= 500) return 'SERVER_ERROR';
+  if (status === 409) return 'CONFLICT';
+  if (status === 404) return 'NOT_FOUND';
+  if (status < 400) return 'BAD_RESPONSE';
+  return 'BAD_REQUEST';
 }
 
 const PATTERNS: ReadonlyArray<[RegExp, OxenErrorCode]> = [
-  [/Network error: error sending request/, 'NETWORK'],
+  // Every reqwest failure: no answer, or a connection cut while reading one.
+  [/Network error:/, 'NETWORK'],
   [
-    /Could not deserialize response from .*\n?\s*40[13]|Authentication failed|Must supply valid API key/,
+    /Could not deserialize response from \[[^\]]*\]\n\s*40[13]\b|Err status \[40[13]\b|Authentication failed|Must supply valid API key/,
     'AUTH',
   ],
   [/Remote repository not found/, 'REPO_NOT_FOUND'],
@@ -79,30 +142,60 @@ const PATTERNS: ReadonlyArray<[RegExp, OxenErrorCode]> = [
   [/Revision not found/, 'REVISION_NOT_FOUND'],
 ];
 
+/**
+ * The message oxen failed with: the first line starting with `Error:` (oxen may print a version
+ * warning or a migration notice before it), without its `Error:` prefixes (OxenUpdateRequired
+ * carries its own); else the first line of output.
+ */
+function errorLine(text: string): string {
+  const lines = text.split('\n');
+  const line = lines.find((l) => l.startsWith('Error:')) ?? lines.find((l) => l.trim() !== '') ?? '';
+  return line.replace(/^(?:Error:\s*)+/, '').trim();
+}
+
 /** Maps a failed oxen run to a typed error by its `Error:` text (and `Err status [N …]`). */
 export function cliErrorFrom(args: readonly string[], result: CliResult): OxenError {
   const text = result.stderr.trim() || result.stdout.trim();
-  const message = text.replace(/^Error:\s*/, '').split('\n')[0] ?? '';
   const details = { stderr: result.stderr, exitCode: result.exitCode };
   const command = `oxen ${args[0] ?? ''}`.trim();
+  const deserialize = /Could not deserialize response from \[[^\]]*\]\n\s*(\d{3})([^\n]*)/.exec(text);
+  const message = errorLine(text) + (deserialize ? `: ${deserialize[1]}${deserialize[2]}` : '');
+
+  if (/Oxen CLI out of date/.test(text)) {
+    const versions = /requires version >= ([^,\s]+), found version ([^\s]+?)\.?(?:\s|$)/.exec(text);
+    return new OxenError(
+      'CLI_OUT_OF_DATE',
+      `${command} failed: this oxen CLI${versions ? ` (${versions[2]})` : ''} is older than the server accepts${versions ? ` (${versions[1]} or newer)` : ''}; upgrade the oxen CLI (https://docs.oxen.ai/getting-started/intro), then try again.`,
+      { ...details, ...(versions ? { requiredVersion: versions[1]! } : {}) },
+    );
+  }
+  if (/Migration required/.test(text)) {
+    const steps = [...text.matchAll(/^\s*(oxen migrate up \S+ \S+)\s*$/gm)].map((m) => `\`${m[1]}\``);
+    return new OxenError(
+      'MIGRATION_REQUIRED',
+      `${command} failed: this repository must be migrated before this oxen CLI can use it; run ${steps.length > 0 ? steps.join(' and ') : '`oxen migrate up <migration> .`'} in the project folder, then try again.`,
+      details,
+    );
+  }
+  const missing = /Remote branch '([^']*)' not found/.exec(text)?.[1];
+  if (
+    missing !== undefined &&
+    args[0] === 'fetch' &&
+    (!args.includes('-b') || missing.startsWith('oxvcs-'))
+  ) {
+    // Listed, then deleted before its turn (another client's lock cleanup): fetching again works.
+    return new OxenError(
+      'NETWORK',
+      `${command} failed: the remote branch ${missing} was deleted while fetching; try again.`,
+      details,
+    );
+  }
+  const status = Number(deserialize?.[1] ?? /Err status \[(\d{3})/.exec(text)?.[1] ?? 0);
+  const facts = status ? { ...details, status } : details;
   for (const [re, code] of PATTERNS) {
-    if (re.test(text)) return new OxenError(code, `${command} failed: ${message}`, details);
+    if (re.test(text)) return new OxenError(code, `${command} failed: ${message}`, facts);
   }
-  const status = /Err status \[(\d{3})/.exec(text)?.[1];
-  if (status) {
-    const s = Number(status);
-    const code: OxenErrorCode =
-      s === 429
-        ? 'RATE_LIMITED'
-        : s >= 500
-          ? 'SERVER_ERROR'
-          : s === 409
-            ? 'CONFLICT'
-            : s === 404
-              ? 'NOT_FOUND'
-              : 'BAD_REQUEST';
-    return new OxenError(code, `${command} failed: ${message}`, { ...details, status: s });
-  }
+  if (status) return new OxenError(codeForStatus(status), `${command} failed: ${message}`, facts);
   return new OxenError(
     'CLI_FAILED',
     `${command} failed with exit code ${result.exitCode}: ${message || '(no output)'}`,
@@ -110,43 +203,270 @@ export function cliErrorFrom(args: readonly string[], result: CliResult): OxenEr
   );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Progress
+
+const SIZE = String.raw`(\d+(?:\.\d+)?) ?([KkMGTPE]?i?B)`;
+const WITH_TOTALS = new RegExp(String.raw`🐂 (push|pull) \((\d+)/(\d+) files\).*?${SIZE}/${SIZE}\s*$`, 'u');
+const WITHOUT_TOTALS = new RegExp(String.raw`🐂 (push|pull) \((\d+) files ${SIZE}\)\s*$`, 'u');
+
+function bytesOf(value: string, unit: string): number {
+  const power = 'KMGTPE'.indexOf(unit[0]!.toUpperCase()) + 1;
+  return Math.round(Number(value) * (unit.includes('i') ? 1024 : 1000) ** power);
+}
+
+/**
+ * Parses one frame of oxen's progress bar (control characters already removed):
+ * `⠁ 🐂 push (2/5 files) [00:00:01] [🌾🐂➖] 1.20 MiB/4.00 MiB` (known totals: indicatif
+ * HumanBytes, binary units) or `⠁ 🐂 pull (3 files 1.2 MB)` (no totals yet: bytesize).
+ */
+export function parseProgressLine(line: string): TransferProgress | undefined {
+  const full = WITH_TOTALS.exec(line);
+  if (full) {
+    return {
+      phase: full[1] as 'push' | 'pull',
+      filesDone: Number(full[2]),
+      filesTotal: Number(full[3]),
+      bytesDone: bytesOf(full[4]!, full[5]!),
+      bytesTotal: bytesOf(full[6]!, full[7]!),
+    };
+  }
+  const partial = WITHOUT_TOTALS.exec(line);
+  if (partial) {
+    return {
+      phase: partial[1] as 'push' | 'pull',
+      filesDone: Number(partial[2]),
+      bytesDone: bytesOf(partial[3]!, partial[4]!),
+    };
+  }
+  return undefined;
+}
+
+/** Feeds terminal output in, calls `emit` for every progress frame that changed something. */
+function progressReader(emit: (progress: TransferProgress) => void): (chunk: string) => void {
+  let pending = '';
+  let last = '';
+  const consider = (segment: string) => {
+    const progress = parseProgressLine(stripVTControlCharacters(segment));
+    if (!progress) return;
+    const key = JSON.stringify(progress);
+    if (key === last) return;
+    last = key;
+    try {
+      emit(progress);
+    } catch {
+      // A failing observer must not break the transfer.
+    }
+  };
+  return (chunk) => {
+    const segments = (pending + chunk).split(/[\r\n]/);
+    pending = segments.pop() ?? '';
+    for (const segment of segments) consider(segment);
+    // A frame is written without a line end; a cut-off one cannot match (its last size lacks a unit).
+    consider(pending);
+  };
+}
+
+/** What a terminal showed, as lines: progress frames dropped, each line as last redrawn. */
+function terminalText(raw: string): string {
+  return stripVTControlCharacters(raw)
+    .replace(/\r\n/g, '\n')
+    .split('\n')
+    .map((line) => {
+      let shown = line.slice(line.lastIndexOf('\r') + 1);
+      // An error printed right after a bar that was never cleared.
+      const at = shown.indexOf('Error:');
+      if (at > 0 && parseProgressLine(shown.slice(0, at))) shown = shown.slice(at);
+      return parseProgressLine(shown) ? '' : shown;
+    })
+    .filter((line, i, all) => line !== '' || (i > 0 && all[i - 1] !== ''))
+    .join('\n');
+}
+
+let scriptIsUtilLinux: boolean | undefined;
+/** util-linux `script` (with `-e` and `-c`) is how we give oxen a terminal; Linux only. */
+function terminalAvailable(env: NodeJS.ProcessEnv): boolean {
+  if (process.platform !== 'linux') return false;
+  scriptIsUtilLinux ??= (
+    spawnSync('script', ['--version'], { env, encoding: 'utf8', timeout: 5000 }).stdout ?? ''
+  ).includes('util-linux');
+  return scriptIsUtilLinux;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Children: registry and the host's exit paths
+
+interface LiveChild {
+  readonly child: ChildProcess;
+  readonly claim: TransferClaim | undefined;
+  /** Kills the child's process group; its call rejects as cancelled (an AbortError). */
+  stop(): void;
+}
+const live = new Set<LiveChild>();
+const HOST_SIGNALS: readonly NodeJS.Signals[] =
+  process.platform === 'win32' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function killGroup(child: ChildProcess): void {
+  try {
+    // Its own process group (detached): oxen and anything it started.
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/**
+ * Kills the process groups of every oxen child started by any {@link OxenCli} in this process and
+ * releases their transfer claims. The wrapper calls it itself on the host's exit and on SIGINT,
+ * SIGTERM and SIGHUP; a host that handles those signals itself may call it from its handler.
+ */
+export function killAllOxenChildren(): void {
+  for (const entry of live) {
+    entry.stop();
+    // A SIGKILLed child runs no more code: its claim can go now, before the host exits.
+    entry.claim?.release();
+  }
+}
+
+const onHostExit = () => killAllOxenChildren();
+const onHostSignal = (signal: NodeJS.Signals) => {
+  killAllOxenChildren();
+  // Ours was the only listener, so the host relied on the default action: terminate by the
+  // signal. Step aside and deliver it again. A host with listeners of its own decides itself.
+  if (process.listenerCount(signal) === 1) {
+    unhookHost();
+    process.kill(process.pid, signal);
+  }
+};
+let hooked = false;
+function hookHost(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', onHostExit);
+  for (const signal of HOST_SIGNALS) process.on(signal, onHostSignal);
+}
+function unhookHost(): void {
+  if (!hooked) return;
+  hooked = false;
+  process.off('exit', onHostExit);
+  for (const signal of HOST_SIGNALS) process.off(signal, onHostSignal);
+}
+
+const TRANSFERS = new Set(['push', 'pull', 'fetch']);
+
 /** Creates an {@link OxenCli} bound to a project directory. */
 export function createOxenCli(options: OxenCliOptions): OxenCli {
   const bin = options.bin ?? 'oxen';
   const timeoutMs = options.timeoutMs ?? 60_000;
   const networkTimeoutMs = options.networkTimeoutMs ?? 600_000;
   const env = { ...(options.env ?? process.env), NO_COLOR: '1' };
+  const mine = new Set<LiveChild>();
 
   const run: OxenCli['run'] = (args, runOptions = {}) =>
     new Promise((resolve, reject) => {
       const limit = runOptions.network ? networkTimeoutMs : timeoutMs;
-      // Own process group, so a timeout kills oxen and anything it started.
-      const child = spawn(bin, [...args], {
-        cwd: options.cwd,
-        env,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      // Drain both pipes always: an undrained pipe deadlocks a chatty child.
-      child.stdout.on('data', (c: Buffer) => out.push(c));
-      child.stderr.on('data', (c: Buffer) => err.push(c));
+      let claim: TransferClaim | undefined;
+      try {
+        claim = TRANSFERS.has(args[0] ?? '') ? claimTransfer(options.cwd, args[0]!) : undefined;
+      } catch (error) {
+        reject(
+          error instanceof OxenError
+            ? error
+            : new OxenError(
+                'CLI_FAILED',
+                `Could not record oxen ${args[0]} in the .oxen folder of ${options.cwd}: ${(error as Error).message}; check that it is writable.`,
+                { cause: error },
+              ),
+        );
+        return;
+      }
+      const onProgress = runOptions.onProgress;
+      const terminal = onProgress !== undefined && terminalAvailable(env);
+      // Own process group, so a timeout kills oxen and anything it started. Under a terminal,
+      // oxen's stdout goes to fd 3 and its stderr (where the bar is drawn) to the terminal; the
+      // shell line holds no caller data: the executable and arguments travel in the environment.
+      const spawnChild = (): ChildProcess =>
+        terminal
+          ? spawn(
+              'script',
+              [
+                '-q',
+                '-e',
+                '-c',
+                `exec "$OXVCS_OXEN_BIN"${args.map((_, i) => ` "$OXVCS_OXEN_ARG_${i}"`).join('')} 1>&3`,
+                '/dev/null',
+              ],
+              {
+                cwd: options.cwd,
+                env: {
+                  ...env,
+                  SHELL: '/bin/sh',
+                  OXVCS_OXEN_BIN: bin,
+                  ...Object.fromEntries(args.map((a, i) => [`OXVCS_OXEN_ARG_${i}`, a])),
+                },
+                detached: true,
+                stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+              },
+            )
+          : spawn(bin, [...args], {
+              cwd: options.cwd,
+              env,
+              detached: true,
+              stdio: ['ignore', 'pipe', 'pipe'],
+            });
+      let child: ChildProcess;
+      try {
+        child = spawnChild();
+      } catch (error) {
+        claim?.release();
+        reject(new OxenError('CLI_FAILED', `Could not start ${bin}: ${String(error)}`, { cause: error }));
+        return;
+      }
       let reason: 'timeout' | 'abort' | undefined;
       const kill = (why: 'timeout' | 'abort') => {
         reason = why;
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          child.kill('SIGKILL');
-        }
+        killGroup(child);
       };
+      const entry: LiveChild = { child, claim, stop: () => kill('abort') };
+      live.add(entry);
+      mine.add(entry);
+      hookHost();
+      const forget = () => {
+        live.delete(entry);
+        mine.delete(entry);
+        claim?.release();
+        if (live.size === 0) unhookHost();
+      };
+      if (child.pid) claim?.setChild(child.pid);
+      const outStream = (terminal ? child.stdio[3] : child.stdout) as Readable;
+      const errStream = child.stderr as Readable;
+      const termStream = terminal ? (child.stdout as Readable) : undefined;
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      const term: Buffer[] = [];
+      const readProgress = onProgress ? progressReader(onProgress) : undefined;
+      // Drain every pipe always: an undrained pipe deadlocks a chatty child.
+      outStream.on('data', (c: Buffer) => out.push(c));
+      errStream.on('data', (c: Buffer) => {
+        err.push(c);
+        if (!terminal) readProgress?.(c.toString('utf8'));
+      });
+      termStream?.on('data', (c: Buffer) => {
+        term.push(c);
+        readProgress?.(c.toString('utf8'));
+      });
       const timer = setTimeout(() => kill('timeout'), limit);
       const onAbort = () => kill('abort');
-      runOptions.signal?.addEventListener('abort', onAbort, { once: true });
+      if (runOptions.signal?.aborted) onAbort();
+      else runOptions.signal?.addEventListener('abort', onAbort, { once: true });
       child.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         runOptions.signal?.removeEventListener('abort', onAbort);
+        forget();
         reject(
           error.code === 'ENOENT'
             ? new OxenError(
@@ -160,8 +480,13 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
       child.on('close', (code) => {
         clearTimeout(timer);
         runOptions.signal?.removeEventListener('abort', onAbort);
+        forget();
         const stdout = stripVTControlCharacters(Buffer.concat(out).toString('utf8'));
-        const stderr = stripVTControlCharacters(Buffer.concat(err).toString('utf8'));
+        const stderr = terminal
+          ? [terminalText(Buffer.concat(term).toString('utf8')), Buffer.concat(err).toString('utf8')]
+              .filter((s) => s.trim() !== '')
+              .join('\n')
+          : stripVTControlCharacters(Buffer.concat(err).toString('utf8'));
         if (reason === 'abort') {
           reject(
             Object.assign(new Error(`oxen ${args[0]} was cancelled.`), {
@@ -183,14 +508,22 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
           );
           return;
         }
+        // The shell under `script` could not find oxen.
+        if (terminal && code === 127 && /not found/.test(stderr)) {
+          reject(
+            new OxenError(
+              'CLI_NOT_FOUND',
+              `The oxen executable "${bin}" was not found; install Oxen or put it on PATH.`,
+              { stderr },
+            ),
+          );
+          return;
+        }
         resolve({ stdout, stderr, exitCode: code ?? 1 });
       });
     });
 
-  const ok = async (
-    args: readonly string[],
-    runOptions: { signal?: AbortSignal; network?: boolean } = {},
-  ) => {
+  const ok = async (args: readonly string[], runOptions: RunOptions = {}) => {
     const result = await run(args, runOptions);
     if (result.exitCode !== 0) throw cliErrorFrom(args, result);
     return result;
@@ -287,7 +620,14 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
       await ok(['pull', remote, ...(branch ? [branch] : [])], { ...o, network: true });
     },
     async fetch(o = {}) {
-      await ok(['fetch'], { ...o, network: true });
+      const { branch, ...rest } = o;
+      await ok(['fetch', ...(branch ? ['-b', branch] : [])], { ...rest, network: true });
+    },
+    killAll() {
+      for (const entry of mine) {
+        entry.stop();
+        entry.claim?.release();
+      }
     },
   };
 }

@@ -2,10 +2,15 @@ export {
   type CliResult,
   cliErrorFrom,
   createOxenCli,
+  killAllOxenChildren,
   type LogEntry,
   type OxenCli,
   type OxenCliOptions,
   type OxenStatus,
+  parseProgressLine,
+  type RunOptions,
+  type TransferOptions,
+  type TransferProgress,
 } from './cli.js';
 export {
   findRepositoryRoot,
@@ -23,6 +28,7 @@ export {
   type CallOptions,
   type Commit,
   type CommitPage,
+  clipServerText,
   createOxenHub,
   type OxenHub,
   type OxenHubOptions,
@@ -30,3 +36,4 @@ export {
   type ServerFacts,
 } from './hub.js';
 export { compareVersions, parseRemoteUrl, type RemoteRef, redactUrl } from './remote.js';
+export { TRANSFER_LOCK_FILE, type TransferRecord } from './transfer-lock.js';

@@ -1,14 +1,69 @@
 /**
  * Fake `oxen` CLI (a development fake of @oxvcs/oxen-testkit, not Oxen). It covers the subset
- * oxvcs calls, with Oxen's output lines, `Error:` messages, exit codes and quirks, over a local
- * `.oxen` folder; push, pull and fetch talk HTTP to the (fake) server, so network faults surface
- * as Oxen's own `Network error: error sending request for url (…)`.
+ * oxvcs calls, with Oxen 0.54's output lines, `Error:` messages, exit codes and quirks, over a
+ * local `.oxen` folder; push, pull and fetch talk HTTP to the (fake) server, so network faults
+ * surface as Oxen's own texts (`../shared/reference/oxen-0.54-audit.md`, oxen-server-api.md §1).
+ *
+ * What it reproduces of the real CLI, quirks included:
+ * - push, pull and fetch first check `GET /api/min_version` (`Error: Error: Oxen CLI out of date…`
+ *   when this CLI is older: OxenUpdateRequired carries its own `Error:` prefix) and, before that,
+ *   whether the repository needs a migration (`Error: Error: Migration required`, after a warning
+ *   that names the `oxen migrate up …` command). Push and pull then compare `GET /api/version`
+ *   with this CLI's version and print `Warning: 🐂 Oxen remote version mismatch.` (with both
+ *   versions) on stderr when they differ, before any `Error:` line. Pull checks the repository's
+ *   default remote, not the one it is given.
+ * - push prints `🐂 oxen push R B -> <local head>` before anything else, even when there is
+ *   nothing to push (then `Everything is up to date`), and ends with `🐂 push complete 🎉 took …`.
+ * - fetch without `-b` lists every remote branch (lock tickets and scratch branches too) and
+ *   fetches them one at a time, creating a local branch for each one not present locally; a branch
+ *   deleted between the list and its fetch fails with `Remote branch 'X' not found` (exit 1) once
+ *   the others are fetched. `fetch -b B` fetches only B and moves the local branch B to the
+ *   remote's head, wherever it was (Oxen's `should_update_branch_head`). Each branch prints
+ *   `Fetch remote branch: <repo>/<branch>`, then `Repository is up to date.` (when the remote head
+ *   is the local HEAD, whatever branch that is) or `🐂 oxen downloaded 7 B (1 files) in 3ms`.
+ * - errors of the HTTP layer are reqwest's and liboxen's texts: `Network error: error sending
+ *   request for url (URL)` when no answer comes, `Network error: request or response body error`
+ *   when the connection breaks while reading an answer (`… error decoding response body` for
+ *   content downloads, which Oxen reads through a decoder), `Could not deserialize response from
+ *   [URL]\n502 Bad Gateway` for any answer that is not an Oxen JSON envelope (the status line is the
+ *   real status with its canonical reason), `Err status [401 Unauthorized] from url URL [msg]` for
+ *   JSON errors, `Authentication failed: …` for Hub's `unauthenticated` body. Connect errors, 5xx
+ *   and 408 are retried 3 times; 429 is not; there is no request timeout.
+ *
+ * Progress: the real CLI draws indicatif progress bars on stderr, and indicatif draws nothing
+ * when stderr is not a terminal. So does this fake: over a pipe, stderr holds only warnings and
+ * errors. When stderr IS a terminal (e.g. under `script`), push draws Oxen's PushProgress and
+ * pull/fetch its PullProgress, at most every 50 ms (indicatif's 20 Hz), each frame starting with
+ * `\r\x1b[2K` (clear the line) and without a newline; the finished bar is cleared (`\r\x1b[2K`):
+ *
+ *   `⠁ 🐂 push (2/5 files) [00:00:01] [🌾🌾🐂➖➖] 1.20 MiB/4.00 MiB`
+ *    spinner, `🐂 push|pull (<files done>/<files total> files)`, elapsed, bar,
+ *    `<bytes done>/<bytes total>` in indicatif's HumanBytes (binary units, two decimals, `512 B`).
+ *
+ * Test controls (environment variables; the real CLI has none of these):
+ * - `OXEN_FAKE_CLI_VERSION`: this CLI's version (`--version`, the min_version check, the mismatch
+ *   warning). @default 0.54.0, the fake server's default version
+ * - `OXEN_FAKE_TRANSFER_DELAY_MS`: wait this long before each file a push uploads or a pull or
+ *   fetch downloads, for slow transfers. @default 0
+ * - `OXEN_FAKE_PAUSE_AT` (comma-separated points: `push-upload`, `pull-download`, `fetch-listed`)
+ *   with `OXEN_FAKE_PAUSE_FILE=<path>`: at each listed point the fake writes `<path>.waiting`
+ *   (JSON `{pid, point}`), then waits until `<path>` exists. Makes races reproducible without sleeps.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'smol-toml';
-import { type CommitRecord, hashObject, history, isAncestor, makeCommit, type RepoData } from '../model.js';
+import {
+  type CommitRecord,
+  hashObject,
+  history,
+  isAncestor,
+  makeCommit,
+  OXEN_VERSION,
+  type RepoData,
+} from '../model.js';
 
 class CliError extends Error {
   readonly exitCode: number;
@@ -24,6 +79,9 @@ interface LocalData extends RepoData {
   staged: Record<string, string | null>;
   remoteBranches: Record<string, string>;
 }
+
+const CLI_VERSION = process.env.OXEN_FAKE_CLI_VERSION || OXEN_VERSION;
+const TRANSFER_DELAY_MS = Math.max(0, Number(process.env.OXEN_FAKE_TRANSFER_DELAY_MS ?? 0) || 0);
 
 const args = process.argv.slice(2);
 const out = (line: string): void => {
@@ -119,10 +177,16 @@ interface AuthConfig {
   host_configs?: Array<{ host: string; auth_token?: string }>;
 }
 
-function remoteOf(
-  repo: string,
-  name?: string,
-): { name: string; url: string; ns: string; repo: string; origin: string; host: string } {
+interface Remote {
+  readonly name: string;
+  readonly url: string;
+  readonly ns: string;
+  readonly repo: string;
+  readonly origin: string;
+  readonly host: string;
+}
+
+function remoteOf(repo: string, name?: string): Remote {
   const config = repoConfig(repo);
   const remoteName = name ?? config.remote_name ?? 'origin';
   const remote = config.remotes?.find((r) => r.name === remoteName);
@@ -143,21 +207,166 @@ function remoteOf(
   };
 }
 
-async function http(
-  cfgDir: string,
-  host: string,
+// ---------------------------------------------------------------------------------------------
+// Formatting as the Rust crates do it
+
+/** http::StatusCode's Display: `502 Bad Gateway`. */
+const statusLine = (status: number) => `${status} ${STATUS_CODES[status] ?? '<unknown status code>'}`;
+
+/** indicatif's HumanBytes: binary units, two decimals, whole bytes below 1 KiB. */
+function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let value = n;
+  let unit = -1;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(2)} ${units[unit]}`;
+}
+
+/** bytesize 1.x's Display (decimal units despite the name of its flag): `5 B`, `1.2 KB`. */
+function byteSize(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const exp = Math.min(6, Math.floor(Math.log(n) / Math.log(1000)));
+  return `${(n / 1000 ** exp).toFixed(1)} ${'KMGTPE'[exp - 1]}B`;
+}
+
+/** humantime::format_duration of a whole number of milliseconds: `0s`, `12ms`, `1s 234ms`, `2m 5s`. */
+function humanDuration(ms: number): string {
+  if (ms <= 0) return '0s';
+  const parts: string[] = [];
+  const units: Array<[number, (n: number) => string]> = [
+    [86_400_000, (n) => `${n}${n === 1 ? 'day' : 'days'}`],
+    [3_600_000, (n) => `${n}h`],
+    [60_000, (n) => `${n}m`],
+    [1000, (n) => `${n}s`],
+    [1, (n) => `${n}ms`],
+  ];
+  let rest = Math.floor(ms);
+  for (const [size, label] of units) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0) parts.push(label(n));
+  }
+  return parts.join(' ');
+}
+
+const elapsedSince = (started: number) => humanDuration(Date.now() - started);
+
+/** Oxen's OxenVersion: `major.minor.patch[-suffix]`, compared on the numbers only. */
+function parseVersion(version: string): [number, number, number] {
+  const parts = version.split(/[.-]/);
+  const numbers = parts.slice(0, 3).map((p) => Number(p));
+  if (parts.length < 3 || parts.length > 4 || numbers.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new CliError('Invalid version string');
+  }
+  return numbers as [number, number, number];
+}
+const compareVersions = (a: [number, number, number], b: [number, number, number]) =>
+  a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+
+// ---------------------------------------------------------------------------------------------
+// Test controls
+
+async function pauseAt(point: string): Promise<void> {
+  const file = process.env.OXEN_FAKE_PAUSE_FILE;
+  const points = (process.env.OXEN_FAKE_PAUSE_AT ?? '').split(',').map((p) => p.trim());
+  if (!file || !points.includes(point)) return;
+  writeFileSync(`${file}.waiting.tmp`, JSON.stringify({ pid: process.pid, point }));
+  renameSync(`${file}.waiting.tmp`, `${file}.waiting`);
+  while (!existsSync(file)) await sleep(10);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress bars (indicatif), drawn only on a terminal
+
+/** Oxen's SyncProgress with totals: `{spinner} 🐂 push (n/N files) [elapsed] [bar] bytes/total`. */
+class Progress {
+  private readonly kind: 'push' | 'pull';
+  private readonly totalFiles: number;
+  private readonly totalBytes: number;
+  private readonly started = Date.now();
+  private files = 0;
+  private bytes = 0;
+  private lastDraw = 0;
+  private frames = 0;
+
+  constructor(kind: 'push' | 'pull', totalFiles: number, totalBytes: number) {
+    this.kind = kind;
+    this.totalFiles = totalFiles;
+    this.totalBytes = totalBytes;
+  }
+
+  add(files: number, bytes: number): void {
+    this.files += files;
+    this.bytes += bytes;
+    if (!process.stderr.isTTY) return;
+    // indicatif draws at most 20 times a second.
+    const now = Date.now();
+    if (this.frames > 0 && now - this.lastDraw < 50) return;
+    this.lastDraw = now;
+    process.stderr.write(`\r\x1b[2K${this.frame(now)}`);
+    this.frames++;
+  }
+
+  finishAndClear(): void {
+    if (process.stderr.isTTY && this.frames > 0) process.stderr.write('\r\x1b[2K');
+  }
+
+  private frame(now: number): string {
+    const spinner = '⠁⠂⠄⡀⢀⠠⠐⠈'[this.frames % 8];
+    const secs = Math.floor((now - this.started) / 1000);
+    const two = (n: number) => String(n).padStart(2, '0');
+    const elapsed = `${two(Math.floor(secs / 3600))}:${two(Math.floor(secs / 60) % 60)}:${two(secs % 60)}`;
+    const width = 20;
+    const filled =
+      this.totalBytes > 0 ? Math.min(width, Math.floor((this.bytes / this.totalBytes) * width)) : 0;
+    const bar = '🌾'.repeat(filled) + (filled < width ? `🐂${'➖'.repeat(width - filled - 1)}` : '');
+    return `${spinner} 🐂 ${this.kind} (${this.files}/${this.totalFiles} files) [${elapsed}] [${bar}] ${humanBytes(this.bytes)}/${humanBytes(this.totalBytes)}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP, as liboxen's client does it
+
+interface Http {
+  readonly cfgDir: string;
+}
+interface Answer {
+  readonly url: string;
+  readonly status: number;
+  readonly text: string;
+}
+type Envelope = Record<string, unknown>;
+
+const NETWORK_HINT = 'Check your internet connection and try again.';
+const networkError = (what: string) => new CliError(`Network error: ${what}`, 1, NETWORK_HINT);
+
+function authToken(cfgDir: string, host: string): string | undefined {
+  const file = join(cfgDir, 'auth_config.toml');
+  if (!existsSync(file)) return undefined;
+  const config = parse(readFileSync(file, 'utf8')) as AuthConfig;
+  return config.host_configs?.find((h) => h.host === host)?.auth_token;
+}
+
+/**
+ * One request with reqwest's retry policy as Oxen configures it: connect errors, 5xx and 408 are
+ * retried up to 3 times; nothing else is; no timeout. `decoded` marks content downloads, which Oxen
+ * reads through a decoder, so a broken body there reads `error decoding response body`.
+ */
+async function request(
+  http: Http,
   url: string,
-  init: { method?: string; body?: unknown } = {},
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const auth = (() => {
-    const file = join(cfgDir, 'auth_config.toml');
-    if (!existsSync(file)) return undefined;
-    const config = parse(readFileSync(file, 'utf8')) as AuthConfig;
-    return config.host_configs?.find((h) => h.host === host)?.auth_token;
-  })();
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (auth) headers.authorization = `Bearer ${auth}`;
-  // Like Oxen: connect errors and 5xx are retried up to 3 times; 429 is not; no request timeout.
+  init: { method?: string; body?: unknown; decoded?: boolean } = {},
+): Promise<Answer> {
+  const token = authToken(http.cfgDir, new URL(url).host);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': `Oxen/${CLI_VERSION} (Linux; CLI)`,
+  };
+  if (token) headers.authorization = `Bearer ${token}`;
   for (let attempt = 0; ; attempt++) {
     let response: Response;
     try {
@@ -168,77 +377,189 @@ async function http(
       });
     } catch {
       if (attempt < 3) {
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
         continue;
       }
-      throw new CliError(
-        `Network error: error sending request for url (${url})`,
-        1,
-        'Check your internet connection and try again.',
-      );
+      throw networkError(`error sending request for url (${url})`);
     }
-    if (response.status >= 500 && attempt < 3) {
-      await response.body?.cancel();
-      await new Promise((r) => setTimeout(r, 50));
+    if ((response.status >= 500 || response.status === 408) && attempt < 3) {
+      await response.body?.cancel().catch(() => undefined);
+      await sleep(50);
       continue;
     }
-    const text = await response.text().catch(() => {
-      throw new CliError(
-        `Network error: error sending request for url (${url})`,
-        1,
-        'Check your internet connection and try again.',
-      );
-    });
-    if (response.status === 401)
-      throw new CliError(`Could not deserialize response from [${url}]\n401 Unauthorized`);
-    if (response.status === 403 && !auth)
-      throw new CliError('Must supply valid API key. Run `oxen config --auth <HOST> <TOKEN>`.');
-    let body: Record<string, unknown> = {};
     try {
-      body = JSON.parse(text) as Record<string, unknown>;
+      return { url, status: response.status, text: await response.text() };
     } catch {
-      throw new CliError(
-        `Could not deserialize response from [${url}]\n${response.status} ${response.statusText}`,
-      );
+      throw networkError(init.decoded ? 'error decoding response body' : 'request or response body error');
     }
-    return { status: response.status, body };
   }
 }
 
-function errStatus(status: number, statusText: string, url: string, body: Record<string, unknown>): CliError {
-  return new CliError(`Err status [${status} ${statusText}] from url ${url} [${JSON.stringify(body)}]`);
+const UNAUTHENTICATED =
+  'You are unauthenticated.\n\nObtain an API Key at https://oxen.ai or ask your system admin. Set your auth token with the command:\n\n  oxen config --auth hub.oxen.ai YOUR_AUTH_TOKEN\n';
+
+/** liboxen's `parse_json_body`: an Oxen envelope with status `success` and a 2xx, or the error Oxen prints. */
+function parseJsonBody(http: Http, answer: Answer): Envelope {
+  if (answer.status === 403 && !existsSync(join(http.cfgDir, 'auth_config.toml'))) {
+    throw new CliError('Must supply valid API key. Run `oxen config --auth <HOST> <TOKEN>`.');
+  }
+  let body: Envelope | undefined;
+  try {
+    const parsed = JSON.parse(answer.text) as unknown;
+    if (parsed && typeof parsed === 'object') body = parsed as Envelope;
+  } catch {
+    body = undefined;
+  }
+  // OxenResponse needs `status` and `status_message`; anything else does not deserialize.
+  if (!body || typeof body.status !== 'string' || typeof body.status_message !== 'string') {
+    throw new CliError(`Could not deserialize response from [${answer.url}]\n${statusLine(answer.status)}`);
+  }
+  const description =
+    typeof body.status_description === 'string' ? body.status_description : body.status_message;
+  if (body.status === 'success') {
+    if (answer.status >= 200 && answer.status < 300) return body;
+    throw errStatus(answer, body);
+  }
+  if (body.status === 'warning') throw new CliError(`Remote warning: ${description}`);
+  if (body.status === 'error') {
+    if (description === 'unauthenticated') throw new CliError(`Authentication failed: ${UNAUTHENTICATED}`);
+    throw errStatus(answer, body);
+  }
+  throw new CliError(`Unknown remote response status: ${body.status}`);
 }
 
-async function versionChecks(cfgDir: string, remote: ReturnType<typeof remoteOf>, withVersion: boolean) {
-  const min = await http(cfgDir, remote.host, `${remote.origin}/api/min_version`);
-  if (min.status !== 200) throw errStatus(min.status, '', `${remote.origin}/api/min_version`, min.body);
-  if (withVersion) await http(cfgDir, remote.host, `${remote.origin}/api/version`);
-  const repo = await http(cfgDir, remote.host, `${remote.origin}/api/repos/${remote.ns}/${remote.repo}`);
-  if (repo.status === 404) throw new CliError(`Remote repository not found: ${remote.url}`);
+/** OxenError::HttpStatusError: `Err status [401 Unauthorized] from url URL [title\ndetail]`. */
+function errStatus(answer: Answer, body: Envelope): CliError {
+  const error = body.error as { title?: unknown; detail?: unknown } | undefined;
+  const message =
+    error && typeof error === 'object'
+      ? `${String(error.title ?? '')}\n${typeof error.detail === 'string' ? error.detail : ''}`
+      : String(body.status_message);
+  return new CliError(`Err status [${statusLine(answer.status)}] from url ${answer.url} [${message}]`);
 }
 
-async function remoteBranch(cfgDir: string, remote: ReturnType<typeof remoteOf>, branch: string) {
-  const url = `${remote.origin}/api/repos/${remote.ns}/${remote.repo}/branches/${branch}`;
-  const res = await http(cfgDir, remote.host, url);
-  if (res.status === 404) return undefined;
-  if (res.status !== 200) throw errStatus(res.status, '', url, res.body);
-  return (res.body.branch as { commit_id: string }).commit_id;
+const repoApi = (remote: Remote) => `${remote.origin}/api/repos/${remote.ns}/${remote.repo}`;
+const testkitApi = (remote: Remote) => `${remote.origin}/__testkit/repos/${remote.ns}/${remote.repo}`;
+
+/** helpers::check_repo_migration_needed: a warning naming the command, then the error. */
+function checkMigration(repo: string): void {
+  // The fake's model of Oxen's add_workspace_name_index migration: workspaces without their index.
+  const needed =
+    existsSync(join(repo, '.oxen', 'workspaces')) && !existsSync(join(repo, '.oxen', 'workspace_name_index'));
+  if (!needed) return;
+  process.stderr.write(
+    '\nWarning: 🐂 This repo requires a migration to the latest Oxen version. \n\nPlease run the following to update:\n\n',
+  );
+  process.stderr.write('  oxen migrate up add_workspace_name_index .\n\n');
+  throw new CliError('Error: Migration required');
 }
 
+/** helpers::check_remote_version_blocking: `GET /api/min_version`, OxenUpdateRequired when this CLI is older. */
+async function checkMinVersion(http: Http, remote: Remote): Promise<void> {
+  const body = parseJsonBody(http, await request(http, `${remote.origin}/api/min_version`));
+  const min = parseVersion(String(body.version ?? ''));
+  const local = parseVersion(CLI_VERSION);
+  if (compareVersions(local, min) < 0) {
+    throw new CliError(
+      `Error: Oxen CLI out of date. Pushing to OxenHub requires version >= ${min.join('.')}, found version ${local.join('.')}.\n\nVisit https://docs.oxen.ai/getting-started/intro for update instructions.\n\nOn Mac:\n\n  brew update\n  brew upgrade oxen\n\nOn Ubuntu:\n\n  For x86-64:\n    wget https://github.com/Oxen-AI/Oxen/releases/latest/download/oxen-linux-x86_64.deb\n    sudo dpkg -i oxen-linux-x86_64.deb\n\n  For ARM64:\n    wget https://github.com/Oxen-AI/Oxen/releases/latest/download/oxen-linux-arm64.deb\n    sudo dpkg -i oxen-linux-arm64.deb`,
+    );
+  }
+}
+
+/** helpers::check_remote_version: a warning on stderr when the versions differ; failures are only logged. */
+async function warnOnVersionMismatch(http: Http, remote: Remote): Promise<void> {
+  let remoteVersion: string;
+  try {
+    const body = parseJsonBody(http, await request(http, `${remote.origin}/api/version`));
+    remoteVersion = String(body.oxen_version ?? '');
+  } catch {
+    return;
+  }
+  if (remoteVersion !== CLI_VERSION) {
+    process.stderr.write(
+      `Warning: 🐂 Oxen remote version mismatch.\n\nCLI Version: ${CLI_VERSION}\nServer Version: ${remoteVersion}\n\nPlease visit https://docs.oxen.ai/getting-started/install for installation instructions.\n\n`,
+    );
+  }
+}
+
+/** api::client::repositories::get_by_remote. */
+async function remoteRepository(http: Http, remote: Remote): Promise<Envelope> {
+  const answer = await request(http, repoApi(remote));
+  if (answer.status === 404) throw new CliError(`Remote repository not found: ${remote.url}`);
+  return parseJsonBody(http, answer);
+}
+
+/** api::client::branches::get_by_name: the branch's commit id, or undefined on 404. */
+async function remoteBranch(http: Http, remote: Remote, branch: string): Promise<string | undefined> {
+  const answer = await request(http, `${repoApi(remote)}/branches/${branch}`);
+  if (answer.status === 404) return undefined;
+  const body = parseJsonBody(http, answer);
+  return (body.branch as { commit_id: string }).commit_id;
+}
+
+/** Downloads `commit` and its history; objects missing locally are written one by one, with progress. */
 async function download(
-  cfgDir: string,
-  remote: ReturnType<typeof remoteOf>,
+  http: Http,
+  remote: Remote,
   data: LocalData,
   commit: string,
-) {
-  const url = `${remote.origin}/__testkit/repos/${remote.ns}/${remote.repo}/download/${commit}`;
-  const res = await http(cfgDir, remote.host, url);
-  if (res.status !== 200) throw errStatus(res.status, '', url, res.body);
-  for (const c of res.body.commits as CommitRecord[]) data.commits[c.id] = c;
-  Object.assign(data.objects, res.body.objects as Record<string, string>);
+): Promise<{ files: number; bytes: number }> {
+  const body = parseJsonBody(
+    http,
+    await request(http, `${testkitApi(remote)}/download/${commit}`, { decoded: true }),
+  );
+  const objects = Object.entries(body.objects as Record<string, string>).filter(
+    ([h]) => !(h in data.objects),
+  );
+  const size = (b64: string) => Buffer.from(b64, 'base64').length;
+  const progress = new Progress(
+    'pull',
+    objects.length,
+    objects.reduce((n, [, b64]) => n + size(b64), 0),
+  );
+  let bytes = 0;
+  for (const [hash, b64] of objects) {
+    if (TRANSFER_DELAY_MS) await sleep(TRANSFER_DELAY_MS);
+    data.objects[hash] = b64;
+    bytes += size(b64);
+    progress.add(1, size(b64));
+  }
+  progress.finishAndClear();
+  for (const c of body.commits as CommitRecord[]) data.commits[c.id] = c;
+  return { files: objects.length, bytes };
 }
 
-const elapsed = (started: number) => `${Date.now() - started}ms`;
+/** Uploads the objects of `commits` the remote lacks (one request per file, with progress), then the commits. */
+async function upload(
+  http: Http,
+  remote: Remote,
+  data: LocalData,
+  commits: CommitRecord[],
+  remoteHead: string | undefined,
+): Promise<void> {
+  const present = new Set<string>();
+  if (remoteHead && data.commits[remoteHead]) {
+    for (const c of history(data.commits, remoteHead)) for (const h of Object.values(c.tree)) present.add(h);
+  }
+  const missing = [...new Set(commits.flatMap((c) => Object.values(c.tree)))].filter((h) => !present.has(h));
+  const size = (h: string) => Buffer.from(data.objects[h] ?? '', 'base64').length;
+  const progress = new Progress(
+    'push',
+    missing.length,
+    missing.reduce((n, h) => n + size(h), 0),
+  );
+  const url = `${testkitApi(remote)}/upload`;
+  for (const hash of missing) {
+    if (TRANSFER_DELAY_MS) await sleep(TRANSFER_DELAY_MS);
+    parseJsonBody(
+      http,
+      await request(http, url, { method: 'POST', body: { objects: { [hash]: data.objects[hash] ?? '' } } }),
+    );
+    progress.add(1, size(hash));
+  }
+  progress.finishAndClear();
+  parseJsonBody(http, await request(http, url, { method: 'POST', body: { commits, objects: {} } }));
+}
 
 async function main(): Promise<void> {
   const list = [...args];
@@ -250,12 +571,12 @@ async function main(): Promise<void> {
     case '--help':
     case '-h':
       out(
-        'oxen (fake, from @oxvcs/oxen-testkit) — commands: config init add commit status branch checkout push pull fetch log remote',
+        'oxen (fake, from @oxvcs/oxen-testkit) — commands: config init add commit status branch checkout push pull fetch log remote migrate',
       );
       return;
     case '--version':
     case '-V':
-      out('oxen 0.54.0');
+      out(`oxen ${CLI_VERSION}`);
       return;
     case 'init': {
       const dir = resolve(list[0] ?? cwd);
@@ -379,7 +700,7 @@ async function main(): Promise<void> {
       data.staged = {};
       save(repo, data);
       out(`Committing with message: ${message}`);
-      out(`🐂 commit ${commit.id} -> '${message}' in ${elapsed(started)}`);
+      out(`🐂 commit ${commit.id} -> '${message}' in ${elapsedSince(started)}`);
       return;
     }
     case 'status': {
@@ -427,10 +748,11 @@ async function main(): Promise<void> {
       const remoteListing = takeOption(list, '-r', '--remote');
       if (remoteListing) {
         const remote = remoteOf(repo, remoteListing);
-        const url = `${remote.origin}/api/repos/${remote.ns}/${remote.repo}/branches`;
-        const res = await http(cfgDir, remote.host, url);
-        if (res.status === 404) throw new CliError(`Remote repository not found: ${remote.url}`);
-        for (const b of res.body.branches as Array<{ name: string }>) out(`${remote.name}\t${b.name}`);
+        const http: Http = { cfgDir };
+        const answer = await request(http, `${repoApi(remote)}/branches`);
+        if (answer.status === 404) throw new CliError(`Remote repository not found: ${remote.url}`);
+        const body = parseJsonBody(http, answer);
+        for (const b of body.branches as Array<{ name: string }>) out(`${remote.name}\t${b.name}`);
         return;
       }
       const all = takeFlag(list, '-a', '--all');
@@ -493,79 +815,88 @@ async function main(): Promise<void> {
       for (const r of repoConfig(repo).remotes ?? []) out(verbose ? `${r.name}\t${r.url}` : r.name);
       return;
     }
+    case 'migrate': {
+      const direction = list[0];
+      const name = list[1];
+      const repo = findRepo(resolve(cwd, list[2] ?? '.'));
+      if (direction !== 'up' && direction !== 'down')
+        throw new CliError("unrecognized subcommand for 'migrate': use up or down", 2);
+      if (name !== 'add_workspace_name_index') throw new CliError(`Unknown migration: ${name ?? ''}`);
+      const index = join(repo, '.oxen', 'workspace_name_index');
+      if (direction === 'up') mkdirSync(index, { recursive: true });
+      else rmSync(index, { recursive: true, force: true });
+      return;
+    }
     case 'push': {
       const force = takeFlag(list, '-f', '--force');
       const deleteRemote = takeFlag(list, '-d', '--delete');
       const repo = findRepo(cwd);
       const data = load(repo);
-      const remote = remoteOf(repo, list[0]);
+      const remote = remoteOf(repo, list[0] ?? 'origin');
       const branch = list[1] ?? currentBranch(repo);
-      const started = Date.now();
-      await versionChecks(cfgDir, remote, true);
-      const base = `${remote.origin}/api/repos/${remote.ns}/${remote.repo}`;
+      const http: Http = { cfgDir };
       if (deleteRemote) {
-        const res = await http(cfgDir, remote.host, `${base}/branches/${branch}`, { method: 'DELETE' });
-        if (res.status === 404) throw new CliError(`Remote branch '${branch}' not found`);
-        return out(`Deleted remote branch: ${branch}`);
+        await warnOnVersionMismatch(http, remote);
+        await remoteRepository(http, remote);
+        const answer = await request(http, `${repoApi(remote)}/branches/${branch}`, { method: 'DELETE' });
+        if (answer.status === 404) throw new CliError(`Remote branch '${branch}' not found`);
+        parseJsonBody(http, answer);
+        return out(`Deleted remote branch: ${remote.name}/${branch}`);
       }
+      checkMigration(repo);
+      await checkMinVersion(http, remote);
+      await warnOnVersionMismatch(http, remote);
+      const started = Date.now();
       const head = data.branches[branch];
       if (!head) throw new CliError(`Local branch '${branch}' not found`);
-      const remoteHead = await remoteBranch(cfgDir, remote, branch);
-      if (remoteHead === head) return out('Everything is up to date');
+      // Oxen prints this first, even when there turns out to be nothing to push.
+      out(`🐂 oxen push ${remote.name} ${branch} -> ${head}`);
+      await remoteRepository(http, remote);
+      const remoteHead = await remoteBranch(http, remote, branch);
+      if (remoteHead === head) {
+        out('Everything is up to date');
+        return out(`🐂 push complete 🎉 took ${elapsedSince(started)}`);
+      }
       if (remoteHead && !force && !isAncestor(data.commits, remoteHead, head)) {
         throw new CliError(
-          `Branch ${branch} is behind remote commit ${remoteHead}.\nRun oxen pull to update your local branch, or use oxen push --force to force push.`,
+          `Branch ${branch} is behind remote commit ${remoteHead}.\nRun \`oxen pull\` to update your local branch, or use \`oxen push --force\` to force push.`,
         );
       }
-      out(`🐂 oxen push ${remote.name} ${branch} -> ${head}`);
-      const commits = history(data.commits, head);
-      const objects: Record<string, string> = {};
-      for (const c of commits) for (const h of Object.values(c.tree)) objects[h] = data.objects[h] ?? '';
-      const upload = await http(
-        cfgDir,
-        remote.host,
-        `${remote.origin}/__testkit/repos/${remote.ns}/${remote.repo}/upload`,
-        {
-          method: 'POST',
-          body: { commits, objects },
-        },
-      );
-      if (upload.status !== 200) throw errStatus(upload.status, '', `${base}/upload`, upload.body);
-      // Like Oxen: the fast-forward check above and this update are separate requests.
-      const put = await http(cfgDir, remote.host, `${base}/branches/${branch}`, {
-        method: 'PUT',
-        body: { commit_id: head },
-      });
-      if (put.status !== 200) throw errStatus(put.status, '', `${base}/branches/${branch}`, put.body);
+      await pauseAt('push-upload');
+      await upload(http, remote, data, history(data.commits, head), remoteHead);
+      // Like Oxen: the fast-forward check above and this update are separate requests; a new
+      // branch is created from the commit (POST), an existing one moved (PUT).
+      const answer = remoteHead
+        ? await request(http, `${repoApi(remote)}/branches/${branch}`, {
+            method: 'PUT',
+            body: { commit_id: head },
+          })
+        : await request(http, `${repoApi(remote)}/branches`, {
+            method: 'POST',
+            body: { new_name: branch, commit_id: head },
+          });
+      parseJsonBody(http, answer);
       data.remoteBranches[branch] = head;
       save(repo, data);
-      return out(`🐂 push complete 🎉 took ${elapsed(started)}`);
+      return out(`🐂 push complete 🎉 took ${elapsedSince(started)}`);
     }
-    case 'pull':
-    case 'fetch': {
+    case 'pull': {
       const repo = findRepo(cwd);
       const data = load(repo);
-      if (command === 'fetch') {
-        const only = takeOption(list, '-b', '--branch');
-        const remote = remoteOf(repo);
-        await versionChecks(cfgDir, remote, false);
-        const url = `${remote.origin}/api/repos/${remote.ns}/${remote.repo}/branches`;
-        const res = await http(cfgDir, remote.host, url);
-        for (const b of res.body.branches as Array<{ name: string; commit_id: string }>) {
-          if (only && b.name !== only) continue;
-          if (!data.commits[b.commit_id]) await download(cfgDir, remote, data, b.commit_id);
-          data.remoteBranches[b.name] = b.commit_id;
-        }
-        save(repo, data);
-        return out('Repository is up to date.');
-      }
-      const remote = remoteOf(repo, list[0]);
+      const remote = remoteOf(repo, list[0] ?? 'origin');
       const branch = list[1] ?? currentBranch(repo);
-      await versionChecks(cfgDir, remote, true);
+      const http: Http = { cfgDir };
+      checkMigration(repo);
+      // Oxen's quirk: pull checks the versions of the repository's default remote, not `remote`.
+      const defaultRemote = remoteOf(repo);
+      await checkMinVersion(http, defaultRemote);
+      await warnOnVersionMismatch(http, defaultRemote);
+      await remoteRepository(http, remote);
       out(`🐂 oxen pull ${remote.name} ${branch}`);
-      const remoteHead = await remoteBranch(cfgDir, remote, branch);
+      const remoteHead = await remoteBranch(http, remote, branch);
       if (!remoteHead) throw new CliError(`Remote branch '${branch}' not found`);
-      await download(cfgDir, remote, data, remoteHead);
+      await pauseAt('pull-download');
+      await download(http, remote, data, remoteHead);
       data.remoteBranches[branch] = remoteHead;
       const local = data.branches[branch];
       const current = currentBranch(repo);
@@ -605,6 +936,56 @@ async function main(): Promise<void> {
       if (branch === current) writeTree(repo, data, ours, merged);
       data.branches[branch] = commit.id;
       save(repo, data);
+      return;
+    }
+    case 'fetch': {
+      const only = takeOption(list, '-b', '--branch');
+      const repo = findRepo(cwd);
+      const data = load(repo);
+      const http: Http = { cfgDir };
+      checkMigration(repo);
+      await checkMinVersion(http, remoteOf(repo));
+      // FetchOpts::new() names the remote "origin", whatever the repository's default is.
+      const remote = remoteOf(repo, 'origin');
+      await remoteRepository(http, remote);
+      /** core::v_latest::fetch::fetch_remote_branch, one branch. */
+      const fetchBranch = async (branch: string, updateHead: boolean) => {
+        out(`Fetch remote branch: ${remote.repo}/${branch}`);
+        const commit = await remoteBranch(http, remote, branch);
+        if (!commit) throw new CliError(`Remote branch '${branch}' not found`);
+        const head = data.branches[currentBranch(repo)];
+        if (head === commit) {
+          // Oxen compares the remote branch with the local HEAD (whatever branch that is).
+          out('Repository is up to date.');
+          data.branches[branch] = commit;
+        } else {
+          const started = Date.now();
+          const got = await download(http, remote, data, commit);
+          if (updateHead) data.branches[branch] = commit;
+          out(`🐂 oxen downloaded ${byteSize(got.bytes)} (${got.files} files) in ${elapsedSince(started)}`);
+        }
+        data.remoteBranches[branch] = commit;
+        save(repo, data);
+      };
+      if (only) return fetchBranch(only, true);
+      const answer = await request(http, `${repoApi(remote)}/branches`);
+      const listed = (parseJsonBody(http, answer).branches as Array<{ name: string }>).map((b) => b.name);
+      await pauseAt('fetch-listed');
+      // fetch_all: branches already local first (their local head is left alone), then new ones
+      // (created at the remote head); one at a time; every branch is tried, the first error wins.
+      const order = [
+        ...listed.filter((b) => b in data.branches).map((b) => [b, false] as const),
+        ...listed.filter((b) => !(b in data.branches)).map((b) => [b, true] as const),
+      ];
+      let failure: unknown;
+      for (const [branch, updateHead] of order) {
+        try {
+          await fetchBranch(branch, updateHead);
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+      if (failure) throw failure;
       return;
     }
     default:
