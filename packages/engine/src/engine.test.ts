@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -91,6 +91,59 @@ describe('engine', () => {
     } finally {
       rmSync(bobHome, { recursive: true, force: true });
     }
+  });
+
+  it('nested keys: a folder someone holds blocks a push of the whole project; a project lock blocks a folder lock', async () => {
+    mkdirSync(join(dir, 'Song.logicx'));
+    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    try {
+      const bobOn = (project?: string) =>
+        createEngine({
+          cwd: dir,
+          ...(project ? { project } : {}),
+          env: {
+            ...env.env,
+            OXENVCS_HOME: bobHome,
+            OXENVCS_HOLDER: 'bob@studio',
+            OXENVCS_RETRY_MAX_RETRIES: '0',
+          },
+        });
+      expect((await bobOn('Song.logicx').lockAcquire({ ttlHours: 1 })).status).toBe('done');
+      writeFileSync(join(dir, 'mix.wav'), 'new mix');
+      await env.oxen(['add', 'mix.wav'], dir);
+      await env.oxen(['commit', '-m', 'mix'], dir);
+      await expect(engineFor().push()).rejects.toMatchObject({
+        code: 'HELD',
+        holder: 'bob@studio',
+        heldKey: 'song.logicx',
+      });
+      await expect(engineFor().lockAcquire({ ttlHours: 1 })).rejects.toMatchObject({ code: 'HELD' });
+    } finally {
+      rmSync(bobHome, { recursive: true, force: true });
+    }
+  });
+
+  it('canonical keys: --project must be a folder inside the repository; case, accents and symlinks name one key', async () => {
+    mkdirSync(join(dir, 'Caf\u00e9 Song.logicx'));
+    symlinkSync(join(dir, 'Caf\u00e9 Song.logicx'), join(dir, 'link.logicx'));
+    const keyOf = async (project: string) =>
+      (
+        await createEngine({
+          cwd: dir,
+          project,
+          env: { ...env.env, OXENVCS_HOME: home, OXENVCS_HOLDER: 'ada@laptop' },
+        }).lockStatus()
+      ).project.key;
+    const canonical = await keyOf('Caf\u00e9 Song.logicx');
+    expect(canonical).toBe('caf\u00e9 song.logicx');
+    expect(await keyOf('link.logicx')).toBe(canonical);
+    if (existsSync(join(dir, 'CAF\u00c9 SONG.LOGICX')))
+      expect(await keyOf('CAF\u00c9 SONG.LOGICX')).toBe(canonical);
+    for (const bad of ['No Such.logicx', 'README.md']) {
+      await expect(keyOf(bad)).rejects.toMatchObject({ name: 'EngineError', code: 'INVALID_INPUT' });
+    }
+    // Above the repository there is no repository to lock in.
+    await expect(keyOf('..')).rejects.toMatchObject({ code: 'NOT_A_REPOSITORY' });
   });
 
   it('queued push and pull run in the project’s own directory, whatever the sync’s cwd', async () => {

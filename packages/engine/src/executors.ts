@@ -68,12 +68,20 @@ export function createExecutors(deps: ExecutorDeps): Executors {
     async push(op, ctx) {
       const key = op.lockKey ?? '.';
       const locks = deps.locksFor(op.remote);
-      const state = await locks.status(key, { signal: ctx.signal });
-      if (state.state === 'held-by-other') {
+      // Anyone else's live lease on this key, a folder containing it, or one inside it blocks the
+      // push: a push of the project would carry a change to a folder someone else is editing.
+      const [blocker] = await locks.blockers(key, { signal: ctx.signal });
+      if (blocker) {
+        const what = (k: string) => (k === '.' ? 'this project' : k);
         throw new LockError(
           'HELD',
-          `Not pushing: ${state.lease.holder} holds the lock on ${key === '.' ? 'this project' : key} until ${state.lease.expiresAt}; pushing could overwrite their work.`,
-          { key, holder: state.lease.holder, expiresAt: state.lease.expiresAt },
+          `Not pushing: ${blocker.holder} holds the lock on ${what(blocker.key)} until ${blocker.expiresAt}; pushing could overwrite their work.`,
+          {
+            key,
+            holder: blocker.holder,
+            expiresAt: blocker.expiresAt,
+            ...(blocker.key !== key ? { heldKey: blocker.key } : {}),
+          },
         );
       }
       if (op.fencingToken !== undefined)
