@@ -22,7 +22,13 @@ describe('configuration layers', () => {
     writeFileSync(join(project, '.oxenvcs', 'config.toml'), '[lock]\ntimeout_hours = 3\n');
     const env = { OXENVCS_HOME: home, OXENVCS_RETRY_MAX_RETRIES: '2' };
     const config = loadConfig({ env, projectRoot: project, overrides: { queue: { auto_sync: false } } });
-    expect(config.lock).toEqual({ timeout_hours: 3, auto_renew: false, renew_before_minutes: 30 });
+    expect(config.lock).toEqual({
+      timeout_hours: 3,
+      auto_renew: false,
+      renew_before_minutes: 30,
+      heartbeat_interval_seconds: 0,
+      keep_alive: false,
+    });
     expect(config.retry.max_retries).toBe(2);
     expect(config.retry.initial_backoff_ms).toBe(DEFAULT_CONFIG.retry.initial_backoff_ms);
     expect(config.queue.auto_sync).toBe(false);

@@ -21,6 +21,10 @@ export interface Config {
     readonly timeout_hours: number;
     readonly auto_renew: boolean;
     readonly renew_before_minutes: number;
+    /** Renew every … seconds; 0: a third of the lease (or earlier by `renew_before_minutes`). */
+    readonly heartbeat_interval_seconds: number;
+    /** `lock acquire` starts a background keep-alive unless `--no-keep-alive`. */
+    readonly keep_alive: boolean;
   };
   readonly queue: {
     readonly auto_sync: boolean;
@@ -47,6 +51,8 @@ const SCHEMA: Record<string, Record<string, { kind: Kind; min: number; max?: num
     timeout_hours: { kind: 'number', min: 0.001, max: 24 * 30 },
     auto_renew: { kind: 'bool', min: 0 },
     renew_before_minutes: { kind: 'number', min: 0 },
+    heartbeat_interval_seconds: { kind: 'number', min: 0 },
+    keep_alive: { kind: 'bool', min: 0 },
   },
   queue: {
     auto_sync: { kind: 'bool', min: 0 },
@@ -65,7 +71,13 @@ export const DEFAULT_CONFIG: Config = {
     request_timeout_ms: 10_000,
     transfer_timeout_seconds: 600,
   },
-  lock: { timeout_hours: 4, auto_renew: true, renew_before_minutes: 30 },
+  lock: {
+    timeout_hours: 4,
+    auto_renew: true,
+    renew_before_minutes: 30,
+    heartbeat_interval_seconds: 0,
+    keep_alive: false,
+  },
   queue: { auto_sync: true, max_attempts: 10, retention_days: 7 },
   ui: { colour: true, emoji: true },
 };

@@ -1,7 +1,16 @@
 import { OxvcsError } from '@oxvcs/retry';
 
 /** Codes of {@link EngineError}. */
-export type EngineErrorCode = 'CONFIG_INVALID' | 'INVALID_INPUT' | 'STATE_UNREADABLE';
+export type EngineErrorCode =
+  | 'CONFIG_INVALID'
+  | 'INVALID_INPUT'
+  | 'STATE_UNREADABLE'
+  /** A command that needs the remote (lock list, lock break) while it is unreachable. */
+  | 'OFFLINE'
+  /** A command that needs the remote did not finish within its deadline. */
+  | 'DEADLINE'
+  /** A keep-alive already renews this lock on this machine. */
+  | 'KEEPALIVE_RUNNING';
 
 /** Failures of the engine's own: configuration, input, state files. */
 export class EngineError extends OxvcsError {

@@ -39,3 +39,8 @@ export function fileChainCache(dir: string, remoteUrl: string): ChainCache {
     save: (chain) => writeState(file, chain),
   };
 }
+
+/** The heartbeat note of one lock (`heartbeats/<hash of remote#key>.json`): one keep-alive per lock per machine. */
+export function heartbeatFile(dir: string, remoteUrl: string, key: string): string {
+  return join(dir, `${createHash('sha256').update(`${remoteUrl}#${key}`).digest('hex').slice(0, 24)}.json`);
+}

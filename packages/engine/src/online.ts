@@ -8,6 +8,7 @@ import {
   startHeartbeat,
 } from '@oxvcs/locks';
 import {
+  clipServerText,
   createOxenCli,
   createOxenHub,
   type OxenCli,
@@ -35,7 +36,7 @@ import {
 import type { Core, Engine, Outcome } from './engine.js';
 import { EngineError } from './errors.js';
 import { createExecutors } from './executors.js';
-import { fileChainCache, fileKeyStore } from './lock-state.js';
+import { fileChainCache, fileKeyStore, heartbeatFile } from './lock-state.js';
 import { type GrantNote, grantId, type HeartbeatNote, readState, writeState } from './state.js';
 
 /** The engine's network half: everything that talks to the remote or the oxen CLI. */
@@ -208,14 +209,69 @@ export function createOnline(core: Core): Online {
     return { status: 'queued', entry, reason };
   };
 
-  /** Online commands replay what is pending first (config `queue.auto_sync`). */
+  /**
+   * Online commands first replay what this project has pending (config `queue.auto_sync`): only
+   * its own entries (another project's, or another remote's, wait for `queue sync`), one attempt
+   * each, within one request timeout; what does not finish stays queued.
+   */
   const autoSync = async (): Promise<RunSummary | undefined> => {
     if (!getConfig().queue.auto_sync) return undefined;
-    const { pending } = await getQueue().stats();
-    if (pending === 0) return undefined;
-    emit({ type: 'auto-sync', pending });
-    return runSync();
+    const p = getProject();
+    const mine = (await getQueue().list({ status: 'pending', projectDir: p.root })).filter(
+      (e) => e.operation.remote === p.remote.url,
+    );
+    if (mine.length === 0) return undefined;
+    emit({ type: 'auto-sync', pending: mine.length });
+    return runQueue(getQueue(), {
+      executors,
+      retryPolicy: { maxRetries: 0 },
+      projectDir: p.root,
+      signal: AbortSignal.timeout(getConfig().connectivity.request_timeout_ms),
+      onEvent: (event) => emit({ type: 'sync', event }),
+    });
   };
+
+  /**
+   * A command that needs the remote and cannot be queued (status, list, break): the quick offline
+   * check first, then retries within one request timeout; OFFLINE or DEADLINE say what happened.
+   */
+  const needsRemote = async <T>(
+    operation: string,
+    what: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> => {
+    const p = getProject();
+    const conn = await connectivity();
+    if (conn.state === 'offline') {
+      throw new EngineError(
+        'OFFLINE',
+        `${p.remote.origin} is unreachable (${conn.reason}); ${what} needs the remote, so try again when you are back online.`,
+      );
+    }
+    const deadline = AbortSignal.timeout(interactiveMs());
+    try {
+      return await retry(
+        (_attempt, signal) => fn(signal),
+        { ...lockPolicy(), deadlineMs: interactiveMs() },
+        {
+          signal: deadline,
+          onEvent: (event) => emit({ type: 'retry', operation, event }),
+        },
+      );
+    } catch (error) {
+      if (!deadline.aborted) throw error;
+      throw new EngineError(
+        'DEADLINE',
+        `${p.remote.origin} did not answer ${what} within ${Math.round(interactiveMs() / 100) / 10} s; try again, or raise connectivity.request_timeout_ms.`,
+        { cause: error },
+      );
+    }
+  };
+
+  /** Lock operations run directly must end within one request timeout (then they queue). */
+  const interactiveMs = () => getConfig().connectivity.request_timeout_ms;
+  const isLockOp = (kind: Operation['kind']) =>
+    kind === 'acquire-lock' || kind === 'renew-lock' || kind === 'release-lock';
 
   /** The heart of offline mode: run now when we can, queue when we cannot. */
   const runOrQueue = async <T extends Record<string, unknown>>(op: Operation): Promise<Outcome<T>> => {
@@ -243,13 +299,20 @@ export function createOnline(core: Core): Online {
       status: 'running',
       history: [],
     };
-    const signal = new AbortController().signal;
+    // A lock operation gets one overall deadline, so a hung remote makes it queue (exit 75)
+    // within the connectivity timeout plus one request timeout; a transfer has its own timeout.
+    const bounded = isLockOp(op.kind);
+    const deadline = bounded ? AbortSignal.timeout(interactiveMs()) : undefined;
+    const signal = deadline ?? new AbortController().signal;
+    const policy = policyFor(op.kind);
     try {
       const result = (await retry(
-        (attempt) => executor(op, { entry: pseudo, verifyFirst: attempt > 1, signal, attempt }),
-        policyFor(op.kind),
+        (attempt, attemptSignal) =>
+          executor(op, { entry: pseudo, verifyFirst: attempt > 1, signal: attemptSignal, attempt }),
+        bounded ? { ...policy, deadlineMs: interactiveMs() } : policy,
         {
           breaker,
+          signal,
           onEvent: (event) => emit({ type: 'retry', operation: op.kind, event }),
         },
       )) as T;
@@ -257,6 +320,14 @@ export function createOnline(core: Core): Online {
       return { status: 'done', result: result ?? ({} as T), ...(synced ? { synced } : {}) };
     } catch (error) {
       saveBreaker(origin, breaker);
+      if (deadline?.aborted) {
+        const queued = await enqueue(
+          op,
+          nonce,
+          `Gave up for now: ${origin} did not finish within ${Math.round(interactiveMs() / 100) / 10} s`,
+        );
+        return { ...queued, ...(synced ? { synced } : {}) };
+      }
       const verdict = classify(error);
       if (isRetryable(verdict.kind)) {
         const queued = await enqueue(op, nonce, `Gave up for now: ${verdict.reason}`);
@@ -336,9 +407,12 @@ export function createOnline(core: Core): Online {
         await getQueue().list({ status: ['pending', 'running', 'failed'], projectDir: p.root })
       ).filter((e) => e.operation.kind.endsWith('-lock'));
       const cached = grants()[grantId(p.remote.url, p.key)];
-      const hb = readState<HeartbeatNote | undefined>(files.heartbeat, undefined);
-      const heartbeat =
-        hb && hb.remote === p.remote.url && hb.key === p.key && alive(hb.pid) ? hb : undefined;
+      const hb = readState<HeartbeatNote | undefined>(
+        heartbeatFile(files.heartbeats, p.remote.url, p.key),
+        undefined,
+      );
+      // A running keep-alive, or one that stopped because the lock was lost (shown until seen).
+      const heartbeat = hb && (alive(hb.pid) || hb.state === 'lost') ? hb : undefined;
       const base = {
         project: p,
         connectivity: conn,
@@ -347,86 +421,130 @@ export function createOnline(core: Core): Online {
         ...(heartbeat ? { heartbeat } : {}),
       };
       if (conn.state === 'offline') return base;
-      const { serverNow: _s, ...state } = await retry(
-        () => locksFor(p.remote.url).status(p.key),
-        lockPolicy(),
-        {
-          onEvent: (event) => emit({ type: 'retry', operation: 'lock-status', event }),
-        },
+      const { serverNow: _s, ...state } = await needsRemote('lock-status', 'lock status', (signal) =>
+        locksFor(p.remote.url).status(p.key, { signal }),
       );
       return { ...base, state: state as LockState };
     },
 
     async lockList() {
       const p = getProject();
-      return retry(() => locksFor(p.remote.url).list(), lockPolicy(), {
-        onEvent: (event) => emit({ type: 'retry', operation: 'lock-list', event }),
-      });
+      return needsRemote('lock-list', 'lock list', (signal) => locksFor(p.remote.url).list({ signal }));
     },
 
     async lockBreak(o) {
       const p = getProject();
-      const result = await retry(
-        () =>
-          locksFor(p.remote.url).break(p.key, {
-            force: o.force,
-            ...(o.reason ? { reason: o.reason } : {}),
-          }),
-        lockPolicy(),
-        { onEvent: (event) => emit({ type: 'retry', operation: 'lock-break', event }) },
+      return needsRemote('lock-break', 'lock break', (signal) =>
+        locksFor(p.remote.url).break(p.key, {
+          force: o.force,
+          signal,
+          ...(o.reason ? { reason: o.reason } : {}),
+        }),
       );
-      return result;
     },
 
     async heartbeat(o) {
       const p = getProject();
       const manager = locksFor(p.remote.url);
-      const status = await manager.status(p.key, { signal: o.signal });
-      if (status.state !== 'held-by-you') {
-        const other =
-          status.state === 'held-by-other' || status.state === 'expired' ? status.lease : undefined;
-        throw new LockError(
-          'NOT_HOLDER',
-          `You do not hold the lock on ${p.key === '.' ? 'this project' : p.key} (${
-            other
-              ? `${status.state === 'expired' ? 'it expired; last held by' : 'held by'} ${other.holder}`
-              : `it is ${status.state.replace(/-/g, ' ')}`
-          }), so there is nothing to keep alive; acquire it first.`,
-          { key: p.key, ...(other ? { holder: other.holder, expiresAt: other.expiresAt } : {}) },
+      const file = heartbeatFile(files.heartbeats, p.remote.url, p.key);
+      const running = readState<HeartbeatNote | undefined>(file, undefined);
+      if (
+        running &&
+        running.pid !== process.pid &&
+        alive(running.pid) &&
+        (running.state === 'healthy' || running.state === 'jeopardy')
+      ) {
+        throw new EngineError(
+          'KEEPALIVE_RUNNING',
+          `A keep-alive (pid ${running.pid}) already renews the lock on ${p.key === '.' ? 'this project' : p.key}; stop it with \`oxenvcs lock heartbeat --stop\` first.`,
         );
       }
-      const ttlMs = o.ttlHours ? ttlFrom(o.ttlHours) : status.lease.ttlMs;
-      const publish = (state: HeartbeatNote['state'], failures: number, lease?: Lease) =>
-        writeState(files.heartbeat, {
+      // Started while offline: keep the lease we last saw alive from the cached grant, in
+      // jeopardy, renewing as soon as the remote answers (never past the lease's end).
+      let lease: Lease | undefined;
+      let offline = false;
+      try {
+        const status = await manager.status(p.key, { signal: o.signal });
+        if (status.state !== 'held-by-you') {
+          const other =
+            status.state === 'held-by-other' || status.state === 'expired' ? status.lease : undefined;
+          throw new LockError(
+            'NOT_HOLDER',
+            `You do not hold the lock on ${p.key === '.' ? 'this project' : p.key} (${
+              other
+                ? `${status.state === 'expired' ? 'it expired; last held by' : 'held by'} ${other.holder}`
+                : `it is ${status.state.replace(/-/g, ' ')}`
+            }), so there is nothing to keep alive; acquire it first.`,
+            { key: p.key, ...(other ? { holder: other.holder, expiresAt: other.expiresAt } : {}) },
+          );
+        }
+        lease = status.lease;
+      } catch (error) {
+        const note = grants()[grantId(p.remote.url, p.key)];
+        if (!isRetryable(classify(error).kind) || !note || Date.parse(note.expiresAt) <= Date.now())
+          throw error;
+        offline = true;
+        const now = new Date().toISOString();
+        lease = {
+          key: p.key,
+          lockId: '',
+          holder: note.holder,
+          machineId: getProject().machineId,
+          acquiredAt: now,
+          expiresAt: note.expiresAt,
+          lastHeartbeat: now,
+          ttlMs: note.ttlMs,
+          fencingToken: note.fencingToken,
+          ticket: 0,
+        };
+      }
+      const ttlMs = o.ttlHours ? ttlFrom(o.ttlHours) : lease.ttlMs;
+      const publish = (
+        state: HeartbeatNote['state'],
+        failures: number,
+        expiresAt?: string,
+        reason?: string,
+      ) => {
+        const note = {
           remote: p.remote.url,
           key: p.key,
           state,
           failures,
           pid: process.pid,
           updatedAt: new Date().toISOString(),
-          ...(lease ? { expiresAt: lease.expiresAt } : {}),
-        } satisfies HeartbeatNote);
-      publish('healthy', 0, status.lease);
+          ...(expiresAt ? { expiresAt } : {}),
+          ...(reason ? { reason: clipServerText(reason, 300) } : {}),
+        } satisfies HeartbeatNote;
+        writeState(file, note);
+        writeState(files.heartbeat, note);
+      };
+      publish(offline ? 'jeopardy' : 'healthy', offline ? 1 : 0, lease.expiresAt);
       // Renew at a third of the lease (etcd's keepalive), sooner when `renew_before_minutes` asks
       // for more margin; a lease shorter than that margin keeps the third.
       const beforeEnd = ttlMs - getConfig().lock.renew_before_minutes * 60_000;
-      const intervalMs = Math.max(
-        1000,
-        Math.floor(beforeEnd > 0 ? Math.min(ttlMs / 3, beforeEnd) : ttlMs / 3),
-      );
+      const configured = getConfig().lock.heartbeat_interval_seconds * 1000;
+      const intervalMs =
+        configured > 0
+          ? Math.max(250, configured)
+          : Math.max(1000, Math.floor(beforeEnd > 0 ? Math.min(ttlMs / 3, beforeEnd) : ttlMs / 3));
+      let lastExpiry = lease.expiresAt;
       const hb = startHeartbeat(manager, {
         key: p.key,
         ttlMs,
-        grant: { ...status.lease, alreadyHeld: true },
+        grant: { ...lease, alreadyHeld: true },
         intervalMs,
         signal: o.signal,
+        ...(offline ? { initialFailures: 1 } : {}),
         onEvent: (event) => {
           if (event.type === 'renewed') {
             noteGrant(p.remote.url, p.key, event.grant);
-            publish('healthy', 0, event.grant);
-          } else if (event.type === 'jeopardy') publish('jeopardy', event.failures);
-          else if (event.type === 'lost') publish('lost', 0);
-          else publish('stopped', 0);
+            lastExpiry = event.grant.expiresAt;
+            publish('healthy', 0, event.grant.expiresAt);
+          } else if (event.type === 'jeopardy') publish('jeopardy', event.failures, lastExpiry);
+          else if (event.type === 'lost') {
+            const error = event.error as { message?: string } | undefined;
+            publish('lost', 0, lastExpiry, error?.message ?? 'the lease ended before a renewal got through');
+          } else publish('stopped', 0, lastExpiry);
           emit({ type: 'heartbeat', event });
         },
       });

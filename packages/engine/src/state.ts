@@ -47,6 +47,10 @@ export interface HeartbeatNote {
   readonly pid: number;
   readonly updatedAt: string;
   readonly expiresAt?: string;
+  /** Why it stopped (`lost`: broken, taken over, or the lease ended before a renewal got through). */
+  readonly reason?: string;
+  /** When the holder last saw this note (a lost keep-alive is reported once). */
+  readonly seenAt?: string;
 }
 
 /** The engine's state files under the state directory. */
@@ -56,6 +60,7 @@ export function stateFiles(stateDir: string) {
     grants: join(stateDir, 'grants.json'),
     breaker: join(stateDir, 'breaker.json'),
     heartbeat: join(stateDir, 'heartbeat.json'),
+    heartbeats: join(stateDir, 'heartbeats'),
     lockKeys: join(stateDir, 'lock-keys'),
     chains: join(stateDir, 'chains'),
   };

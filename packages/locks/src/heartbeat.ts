@@ -30,6 +30,8 @@ export interface HeartbeatOptions {
   readonly onEvent?: (event: HeartbeatEvent) => void;
   readonly clock?: { now(): number };
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Start in jeopardy (e.g. started offline from a cached grant): retry soon, not after a full interval. @default 0 */
+  readonly initialFailures?: number;
 }
 
 /** A running heartbeat. */
@@ -59,9 +61,9 @@ export function startHeartbeat(manager: LockManager, options: HeartbeatOptions):
   const emit = options.onEvent ?? (() => {});
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-  let state: HeartbeatState = 'healthy';
+  let failures = options.initialFailures ?? 0;
+  let state: HeartbeatState = failures > 0 ? 'jeopardy' : 'healthy';
   let grant = options.grant;
-  let failures = 0;
   // Local deadline measured on our own clock from when the lease was last confirmed.
   let localDeadline = clock.now() + (Date.parse(grant.expiresAt) - Date.parse(grant.lastHeartbeat));
 
