@@ -25,12 +25,13 @@ describe('7. a hung server', () => {
     await world.server.faults.add({ kind: 'blackhole', route: '/branches' });
     const r = await world.run(['lock', 'acquire', '--json'], {
       cwd: dir,
-      env: { OXENVCS_RETRY_MAX_RETRIES: '1', OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '2000' },
+      env: { OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '2000' },
     });
     await world.server.faults.clear();
     expect(r.code).toBe(75);
-    expect(json(r).reason).toMatch(/^Gave up for now: .*did not answer within 2000 ms/);
-    expect(r.ms).toBeLessThan(15_000);
+    // One overall deadline: the connectivity check (1 s here) plus one request timeout (2 s).
+    expect(json(r).reason).toMatch(/^Gave up for now: .*(did not answer within 2000 ms|did not finish within 2 s)/);
+    expect(r.ms).toBeLessThan(8000);
   }, 30_000);
 
   it('push through a hung oxen is killed by its timeout and queued', async () => {

@@ -7,7 +7,8 @@ import {
   type FakeOxenServer,
   startFakeOxenServer,
 } from '@oxvcs/oxen-testkit';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createQueue } from '@oxvcs/queue';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createEngine, type EngineEvent } from './engine.js';
 
 let server: FakeOxenServer;
@@ -178,4 +179,58 @@ describe('engine', () => {
     ]);
     expect((await e.queueStatus()).stats.pending).toBe(2);
   });
+});
+
+describe('bounded, scoped online commands (issue 14 §4, issue 15)', () => {
+  it('auto-sync replays only this project’s entries: another project’s dead remote costs nothing', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'oxvcs-other-'));
+    await createQueue({ file: join(home, 'queue.json') }).enqueue({
+      operation: {
+        kind: 'pull',
+        projectDir: other,
+        remote: 'http://127.0.0.1:9/dead/remote',
+        branch: 'main',
+      },
+    });
+    const started = Date.now();
+    expect((await engineFor().lockAcquire({ ttlHours: 1 })).status).toBe('done');
+    expect(Date.now() - started).toBeLessThan(5000);
+    const [waiting] = (await engineFor().queueStatus()).entries;
+    expect(waiting).toMatchObject({ status: 'pending', attempts: 0 });
+  });
+
+  it('lock list and lock break check connectivity first: offline is one quick OFFLINE error', async () => {
+    await server.faults.offline();
+    const started = Date.now();
+    await expect(engineFor().lockList()).rejects.toMatchObject({ code: 'OFFLINE' });
+    await expect(engineFor().lockBreak({ force: true })).rejects.toMatchObject({ code: 'OFFLINE' });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('a heartbeat started offline keeps the cached lease in jeopardy and renews once the remote is back', async () => {
+    expect((await engineFor().lockAcquire({ ttlHours: 1 })).status).toBe('done');
+    await server.faults.offline();
+    const states: string[] = [];
+    const controller = new AbortController();
+    const e = createEngine({
+      cwd: dir,
+      env: {
+        ...env.env,
+        OXENVCS_HOME: home,
+        OXENVCS_HOLDER: 'ada@laptop',
+        OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
+        OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '1000',
+        OXENVCS_LOCK_HEARTBEAT_INTERVAL_SECONDS: '0.3',
+      },
+      onEvent: (event) => {
+        if (event.type === 'heartbeat') states.push(event.event.type);
+      },
+    });
+    const done = e.heartbeat({ signal: controller.signal });
+    await vi.waitFor(() => expect(states).toContain('jeopardy'), { timeout: 10_000 });
+    await server.faults.online();
+    await vi.waitFor(() => expect(states).toContain('renewed'), { timeout: 10_000 });
+    controller.abort();
+    expect(await done).toBe('stopped');
+  }, 30_000);
 });
