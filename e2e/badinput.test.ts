@@ -22,8 +22,8 @@ describe('8. bad input: one clear line, the documented exit code, nothing lost',
     ],
     [['lock', 'acquire', '--timeout=0'], 2, '--timeout must be a positive number of hours (got "0")'],
     [['lock', 'renew', '--timeout', '9999'], 2, '--timeout must be at most 720 hours'],
-    [['queue', 'remove', 'nosuchid'], 1, 'No queue entry matches "nosuchid"'],
-    [['queue', 'retry', 'nosuchid'], 1, 'No queue entry matches "nosuchid"'],
+    [['queue', 'remove', 'nosuchid'], 2, 'No queue entry matches "nosuchid"'],
+    [['queue', 'retry', 'nosuchid'], 2, 'No queue entry matches "nosuchid"'],
     [
       ['lock', 'status', '--remote', 'not-a-url'],
       2,
@@ -47,7 +47,7 @@ describe('8. bad input: one clear line, the documented exit code, nothing lost',
     await world.run(['lock', 'acquire'], { cwd: dir });
     await world.server.faults.online();
     const r = await world.run(['queue', 'remove', '0'], { cwd: dir });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/"0" matches 2 entries \([0-9a-z]{8}, [0-9a-z]{8}\); give more characters\./);
     const status = await world.run(['queue', 'status', '--json'], { cwd: dir });
     expect(JSON.parse(status.stdout).stats.pending).toBe(2);

@@ -30,7 +30,9 @@ describe('7. a hung server', () => {
     await world.server.faults.clear();
     expect(r.code).toBe(75);
     // One overall deadline: the connectivity check (1 s here) plus one request timeout (2 s).
-    expect(json(r).reason).toMatch(/^Gave up for now: .*(did not answer within 2000 ms|did not finish within 2 s)/);
+    expect(json(r).reason).toMatch(
+      /^Gave up for now: .*(did not answer within 2000 ms|did not finish within 2 s)/,
+    );
     expect(r.ms).toBeLessThan(8000);
   }, 30_000);
 

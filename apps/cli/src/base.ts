@@ -1,7 +1,7 @@
 import type { Engine, EngineEvent, QueueEntry } from '@oxvcs/engine';
 import { Command, Option, UsageError } from 'clipanion';
 import type { CliContext } from './context.js';
-import { createUi, EXIT, shortId, type Ui } from './output.js';
+import { createUi, EXIT, humanText, jsonLine, safeText, shortId, type Ui } from './output.js';
 import { type Describe, renderEvent } from './render.js';
 
 /** What a command returns: one report serving both human output and `--json`. */
@@ -13,15 +13,105 @@ export interface Report {
   readonly human: () => void;
 }
 
-/** Parses a positive number of hours for `--timeout`; a usage error otherwise. */
+/** The shortest lease `--timeout` accepts: 1 minute (a shorter one lapses before it can be renewed). */
+export const MIN_TIMEOUT_HOURS = 1 / 60;
+/** The longest lease `--timeout` accepts: 30 days. */
+export const MAX_TIMEOUT_HOURS = 24 * 30;
+/** `--timeout`'s description in help: the unit and the bounds. */
+export const TIMEOUT_RANGE = 'hours, from 0.0167 (1 minute) to 720 (30 days)';
+
+/** Parses a number of hours for `--timeout` (1 minute to 30 days); a usage error otherwise. */
 export function parseHours(value: string | undefined, flag = '--timeout'): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
+  const shown = safeText(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
-    throw new UsageError(`${flag} must be a positive number of hours (got "${value}"), e.g. ${flag} 4`);
+    throw new UsageError(`${flag} must be a positive number of hours (got "${shown}"), e.g. ${flag} 4`);
   }
-  if (n > 24 * 30) throw new UsageError(`${flag} must be at most 720 hours (30 days) (got "${value}")`);
+  if (n < MIN_TIMEOUT_HOURS)
+    throw new UsageError(
+      `${flag} must be at least 0.0167 hours (1 minute), or the lease would lapse before it could be renewed (got "${shown}")`,
+    );
+  if (n > MAX_TIMEOUT_HOURS)
+    throw new UsageError(`${flag} must be at most 720 hours (30 days) (got "${shown}")`);
   return n;
+}
+
+/** What a failed system call was doing, in words ("write", "create the folder"…). */
+const SYSCALL_VERBS: Readonly<Record<string, string>> = {
+  open: 'open',
+  read: 'read',
+  write: 'write',
+  mkdir: 'create the folder',
+  rename: 'replace',
+  unlink: 'remove',
+  rmdir: 'remove the folder',
+  scandir: 'list the folder',
+  stat: 'read',
+  lstat: 'read',
+  copyfile: 'copy',
+  chmod: 'change the permissions of',
+  spawn: 'start',
+};
+
+/** What to do about a failed system call, by its error code. */
+const SYSTEM_ADVICE: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full; free some space and run the command again',
+  EDQUOT: 'your disk quota is used up; free some space and run the command again',
+  EACCES: 'permission denied; fix the permissions, or set OXENVCS_HOME to a folder you own',
+  EPERM: 'the operation is not permitted; fix the permissions, or set OXENVCS_HOME to a folder you own',
+  EROFS: 'the file system is read-only; set OXENVCS_HOME to a folder on a writable disk',
+  EMFILE: 'too many files are open; close some programs (or raise `ulimit -n`) and run the command again',
+  ENFILE: 'the system has too many files open; close some programs and run the command again',
+  ENOENT: 'it does not exist; check the path (and --project, OXENVCS_HOME)',
+  ENOTDIR: 'part of that path is a file, not a folder; check the path (and OXENVCS_HOME)',
+  EISDIR: 'it is a folder where a file was expected; move it away or check the path',
+  EEXIST: 'something is already there; move it away and run the command again',
+  EIO: 'the disk reported an input/output error; check the disk and run the command again',
+  EBUSY: 'it is in use by another program; close that program and run the command again',
+};
+
+type ErrorShape = {
+  name?: string;
+  code?: unknown;
+  message?: string;
+  path?: unknown;
+  syscall?: unknown;
+  cause?: unknown;
+  oxvcs?: unknown;
+};
+
+/**
+ * The one line shown for an error no oxvcs package described: a failed system call says what it
+ * was doing, on which path, and what to do; anything else says which command failed and asks for
+ * a bug report. `command` is the command line without its options (`oxenvcs lock status`).
+ */
+export function unexpectedFailure(error: unknown, command: string): { code: string; message: string } {
+  // The system error may be the cause of a wrapper.
+  for (
+    let e = error as ErrorShape | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as ErrorShape, depth++
+  ) {
+    if (typeof e !== 'object') break;
+    const code = typeof e.code === 'string' ? e.code : undefined;
+    const advice = code ? SYSTEM_ADVICE[code] : undefined;
+    if (!code || !advice) continue;
+    const verb = typeof e.syscall === 'string' ? (SYSCALL_VERBS[e.syscall] ?? e.syscall) : 'use';
+    const where = typeof e.path === 'string' ? safeText(e.path) : undefined;
+    return {
+      code,
+      message: where
+        ? `${command} could not ${verb} ${where}: ${advice}.`
+        : `${command} failed (${code}): ${advice}.`,
+    };
+  }
+  const e = error as ErrorShape;
+  const what = safeText(e?.message ?? String(error)).replace(/\.$/, '');
+  return {
+    code: 'UNEXPECTED',
+    message: `${command} failed unexpectedly (${what}); run it again with --verbose, and if it fails the same way, report a bug with that output.`,
+  };
 }
 
 /**
@@ -38,27 +128,30 @@ export abstract class BaseCommand extends Command<CliContext> {
   });
   remote = Option.String('--remote', { description: 'Remote URL to use instead of the repository’s' });
   verbose = Option.Boolean('--verbose', false, { description: 'Explain each step on stderr' });
-  autoSync = Option.Boolean('--auto-sync', {
-    description: 'Sync pending operations first (default from config; --no-auto-sync to skip)',
+  noAutoSync = Option.Boolean('--no-auto-sync', false, {
+    description: 'Do not replay pending operations first (default: config queue.auto_sync = true)',
   });
 
   protected ui!: Ui;
-  protected describe: Describe = (e) => e.operation.kind;
+  protected describe: Describe = (e) => safeText(e.operation.kind);
+  /** The engine's state files (set with the engine). */
+  private grantsFile: (() => string) | undefined;
 
   protected abstract run(): Promise<Report>;
 
   /** The engine, loaded lazily so that `--version` and `--help` never load it. */
   protected async engine(): Promise<Engine> {
-    const { createEngine, describeOperation } = await import('./engine.js');
-    this.describe = (entry: QueueEntry) => describeOperation(entry.operation);
+    const { createEngine, describeOperation, stateFiles } = await import('./engine.js');
+    this.describe = (entry: QueueEntry) => safeText(describeOperation(entry.operation));
     const engine = createEngine({
       cwd: this.context.cwd,
       env: this.context.env as NodeJS.ProcessEnv,
       ...(this.project ? { project: this.project } : {}),
       ...(this.remote ? { remote: this.remote } : {}),
-      ...(this.autoSync !== undefined ? { overrides: { queue: { auto_sync: this.autoSync } } } : {}),
+      ...(this.noAutoSync ? { overrides: { queue: { auto_sync: false } } } : {}),
       onEvent: (event: EngineEvent) => renderEvent(this.ui, event, this.describe),
     });
+    this.grantsFile = () => stateFiles(engine.paths.stateDir).grants;
     // Config may switch colour and emoji off.
     if (!engine.config.ui.colour) this.ui.colour = false;
     if (!engine.config.ui.emoji) this.ui.emoji = false;
@@ -78,7 +171,7 @@ export abstract class BaseCommand extends Command<CliContext> {
       this.ui.clearProgress();
       if (this.json)
         this.ui.out(
-          JSON.stringify({
+          jsonLine({
             ok: (report.exitCode ?? 0) === 0 || report.exitCode === EXIT.QUEUED,
             ...report.data,
           }),
@@ -99,14 +192,18 @@ export abstract class BaseCommand extends Command<CliContext> {
     const usage =
       error instanceof UsageError ||
       (e.name === 'EngineError' && e.code === 'INVALID_INPUT') ||
-      (e.name === 'OxenError' && e.code === 'REMOTE_URL_INVALID');
+      (e.name === 'OxenError' && e.code === 'REMOTE_URL_INVALID') ||
+      (e.name === 'LockError' && (e.code === 'INVALID_KEY' || e.code === 'INVALID_TTL')) ||
+      (e.name === 'QueueError' && (e.code === 'NOT_FOUND' || e.code === 'AMBIGUOUS_ID'));
+    // 3: someone else holds the lock (a non-holder's renew, release or heartbeat included).
     const exitCode = usage
       ? EXIT.USAGE
-      : e.name === 'LockError' && e.code === 'HELD'
+      : e.name === 'LockError' && (e.code === 'HELD' || e.code === 'NOT_HOLDER')
         ? EXIT.HELD
         : EXIT.FAILURE;
     const known = usage || (typeof e.code === 'string' && e.oxvcs === true);
-    const message = known ? String(e.message) : `Unexpected error: ${e.message ?? String(error)}`;
+    const unexpected = known ? undefined : unexpectedFailure(error, `oxenvcs ${this.commandPath.join(' ')}`);
+    const message = unexpected?.message ?? String(e.message);
     if (this.json) {
       const facts = Object.fromEntries(
         Object.entries(e).filter(
@@ -115,23 +212,45 @@ export abstract class BaseCommand extends Command<CliContext> {
         ),
       );
       this.ui.out(
-        JSON.stringify({
+        jsonLine({
           ok: false,
           error: {
             name: e.name ?? 'Error',
-            code: e.code ?? (usage ? 'USAGE' : 'UNEXPECTED'),
-            message,
             ...facts,
+            code: unexpected?.code ?? e.code ?? (usage ? 'USAGE' : 'UNEXPECTED'),
+            message,
           },
           exitCode,
         }),
       );
     } else {
-      this.ui.err(`${this.ui.mark('fail')} ${message}`);
-      if (usage) this.ui.err(`  Run \`oxenvcs ${this.commandPath.join(' ')} --help\` for usage.`);
+      this.ui.err(`${this.ui.mark('fail')} ${known ? humanText(message) : message}`);
+      if (usage && e.name !== 'QueueError')
+        this.ui.err(`  Run \`oxenvcs ${this.commandPath.join(' ')} --help\` for usage.`);
     }
-    if (this.verbose && e.stack) this.ui.err(e.stack);
+    if (this.verbose && e.stack) for (const line of e.stack.split('\n')) this.ui.err(line);
     return exitCode;
+  }
+
+  /**
+   * When the lease this machine last held on the project ends (epoch ms), from the engine's local
+   * note of its grants; undefined when there is none. Read before a renewal, it tells an extension
+   * from a shortening.
+   */
+  protected leaseEnd(engine: Engine): number | undefined {
+    try {
+      const p = engine.project();
+      const file = this.grantsFile?.();
+      if (!file) return undefined;
+      const notes = JSON.parse(process.getBuiltinModule('node:fs').readFileSync(file, 'utf8')) as Record<
+        string,
+        { expiresAt?: string } | undefined
+      >;
+      const end = Date.parse(notes[`${p.remote.url}#${p.key}`]?.expiresAt ?? '');
+      return Number.isFinite(end) ? end : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private get commandPath(): string[] {
@@ -141,7 +260,7 @@ export abstract class BaseCommand extends Command<CliContext> {
   /** Human lines for a queued operation, shaped like the original design's. */
   protected renderQueued(entry: QueueEntry, reason: string, lines: string[]): void {
     const ui = this.ui;
-    ui.err(`${ui.mark('warn')} ${reason} - operation queued`);
+    ui.err(`${ui.mark('warn')} ${humanText(reason).replace(/\.$/, '')} - operation queued`);
     ui.out('');
     ui.out(`  Queued: ${this.describe(entry)}`);
     for (const line of lines) ui.out(`  ${line}`);

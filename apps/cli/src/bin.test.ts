@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,7 +78,8 @@ describe('the built oxenvcs binary against the testkit server', () => {
 
   it('--version loads neither the engine nor the HTTP stack; queue status loads the engine core only', async () => {
     const version = await run(['--version'], 'ada@laptop', ['--import', trace]);
-    expect(version.stdout.trim()).toBe('0.1.0');
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(version.stdout.trim()).toBe(pkg.version);
     expect(version.stderr).toContain('TRACE []');
     const status = await run(['queue', 'status'], 'ada@laptop', ['--import', trace]);
     expect(status.code).toBe(0);

@@ -141,17 +141,17 @@ describe('oxenvcs in-process', () => {
     expect((await oxenvcs(['queue', 'status', '--bogus'])).code).toBe(2);
   });
 
-  it('unknown and ambiguous ids → exit 1 with what to do; nothing removed', async () => {
+  it('unknown and ambiguous ids → exit 2 with what to do; nothing removed', async () => {
     await server.faults.offline();
     await oxenvcs(['pull']);
     await oxenvcs(['lock', 'acquire']);
     const unknown = await oxenvcs(['queue', 'remove', 'zzzzzzzz']);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.err).toBe(
       '[x] No queue entry matches "zzzzzzzz"; run `oxenvcs queue status` to see ids.\n',
     );
     const ambiguous = await oxenvcs(['queue', 'remove', '0']);
-    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.code).toBe(2);
     expect(ambiguous.err).toMatch(/matches 2 entries \([0-9a-z]{8}, [0-9a-z]{8}\); give more characters/);
     const status = JSON.parse((await oxenvcs(['queue', 'status', '--json'])).out);
     expect(status.stats.pending).toBe(2);

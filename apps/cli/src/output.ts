@@ -54,6 +54,9 @@ export function createUi(options: {
   const flush = () => {
     if (pending && pending.length > 0) options.stdout.write(`${pending.join('\n')}\n`);
   };
+  // Every line is made terminal-safe on its way out (defence in depth: foreign text is also
+  // cleaned where it is inserted): only our own colour codes may pass, and only when colour is on.
+  const clean = (line: string) => terminalLine(line, ui.colour);
   const ui: Ui = {
     json: options.json,
     verbose: options.verbose,
@@ -61,8 +64,8 @@ export function createUi(options: {
     colour: tty && !noColor,
     emoji: tty && !noColor,
     out(line = '') {
-      if (pending) pending.push(line);
-      else options.stdout.write(`${line}\n`);
+      if (pending) pending.push(clean(line));
+      else options.stdout.write(`${clean(line)}\n`);
     },
     batch(fn) {
       if (pending) return fn();
@@ -81,11 +84,11 @@ export function createUi(options: {
         pending = [];
       }
       ui.clearProgress();
-      options.stderr.write(`${line}\n`);
+      options.stderr.write(`${clean(line)}\n`);
     },
     progress(line) {
       if (!errTty) return;
-      options.stderr.write(`\r\u001b[2K${line}`);
+      options.stderr.write(`\r\u001b[2K${clean(line)}`);
       progressShown = true;
     },
     clearProgress() {
@@ -110,9 +113,33 @@ export function createUi(options: {
   return ui;
 }
 
-/** "5m ago", "2h 3m". */
+/** "5m ago", "2h 3m ago". */
 export function ago(iso: string, now = Date.now()): string {
   return `${span(now - Date.parse(iso))} ago`;
+}
+
+/**
+ * A point in time as text output shows every time: local date and time with how far away it is,
+ * "2026-11-24 14:05 (in 3h 55m)" or "2026-11-24 10:05 (5m ago)"; `ended` words a time in the
+ * past as an end ("… (ended 5m ago)"). `--json` keeps ISO 8601.
+ */
+export function moment(iso: string, now = Date.now(), options: { ended?: boolean } = {}): string {
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return safeText(iso);
+  const d = t - now;
+  const rel =
+    Math.abs(d) < 1000 ? 'now' : d > 0 ? `in ${span(d)}` : `${options.ended ? 'ended ' : ''}${span(-d)} ago`;
+  return `${when(iso)} (${rel})`;
+}
+
+const ISO_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})/g;
+
+/**
+ * A message from a lower layer as text output shows it: terminal-safe, and any ISO 8601 time in
+ * it written as {@link moment} does.
+ */
+export function humanText(text: string, now = Date.now()): string {
+  return safeText(text).replace(ISO_TIME, (iso) => moment(iso, now));
 }
 
 /** A duration in words: "45s", "5m", "2h 3m", "3d 4h". */
@@ -135,3 +162,48 @@ export function when(iso: string): string {
 
 /** The short id shown for an entry: the last 8 characters of its ULID, lower case. */
 export const shortId = (id: string) => id.slice(-8).toLowerCase();
+
+const ESCAPE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are what is matched
+  /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\u001b[\]PX^_]|[\u0090\u0098\u009d-\u009f])[\s\S]*?(?:\u0007|\u001b\\|\u009c|$)|\u001b[ -/]*[0-~]?/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is matched
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is matched
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: our colour codes are what is matched
+const SGR = /^\u001b\[[0-9;]*m$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: runs between escape characters
+const BETWEEN_ESCAPES = /[^\u001b]+/g;
+
+/**
+ * Text from another user, a record or a server made safe for a terminal: escape sequences (CSI,
+ * OSC such as a window-title change, DCS…, in their 7-bit and C1 forms) removed, tabs and line
+ * breaks turned into spaces (so nothing can start a forged line), every other C0/C1 control and
+ * bidirectional override removed.
+ */
+export function safeText(text: string): string {
+  if (!CONTROL.test(text)) return text;
+  return text
+    .replace(ESCAPE, '')
+    .replace(CONTROLS, (c) => (c === '\t' || c === '\n' || c === '\r' ? ' ' : ''));
+}
+
+/** One output line made terminal-safe: as {@link safeText}, but our own colour codes (SGR) may stay. */
+export function terminalLine(line: string, colour: boolean): string {
+  if (!CONTROL.test(line)) return line;
+  return line
+    .replace(ESCAPE, (seq) => (colour && SGR.test(seq) ? seq : ''))
+    .replace(BETWEEN_ESCAPES, (run) => safeText(run));
+}
+
+/**
+ * One JSON document on one line, safe for a terminal: `JSON.stringify` escapes C0 controls but
+ * not DEL, C1 controls or bidirectional overrides, which are escaped here (the parsed value is
+ * unchanged).
+ */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

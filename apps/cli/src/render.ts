@@ -1,15 +1,33 @@
 import type { EngineEvent, Lease, LockState, QueueEntry, RunSummary } from '@oxvcs/engine';
-import { ago, shortId, span, type Ui, when } from './output.js';
+import { humanText, moment, safeText, shortId, type Ui } from './output.js';
 
 /** A short description of an entry (the engine's own `describeOperation`, loaded with the engine). */
 export type Describe = (entry: QueueEntry) => string;
+
+/** A lock key as users read it: the whole project's key `.` is "this project". */
+export const keyName = (key: string) => (key === '.' ? 'this project' : safeText(key));
+
+/**
+ * Why an entry failed or waits, in words a user can act on: terminal-safe, times as local times.
+ * A queued renewal refused for a stale fencing token means you hold a newer grant of the lock
+ * (you took it again since), so it is reported as not needed rather than as "acquire it again".
+ */
+export function entryReason(entry: QueueEntry, fallback = 'failed', now = Date.now()): string {
+  const op = entry.operation;
+  const codes = [entry.lastError?.code, ...(entry.lastError?.chain ?? []).map((l) => l.code)];
+  if (op.kind === 'renew-lock' && entry.status === 'failed' && codes.includes('STALE_TOKEN')) {
+    return `not needed: it was queued for an earlier grant of the lock on ${keyName(op.key)}, and you hold a newer one; remove it with \`oxenvcs queue remove ${shortId(entry.id)}\``;
+  }
+  return humanText(entry.statusReason ?? entry.lastError?.message ?? fallback, now);
+}
 
 /** Renders engine events as they happen (stderr), in the original tool's wording. */
 export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): void {
   if (ui.json && !ui.verbose) return;
   switch (event.type) {
     case 'connectivity':
-      if (ui.verbose) ui.err(`${ui.mark('info')} Network is ${event.result.state}: ${event.result.reason}`);
+      if (ui.verbose)
+        ui.err(`${ui.mark('info')} Network is ${event.result.state}: ${humanText(event.result.reason)}`);
       return;
     case 'auto-sync':
       ui.err(`[Auto-syncing ${event.pending} pending operation(s)...]`);
@@ -19,9 +37,9 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
       if (e.type === 'attempt-failed') {
         // A failure that will not be retried is reported once, as the command's error.
         if (e.classification.kind === 'transient' || e.classification.kind === 'rate-limited')
-          ui.err(`${ui.mark('warn')} ${e.message}`);
-      } else if (e.type === 'retry-scheduled') ui.err(`   ${e.message}`);
-      else if (e.type === 'succeeded' && e.attempts > 1) ui.err(`${ui.mark('ok')} ${e.message}`);
+          ui.err(`${ui.mark('warn')} ${humanText(e.message)}`);
+      } else if (e.type === 'retry-scheduled') ui.err(`   ${humanText(e.message)}`);
+      else if (e.type === 'succeeded' && e.attempts > 1) ui.err(`${ui.mark('ok')} ${humanText(e.message)}`);
       return;
     }
     case 'sync': {
@@ -29,36 +47,40 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
       if (e.type === 'entry-started')
         ui.progress(`${ui.mark('info')} Syncing: ${describe(e.entry)} (${shortId(e.entry.id)})`);
       else if (e.type === 'entry-retry' && e.event.type === 'retry-scheduled') {
-        ui.progress(`${ui.mark('warn')} ${describe(e.entry)}: ${e.event.message}`);
-        if (!ui.tty) ui.err(`   ${describe(e.entry)}: ${e.event.message}`);
+        ui.progress(`${ui.mark('warn')} ${describe(e.entry)}: ${humanText(e.event.message)}`);
+        if (!ui.tty) ui.err(`   ${describe(e.entry)}: ${humanText(e.event.message)}`);
       } else if (e.type === 'entry-done') ui.err(`${ui.mark('ok')} Completed: ${describe(e.entry)}`);
       else if (e.type === 'entry-failed')
-        ui.err(`${ui.mark('fail')} Failed: ${describe(e.entry)} (${shortId(e.entry.id)}): ${e.reason}`);
+        ui.err(
+          `${ui.mark('fail')} Failed: ${describe(e.entry)} (${shortId(e.entry.id)}): ${
+            e.entry.status === 'failed' ? entryReason(e.entry, e.reason) : humanText(e.reason)
+          }`,
+        );
       else if (e.type === 'entry-deferred')
-        ui.err(`${ui.mark('warn')} Still queued: ${describe(e.entry)} — next try after ${when(e.until)}`);
+        ui.err(`${ui.mark('warn')} Still queued: ${describe(e.entry)} — next try ${moment(e.until)}`);
       else if (e.type === 'entry-expired')
         ui.err(
-          `${ui.mark('warn')} Expired: ${describe(e.entry)} (${e.entry.statusReason ?? 'too old to run'})`,
+          `${ui.mark('warn')} Expired: ${describe(e.entry)} (${entryReason(e.entry, 'too old to run')})`,
         );
       else if (e.type === 'entry-held')
-        ui.err(`${ui.mark('warn')} Waiting: ${describe(e.entry)} — ${e.reason}`);
-      else if (e.type === 'run-stopped') ui.err(`${ui.mark('warn')} ${e.message}`);
+        ui.err(`${ui.mark('warn')} Waiting: ${describe(e.entry)} — ${humanText(e.reason)}`);
+      else if (e.type === 'run-stopped') ui.err(`${ui.mark('warn')} ${humanText(e.message)}`);
       return;
     }
     case 'heartbeat': {
       const e = event.event;
-      if (e.type === 'renewed') ui.err(`${ui.mark('ok')} Lock renewed until ${when(e.grant.expiresAt)}`);
+      if (e.type === 'renewed') ui.err(`${ui.mark('ok')} Lock renewed until ${moment(e.grant.expiresAt)}`);
       else if (e.type === 'jeopardy')
         ui.err(
-          `${ui.mark('warn')} Renewal failed (${e.failures}); the lease ends at ${when(e.leaseEndsAt)} unless a renewal gets through`,
+          `${ui.mark('warn')} Renewal failed (${e.failures}); the lease ends ${moment(e.leaseEndsAt)} unless a renewal gets through`,
         );
       else if (e.type === 'lost')
-        ui.err(`${ui.mark('fail')} Lock lost: ${(e.error as Error).message ?? String(e.error)}`);
+        ui.err(`${ui.mark('fail')} Lock lost: ${humanText((e.error as Error).message ?? String(e.error))}`);
       return;
     }
     case 'auth-file-readable':
       ui.err(
-        `${ui.mark('warn')} ${event.file} holds your Oxen token and other users can read it (mode ${event.mode.toString(8)}); run: chmod 600 ${event.file}`,
+        `${ui.mark('warn')} ${safeText(event.file)} holds your Oxen token and other users can read it (mode ${event.mode.toString(8)}); run: chmod 600 ${safeText(event.file)}`,
       );
       return;
     default:
@@ -66,40 +88,59 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
   }
 }
 
-/** Summary line of a sync. */
+/** The verdict line after a sync's results (which are printed once, by `queue sync`). */
 export function renderSummary(ui: Ui, summary: RunSummary): void {
   if (summary.failed === 0 && summary.remaining === 0)
     ui.err(`${ui.mark('ok')} All operations synced successfully!`);
-  else {
-    ui.err(`  Succeeded: ${summary.done}  Failed: ${summary.failed}  Still queued: ${summary.remaining}`);
-  }
+  else if (summary.failed > 0)
+    ui.err(`${ui.mark('fail')} Some operations failed; \`oxenvcs queue status\` shows why.`);
+}
+
+/**
+ * The headline after a lease was granted again (a renewal, or acquiring a lock you held): whether
+ * it was extended or shortened, judged against `before` (when the lease was to end, if known).
+ */
+export function renewedHeadline(
+  expiresAt: string,
+  before: number | undefined,
+  alreadyHeld: boolean,
+  now = Date.now(),
+): string {
+  const end = Date.parse(expiresAt);
+  const held = alreadyHeld ? ' (you already held it)' : '';
+  if (before === undefined) return `Lock renewed until ${moment(expiresAt, now)}${held}`;
+  // A second of slack: the new lease is timed on the server's clock.
+  if (end < before - 1000)
+    return `Lock lease shortened to ${moment(expiresAt, now)}; ${alreadyHeld ? 'you already held it, until' : 'it was to end'} ${moment(new Date(before).toISOString(), now)}`;
+  return `Lock extended until ${moment(expiresAt, now)}${held}`;
 }
 
 /** The lease block shown by acquire, renew and status. */
 export function renderLease(ui: Ui, lease: Lease, now = Date.now()): void {
-  ui.out(`  Holder: ${lease.holder}`);
-  ui.out(`  Since: ${when(lease.acquiredAt)} (${ago(lease.acquiredAt, now)})`);
-  ui.out(`  Expires: ${when(lease.expiresAt)} (in ${span(Date.parse(lease.expiresAt) - now)})`);
-  if (lease.comment) ui.out(`  Comment: ${lease.comment}`);
+  const ended = Date.parse(lease.expiresAt) <= now;
+  ui.out(`  Holder: ${safeText(lease.holder)}`);
+  ui.out(`  Since: ${moment(lease.acquiredAt, now)}`);
+  ui.out(`  ${ended ? 'Expired' : 'Expires'}: ${moment(lease.expiresAt, now, { ended: true })}`);
+  if (lease.comment) ui.out(`  Comment: ${safeText(lease.comment)}`);
   ui.out(`  Fencing token: ${lease.fencingToken}`);
 }
 
 /** One line per lock state. */
-export function describeState(state: LockState): string {
-  const what = state.key === '.' ? 'project' : state.key;
+export function describeState(state: LockState, now = Date.now()): string {
+  const what = keyName(state.key);
   switch (state.state) {
     case 'unlocked':
-      return `${what}: unlocked${state.lastHolder ? ` (last held by ${state.lastHolder})` : ''}`;
+      return `${what}: unlocked${state.lastHolder ? ` (last held by ${safeText(state.lastHolder)})` : ''}`;
     case 'held-by-you':
-      return `${what}: locked by you until ${when(state.lease.expiresAt)}`;
+      return `${what}: locked by you until ${moment(state.lease.expiresAt, now)}`;
     case 'held-by-other':
-      return `${what}: locked by ${state.lease.holder} until ${when(state.lease.expiresAt)}${state.lease.comment ? ` ("${state.lease.comment}")` : ''}`;
+      return `${what}: locked by ${safeText(state.lease.holder)} until ${moment(state.lease.expiresAt, now)}${state.lease.comment ? ` ("${safeText(state.lease.comment)}")` : ''}`;
     case 'expired':
-      return `${what}: expired (was ${state.yours ? 'yours' : `held by ${state.lease.holder}`}, lapsed ${when(state.lease.expiresAt)})`;
+      return `${what}: expired ${moment(state.lease.expiresAt, now)}, was ${state.yours ? 'yours' : `held by ${safeText(state.lease.holder)}`}`;
     case 'broken':
-      return `${what}: your lock was broken by ${state.brokenBy}${state.reason ? `: ${state.reason}` : ''}`;
+      return `${what}: your lock was broken by ${safeText(state.brokenBy)}${state.reason ? `: ${safeText(state.reason)}` : ''}`;
     case 'corrupt':
-      return `${what}: the lock record on the remote is invalid${state.writtenBy ? ` (written by ${state.writtenBy})` : ''}; replace it with \`oxenvcs lock break --force\``;
+      return `${what}: the lock record on the remote is invalid${state.writtenBy ? ` (written by ${safeText(state.writtenBy)})` : ''}; replace it with \`oxenvcs lock break --force\``;
   }
 }
 

@@ -37,15 +37,17 @@ const makeEngine = (listeners: Set<(e: EngineEvent) => void>, holder = 'ada@lapt
     },
   });
 
-function start() {
+function start(options: { autoSync?: boolean; offlinePollMs?: number; lockPollMs?: number } = {}) {
   const listeners = new Set<(e: EngineEvent) => void>();
   const engine = makeEngine(listeners);
   const app = render(
     <App
       engine={engine}
       heartbeat={false}
+      autoSync={options.autoSync ?? false}
+      offlinePollMs={options.offlinePollMs ?? 5000}
       pollMs={100}
-      lockPollMs={60_000}
+      lockPollMs={options.lockPollMs ?? 60_000}
       size={{ columns: 80, rows: 24 }}
       subscribe={(l) => {
         listeners.add(l);
@@ -177,5 +179,55 @@ describe('oxenvcs-tui at 80×24', () => {
     await vi.waitFor(() => expect(frame()).toContain('Keys'));
     for (const key of ['sync now', 'retry the selected failed entry', 'lock panel', 'quit'])
       expect(frame()).toContain(key);
+  });
+});
+
+describe('oxenvcs-tui when the network comes back', () => {
+  const queueWhileOffline = async () => {
+    await server.faults.offline();
+    const e = makeEngine(new Set());
+    await e.lockAcquire({ ttlHours: 1 });
+    await e.pull();
+  };
+
+  it('syncs by itself (config queue.auto_sync) and drops the stale "Offline" line', async () => {
+    await queueWhileOffline();
+    const { frame, press } = start({ autoSync: true, offlinePollMs: 100 });
+    await vi.waitFor(() => expect(frame()).toMatch(/· offline/), { timeout: 10_000 });
+    await press('s');
+    await vi.waitFor(() => expect(frame()).toContain('Offline:'), { timeout: 10_000 });
+    await server.faults.online();
+    await vi.waitFor(() => expect(frame()).toContain('Sync: 2 done, 0 failed, 0 still queued'), {
+      timeout: 15_000,
+    });
+    expect(frame()).not.toContain('Offline:');
+    expect(frame()).toMatch(/· online/);
+  });
+
+  it('with auto-sync off, the "Offline" line still clears but nothing runs until s', async () => {
+    await queueWhileOffline();
+    const { frame, press, engine } = start({ autoSync: false, offlinePollMs: 100 });
+    await vi.waitFor(() => expect(frame()).toMatch(/· offline/), { timeout: 10_000 });
+    await press('s');
+    await vi.waitFor(() => expect(frame()).toContain('Offline:'), { timeout: 10_000 });
+    await server.faults.online();
+    await vi.waitFor(() => expect(frame()).toMatch(/· online/), { timeout: 10_000 });
+    await vi.waitFor(() => expect(frame()).not.toContain('Offline:'));
+    expect((await engine.queueStatus()).stats.pending).toBe(2);
+  });
+
+  it('after r the row shows the entry’s new status (pending), as the details do', async () => {
+    await server.faults.offline();
+    await makeEngine(new Set()).pull('no-such-branch');
+    await server.faults.online();
+    const { frame, press } = start();
+    await vi.waitFor(() => expect(frame()).toContain('1 shown'));
+    await press('s');
+    await vi.waitFor(() => expect(frame()).toContain('Sync: 0 done, 1 failed'), { timeout: 15_000 });
+    await vi.waitFor(() => expect(frame()).toMatch(/▶ failed +pull/));
+    await press('r');
+    await vi.waitFor(() => expect(frame()).toContain('Requeued'));
+    await vi.waitFor(() => expect(frame()).toMatch(/▶ pending +pull .* ready/));
+    expect(frame()).not.toMatch(/▶ failed/);
   });
 });

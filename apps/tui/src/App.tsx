@@ -5,7 +5,7 @@ import { Details } from './components/Details.js';
 import { EntryList } from './components/EntryList.js';
 import { Header } from './components/Header.js';
 import { Confirm, HelpOverlay, LockPanel, ReasonPrompt } from './components/Overlays.js';
-import { fit } from './format.js';
+import { fit, footer, safe } from './format.js';
 import { initialState, reducer, selectedRow, visibleRows } from './reducer.js';
 import { useLockStatus } from './use-lock.js';
 import { useQueue } from './use-queue.js';
@@ -18,6 +18,13 @@ export interface AppProps {
   readonly subscribe: EventSubscribe;
   /** Keep the lock alive while the TUI is open (config `lock.auto_renew`). @default true */
   readonly heartbeat?: boolean;
+  /**
+   * Sync pending entries when the network comes back, and when the TUI first finds it online
+   * (config `queue.auto_sync`, or `oxenvcs-tui --no-auto-sync`). @default true
+   */
+  readonly autoSync?: boolean;
+  /** Connectivity check interval while offline, so a return is noticed soon. @default 3000 */
+  readonly offlinePollMs?: number;
   /** Queue file check interval. @default 500 */
   readonly pollMs?: number;
   /** Lock and connectivity refresh interval. @default 15000 */
@@ -28,8 +35,8 @@ export interface AppProps {
   readonly log?: (line: string) => void;
 }
 
-const describe = (entry: QueueEntry) => describeOperation(entry.operation);
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const describe = (entry: QueueEntry) => safe(describeOperation(entry.operation));
+const message = (error: unknown) => safe(error instanceof Error ? error.message : String(error));
 
 /** The whole screen: header, queue list, details, footer, and overlays. */
 export function App(props: AppProps) {
@@ -108,7 +115,7 @@ export function App(props: AppProps) {
   }, []);
 
   const startSync = () => {
-    if (state.syncing) return;
+    if (sync.current) return;
     const controller = new AbortController();
     sync.current = controller;
     dispatch({ type: 'sync-started' });
@@ -118,15 +125,45 @@ export function App(props: AppProps) {
         dispatch(
           report.summary
             ? { type: 'sync-finished', summary: report.summary }
-            : { type: 'sync-finished', offline: `Offline: ${report.connectivity.reason}` },
+            : {
+                type: 'sync-finished',
+                offline: `Offline: ${safe(report.connectivity?.reason ?? 'the remote is unreachable')}`,
+              },
         ),
       )
-      .catch((error: unknown) => dispatch({ type: 'sync-finished', offline: message(error) }))
+      .catch((error: unknown) => dispatch({ type: 'sync-finished', error: message(error) }))
       .finally(() => {
         sync.current = undefined;
         void refreshLock();
       });
   };
+
+  // Back online: replay what waited, as the CLI does before its next command (config
+  // `queue.auto_sync`). Due is set by the reducer when connectivity turns online.
+  const autoSync = props.autoSync ?? true;
+  const pendingCount = state.rows.filter((r) => r.entry.status === 'pending').length;
+  useEffect(() => {
+    if (!state.autoSyncDue || !state.loaded || state.syncing) return;
+    if (autoSync && pendingCount > 0) startSync();
+    else dispatch({ type: 'auto-sync-skipped' });
+  }, [state.autoSyncDue, state.loaded, state.syncing, autoSync, pendingCount]);
+
+  // While offline, check more often than the lock poll, so a return is noticed within seconds.
+  const offline = state.connectivity?.state === 'offline';
+  const offlinePollMs = props.offlinePollMs ?? 3000;
+  useEffect(() => {
+    if (!offline) return;
+    const timer = setInterval(() => {
+      engine
+        .connectivity(true)
+        .then((result) => {
+          dispatch({ type: 'connectivity', result });
+          if (result.state === 'online') void refreshLock();
+        })
+        .catch(() => {});
+    }, offlinePollMs);
+    return () => clearInterval(timer);
+  }, [engine, offline, offlinePollMs, refreshLock]);
 
   const lockAction = (kind: 'acquire' | 'release' | 'renew' | 'break') =>
     act(`${kind} in progress`, async () => {
@@ -239,7 +276,7 @@ export function App(props: AppProps) {
   const p = (() => {
     try {
       const project = engine.project();
-      return { name: project.root, remote: project.remote.url };
+      return { name: safe(project.root), remote: safe(project.remote.url) };
     } catch (error) {
       return { name: message(error), remote: '?' };
     }
@@ -259,7 +296,7 @@ export function App(props: AppProps) {
         <ReasonPrompt reason={state.breakReason} height={mainHeight} />
       ) : state.overlay === 'confirm-break' ? (
         <Confirm
-          text={`Break the lock${state.breakReason ? ` ("${state.breakReason}")` : ''}? The holder will see who broke it and why.`}
+          text={`Break the lock${state.breakReason ? ` ("${safe(state.breakReason)}")` : ''}? The holder will see who broke it and why.`}
           height={mainHeight}
         />
       ) : state.overlay === 'confirm-remove' ? (
@@ -287,7 +324,11 @@ export function App(props: AppProps) {
       </Text>
       <Text dimColor wrap="truncate">
         {fit(
-          `[${state.filter}${state.text ? ` "${state.text}"` : ''}] ${count} shown · ${state.syncing ? 'x cancel' : 's sync'} · r retry · d remove · c clear · l lock · / filter · ? help · q quit`,
+          footer(
+            `[${state.filter}${state.text ? ` "${state.text}"` : ''}] ${count} shown`,
+            state.syncing,
+            columns,
+          ),
           columns,
         )}
       </Text>

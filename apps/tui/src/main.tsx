@@ -1,5 +1,5 @@
 import { appendFileSync } from 'node:fs';
-import { createEngine, type EngineEvent } from '@oxvcs/engine';
+import { createEngine, type EngineEvent, loadConfig } from '@oxvcs/engine';
 import { render } from 'ink';
 import { App } from './App.js';
 
@@ -11,6 +11,8 @@ export interface TuiOptions {
   readonly remote?: string;
   /** Append debug lines to this file (never to the console). */
   readonly debugLog?: string;
+  /** `--no-auto-sync`: never sync on its own, only on `s` (else config `queue.auto_sync`). */
+  readonly noAutoSync?: boolean;
 }
 
 /** Starts the full-screen TUI on the process's terminal; resolves when the user quits. */
@@ -21,15 +23,19 @@ export async function startTui(options: TuiOptions): Promise<void> {
     env: options.env,
     ...(options.project ? { project: options.project } : {}),
     ...(options.remote ? { remote: options.remote } : {}),
-    // The TUI syncs when asked (s), never silently in the background.
+    // Engine calls never sync first: the TUI runs its syncs itself (on `s`, and when the network
+    // comes back), so that each one shows its progress.
     overrides: { queue: { auto_sync: false } },
     onEvent: (event) => {
       for (const listener of listeners) listener(event);
     },
   });
   // Fail before taking the screen when there is no project or the config is bad.
-  engine.project();
+  const project = engine.project();
   const heartbeat = engine.config.lock.auto_renew;
+  // The user's own `queue.auto_sync` (the engine above has it overridden).
+  const autoSync =
+    !options.noAutoSync && loadConfig({ env: options.env, projectRoot: project.root }).queue.auto_sync;
   const log = options.debugLog
     ? (line: string) => appendFileSync(options.debugLog!, `${new Date().toISOString()} ${line}\n`)
     : undefined;
@@ -38,6 +44,7 @@ export async function startTui(options: TuiOptions): Promise<void> {
     <App
       engine={engine}
       heartbeat={heartbeat}
+      autoSync={autoSync}
       subscribe={(listener) => {
         listeners.add(listener);
         return () => listeners.delete(listener);

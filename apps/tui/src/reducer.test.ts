@@ -1,5 +1,6 @@
 import type { QueueEntry } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
+import { fit, footer, safe } from './format.js';
 import { initialState, type Row, reducer, type State, selectedRow, visibleRows } from './reducer.js';
 
 const row = (
@@ -124,5 +125,80 @@ describe('TUI reducer', () => {
     expect(s.heartbeat).toEqual({ state: 'jeopardy', failures: 2 });
     s = reducer(s, { type: 'heartbeat', event: { type: 'lost', error: new Error('x') } });
     expect(s.heartbeat?.state).toBe('lost');
+  });
+});
+
+describe('TUI reducer: coming back online, rows following their entry', () => {
+  const online = { state: 'online', reason: 'ok', checkedAt: 1 } as const;
+  const offline = { state: 'offline', reason: 'connect ECONNREFUSED', checkedAt: 1 } as const;
+
+  it('the first online check and every return from offline make a sync due; staying online does not', () => {
+    let s = reducer(initialState, { type: 'connectivity', result: online });
+    expect(s.autoSyncDue).toBe(true);
+    s = reducer(s, { type: 'sync-started' });
+    expect(s.autoSyncDue).toBe(false);
+    s = reducer(s, { type: 'connectivity', result: online });
+    expect(s.autoSyncDue).toBe(false);
+    s = reducer(s, { type: 'connectivity', result: offline });
+    expect(s.autoSyncDue).toBe(false);
+    s = reducer(s, { type: 'connectivity', result: online });
+    expect(s.autoSyncDue).toBe(true);
+    expect(reducer(s, { type: 'auto-sync-skipped' }).autoSyncDue).toBe(false);
+  });
+
+  it('an "Offline: …" message clears when the network is back; other messages stay', () => {
+    let s = reducer(initialState, { type: 'connectivity', result: offline });
+    s = reducer(s, { type: 'sync-started' });
+    s = reducer(s, { type: 'sync-finished', offline: 'Offline: http://h is unreachable' });
+    expect(s.message?.text).toBe('Offline: http://h is unreachable');
+    s = reducer(s, { type: 'connectivity', result: offline });
+    expect(s.message?.text).toBe('Offline: http://h is unreachable');
+    s = reducer(s, { type: 'connectivity', result: online });
+    expect(s.message).toBeUndefined();
+    s = reducer(s, { type: 'message', kind: 'fail', text: 'Lock broken' });
+    s = reducer(s, { type: 'connectivity', result: online });
+    expect(s.message?.text).toBe('Lock broken');
+  });
+
+  it('after a retry the row shows the entry’s new status, not the failure the last sync saw', () => {
+    const failed = { ...row(1, 'failed').entry, attempts: 3 };
+    let s = load([{ entry: failed, description: 'pull' }]);
+    s = reducer(s, { type: 'sync-started' });
+    s = reducer(s, {
+      type: 'sync-event',
+      now: 1,
+      event: { type: 'entry-failed', entry: failed, reason: 'gone' },
+    });
+    s = reducer(s, {
+      type: 'sync-finished',
+      summary: { done: 0, failed: 1, deferred: 0, expired: 0, held: 0, remaining: 0 },
+    });
+    // The file still holds the failed entry: the failure stays shown.
+    s = load([{ entry: failed, description: 'pull' }], s);
+    expect(s.progress[failed.id]?.phase).toBe('failed');
+    // `r`: the entry is pending again with fresh attempts.
+    s = load([{ entry: { ...failed, status: 'pending', attempts: 0 }, description: 'pull' }], s);
+    expect(s.progress[failed.id]).toBeUndefined();
+  });
+});
+
+describe('footer and terminal-safe text', () => {
+  it('the footer fits 80 columns (and 60) and always keeps "? help" and "q quit"', () => {
+    for (const width of [120, 80, 60, 40]) {
+      const line = footer('[all] 1234 shown', false, width);
+      expect(line.length).toBeLessThanOrEqual(width);
+      expect(line).toMatch(/q quit$/);
+      if (width >= 60) expect(line).toContain('? help');
+    }
+    expect(footer('[all] 3 shown', false, 120)).toBe(
+      '[all] 3 shown · s sync · r retry · l lock · d remove · c clear · / filter · ? help · q quit',
+    );
+    expect(footer('[all] 3 shown', true, 80)).toContain('x cancel');
+  });
+
+  it('removes escape sequences, controls and bidi overrides from foreign text', () => {
+    const hostile = 'x\u001b]0;pwned\u0007\u001b[2J\r[ok] forged\u009b31m\u009d0;t\u0007\n[ok] forged\u202e!';
+    expect(safe(hostile)).toBe('x [ok] forged [ok] forged!');
+    expect(fit(hostile, 12)).toBe('x [ok] forg…');
   });
 });

@@ -23,7 +23,13 @@ export interface Progress {
   readonly message: string;
   /** Epoch ms of the next attempt, for countdowns. */
   readonly until?: number;
+  /** The entry as the event saw it ({@link entryVersion}); once the queue file moves on, the row follows the file. */
+  readonly version?: string;
 }
+
+/** What identifies one state of an entry: a retry, a removal or another process changes it. */
+export const entryVersion = (e: QueueEntry) =>
+  `${e.status}:${e.attempts}:${e.history.length}:${e.history.at(-1)?.at ?? ''}`;
 
 export type Overlay =
   | 'none'
@@ -47,7 +53,16 @@ export interface State {
   readonly syncing: boolean;
   readonly progress: Readonly<Record<string, Progress>>;
   readonly lastSummary?: RunSummary;
-  readonly message?: { readonly kind: 'ok' | 'warn' | 'fail' | 'info'; readonly text: string };
+  readonly message?: {
+    readonly kind: 'ok' | 'warn' | 'fail' | 'info';
+    readonly text: string;
+    /** Says the network is gone: cleared when it is back. */
+    readonly offline?: boolean;
+  };
+  /** The network has just come back (or was first seen online): pending entries should sync. */
+  readonly autoSyncDue?: boolean;
+  /** The queue file has been read at least once. */
+  readonly loaded?: boolean;
   readonly lock?: LockState | undefined;
   readonly lockError?: string | undefined;
   readonly connectivity?: ConnectivityResult;
@@ -89,13 +104,14 @@ export type Action =
   | { type: 'reason-backspace' }
   | { type: 'sync-started' }
   | { type: 'sync-event'; event: RunEvent; now: number }
-  | { type: 'sync-finished'; summary?: RunSummary; offline?: string }
+  | { type: 'sync-finished'; summary?: RunSummary; offline?: string; error?: string }
   | { type: 'message'; kind: 'ok' | 'warn' | 'fail' | 'info'; text: string }
   | { type: 'busy'; label?: string | undefined }
   | { type: 'lock'; lock?: LockState | undefined; error?: string | undefined }
   | { type: 'connectivity'; result: ConnectivityResult }
   | { type: 'heartbeat'; event: HeartbeatEvent }
-  | { type: 'heartbeat-started' };
+  | { type: 'heartbeat-started' }
+  | { type: 'auto-sync-skipped' };
 
 const GROUPS: Record<Filter, ReadonlySet<QueueEntry['status']> | undefined> = {
   all: undefined,
@@ -142,8 +158,26 @@ const keepSelection = (before: State, after: State): State => {
 /** The TUI's state machine: pure, tested without rendering. */
 export function reducer(state: State, action: Action): State {
   switch (action.type) {
-    case 'rows':
-      return keepSelection(state, { ...state, rows: action.rows, loadError: undefined });
+    case 'rows': {
+      // Outside a sync, live progress only stands while the entry is as the event saw it: after a
+      // retry (or any change by another process) the row shows the entry's own status again.
+      let progress = state.progress;
+      if (!state.syncing) {
+        const byId = new Map(action.rows.map((r) => [r.entry.id, r.entry]));
+        const kept = Object.entries(progress).filter(([id, p]) => {
+          const entry = byId.get(id);
+          return entry !== undefined && (p.version === undefined || p.version === entryVersion(entry));
+        });
+        if (kept.length !== Object.keys(progress).length) progress = Object.fromEntries(kept);
+      }
+      return keepSelection(state, {
+        ...state,
+        rows: action.rows,
+        progress,
+        loaded: true,
+        loadError: undefined,
+      });
+    }
     case 'load-error':
       return { ...state, loadError: action.message };
     case 'move':
@@ -180,29 +214,35 @@ export function reducer(state: State, action: Action): State {
       return {
         ...state,
         syncing: true,
+        autoSyncDue: false,
         progress: {},
         message: { kind: 'info', text: 'Syncing… (x to cancel)' },
       };
+    case 'auto-sync-skipped':
+      return { ...state, autoSyncDue: false };
     case 'sync-event': {
       const e = action.event;
-      const set = (id: string, p: Progress) => ({ ...state, progress: { ...state.progress, [id]: p } });
+      const set = (entry: QueueEntry, p: Progress) => ({
+        ...state,
+        progress: { ...state.progress, [entry.id]: { ...p, version: entryVersion(entry) } },
+      });
       switch (e.type) {
         case 'entry-started':
-          return set(e.entry.id, { phase: 'running', message: 'running' });
+          return set(e.entry, { phase: 'running', message: 'running' });
         case 'entry-retry':
           if (e.event.type === 'retry-scheduled') {
             const kind = e.event.serverDelay ? 'server asked to wait' : 'retrying';
-            return set(e.entry.id, { phase: 'retrying', message: kind, until: action.now + e.event.delayMs });
+            return set(e.entry, { phase: 'retrying', message: kind, until: action.now + e.event.delayMs });
           }
           return state;
         case 'entry-done':
-          return set(e.entry.id, { phase: 'done', message: 'done' });
+          return set(e.entry, { phase: 'done', message: 'done' });
         case 'entry-failed':
-          return set(e.entry.id, { phase: 'failed', message: e.reason });
+          return set(e.entry, { phase: 'failed', message: e.reason });
         case 'entry-deferred':
-          return set(e.entry.id, { phase: 'deferred', message: e.reason, until: Date.parse(e.until) });
+          return set(e.entry, { phase: 'deferred', message: e.reason, until: Date.parse(e.until) });
         case 'entry-expired':
-          return set(e.entry.id, { phase: 'expired', message: 'expired' });
+          return set(e.entry, { phase: 'expired', message: 'expired' });
         case 'run-stopped':
           return { ...state, message: { kind: 'warn', text: e.message } };
         default:
@@ -211,7 +251,8 @@ export function reducer(state: State, action: Action): State {
     }
     case 'sync-finished': {
       if (action.offline)
-        return { ...state, syncing: false, message: { kind: 'warn', text: action.offline } };
+        return { ...state, syncing: false, message: { kind: 'warn', text: action.offline, offline: true } };
+      if (action.error) return { ...state, syncing: false, message: { kind: 'fail', text: action.error } };
       const s = action.summary;
       const text = s
         ? `Sync: ${s.done} done, ${s.failed} failed, ${s.remaining} still queued${s.stopped ? ` (${s.stopped})` : ''}`
@@ -229,8 +270,17 @@ export function reducer(state: State, action: Action): State {
       return action.label ? { ...state, busy: action.label } : ({ ...state, busy: undefined } as State);
     case 'lock':
       return { ...state, lock: action.lock, lockError: action.error };
-    case 'connectivity':
-      return { ...state, connectivity: action.result };
+    case 'connectivity': {
+      const online = action.result.state === 'online';
+      const wasOnline = state.connectivity?.state === 'online';
+      return {
+        ...state,
+        connectivity: action.result,
+        // Back online (or first seen online): what waited should go now, and "offline" is old news.
+        ...(online && !wasOnline ? { autoSyncDue: true } : {}),
+        ...(online && state.message?.offline ? { message: undefined } : {}),
+      } as State;
+    }
     case 'heartbeat-started':
       return { ...state, heartbeat: { state: 'healthy', failures: 0 } };
     case 'heartbeat': {

@@ -4,84 +4,170 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { createEngine, type QueueEntry } from '@oxvcs/engine';
 import {
   createFakeOxenEnv,
   type FakeOxenEnv,
   type FakeOxenServer,
   startFakeOxenServer,
 } from '@oxvcs/oxen-testkit';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/oxenvcs-tui.js', import.meta.url));
 const cli = fileURLToPath(new URL('../../cli/bin/oxenvcs.js', import.meta.url));
-const session = `oxvcs-tui-${process.pid}`;
 let server: FakeOxenServer;
 let env: FakeOxenEnv;
-let dir: string;
-let home: string;
+let n = 0;
+const sessions: string[] = [];
+const homes: string[] = [];
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
-const screen = () => tmux('capture-pane', '-p', '-t', session);
+const screen = (session: string) => tmux('capture-pane', '-p', '-t', session);
+
+/** A fresh project and state folder, and the environment the TUI and CLI run with there. */
+async function project() {
+  const name = `tmux${++n}`;
+  await server.createRepo('ns', name);
+  const dir = await env.cloneProject(name, server.repoUrl('ns', name));
+  const home = mkdtempSync(join(tmpdir(), 'oxvcs-tmux-'));
+  homes.push(home);
+  const vars = {
+    ...env.env,
+    OXENVCS_HOME: home,
+    OXENVCS_HOLDER: 'ada@laptop',
+    OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
+    OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
+    OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
+  };
+  return { dir, home, vars };
+}
+
+/** Starts `oxenvcs-tui args` in a new 80×24 tmux session; the shell prints `TUI-EXIT <code>` after. */
+function startTui(at: { dir: string; home: string; vars: NodeJS.ProcessEnv }, args: string[] = []) {
+  const session = `oxvcs-tui-${process.pid}-${sessions.length}`;
+  sessions.push(session);
+  const script = join(at.home, `run-${session}.sh`);
+  const exports = Object.entries(at.vars)
+    .filter(([k]) => /^(PATH|HOME|OXEN_CONFIG_DIR|OXENVCS_\w+|NO_COLOR)$/.test(k))
+    .map(([k, v]) => `export ${k}='${String(v).replace(/'/g, `'\\''`)}'`)
+    .join('\n');
+  const argv = args.map((a) => `'${a}'`).join(' ');
+  writeFileSync(
+    script,
+    `${exports}\ncd '${at.dir}'\n'${process.execPath}' '${bin}' ${argv}\necho "TUI-EXIT $?"\nsleep 60\n`,
+  );
+  tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', `bash ${script}`);
+  return session;
+}
+
+/** Runs the built CLI; resolves to its exit code (75, queued, is an expected outcome here). */
+const oxenvcs = (at: { dir: string; vars: NodeJS.ProcessEnv }, args: string[]) =>
+  promisify(execFile)(process.execPath, [cli, ...args], { cwd: at.dir, env: at.vars }).then(
+    () => 0,
+    (e: { code?: number }) => e.code,
+  );
 
 beforeAll(async () => {
   server = await startFakeOxenServer();
   env = createFakeOxenEnv();
-  await server.createRepo('ns', 'song');
-  dir = await env.cloneProject('song', server.repoUrl('ns', 'song'));
-  home = mkdtempSync(join(tmpdir(), 'oxvcs-tmux-'));
+});
+afterEach(async () => {
+  for (const s of sessions.splice(0)) {
+    try {
+      tmux('kill-session', '-t', s);
+    } catch {}
+  }
+  await server.faults.clear();
 });
 afterAll(async () => {
-  try {
-    tmux('kill-session', '-t', session);
-  } catch {}
   await server.stop();
   env.cleanup();
-  rmSync(home, { recursive: true, force: true });
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
 });
 
 describe('oxenvcs-tui in a real terminal (tmux)', () => {
   it('starts full-screen at 80×24, follows the CLI’s changes, syncs on s, restores the screen on q', async () => {
-    const script = join(home, 'run.sh');
-    const vars = {
-      ...env.env,
-      OXENVCS_HOME: home,
-      OXENVCS_HOLDER: 'ada@laptop',
-      OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
-    };
-    const exports = Object.entries(vars)
-      .filter(([k]) => /^(PATH|HOME|OXEN_CONFIG_DIR|OXENVCS_\w+|NO_COLOR)$/.test(k))
-      .map(([k, v]) => `export ${k}='${String(v).replace(/'/g, `'\\''`)}'`)
-      .join('\n');
-    writeFileSync(
-      script,
-      `${exports}\ncd '${dir}'\n'${process.execPath}' '${bin}'\necho "TUI-EXIT $?"\nsleep 60\n`,
-    );
-    tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', `bash ${script}`);
-    await vi.waitFor(() => expect(screen()).toContain('oxenvcs-tui'), { timeout: 15_000 });
-    await vi.waitFor(() => expect(screen()).toContain('The queue is empty.'), { timeout: 10_000 });
+    const at = await project();
+    // Auto-sync off: this test is about `s`.
+    const session = startTui(at, ['--no-auto-sync']);
+    await vi.waitFor(() => expect(screen(session)).toContain('oxenvcs-tui'), { timeout: 15_000 });
+    await vi.waitFor(() => expect(screen(session)).toContain('The queue is empty.'), { timeout: 10_000 });
+    // The footer fits 80 columns: the last hint, q quit, is on screen.
+    expect(screen(session)).toMatch(/\? help · q quit\s*$/m);
     // Another process queues work while the TUI is open: the screen follows within a second.
     await server.faults.offline();
-    // Exit 75 (queued) rejects: that is the expected outcome here.
-    const queued = await promisify(execFile)(process.execPath, [cli, 'lock', 'acquire'], {
-      cwd: dir,
-      env: vars,
-    }).then(
-      () => 0,
-      (e: { code?: number }) => e.code,
-    );
-    expect(queued).toBe(75);
+    expect(await oxenvcs(at, ['lock', 'acquire'])).toBe(75);
     await server.faults.online();
-    await vi.waitFor(() => expect(screen()).toContain('Acquire lock for song'), { timeout: 3000 });
+    await vi.waitFor(() => expect(screen(session)).toMatch(/Acquire lock for tmux\d/), { timeout: 3000 });
     tmux('send-keys', '-t', session, 's');
-    await vi.waitFor(() => expect(screen()).toContain('Sync: 1 done, 0 failed, 0 still queued'), {
+    await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'), {
       timeout: 15_000,
     });
-    await vi.waitFor(() => expect(screen()).toMatch(/Lock: YOURS/), { timeout: 20_000 });
+    await vi.waitFor(() => expect(screen(session)).toMatch(/Lock: YOURS/), { timeout: 20_000 });
     tmux('send-keys', '-t', session, 'q');
-    await vi.waitFor(() => expect(screen()).toContain('TUI-EXIT 0'), { timeout: 10_000 });
-    expect(screen()).not.toContain('oxenvcs-tui ·');
+    await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'), { timeout: 10_000 });
+    expect(screen(session)).not.toContain('oxenvcs-tui ·');
   }, 90_000);
 
-  it('without a TTY: one line pointing to the CLI, exit 2', () => {
+  it('syncs by itself when the network returns, and the "Offline" line goes away', async () => {
+    const at = await project();
+    await server.faults.offline();
+    expect(await oxenvcs(at, ['lock', 'acquire'])).toBe(75);
+    const session = startTui(at);
+    await vi.waitFor(() => expect(screen(session)).toMatch(/· offline/), { timeout: 15_000 });
+    tmux('send-keys', '-t', session, 's');
+    await vi.waitFor(() => expect(screen(session)).toContain('Offline:'), { timeout: 10_000 });
+    await server.faults.online();
+    // No key pressed: the TUI notices the network (it checks every 3 s while offline) and syncs.
+    await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'), {
+      timeout: 20_000,
+    });
+    expect(screen(session)).not.toContain('Offline:');
+    await vi.waitFor(() => expect(screen(session)).toMatch(/Lock: YOURS/), { timeout: 20_000 });
+  }, 90_000);
+
+  it('shows hostile text from the queue file without letting it retitle, clear or forge lines', async () => {
+    const at = await project();
+    const hostile = 'x\u001b]0;pwned\u0007\u001b[2J\r[ok] Lock acquired successfully\u009b31m\n[ok] forged';
+    const queue = createEngine({ cwd: at.dir, env: at.vars }).queue;
+    await queue.enqueue({
+      operation: {
+        kind: 'pull',
+        projectDir: at.dir,
+        remote: 'http://127.0.0.1:1/ns/x',
+        branch: `b${hostile}`,
+      },
+      idempotencyKey: 'hostile',
+    });
+    await queue.transact((entries) => {
+      Object.assign(entries[0] as QueueEntry, {
+        status: 'failed',
+        statusReason: hostile,
+        lastError: { message: hostile, kind: 'permanent', chain: [{ name: 'OxenError', message: hostile }] },
+      });
+    });
+    const session = startTui(at, ['--no-auto-sync']);
+    await vi.waitFor(() => expect(screen(session)).toContain('error OxenError: x [ok] Lock acquired'), {
+      timeout: 15_000,
+    });
+    expect(tmux('display', '-p', '-t', session, '#{pane_title}').trim()).not.toBe('pwned');
+    expect(screen(session)).toContain(' oxenvcs-tui · ');
+    expect(screen(session)).not.toMatch(/^\[ok\]/m);
+  }, 60_000);
+
+  it('--help prints the usage and exits 0, in a terminal and without one', async () => {
+    const at = await project();
+    const session = startTui(at, ['--help']);
+    await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'), { timeout: 15_000 });
+    expect(screen(session)).toContain('Usage: oxenvcs-tui [--project DIR]');
+    const plain = execFileSync(process.execPath, [bin, '--help'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
+    expect(plain).toMatch(/^Usage: oxenvcs-tui \[--project DIR\] \[--remote URL\] \[--no-auto-sync\]/);
+    expect(plain).toContain('--no-auto-sync');
+  }, 30_000);
+
+  it('without a TTY (and not asked for help): one line pointing to the CLI, exit 2', () => {
     let code = 0;
     let stderr = '';
     try {

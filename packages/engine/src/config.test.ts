@@ -48,7 +48,7 @@ describe('configuration layers', () => {
   it('errors name the key and the file', () => {
     writeFileSync(join(home, 'config.toml'), '[lock]\ntimeout_hours = "soon"\n');
     expect(() => loadConfig({ env: { OXENVCS_HOME: home } })).toThrow(
-      `lock.timeout_hours in ${join(home, 'config.toml')} must be a number ≥ 0.001 and ≤ 720 (got "soon").`,
+      `lock.timeout_hours in ${join(home, 'config.toml')} must be a number ≥ 0.0167 and ≤ 720 (got "soon").`,
     );
     writeFileSync(join(home, 'config.toml'), '[lock]\ntimout_hours = 3\n');
     expect(() => loadConfig({ env: { OXENVCS_HOME: home } })).toThrow(

@@ -48,7 +48,7 @@ const SCHEMA: Record<string, Record<string, { kind: Kind; min: number; max?: num
     transfer_timeout_seconds: { kind: 'number', min: 1 },
   },
   lock: {
-    timeout_hours: { kind: 'number', min: 0.001, max: 24 * 30 },
+    timeout_hours: { kind: 'number', min: 1 / 60, max: 24 * 30 },
     auto_renew: { kind: 'bool', min: 0 },
     renew_before_minutes: { kind: 'number', min: 0 },
     heartbeat_interval_seconds: { kind: 'number', min: 0 },
@@ -154,7 +154,7 @@ function applyLayer(
           ? 'true or false'
           : rule.kind === 'int'
             ? `a whole number ≥ ${rule.min}`
-            : `a number ≥ ${rule.min}`;
+            : `a number ≥ ${Number(rule.min.toPrecision(3))}`;
       if (
         value === undefined ||
         (typeof value === 'number' && (value < rule.min || (rule.max !== undefined && value > rule.max)))

@@ -167,15 +167,15 @@ describe('engine', () => {
     expect(head).toBe(local);
   });
 
-  it('a dry run shows what would happen, in order, without running anything', async () => {
+  it('a dry run shows what would happen, in the order it was typed, without running anything', async () => {
     await server.faults.offline();
     const e = engineFor();
     await e.pull();
     await e.lockAcquire({ ttlHours: 1 });
     const preview = await e.sync({ dryRun: true });
     expect(preview.preview?.map((s) => [s.entry.operation.kind, s.action])).toEqual([
-      ['acquire-lock', 'run'],
       ['pull', 'run'],
+      ['acquire-lock', 'run'],
     ]);
     expect((await e.queueStatus()).stats.pending).toBe(2);
   });
@@ -195,7 +195,9 @@ describe('bounded, scoped online commands (issue 14 §4, issue 15)', () => {
     const started = Date.now();
     expect((await engineFor().lockAcquire({ ttlHours: 1 })).status).toBe('done');
     expect(Date.now() - started).toBeLessThan(5000);
-    const [waiting] = (await engineFor().queueStatus()).entries;
+    const status = await engineFor().queueStatus({ allProjects: true });
+    const waiting = status.entries.find((e) => e.operation.projectDir === other);
+    expect((await engineFor().queueStatus()).others).toBe(1);
     expect(waiting).toMatchObject({ status: 'pending', attempts: 0 });
   });
 

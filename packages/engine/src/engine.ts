@@ -66,7 +66,8 @@ export interface LockStatusReport {
 
 /** `queue sync` report. */
 export interface SyncReport {
-  readonly connectivity: ConnectivityResult;
+  /** The current project's remote (absent for a sync of every project). */
+  readonly connectivity?: ConnectivityResult;
   readonly summary?: RunSummary;
   /** For a dry run: what would happen, in order. */
   readonly preview?: readonly PreviewStep[];
@@ -90,11 +91,30 @@ export interface Engine {
   heartbeat(options: { signal: AbortSignal; ttlHours?: number }): Promise<'lost' | 'stopped'>;
   push(branch?: string): Promise<Outcome<Record<string, unknown>>>;
   pull(branch?: string): Promise<Outcome<Record<string, unknown>>>;
-  sync(options?: { dryRun?: boolean; signal?: AbortSignal; force?: boolean }): Promise<SyncReport>;
-  queueStatus(): Promise<{ stats: QueueStats; entries: QueueEntry[] }>;
+  /**
+   * Replays the queue: the current project's entries, or with `allProjects` (or outside any
+   * project) every project's, each remote on its own (one remote down never holds back another).
+   */
+  sync(options?: {
+    dryRun?: boolean;
+    signal?: AbortSignal;
+    force?: boolean;
+    allProjects?: boolean;
+  }): Promise<SyncReport>;
+  /**
+   * The queue of the current project (inside one), or of every project (`allProjects`, or outside
+   * any project); `others` counts the other projects' unfinished entries.
+   */
+  queueStatus(options?: { allProjects?: boolean }): Promise<{
+    stats: QueueStats;
+    entries: QueueEntry[];
+    scope: { readonly projectDir: string } | 'all';
+    others: number;
+  }>;
   queueRemove(id: string): Promise<QueueEntry>;
   queueRetry(id: string): Promise<QueueEntry>;
-  queueClear(options: { all: boolean }): Promise<number>;
+  /** Removes finished entries (`all`: every entry) of the current project, or of every project. */
+  queueClear(options: { all: boolean; allProjects?: boolean }): Promise<number>;
   authLogin(token: string): Promise<{ host: string; file: string }>;
   authStatus(): Promise<{
     host: string;
@@ -114,6 +134,24 @@ export interface Core {
   readonly getProject: () => ProjectInfo;
   readonly getConfig: () => Config;
   readonly getQueue: () => Queue;
+}
+
+/** Counts entries by status, as {@link Queue.stats} does for the whole file. */
+function countByStatus(entries: readonly QueueEntry[]): QueueStats {
+  const stats: QueueStats = {
+    pending: 0,
+    running: 0,
+    done: 0,
+    failed: 0,
+    expired: 0,
+    superseded: 0,
+    total: 0,
+  };
+  for (const e of entries) {
+    stats[e.status] += 1;
+    stats.total += 1;
+  }
+  return stats;
 }
 
 /**
@@ -159,7 +197,13 @@ export function createEngine(options: EngineOptions): Engine {
     return config;
   };
   const getQueue = () => {
-    queue ??= createQueue({ file: files.queue, defaultMaxAttempts: getConfig().queue.max_attempts });
+    queue ??= createQueue({
+      file: files.queue,
+      defaultMaxAttempts: getConfig().queue.max_attempts,
+      // Finished entries are kept for the retention period (at most 1,000); failed ones stay.
+      retainFinishedMs: getConfig().queue.retention_days * 24 * 3_600_000,
+      maxFinishedEntries: 1000,
+    });
     return queue;
   };
 
@@ -191,13 +235,37 @@ export function createEngine(options: EngineOptions): Engine {
     push: async (branch) => (await net()).push(branch),
     pull: async (branch) => (await net()).pull(branch),
     sync: async (o) => (await net()).sync(o),
-    async queueStatus() {
+    async queueStatus(o = {}) {
       const q = getQueue();
-      return { stats: await q.stats(), entries: await q.list() };
+      const root = o.allProjects ? undefined : rootIfAny();
+      if (!root) return { stats: await q.stats(), entries: await q.list(), scope: 'all' as const, others: 0 };
+      const all = await q.list();
+      const entries = all.filter((e) => e.operation.projectDir === root);
+      const stats = countByStatus(entries);
+      const unfinished = (e: QueueEntry) =>
+        e.status === 'pending' || e.status === 'running' || e.status === 'failed';
+      const others = all.filter((e) => e.operation.projectDir !== root && unfinished(e)).length;
+      return { stats, entries, scope: { projectDir: root }, others };
     },
     queueRemove: (id) => getQueue().remove(id),
     queueRetry: (id) => getQueue().retry(id),
-    queueClear: (o) => (o.all ? getQueue().clearAll() : getQueue().clearDone()),
+    async queueClear(o) {
+      const root = o.allProjects ? undefined : rootIfAny();
+      if (!root) return o.all ? getQueue().clearAll() : getQueue().clearDone();
+      const finished = new Set(['done', 'superseded', 'expired']);
+      return getQueue().transact((entries) => {
+        let removed = 0;
+        for (let i = entries.length - 1; i >= 0; i--) {
+          const e = entries[i]!;
+          if (e.operation.projectDir !== root || e.status === 'running') continue;
+          if (o.all || finished.has(e.status)) {
+            entries.splice(i, 1);
+            removed++;
+          }
+        }
+        return removed;
+      });
+    },
     authLogin: async (token) => (await net()).authLogin(token),
     authStatus: async () => (await net()).authStatus(),
     authLogout: async () => (await net()).authLogout(),

@@ -181,15 +181,27 @@ export function createOnline(core: Core): Online {
     return result;
   };
 
-  const runSync = async (signal?: AbortSignal, force = false): Promise<RunSummary> =>
+  const runSync = async (signal?: AbortSignal, force = false, projectDir?: string): Promise<RunSummary> =>
     runQueue(getQueue(), {
       executors,
+      // Lanes of different projects may run at once; lock operations of one repository share its
+      // lock table, so running them side by side only makes them race for the same ticket.
+      concurrency: 4,
       retryPolicy: policyFor,
       budget: createRetryBudget(),
       force,
+      ...(projectDir ? { projectDir } : {}),
       ...(signal ? { signal } : {}),
       onEvent: (event) => emit({ type: 'sync', event }),
     });
+  /** The repository around the working directory (or `--project`), if there is one. */
+  const rootIfAny = () => {
+    try {
+      return getProject().root;
+    } catch {
+      return undefined;
+    }
+  };
 
   const expiryFor = (op: Operation): number | undefined => {
     const retention = getConfig().queue.retention_days * DAY;
@@ -339,10 +351,11 @@ export function createOnline(core: Core): Online {
 
   const ttlFrom = (hours: number | undefined) => {
     const h = hours ?? getConfig().lock.timeout_hours;
-    if (!Number.isFinite(h) || h <= 0) {
+    // A lease shorter than a minute ends before a renewal could keep it (the CLI says the same).
+    if (!Number.isFinite(h) || h < 1 / 60 || h > 24 * 30) {
       throw new EngineError(
         'INVALID_INPUT',
-        `The lock timeout must be a positive number of hours (got ${String(hours)}).`,
+        `The lock timeout must be from 1 minute (0.0167 hours) to 720 hours (got ${String(hours)}).`,
         { field: 'timeout' },
       );
     }
@@ -587,13 +600,23 @@ export function createOnline(core: Core): Online {
     },
 
     async sync(o = {}) {
-      const conn = await connectivity(true);
+      const root = o.allProjects ? undefined : rootIfAny();
+      const all = await getQueue().list();
+      const entries = root ? all.filter((e) => e.operation.projectDir === root) : all;
+      // One project: its remote's connectivity first. Every project: the runner judges each
+      // remote on its own, so one remote that is down never holds back another.
+      const conn = root ? await connectivity(true) : undefined;
       if (o.dryRun) {
-        const entries = await getQueue().list();
-        return { connectivity: conn, preview: previewRun(entries, Date.now(), { force: o.force ?? true }) };
+        return {
+          ...(conn ? { connectivity: conn } : {}),
+          preview: previewRun(entries, Date.now(), { force: o.force ?? true }),
+        };
       }
-      if (conn.state === 'offline') return { connectivity: conn };
-      return { connectivity: conn, summary: await runSync(o.signal, o.force ?? true) };
+      if (conn?.state === 'offline') return { connectivity: conn };
+      return {
+        ...(conn ? { connectivity: conn } : {}),
+        summary: await runSync(o.signal, o.force ?? true, root),
+      };
     },
 
     async authLogin(token) {

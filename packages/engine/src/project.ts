@@ -27,7 +27,17 @@ export interface ProjectInfo {
 
 /** The holder identity: `OXENVCS_HOLDER`, else `user@host`. */
 export function holderIdentity(env: NodeJS.ProcessEnv): string {
-  if (env.OXENVCS_HOLDER) return env.OXENVCS_HOLDER;
+  if (env.OXENVCS_HOLDER) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refused here, before any record
+    if (/[\u0000-\u001f\u007f-\u009f]/.test(env.OXENVCS_HOLDER) || env.OXENVCS_HOLDER.length > 200) {
+      throw new EngineError(
+        'INVALID_INPUT',
+        'OXENVCS_HOLDER holds control characters or is over 200 characters; set it to a plain name such as ada@studio.',
+        { field: 'OXENVCS_HOLDER' },
+      );
+    }
+    return env.OXENVCS_HOLDER;
+  }
   let user = env.USER || env.LOGNAME || '';
   try {
     user ||= userInfo().username;

@@ -11,6 +11,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { SyncAdapter } from 'lowdb';
 
 /** One version of a file: its bytes and an identity that changes whenever the file is replaced. */
 export interface FileVersion {
@@ -81,7 +82,7 @@ export function sweepTemps(file: string, keepToken: string): void {
 /** Options of {@link writeGuarded}. */
 export interface GuardedWrite {
   readonly file: string;
-  readonly text: string;
+  readonly data: string | Uint8Array;
   /** The writer's lock token (names its temp file). */
   readonly token: string;
   /** Checked after the temp file is durable and right before the rename; a reason stops the write. */
@@ -94,15 +95,20 @@ export interface GuardedWrite {
  * Replaces `file` with `text` so that no crash can leave it torn or empty, and so that the write
  * is on disk when this returns: temp file written and fsynced, checked, renamed over the file,
  * then the folder fsynced (the rename itself is durable). Throws {@link WriteConflict} when the
- * check fails or the temp file was swept away by a holder that took the lock over.
+ * check fails or the temp file was swept away by a holder that took the lock over. Returns the
+ * identity of the version written.
  */
-export function writeGuarded(write: GuardedWrite): void {
-  const { file, text, token } = write;
+export function writeGuarded(write: GuardedWrite): string {
+  const { file, data, token } = write;
   const temp = tempFileFor(file, token);
   const fd = openSync(temp, 'w');
+  let identity: string;
   try {
-    writeSync(fd, text);
+    if (typeof data === 'string') writeSync(fd, data);
+    else writeSync(fd, data);
     fsyncSync(fd);
+    // A rename keeps inode, size and mtime: this is the identity the file has once replaced.
+    identity = identityOf(fstatSync(fd, { bigint: true }));
   } finally {
     closeSync(fd);
   }
@@ -119,6 +125,7 @@ export function writeGuarded(write: GuardedWrite): void {
     throw error;
   }
   syncFolder(dirname(file));
+  return identity;
 }
 
 function syncFolder(dir: string): void {
@@ -133,5 +140,74 @@ function syncFolder(dir: string): void {
     if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'ENOTSUP') throw error;
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** What a {@link GuardedFileSync} checks before it replaces the file: the lock held while it read. */
+export interface WriteGuard {
+  /** The holder's lock token (names the temp file, which a new holder sweeps away). */
+  readonly token: string;
+  /** True while the lock still names this holding. */
+  held(): boolean;
+  /** Called once a write has been checked, right before its rename. */
+  readonly onVerified?: () => void;
+}
+
+/** Options of {@link GuardedFileSync}. */
+export interface GuardedFileOptions<T> {
+  /** Bytes to data (may throw: a corrupt file). */
+  readonly parse: (bytes: Buffer) => T;
+  readonly stringify: (data: T) => string;
+  /** The lock the writer holds; without it the adapter only reads. */
+  readonly guard?: WriteGuard;
+}
+
+/**
+ * A lowdb sync adapter (`new LowSync(adapter, defaultData)`) over one file, written durably and
+ * guarded: `write` commits only if the file is still the version this adapter last read and the
+ * guard's lock is still held, right before the rename (see {@link writeGuarded}); otherwise it
+ * throws {@link WriteConflict} and nothing is written, so the caller redoes its read-modify-write
+ * on a fresh read. A write of unchanged data writes nothing. Reads take no lock: a reader sees the
+ * old or the new version whole.
+ */
+export class GuardedFileSync<T> implements SyncAdapter<T> {
+  readonly file: string;
+  readonly #options: GuardedFileOptions<T>;
+  #version: FileVersion | undefined;
+
+  constructor(file: string, options: GuardedFileOptions<T>) {
+    this.file = file;
+    this.#options = options;
+  }
+
+  /** The version last read or written by this adapter (bytes and identity). */
+  get version(): FileVersion | undefined {
+    return this.#version;
+  }
+
+  read(): T | null {
+    const version = readVersion(this.file);
+    this.#version = version;
+    return version.bytes ? this.#options.parse(version.bytes) : null;
+  }
+
+  write(data: T): void {
+    const { guard } = this.#options;
+    const read = this.#version;
+    if (!guard || !read) {
+      throw new Error(`GuardedFileSync: ${this.file} must be read under a lock before it is written.`);
+    }
+    const bytes = Buffer.from(this.#options.stringify(data));
+    if (read.bytes?.equals(bytes)) return;
+    const { file } = this;
+    const identity = writeGuarded({
+      file,
+      data: bytes,
+      token: guard.token,
+      check: () =>
+        !guard.held() ? 'lock-lost' : currentIdentity(file) !== read.identity ? 'file-changed' : undefined,
+      ...(guard.onVerified ? { onVerified: guard.onVerified } : {}),
+    });
+    this.#version = { identity, bytes };
   }
 }

@@ -24,8 +24,12 @@ export class QueueError extends OxvcsError {
   readonly file?: string;
   /** Where a corrupt file was copied. */
   readonly quarantine?: string;
-  /** Ids matching an ambiguous prefix. */
+  /** The id or prefix asked for (NOT_FOUND, AMBIGUOUS_ID). */
+  readonly id?: string;
+  /** Ids matching an ambiguous prefix (the first 20). */
   readonly candidates?: readonly string[];
+  /** The schema version found in a file too new to read (SCHEMA_TOO_NEW). */
+  readonly schemaVersion?: number;
   /** The entry concerned. */
   readonly entryId?: string;
   /** The lock file concerned. */
@@ -44,7 +48,9 @@ export class QueueError extends OxvcsError {
       cause?: unknown;
       file?: string;
       quarantine?: string;
+      id?: string;
       candidates?: readonly string[];
+      schemaVersion?: number;
       entryId?: string;
       lock?: string;
       holderPid?: number;

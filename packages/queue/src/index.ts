@@ -6,10 +6,18 @@ export {
   compareForRun,
   type EnqueueDecision,
   heldBy,
+  laneOf,
   type NextStep,
   nextStep,
+  type PlanOptions,
   type PreviewStep,
+  planRun,
   previewRun,
+  pruneFinished,
+  type Retention,
+  type RunPlan,
+  runOrder,
+  shortId,
 } from './plan.js';
 export {
   type ExecutionContext,
@@ -19,6 +27,8 @@ export {
   type RunOptions,
   type RunSummary,
   runQueue,
+  STORED_CHAIN_LIMIT,
+  STORED_TEXT_LIMIT,
   toStoredError,
 } from './runner.js';
 export {

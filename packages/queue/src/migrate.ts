@@ -52,27 +52,34 @@ function fromV1(entry: V1Entry): QueueEntry {
   };
 }
 
-/** Upgrades any older queue file shape to the current one, on read. Newer versions are refused. */
+/**
+ * Upgrades any older queue file shape to the current one, on read. A file of a newer schema is
+ * refused with SCHEMA_TOO_NEW before anything else is judged (its shape may have changed), so it is
+ * never migrated nor rewritten.
+ */
 export function migrate(data: unknown, file: string): QueueFile {
   if (data == null) return { version: SCHEMA_VERSION, entries: [] };
-  const raw = data as { version?: unknown; entries?: unknown };
-  if (typeof raw !== 'object' || !Array.isArray(raw.entries)) {
-    throw new QueueError(
+  const corrupt = (what: string) =>
+    new QueueError(
       'CORRUPT',
-      `The queue file ${file} has no "entries" list; repair or move the file away, then run again.`,
-      {
-        file,
-      },
+      `The queue file ${file} ${what}; repair or move the file away, then run again.`,
+      { file },
     );
+  if (typeof data !== 'object' || Array.isArray(data)) throw corrupt('is not a queue (no object at the top)');
+  const raw = data as { version?: unknown; entries?: unknown };
+  // The original tool wrote no version.
+  const version = raw.version === undefined ? 1 : raw.version;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw corrupt(`has an invalid schema version (${JSON.stringify(version)})`);
   }
-  const version = typeof raw.version === 'number' ? raw.version : 1;
   if (version > SCHEMA_VERSION) {
     throw new QueueError(
       'SCHEMA_TOO_NEW',
-      `The queue file ${file} was written by a newer oxenvcs (schema ${version}); upgrade oxenvcs to read it.`,
-      { file },
+      `The queue file ${file} has schema version ${version}, newer than the ${SCHEMA_VERSION} this oxenvcs knows, so it was left unchanged; upgrade oxenvcs to use it.`,
+      { file, schemaVersion: version },
     );
   }
+  if (!Array.isArray(raw.entries)) throw corrupt('has no "entries" list');
   if (version === 1) return { version: SCHEMA_VERSION, entries: (raw.entries as V1Entry[]).map(fromV1) };
   return raw as QueueFile;
 }

@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyEnqueue, compareForRun, heldBy, nextStep } from './plan.js';
+import {
+  applyEnqueue,
+  heldBy,
+  laneOf,
+  nextStep,
+  planRun,
+  previewRun,
+  pruneFinished,
+  runOrder,
+} from './plan.js';
 import { type Operation, priorityOf, type QueueEntry } from './types.js';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
@@ -62,23 +71,53 @@ const opArb = fc.oneof(
 );
 
 describe('run order (properties)', () => {
-  it('the next entry has the highest priority, oldest first, among runnable project heads', () => {
+  it('the next entry is the head of its project (first pending in enqueue order), the highest priority among heads, then the oldest', () => {
     fc.assert(
-      fc.property(
-        fc.array(opArb, { minLength: 1, maxLength: 30 }),
-        fc.array(fc.integer({ min: 0, max: 1e6 })),
-        (ops, jitter) => {
-          const entries = ops.map((op, i) =>
-            make(op, { enqueuedAt: new Date(T0 + (jitter[i] ?? i)).toISOString() }),
-          );
-          const step = nextStep(entries, T0 + 2e6);
-          expect(step.type).toBe('run');
-          if (step.type !== 'run') return;
-          const best = [...entries].sort(compareForRun)[0]!;
-          expect(step.entry.id).toBe(best.id);
-        },
-      ),
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), (ops) => {
+        const entries = ops.map((op) => make(op));
+        const step = nextStep(entries, T0 + 2e6);
+        expect(step.type).toBe('run');
+        if (step.type !== 'run') return;
+        const heads = new Map<string, QueueEntry>();
+        for (const e of entries) if (!heads.has(laneOf(e.operation))) heads.set(laneOf(e.operation), e);
+        expect([...heads.values()]).toContain(step.entry);
+        const best = Math.max(...[...heads.values()].map((h) => h.priority));
+        const first = [...heads.values()].find((h) => h.priority === best)!;
+        expect(step.entry.id).toBe(first.id);
+      }),
     );
+  });
+
+  it('offline push then lock release replays the push first: a project runs in the order it was enqueued', () => {
+    const p = make(push('/a'));
+    const r = make(rel('/a'));
+    expect(nextStep([p, r], T0 + 1e6)).toMatchObject({ type: 'run', entry: { id: p.id } });
+    expect(previewRun([p, r], T0 + 1e6).map((s) => [s.entry.id, s.action])).toEqual([
+      [p.id, 'run'],
+      [r.id, 'run'],
+    ]);
+  });
+
+  it('priority orders only different projects: a later lock operation of another project goes first', () => {
+    const a = make(pull('/a'));
+    const a2 = make(acq('/a'));
+    const b = make(acq('/b'));
+    expect(previewRun([a, a2, b], T0 + 1e6).map((s) => s.entry.id)).toEqual([b.id, a.id, a2.id]);
+    expect(planRun([a, a2, b], T0 + 1e6).ready.map((e) => e.id)).toEqual([b.id, a.id]);
+  });
+
+  it('a project is its directory and remote: the same folder against two remotes is two lanes', () => {
+    const one = make(push('/a'));
+    const two = make({ ...pull('/a'), remote: 'http://other:3000/ns/r' });
+    expect(planRun([one, two], T0 + 1e6).ready.map((e) => e.id)).toEqual([one.id, two.id]);
+  });
+
+  it('a skipped entry (its remote is down) closes its lane: nothing behind it runs out of order', () => {
+    const a1 = make(push('/a'));
+    const a2 = make(pull('/a'));
+    const b1 = make(pull('/b'));
+    const plan = planRun([a1, a2, b1], T0 + 1e6, { skip: (e) => e.id === a1.id });
+    expect(plan.ready.map((e) => e.id)).toEqual([b1.id]);
   });
 
   it('one entry per project at a time: a running project is skipped, others proceed', () => {
@@ -124,6 +163,85 @@ describe('run order (properties)', () => {
     const laterOk = make(acq('/a'), { status: 'done' });
     const p2 = make(push('/a'));
     expect(heldBy(p2, [...all, laterOk, p2])).toBeUndefined();
+  });
+});
+
+/** Lock, push and pull commands typed offline in 1–3 projects, enqueued one after another. */
+const commandArb = fc.record({
+  project: fc.constantFrom('/a', '/b', '/c'),
+  kind: fc.constantFrom('acquire', 'release', 'push', 'pull', 'push-dev'),
+});
+
+describe('causal replay (property)', () => {
+  it('the run order restricted to any project equals its enqueue order minus superseded entries', () => {
+    fc.assert(
+      fc.property(fc.array(commandArb, { minLength: 1, maxLength: 40 }), (commands) => {
+        let entries: QueueEntry[] = [];
+        for (const c of commands) {
+          const op =
+            c.kind === 'acquire'
+              ? acq(c.project)
+              : c.kind === 'release'
+                ? rel(c.project)
+                : c.kind === 'pull'
+                  ? pull(c.project)
+                  : push(c.project, c.kind === 'push-dev' ? 'dev' : 'main');
+          entries = applyEnqueue(entries, make(op), T0).entries;
+        }
+        const steps = previewRun(entries, T0 + 1e6);
+        // Every pending entry exactly once, and (nothing having failed) every one of them runs.
+        const pending = entries.filter((e) => e.status === 'pending');
+        expect(steps.map((s) => s.action)).toEqual(pending.map(() => 'run'));
+        expect(new Set(steps.map((s) => s.entry.id))).toEqual(new Set(pending.map((e) => e.id)));
+        for (const project of ['/a', '/b', '/c']) {
+          const ran = steps.filter((s) => s.entry.operation.projectDir === project).map((s) => s.entry.id);
+          const enqueued = entries
+            .filter((e) => e.operation.projectDir === project && e.status !== 'superseded')
+            .map((e) => e.id);
+          expect(ran).toEqual(enqueued);
+        }
+        // A serial run takes the same order, step by step.
+        const work = entries.map((e) => ({ ...e }));
+        const serial: string[] = [];
+        for (let step = nextStep(work, T0 + 1e6); step.type === 'run'; step = nextStep(work, T0 + 1e6)) {
+          serial.push(step.entry.id);
+          work.find((e) => e.id === step.entry.id)!.status = 'done';
+        }
+        expect(serial).toEqual(steps.map((s) => s.entry.id));
+      }),
+    );
+  });
+});
+
+describe('runOrder (the order `queue status` lists)', () => {
+  it('is the running entries, then the dry run’s order, for any mix of statuses and waits', () => {
+    const statusArb = fc.constantFrom<QueueEntry['status']>(
+      'pending',
+      'pending',
+      'pending',
+      'running',
+      'done',
+      'failed',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(opArb, statusArb, fc.boolean(), fc.boolean()), { maxLength: 30 }),
+        (rows) => {
+          const entries = rows.map(([op, status, waits, expired]) =>
+            make(op, {
+              status,
+              ...(waits ? { notBefore: new Date(T0 + 5e6).toISOString() } : {}),
+              ...(expired ? { expiresAt: new Date(T0).toISOString() } : {}),
+            }),
+          );
+          const expected = [
+            ...entries.filter((e) => e.status === 'running'),
+            ...previewRun(entries, T0 + 1e6).map((s) => s.entry),
+          ];
+          expect(runOrder(entries, T0 + 1e6).map((e) => e.id)).toEqual(expected.map((e) => e.id));
+        },
+      ),
+    );
   });
 });
 
@@ -183,5 +301,52 @@ describe('supersession on enqueue', () => {
     const { entries, decision } = applyEnqueue([a], dup, T0);
     expect(decision.outcome).toBe('duplicate');
     expect(entries).toEqual([a]);
+  });
+});
+
+describe('pruning finished entries', () => {
+  const DAY = 86_400_000;
+  const finished = (op: Operation, status: QueueEntry['status'], daysAgo: number) =>
+    make(op, { status, completedAt: new Date(T0 - daysAgo * DAY).toISOString() });
+  const retention = { retainMs: 7 * DAY, maxFinished: 1000 };
+
+  it('done, superseded and expired entries go after the retention; failed and pending stay', () => {
+    const oldDone = finished(pull('/a'), 'done', 8);
+    const oldSuperseded = finished(push('/a'), 'superseded', 8);
+    const oldExpired = finished(pull('/b'), 'expired', 30);
+    const recentDone = finished(pull('/b'), 'done', 6);
+    const oldFailed = finished(pull('/c'), 'failed', 400);
+    const waiting = make(pull('/c'));
+    const all = [oldDone, oldSuperseded, oldExpired, recentDone, oldFailed, waiting];
+    expect(pruneFinished(all, T0, retention)?.map((e) => e.id)).toEqual([
+      recentDone.id,
+      oldFailed.id,
+      waiting.id,
+    ]);
+    expect(pruneFinished([recentDone, oldFailed, waiting], T0, retention)).toBeUndefined();
+  });
+
+  it('beyond maxFinished the oldest finished entries go first', () => {
+    const entries = Array.from({ length: 10 }, (_, i) => finished(pull('/a'), 'done', 5 - i * 0.1));
+    const kept = pruneFinished(entries, T0, { retainMs: 7 * DAY, maxFinished: 3 });
+    expect(kept?.map((e) => e.id)).toEqual(entries.slice(-3).map((e) => e.id));
+  });
+
+  it('keeps the acquisitions that decide whether a push is held back', () => {
+    // A failed acquisition, then one that succeeded: without the latter, anything enqueued next
+    // would be held by the old failure.
+    const failed = finished(acq('/a'), 'failed', 30);
+    const retried = finished(acq('/a'), 'done', 20);
+    const all = [failed, retried];
+    expect(pruneFinished(all, T0, retention)).toBeUndefined();
+    const next = make(push('/a'));
+    expect(heldBy(next, [...all, next])).toBeUndefined();
+    // An expired acquisition holding a pending push stays while the push waits.
+    const expired = finished(acq('/b'), 'expired', 30);
+    const waiting = make(push('/b'));
+    expect(pruneFinished([expired, waiting], T0, retention)).toBeUndefined();
+    expect(heldBy(waiting, [expired, waiting])?.id).toBe(expired.id);
+    // Once nothing depends on it, it goes.
+    expect(pruneFinished([expired], T0, retention)).toEqual([]);
   });
 });

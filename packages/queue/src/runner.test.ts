@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRetryBudget } from '@oxvcs/retry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type RunEvent, runQueue } from './runner.js';
+import { type ExecutionContext, type RunEvent, runQueue, toStoredError } from './runner.js';
 import { createQueue, type Queue } from './store.js';
-import type { Operation } from './types.js';
+import type { Operation, QueueEntry } from './types.js';
 
 let dir: string;
 let queue: Queue;
@@ -39,10 +39,11 @@ const policy = { maxRetries: 2, initialDelayMs: 100, maxDelayMs: 1000 };
 const refused = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
 
 describe('runQueue', () => {
-  it('runs in priority order, oldest first, and marks entries done with their result', async () => {
+  it('runs each project in the order enqueued, priority ordering only projects, and marks entries done with their result', async () => {
     await queue.enqueue({ operation: pull('/b') });
     await queue.enqueue({ operation: push('/a') });
     await queue.enqueue({ operation: acq('/a') });
+    await queue.enqueue({ operation: acq('/c') });
     const order: string[] = [];
     const mark = (kind: string) => async (op: Operation) => {
       order.push(`${kind} ${op.projectDir}`);
@@ -53,12 +54,66 @@ describe('runQueue', () => {
       retryPolicy: policy,
       clock,
       sleep,
+      concurrency: 1,
     });
-    expect(order).toEqual(['acquire /a', 'pull /b', 'push /a']);
-    expect(summary).toMatchObject({ done: 3, failed: 0, remaining: 0 });
-    const [acquire] = await queue.list({ kind: 'acquire-lock' });
+    expect(order).toEqual(['acquire /c', 'pull /b', 'push /a', 'acquire /a']);
+    expect(summary).toMatchObject({ done: 4, failed: 0, remaining: 0 });
+    const [acquire] = await queue.list({ kind: 'acquire-lock', projectDir: '/a' });
     expect(acquire).toMatchObject({ status: 'done', result: { fencingToken: 7 }, attempts: 1 });
     expect(acquire!.history).toHaveLength(1);
+  });
+
+  it('offline push then lock release: the push is replayed first, under the lease it was queued with', async () => {
+    // The remote's lock: granted with token 7 before going offline.
+    let lease: number | undefined = 7;
+    await queue.enqueue({
+      operation: { kind: 'push', projectDir: '/a', remote, branch: 'main', lockKey: '.', fencingToken: 7 },
+    });
+    await queue.enqueue({
+      operation: { kind: 'release-lock', projectDir: '/a', remote, key: '.', holder: 'h', fencingToken: 7 },
+    });
+    const summary = await runQueue(queue, {
+      executors: {
+        push: async (op) => {
+          if (op.fencingToken !== lease)
+            throw Object.assign(new Error('stale fencing token'), { retryKind: 'conflict' });
+          return undefined;
+        },
+        'release-lock': async () => {
+          lease = undefined;
+          return undefined;
+        },
+      },
+      retryPolicy: policy,
+      clock,
+      sleep,
+    });
+    expect(summary).toMatchObject({ done: 2, failed: 0 });
+  });
+
+  it('replays a queued operation with one write of the queue file: the result and the next claim go together', async () => {
+    const writes: string[] = [];
+    const counted = createQueue({
+      file: join(dir, 'counted.json'),
+      clock,
+      onEvent: (e) => {
+        if (e.type === 'write-verified') writes.push(e.type);
+      },
+    });
+    await counted.transact((entries) => {
+      for (let i = 0; i < 20; i++) entries.push(entry(pull(`/p${i % 4}`), i));
+    });
+    writes.length = 0;
+    const summary = await runQueue(counted, {
+      executors: { pull: async () => undefined },
+      retryPolicy: policy,
+      clock,
+      sleep,
+      concurrency: 1,
+    });
+    expect(summary.done).toBe(20);
+    // One claim, then per operation its result with the next claim (a clean start writes nothing).
+    expect(writes.length).toBe(21);
   });
 
   it('transient failures retry with backoff, then the entry stays pending and the run stops (offline)', async () => {
@@ -276,5 +331,190 @@ describe('runQueue', () => {
     });
     expect(calls).toBe(2);
     expect(summary.stopped).toBe('budget');
+  });
+});
+
+/** A pending entry as the store would keep it (for seeding many at once). */
+function entry(operation: Operation, i: number): QueueEntry {
+  return {
+    id: `01J${String(i).padStart(23, '0')}`,
+    idempotencyKey: `seed:${i}`,
+    operation,
+    priority: operation.kind.endsWith('-lock') ? 100 : 0,
+    enqueuedAt: new Date(now + i).toISOString(),
+    attempts: 0,
+    maxAttempts: 10,
+    status: 'pending',
+    history: [],
+  };
+}
+
+describe('parallel replay', () => {
+  const lockOp = (i: number, projects: number, origin = 'http://localhost:3000'): Operation => ({
+    kind: i % 3 === 2 ? 'release-lock' : 'acquire-lock',
+    projectDir: `/p${i % projects}`,
+    remote: `${origin}/ns/p${i % projects}`,
+    key: `k${i % projects}`,
+    holder: 'h',
+    ttlMs: 60_000,
+  });
+  const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+  it('1,000 lock operations across 20 projects at 5 ms latency: at least 150 ops/s, 8 at once, each project in order', async () => {
+    const real = createQueue({ file: join(dir, 'parallel.json') });
+    await real.transact((entries) => {
+      for (let i = 0; i < 1000; i++) entries.push({ ...entry(lockOp(i, 20), i), priority: 100 });
+    });
+    const started: Record<string, string[]> = {};
+    let inFlight = 0;
+    let peak = 0;
+    const exec = async (op: Operation, ctx: ExecutionContext) => {
+      started[op.projectDir] = [...(started[op.projectDir] ?? []), ctx.entry.id];
+      peak = Math.max(peak, ++inFlight);
+      await realSleep(5);
+      inFlight -= 1;
+      return undefined;
+    };
+    const t0 = performance.now();
+    const summary = await runQueue(real, {
+      executors: { 'acquire-lock': exec, 'release-lock': exec },
+      retryPolicy: policy,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    expect(summary).toMatchObject({ done: 1000, failed: 0, remaining: 0 });
+    expect(peak).toBe(8);
+    for (let p = 0; p < 20; p++) {
+      const expected = Array.from({ length: 50 }, (_, j) => entry(lockOp(p + 20 * j, 20), p + 20 * j).id);
+      expect(started[`/p${p}`]).toEqual(expected);
+    }
+    expect(1000 / seconds).toBeGreaterThanOrEqual(150);
+  }, 30_000);
+
+  it('a remote that does not answer defers only its own entries; other remotes replay meanwhile', async () => {
+    for (let i = 0; i < 30; i++) {
+      const down = i % 3 === 0;
+      await queue.enqueue({
+        operation: lockOp(i, 6, down ? 'http://down.example:3000' : 'http://up.example:3000'),
+      });
+    }
+    const tried: string[] = [];
+    const events: RunEvent[] = [];
+    const exec = async (op: Operation) => {
+      if (op.remote.startsWith('http://down.example')) {
+        tried.push(op.projectDir);
+        throw new Error('could not reach the remote', { cause: refused() });
+      }
+      return undefined;
+    };
+    const summary = await runQueue(queue, {
+      executors: { 'acquire-lock': exec, 'release-lock': exec },
+      retryPolicy: policy,
+      clock,
+      sleep,
+      onEvent: (e) => events.push(e),
+    });
+    expect(summary).toMatchObject({
+      done: 20,
+      deferred: 1,
+      remaining: 10,
+      stopped: 'offline',
+      unreachable: ['http://down.example:3000'],
+    });
+    // One entry probed the remote that was down (with its in-process retries), not one per project.
+    expect(tried).toEqual(['/p0', '/p0', '/p0']);
+    expect(events.filter((e) => e.type === 'remote-down')).toEqual([
+      expect.objectContaining({ remote: 'http://down.example:3000' }),
+    ]);
+    const left = await queue.list({ status: 'pending' });
+    expect(new Set(left.map((e) => e.operation.remote.slice(0, 18)))).toEqual(
+      new Set(['http://down.exampl']),
+    );
+  });
+
+  it('a hung remote does not hold back another: the other finishes while it hangs', async () => {
+    await queue.enqueue({ operation: pull('/hung') });
+    for (let i = 0; i < 5; i++)
+      await queue.enqueue({ operation: { ...pull(`/ok${i}`), remote: 'http://ok:1/n/r' } });
+    const controller = new AbortController();
+    let finished = 0;
+    const summary = await runQueue(queue, {
+      executors: {
+        pull: (op, ctx) =>
+          op.remote === remote
+            ? new Promise((_, reject) =>
+                ctx.signal.addEventListener('abort', () =>
+                  reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+                ),
+              )
+            : Promise.resolve(undefined).then(() => {
+                if (++finished === 5) controller.abort();
+                return undefined;
+              }),
+      },
+      retryPolicy: policy,
+      clock,
+      sleep,
+      signal: controller.signal,
+    });
+    expect(summary).toMatchObject({ done: 5, stopped: 'aborted', remaining: 1 });
+    const [hung] = await queue.list({ status: 'pending' });
+    expect(hung).toMatchObject({ operation: { projectDir: '/hung' }, verifyFirst: true, attempts: 0 });
+  });
+});
+
+describe('scope and limits', () => {
+  it('projectDir replays only that project; limit caps the entries started', async () => {
+    for (const p of ['/a', '/b', '/a', '/a']) await queue.enqueue({ operation: pull(p) });
+    const ran: string[] = [];
+    const exec = { pull: async (op: Operation) => void ran.push(op.projectDir) };
+    const first = await runQueue(queue, {
+      executors: exec,
+      retryPolicy: policy,
+      clock,
+      sleep,
+      projectDir: '/a',
+      limit: 2,
+    });
+    expect(ran).toEqual(['/a', '/a']);
+    expect(first).toMatchObject({ done: 2, remaining: 1 });
+    await runQueue(queue, { executors: exec, retryPolicy: policy, clock, sleep, projectDir: '/a' });
+    expect(ran).toEqual(['/a', '/a', '/a']);
+    expect((await queue.list({ status: 'pending' })).map((e) => e.operation.projectDir)).toEqual(['/b']);
+  });
+});
+
+describe('stored errors are bounded', () => {
+  it('a megabyte error page, a long cause chain and huge facts are stored clipped', async () => {
+    await queue.enqueue({ operation: pull() });
+    const page = `<html>${'x'.repeat(1_000_000)}</html>`;
+    let error: Error = Object.assign(new Error('root'), { code: 'E'.repeat(10_000) });
+    for (let i = 0; i < 20; i++) error = new Error(`${i}: ${page}`, { cause: error });
+    Object.assign(error, { retryKind: 'permanent', holder: page, comment: page, status: 500 });
+    await runQueue(queue, {
+      executors: {
+        pull: async () => {
+          throw error;
+        },
+      },
+      retryPolicy: policy,
+      clock,
+      sleep,
+    });
+    const [failed] = await queue.list();
+    expect(failed!.status).toBe('failed');
+    const stored = failed!.lastError!;
+    expect(stored.chain).toHaveLength(5);
+    for (const link of stored.chain) expect(link.message.length).toBeLessThanOrEqual(500);
+    expect(stored.message.length).toBeLessThanOrEqual(500);
+    expect(stored.message.endsWith('…')).toBe(true);
+    expect(String(stored.facts!.holder).length).toBeLessThanOrEqual(200);
+    expect(stored.facts!.status).toBe(500);
+    expect(failed!.statusReason!.length).toBeLessThanOrEqual(500);
+    expect(readFileSync(join(dir, 'queue.json')).length).toBeLessThan(10_000);
+  });
+
+  it('toStoredError never splits a character in two', () => {
+    const stored = toStoredError(new Error(`${'a'.repeat(498)}😀😀`));
+    expect(stored.message).toBe(`${'a'.repeat(498)}…`);
   });
 });

@@ -1,19 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
-import {
-  type ConflictReason,
-  currentIdentity,
-  type FileVersion,
-  readVersion,
-  sweepTemps,
-  WriteConflict,
-  writeGuarded,
-} from './durable-file.js';
+import { LowSync } from 'lowdb';
+import { type ConflictReason, GuardedFileSync, sweepTemps, WriteConflict } from './durable-file.js';
 import { QueueError } from './errors.js';
 import { acquireLock, type HeldLock, isProcessAlive, LockBusy, type LockHolder } from './file-lock.js';
 import { migrate, SCHEMA_VERSION } from './migrate.js';
-import { applyEnqueue, compareForRun, type EnqueueDecision } from './plan.js';
+import { applyEnqueue, type EnqueueDecision, pruneFinished, runOrder, shortId } from './plan.js';
 import { type EntryStatus, type Operation, priorityOf, type QueueEntry, type QueueFile } from './types.js';
 
 /**
@@ -49,6 +42,19 @@ export interface QueueOptions {
   readonly defaultMaxAttempts?: number;
   /** Attempts kept in an entry's history. @default 10 */
   readonly historyLimit?: number;
+  /**
+   * Finished entries (done, superseded, expired) are removed on the next write once they finished
+   * this long ago, in ms. Failed entries stay until the user retries or removes them.
+   * @default 604800000 (7 days)
+   */
+  readonly retainFinishedMs?: number;
+  /**
+   * At most this many finished entries are kept (the oldest go first), so the file, and with it the
+   * cost of every write, stays small however much is replayed (every write rewrites the whole file:
+   * 1,000 finished entries make a replayed operation cost about 2.5 times as much as none, 200 about
+   * the same). @default 200
+   */
+  readonly maxFinishedEntries?: number;
   /** How long to wait for another process's file lock, in ms. @default 15000 */
   readonly lockWaitMs?: number;
   /**
@@ -89,9 +95,15 @@ export type QueueStats = Record<EntryStatus, number> & { total: number };
 export interface Queue {
   readonly file: string;
   enqueue(input: EnqueueInput): Promise<EnqueueDecision & { entry: QueueEntry }>;
-  /** Entries, pending ones in run order first, then the rest newest first. Reads without taking the lock. */
+  /**
+   * Entries: running, then pending in the order a sync runs them (each project in enqueue order),
+   * then the rest newest first. Reads without taking the lock.
+   */
   list(filter?: ListFilter): Promise<QueueEntry[]>;
-  /** By full id or unique prefix (case-insensitive); NOT_FOUND or AMBIGUOUS_ID (with candidates). */
+  /**
+   * By full id, a prefix of it, or the short id shown ({@link shortId}) or any prefix of that;
+   * case-insensitive. NOT_FOUND, or AMBIGUOUS_ID with the candidates.
+   */
   get(idOrPrefix: string): Promise<QueueEntry>;
   /** Removes one entry; NOT_FOUND when nothing matched. */
   remove(idOrPrefix: string): Promise<QueueEntry>;
@@ -105,7 +117,8 @@ export interface Queue {
   /**
    * Runs `fn` on the entries under the file lock and writes the result (for runners). `fn` may run
    * more than once (when the lock was taken over before the write could commit, it is redone on a
-   * fresh read), so it must only change `entries` and return a value.
+   * fresh read), so it must only change `entries` and return a value. Finished entries past their
+   * retention are pruned before the write; a transaction that changes nothing writes nothing.
    */
   transact<T>(fn: (entries: QueueEntry[]) => T): Promise<T>;
   /** Entries left `running` by a process that died → pending, marked to verify first. */
@@ -134,7 +147,12 @@ function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
 /** Attempts of one write whose lock keeps being taken over before it gives up. */
 const WRITE_ATTEMPTS = 5;
 
+/** Ids listed with AMBIGUOUS_ID at most. */
+const MAX_CANDIDATES = 20;
+
 const seconds = (ms: number) => (ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000)));
+
+const DAY = 86_400_000;
 
 /** Opens (lazily) the queue in `file`. Nothing is read until the first call. */
 export function createQueue(options: QueueOptions): Queue {
@@ -144,37 +162,29 @@ export function createQueue(options: QueueOptions): Queue {
   const defaultMaxAttempts = options.defaultMaxAttempts ?? 10;
   const lockWaitMs = options.lockWaitMs ?? 15_000;
   const staleLockMs = options.staleLockMs ?? 10_000;
+  const retention = {
+    retainMs: options.retainFinishedMs ?? 7 * DAY,
+    maxFinished: options.maxFinishedEntries ?? 200,
+  };
   const emit = options.onEvent ?? (() => {});
   const folder = dirname(file);
   const lockPath = `${file}.lock`;
+  const empty = (): QueueFile => ({ version: SCHEMA_VERSION, entries: [] });
 
   // The last version parsed, kept by its bytes: an unchanged file is not parsed again. (Inode,
   // size and mtime are not enough: inodes are reused and mtimes are coarse, so two versions can
   // share them.)
   let cache: { bytes: Buffer; data: QueueFile } | undefined;
 
-  const read = (): FileVersion => {
-    try {
-      return readVersion(file);
-    } catch (error) {
-      throw new QueueError(
-        'UNREADABLE',
-        `Cannot read the queue file ${file}: ${(error as Error).message}; check its permissions.`,
-        { cause: error, file },
-      );
-    }
-  };
-
-  const parse = async ({ bytes }: FileVersion): Promise<QueueFile> => {
-    if (!bytes) return { version: SCHEMA_VERSION, entries: [] };
+  const parse = (bytes: Buffer): QueueFile => {
     if (cache?.bytes.equals(bytes)) return cache.data;
     cache = undefined;
     let parsed: unknown;
     try {
       parsed = JSON.parse(bytes.toString('utf8'));
     } catch (error) {
-      // node:crypto takes ~10 ms to load; only this rare path needs it.
-      const { createHash } = await import('node:crypto');
+      // Loaded only on this rare path: node:crypto costs a cold `queue status` ~10 ms.
+      const { createHash } = process.getBuiltinModule('node:crypto');
       const quarantine = `${file}.corrupt-${createHash('sha256').update(bytes).digest('hex').slice(0, 8)}`;
       let kept = true;
       try {
@@ -191,12 +201,31 @@ export function createQueue(options: QueueOptions): Queue {
         { cause: error, file, ...(kept ? { quarantine } : {}) },
       );
     }
-    const data = migrate(parsed as QueueFile, file);
+    const data = migrate(parsed, file);
     cache = { bytes, data };
     return data;
   };
+  const stringify = (data: QueueFile) => JSON.stringify(data);
 
-  const load = async (): Promise<QueueEntry[]> => (await parse(read())).entries;
+  /** Reads the file into `db` (a missing file reads as the empty queue). */
+  const readInto = (db: LowSync<QueueFile>): void => {
+    try {
+      db.read();
+    } catch (error) {
+      if (error instanceof QueueError) throw error;
+      throw new QueueError(
+        'UNREADABLE',
+        `Cannot read the queue file ${file}: ${(error as Error).message}; check its permissions.`,
+        { cause: error, file },
+      );
+    }
+  };
+
+  const load = async (): Promise<QueueEntry[]> => {
+    const db = new LowSync<QueueFile>(new GuardedFileSync(file, { parse, stringify }), empty());
+    readInto(db);
+    return db.data.entries;
+  };
 
   const notWritable = (error: unknown): unknown => {
     const errno = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -266,11 +295,12 @@ export function createQueue(options: QueueOptions): Queue {
     }
   };
 
-  // Read-modify-write under the file lock. The write commits only if, right before its rename,
-  // the lock still names this holding and the file is the version read; a holder that took the
-  // lock over has also swept this writer's temp file away, so a writer paused past that check
-  // cannot rename either. Either way nothing is overwritten: the step is redone on a fresh read.
-  const transact = <T>(fn: (entries: QueueEntry[]) => T): Promise<T> =>
+  // Read-modify-write under the file lock, through lowdb with a guarded adapter: the write commits
+  // only if, right before its rename, the lock still names this holding and the file is the
+  // version read; a holder that took the lock over has also swept this writer's temp file away, so
+  // a writer paused past that check cannot rename either. Either way nothing is overwritten: the
+  // step is redone on a fresh read.
+  const update = <T>(fn: (data: QueueFile) => T): Promise<T> =>
     oneAtATime(resolvePath(lockPath), async () => {
       for (let attempt = 1; ; attempt += 1) {
         const lock = await takeLock();
@@ -280,27 +310,27 @@ export function createQueue(options: QueueOptions): Queue {
           } catch (error) {
             throw notWritable(error);
           }
-          const version = read();
-          const data = await parse(version);
-          const { entries } = data;
-          // fn changes entries in place: the cache holds them again only once they are written.
-          cache = undefined;
-          const result = fn(entries);
-          const next: QueueFile = { version: SCHEMA_VERSION, entries };
-          const text = JSON.stringify(next);
-          try {
-            writeGuarded({
-              file,
-              text,
+          const adapter = new GuardedFileSync(file, {
+            parse,
+            stringify,
+            guard: {
               token: lock.token,
-              check: () =>
-                !lock.held()
-                  ? 'lock-lost'
-                  : currentIdentity(file) !== version.identity
-                    ? 'file-changed'
-                    : undefined,
+              held: () => lock.held(),
               onVerified: () => emit({ type: 'write-verified', file }),
-            });
+            },
+          });
+          const db = new LowSync<QueueFile>(adapter, empty());
+          readInto(db);
+          // fn changes the entries in place: the cache holds them again only once they are written.
+          cache = undefined;
+          const result = fn(db.data);
+          const entries = db.data.entries;
+          db.data = {
+            version: SCHEMA_VERSION,
+            entries: pruneFinished(entries, clock.now(), retention) ?? entries,
+          };
+          try {
+            db.write();
           } catch (error) {
             if (!(error instanceof WriteConflict)) throw notWritable(error);
             if (attempt >= WRITE_ATTEMPTS) {
@@ -313,7 +343,8 @@ export function createQueue(options: QueueOptions): Queue {
             emit({ type: 'write-redone', file, reason: error.reason, attempt });
             continue;
           }
-          cache = { bytes: Buffer.from(text), data: next };
+          const written = adapter.version?.bytes;
+          if (written) cache = { bytes: written, data: db.data };
           return result;
         } finally {
           lock.release();
@@ -321,26 +352,35 @@ export function createQueue(options: QueueOptions): Queue {
       }
     });
 
+  const transact = <T>(fn: (entries: QueueEntry[]) => T): Promise<T> => update((data) => fn(data.entries));
+
   const resolve = (entries: QueueEntry[], idOrPrefix: string): QueueEntry => {
     const needle = idOrPrefix.trim().toUpperCase();
     if (!needle)
       throw new QueueError('NOT_FOUND', 'No entry id given; run `oxenvcs queue status` to see ids.');
-    const exact = entries.find((e) => e.id === needle);
+    const exact = entries.find((e) => e.id.toUpperCase() === needle);
     if (exact) return exact;
-    // Short ids are shown as the last 8 characters (the random part), lower-case; accept both ends.
-    const matches = entries.filter((e) => e.id.startsWith(needle) || e.id.endsWith(needle));
+    // The id shown is the short id (the ULID's random tail, as its time part is shared by entries
+    // made close together): a prefix of it selects, and so does a prefix of the full id.
+    const matches = entries.filter((e) => {
+      const id = e.id.toUpperCase();
+      return id.startsWith(needle) || (needle.length <= 8 && id.slice(-8).startsWith(needle));
+    });
     if (matches.length === 1) return matches[0]!;
     if (matches.length === 0) {
       throw new QueueError(
         'NOT_FOUND',
         `No queue entry matches "${idOrPrefix}"; run \`oxenvcs queue status\` to see ids.`,
+        { id: idOrPrefix },
       );
     }
-    const candidates = matches.map((e) => e.id);
+    const candidates = matches.slice(0, MAX_CANDIDATES).map((e) => e.id);
+    const shown = candidates.slice(0, 5).map(shortId).join(', ');
+    const more = matches.length > 5 ? ` and ${matches.length - 5} more` : '';
     throw new QueueError(
       'AMBIGUOUS_ID',
-      `"${idOrPrefix}" matches ${matches.length} entries (${candidates.map((c) => c.slice(-8).toLowerCase()).join(', ')}); give more characters.`,
-      { candidates },
+      `"${idOrPrefix}" matches ${matches.length} entries (${shown}${more}); give more characters.`,
+      { id: idOrPrefix, candidates },
     );
   };
 
@@ -368,9 +408,9 @@ export function createQueue(options: QueueOptions): Queue {
         ...(input.notBefore ? { notBefore: input.notBefore, notBeforeReason: 'backoff' as const } : {}),
         ...(effectiveExpiry ? { expiresAt: effectiveExpiry } : {}),
       };
-      const decision = await transact((entries) => {
-        const { entries: next, decision } = applyEnqueue(entries, incoming, now);
-        if (decision.outcome !== 'duplicate') entries.splice(0, entries.length, ...next);
+      const decision = await update((data) => {
+        const { entries: next, decision } = applyEnqueue(data.entries, incoming, now);
+        if (decision.outcome !== 'duplicate') data.entries = next;
         return decision;
       });
       if (decision.outcome === 'duplicate' || !decision.entry) {
@@ -397,30 +437,34 @@ export function createQueue(options: QueueOptions): Queue {
         }
         return true;
       });
-      const rank = (e: QueueEntry) => (e.status === 'running' ? 0 : e.status === 'pending' ? 1 : 2);
-      return selected
-        .map((e) => ({ ...e }))
-        .sort((a, b) => {
-          const r = rank(a) - rank(b);
-          if (r !== 0) return r;
-          if (rank(a) < 2) return compareForRun(a, b);
-          return a.id < b.id ? 1 : -1;
-        });
+      const active = (e: QueueEntry) => e.status === 'running' || e.status === 'pending';
+      const finished = selected
+        .filter((e) => !active(e))
+        .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      // The run order is a property of the whole queue (lanes, what runs, what is held): computed
+      // on every entry, then restricted to those selected.
+      let ordered: QueueEntry[] = [];
+      if (finished.length < selected.length) {
+        const chosen = selected.length === entries.length ? undefined : new Set(selected);
+        ordered = runOrder(entries, clock.now());
+        if (chosen) ordered = ordered.filter((e) => chosen.has(e));
+      }
+      return ordered.concat(finished).map((e) => ({ ...e }));
     },
     async get(idOrPrefix) {
       return { ...resolve(await load(), idOrPrefix) };
     },
     remove(idOrPrefix) {
-      return transact((entries) => {
-        const entry = resolve(entries, idOrPrefix);
+      return update((data) => {
+        const entry = resolve(data.entries, idOrPrefix);
         if (entry.status === 'running' && entry.runner && isProcessAlive(entry.runner.pid)) {
           throw new QueueError(
             'INVALID_STATE',
-            `Entry ${entry.id.slice(-8).toLowerCase()} is running right now; wait for it or stop the sync first.`,
+            `Entry ${shortId(entry.id)} is running right now; wait for it or stop the sync first.`,
             { entryId: entry.id },
           );
         }
-        entries.splice(entries.indexOf(entry), 1);
+        data.entries = data.entries.filter((e) => e !== entry);
         return entry;
       });
     },
@@ -430,7 +474,7 @@ export function createQueue(options: QueueOptions): Queue {
         if (entry.status !== 'failed' && entry.status !== 'expired') {
           throw new QueueError(
             'INVALID_STATE',
-            `Entry ${entry.id.slice(-8).toLowerCase()} is ${entry.status}; only failed or expired entries can be retried.`,
+            `Entry ${shortId(entry.id)} is ${entry.status}; only failed or expired entries can be retried.`,
             { entryId: entry.id },
           );
         }
@@ -449,20 +493,20 @@ export function createQueue(options: QueueOptions): Queue {
       });
     },
     clearDone() {
-      return transact((entries) => {
-        const keep = entries.filter((e) => e.status !== 'done' && e.status !== 'superseded');
-        const removed = entries.length - keep.length;
-        entries.splice(0, entries.length, ...keep);
+      return update((data) => {
+        const keep = data.entries.filter((e) => e.status !== 'done' && e.status !== 'superseded');
+        const removed = data.entries.length - keep.length;
+        data.entries = keep;
         return removed;
       });
     },
     clearAll() {
-      return transact((entries) => {
-        const live = entries.filter(
+      return update((data) => {
+        const live = data.entries.filter(
           (e) => e.status === 'running' && e.runner && isProcessAlive(e.runner.pid),
         );
-        const removed = entries.length - live.length;
-        entries.splice(0, entries.length, ...live);
+        const removed = data.entries.length - live.length;
+        data.entries = live;
         return removed;
       });
     },
@@ -482,23 +526,29 @@ export function createQueue(options: QueueOptions): Queue {
     },
     transact,
     recover() {
-      return transact((entries) => {
-        const recovered: QueueEntry[] = [];
-        const at = new Date(clock.now()).toISOString();
-        for (const e of entries) {
-          if (e.status !== 'running' || (e.runner && isProcessAlive(e.runner.pid))) continue;
-          e.status = 'pending';
-          e.verifyFirst = true;
-          e.statusReason = 'Interrupted while running; the remote will be checked before it is replayed.';
-          e.history = [...e.history, { at, outcome: 'interrupted' as const, durationMs: 0 }].slice(
-            -historyLimit,
-          );
-          delete e.runner;
-          recovered.push({ ...e });
-        }
-        return recovered;
-      });
+      return transact((entries) =>
+        recoverInterrupted(entries, new Date(clock.now()).toISOString(), historyLimit),
+      );
     },
   };
   return queue;
+}
+
+/**
+ * Entries left `running` by a process that is gone → pending, marked to verify the remote first
+ * (their operation may or may not have taken effect). Changes `entries` in place; returns copies of
+ * those recovered.
+ */
+export function recoverInterrupted(entries: QueueEntry[], at: string, historyLimit: number): QueueEntry[] {
+  const recovered: QueueEntry[] = [];
+  for (const e of entries) {
+    if (e.status !== 'running' || (e.runner && isProcessAlive(e.runner.pid))) continue;
+    e.status = 'pending';
+    e.verifyFirst = true;
+    e.statusReason = 'Interrupted while running; the remote will be checked before it is replayed.';
+    e.history = [...e.history, { at, outcome: 'interrupted' as const, durationMs: 0 }].slice(-historyLimit);
+    delete e.runner;
+    recovered.push({ ...e });
+  }
+  return recovered;
 }

@@ -82,7 +82,8 @@ function headerOf(node: Node, name: string): string | undefined {
 }
 
 function retryAfterOf(node: Node, now: number): number | undefined {
-  if (typeof node.retryAfterMs === 'number' && node.retryAfterMs >= 0) return clampServerDelay(node.retryAfterMs);
+  if (typeof node.retryAfterMs === 'number' && node.retryAfterMs >= 0)
+    return clampServerDelay(node.retryAfterMs);
   return parseRetryAfter(headerOf(node, 'retry-after'), now);
 }
 

@@ -46,10 +46,10 @@ describe('retry', () => {
     expect(value).toBe('ok');
     expect(calls).toBe(3);
     expect(events.map((e) => e.message)).toEqual([
-      'Attempt 1 failed: Network error ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1',
-      'Retrying in 1.0s... (4/5 attempts remaining)',
-      'Attempt 2 failed: Network error ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1',
-      'Retrying in 2.0s... (3/5 attempts remaining)',
+      'Attempt 1 of 6 failed: Network error ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1',
+      'Retrying in 1.0s (attempt 2 of 6)',
+      'Attempt 2 of 6 failed: Network error ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1',
+      'Retrying in 2.0s (attempt 3 of 6)',
       'Operation succeeded after 3 attempt(s) in 3.0s',
     ]);
   });
@@ -188,6 +188,52 @@ describe('retry', () => {
     expect(budget.available).toBe(0);
   });
 
+  it('counts attempts consistently: the last retry announced is the last attempt made', async () => {
+    const t = fakeTime();
+    const events: RetryEvent[] = [];
+    await retry(
+      async () => {
+        throw refused();
+      },
+      { maxRetries: 2, initialDelayMs: 10, jitter: 'none' },
+      { ...t, onEvent: (e) => events.push(e) },
+    ).catch(() => {});
+    expect(events.map((e) => e.message.replace(/: Network error.*/, ''))).toEqual([
+      'Attempt 1 of 3 failed',
+      'Retrying in 0.0s (attempt 2 of 3)',
+      'Attempt 2 of 3 failed',
+      'Retrying in 0.0s (attempt 3 of 3)',
+      'Attempt 3 of 3 failed',
+      'Operation failed after 3 attempt(s) in 0.0s: no retries left',
+    ]);
+    expect(events.filter((e) => e.type === 'retry-scheduled').map((e) => e.remaining)).toEqual([2, 1]);
+  });
+
+  it('stops at once, without the pointless last wait, when a failure opens the breaker; throws that failure', async () => {
+    const t = fakeTime();
+    const events: RetryEvent[] = [];
+    const breaker = createCircuitBreaker({ failureThreshold: 3, halfOpenAfterMs: 30_000, clock: t.clock });
+    let calls = 0;
+    await expect(
+      retry(
+        async () => {
+          calls++;
+          throw refused();
+        },
+        { maxRetries: 5, initialDelayMs: 1000, jitter: 'none' },
+        { ...t, breaker, onEvent: (e) => events.push(e) },
+      ),
+    ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(calls).toBe(3);
+    expect(t.waits).toEqual([1000, 2000]);
+    expect(events.at(-1)).toMatchObject({
+      type: 'gave-up',
+      attempts: 3,
+      reason: 'the remote failed 3 times in a row and is being rested (circuit breaker open)',
+    });
+    expect(events.map((e) => e.message).join('\n')).not.toContain('not sent');
+  });
+
   it('fails fast with CIRCUIT_OPEN once the breaker opened', async () => {
     const t = fakeTime();
     const breaker = createCircuitBreaker({ failureThreshold: 2, halfOpenAfterMs: 1000, clock: t.clock });
@@ -201,6 +247,8 @@ describe('retry', () => {
     expect(breaker.state).toBe('open');
     await expect(retry(async () => 1, { maxRetries: 0 }, { ...t, breaker })).rejects.toMatchObject({
       code: 'CIRCUIT_OPEN',
+      message:
+        'The remote failed repeatedly and is being rested, so the request was not sent; try again shortly.',
     });
   });
 });

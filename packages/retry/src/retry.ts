@@ -21,6 +21,7 @@ export type RetryEvent =
       readonly delayMs: number;
       /** True when the delay came from the server (Retry-After), which is never jittered. */
       readonly serverDelay: boolean;
+      /** Retries not yet made, counting the one just scheduled (`maxRetries` after the first failure). */
       readonly remaining: number;
       readonly maxRetries: number;
       readonly message: string;
@@ -57,7 +58,10 @@ export interface RetryOptions {
   readonly classify?: (error: unknown) => Classification;
   /** Shared retry budget; when it is empty retrying stops. */
   readonly budget?: RetryBudget;
-  /** Circuit breaker; an open breaker fails fast with `RetryError` code `CIRCUIT_OPEN`. */
+  /**
+   * Circuit breaker. An open breaker fails fast with `RetryError` code `CIRCUIT_OPEN` (nothing is
+   * sent); a failure that opens it ends retrying at once, without waiting, with that last error.
+   */
   readonly breaker?: CircuitBreaker;
 }
 
@@ -114,7 +118,7 @@ export async function retry<T>(
     if (options.breaker && !options.breaker.canRequest()) {
       throw new RetryError(
         'CIRCUIT_OPEN',
-        'The remote failed repeatedly and is being rested; the operation was not sent, try again shortly.',
+        `The remote failed repeatedly and is being rested, so ${attempt === 1 ? 'the request' : `attempt ${attempt}`} was not sent; try again shortly.`,
       );
     }
     try {
@@ -140,12 +144,22 @@ export async function retry<T>(
         maxAttempts,
         error,
         classification,
-        message: `Attempt ${attempt} failed: ${classification.reason}`,
+        message: `Attempt ${attempt} of ${maxAttempts} failed: ${classification.reason}`,
       });
       if (!isRetryable(classification.kind)) {
         return giveUp(attempt, error, classification, `not retryable (${classification.kind})`);
       }
       if (attempt >= maxAttempts) return giveUp(attempt, error, classification, 'no retries left');
+      // The breaker just opened: a further attempt would not be sent, so waiting for it is pointless.
+      if (options.breaker?.state === 'open') {
+        const failures = options.breaker.toJSON().consecutiveFailures;
+        return giveUp(
+          attempt,
+          error,
+          classification,
+          `the remote failed ${failures} times in a row and is being rested (circuit breaker open)`,
+        );
+      }
 
       const serverDelay = classification.retryAfterMs;
       if (serverDelay !== undefined && serverDelay > maxServerDelay) {
@@ -172,7 +186,7 @@ export async function retry<T>(
       ) {
         return giveUp(attempt, error, classification, 'the retry budget is spent');
       }
-      const remaining = maxAttempts - 1 - attempt;
+      const remaining = maxAttempts - attempt;
       emit({
         type: 'retry-scheduled',
         attempt,
@@ -180,7 +194,7 @@ export async function retry<T>(
         serverDelay: serverDelay !== undefined,
         remaining,
         maxRetries: maxAttempts - 1,
-        message: `Retrying in ${seconds(wait)}... (${remaining}/${maxAttempts - 1} attempts remaining)`,
+        message: `Retrying in ${seconds(wait)} (attempt ${attempt + 1} of ${maxAttempts})`,
       });
       try {
         await sleep(wait, signal);

@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
-import { BaseCommand, parseHours, type Report } from '../../base.js';
-import { EXIT, shortId } from '../../output.js';
-import { renderLease } from '../../render.js';
+import { BaseCommand, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
+import { EXIT, safeText, shortId } from '../../output.js';
+import { renderLease, renewedHeadline } from '../../render.js';
 
 /** `oxenvcs lock acquire`: take the project's exclusive lock, or queue the request when offline. */
 export class LockAcquireCommand extends BaseCommand {
@@ -12,7 +12,7 @@ export class LockAcquireCommand extends BaseCommand {
     details: `
       Exit codes: 0 the lock is yours; 75 queued for later — the lock is NOT held yet, so
       \`oxenvcs lock acquire && open-the-project\` is safe; 3 someone else holds it; 2 bad input; 1 other failure.
-      Re-acquiring a lock you hold extends it.
+      Re-acquiring a lock you hold renews it for the new timeout (which may shorten it: the output says so).
     `,
     examples: [
       ['Lock for 4 hours with a note', 'oxenvcs lock acquire --timeout 4 --comment "vocal comping"'],
@@ -20,13 +20,14 @@ export class LockAcquireCommand extends BaseCommand {
   });
 
   timeout = Option.String('--timeout', {
-    description: 'Lease length in hours (default: config lock.timeout_hours = 4)',
+    description: `Lease length in ${TIMEOUT_RANGE} (default: config lock.timeout_hours = 4)`,
   });
   comment = Option.String('--comment', { description: 'A note others see while you hold the lock' });
 
   protected async run(): Promise<Report> {
     const hours = parseHours(this.timeout);
     const engine = await this.engine();
+    const before = this.leaseEnd(engine);
     const outcome = await engine.lockAcquire({
       ...(hours ? { ttlHours: hours } : {}),
       ...(this.comment ? { comment: this.comment } : {}),
@@ -46,7 +47,7 @@ export class LockAcquireCommand extends BaseCommand {
         },
         human: () => {
           this.renderQueued(outcome.entry, outcome.reason, [
-            `User: ${p.holder}`,
+            `User: ${safeText(p.holder)}`,
             `Timeout: ${hours ?? engine.config.lock.timeout_hours} hours`,
           ]);
           this.ui.err(`${this.ui.mark('info')} Lock will be acquired when network is available`);
@@ -59,7 +60,7 @@ export class LockAcquireCommand extends BaseCommand {
       data: { status: 'done', lock: lease },
       human: () => {
         this.ui.out(
-          `${this.ui.mark('ok')} ${lease.alreadyHeld ? 'Lock extended (you already held it)' : 'Lock acquired successfully'}`,
+          `${this.ui.mark('ok')} ${lease.alreadyHeld ? renewedHeadline(lease.expiresAt, before, true) : 'Lock acquired successfully'}`,
         );
         renderLease(this.ui, lease);
       },

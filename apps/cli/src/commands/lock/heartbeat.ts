@@ -1,5 +1,5 @@
 import { Command, Option } from 'clipanion';
-import { BaseCommand, parseHours, type Report } from '../../base.js';
+import { BaseCommand, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
 import { EXIT } from '../../output.js';
 
 /** `oxenvcs lock heartbeat`: renew in the foreground until interrupted. */
@@ -13,7 +13,7 @@ export class LockHeartbeatCommand extends BaseCommand {
   });
 
   timeout = Option.String('--timeout', {
-    description: 'Lease length in hours for each renewal (default: the current one)',
+    description: `Lease length for each renewal, in ${TIMEOUT_RANGE} (default: the current one)`,
   });
 
   protected async run(): Promise<Report> {

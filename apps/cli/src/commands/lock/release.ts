@@ -1,6 +1,6 @@
 import { Command } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
-import { EXIT, shortId } from '../../output.js';
+import { EXIT, safeText, shortId } from '../../output.js';
 
 /** `oxenvcs lock release`. */
 export class LockReleaseCommand extends BaseCommand {
@@ -30,7 +30,7 @@ export class LockReleaseCommand extends BaseCommand {
               `${this.ui.mark('ok')} The queued lock acquisition was cancelled; nothing to release.`,
             );
           else {
-            this.renderQueued(outcome.entry, outcome.reason, [`User: ${engine.project().holder}`]);
+            this.renderQueued(outcome.entry, outcome.reason, [`User: ${safeText(engine.project().holder)}`]);
             this.ui.err(`${this.ui.mark('info')} Lock will be released when network is available`);
           }
         },

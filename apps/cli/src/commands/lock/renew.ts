@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
-import { BaseCommand, parseHours, type Report } from '../../base.js';
-import { EXIT, shortId } from '../../output.js';
-import { renderLease } from '../../render.js';
+import { BaseCommand, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
+import { EXIT, moment, shortId } from '../../output.js';
+import { renderLease, renewedHeadline } from '../../render.js';
 
 /** `oxenvcs lock renew`. */
 export class LockRenewCommand extends BaseCommand {
@@ -9,16 +9,18 @@ export class LockRenewCommand extends BaseCommand {
   static override usage = Command.Usage({
     category: 'Locks',
     description: 'Extend your lease (queued when offline; a queued renew expires with the lease it extends).',
-    details: 'Exit codes: 0 renewed; 75 queued; 1 failure (you lost the lock: it was taken over or broken).',
+    details:
+      'The lease runs for the timeout from now, so a short --timeout can shorten it (the output says so). Exit codes: 0 renewed; 75 queued; 1 failure (you lost the lock: it was taken over or broken).',
   });
 
   timeout = Option.String('--timeout', {
-    description: 'New lease length in hours (default: the current one)',
+    description: `New lease length in ${TIMEOUT_RANGE} (default: the current one)`,
   });
 
   protected async run(): Promise<Report> {
     const hours = parseHours(this.timeout);
     const engine = await this.engine();
+    const before = this.leaseEnd(engine);
     const outcome = await engine.lockRenew(hours ? { ttlHours: hours } : {});
     if (outcome.status === 'queued') {
       return {
@@ -30,14 +32,14 @@ export class LockRenewCommand extends BaseCommand {
         },
         human: () =>
           this.renderQueued(outcome.entry, outcome.reason, [
-            `Expires unless synced by: ${outcome.entry.expiresAt ?? 'never'}`,
+            `Expires unless synced by: ${outcome.entry.expiresAt ? moment(outcome.entry.expiresAt) : 'never'}`,
           ]),
       };
     }
     return {
       data: { status: 'done', lock: outcome.result },
       human: () => {
-        this.ui.out(`${this.ui.mark('ok')} Lock renewed`);
+        this.ui.out(`${this.ui.mark('ok')} ${renewedHeadline(outcome.result.expiresAt, before, false)}`);
         renderLease(this.ui, outcome.result);
       },
     };

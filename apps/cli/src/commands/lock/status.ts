@@ -1,6 +1,6 @@
 import { Command } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
-import { shortId, when } from '../../output.js';
+import { moment, safeText, shortId } from '../../output.js';
 import { describeState, renderLease } from '../../render.js';
 
 /** `oxenvcs lock status`. */
@@ -31,12 +31,14 @@ export class LockStatusCommand extends BaseCommand {
       },
       human: () => {
         const ui = this.ui;
-        ui.out(`Project: ${project.root}${project.key === '.' ? '' : ` (${project.key})`}`);
-        ui.out(`Remote: ${project.remote.url} (${connectivity.state})`);
+        ui.out(
+          `Project: ${safeText(project.root)}${project.key === '.' ? '' : ` (${safeText(project.key)})`}`,
+        );
+        ui.out(`Remote: ${safeText(project.remote.url)} (${connectivity.state})`);
         if (!state) {
           ui.out(`${ui.mark('warn')} Offline: showing what this machine last knew.`);
           if (cached)
-            ui.out(`  You held it until ${when(cached.expiresAt)} (fencing token ${cached.fencingToken}).`);
+            ui.out(`  You held it until ${moment(cached.expiresAt)} (fencing token ${cached.fencingToken}).`);
           else ui.out('  No lock recorded on this machine.');
         } else {
           const mark = state.state === 'held-by-you' ? 'ok' : state.state === 'unlocked' ? 'info' : 'warn';
@@ -49,7 +51,7 @@ export class LockStatusCommand extends BaseCommand {
             heartbeat.state === 'jeopardy'
               ? `in jeopardy (${heartbeat.failures} failed renewals)`
               : heartbeat.state;
-          ui.out(`  Heartbeat: ${health} (pid ${heartbeat.pid}, updated ${when(heartbeat.updatedAt)})`);
+          ui.out(`  Heartbeat: ${health} (pid ${heartbeat.pid}, updated ${moment(heartbeat.updatedAt)})`);
         }
         for (const e of queued) ui.out(`  Queued: ${this.describe(e)} [${e.status}] ${shortId(e.id)}`);
       },

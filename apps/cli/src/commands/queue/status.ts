@@ -1,7 +1,7 @@
-import { Command } from 'clipanion';
+import { Command, Option } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
-import { ago, shortId, when } from '../../output.js';
-import { entryJson } from '../../render.js';
+import { ago, moment, shortId } from '../../output.js';
+import { entryJson, entryReason } from '../../render.js';
 
 /** `oxenvcs queue status`. */
 export class QueueStatusCommand extends BaseCommand {
@@ -9,16 +9,22 @@ export class QueueStatusCommand extends BaseCommand {
   static override usage = Command.Usage({
     category: 'Queue',
     description:
-      'List queued operations: pending in the order they will run, then failed ones with their reason.',
+      'List the current project’s queued operations (--all-projects: every project): pending in the order they will run, then failed ones with their reason.',
+  });
+
+  allProjects = Option.Boolean('--all-projects', false, {
+    description: 'Every project in the queue, not only the current one (works outside any project)',
   });
 
   protected async run(): Promise<Report> {
     const engine = await this.engine();
-    const { stats, entries } = await engine.queueStatus();
+    const { stats, entries, scope, others } = await engine.queueStatus({ allProjects: this.allProjects });
     const describe = this.describe;
     return {
       data: {
         stats,
+        scope: scope === 'all' ? 'all' : { projectDir: scope.projectDir },
+        otherProjects: others,
         // Shaped only when `--json` prints it (1,000 entries are not free to shape).
         get entries() {
           return entries.map((e) => entryJson(e, describe));
@@ -32,6 +38,8 @@ export class QueueStatusCommand extends BaseCommand {
         ui.out(`  Pending: ${stats.pending + stats.running}`);
         ui.out(`  Completed: ${stats.done}`);
         ui.out(`  Failed: ${stats.failed}`);
+        if (others > 0)
+          ui.out(`  (${others} more unfinished in other projects: oxenvcs queue status --all-projects)`);
         if (stats.expired + stats.superseded > 0)
           ui.out(`  Expired: ${stats.expired}  Superseded: ${stats.superseded}`);
         const waiting = entries.filter((e) => e.status === 'pending' || e.status === 'running');
@@ -46,16 +54,14 @@ export class QueueStatusCommand extends BaseCommand {
             `     ID: ${shortId(e.id)} | Priority: ${e.priority} | Attempts: ${e.attempts}/${e.maxAttempts}`,
           );
           if (e.notBefore && Date.parse(e.notBefore) > now)
-            ui.out(`     Next try after ${when(e.notBefore)}`);
-          if (e.statusReason) ui.out(`     ${e.statusReason}`);
+            ui.out(`     Next try after ${moment(e.notBefore, now)}`);
+          if (e.statusReason) ui.out(`     ${entryReason(e, '', now)}`);
         });
         if (failed.length > 0) {
           ui.out('');
           ui.out('  Failed (kept until you retry or remove them):');
           for (const e of failed) {
-            ui.out(
-              `  ${ui.mark('fail')} ${shortId(e.id)} ${describe(e)}: ${e.statusReason ?? e.lastError?.message ?? 'failed'}`,
-            );
+            ui.out(`  ${ui.mark('fail')} ${shortId(e.id)} ${describe(e)}: ${entryReason(e, 'failed', now)}`);
           }
         }
         ui.out('');

@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
-import { EXIT, shortId, when } from '../../output.js';
+import { EXIT, humanText, moment, shortId } from '../../output.js';
 import { entryJson, renderSummary } from '../../render.js';
 
 /** `oxenvcs queue sync`. */
@@ -8,9 +8,14 @@ export class QueueSyncCommand extends BaseCommand {
   static override paths = [['queue', 'sync']];
   static override usage = Command.Usage({
     category: 'Queue',
-    description: 'Replay pending operations now (locks first, then push/pull; oldest first).',
+    description:
+      'Replay pending operations now: each project in the order its operations were queued (priority orders projects); the current project only, unless --all-projects.',
     details:
       'Exit codes: 0 all synced; 75 still offline or some operations wait for later; 1 some operations failed.',
+  });
+
+  allProjects = Option.Boolean('--all-projects', false, {
+    description: 'Every project in the queue, not only the current one (works outside any project)',
   });
 
   dryRun = Option.Boolean('--dry-run', false, {
@@ -23,8 +28,16 @@ export class QueueSyncCommand extends BaseCommand {
     const stop = () => controller.abort();
     process.once('SIGINT', stop);
     try {
-      const report = await engine.sync({ dryRun: this.dryRun, signal: controller.signal });
-      const conn = report.connectivity;
+      const report = await engine.sync({
+        dryRun: this.dryRun,
+        signal: controller.signal,
+        allProjects: this.allProjects,
+      });
+      // Absent when no single remote was checked (a sync of every project).
+      const conn = report.connectivity ?? {
+        state: 'unknown' as const,
+        reason: 'no single remote was checked',
+      };
       if (report.preview) {
         const preview = report.preview;
         return {
@@ -44,7 +57,7 @@ export class QueueSyncCommand extends BaseCommand {
                 run: 'would run',
                 expire: 'would expire',
                 held: 'would wait (its lock acquisition failed)',
-                wait: `would wait${s.detail ? ` until ${when(s.detail)}` : ''}`,
+                wait: `would wait${s.detail ? ` until ${moment(s.detail)}` : ''}`,
               }[s.action];
               this.ui.out(`  ${i + 1}. ${this.describe(s.entry)} (${shortId(s.entry.id)}): ${what}`);
             });
@@ -57,12 +70,17 @@ export class QueueSyncCommand extends BaseCommand {
           data: { connectivity: { state: conn.state, reason: conn.reason }, summary: null },
           human: () =>
             this.ui.err(
-              `${this.ui.mark('warn')} Network is offline (${conn.reason}); everything stays queued.`,
+              `${this.ui.mark('warn')} Network is offline (${humanText(conn.reason)}); everything stays queued.`,
             ),
         };
       }
       const summary = report.summary;
-      const exitCode = summary.failed > 0 ? EXIT.FAILURE : summary.remaining > 0 ? EXIT.QUEUED : EXIT.OK;
+      const exitCode =
+        summary.failed > 0
+          ? EXIT.FAILURE
+          : summary.remaining > 0 || controller.signal.aborted
+            ? EXIT.QUEUED
+            : EXIT.OK;
       return {
         exitCode,
         data: { connectivity: { state: conn.state, reason: conn.reason }, summary },
@@ -74,6 +92,10 @@ export class QueueSyncCommand extends BaseCommand {
           this.ui.out(`  Still queued: ${summary.remaining}`);
           if (summary.expired) this.ui.out(`  Expired: ${summary.expired}`);
           renderSummary(this.ui, summary);
+          if (controller.signal.aborted)
+            this.ui.err(
+              `${this.ui.mark('warn')} Interrupted: what was running was put back in the queue (it is checked against the remote before it runs again).`,
+            );
         },
       };
     } finally {

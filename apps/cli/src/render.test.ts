@@ -1,0 +1,137 @@
+import { Writable } from 'node:stream';
+import type { LockState, QueueEntry } from '@oxvcs/engine';
+import { describe, expect, it } from 'vitest';
+import { unexpectedFailure } from './base.js';
+import { createUi } from './output.js';
+import { describeState, entryReason, renderLease, renewedHeadline } from './render.js';
+
+const now = Date.parse('2026-11-24T12:00:00Z');
+const iso = (ms: number) => new Date(now + ms).toISOString();
+const lease = (expiresIn: number) => ({
+  key: '.',
+  holder: 'bob@studio',
+  machineId: 'm',
+  acquiredAt: iso(-4 * 3_600_000),
+  expiresAt: iso(expiresIn),
+  lastHeartbeat: iso(-3_600_000),
+  ttlMs: 4 * 3_600_000,
+  fencingToken: 3,
+  lockId: 'l',
+});
+
+function capture() {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _e, done) {
+      lines.push(...String(chunk).trimEnd().split('\n'));
+      done();
+    },
+  });
+  return { ui: createUi({ stdout: sink, stderr: sink, env: {}, json: false, verbose: false }), lines };
+}
+
+describe('lease and lock state lines', () => {
+  it('an expired lease reads "Expired: … (ended 5m ago)", not "(in 0s)"', () => {
+    const { ui, lines } = capture();
+    renderLease(ui, lease(-5 * 60_000) as never, now);
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^ {2}Expired: \d{4}-\d\d-\d\d \d\d:\d\d \(ended 5m ago\)$/),
+    );
+    expect(lines.join('\n')).not.toContain('in 0s');
+    const live = capture();
+    renderLease(live.ui, lease(3_600_000) as never, now);
+    expect(live.lines).toContainEqual(expect.stringMatching(/^ {2}Expires: .* \(in 1h 0m\)$/));
+  });
+
+  it('the whole project’s key reads "this project"; an expired lock says when it ended', () => {
+    const expired = {
+      state: 'expired',
+      key: '.',
+      lease: lease(-5 * 60_000),
+      yours: false,
+    } as unknown as LockState;
+    expect(describeState(expired, now)).toMatch(
+      /^this project: expired \d{4}-\d\d-\d\d \d\d:\d\d \(5m ago\), was held by bob@studio$/,
+    );
+    const sub = { state: 'unlocked', key: 'Song.logicx' } as LockState;
+    expect(describeState(sub, now)).toBe('Song.logicx: unlocked');
+  });
+
+  it('a renewal headline says extended or shortened against when the lease was to end', () => {
+    expect(renewedHeadline(iso(3_600_000), now + 2 * 3_600_000, false, now)).toMatch(
+      /^Lock lease shortened to .* \(in 1h 0m\); it was to end .* \(in 2h 0m\)$/,
+    );
+    expect(renewedHeadline(iso(3_600_000), now + 1_800_000, true, now)).toMatch(
+      /^Lock extended until .* \(in 1h 0m\) \(you already held it\)$/,
+    );
+    expect(renewedHeadline(iso(3_600_000), undefined, false, now)).toMatch(/^Lock renewed until /);
+  });
+
+  it('a queued renewal refused for a stale token is reported as not needed, with how to remove it', () => {
+    const entry = {
+      id: '01ABCDEFGHJKMNPQRSTVWXYZ12',
+      status: 'failed',
+      operation: { kind: 'renew-lock', key: '.', projectDir: '/p', remote: 'http://h/n/r', ttlMs: 1 },
+      statusReason: 'Fencing token 1 is stale: the current grant of . is 2; acquire the lock again.',
+      lastError: { message: 'x', kind: 'permanent', code: 'STALE_TOKEN', chain: [] },
+    } as unknown as QueueEntry;
+    expect(entryReason(entry)).toBe(
+      'not needed: it was queued for an earlier grant of the lock on this project, and you hold a newer one; remove it with `oxenvcs queue remove tvwxyz12`',
+    );
+  });
+});
+
+describe('errors no oxvcs package described', () => {
+  const system = (code: string, syscall: string, path?: string) =>
+    Object.assign(new Error(`${code}: failed, ${syscall} '${path}'`), {
+      code,
+      syscall,
+      errno: -1,
+      ...(path ? { path } : {}),
+    });
+
+  it.each([
+    ['ENOSPC', 'write', 'could not write /home/ada/.local/share/oxenvcs/queue.json: the disk is full'],
+    ['EACCES', 'open', 'could not open /home/ada/.local/share/oxenvcs/queue.json: permission denied'],
+    [
+      'EROFS',
+      'mkdir',
+      'could not create the folder /home/ada/.local/share/oxenvcs/queue.json: the file system is read-only',
+    ],
+    ['EMFILE', 'open', 'could not open /home/ada/.local/share/oxenvcs/queue.json: too many files are open'],
+    [
+      'ENOENT',
+      'scandir',
+      'could not list the folder /home/ada/.local/share/oxenvcs/queue.json: it does not exist',
+    ],
+  ])('%s names the path and what to do', (code, syscall, message) => {
+    const r = unexpectedFailure(
+      system(code, syscall, '/home/ada/.local/share/oxenvcs/queue.json'),
+      'oxenvcs push',
+    );
+    expect(r.code).toBe(code);
+    expect(r.message).toContain(`oxenvcs push ${message}`);
+    expect(r.message).toMatch(/; [a-z].*\.$/);
+  });
+
+  it('finds the system error in a cause chain; without a path it still says what to do', () => {
+    const wrapped = new Error('write failed', { cause: system('ENOSPC', 'write') });
+    expect(unexpectedFailure(wrapped, 'oxenvcs lock acquire')).toEqual({
+      code: 'ENOSPC',
+      message:
+        'oxenvcs lock acquire failed (ENOSPC): the disk is full; free some space and run the command again.',
+    });
+  });
+
+  it('anything else names the command and asks for a bug report', () => {
+    const r = unexpectedFailure(
+      new TypeError("Cannot read properties of null (reading 'map')"),
+      'oxenvcs lock list',
+    );
+    expect(r).toEqual({
+      code: 'UNEXPECTED',
+      message:
+        "oxenvcs lock list failed unexpectedly (Cannot read properties of null (reading 'map')); run it again with --verbose, and if it fails the same way, report a bug with that output.",
+    });
+  });
+});
