@@ -12,7 +12,7 @@ import {
 } from '@oxvcs/oxen-testkit';
 import { classify } from '@oxvcs/retry';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createOxenCli, parseProgressLine, type TransferProgress } from './cli.js';
+import { cliErrorFrom, createOxenCli, parseProgressLine, type TransferProgress } from './cli.js';
 import { OxenError } from './errors.js';
 import { isProcessAlive, TRANSFER_LOCK_FILE, type TransferRecord } from './transfer-lock.js';
 
@@ -549,4 +549,15 @@ describe('progress', () => {
       expect(readFileSync(join(fresh, 'c.wav'), 'utf8')).toBe(files['c.wav']);
     },
   );
+});
+
+describe('cliErrorFrom keeps what the CLI echoes terminal-safe', () => {
+  it('a branch name with a carriage return and escapes cannot forge a line', () => {
+    const stderr = "Error: Remote branch 'mainx\r[ok] Lock acquired\u001b]0;pwned\u0007' not found\n";
+    const error = cliErrorFrom(['pull', 'origin', 'mainx'], { stdout: '', stderr, exitCode: 1 });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+    expect(error.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+    expect(error.stderr).not.toMatch(/[\r\u001b\u0007]/);
+  });
 });

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { OxenError, type OxenErrorCode } from './errors.js';
+import { clipServerText } from './hub.js';
 import { claimTransfer, type TransferClaim } from './transfer-lock.js';
 
 /** Options of {@link createOxenCli}. */
@@ -150,13 +151,20 @@ const PATTERNS: ReadonlyArray<[RegExp, OxenErrorCode]> = [
 function errorLine(text: string): string {
   const lines = text.split('\n');
   const line = lines.find((l) => l.startsWith('Error:')) ?? lines.find((l) => l.trim() !== '') ?? '';
-  return line.replace(/^(?:Error:\s*)+/, '').trim();
+  // The CLI echoes what it was given (branch names, server text): one safe line, bounded.
+  return clipServerText(line.replace(/^(?:Error:\s*)+/, ''), 500);
 }
 
 /** Maps a failed oxen run to a typed error by its `Error:` text (and `Err status [N …]`). */
 export function cliErrorFrom(args: readonly string[], result: CliResult): OxenError {
   const text = result.stderr.trim() || result.stdout.trim();
-  const details = { stderr: result.stderr, exitCode: result.exitCode };
+  // Kept for diagnosis, but never with escape sequences or bare carriage returns, and bounded.
+  const details = {
+    stderr: stripVTControlCharacters(result.stderr)
+      .replace(/\r(?!\n)/g, '\n')
+      .slice(-4000),
+    exitCode: result.exitCode,
+  };
   const command = `oxen ${args[0] ?? ''}`.trim();
   const deserialize = /Could not deserialize response from \[[^\]]*\]\n\s*(\d{3})([^\n]*)/.exec(text);
   const message = errorLine(text) + (deserialize ? `: ${deserialize[1]}${deserialize[2]}` : '');
