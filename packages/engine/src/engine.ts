@@ -87,6 +87,15 @@ export interface Engine {
   lockStatus(): Promise<LockStatusReport>;
   lockList(): Promise<LockState[]>;
   lockBreak(options: { force: boolean; reason?: string }): Promise<{ broken: boolean; previous: LockState }>;
+  /**
+   * The background keep-alive of the current lock: its note (`heartbeats/<hash>.json`, written by
+   * the running heartbeat) and the log file a detached one writes to.
+   */
+  keepAlive(): Promise<{ note?: HeartbeatNote; running: boolean; log: string }>;
+  /** Records a just-started keep-alive's pid at once, so a second start finds it running. */
+  markKeepAlive(pid: number): Promise<void>;
+  /** Stops the current lock's keep-alive (SIGTERM to its pid), if one runs. */
+  stopKeepAlive(): Promise<{ stopped: boolean; pid?: number }>;
   /** Keeps the lock alive until `signal` aborts; resolves with the final heartbeat state. */
   heartbeat(options: { signal: AbortSignal; ttlHours?: number }): Promise<'lost' | 'stopped'>;
   push(branch?: string): Promise<Outcome<Record<string, unknown>>>;
@@ -232,6 +241,9 @@ export function createEngine(options: EngineOptions): Engine {
     lockList: async () => (await net()).lockList(),
     lockBreak: async (o) => (await net()).lockBreak(o),
     heartbeat: async (o) => (await net()).heartbeat(o),
+    keepAlive: async () => (await net()).keepAlive(),
+    stopKeepAlive: async () => (await net()).stopKeepAlive(),
+    markKeepAlive: async (pid) => (await net()).markKeepAlive(pid),
     push: async (branch) => (await net()).push(branch),
     pull: async (branch) => (await net()).pull(branch),
     sync: async (o) => (await net()).sync(o),

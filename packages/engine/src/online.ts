@@ -50,6 +50,9 @@ export type Online = Pick<
   | 'lockList'
   | 'lockBreak'
   | 'heartbeat'
+  | 'keepAlive'
+  | 'stopKeepAlive'
+  | 'markKeepAlive'
   | 'push'
   | 'pull'
   | 'sync'
@@ -563,6 +566,41 @@ export function createOnline(core: Core): Online {
       });
       const end = await hb.done;
       return end === 'lost' ? 'lost' : 'stopped';
+    },
+
+    async keepAlive() {
+      const p = getProject();
+      const file = heartbeatFile(files.heartbeats, p.remote.url, p.key);
+      const note = readState<HeartbeatNote | undefined>(file, undefined);
+      const running =
+        note !== undefined && alive(note.pid) && (note.state === 'healthy' || note.state === 'jeopardy');
+      return { ...(note ? { note } : {}), running, log: file.replace(/\.json$/, '.log') };
+    },
+
+    async markKeepAlive(pid) {
+      const p = getProject();
+      const note: HeartbeatNote = {
+        remote: p.remote.url,
+        key: p.key,
+        state: 'healthy',
+        failures: 0,
+        pid,
+        updatedAt: new Date().toISOString(),
+      };
+      writeState(heartbeatFile(files.heartbeats, p.remote.url, p.key), note);
+    },
+
+    async stopKeepAlive() {
+      const { note, running } = await this.keepAlive();
+      if (!note || !running || note.pid === process.pid) return { stopped: false };
+      try {
+        process.kill(note.pid, 'SIGTERM');
+      } catch {
+        return { stopped: false };
+      }
+      // It publishes `stopped` as it ends; wait briefly so the next command sees it.
+      for (let i = 0; i < 40 && alive(note.pid); i++) await new Promise((r) => setTimeout(r, 50));
+      return { stopped: true, pid: note.pid };
     },
 
     async push(branch) {

@@ -1,5 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { BaseCommand, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
+import { startKeepAlive } from '../../keep-alive.js';
 import { EXIT, safeText, shortId } from '../../output.js';
 import { renderLease, renewedHeadline } from '../../render.js';
 
@@ -23,6 +24,10 @@ export class LockAcquireCommand extends BaseCommand {
     description: `Lease length in ${TIMEOUT_RANGE} (default: config lock.timeout_hours = 4)`,
   });
   comment = Option.String('--comment', { description: 'A note others see while you hold the lock' });
+  keepAlive = Option.Boolean('--keep-alive', {
+    description:
+      'Keep renewing the lock in the background (it survives closing the terminal) until release, expiry or a break (default: config lock.keep_alive)',
+  });
 
   protected async run(): Promise<Report> {
     const hours = parseHours(this.timeout);
@@ -56,9 +61,20 @@ export class LockAcquireCommand extends BaseCommand {
       };
     }
     const lease = outcome.result;
+    const keep = this.keepAlive ?? engine.config.lock.keep_alive;
+    const alive = keep
+      ? await startKeepAlive(engine, {
+          ...(this.project ? { project: this.project } : {}),
+          ...(this.remote ? { remote: this.remote } : {}),
+        })
+      : undefined;
     return {
-      data: { status: 'done', lock: lease },
+      data: { status: 'done', lock: lease, ...(alive ? { keepAlive: alive } : {}) },
       human: () => {
+        if (alive)
+          this.ui.err(
+            `${this.ui.mark('info')} Keep-alive ${alive.started ? 'started' : 'already running'}${alive.pid ? ` (pid ${alive.pid})` : ''}; log: ${alive.log}`,
+          );
         this.ui.out(
           `${this.ui.mark('ok')} ${lease.alreadyHeld ? renewedHeadline(lease.expiresAt, before, true) : 'Lock acquired successfully'}`,
         );

@@ -12,6 +12,10 @@ export class LockHeartbeatCommand extends BaseCommand {
       'Exit codes: 0 stopped by you; 1 the lock was lost (taken over, broken, or the lease ran out while offline).',
   });
 
+  stop = Option.Boolean('--stop', false, {
+    description: 'Stop the background keep-alive of this lock (started by lock acquire --keep-alive)',
+  });
+
   timeout = Option.String('--timeout', {
     description: `Lease length for each renewal, in ${TIMEOUT_RANGE} (default: the current one)`,
   });
@@ -19,10 +23,23 @@ export class LockHeartbeatCommand extends BaseCommand {
   protected async run(): Promise<Report> {
     const hours = parseHours(this.timeout);
     const engine = await this.engine();
+    if (this.stop) {
+      const result = await engine.stopKeepAlive();
+      return {
+        data: { stopped: result.stopped, ...(result.pid ? { pid: result.pid } : {}) },
+        human: () =>
+          this.ui.out(
+            result.stopped
+              ? `${this.ui.mark('ok')} Keep-alive stopped (pid ${result.pid}); the lock stays yours until it expires.`
+              : 'No keep-alive runs for this lock.',
+          ),
+      };
+    }
     const controller = new AbortController();
     const stop = () => controller.abort();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    process.once('SIGHUP', stop);
     this.ui.err(
       `${this.ui.mark('info')} Keeping the lock alive; press Ctrl-C to stop (the lock stays yours until it expires).`,
     );
@@ -44,6 +61,7 @@ export class LockHeartbeatCommand extends BaseCommand {
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', stop);
     }
   }
 }

@@ -14,6 +14,8 @@ export class LockReleaseCommand extends BaseCommand {
 
   protected async run(): Promise<Report> {
     const engine = await this.engine();
+    // A keep-alive would only fail its next renewal: stop it first.
+    await engine.stopKeepAlive();
     const outcome = await engine.lockRelease();
     if (outcome.status === 'queued') {
       const cancelled = outcome.entry.status === 'superseded';

@@ -52,6 +52,8 @@ export class LockStatusCommand extends BaseCommand {
               ? `in jeopardy (${heartbeat.failures} failed renewals)`
               : heartbeat.state;
           ui.out(`  Heartbeat: ${health} (pid ${heartbeat.pid}, updated ${moment(heartbeat.updatedAt)})`);
+          if (heartbeat.state === 'lost' && heartbeat.reason)
+            ui.out(`  Keep-alive stopped: ${safeText(heartbeat.reason)}`);
         }
         for (const e of queued) ui.out(`  Queued: ${this.describe(e)} [${e.status}] ${shortId(e.id)}`);
       },

@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CLI, createWorld, json, type World } from './helpers.js';
+
+let world: World;
+beforeAll(async () => {
+  world = await createWorld();
+});
+afterAll(() => world.close());
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('15. a lock that stays alive on its own', () => {
+  it('the keep-alive outlives the shell that started it, renews, and stops with the reason when someone breaks the lock', async () => {
+    const dir = await world.project('keepalive');
+    const env = { ...world.envFor('ada'), OXENVCS_LOCK_HEARTBEAT_INTERVAL_SECONDS: '0.5' };
+    // A shell that takes the lock with a keep-alive and then waits, as a terminal would.
+    const shell = spawn(
+      'sh',
+      ['-c', `"${process.execPath}" "${CLI}" lock acquire --keep-alive --timeout 0.02 && sleep 120`],
+      { cwd: dir, env, detached: true, stdio: 'ignore' },
+    );
+    const notes = join(world.home('ada'), 'heartbeats');
+    const note = () => {
+      const file = readdirSync(notes).find((f) => f.endsWith('.json'));
+      return file ? (JSON.parse(readFileSync(join(notes, file), 'utf8')) as Record<string, any>) : undefined;
+    };
+    await vi.waitFor(() => expect(note()?.state).toBe('healthy'), { timeout: 20_000, interval: 100 });
+    const keeper = note()!.pid as number;
+    // The terminal goes away: its whole process group is killed.
+    process.kill(-shell.pid!, 'SIGKILL');
+    const first = note()!.updatedAt as string;
+    await vi.waitFor(() => expect(note()!.updatedAt).not.toBe(first), { timeout: 20_000, interval: 100 });
+    expect(alive(keeper)).toBe(true);
+    const status = json(await world.run(['lock', 'status', '--json'], { cwd: dir }));
+    expect(status.lock.state).toBe('held-by-you');
+    expect(status.heartbeat).toMatchObject({ state: 'healthy', pid: keeper });
+
+    // Bob breaks the lock: the keep-alive stops at its next renewal and says why.
+    expect(
+      (await world.run(['lock', 'break', '--force', '--reason', 'deadline'], { cwd: dir, user: 'bob' })).code,
+    ).toBe(0);
+    await vi.waitFor(() => expect(note()!.state).toBe('lost'), { timeout: 20_000, interval: 100 });
+    await vi.waitFor(() => expect(alive(keeper)).toBe(false), { timeout: 10_000, interval: 100 });
+    const after = await world.run(['lock', 'status'], { cwd: dir });
+    expect(after.stdout).toMatch(/Keep-alive stopped: .*broken by bob@e2e: deadline/);
+  }, 90_000);
+
+  it('lock release stops the keep-alive; lock heartbeat --stop stops it explicitly', async () => {
+    const dir = await world.project('keepalive2');
+    const env = { OXENVCS_LOCK_HEARTBEAT_INTERVAL_SECONDS: '0.5' };
+    const acquired = json(await world.run(['lock', 'acquire', '--keep-alive', '--json'], { cwd: dir, env }));
+    expect(acquired.keepAlive).toMatchObject({ started: true });
+    const pid = acquired.keepAlive.pid as number;
+    await vi.waitFor(() => expect(alive(pid)).toBe(true));
+    const again = json(await world.run(['lock', 'acquire', '--keep-alive', '--json'], { cwd: dir, env }));
+    expect(again.keepAlive).toMatchObject({ started: false, pid });
+    expect((await world.run(['lock', 'release'], { cwd: dir })).code).toBe(0);
+    await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 10_000, interval: 100 });
+
+    const second = json(await world.run(['lock', 'acquire', '--keep-alive', '--json'], { cwd: dir, env }));
+    const pid2 = second.keepAlive.pid as number;
+    await vi.waitFor(() => expect(alive(pid2)).toBe(true));
+    const stopped = json(await world.run(['lock', 'heartbeat', '--stop', '--json'], { cwd: dir }));
+    expect(stopped).toMatchObject({ stopped: true, pid: pid2 });
+    expect(alive(pid2)).toBe(false);
+    expect(json(await world.run(['lock', 'status', '--json'], { cwd: dir })).lock.state).toBe('held-by-you');
+  }, 90_000);
+});
