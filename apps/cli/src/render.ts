@@ -78,6 +78,9 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
         ui.err(`${ui.mark('fail')} Lock lost: ${humanText((e.error as Error).message ?? String(e.error))}`);
       return;
     }
+    case 'transfer':
+      renderTransfer(ui, event);
+      return;
     case 'auth-file-readable':
       ui.err(
         `${ui.mark('warn')} ${safeText(event.file)} holds your Oxen token and other users can read it (mode ${event.mode.toString(8)}); run: chmod 600 ${safeText(event.file)}`,
@@ -125,6 +128,51 @@ export function renderLease(ui: Ui, lease: Lease, now = Date.now()): void {
   ui.out(`  Fencing token: ${lease.fencingToken}`);
 }
 
+const MiB = 1024 * 1024;
+let transferStart: { at: number; operation: string } | undefined;
+let lastStep = -1;
+
+/**
+ * A push or pull's progress from oxen's own counts: a live bar on a terminal, a plain line every
+ * 10 % when piped; rate and time left once the total is known.
+ */
+function renderTransfer(ui: Ui, event: Extract<EngineEvent, { type: 'transfer' }>): void {
+  const p = event.progress;
+  const now = Date.now();
+  if (!transferStart || transferStart.operation !== event.operation) {
+    transferStart = { at: now, operation: event.operation };
+    lastStep = -1;
+  }
+  const seconds = Math.max(0.001, (now - transferStart.at) / 1000);
+  const done = p.bytesDone ?? 0;
+  const rate = done / seconds;
+  const files =
+    p.filesDone !== undefined
+      ? ` ${p.filesDone}${p.filesTotal !== undefined ? `/${p.filesTotal}` : ''} files`
+      : '';
+  const verb = event.operation === 'push' ? 'Pushing' : 'Pulling';
+  if (p.bytesTotal) {
+    const fraction = Math.min(1, done / p.bytesTotal);
+    const left = rate > 0 ? (p.bytesTotal - done) / rate : undefined;
+    const eta = left !== undefined && fraction < 1 ? `, ${Math.ceil(left)} s left` : '';
+    const line = `${verb}: ${(fraction * 100).toFixed(0)}% ${(done / MiB).toFixed(1)}/${(p.bytesTotal / MiB).toFixed(1)} MiB${files} at ${(rate / MiB).toFixed(1)} MiB/s${eta}`;
+    if (ui.tty) {
+      const width = 20;
+      const filled = Math.round(fraction * width);
+      ui.progress(`[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${line}`);
+    } else {
+      const step = Math.floor(fraction * 10);
+      if (step > lastStep) {
+        lastStep = step;
+        ui.err(line);
+      }
+    }
+    return;
+  }
+  const line = `${verb}: ${(done / MiB).toFixed(1)} MiB${files}`;
+  if (ui.tty) ui.progress(line);
+}
+
 /** One line per lock state. */
 export function describeState(state: LockState, now = Date.now()): string {
   const what = keyName(state.key);
@@ -134,7 +182,7 @@ export function describeState(state: LockState, now = Date.now()): string {
     case 'held-by-you':
       return `${what}: locked by you until ${moment(state.lease.expiresAt, now)}`;
     case 'held-by-other':
-      return `${what}: locked by ${safeText(state.lease.holder)} until ${moment(state.lease.expiresAt, now)}${state.lease.comment ? ` ("${safeText(state.lease.comment)}")` : ''}`;
+      return `${what}: locked by ${safeText(state.lease.holder)}${state.lease.key !== state.key ? ` (who holds ${state.lease.key === '.' ? 'the whole project' : safeText(state.lease.key)})` : ''} until ${moment(state.lease.expiresAt, now)}${state.lease.comment ? ` ("${safeText(state.lease.comment)}")` : ''}`;
     case 'expired':
       return `${what}: expired ${moment(state.lease.expiresAt, now)}, was ${state.yours ? 'yours' : `held by ${safeText(state.lease.holder)}`}`;
     case 'broken':

@@ -140,11 +140,18 @@ describe('engine', () => {
     expect(await keyOf('link.logicx')).toBe(canonical);
     if (existsSync(join(dir, 'CAF\u00c9 SONG.LOGICX')))
       expect(await keyOf('CAF\u00c9 SONG.LOGICX')).toBe(canonical);
-    for (const bad of ['No Such.logicx', 'README.md']) {
-      await expect(keyOf(bad)).rejects.toMatchObject({ name: 'EngineError', code: 'INVALID_INPUT' });
-    }
-    // Above the repository there is no repository to lock in.
-    await expect(keyOf('..')).rejects.toMatchObject({ code: 'NOT_A_REPOSITORY' });
+    await expect(keyOf('README.md')).rejects.toMatchObject({ name: 'EngineError', code: 'INVALID_INPUT' });
+    // Above the repository is outside it: bad input.
+    await expect(keyOf('..')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    // A folder this copy lacks can be looked at (someone else's lock), not locked.
+    expect(await keyOf('No Such.logicx')).toBe('no such.logicx');
+    await expect(
+      createEngine({
+        cwd: dir,
+        project: 'No Such.logicx',
+        env: { ...env.env, OXENVCS_HOME: home, OXENVCS_HOLDER: 'ada@laptop' },
+      }).lockAcquire({ ttlHours: 1 }),
+    ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 
   it('queued push and pull run in the project’s own directory, whatever the sync’s cwd', async () => {

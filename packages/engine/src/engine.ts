@@ -22,6 +22,17 @@ export type EngineEvent =
   | { readonly type: 'retry'; readonly operation: string; readonly event: RetryEvent }
   | { readonly type: 'queued'; readonly entry: QueueEntry; readonly reason: string }
   | { readonly type: 'heartbeat'; readonly event: HeartbeatEvent }
+  /** A push or pull moving data: oxen's own counts (bytes and files, totals when known). */
+  | {
+      readonly type: 'transfer';
+      readonly operation: 'push' | 'pull';
+      readonly progress: {
+        readonly bytesDone?: number;
+        readonly bytesTotal?: number;
+        readonly filesDone?: number;
+        readonly filesTotal?: number;
+      };
+    }
   /** Oxen's auth config holding our token is readable by other users: used, but say `chmod 600`. */
   | { readonly type: 'auth-file-readable'; readonly file: string; readonly mode: number };
 

@@ -1,6 +1,12 @@
 import { type Grant, LockError, type LockManager } from '@oxvcs/locks';
-import { type OxenCli, OxenError, type OxenHub, readRepositoryRemote } from '@oxvcs/oxen';
-import type { Executors } from '@oxvcs/queue';
+import {
+  type OxenCli,
+  OxenError,
+  type OxenHub,
+  readRepositoryRemote,
+  type TransferProgress,
+} from '@oxvcs/oxen';
+import type { Executors, Operation } from '@oxvcs/queue';
 import type { GrantNote } from './state.js';
 
 /** What the executors need from the engine. */
@@ -11,6 +17,8 @@ export interface ExecutorDeps {
   cliFor(projectDir: string): OxenCli;
   grant(remote: string, key: string): GrantNote | undefined;
   noteGrant(remote: string, key: string, grant: Grant | undefined): void;
+  /** Progress of a push or pull, as oxen reports it. */
+  progress?(op: Operation, progress: TransferProgress): void;
 }
 
 /** The name of `remoteUrl` in the project's Oxen config (the CLI pushes to names, not URLs). */
@@ -94,13 +102,15 @@ export function createExecutors(deps: ExecutorDeps): Executors {
       }
       const result = await cli.push(remoteNameFor(op.projectDir, op.remote), op.branch, {
         signal: ctx.signal,
+        onProgress: (p) => deps.progress?.(op, p),
       });
       return { upToDate: result.upToDate, ...(result.commit ? { commit: result.commit } : {}) };
     },
     async pull(op, ctx) {
-      await deps
-        .cliFor(op.projectDir)
-        .pull(remoteNameFor(op.projectDir, op.remote), op.branch, { signal: ctx.signal });
+      await deps.cliFor(op.projectDir).pull(remoteNameFor(op.projectDir, op.remote), op.branch, {
+        signal: ctx.signal,
+        onProgress: (p) => deps.progress?.(op, p),
+      });
       return { pulled: op.branch };
     },
     async 'sync-comments'(op, ctx) {

@@ -140,6 +140,11 @@ export function createOnline(core: Core): Online {
     cliFor,
     grant: (remote, key) => grants()[grantId(remote, key)],
     noteGrant,
+    progress: (op, p) => {
+      if (op.kind !== 'push' && op.kind !== 'pull') return;
+      const { phase: _phase, ...progress } = p;
+      emit({ type: 'transfer', operation: op.kind, progress });
+    },
   });
 
   const lockPolicy = (): RetryPolicy => ({
@@ -373,6 +378,12 @@ export function createOnline(core: Core): Online {
 
     async lockAcquire(o = {}) {
       const p = getProject();
+      if (!p.keyExists) {
+        throw new EngineError(
+          'INVALID_INPUT',
+          `--project ${p.key}: no such folder here; give an existing folder inside the repository (pull it first if it is someone else's).`,
+        );
+      }
       const ttlMs = ttlFrom(o.ttlHours);
       return runOrQueue<Grant & Record<string, unknown>>({
         kind: 'acquire-lock',

@@ -1,6 +1,6 @@
-import { realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { loadMachineId, normaliseKey } from '@oxvcs/locks';
 import {
   findRepositoryRoot,
@@ -23,6 +23,8 @@ export interface ProjectInfo {
   /** `user@host`. */
   readonly holder: string;
   readonly machineId: string;
+  /** False when `--project` names a folder this copy does not have (allowed for status and break). */
+  readonly keyExists: boolean;
 }
 
 /** The holder identity: `OXENVCS_HOLDER`, else `user@host`. */
@@ -55,17 +57,18 @@ const startOf = (options: { cwd: string; project?: string }) => resolve(options.
  * is refused, not locked); symlinks are resolved, so every path to one folder is one key, and
  * the key is Unicode-normalised and case-folded by `normaliseKey`.
  */
-function projectKey(root: string, start: string, given: string): string {
+function projectKey(root: string, start: string, given: string): { key: string; exists: boolean } {
   let real: string;
+  let exists = true;
   try {
     real = realpathSync(start);
   } catch {
-    throw new EngineError(
-      'INVALID_INPUT',
-      `--project ${given}: no such folder; give an existing folder inside the repository.`,
-    );
+    // A folder this copy does not have (someone else's, not pushed yet) can still be named to
+    // see or break its lock; acquiring one needs it to exist (lockAcquire checks `keyExists`).
+    exists = false;
+    real = resolve(realpathSync(root), relative(root, start));
   }
-  if (!statSync(real).isDirectory()) {
+  if (exists && !statSync(real).isDirectory()) {
     throw new EngineError(
       'INVALID_INPUT',
       `--project ${given} is a file; give the folder to lock (e.g. the .logicx package).`,
@@ -78,7 +81,31 @@ function projectKey(root: string, start: string, given: string): string {
       `--project ${given} is outside the repository at ${root}; give a folder inside it.`,
     );
   }
-  return normaliseKey(inside.split(sep).join('/') || '.');
+  return { key: normaliseKey(inside.split(sep).join('/') || '.'), exists };
+}
+
+/**
+ * The repository: found from `--project` (its nearest existing folder), else from the working
+ * directory. A `--project` outside the repository of the working directory is bad input (exit 2),
+ * not "no repository".
+ */
+function findProjectRoot(options: { cwd: string; project?: string }, start: string): string {
+  if (!options.project) return findRepositoryRoot(start);
+  let probe = start;
+  while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
+  try {
+    return findRepositoryRoot(probe);
+  } catch (error) {
+    let here: string | undefined;
+    try {
+      here = findRepositoryRoot(resolve(options.cwd));
+    } catch {}
+    if (!here) throw error;
+    throw new EngineError(
+      'INVALID_INPUT',
+      `--project ${options.project} is outside the repository at ${here}; give a folder inside it.`,
+    );
+  }
 }
 
 /** The repository around `--project` (or the working directory); NOT_A_REPOSITORY otherwise. */
@@ -98,8 +125,9 @@ export function resolveProject(options: {
   remote?: string;
 }): ProjectInfo {
   const start = startOf(options);
-  const root = findRepositoryRoot(start);
-  const key = options.project ? projectKey(root, start, options.project) : '.';
+  const root = findProjectRoot(options, start);
+  const named = options.project ? projectKey(root, start, options.project) : { key: '.', exists: true };
+  const key = named.key;
   let remoteUrl: string;
   let remoteName: string | undefined;
   if (options.remote) {
@@ -122,6 +150,7 @@ export function resolveProject(options: {
     key,
     remote,
     ...(remoteName ? { remoteName } : {}),
+    keyExists: named.exists,
     holder: holderIdentity(options.env),
     machineId: loadMachineId(options.stateDir),
   };

@@ -8,8 +8,9 @@ import { LockError } from './errors.js';
  * case-insensitive (macOS's default) or not. Returns forward slashes, no `./`, no trailing slash.
  */
 export function normaliseKey(key: string | undefined): string {
-  const raw = (key ?? '.').trim();
-  if (raw === '' || raw === '.' || raw === './') return '.';
+  // Not trimmed: a folder may end in a space, and a key must map to itself when normalised again.
+  const raw = key ?? '.';
+  if (raw.trim() === '' || raw === '.' || raw === './') return '.';
   if (raw.startsWith('/') || /^[A-Za-z]:[\\/]/.test(raw)) {
     throw new LockError(
       'INVALID_KEY',
@@ -36,5 +37,5 @@ export function normaliseKey(key: string | undefined): string {
       { key: raw },
     );
   }
-  return segments.length === 0 ? '.' : segments.join('/').normalize('NFC').toLowerCase();
+  return segments.length === 0 ? '.' : segments.join('/').normalize('NFC').toLowerCase().normalize('NFC');
 }

@@ -898,3 +898,21 @@ describe('chaos: 10 real processes on nested keys through a hostile network (iss
     console.log(`chaos (seed ${seed}): ${history.size} tickets, ${grants.length} grants, 0 double grants`);
   }, 120_000);
 });
+
+describe('status of a key under or around someone else’s lock', () => {
+  it('reads as held by them, naming the key they hold', async () => {
+    await freshRepo();
+    await managerFor(ada).acquire(undefined, { ttlMs: HOUR });
+    expect(await managerFor(bob).status('Drums.logicx')).toMatchObject({
+      state: 'held-by-other',
+      key: 'drums.logicx',
+      lease: { holder: 'ada@laptop', key: '.' },
+    });
+    await managerFor(ada).release(undefined);
+    await managerFor(bob).acquire('Drums.logicx', { ttlMs: HOUR });
+    expect(await managerFor(ada).status(undefined)).toMatchObject({
+      state: 'held-by-other',
+      lease: { holder: 'bob@studio', key: 'drums.logicx' },
+    });
+  });
+});

@@ -943,7 +943,14 @@ export function createLockManager(options: LockManagerOptions): LockManager {
     async status(rawKey, o = {}) {
       const key = normaliseKey(rawKey);
       const snap = await read(o.signal);
-      return { ...tableState(key, snap.effective, snap.serverNow, me), serverNow: snap.serverNow };
+      const state = tableState(key, snap.effective, snap.serverNow, me);
+      // Someone else's live lock on a folder around this key, or inside it, holds this key too:
+      // say so (the lease names its own key), as acquire and the push guard would.
+      if (state.state !== 'held-by-you' && state.state !== 'held-by-other' && state.state !== 'corrupt') {
+        const [blocker] = blockers(key, snap.effective, snap.serverNow, me);
+        if (blocker) return { state: 'held-by-other', key, lease: blocker, serverNow: snap.serverNow };
+      }
+      return { ...state, serverNow: snap.serverNow };
     },
 
     async list(o = {}) {
