@@ -1,0 +1,24 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorld, type World } from './helpers.js';
+
+let world: World;
+beforeAll(async () => {
+  world = await createWorld();
+});
+afterAll(() => world.close());
+
+describe('15. push and pull show progress', () => {
+  it('a slow push prints progress lines from oxen’s own counts when piped (bytes, files, rate)', async () => {
+    const dir = await world.project('progress');
+    for (let i = 0; i < 4; i++) writeFileSync(join(dir, `Take ${i}.wav`), Buffer.alloc(256 * 1024, i));
+    await world.env.oxen(['add', '.'], dir);
+    await world.env.oxen(['commit', '-m', 'four takes'], dir);
+    const r = await world.run(['push'], { cwd: dir, env: { OXEN_FAKE_TRANSFER_DELAY_MS: '150' } });
+    expect(r.code).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('Pushing: '));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.at(-1)).toMatch(/^Pushing: 100% [\d.]+\/[\d.]+ MiB 4\/4 files at [\d.]+ MiB\/s/);
+  }, 60_000);
+});
