@@ -66,16 +66,21 @@ process.stderr.write('Start-up\n');
 const statusHome = join(work, 'status-home');
 mkdirSync(statusHome, { recursive: true });
 seedQueue(join(statusHome, 'queue.json'), 1000);
+const bigHome = join(work, 'status-home-10k');
+mkdirSync(bigHome, { recursive: true });
+seedQueue(join(bigHome, 'queue.json'), 10000);
 // One unrecorded round first: after a build, the first run of a file fills Node's compile cache.
 wall([CLI, '--version']);
 wall([CLI, 'queue', 'status'], { OXENVCS_HOME: statusHome });
-const startup = { bare: [], version: [], status: [] };
+wall([CLI, 'queue', 'status'], { OXENVCS_HOME: bigHome });
+const startup = { bare: [], version: [], status: [], big: [] };
 for (let i = 0; i < 25; i++) {
   startup.bare.push(wall(['-e', '0']));
   startup.version.push(wall([CLI, '--version']));
   startup.status.push(wall([CLI, 'queue', 'status'], { OXENVCS_HOME: statusHome }));
+  startup.big.push(wall([CLI, 'queue', 'status'], { OXENVCS_HOME: bigHome }));
 }
-const [bare, version, status] = [startup.bare, startup.version, startup.status].map(median);
+const [bare, version, status, big] = [startup.bare, startup.version, startup.status, startup.big].map(median);
 add('start-up', 'node -e 0 (bare node)', ms(bare));
 add(
   'start-up',
@@ -84,6 +89,12 @@ add(
   '≤ 2× bare node',
 );
 add('start-up', 'oxenvcs queue status, 1,000 entries', ms(status), '< 150 ms');
+add(
+  'start-up',
+  'oxenvcs queue status, 10,000 pending entries',
+  `${ms(big)} (${(big / bare).toFixed(2)}× bare)`,
+  '≤ 2.5× bare node',
+);
 const rssRun = spawnSync(process.execPath, ['--import', RSS, CLI, 'queue', 'status'], {
   env: { ...process.env, OXENVCS_HOME: statusHome },
   encoding: 'utf8',
@@ -341,7 +352,12 @@ const few = await lockRun(10, 0, 30);
 const many = await lockRun(5000, 0, 30);
 const far = await lockRun(10, 50, 8);
 for (const op of Object.keys(goals)) {
-  add('locks', `${op}: HTTP round trips at 10 / 5,000 unrelated branches`, `${few[op].trips} / ${many[op].trips}`, goals[op]);
+  add(
+    'locks',
+    `${op}: HTTP round trips at 10 / 5,000 unrelated branches`,
+    `${few[op].trips} / ${many[op].trips}`,
+    goals[op],
+  );
 }
 for (const op of Object.keys(goals)) {
   add(
