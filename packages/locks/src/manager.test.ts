@@ -33,6 +33,24 @@ const managerFor = (identity = ada, remote = url, extra: Partial<LockManagerOpti
     ...stateOf(identity, remote),
     ...extra,
   });
+/** A fetch that holds the first ticket claim (a POST naming `oxvcs-locks/`) until `release()`. */
+const gatedClaims = () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  let held = false;
+  const gated: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const body = request.method === 'POST' ? await request.clone().text() : '';
+    if (body.includes('oxvcs-locks/') && !held) {
+      held = true;
+      await gate;
+    }
+    return fetch(request);
+  };
+  return { fetch: gated, release: () => release(), held: () => held };
+};
 /** Ticket numbers of the repository's lock chain, newest first. */
 const chainOf = async () =>
   (await createOxenHub({ remoteUrl: url }).listBranches())
@@ -251,20 +269,7 @@ describe('lock manager against the testkit server', () => {
     await a.release(undefined);
     await a.acquire(undefined, { ttlMs: HOUR });
     await a.release(undefined); // ticket 4
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    let held = false;
-    const slowClaims: typeof fetch = async (input, init) => {
-      const request = new Request(input, init);
-      const body = request.method === 'POST' ? await request.clone().text() : '';
-      if (body.includes('oxvcs-locks/') && !held) {
-        held = true;
-        await gate; // Carol's claim of ticket 5 waits while Ada moves on.
-      }
-      return fetch(request);
-    };
+    const { fetch: slowClaims, release, held } = gatedClaims();
     const carol = createLockManager({
       hub: createOxenHub({ remoteUrl: url, fetch: slowClaims, timeoutMs: 60_000 }),
       identity: { holder: 'carol@mac', machineId: 'machine-carol' },
@@ -274,7 +279,7 @@ describe('lock manager against the testkit server', () => {
       (g) => ({ ok: true as const, g }),
       (e: unknown) => ({ ok: false as const, e: e as LockError }),
     );
-    await vi.waitFor(() => expect(held).toBe(true));
+    await vi.waitFor(() => expect(held()).toBe(true));
     const ada2 = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: ada, keepTickets: 2 });
     await ada2.acquire(undefined, { ttlMs: HOUR }); // 5
     await ada2.release(undefined); // 6
@@ -294,20 +299,7 @@ describe('lock manager against the testkit server', () => {
     const a = managerFor(ada);
     await a.acquire(undefined, { ttlMs: HOUR });
     await a.release(undefined); // 2
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    let held = false;
-    const slowClaims: typeof fetch = async (input, init) => {
-      const request = new Request(input, init);
-      const body = request.method === 'POST' ? await request.clone().text() : '';
-      if (body.includes('oxvcs-locks/') && !held) {
-        held = true;
-        await gate;
-      }
-      return fetch(request);
-    };
+    const { fetch: slowClaims, release, held } = gatedClaims();
     const carol = createLockManager({
       hub: createOxenHub({ remoteUrl: url, fetch: slowClaims, timeoutMs: 60_000 }),
       identity: { holder: 'carol@mac', machineId: 'machine-carol' },
@@ -317,7 +309,7 @@ describe('lock manager against the testkit server', () => {
       (g) => ({ ok: true as const, g }),
       (e: unknown) => ({ ok: false as const, e: e as LockError }),
     );
-    await vi.waitFor(() => expect(held).toBe(true));
+    await vi.waitFor(() => expect(held()).toBe(true));
     // Ada moves on past the horizon, so her clean-up deletes ticket 3 before Carol's claim lands.
     const ada2 = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: ada, keepTickets: 2 });
     await ada2.acquire(undefined, { ttlMs: HOUR }); // 3
