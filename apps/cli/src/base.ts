@@ -25,7 +25,8 @@ export function parseHours(value: string | undefined, flag = '--timeout'): numbe
   if (value === undefined) return undefined;
   const n = Number(value);
   const shown = safeText(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+  // Plain decimals only: `0x10` or `1e3` are not how anyone writes hours.
+  if (!/^\s*\d+(\.\d+)?\s*$|^\s*\.\d+\s*$/.test(value) || !Number.isFinite(n) || n <= 0) {
     throw new UsageError(`${flag} must be a positive number of hours (got "${shown}"), e.g. ${flag} 4`);
   }
   if (n < MIN_TIMEOUT_HOURS)

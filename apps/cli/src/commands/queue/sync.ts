@@ -70,7 +70,7 @@ export class QueueSyncCommand extends BaseCommand {
           data: { connectivity: { state: conn.state, reason: conn.reason }, summary: null },
           human: () =>
             this.ui.err(
-              `${this.ui.mark('warn')} Network is offline (${humanText(conn.reason)}); everything stays queued.`,
+              `${this.ui.mark('warn')} Network is offline (${humanText(conn.reason).replace(/\.+$/, '')}); everything stays queued.`,
             ),
         };
       }
