@@ -118,3 +118,19 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     }
   }, 60_000);
 });
+
+describe('13. codes for someone who does not hold the lock', () => {
+  it('a non-holder’s renew, release and heartbeat exit 3 naming the holder', async () => {
+    const dir = await world.project('not-holder');
+    expect((await world.run(['lock', 'acquire'], { cwd: dir })).code).toBe(0);
+    for (const args of [
+      ['lock', 'renew'],
+      ['lock', 'release'],
+      ['lock', 'heartbeat'],
+    ]) {
+      const r = await world.run(args, { cwd: dir, user: 'bob' });
+      expect(r.code, args.join(' ')).toBe(3);
+      expect(r.stderr).toContain('ada@e2e');
+    }
+  }, 60_000);
+});

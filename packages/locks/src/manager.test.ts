@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { connect, createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createOxenHub } from '@oxvcs/oxen';
 import { type FakeOxenServer, startFakeOxenServer } from '@oxvcs/oxen-testkit';
@@ -906,5 +907,35 @@ describe('status of a key under or around someone else’s lock', () => {
       state: 'held-by-other',
       lease: { holder: 'bob@studio', key: 'drums.logicx' },
     });
+  });
+});
+
+describe('one connection per process and remote (issue 13 §6)', () => {
+  it('acquire, renew, status and release share one kept-alive connection', async () => {
+    await freshRepo();
+    const target = new URL(url);
+    let connections = 0;
+    const proxy = createNetServer((client) => {
+      connections++;
+      const upstream = connect(Number(target.port), '127.0.0.1');
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.on('error', () => {});
+      upstream.on('error', () => {});
+      client.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const viaProxy = `http://127.0.0.1:${(proxy.address() as { port: number }).port}${target.pathname}`;
+      const m = createLockManager({ hub: createOxenHub({ remoteUrl: viaProxy }), identity: ada });
+      await m.acquire(undefined, { ttlMs: HOUR });
+      await m.renew(undefined, { ttlMs: HOUR });
+      await m.status(undefined);
+      await m.release(undefined);
+      await m.idle();
+      expect(connections).toBe(1);
+    } finally {
+      proxy.close();
+    }
   });
 });

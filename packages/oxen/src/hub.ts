@@ -362,6 +362,9 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
           continue;
         }
         const body = await readCapped(response, response.ok ? limit : MAX_ERROR_BODY);
+        // Let the connection go back to the pool before the caller's next request: a request sent
+        // in the same turn would open a second connection (one per process and remote is the aim).
+        await new Promise((resolve) => setImmediate(resolve));
         if (body === undefined) {
           if (!response.ok) return { response, body: Buffer.alloc(0) };
           throw new OxenError(
