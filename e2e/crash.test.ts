@@ -1,20 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { seededRandom as seeded } from '@oxvcs/oxen-testkit';
 import { createQueue, type QueueEntry } from '@oxvcs/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, type World } from './helpers.js';
 
-/** mulberry32: kill points come from a seed, printed in the test name, so a failing run can be replayed. */
-const seeded = (seed: number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-};
 const seed = Number(process.env.E2E_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

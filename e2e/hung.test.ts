@@ -17,7 +17,7 @@ describe('7. a hung server', () => {
     await world.server.faults.clear();
     expect(r.code).toBe(75);
     expect(json(r)).toMatchObject({ status: 'queued', reason: 'Network is offline' });
-    expect(r.ms).toBeLessThan(8000);
+    expect(r.ms).toBeLessThan(12_000);
   }, 30_000);
 
   it('a server that answers health but hangs on lock requests: requests time out, retries run out, the command queues', async () => {

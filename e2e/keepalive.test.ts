@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isProcessAlive } from '@oxvcs/oxen';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLI, createWorld, json, type World } from './helpers.js';
 
@@ -10,14 +11,8 @@ beforeAll(async () => {
 });
 afterAll(() => world.close());
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+/** Running, not a zombie waiting to be reaped (a detached child's parent may never reap it). */
+const alive = (pid: number) => isProcessAlive(pid);
 
 describe('15. a lock that stays alive on its own', () => {
   it('the keep-alive outlives the shell that started it, renews, and stops with the reason when someone breaks the lock', async () => {

@@ -135,14 +135,12 @@ export abstract class BaseCommand extends Command<CliContext> {
 
   protected ui!: Ui;
   protected describe: Describe = (e) => safeText(e.operation.kind);
-  /** The engine's state files (set with the engine). */
-  private grantsFile: (() => string) | undefined;
 
   protected abstract run(): Promise<Report>;
 
   /** The engine, loaded lazily so that `--version` and `--help` never load it. */
   protected async engine(): Promise<Engine> {
-    const { createEngine, describeOperation, stateFiles } = await import('./engine.js');
+    const { createEngine, describeOperation } = await import('./engine.js');
     this.describe = (entry: QueueEntry) => safeText(describeOperation(entry.operation));
     const engine = createEngine({
       cwd: this.context.cwd,
@@ -152,7 +150,6 @@ export abstract class BaseCommand extends Command<CliContext> {
       ...(this.noAutoSync ? { overrides: { queue: { auto_sync: false } } } : {}),
       onEvent: (event: EngineEvent) => renderEvent(this.ui, event, this.describe),
     });
-    this.grantsFile = () => stateFiles(engine.paths.stateDir).grants;
     // Config may switch colour and emoji off.
     if (!engine.config.ui.colour) this.ui.colour = false;
     if (!engine.config.ui.emoji) this.ui.emoji = false;
@@ -240,14 +237,7 @@ export abstract class BaseCommand extends Command<CliContext> {
    */
   protected leaseEnd(engine: Engine): number | undefined {
     try {
-      const p = engine.project();
-      const file = this.grantsFile?.();
-      if (!file) return undefined;
-      const notes = JSON.parse(process.getBuiltinModule('node:fs').readFileSync(file, 'utf8')) as Record<
-        string,
-        { expiresAt?: string } | undefined
-      >;
-      const end = Date.parse(notes[`${p.remote.url}#${p.key}`]?.expiresAt ?? '');
+      const end = Date.parse(engine.knownLease()?.expiresAt ?? '');
       return Number.isFinite(end) ? end : undefined;
     } catch {
       return undefined;

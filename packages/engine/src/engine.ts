@@ -12,7 +12,7 @@ import type { ConnectivityResult, RetryEvent } from '@oxvcs/retry';
 import { type Config, type ConfigOverrides, loadConfig, type Paths, resolvePaths } from './config.js';
 import type { Online } from './online.js';
 import { type ProjectInfo, projectRoot, resolveProject } from './project.js';
-import { type GrantNote, type HeartbeatNote, stateFiles } from './state.js';
+import { type GrantNote, grantId, type HeartbeatNote, readState, stateFiles } from './state.js';
 
 /** Everything the engine reports while it works; apps render these, the engine never prints. */
 export type EngineEvent =
@@ -107,6 +107,8 @@ export interface Engine {
   markKeepAlive(pid: number): Promise<void>;
   /** Stops the current lock's keep-alive (SIGTERM to its pid), if one runs. */
   stopKeepAlive(): Promise<{ stopped: boolean; pid?: number }>;
+  /** What this machine last knew of its lease on the current lock (a local note; the remote is the truth). */
+  knownLease(): GrantNote | undefined;
   /** Keeps the lock alive until `signal` aborts; resolves with the final heartbeat state. */
   heartbeat(options: { signal: AbortSignal; ttlHours?: number }): Promise<'lost' | 'stopped'>;
   push(branch?: string): Promise<Outcome<Record<string, unknown>>>;
@@ -252,6 +254,10 @@ export function createEngine(options: EngineOptions): Engine {
     lockList: async () => (await net()).lockList(),
     lockBreak: async (o) => (await net()).lockBreak(o),
     heartbeat: async (o) => (await net()).heartbeat(o),
+    knownLease() {
+      const p = getProject();
+      return readState<Record<string, GrantNote>>(files.grants, {})[grantId(p.remote.url, p.key)];
+    },
     keepAlive: async () => (await net()).keepAlive(),
     stopKeepAlive: async () => (await net()).stopKeepAlive(),
     markKeepAlive: async (pid) => (await net()).markKeepAlive(pid),

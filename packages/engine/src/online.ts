@@ -11,6 +11,7 @@ import {
   clipServerText,
   createOxenCli,
   createOxenHub,
+  isProcessAlive,
   type OxenCli,
   type OxenHub,
   oxenConfigDir,
@@ -439,7 +440,7 @@ export function createOnline(core: Core): Online {
         undefined,
       );
       // A running keep-alive, or one that stopped because the lock was lost (shown until seen).
-      const heartbeat = hb && (alive(hb.pid) || hb.state === 'lost') ? hb : undefined;
+      const heartbeat = hb && (isProcessAlive(hb.pid) || hb.state === 'lost') ? hb : undefined;
       const base = {
         project: p,
         connectivity: conn,
@@ -478,7 +479,7 @@ export function createOnline(core: Core): Online {
       if (
         running &&
         running.pid !== process.pid &&
-        alive(running.pid) &&
+        isProcessAlive(running.pid) &&
         (running.state === 'healthy' || running.state === 'jeopardy')
       ) {
         throw new EngineError(
@@ -584,7 +585,9 @@ export function createOnline(core: Core): Online {
       const file = heartbeatFile(files.heartbeats, p.remote.url, p.key);
       const note = readState<HeartbeatNote | undefined>(file, undefined);
       const running =
-        note !== undefined && alive(note.pid) && (note.state === 'healthy' || note.state === 'jeopardy');
+        note !== undefined &&
+        isProcessAlive(note.pid) &&
+        (note.state === 'healthy' || note.state === 'jeopardy');
       return { ...(note ? { note } : {}), running, log: file.replace(/\.json$/, '.log') };
     },
 
@@ -610,7 +613,7 @@ export function createOnline(core: Core): Online {
         return { stopped: false };
       }
       // It publishes `stopped` as it ends; wait briefly so the next command sees it.
-      for (let i = 0; i < 40 && alive(note.pid); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 40 && isProcessAlive(note.pid); i++) await new Promise((r) => setTimeout(r, 50));
       return { stopped: true, pid: note.pid };
     },
 
@@ -701,13 +704,4 @@ export function createOnline(core: Core): Online {
       return { host, removed: removeAuthToken(host, configDir()) };
     },
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -234,7 +234,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
     commit: Pick<Commit, 'id' | 'message' | 'timestamp' | 'author'>,
   ): ChainTicket => {
     const record = typeof commit.message === 'string' ? parseTable(commit.message, ticket) : undefined;
-    const author = typeof commit.author === 'string' ? cleanText(commit.author).slice(0, MAX_ID) : '';
+    const author = typeof commit.author === 'string' ? cleanText(commit.author, MAX_ID) : '';
     return {
       ticket,
       commitId: String(commit.id),

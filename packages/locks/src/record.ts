@@ -1,3 +1,5 @@
+import { clipServerText } from '@oxvcs/oxen';
+
 /** Lock vocabulary shared by the table, the manager and callers: who asks, leases, states, bounds. */
 
 /** Who is asking. */
@@ -15,14 +17,12 @@ export const MAX_TEXT = 500;
 /** Longest identifier (holder, machine id, lock id, nonce, key) a record may carry. */
 export const MAX_ID = 256;
 
-/** Free text from a record, made terminal-safe: control characters become spaces. */
-export function cleanText(value: string): string {
-  let out = '';
-  for (const ch of value) {
-    const c = ch.codePointAt(0) ?? 0;
-    out += c < 0x20 || (c >= 0x7f && c <= 0x9f) ? ' ' : ch;
-  }
-  return out;
+/**
+ * Free text from a record (comment, reason, author), made terminal-safe by the adapter's one
+ * cleaner: escape sequences and control characters removed, one line, at most `max` characters.
+ */
+export function cleanText(value: string, max = MAX_TEXT): string {
+  return clipServerText(value, max);
 }
 
 /**

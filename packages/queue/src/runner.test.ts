@@ -360,7 +360,7 @@ describe('parallel replay', () => {
   });
   const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-  it('1,000 lock operations across 20 projects at 5 ms latency: at least 150 ops/s, 8 at once, each project in order', async () => {
+  it('1,000 lock operations across 20 projects at 5 ms latency: 8 at once, each project in order (throughput: pnpm bench)', async () => {
     const real = createQueue({ file: join(dir, 'parallel.json') });
     await real.transact((entries) => {
       for (let i = 0; i < 1000; i++) entries.push({ ...entry(lockOp(i, 20), i), priority: 100 });
@@ -375,19 +375,16 @@ describe('parallel replay', () => {
       inFlight -= 1;
       return undefined;
     };
-    const t0 = performance.now();
     const summary = await runQueue(real, {
       executors: { 'acquire-lock': exec, 'release-lock': exec },
       retryPolicy: policy,
     });
-    const seconds = (performance.now() - t0) / 1000;
     expect(summary).toMatchObject({ done: 1000, failed: 0, remaining: 0 });
     expect(peak).toBe(8);
     for (let p = 0; p < 20; p++) {
       const expected = Array.from({ length: 50 }, (_, j) => entry(lockOp(p + 20 * j, 20), p + 20 * j).id);
       expect(started[`/p${p}`]).toEqual(expected);
     }
-    expect(1000 / seconds).toBeGreaterThanOrEqual(150);
   }, 30_000);
 
   it('a remote that does not answer defers only its own entries; other remotes replay meanwhile', async () => {

@@ -3,17 +3,11 @@
 // clockMode: "ahead" (Date header 2 h ahead), "strip" (no Date header) or "plain".
 // Prints one JSON line per reported grant: {key, holder, fencingToken, ticket, expiresAt}.
 import { createOxenHub } from '@oxvcs/oxen';
+import { seededRandom } from '@oxvcs/oxen-testkit';
 import { createLockManager } from '../../dist/index.js';
 
 const [remoteUrl, holder, machineId, seedText, opsText, clockMode] = process.argv.slice(2);
-let seed = Number(seedText) >>> 0;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = seededRandom(Number(seedText));
 const pick = (list) => list[Math.floor(random() * list.length)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
