@@ -939,3 +939,28 @@ describe('one connection per process and remote (issue 13 §6)', () => {
     }
   });
 });
+
+describe('the scratch branch stays near main on a busy machine (audit #2)', () => {
+  it('a day after its last check, the next claim re-forks it from main’s new head and drops the old fork', async () => {
+    await freshRepo();
+    const hub = createOxenHub({ remoteUrl: url });
+    const scratches = async () =>
+      (await hub.listBranches()).filter((b) => b.name.startsWith('oxvcs-scratch/')).map((b) => b.name);
+    await managerFor().acquire(undefined, { ttlMs: HOUR });
+    const moved = await hub.uploadFile('main', 'take.txt', 'take.txt', 'take 2', {
+      name: 'Ada',
+      email: 'ada@example.com',
+      message: 'take 2',
+    });
+    // Within the day: the cached fork is used, no check of main.
+    await managerFor().renew(undefined, { ttlMs: HOUR });
+    expect(await scratches()).not.toContain(`oxvcs-scratch/machine-ada.${moved.id.slice(0, 16)}`);
+    const state = stateOf(ada, url);
+    const cached = state.cache.load()!;
+    state.cache.save({ ...cached, scratchAt: Date.now() - 25 * HOUR });
+    const m = managerFor();
+    await m.renew(undefined, { ttlMs: HOUR });
+    await m.idle();
+    expect(await scratches()).toEqual([`oxvcs-scratch/machine-ada.${moved.id.slice(0, 16)}`]);
+  });
+});

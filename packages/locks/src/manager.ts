@@ -75,7 +75,12 @@ export interface CachedChain {
   /** Newest first, at most two. */
   readonly tickets: readonly CachedTicket[];
   readonly scratch?: string;
+  /** Wall-clock time (ms) the scratch branch was last checked against `main`'s head. */
+  readonly scratchAt?: number;
 }
+
+/** How often a machine's scratch branch is checked against `main` (and re-forked if it moved). */
+const SCRATCH_CHECK_MS = 24 * 3_600_000;
 
 /** Where a manager keeps what it last learnt of the chain, so reads cost one request. */
 export interface ChainCache {
@@ -346,8 +351,14 @@ export function createLockManager(options: LockManagerOptions): LockManager {
       .map((t) => ({ t, m: msg(t) }))
       .filter((x): x is { t: ChainTicket; m: string } => x.m !== undefined)
       .map((x) => toCache(x.t, x.m));
-    const kept = scratch ?? cache.load()?.scratch;
-    cache.save({ at: Date.now(), tickets, ...(kept ? { scratch: kept } : {}) });
+    const c = cache.load();
+    const kept = scratch ?? c?.scratch;
+    cache.save({
+      at: Date.now(),
+      tickets,
+      ...(kept ? { scratch: kept } : {}),
+      ...(kept && c?.scratchAt !== undefined ? { scratchAt: c.scratchAt } : {}),
+    });
   };
 
   /**
@@ -450,8 +461,9 @@ export function createLockManager(options: LockManagerOptions): LockManager {
 
   /**
    * The scratch branch a claim writes its record on: `oxvcs-scratch/<machine>.<base commit>`.
-   * Remembered in the cache; when this read listed the branches and `main` has moved since the
-   * fork, a fresh fork is made (and the old one dropped in the background), so the server's
+   * Remembered in the cache, and checked against `main`'s head when this read listed the branches
+   * or a day after the last check (one request); when `main` has moved since the fork, a fresh
+   * fork is made (and the old one dropped in the background), so the server's
    * verification of each ticket (since oxen-server 0.51.3: what the ticket's commit has that
    * `main` lacks) stays small.
    *
@@ -461,16 +473,24 @@ export function createLockManager(options: LockManagerOptions): LockManager {
    * another process of ours made it. An ambiguous answer is settled by reading it back.
    */
   const scratchFor = async (snap: Snapshot, key: string, o: { signal?: AbortSignal }): Promise<string> => {
-    const known = cache.load()?.scratch;
+    const cached = cache.load();
+    const known = cached?.scratch;
     let branches = snap.branches;
-    if (known && !branches) return known;
+    if (known && !branches && Date.now() - (cached?.scratchAt ?? 0) < SCRATCH_CHECK_MS) return known;
     if (!branches) {
       const main = await hub.findBranch('main', o);
       branches = main ? [main] : await hub.listBranches(o);
     }
     const base = baseOf(branches, key);
     const wanted = `${scratchPrefix}.${base.commit_id.slice(0, 16)}`;
-    if (known === wanted) return wanted;
+    const remember = () => {
+      const c = cache.load();
+      cache.save({ ...(c ?? { at: 0, tickets: [] }), scratch: wanted, scratchAt: Date.now() });
+    };
+    if (known === wanted) {
+      remember();
+      return wanted;
+    }
     if (!branches.some((b) => b.name === wanted)) {
       try {
         await hub.createBranchFromCommit(wanted, base.commit_id, o);
@@ -481,15 +501,16 @@ export function createLockManager(options: LockManagerOptions): LockManager {
         if (ambiguous && !(await hub.findBranch(wanted, o).catch(() => undefined))) throw error;
       }
     }
-    const stale = (snap.branches ?? []).filter(
-      (b) => (b.name === scratchPrefix || b.name.startsWith(`${scratchPrefix}.`)) && b.name !== wanted,
+    const stale = [...(snap.branches ?? []).map((b) => b.name), ...(known ? [known] : [])].filter(
+      (name, i, all) =>
+        (name === scratchPrefix || name.startsWith(`${scratchPrefix}.`)) &&
+        name !== wanted &&
+        all.indexOf(name) === i,
     );
     later(async () => {
-      for (const b of stale) await hub.deleteBranch(b.name).catch(() => {});
+      for (const name of stale) await hub.deleteBranch(name).catch(() => {});
     });
-    const c = cache.load();
-    if (c) cache.save({ ...c, scratch: wanted });
-    else cache.save({ at: 0, tickets: [], scratch: wanted });
+    remember();
     return wanted;
   };
 
