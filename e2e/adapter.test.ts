@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { RULES } from '@oxvcs/engine';
 import { createQueue } from '@oxvcs/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, json, type World } from './helpers.js';
@@ -108,7 +109,7 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     try {
       const r = await world.run(['queue', 'sync'], { cwd: dir });
       expect(r.stderr + r.stdout).not.toMatch(/Invalid time value|Unexpected error/);
-      const queue = createQueue({ file: join(world.home('ada'), 'queue.json') });
+      const queue = createQueue({ file: join(world.home('ada'), 'queue.json'), rules: RULES });
       const [entry] = (await queue.list()).filter((e) => e.operation.projectDir === dir);
       expect(entry!.status).toBe('pending');
       expect(Date.parse(entry!.notBefore!) - Date.now()).toBeLessThanOrEqual(24 * 3_600_000);

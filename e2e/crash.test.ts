@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type QueueEntry, RULES } from '@oxvcs/engine';
 import { seededRandom as seeded } from '@oxvcs/oxen-testkit';
-import { createQueue, type QueueEntry } from '@oxvcs/queue';
+import { createQueue } from '@oxvcs/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, type World } from './helpers.js';
 
@@ -41,7 +42,7 @@ describe('5. queue sync killed with SIGKILL at seeded points', () => {
     const dir = await world.project('crash');
     const remote = world.server.repoUrl('e2e', 'crash');
     const file = join(world.home('ada'), 'queue.json');
-    const queue = createQueue({ file });
+    const queue = createQueue({ file, rules: RULES });
     await world.server.faults.add({ kind: 'latency', ms: 60 });
     let total = 0;
     const caught = new Set<string>();

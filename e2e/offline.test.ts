@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RULES } from '@oxvcs/engine';
 import { createQueue } from '@oxvcs/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, json, type World } from './helpers.js';
@@ -27,7 +28,7 @@ describe('1. offline: acquire, push and renew queued; back online; sync', () => 
     expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
     // Time passes beyond the lease the queued renew would extend (moved on the entry itself, so
     // the test waits for no clock).
-    const queue = createQueue({ file: join(world.home('ada'), 'queue.json') });
+    const queue = createQueue({ file: join(world.home('ada'), 'queue.json'), rules: RULES });
     await queue.transact((entries) => {
       for (const e of entries) {
         if (e.operation.kind === 'renew-lock')
@@ -60,4 +61,51 @@ describe('1. offline: acquire, push and renew queued; back online; sync', () => 
     const [head] = (await world.env.oxen(['log', '-n', '1'], dir)).stdout.match(/[0-9a-f]{32}/) ?? [];
     expect(world.server.repo('e2e', 'offline')!.branches.main).toBe(head);
   }, 60_000);
+});
+
+describe('1b. the same pull typed three times offline', () => {
+  it('is queued once: each command exits 75 naming the one entry, and the sync pulls once', async () => {
+    const dir = await world.project('offline-pulls');
+    await world.server.faults.offline();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await world.run(['pull', '--json'], { cwd: dir });
+      expect(r.code).toBe(75);
+      ids.push((json(r).entry as { shortId: string }).shortId);
+    }
+    expect(new Set(ids).size).toBe(1);
+    const human = await world.run(['pull'], { cwd: dir });
+    expect(human.code).toBe(75);
+    expect(human.stdout).toContain(`Entry ID: ${ids[0]}`);
+    expect(human.stdout).toContain('Already queued: this pull runs once when the network returns');
+    const status = json(await world.run(['queue', 'status', '--json'], { cwd: dir }));
+    expect((status.entries as Array<{ status: string }>).filter((e) => e.status === 'pending')).toHaveLength(
+      1,
+    );
+    await world.server.faults.online();
+    const sync = await world.run(['queue', 'sync', '--json'], { cwd: dir });
+    expect(json(sync).summary).toMatchObject({ done: 1, failed: 0, remaining: 0 });
+  });
+});
+
+describe('1c. a long queue', () => {
+  it('queue status lists the first 50 pending in run order and says how many more; --all and --json list every one', async () => {
+    const dir = await world.project('long-queue');
+    const remote = world.server.repoUrl('e2e', 'long-queue');
+    const queue = createQueue({ file: join(world.home('ada'), 'queue.json'), rules: RULES });
+    for (let i = 0; i < 60; i++)
+      await queue.enqueue({ operation: { kind: 'pull', projectDir: dir, remote, branch: `b${i}` } });
+    const page = await world.run(['queue', 'status'], { cwd: dir });
+    expect(page.code).toBe(0);
+    expect(page.stdout).toContain('Pending: 60');
+    expect(page.stdout).toContain('  50. Pull b49 of');
+    expect(page.stdout).not.toContain('  51. ');
+    expect(page.stdout).toContain('… and 10 more pending (`oxenvcs queue status --all` lists every one)');
+    const all = await world.run(['queue', 'status', '--all'], { cwd: dir });
+    expect(all.stdout).toContain('  60. Pull b59 of');
+    expect(all.stdout).not.toContain('more pending');
+    const body = json(await world.run(['queue', 'status', '--json'], { cwd: dir }));
+    expect(body.entries).toHaveLength(60);
+    await queue.clearAll();
+  });
 });

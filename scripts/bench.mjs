@@ -56,7 +56,7 @@ function seedQueue(file, n) {
     status: 'pending',
     history: [],
   }));
-  writeFileSync(file, JSON.stringify({ version: 2, entries }));
+  writeFileSync(file, JSON.stringify({ version: 3, entries }));
 }
 
 process.stderr.write('Start-up\n');
@@ -106,6 +106,7 @@ add(
 );
 
 const { createQueue, runQueue } = await import(join(root, 'packages/queue/dist/index.js'));
+const { RULES } = await import(join(root, 'packages/engine/dist/index.js'));
 const { startFakeOxenServer, createFakeOxenEnv } = await import(
   join(root, 'packages/oxen-testkit/dist/index.js')
 );
@@ -117,7 +118,7 @@ process.stderr.write('Queue\n');
 for (const n of [100, 1000, 10000]) {
   const file = join(work, `q${n}.json`);
   seedQueue(file, n);
-  const queue = createQueue({ file });
+  const queue = createQueue({ file, rules: RULES });
   const enq = [];
   for (let i = 0; i < 30; i++) {
     enq.push(
@@ -140,7 +141,7 @@ for (const n of [100, 1000, 10000]) {
       wall([
         '--input-type=module',
         '-e',
-        `const { createQueue } = await import(${JSON.stringify(join(root, 'packages/queue/dist/index.js'))}); await createQueue({ file: ${JSON.stringify(file)} }).enqueue({ operation: { kind: 'pull', projectDir: '/m', remote: 'http://127.0.0.1:1/n/r', branch: 'f${i}' } });`,
+        `const { createQueue } = await import(${JSON.stringify(join(root, 'packages/queue/dist/index.js'))}); const { RULES } = await import(${JSON.stringify(join(root, 'packages/engine/dist/index.js'))}); await createQueue({ file: ${JSON.stringify(file)}, rules: RULES }).enqueue({ operation: { kind: 'pull', projectDir: '/m', remote: 'http://127.0.0.1:1/n/r', branch: 'f${i}' } });`,
       ]),
     ),
   );
@@ -156,7 +157,7 @@ for (const n of [100, 1000, 10000]) {
   const n = 200_000;
   const file = join(work, 'q200k.json');
   seedQueue(file, n);
-  const queue = createQueue({ file });
+  const queue = createQueue({ file, rules: RULES });
   const enq = [];
   for (let i = 0; i < 3; i++) {
     enq.push(
@@ -207,8 +208,8 @@ async function replayCost(finished, runs = 15) {
     completedAt: at,
     history: [{ at, outcome: 'done', durationMs: 120 }],
   }));
-  writeFileSync(file, JSON.stringify({ version: 2, entries }));
-  const queue = createQueue({ file });
+  writeFileSync(file, JSON.stringify({ version: 3, entries }));
+  const queue = createQueue({ file, rules: RULES });
   const costs = [];
   for (let i = 0; i < runs + 1; i++) {
     await queue.enqueue({
@@ -237,7 +238,7 @@ async function replayCost(finished, runs = 15) {
 /** Replays `n` lock operations over 20 projects with executors that take `latencyMs`; ops/s. */
 async function lockThroughput(n, latencyMs) {
   const file = join(work, `throughput-${n}-${latencyMs}.json`);
-  const queue = createQueue({ file });
+  const queue = createQueue({ file, rules: RULES });
   const now = Date.now();
   await queue.transact((entries) => {
     for (let i = 0; i < n; i++) {
@@ -375,7 +376,7 @@ const engine = createEngine({
   cwd: dir,
   env: { ...env.env, OXENVCS_HOME: home, OXENVCS_HOLDER: 'bench@host' },
 });
-const queue = createQueue({ file: join(home, 'queue.json') });
+const queue = createQueue({ file: join(home, 'queue.json'), rules: RULES });
 for (let i = 0; i < 1000; i++) {
   await queue.enqueue({
     operation: {

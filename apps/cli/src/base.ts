@@ -201,7 +201,11 @@ export abstract class BaseCommand extends Command<CliContext> {
         : EXIT.FAILURE;
     const known = usage || (typeof e.code === 'string' && e.oxvcs === true);
     const unexpected = known ? undefined : unexpectedFailure(error, `oxenvcs ${this.commandPath.join(' ')}`);
-    const message = unexpected?.message ?? String(e.message);
+    // The queue's messages name no command: what to run next is the CLI's to say.
+    const hint =
+      e.name === 'QueueError' && e.code === 'NOT_FOUND' ? '; run `oxenvcs queue status` to see ids' : '';
+    const message =
+      unexpected?.message ?? (hint ? `${String(e.message).replace(/\.$/, '')}${hint}.` : String(e.message));
     if (this.json) {
       const facts = Object.fromEntries(
         Object.entries(e).filter(

@@ -72,7 +72,13 @@ describe('lease and lock state lines', () => {
       id: '01ABCDEFGHJKMNPQRSTVWXYZ12',
       status: 'failed',
       operation: { kind: 'renew-lock', key: '.', projectDir: '/p', remote: 'http://h/n/r', ttlMs: 1 },
-      statusReason: 'Fencing token 1 is stale: the current grant of . is 2; acquire the lock again.',
+      reason: {
+        code: 'failed',
+        facts: {
+          kind: 'permanent',
+          reason: 'Fencing token 1 is stale: the current grant of . is 2; acquire the lock again.',
+        },
+      },
       lastError: { message: 'x', kind: 'permanent', code: 'STALE_TOKEN', chain: [] },
     } as unknown as QueueEntry;
     expect(entryReason(entry)).toBe(

@@ -8,6 +8,41 @@ export type Describe = (entry: QueueEntry) => string;
 export const keyName = (key: string) => (key === '.' ? 'this project' : safeText(key));
 
 /**
+ * Why an entry has its status, in words: the queue and the engine store a code and facts (see
+ * `EntryReason`); the words are the CLI's. Undefined when the entry has no reason.
+ */
+export function reasonWords(entry: QueueEntry): string | undefined {
+  const reason = entry.reason;
+  if (!reason) return undefined;
+  const f = reason.facts ?? {};
+  const fact = (name: string) => String(f[name] ?? '');
+  switch (reason.code) {
+    case 'will-retry':
+      return `Will retry: ${fact('reason')}`;
+    case 'gave-up':
+      return `Gave up after ${fact('attempts')} attempts: ${fact('reason')}`;
+    case 'failed':
+      return fact('reason');
+    case 'expired':
+      return `Expired at ${fact('expiresAt')} before it could run.`;
+    case 'interrupted':
+      return 'Interrupted while running; the remote will be checked before it is replayed.';
+    case 'cancelled-by-release':
+      return `Cancelled by release ${fact('entry')} before it ran.`;
+    case 'cancelled-with-acquire':
+      return `Cancelled together with the pending acquisition ${fact('entry')} it would have released.`;
+    case 'same-as-queued':
+      return `Not needed: ${fact('entry')}, queued just before it, does the same.`;
+    case 'lease-ended':
+      return `The lease it would extend ended at ${fact('at')}.`;
+    case 'note':
+      return fact('text');
+    default:
+      return reason.code;
+  }
+}
+
+/**
  * Why an entry failed or waits, in words a user can act on: terminal-safe, times as local times.
  * A queued renewal refused for a stale fencing token means you hold a newer grant of the lock
  * (you took it again since), so it is reported as not needed rather than as "acquire it again".
@@ -18,7 +53,7 @@ export function entryReason(entry: QueueEntry, fallback = 'failed', now = Date.n
   if (op.kind === 'renew-lock' && entry.status === 'failed' && codes.includes('STALE_TOKEN')) {
     return `not needed: it was queued for an earlier grant of the lock on ${keyName(op.key)}, and you hold a newer one; remove it with \`oxenvcs queue remove ${shortId(entry.id)}\``;
   }
-  return humanText(entry.statusReason ?? entry.lastError?.message ?? fallback, now);
+  return humanText(reasonWords(entry) ?? entry.lastError?.message ?? fallback, now);
 }
 
 /** Renders engine events as they happen (stderr), in the original tool's wording. */
@@ -52,9 +87,7 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
       } else if (e.type === 'entry-done') ui.err(`${ui.mark('ok')} Completed: ${describe(e.entry)}`);
       else if (e.type === 'entry-failed')
         ui.err(
-          `${ui.mark('fail')} Failed: ${describe(e.entry)} (${shortId(e.entry.id)}): ${
-            e.entry.status === 'failed' ? entryReason(e.entry, e.reason) : humanText(e.reason)
-          }`,
+          `${ui.mark('fail')} Failed: ${describe(e.entry)} (${shortId(e.entry.id)}): ${entryReason(e.entry)}`,
         );
       else if (e.type === 'entry-deferred')
         ui.err(`${ui.mark('warn')} Still queued: ${describe(e.entry)} — next try ${moment(e.until)}`);
@@ -63,8 +96,21 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
           `${ui.mark('warn')} Expired: ${describe(e.entry)} (${entryReason(e.entry, 'too old to run')})`,
         );
       else if (e.type === 'entry-held')
-        ui.err(`${ui.mark('warn')} Waiting: ${describe(e.entry)} — ${humanText(e.reason)}`);
-      else if (e.type === 'run-stopped') ui.err(`${ui.mark('warn')} ${humanText(e.message)}`);
+        ui.err(
+          `${ui.mark('warn')} Waiting: ${describe(e.entry)} — the lock acquisition it depends on (${shortId(e.by)}) failed; retry or remove that entry first`,
+        );
+      else if (e.type === 'run-stopped') {
+        const back = e.putBack.map(shortId);
+        ui.err(
+          `${ui.mark('warn')} ${
+            e.reason === 'budget'
+              ? 'The retry budget for this sync is spent; the rest stays queued.'
+              : back.length === 0
+                ? 'Sync cancelled; everything not yet done stays queued.'
+                : `Sync cancelled; ${back.join(', ')} ${back.length === 1 ? 'stays' : 'stay'} queued.`
+          }`,
+        );
+      }
       return;
     }
     case 'heartbeat': {
@@ -208,7 +254,8 @@ export function entryJson(entry: QueueEntry, describe: Describe) {
     enqueuedAt: entry.enqueuedAt,
     notBefore: entry.notBefore ?? null,
     expiresAt: entry.expiresAt ?? null,
-    statusReason: entry.statusReason ?? null,
+    reason: entry.reason ?? null,
+    statusReason: reasonWords(entry) ?? null,
     lastError: entry.lastError ?? null,
     idempotencyKey: entry.idempotencyKey,
   };

@@ -43,10 +43,10 @@ describe('terminal-safe output (built binary)', () => {
     });
     await queue.transact((entries) => {
       const [pull, push] = entries as Array<QueueEntry & Record<string, unknown>>;
-      Object.assign(pull!, { statusReason: `Will retry: ${HOSTILE}` });
+      Object.assign(pull!, { reason: { code: 'will-retry', facts: { kind: 'transient', reason: HOSTILE } } });
       Object.assign(push!, {
         status: 'failed',
-        statusReason: `Gave up after 3 attempts: ${HOSTILE}`,
+        reason: { code: 'gave-up', facts: { kind: 'transient', reason: HOSTILE, attempts: 3 } },
         lastError: {
           message: HOSTILE,
           kind: 'transient',

@@ -1,5 +1,5 @@
 import { stripVTControlCharacters } from 'node:util';
-import type { LockState } from '@oxvcs/engine';
+import type { EntryReason, LockState } from '@oxvcs/engine';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is matched
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -86,4 +86,34 @@ export function footer(status: string, syncing: boolean, width: number): string 
   if (status.length + tail.length <= width) return `${status}${tail}`;
   const room = width - tail.length;
   return room > 1 ? `${status.slice(0, room - 1)}…${tail}` : tail.slice(3).slice(-width);
+}
+
+/** Why an entry has its status, in the TUI's short words (the queue stores a code and facts). */
+export function reasonText(reason: EntryReason | undefined): string {
+  if (!reason) return '';
+  const f = reason.facts ?? {};
+  const fact = (name: string) => safe(String(f[name] ?? ''));
+  switch (reason.code) {
+    case 'will-retry':
+      return `will retry: ${fact('reason')}`;
+    case 'gave-up':
+      return `gave up after ${fact('attempts')} attempts: ${fact('reason')}`;
+    case 'failed':
+    case 'note':
+      return fact(reason.code === 'note' ? 'text' : 'reason');
+    case 'expired':
+      return `expired at ${fact('expiresAt')} before it could run`;
+    case 'interrupted':
+      return 'interrupted; the remote is checked before it is replayed';
+    case 'cancelled-by-release':
+      return `cancelled by release ${fact('entry')}`;
+    case 'cancelled-with-acquire':
+      return `cancelled with the pending acquisition ${fact('entry')}`;
+    case 'same-as-queued':
+      return `not needed: ${fact('entry')} does the same`;
+    case 'lease-ended':
+      return `the lease ended at ${fact('at')}`;
+    default:
+      return safe(reason.code);
+  }
 }

@@ -161,13 +161,17 @@ describe('TUI reducer: coming back online, rows following their entry', () => {
   });
 
   it('after a retry the row shows the entry’s new status, not the failure the last sync saw', () => {
-    const failed = { ...row(1, 'failed').entry, attempts: 3 };
+    const failed = {
+      ...row(1, 'failed').entry,
+      attempts: 3,
+      reason: { code: 'failed', facts: { kind: 'permanent', reason: 'gone' } },
+    };
     let s = load([{ entry: failed, description: 'pull' }]);
     s = reducer(s, { type: 'sync-started' });
     s = reducer(s, {
       type: 'sync-event',
       now: 1,
-      event: { type: 'entry-failed', entry: failed, reason: 'gone' },
+      event: { type: 'entry-failed', entry: failed },
     });
     s = reducer(s, {
       type: 'sync-finished',

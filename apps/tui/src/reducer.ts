@@ -6,6 +6,7 @@ import type {
   RunEvent,
   RunSummary,
 } from '@oxvcs/engine';
+import { reasonText } from './format.js';
 
 /** Which entries the list shows. */
 export type Filter = 'all' | 'pending' | 'failed' | 'done';
@@ -238,13 +239,26 @@ export function reducer(state: State, action: Action): State {
         case 'entry-done':
           return set(e.entry, { phase: 'done', message: 'done' });
         case 'entry-failed':
-          return set(e.entry, { phase: 'failed', message: e.reason });
+          return set(e.entry, { phase: 'failed', message: reasonText(e.entry.reason) || 'failed' });
         case 'entry-deferred':
-          return set(e.entry, { phase: 'deferred', message: e.reason, until: Date.parse(e.until) });
+          return set(e.entry, {
+            phase: 'deferred',
+            message: reasonText(e.entry.reason),
+            until: Date.parse(e.until),
+          });
         case 'entry-expired':
           return set(e.entry, { phase: 'expired', message: 'expired' });
         case 'run-stopped':
-          return { ...state, message: { kind: 'warn', text: e.message } };
+          return {
+            ...state,
+            message: {
+              kind: 'warn',
+              text:
+                e.reason === 'budget'
+                  ? 'The retry budget for this sync is spent; the rest stays queued.'
+                  : 'Sync cancelled; everything not yet done stays queued.',
+            },
+          };
         default:
           return state;
       }

@@ -141,7 +141,7 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     await queue.transact((entries) => {
       Object.assign(entries[0] as QueueEntry, {
         status: 'failed',
-        statusReason: hostile,
+        reason: { code: 'failed', facts: { kind: 'permanent', reason: hostile } },
         lastError: { message: hostile, kind: 'permanent', chain: [{ name: 'OxenError', message: hostile }] },
       });
     });

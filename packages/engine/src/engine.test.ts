@@ -10,6 +10,7 @@ import {
 import { createQueue } from '@oxvcs/queue';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createEngine, type EngineEvent } from './engine.js';
+import { RULES } from './operations/index.js';
 
 let server: FakeOxenServer;
 let env: FakeOxenEnv;
@@ -191,7 +192,7 @@ describe('engine', () => {
 describe('bounded, scoped online commands (issue 14 §4, issue 15)', () => {
   it('auto-sync replays only this project’s entries: another project’s dead remote costs nothing', async () => {
     const other = mkdtempSync(join(tmpdir(), 'oxvcs-other-'));
-    await createQueue({ file: join(home, 'queue.json') }).enqueue({
+    await createQueue({ file: join(home, 'queue.json'), rules: RULES }).enqueue({
       operation: {
         kind: 'pull',
         projectDir: other,

@@ -1,18 +1,34 @@
 import type { Grant, HeartbeatEvent, LockState } from '@oxvcs/locks';
 import {
   createQueue,
-  type PreviewStep,
-  type Queue,
-  type QueueEntry,
+  type PreviewStep as GenericPreviewStep,
+  type Queue as GenericQueue,
+  type RunEvent as GenericRunEvent,
   type QueueStats,
-  type RunEvent,
   type RunSummary,
 } from '@oxvcs/queue';
 import type { ConnectivityResult, RetryEvent } from '@oxvcs/retry';
 import { type Config, type ConfigOverrides, loadConfig, type Paths, resolvePaths } from './config.js';
 import type { Online } from './online.js';
+import { legacyEntries, type Operation, type OxvcsEntry, RULES } from './operations/index.js';
 import { type ProjectInfo, projectRoot, resolveProject } from './project.js';
 import { type GrantNote, grantId, type HeartbeatNote, readState, stateFiles } from './state.js';
+
+/** A queue entry of an oxvcs operation. */
+export type QueueEntry = OxvcsEntry;
+/** The queue of oxvcs operations. */
+export type Queue = GenericQueue<Operation>;
+/** A step of a dry run. */
+export type PreviewStep = GenericPreviewStep<Operation>;
+/** Progress of a replay. */
+export type RunEvent = GenericRunEvent<Operation>;
+
+/**
+ * What an enqueue did: `added`; `cancelled` (a release met its pending acquisition: both
+ * cancelled); `collapsed` (the same request was already queued last); `expired` (a renewal of a
+ * lease that has already ended).
+ */
+export type QueuedOutcome = 'added' | 'cancelled' | 'collapsed' | 'expired';
 
 /** Everything the engine reports while it works; apps render these, the engine never prints. */
 export type EngineEvent =
@@ -20,7 +36,12 @@ export type EngineEvent =
   | { readonly type: 'auto-sync'; readonly pending: number }
   | { readonly type: 'sync'; readonly event: RunEvent }
   | { readonly type: 'retry'; readonly operation: string; readonly event: RetryEvent }
-  | { readonly type: 'queued'; readonly entry: QueueEntry; readonly reason: string }
+  | {
+      readonly type: 'queued';
+      readonly entry: QueueEntry;
+      readonly reason: string;
+      readonly enqueued: QueuedOutcome;
+    }
   | { readonly type: 'heartbeat'; readonly event: HeartbeatEvent }
   /** A push or pull moving data: oxen's own counts (bytes and files, totals when known). */
   | {
@@ -43,6 +64,7 @@ export type Outcome<T> =
       readonly status: 'queued';
       readonly entry: QueueEntry;
       readonly reason: string;
+      readonly enqueued: QueuedOutcome;
       readonly synced?: RunSummary;
     };
 
@@ -127,11 +149,14 @@ export interface Engine {
    * The queue of the current project (inside one), or of every project (`allProjects`, or outside
    * any project); `others` counts the other projects' unfinished entries.
    */
-  queueStatus(options?: { allProjects?: boolean }): Promise<{
+  queueStatus(options?: { allProjects?: boolean; limit?: number }): Promise<{
     stats: QueueStats;
+    /** Running and pending in run order (the first `limit`), then the finished ones, newest first. */
     entries: QueueEntry[];
     scope: { readonly projectDir: string } | 'all';
     others: number;
+    /** Running and pending entries left out by `limit`. */
+    omitted: number;
   }>;
   queueRemove(id: string): Promise<QueueEntry>;
   queueRetry(id: string): Promise<QueueEntry>;
@@ -156,24 +181,6 @@ export interface Core {
   readonly getProject: () => ProjectInfo;
   readonly getConfig: () => Config;
   readonly getQueue: () => Queue;
-}
-
-/** Counts entries by status, as {@link Queue.stats} does for the whole file. */
-function countByStatus(entries: readonly QueueEntry[]): QueueStats {
-  const stats: QueueStats = {
-    pending: 0,
-    running: 0,
-    done: 0,
-    failed: 0,
-    expired: 0,
-    superseded: 0,
-    total: 0,
-  };
-  for (const e of entries) {
-    stats[e.status] += 1;
-    stats.total += 1;
-  }
-  return stats;
 }
 
 /**
@@ -221,6 +228,8 @@ export function createEngine(options: EngineOptions): Engine {
   const getQueue = () => {
     queue ??= createQueue({
       file: files.queue,
+      rules: RULES,
+      legacy: legacyEntries,
       defaultMaxAttempts: getConfig().queue.max_attempts,
       // Finished entries are kept for the retention period (at most 1,000); failed ones stay.
       retainFinishedMs: getConfig().queue.retention_days * 24 * 3_600_000,
@@ -265,16 +274,18 @@ export function createEngine(options: EngineOptions): Engine {
     pull: async (branch) => (await net()).pull(branch),
     sync: async (o) => (await net()).sync(o),
     async queueStatus(o = {}) {
-      const q = getQueue();
       const root = o.allProjects ? undefined : rootIfAny();
-      if (!root) return { stats: await q.stats(), entries: await q.list(), scope: 'all' as const, others: 0 };
-      const all = await q.list();
-      const entries = all.filter((e) => e.operation.projectDir === root);
-      const stats = countByStatus(entries);
-      const unfinished = (e: QueueEntry) =>
-        e.status === 'pending' || e.status === 'running' || e.status === 'failed';
-      const others = all.filter((e) => e.operation.projectDir !== root && unfinished(e)).length;
-      return { stats, entries, scope: { projectDir: root }, others };
+      const view = await getQueue().overview({
+        ...(root ? { scope: root } : {}),
+        ...(o.limit !== undefined ? { limit: o.limit } : {}),
+      });
+      return {
+        stats: view.stats,
+        entries: [...view.entries],
+        scope: root ? { projectDir: root } : ('all' as const),
+        others: view.elsewhere,
+        omitted: view.omitted,
+      };
     },
     queueRemove: (id) => getQueue().remove(id),
     queueRetry: (id) => getQueue().retry(id),

@@ -2,16 +2,13 @@
 export { type Grant, type HeartbeatEvent, type Lease, LockError, type LockState } from '@oxvcs/locks';
 export { OxenError } from '@oxvcs/oxen';
 export {
-  describeOperation,
+  type EntryReason,
   type EntryStatus,
-  type Operation,
-  type PreviewStep,
-  type QueueEntry,
   QueueError,
   type QueueStats,
-  type RunEvent,
   type RunSummary,
   type StoredError,
+  shortId,
 } from '@oxvcs/queue';
 export { type ConnectivityResult, classify, isOxvcsError, type RetryEvent } from '@oxvcs/retry';
 export {
@@ -29,9 +26,31 @@ export {
   type EngineOptions,
   type LockStatusReport,
   type Outcome,
+  type PreviewStep,
+  type Queue,
+  type QueuedOutcome,
+  type QueueEntry,
+  type RunEvent,
   type SyncReport,
 } from './engine.js';
 export { EngineError, type EngineErrorCode } from './errors.js';
-export { createExecutors, type ExecutorDeps, remoteNameFor } from './executors.js';
+export {
+  type AcquireLockOp,
+  describeOperation,
+  executorsFor,
+  OPERATIONS,
+  type Operation,
+  type OperationKind,
+  type OperationSpec,
+  type PullOp,
+  type PushOp,
+  type ReleaseLockOp,
+  type RenewLockOp,
+  RULES,
+  type RunDeps,
+  remoteNameFor,
+  type SyncCommentsOp,
+  specOf,
+} from './operations/index.js';
 export { holderIdentity, type ProjectInfo, resolveProject } from './project.js';
 export { type GrantNote, type HeartbeatNote, stateFiles } from './state.js';

@@ -20,7 +20,7 @@ import {
   removeAuthToken,
   writeAuthToken,
 } from '@oxvcs/oxen';
-import { type Operation, previewRun, type QueueEntry, type RunSummary, runQueue } from '@oxvcs/queue';
+import { previewRun, type RunSummary, runQueue } from '@oxvcs/queue';
 import {
   type BreakerState,
   type CircuitBreaker,
@@ -34,10 +34,10 @@ import {
   retry,
   TRANSFER_POLICY,
 } from '@oxvcs/retry';
-import type { Core, Engine, Outcome } from './engine.js';
+import type { Core, Engine, Outcome, QueuedOutcome } from './engine.js';
 import { EngineError } from './errors.js';
-import { createExecutors } from './executors.js';
 import { fileChainCache, fileKeyStore, heartbeatFile } from './lock-state.js';
+import { executorsFor, type Operation, RULES, type RunDeps, specOf } from './operations/index.js';
 import { type GrantNote, grantId, type HeartbeatNote, readState, writeState } from './state.js';
 
 /** The engine's network half: everything that talks to the remote or the oxen CLI. */
@@ -135,26 +135,26 @@ export function createOnline(core: Core): Online {
     }
     writeState(files.grants, all);
   };
-  const executors = createExecutors({
+  const deps = {
     hubFor,
     locksFor,
     cliFor,
     grant: (remote, key) => grants()[grantId(remote, key)],
     noteGrant,
-    progress: (op, p) => {
-      if (op.kind !== 'push' && op.kind !== 'pull') return;
+    progress: (op: { kind: 'push' | 'pull' }, p: { phase?: unknown }) => {
       const { phase: _phase, ...progress } = p;
       emit({ type: 'transfer', operation: op.kind, progress });
     },
-  });
+  } satisfies RunDeps;
+  const executors = executorsFor(deps);
 
   const lockPolicy = (): RetryPolicy => ({
     maxRetries: getConfig().retry.max_retries,
     initialDelayMs: getConfig().retry.initial_backoff_ms,
     maxDelayMs: getConfig().retry.max_backoff_ms,
   });
-  const policyFor = (kind: Operation['kind']): RetryPolicy =>
-    kind === 'push' || kind === 'pull' || kind === 'sync-comments'
+  const policyFor = (op: Operation): RetryPolicy =>
+    specOf(op).class === 'transfer'
       ? {
           ...TRANSFER_POLICY,
           maxRetries: Math.min(TRANSFER_POLICY.maxRetries, getConfig().retry.max_retries),
@@ -191,7 +191,7 @@ export function createOnline(core: Core): Online {
   };
 
   const runSync = async (signal?: AbortSignal, force = false, projectDir?: string): Promise<RunSummary> =>
-    runQueue(getQueue(), {
+    runQueue<Operation>(getQueue(), {
       executors,
       // Lanes of different projects may run at once; lock operations of one repository share its
       // lock table, so running them side by side only makes them race for the same ticket.
@@ -199,7 +199,7 @@ export function createOnline(core: Core): Online {
       retryPolicy: policyFor,
       budget: createRetryBudget(),
       force,
-      ...(projectDir ? { projectDir } : {}),
+      ...(projectDir ? { scope: projectDir } : {}),
       ...(signal ? { signal } : {}),
       onEvent: (event) => emit({ type: 'sync', event }),
     });
@@ -212,22 +212,17 @@ export function createOnline(core: Core): Online {
     }
   };
 
-  const expiryFor = (op: Operation): number | undefined => {
-    const retention = getConfig().queue.retention_days * DAY;
-    // A queued acquisition is stale once the lock time it asked for has gone by.
-    if (op.kind === 'acquire-lock') return Math.min(op.ttlMs, retention);
-    return retention;
-  };
-
   const enqueue = async (op: Operation, nonce: string, reason: string): Promise<Outcome<never>> => {
-    const ttl = expiryFor(op);
-    const { entry } = await getQueue().enqueue({
+    const { ttlMs, expiresAt } = specOf(op).expiry(op, getConfig().queue.retention_days * DAY);
+    const { entry, outcome } = await getQueue().enqueue({
       operation: op,
       idempotencyKey: nonce,
-      ...(ttl !== undefined ? { ttlMs: ttl } : {}),
+      ttlMs,
+      ...(expiresAt ? { expiresAt } : {}),
     });
-    emit({ type: 'queued', entry, reason });
-    return { status: 'queued', entry, reason };
+    const enqueued = outcome as QueuedOutcome;
+    emit({ type: 'queued', entry, reason, enqueued });
+    return { status: 'queued', entry, reason, enqueued };
   };
 
   /**
@@ -238,15 +233,15 @@ export function createOnline(core: Core): Online {
   const autoSync = async (): Promise<RunSummary | undefined> => {
     if (!getConfig().queue.auto_sync) return undefined;
     const p = getProject();
-    const mine = (await getQueue().list({ status: 'pending', projectDir: p.root })).filter(
+    const mine = (await getQueue().list({ status: 'pending', scope: p.root })).filter(
       (e) => e.operation.remote === p.remote.url,
     );
     if (mine.length === 0) return undefined;
     emit({ type: 'auto-sync', pending: mine.length });
-    return runQueue(getQueue(), {
+    return runQueue<Operation>(getQueue(), {
       executors,
       retryPolicy: { maxRetries: 0 },
-      projectDir: p.root,
+      scope: p.root,
       signal: AbortSignal.timeout(getConfig().connectivity.request_timeout_ms),
       onEvent: (event) => emit({ type: 'sync', event }),
     });
@@ -291,8 +286,6 @@ export function createOnline(core: Core): Online {
 
   /** Lock operations run directly must end within one request timeout (then they queue). */
   const interactiveMs = () => getConfig().connectivity.request_timeout_ms;
-  const isLockOp = (kind: Operation['kind']) =>
-    kind === 'acquire-lock' || kind === 'renew-lock' || kind === 'release-lock';
 
   /** The heart of offline mode: run now when we can, queue when we cannot. */
   const runOrQueue = async <T extends Record<string, unknown>>(op: Operation): Promise<Outcome<T>> => {
@@ -305,31 +298,22 @@ export function createOnline(core: Core): Online {
       return enqueue(op, nonce, `${origin} failed repeatedly and is being rested for up to 30 s`);
     }
     const synced = await autoSync();
-    const executor = executors[op.kind] as (
-      o: Operation,
-      c: Parameters<NonNullable<typeof executors.pull>>[1],
-    ) => Promise<unknown>;
-    const pseudo: QueueEntry = {
-      id: 'direct',
-      idempotencyKey: nonce,
-      operation: op,
-      priority: 0,
-      enqueuedAt: new Date().toISOString(),
-      attempts: 0,
-      maxAttempts: 1,
-      status: 'running',
-      history: [],
-    };
+    const spec = specOf(op);
     // A lock operation gets one overall deadline, so a hung remote makes it queue (exit 75)
     // within the connectivity timeout plus one request timeout; a transfer has its own timeout.
-    const bounded = isLockOp(op.kind);
+    const bounded = spec.class === 'lock';
     const deadline = bounded ? AbortSignal.timeout(interactiveMs()) : undefined;
     const signal = deadline ?? new AbortController().signal;
-    const policy = policyFor(op.kind);
+    const policy = policyFor(op);
     try {
+      // The same run a replay makes, with the key the entry gets if this ends up queued.
       const result = (await retry(
         (attempt, attemptSignal) =>
-          executor(op, { entry: pseudo, verifyFirst: attempt > 1, signal: attemptSignal, attempt }),
+          spec.run(
+            op,
+            { idempotencyKey: nonce, verifyFirst: attempt > 1, signal: attemptSignal, attempt },
+            deps,
+          ),
         bounded ? { ...policy, deadlineMs: interactiveMs() } : policy,
         {
           breaker,
@@ -432,8 +416,8 @@ export function createOnline(core: Core): Online {
       const conn = await connectivity();
       if (conn.state !== 'offline') await autoSync();
       const queued = (
-        await getQueue().list({ status: ['pending', 'running', 'failed'], projectDir: p.root })
-      ).filter((e) => e.operation.kind.endsWith('-lock'));
+        await getQueue().list({ status: ['pending', 'running', 'failed'], scope: p.root })
+      ).filter((e) => specOf(e.operation).class === 'lock');
       const cached = grants()[grantId(p.remote.url, p.key)];
       const hb = readState<HeartbeatNote | undefined>(
         heartbeatFile(files.heartbeats, p.remote.url, p.key),
@@ -623,7 +607,7 @@ export function createOnline(core: Core): Online {
       // grant (the queue holds it back if the acquisition fails); otherwise it is fenced by the
       // grant we hold now.
       const pendingAcquire = (
-        await getQueue().list({ status: ['pending', 'running'], projectDir: p.root, kind: 'acquire-lock' })
+        await getQueue().list({ status: ['pending', 'running'], scope: p.root, kind: 'acquire-lock' })
       ).some(
         (e) =>
           e.operation.kind === 'acquire-lock' &&
@@ -661,7 +645,7 @@ export function createOnline(core: Core): Online {
       if (o.dryRun) {
         return {
           ...(conn ? { connectivity: conn } : {}),
-          preview: previewRun(entries, Date.now(), { force: o.force ?? true }),
+          preview: previewRun(RULES, entries, Date.now(), { force: o.force ?? true }),
         };
       }
       if (conn?.state === 'offline') return { connectivity: conn };

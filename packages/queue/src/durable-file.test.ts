@@ -12,7 +12,7 @@ interface Data {
 let dir: string;
 let file: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'oxvcs-durable-'));
+  dir = mkdtempSync(join(tmpdir(), 'queue-durable-'));
   file = join(dir, 'data.json');
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));

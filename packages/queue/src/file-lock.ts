@@ -10,7 +10,6 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { isMainThread } from 'node:worker_threads';
 
 /** Who holds a queue file lock, as recorded in the lock file itself. */
 export interface LockHolder {
@@ -24,7 +23,7 @@ export interface LockHolder {
 
 /**
  * What is found at the lock path: a lock of ours with its holder, or something without a readable
- * holder (the empty directory an older oxenvcs made with proper-lockfile, or a torn write).
+ * holder (the empty directory an older version made with proper-lockfile, or a torn write).
  * `id` names this one holding: the token, or the inode when there is no holder record.
  */
 export type LockObservation =
@@ -64,7 +63,12 @@ export function assessLock(facts: LockFacts): LockVerdict {
   if (seen.kind === 'held' && seen.holder.host === facts.host) {
     const { pid, token } = seen.holder;
     // Same pid, not ours: a previous process that had this pid (containers reuse low pids).
-    const dead = pid === facts.pid ? isMainThread && !facts.holdsHere(token) : !facts.isAlive(pid);
+    // Our own pid: dead unless this process still holds it (a worker thread shares the pid, so only
+    // the main thread may judge; node:worker_threads is loaded only on this rare path).
+    const dead =
+      pid === facts.pid
+        ? process.getBuiltinModule('node:worker_threads').isMainThread && !facts.holdsHere(token)
+        : !facts.isAlive(pid);
     if (dead) return { action: 'take-over', reason: 'holder-dead' };
   }
   if (facts.now - seen.mtimeMs >= facts.staleMs || facts.watchedMs >= facts.staleMs) {

@@ -1,6 +1,6 @@
 export { QueueError, type QueueErrorCode } from './errors.js';
 export type { LockHolder } from './file-lock.js';
-export { migrate, SCHEMA_VERSION } from './migrate.js';
+export { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
 export {
   applyEnqueue,
   compareForRun,
@@ -20,6 +20,7 @@ export {
   shortId,
 } from './plan.js';
 export {
+  clip,
   type ExecutionContext,
   type Executor,
   type Executors,
@@ -37,24 +38,22 @@ export {
   type ListFilter,
   type Queue,
   type QueueOptions,
+  type QueueOverview,
   type QueueStats,
   type QueueStoreEvent,
 } from './store.js';
 export {
-  type AcquireLockOp,
   type AttemptRecord,
-  describeOperation,
+  type EnqueueRule,
+  type EntryReason,
   type EntryStatus,
+  type Facts,
   type Operation,
-  type OperationKind,
-  type PullOp,
-  type PushOp,
-  priorityOf,
   type QueueEntry,
   type QueueFile,
-  type ReleaseLockOp,
-  type RenewLockOp,
+  type QueueReasonCode,
+  type QueueRules,
+  SIMPLE_RULES,
   type StoredError,
   type StoredErrorLink,
-  type SyncCommentsOp,
 } from './types.js';

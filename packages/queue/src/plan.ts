@@ -1,12 +1,12 @@
-import type { Operation, QueueEntry } from './types.js';
+import type { EnqueueRule, EntryReason, EntryStatus, Operation, QueueEntry, QueueRules } from './types.js';
 
 /**
- * The lane of an operation: its project and remote. Entries of one lane run one at a time, in the
- * order they were enqueued (the order of the queue file, which enqueues append to under the file
- * lock); lanes are independent of each other.
+ * The lane of an operation: its scope and target (a project and its remote). Entries of one lane
+ * run one at a time, in the order they were enqueued (the order of the queue file, which enqueues
+ * append to under the file lock); lanes are independent of each other.
  */
-export function laneOf(operation: Operation): string {
-  return `${operation.projectDir}\u0000${operation.remote}`;
+export function laneOf<Op extends Operation>(rules: QueueRules<Op>, operation: Op): string {
+  return `${rules.scope(operation)}\u0000${rules.target(operation)}`;
 }
 
 /** The short id shown to users: the last 8 characters of the ULID (its random part), lower case. */
@@ -24,97 +24,100 @@ export function compareForRun(a: QueueEntry, b: QueueEntry): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-const lockKeyOf = (e: QueueEntry): string | undefined => {
-  const op = e.operation;
-  if (op.kind === 'push') return op.lockKey;
-  if (op.kind === 'acquire-lock' || op.kind === 'release-lock' || op.kind === 'renew-lock') return op.key;
-  return undefined;
-};
+/** Prerequisite slots: a provider's or a dependant's slot, qualified by its lane. */
+function slots<Op extends Operation>(rules: QueueRules<Op>) {
+  const slot = (e: QueueEntry<Op>, name: string | undefined) =>
+    name === undefined ? undefined : `${laneOf(rules, e.operation)}\u0000${name}`;
+  return {
+    provided: (e: QueueEntry<Op>) => (rules.provides ? slot(e, rules.provides(e.operation)) : undefined),
+    required: (e: QueueEntry<Op>) => (rules.requires ? slot(e, rules.requires(e.operation)) : undefined),
+  };
+}
 
-/** Entries that wait for the lock acquisition before them: pushes under a lock, renewals, releases. */
-const dependsOnAcquire = (e: QueueEntry): boolean => {
-  const kind = e.operation.kind;
-  return kind === 'push' || kind === 'release-lock' || kind === 'renew-lock';
-};
-
-const lockSlot = (e: QueueEntry, key: string) => `${laneOf(e.operation)}\u0000${key}`;
+const isDead = (status: EntryStatus | undefined) => status === 'failed' || status === 'expired';
 
 /**
- * The failed prerequisite holding `entry` back, if any: the latest acquisition of the same lock in
- * the same lane (project and remote), enqueued before it, failed or expired (someone else holds
- * the lock, say). Pushes under that lock, renewals and releases of it wait; other entries of the
- * project go on.
+ * The failed prerequisite holding `entry` back, if any: the latest provider of the slot it
+ * {@link QueueRules.requires} in the same lane, enqueued before it, failed or expired (someone
+ * else holds the lock, say). Other entries of the lane go on.
  */
-export function heldBy(entry: QueueEntry, all: readonly QueueEntry[]): QueueEntry | undefined {
-  if (!dependsOnAcquire(entry)) return undefined;
-  const key = lockKeyOf(entry);
-  if (key === undefined) return undefined;
-  const slot = lockSlot(entry, key);
+export function heldBy<Op extends Operation>(
+  rules: QueueRules<Op>,
+  entry: QueueEntry<Op>,
+  all: readonly QueueEntry<Op>[],
+): QueueEntry<Op> | undefined {
+  const { provided, required } = slots(rules);
+  const slot = required(entry);
+  if (slot === undefined) return undefined;
   let index = all.indexOf(entry);
   if (index < 0) index = all.findIndex((e) => e.id === entry.id);
   for (let i = (index < 0 ? all.length : index) - 1; i >= 0; i--) {
     const other = all[i]!;
-    if (other.operation.kind !== 'acquire-lock' || other.status === 'superseded') continue;
-    if (lockSlot(other, other.operation.key) !== slot) continue;
-    return other.status === 'failed' || other.status === 'expired' ? other : undefined;
+    if (other.status === 'superseded' || provided(other) !== slot) continue;
+    return isDead(other.status) ? other : undefined;
   }
   return undefined;
 }
 
 /** What the runner may do now: {@link planRun}. */
-export interface RunPlan {
+export interface RunPlan<Op extends Operation = Operation> {
   /** Pending entries past their expiry: to be marked expired (they never run). */
-  readonly expire: readonly QueueEntry[];
+  readonly expire: readonly QueueEntry<Op>[];
   /** The next runnable entry of each lane, in run order (priority between lanes, then oldest). */
-  readonly ready: readonly QueueEntry[];
-  /** Pending entries held back by a failed prerequisite ({@link heldBy}). */
-  readonly held: readonly QueueEntry[];
+  readonly ready: readonly QueueEntry<Op>[];
+  /** Pending entries held back by a failed prerequisite ({@link heldBy}), with its id. */
+  readonly held: readonly { readonly entry: QueueEntry<Op>; readonly by: string }[];
   /** The earliest not-before of a lane that waits for it. */
   readonly waitUntil?: string;
 }
 
 /** Options of {@link planRun}. */
-export interface PlanOptions {
+export interface PlanOptions<Op extends Operation = Operation> {
   /** Ignore client-side backoff (a user asked to sync now); a server's Retry-After is still obeyed. */
   readonly force?: boolean;
   /**
-   * Entries not to run in this plan (another project, a remote judged down): the lane of a skipped
+   * Entries not to run in this plan (another scope, a target judged down): the lane of a skipped
    * entry is closed, so nothing behind it runs out of order.
    */
-  readonly skip?: (entry: QueueEntry) => boolean;
+  readonly skip?: (entry: QueueEntry<Op>) => boolean;
 }
 
 /**
- * Plans the next steps, pure, in one pass. Each lane (project and remote) runs its pending entries
- * in the order they were enqueued, one at a time: a lane with a running entry, or whose next entry
- * waits for its not-before, waits as a whole. A pending entry past its expiry is expired (and the
- * lane goes on behind it); an entry held by a failed prerequisite is skipped (the lane goes on: what
- * follows does not depend on it, or is held too). The next runnable entry of each lane is ready;
- * priority orders only the lanes relative to each other.
+ * Plans the next steps, pure, in one pass. Each lane runs its pending entries in the order they
+ * were enqueued, one at a time: a lane with a running entry, or whose next entry waits for its
+ * not-before, waits as a whole. A pending entry past its expiry is expired (and the lane goes on
+ * behind it); an entry held by a failed prerequisite is skipped (the lane goes on: what follows
+ * does not depend on it, or is held too). The next runnable entry of each lane is ready; priority
+ * orders only the lanes relative to each other.
  */
-export function planRun(entries: readonly QueueEntry[], now: number, options: PlanOptions = {}): RunPlan {
+export function planRun<Op extends Operation>(
+  rules: QueueRules<Op>,
+  entries: readonly QueueEntry<Op>[],
+  now: number,
+  options: PlanOptions<Op> = {},
+): RunPlan<Op> {
+  const { provided, required } = slots(rules);
   const nowIso = new Date(now).toISOString();
   const busy = new Set<string>();
-  for (const e of entries) if (e.status === 'running') busy.add(laneOf(e.operation));
+  for (const e of entries) if (e.status === 'running') busy.add(laneOf(rules, e.operation));
   const closed = new Set<string>();
-  // The latest acquisition of each lock slot so far, as the run would leave it.
-  const latest = new Map<string, QueueEntry['status']>();
-  const expire: QueueEntry[] = [];
-  const ready: Array<{ entry: QueueEntry; index: number }> = [];
-  const held: QueueEntry[] = [];
+  // The latest provider of each slot so far, as the run would leave it.
+  const latest = new Map<string, { id: string; status: EntryStatus }>();
+  const expire: QueueEntry<Op>[] = [];
+  const ready: Array<{ entry: QueueEntry<Op>; index: number }> = [];
+  const held: Array<{ entry: QueueEntry<Op>; by: string }> = [];
   let waitUntil: string | undefined;
   for (let index = 0; index < entries.length; index++) {
     const entry = entries[index]!;
-    const acquireSlot =
-      entry.operation.kind === 'acquire-lock' ? lockSlot(entry, entry.operation.key) : undefined;
-    const track = (status: QueueEntry['status']) => {
-      if (acquireSlot !== undefined && status !== 'superseded') latest.set(acquireSlot, status);
+    const provides = provided(entry);
+    const track = (status: EntryStatus) => {
+      if (provides !== undefined && status !== 'superseded') latest.set(provides, { id: entry.id, status });
     };
     if (entry.status !== 'pending') {
       track(entry.status);
       continue;
     }
-    const lane = laneOf(entry.operation);
+    const lane = laneOf(rules, entry.operation);
     if (busy.has(lane) || closed.has(lane) || options.skip?.(entry)) {
       closed.add(lane);
       track('pending');
@@ -125,10 +128,10 @@ export function planRun(entries: readonly QueueEntry[], now: number, options: Pl
       track('expired');
       continue;
     }
-    const key = dependsOnAcquire(entry) ? lockKeyOf(entry) : undefined;
-    const prerequisite = key === undefined ? undefined : latest.get(lockSlot(entry, key));
-    if (prerequisite === 'failed' || prerequisite === 'expired') {
-      held.push(entry);
+    const needs = required(entry);
+    const prerequisite = needs === undefined ? undefined : latest.get(needs);
+    if (prerequisite && isDead(prerequisite.status)) {
+      held.push({ entry, by: prerequisite.id });
       continue;
     }
     const skippable = options.force && entry.notBeforeReason !== 'retry-after';
@@ -152,129 +155,106 @@ export function planRun(entries: readonly QueueEntry[], now: number, options: Pl
 }
 
 /** What the runner should do next. */
-export type NextStep =
-  | { readonly type: 'run'; readonly entry: QueueEntry }
-  | { readonly type: 'expire'; readonly entry: QueueEntry }
-  | { readonly type: 'idle'; readonly waitUntil?: string; readonly held: readonly QueueEntry[] };
+export type NextStep<Op extends Operation = Operation> =
+  | { readonly type: 'run'; readonly entry: QueueEntry<Op> }
+  | { readonly type: 'expire'; readonly entry: QueueEntry<Op> }
+  | {
+      readonly type: 'idle';
+      readonly waitUntil?: string;
+      readonly held: readonly { readonly entry: QueueEntry<Op>; readonly by: string }[];
+    };
 
 /** The single next step of a serial run, pure: see {@link planRun}. */
-export function nextStep(
-  entries: readonly QueueEntry[],
+export function nextStep<Op extends Operation>(
+  rules: QueueRules<Op>,
+  entries: readonly QueueEntry<Op>[],
   now: number,
   options: { force?: boolean } = {},
-): NextStep {
-  const plan = planRun(entries, now, options);
+): NextStep<Op> {
+  const plan = planRun(rules, entries, now, options);
   if (plan.expire[0]) return { type: 'expire', entry: plan.expire[0] };
   if (plan.ready[0]) return { type: 'run', entry: plan.ready[0] };
   return { type: 'idle', ...(plan.waitUntil ? { waitUntil: plan.waitUntil } : {}), held: plan.held };
 }
 
 /** Result of {@link applyEnqueue}. */
-export interface EnqueueDecision {
+export interface EnqueueDecision<Op extends Operation = Operation> {
   /**
-   * `added`: queued. `cancelled`: a release met its still-pending acquire and both were cancelled.
-   * `collapsed`: an older pending push of the same branch was replaced by this one.
-   * `expired`: a renew whose lease had already ended. `duplicate`: the idempotency key exists.
+   * `added`: queued. `duplicate`: the idempotency key exists. Otherwise the
+   * {@link EnqueueRule.outcome} of the rules' supersession (e.g. `cancelled`, `collapsed`).
    */
-  readonly outcome: 'added' | 'cancelled' | 'collapsed' | 'expired' | 'duplicate';
+  readonly outcome: string;
   /** Entries whose status this enqueue changed (besides the new one). */
-  readonly affected: readonly QueueEntry[];
+  readonly affected: readonly QueueEntry<Op>[];
   /** The new entry as it should be stored (absent for a duplicate). */
-  readonly entry?: QueueEntry;
+  readonly entry?: QueueEntry<Op>;
 }
 
 /**
  * Supersession applied on enqueue, pure: never changes the input (entries it changes are copied).
- * Rules: duplicates by idempotency key are refused; a release whose acquire is still pending
- * cancels both (and any pending renew of that lock); a newer push of the same project, remote and
- * branch replaces the pending one; a renew whose lease has already ended is stored as expired.
- * The new entry is appended: the file's order is the enqueue order.
+ * Duplicates by idempotency key are refused; otherwise {@link QueueRules.onEnqueue} decides, given
+ * the pending entries of the new entry's lane. The new entry is appended: the file's order is the
+ * enqueue order.
  */
-export function applyEnqueue(
-  entries: readonly QueueEntry[],
-  incoming: QueueEntry,
+export function applyEnqueue<Op extends Operation>(
+  rules: QueueRules<Op>,
+  entries: readonly QueueEntry<Op>[],
+  incoming: QueueEntry<Op>,
   now: number,
-): { entries: QueueEntry[]; decision: EnqueueDecision } {
+): { entries: QueueEntry<Op>[]; decision: EnqueueDecision<Op> } {
   if (entries.some((e) => e.idempotencyKey === incoming.idempotencyKey)) {
     return { entries: entries.slice(), decision: { outcome: 'duplicate', affected: [] } };
   }
   const next = entries.slice();
-  const op = incoming.operation;
-  const nowIso = new Date(now).toISOString();
-  const pendingSame = (pred: (e: QueueEntry) => boolean): number[] => {
-    const found: number[] = [];
-    next.forEach((e, i) => {
-      if (
-        e.status === 'pending' &&
-        e.operation.projectDir === op.projectDir &&
-        e.operation.remote === op.remote &&
-        pred(e)
+  const rule: EnqueueRule | undefined = rules.onEnqueue
+    ? rules.onEnqueue(
+        incoming,
+        (() => {
+          const lane = laneOf(rules, incoming.operation);
+          return next.filter((e) => e.status === 'pending' && laneOf(rules, e.operation) === lane);
+        })(),
+        now,
       )
-        found.push(i);
-    });
-    return found;
-  };
-  const supersede = (indexes: readonly number[], statusReason: string): QueueEntry[] =>
-    indexes.map((i) => {
-      const copy: QueueEntry = {
-        ...next[i]!,
+    : undefined;
+  if (!rule) {
+    next.push(incoming);
+    return { entries: next, decision: { outcome: 'added', affected: [], entry: incoming } };
+  }
+  const nowIso = new Date(now).toISOString();
+  const affected: QueueEntry<Op>[] = [];
+  if (rule.supersede && rule.supersede.ids.length > 0) {
+    const ids = new Set(rule.supersede.ids);
+    const reason: EntryReason = rule.supersede.reason;
+    for (let i = 0; i < next.length; i++) {
+      const e = next[i]!;
+      if (!ids.has(e.id) || e.status !== 'pending') continue;
+      const copy: QueueEntry<Op> = {
+        ...e,
         status: 'superseded',
         supersededBy: incoming.id,
-        statusReason,
+        reason,
         completedAt: nowIso,
       };
       next[i] = copy;
-      return copy;
-    });
-
-  if (op.kind === 'release-lock') {
-    const acquires = pendingSame((e) => e.operation.kind === 'acquire-lock' && e.operation.key === op.key);
-    if (acquires.length > 0) {
-      const firstAcquire = next[acquires[0]!]!.id;
-      const renews = pendingSame((e) => e.operation.kind === 'renew-lock' && e.operation.key === op.key);
-      const affected = supersede(
-        [...acquires, ...renews],
-        `Cancelled by release ${shortId(incoming.id)} before it ran.`,
-      );
-      const entry: QueueEntry = {
+      affected.push(copy);
+    }
+  }
+  const entry: QueueEntry<Op> = rule.incoming
+    ? {
         ...incoming,
-        status: 'superseded',
-        supersededBy: firstAcquire,
-        statusReason: 'Cancelled together with the pending acquisition it would have released.',
+        status: rule.incoming.status,
+        reason: rule.incoming.reason,
         completedAt: nowIso,
-      };
-      next.push(entry);
-      return { entries: next, decision: { outcome: 'cancelled', affected, entry } };
-    }
-  }
-  if (op.kind === 'push') {
-    const pushes = pendingSame((e) => e.operation.kind === 'push' && e.operation.branch === op.branch);
-    if (pushes.length > 0) {
-      const affected = supersede(
-        pushes,
-        `Replaced by the newer push ${shortId(incoming.id)} of the same branch.`,
-      );
-      next.push(incoming);
-      return { entries: next, decision: { outcome: 'collapsed', affected, entry: incoming } };
-    }
-  }
-  if (op.kind === 'renew-lock' && op.leaseExpiresAt && op.leaseExpiresAt <= nowIso) {
-    const entry: QueueEntry = {
-      ...incoming,
-      status: 'expired',
-      statusReason: `The lease it would extend ended at ${op.leaseExpiresAt}.`,
-      completedAt: nowIso,
-    };
-    next.push(entry);
-    return { entries: next, decision: { outcome: 'expired', affected: [], entry } };
-  }
-  next.push(incoming);
-  return { entries: next, decision: { outcome: 'added', affected: [], entry: incoming } };
+        ...(rule.incoming.supersededBy ? { supersededBy: rule.incoming.supersededBy } : {}),
+      }
+    : incoming;
+  next.push(entry);
+  return { entries: next, decision: { outcome: rule.outcome, affected, entry } };
 }
 
 /** One line of a dry run. */
-export interface PreviewStep {
-  readonly entry: QueueEntry;
+export interface PreviewStep<Op extends Operation = Operation> {
+  readonly entry: QueueEntry<Op>;
   readonly action: 'run' | 'expire' | 'held' | 'wait';
   /** For `wait`: until when; for `held`: the failed prerequisite's id. */
   readonly detail?: string;
@@ -287,36 +267,48 @@ export interface PreviewStep {
  * those held back by a failed prerequisite, then those that wait (for a not-before, or behind a
  * running entry). A parallel run keeps the order within each lane.
  */
-export function previewRun(
-  entries: readonly QueueEntry[],
+export function previewRun<Op extends Operation>(
+  rules: QueueRules<Op>,
+  entries: readonly QueueEntry<Op>[],
   now: number,
-  options: { force?: boolean } = {},
-): PreviewStep[] {
+  options: { force?: boolean; limit?: number } = {},
+): PreviewStep<Op>[] {
+  const { provided, required } = slots(rules);
   const nowIso = new Date(now).toISOString();
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  // Each entry's lane key, built once (a `queue status` of 10,000 entries asks for it often).
+  const lanes = new Map<QueueEntry<Op>, string>();
+  const lane = (e: QueueEntry<Op>) => {
+    let key = lanes.get(e);
+    if (key === undefined) {
+      key = laneOf(rules, e.operation);
+      lanes.set(e, key);
+    }
+    return key;
+  };
   // Lanes that run nothing now: one with a running entry, or waiting for a not-before.
   const closed = new Set<string>();
-  for (const e of entries) if (e.status === 'running') closed.add(laneOf(e.operation));
-  // The latest acquisition of each lock slot so far, as the run would leave it.
-  const latest = new Map<string, { readonly id: string; readonly status: QueueEntry['status'] }>();
-  const track = (slot: string | undefined, id: string, status: QueueEntry['status']) => {
+  for (const e of entries) if (e.status === 'running') closed.add(lane(e));
+  // The latest provider of each slot so far, as the run would leave it.
+  const latest = new Map<string, { readonly id: string; readonly status: EntryStatus }>();
+  const track = (slot: string | undefined, id: string, status: EntryStatus) => {
     if (slot !== undefined && status !== 'superseded') latest.set(slot, { id, status });
   };
   // The steps that run or expire, in the file's order (each lane's order), and their priorities.
-  const ordered: Array<{ step: PreviewStep; index: number }> = [];
+  const ordered: Array<{ step: PreviewStep<Op>; index: number }> = [];
   const priorities = new Set<number>();
-  const held: PreviewStep[] = [];
-  const waiting: PreviewStep[] = [];
+  const held: PreviewStep<Op>[] = [];
+  const waiting: PreviewStep<Op>[] = [];
   // `queue status` lists 10,000 entries through this in a cold process: no work per entry that
   // is not needed (a lane key only once some lane is closed).
   for (let index = 0; index < entries.length; index++) {
     const entry = entries[index]!;
-    const op = entry.operation;
-    const slot = op.kind === 'acquire-lock' ? lockSlot(entry, op.key) : undefined;
+    const slot = provided(entry);
     if (entry.status !== 'pending') {
       track(slot, entry.id, entry.status);
       continue;
     }
-    if (closed.size > 0 && closed.has(laneOf(op))) {
+    if (closed.size > 0 && closed.has(lane(entry))) {
       waiting.push({ entry, action: 'wait', ...(entry.notBefore ? { detail: entry.notBefore } : {}) });
       track(slot, entry.id, 'pending');
       continue;
@@ -327,17 +319,17 @@ export function previewRun(
       track(slot, entry.id, 'expired');
       continue;
     }
-    if (latest.size > 0 && dependsOnAcquire(entry)) {
-      const key = lockKeyOf(entry);
-      const prerequisite = key === undefined ? undefined : latest.get(lockSlot(entry, key));
-      if (prerequisite && (prerequisite.status === 'failed' || prerequisite.status === 'expired')) {
+    if (latest.size > 0) {
+      const needs = required(entry);
+      const prerequisite = needs === undefined ? undefined : latest.get(needs);
+      if (prerequisite && isDead(prerequisite.status)) {
         held.push({ entry, action: 'held', detail: prerequisite.id });
         continue;
       }
     }
     const skippable = options.force && entry.notBeforeReason !== 'retry-after';
     if (entry.notBefore && entry.notBefore > nowIso && !skippable) {
-      closed.add(laneOf(op));
+      closed.add(lane(entry));
       waiting.push({ entry, action: 'wait', detail: entry.notBefore });
       track(slot, entry.id, 'pending');
       continue;
@@ -346,19 +338,22 @@ export function previewRun(
     priorities.add(entry.priority);
     track(slot, entry.id, 'done');
   }
-  const steps: PreviewStep[] = [];
+  const steps: PreviewStep<Op>[] = [];
   if (priorities.size <= 1) {
     // One priority throughout: a merge by age is the file's order.
-    for (const o of ordered) steps.push(o.step);
+    for (const o of ordered) {
+      if (steps.length >= limit) break;
+      steps.push(o.step);
+    }
   } else {
     // Merge the lanes as a serial run takes them: each time, the lane whose next step has the
     // highest priority, then the oldest. A binary heap keeps this O(n log lanes).
-    const lanes = new Map<string, Array<{ step: PreviewStep; index: number }>>();
+    const lanes = new Map<string, Array<{ step: PreviewStep<Op>; index: number }>>();
     for (const o of ordered) {
-      const lane = laneOf(o.step.entry.operation);
-      const queue = lanes.get(lane);
+      const key = lane(o.step.entry);
+      const queue = lanes.get(key);
       if (queue) queue.push(o);
-      else lanes.set(lane, [o]);
+      else lanes.set(key, [o]);
     }
     const queues = [...lanes.values()];
     const cursor = queues.map(() => 0);
@@ -372,34 +367,39 @@ export function previewRun(
     };
     const heap = new MinHeap(before);
     for (let q = 0; q < queues.length; q++) heap.push(q);
-    while (heap.size > 0) {
+    while (heap.size > 0 && steps.length < limit) {
       const q = heap.pop()!;
       steps.push(head(q).step);
       cursor[q]! += 1;
       if (cursor[q]! < queues[q]!.length) heap.push(q);
     }
   }
-  for (const s of held) steps.push(s);
-  for (const s of waiting) steps.push(s);
+  for (const s of held) if (steps.length < limit) steps.push(s);
+  for (const s of waiting) if (steps.length < limit) steps.push(s);
   return steps;
 }
 
 /**
  * Pending and running entries in the order a serial run takes them (running first): the order
- * `queue status` lists them in. See {@link previewRun}.
+ * `list` gives them in; only the first `limit` when given (a status page). See {@link previewRun}.
  */
-export function runOrder(entries: readonly QueueEntry[], now: number): QueueEntry[] {
-  // The common case, checked in one tight pass (`queue status` runs this cold on 10,000 entries):
+export function runOrder<Op extends Operation>(
+  rules: QueueRules<Op>,
+  entries: readonly QueueEntry<Op>[],
+  now: number,
+  limit: number = Number.POSITIVE_INFINITY,
+): QueueEntry<Op>[] {
+  // The common case, checked in one tight pass (a cold `list` of 10,000 entries runs this):
   // nothing running, one priority, nothing waiting, expired or held. Then it is the file's order.
   const nowIso = new Date(now).toISOString();
-  const pending: QueueEntry[] = [];
+  const pending: QueueEntry<Op>[] = [];
   let priority: number | undefined;
   let simple = true;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     const status = e.status;
     if (status === 'pending') {
-      pending.push(e);
+      if (pending.length < limit) pending.push(e);
       if (priority === undefined) priority = e.priority;
       else if (e.priority !== priority) simple = false;
       if (
@@ -407,16 +407,14 @@ export function runOrder(entries: readonly QueueEntry[], now: number): QueueEntr
         (e.expiresAt !== undefined && e.expiresAt <= nowIso)
       )
         simple = false;
-    } else if (
-      status === 'running' ||
-      ((status === 'failed' || status === 'expired') && e.operation.kind === 'acquire-lock')
-    ) {
-      simple = false;
-    }
+    } else if (status === 'running') simple = false;
+    else if (simple && isDead(status) && rules.provides?.(e.operation) !== undefined) simple = false;
   }
   if (simple) return pending;
-  const running = entries.filter((e) => e.status === 'running');
-  return running.concat(previewRun(entries, now).map((s) => s.entry));
+  const running = entries.filter((e) => e.status === 'running').slice(0, limit);
+  const rest = limit - running.length;
+  if (rest <= 0) return running;
+  return running.concat(previewRun(rules, entries, now, { limit: rest }).map((s) => s.entry));
 }
 
 /** A binary heap of small integers ordered by `before` (true when `a` comes out first). */
@@ -479,16 +477,17 @@ const finishedAt = (e: QueueEntry): string => e.completedAt ?? e.history.at(-1)?
 /**
  * The entries to keep, pure; undefined when nothing is to be removed. Finished entries (done,
  * superseded, expired) go once older than `retainMs`, and the oldest beyond `maxFinished`. Pending,
- * running and failed entries always stay (failed ones until the user acts). A finished acquisition
- * stays while {@link heldBy} needs it: the latest acquisition before a pending push, renewal or
- * release of its lock, or the latest acquisition of a lock after a failed or expired one (without it,
- * what is enqueued next would be held by the old failure).
+ * running and failed entries always stay (failed ones until the user acts). A finished provider
+ * stays while {@link heldBy} needs it: the latest provider of a slot before a pending entry that
+ * requires it, or the latest provider after a failed or expired one (without it, what is enqueued
+ * next would be held by the old failure).
  */
-export function pruneFinished(
-  entries: readonly QueueEntry[],
+export function pruneFinished<Op extends Operation>(
+  rules: QueueRules<Op>,
+  entries: readonly QueueEntry<Op>[],
   now: number,
   retention: Retention,
-): QueueEntry[] | undefined {
+): QueueEntry<Op>[] | undefined {
   const cutoff = new Date(now - retention.retainMs).toISOString();
   let finished = 0;
   let old = false;
@@ -499,21 +498,22 @@ export function pruneFinished(
   }
   if (!old && finished <= retention.maxFinished) return undefined;
 
-  const keep = new Set<QueueEntry>();
-  const latest = new Map<string, QueueEntry>();
+  const { provided, required } = slots(rules);
+  const keep = new Set<QueueEntry<Op>>();
+  const latest = new Map<string, QueueEntry<Op>>();
   const failedBefore = new Set<string>();
   for (const e of entries) {
-    if (e.operation.kind === 'acquire-lock') {
+    const slot = provided(e);
+    if (slot !== undefined) {
       if (e.status === 'superseded') continue;
-      const slot = lockSlot(e, e.operation.key);
       const previous = latest.get(slot);
-      if (previous?.status === 'failed' || previous?.status === 'expired') failedBefore.add(slot);
+      if (isDead(previous?.status)) failedBefore.add(slot);
       latest.set(slot, e);
       continue;
     }
-    if ((e.status === 'pending' || e.status === 'running') && dependsOnAcquire(e)) {
-      const key = lockKeyOf(e);
-      const prerequisite = key === undefined ? undefined : latest.get(lockSlot(e, key));
+    if (e.status === 'pending' || e.status === 'running') {
+      const needs = required(e);
+      const prerequisite = needs === undefined ? undefined : latest.get(needs);
       if (prerequisite && isFinished(prerequisite)) keep.add(prerequisite);
     }
   }

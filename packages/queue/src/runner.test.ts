@@ -5,10 +5,10 @@ import { createRetryBudget } from '@oxvcs/retry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ExecutionContext, type RunEvent, runQueue, toStoredError } from './runner.js';
 import { createQueue, type Queue } from './store.js';
-import type { Operation, QueueEntry } from './types.js';
+import { type BookingEntry, type BookingOp, BOOKING_RULES as rules } from './test-support/rules.js';
 
 let dir: string;
-let queue: Queue;
+let queue: Queue<BookingOp>;
 let now: number;
 const clock = { now: () => now };
 const sleeps: number[] = [];
@@ -17,70 +17,76 @@ const sleep = async (ms: number) => {
   now += ms;
 };
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'oxvcs-runner-'));
+  dir = mkdtempSync(join(tmpdir(), 'queue-runner-'));
   now = Date.parse('2026-11-24T10:00:00Z');
   sleeps.length = 0;
-  queue = createQueue({ file: join(dir, 'queue.json'), clock });
+  queue = createQueue({ file: join(dir, 'queue.json'), rules, clock });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const remote = 'http://localhost:3000/ns/r';
-const acq = (p = '/a'): Operation => ({
-  kind: 'acquire-lock',
-  projectDir: p,
-  remote,
-  key: '.',
-  ttlMs: 1000,
-  holder: 'h',
+const server = 'http://localhost:3000/ns/r';
+const reserve = (p = '/a'): BookingOp => ({
+  kind: 'reserve',
+  project: p,
+  server,
+  seat: 'A1',
+  holdMs: 1000,
+  guest: 'g',
 });
-const push = (p = '/a'): Operation => ({ kind: 'push', projectDir: p, remote, branch: 'main', lockKey: '.' });
-const pull = (p = '/a'): Operation => ({ kind: 'pull', projectDir: p, remote, branch: 'main' });
+const send = (p = '/a'): BookingOp => ({
+  kind: 'send',
+  project: p,
+  server,
+  to: 'ada@example.com',
+  seat: 'A1',
+});
+const fetchList = (p = '/a', list = 'menu'): BookingOp => ({ kind: 'fetch', project: p, server, list });
 const policy = { maxRetries: 2, initialDelayMs: 100, maxDelayMs: 1000 };
 const refused = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
 
 describe('runQueue', () => {
-  it('runs each project in the order enqueued, priority ordering only projects, and marks entries done with their result', async () => {
-    await queue.enqueue({ operation: pull('/b') });
-    await queue.enqueue({ operation: push('/a') });
-    await queue.enqueue({ operation: acq('/a') });
-    await queue.enqueue({ operation: acq('/c') });
+  it('runs each lane in the order enqueued, priority ordering only lanes, and marks entries done with their result', async () => {
+    await queue.enqueue({ operation: fetchList('/b') });
+    await queue.enqueue({ operation: send('/a') });
+    await queue.enqueue({ operation: reserve('/a') });
+    await queue.enqueue({ operation: reserve('/c') });
     const order: string[] = [];
-    const mark = (kind: string) => async (op: Operation) => {
-      order.push(`${kind} ${op.projectDir}`);
-      return kind === 'acquire' ? { fencingToken: 7 } : undefined;
+    const mark = (kind: string) => async (op: BookingOp) => {
+      order.push(`${kind} ${op.project}`);
+      return kind === 'reserve' ? { ticket: 7 } : undefined;
     };
     const summary = await runQueue(queue, {
-      executors: { 'acquire-lock': mark('acquire'), push: mark('push'), pull: mark('pull') },
+      executors: { reserve: mark('reserve'), send: mark('send'), fetch: mark('fetch') },
       retryPolicy: policy,
       clock,
       sleep,
       concurrency: 1,
     });
-    expect(order).toEqual(['acquire /c', 'pull /b', 'push /a', 'acquire /a']);
+    expect(order).toEqual(['reserve /c', 'fetch /b', 'send /a', 'reserve /a']);
     expect(summary).toMatchObject({ done: 4, failed: 0, remaining: 0 });
-    const [acquire] = await queue.list({ kind: 'acquire-lock', projectDir: '/a' });
-    expect(acquire).toMatchObject({ status: 'done', result: { fencingToken: 7 }, attempts: 1 });
-    expect(acquire!.history).toHaveLength(1);
+    const [reserved] = await queue.list({ kind: 'reserve', scope: '/a' });
+    expect(reserved).toMatchObject({ status: 'done', result: { ticket: 7 }, attempts: 1 });
+    expect(reserved!.reason).toBeUndefined();
+    expect(reserved!.history).toHaveLength(1);
   });
 
-  it('offline push then lock release: the push is replayed first, under the lease it was queued with', async () => {
-    // The remote's lock: granted with token 7 before going offline.
-    let lease: number | undefined = 7;
+  it('offline send then cancel: the send is replayed first, under the ticket it was queued with', async () => {
+    // The server's reservation: granted with ticket 7 before going offline.
+    let ticket: number | undefined = 7;
     await queue.enqueue({
-      operation: { kind: 'push', projectDir: '/a', remote, branch: 'main', lockKey: '.', fencingToken: 7 },
+      operation: { kind: 'send', project: '/a', server, to: 'ada@example.com', seat: 'A1', ticket: 7 },
     });
     await queue.enqueue({
-      operation: { kind: 'release-lock', projectDir: '/a', remote, key: '.', holder: 'h', fencingToken: 7 },
+      operation: { kind: 'cancel', project: '/a', server, seat: 'A1', guest: 'g', ticket: 7 },
     });
     const summary = await runQueue(queue, {
       executors: {
-        push: async (op) => {
-          if (op.fencingToken !== lease)
-            throw Object.assign(new Error('stale fencing token'), { retryKind: 'conflict' });
+        send: async (op) => {
+          if (op.ticket !== ticket) throw Object.assign(new Error('stale ticket'), { retryKind: 'conflict' });
           return undefined;
         },
-        'release-lock': async () => {
-          lease = undefined;
+        cancel: async () => {
+          ticket = undefined;
           return undefined;
         },
       },
@@ -95,17 +101,18 @@ describe('runQueue', () => {
     const writes: string[] = [];
     const counted = createQueue({
       file: join(dir, 'counted.json'),
+      rules,
       clock,
       onEvent: (e) => {
         if (e.type === 'write-verified') writes.push(e.type);
       },
     });
     await counted.transact((entries) => {
-      for (let i = 0; i < 20; i++) entries.push(entry(pull(`/p${i % 4}`), i));
+      for (let i = 0; i < 20; i++) entries.push(entry(fetchList(`/p${i % 4}`), i));
     });
     writes.length = 0;
     const summary = await runQueue(counted, {
-      executors: { pull: async () => undefined },
+      executors: { fetch: async () => undefined },
       retryPolicy: policy,
       clock,
       sleep,
@@ -117,17 +124,17 @@ describe('runQueue', () => {
   });
 
   it('transient failures retry with backoff, then the entry stays pending and the run stops (offline)', async () => {
-    await queue.enqueue({ operation: acq('/a') });
-    await queue.enqueue({ operation: pull('/b') });
-    const events: RunEvent[] = [];
+    await queue.enqueue({ operation: reserve('/a') });
+    await queue.enqueue({ operation: fetchList('/b') });
+    const events: RunEvent<BookingOp>[] = [];
     let calls = 0;
     const summary = await runQueue(queue, {
       executors: {
-        'acquire-lock': async () => {
+        reserve: async () => {
           calls++;
-          throw new Error('could not reach the remote', { cause: refused() });
+          throw new Error('could not reach the server', { cause: refused() });
         },
-        pull: async () => undefined,
+        fetch: async () => undefined,
       },
       retryPolicy: policy,
       clock,
@@ -137,38 +144,42 @@ describe('runQueue', () => {
     });
     expect(calls).toBe(3);
     expect(summary).toMatchObject({ stopped: 'offline', done: 0, deferred: 1, remaining: 2 });
-    const [entry] = await queue.list({ kind: 'acquire-lock' });
-    expect(entry).toMatchObject({
+    const [pending] = await queue.list({ kind: 'reserve' });
+    expect(pending).toMatchObject({
       status: 'pending',
       attempts: 1,
       verifyFirst: true,
       notBeforeReason: 'backoff',
+      reason: { code: 'will-retry', facts: { kind: 'transient' } },
     });
-    expect(entry!.lastError).toMatchObject({ kind: 'transient', message: 'could not reach the remote' });
-    expect(entry!.lastError!.chain.map((l) => l.code ?? l.name)).toEqual(['Error', 'ECONNREFUSED']);
+    expect(String(pending!.reason!.facts!.reason)).toMatch(/ECONNREFUSED/);
+    expect(pending!.lastError).toMatchObject({ kind: 'transient', message: 'could not reach the server' });
+    expect(pending!.lastError!.chain.map((l) => l.code ?? l.name)).toEqual(['Error', 'ECONNREFUSED']);
     expect(
       events
         .filter((e) => e.type === 'entry-retry')
         .map((e) => (e as { event: { type: string } }).event.type),
     ).toContain('retry-scheduled');
-    expect((await queue.list({ kind: 'pull' }))[0]!.status).toBe('pending');
+    const deferred = events.find((e) => e.type === 'entry-deferred');
+    expect(deferred).toMatchObject({ entry: { id: pending!.id }, until: pending!.notBefore });
+    expect((await queue.list({ kind: 'fetch' }))[0]!.status).toBe('pending');
   });
 
   it('permanent, auth and conflict failures dead-letter with the reason; others proceed', async () => {
-    await queue.enqueue({ operation: acq('/a') });
-    await queue.enqueue({ operation: push('/a') });
-    await queue.enqueue({ operation: pull('/b') });
-    const events: RunEvent[] = [];
+    await queue.enqueue({ operation: reserve('/a') });
+    await queue.enqueue({ operation: send('/a') });
+    await queue.enqueue({ operation: fetchList('/b') });
+    const events: RunEvent<BookingOp>[] = [];
     const summary = await runQueue(queue, {
       executors: {
-        'acquire-lock': async () => {
-          throw Object.assign(new Error('Lock held by bob@studio since 09:00'), {
+        reserve: async () => {
+          throw Object.assign(new Error('Seat A1 taken by bob@example.com since 09:00'), {
             retryKind: 'conflict',
-            holder: 'bob@studio',
+            guest: 'bob@example.com',
           });
         },
-        push: async () => undefined,
-        pull: async () => undefined,
+        send: async () => undefined,
+        fetch: async () => undefined,
       },
       retryPolicy: policy,
       clock,
@@ -178,23 +189,33 @@ describe('runQueue', () => {
     expect(summary).toMatchObject({ failed: 1, done: 1, held: 1 });
     const [failed] = await queue.list({ status: 'failed' });
     expect(failed).toMatchObject({
-      statusReason: 'Lock held by bob@studio since 09:00',
-      lastError: { facts: { holder: 'bob@studio' } },
+      reason: {
+        code: 'failed',
+        facts: { kind: 'conflict', reason: 'Seat A1 taken by bob@example.com since 09:00' },
+      },
+      lastError: { facts: { guest: 'bob@example.com' } },
     });
-    expect(events.some((e) => e.type === 'entry-held')).toBe(true);
-    expect((await queue.list({ kind: 'push' }))[0]!.status).toBe('pending');
+    expect(events.find((e) => e.type === 'entry-failed')).toMatchObject({
+      entry: { id: failed!.id, reason: { code: 'failed' } },
+    });
+    const [held] = await queue.list({ kind: 'send' });
+    expect(held!.status).toBe('pending');
+    expect(events.filter((e) => e.type === 'entry-held')).toEqual([
+      expect.objectContaining({ entry: expect.objectContaining({ id: held!.id }), by: failed!.id }),
+    ]);
   });
 
   it('rate-limited: waits exactly the server’s Retry-After', async () => {
-    await queue.enqueue({ operation: pull() });
+    await queue.enqueue({ operation: fetchList() });
     let calls = 0;
     await runQueue(queue, {
       executors: {
-        pull: async () => {
+        fetch: async () => {
           if (++calls === 1)
             throw Object.assign(new Error('busy'), {
               response: { status: 429, headers: new Headers({ 'retry-after': '5' }) },
             });
+          return undefined;
         },
       },
       retryPolicy: policy,
@@ -206,10 +227,10 @@ describe('runQueue', () => {
   });
 
   it('an absurd Retry-After (99999999999999999999) defers the entry by at most a day, never crashes', async () => {
-    await queue.enqueue({ operation: pull() });
+    await queue.enqueue({ operation: fetchList() });
     const summary = await runQueue(queue, {
       executors: {
-        pull: async () => {
+        fetch: async () => {
           throw Object.assign(new Error('busy'), {
             response: { status: 429, headers: new Headers({ 'retry-after': '99999999999999999999' }) },
           });
@@ -221,15 +242,16 @@ describe('runQueue', () => {
     });
     expect(sleeps).toEqual([]);
     expect(summary.remaining).toBe(1);
-    const [entry] = await queue.list();
-    expect(entry!.status).toBe('pending');
-    expect(Date.parse(entry!.notBefore!) - now).toBe(24 * 3_600_000);
+    const [pending] = await queue.list();
+    expect(pending!.status).toBe('pending');
+    expect(pending!.notBeforeReason).toBe('retry-after');
+    expect(Date.parse(pending!.notBefore!) - now).toBe(24 * 3_600_000);
   });
 
   it('gives up after maxAttempts replays', async () => {
-    await queue.enqueue({ operation: pull(), maxAttempts: 2 });
+    await queue.enqueue({ operation: fetchList(), maxAttempts: 2 });
     const exec = {
-      pull: async () => {
+      fetch: async () => {
         throw refused();
       },
     };
@@ -242,18 +264,25 @@ describe('runQueue', () => {
       force: true,
     });
     expect(second.failed).toBe(1);
-    expect((await queue.list())[0]).toMatchObject({ status: 'failed', attempts: 2 });
-    expect((await queue.list())[0]!.statusReason).toMatch(/^Gave up after 2 attempts/);
+    const [failed] = await queue.list();
+    expect(failed).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      reason: { code: 'gave-up', facts: { attempts: 2, kind: 'transient' } },
+    });
+    expect(String(failed!.reason!.facts!.reason)).toMatch(/ECONNREFUSED/);
   });
 
   it('an entry past its expiry expires instead of running', async () => {
-    await queue.enqueue({ operation: acq(), ttlMs: 60_000 });
+    await queue.enqueue({ operation: reserve(), ttlMs: 60_000 });
+    const expiresAt = new Date(now + 60_000).toISOString();
     now += 120_000;
     let ran = false;
     const summary = await runQueue(queue, {
       executors: {
-        'acquire-lock': async () => {
+        reserve: async () => {
           ran = true;
+          return undefined;
         },
       },
       retryPolicy: policy,
@@ -262,39 +291,47 @@ describe('runQueue', () => {
     });
     expect(ran).toBe(false);
     expect(summary.expired).toBe(1);
-    expect((await queue.list())[0]!.status).toBe('expired');
+    expect((await queue.list())[0]).toMatchObject({
+      status: 'expired',
+      reason: { code: 'expired', facts: { expiresAt } },
+    });
   });
 
   it('abort mid-operation leaves the entry pending (verify first) and others untouched', async () => {
-    await queue.enqueue({ operation: acq('/a') });
-    await queue.enqueue({ operation: pull('/b') });
+    await queue.enqueue({ operation: reserve('/a') });
+    await queue.enqueue({ operation: fetchList('/b') });
     const controller = new AbortController();
+    const events: RunEvent<BookingOp>[] = [];
     const summary = await runQueue(queue, {
       executors: {
-        'acquire-lock': (_op, ctx) =>
+        reserve: (_op, ctx) =>
           new Promise((_, reject) => {
             ctx.signal.addEventListener('abort', () =>
               reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
             );
             setTimeout(() => controller.abort(), 10);
           }),
-        pull: async () => undefined,
+        fetch: async () => undefined,
       },
       retryPolicy: policy,
       signal: controller.signal,
+      onEvent: (e) => events.push(e),
     });
     expect(summary.stopped).toBe('aborted');
     const entries = await queue.list();
     expect(entries.map((e) => [e.operation.kind, e.status])).toEqual([
-      ['acquire-lock', 'pending'],
-      ['pull', 'pending'],
+      ['reserve', 'pending'],
+      ['fetch', 'pending'],
     ]);
     expect(entries[0]).toMatchObject({ attempts: 0, verifyFirst: true });
     expect(entries[0]!.runner).toBeUndefined();
+    expect(events.filter((e) => e.type === 'run-stopped')).toEqual([
+      { type: 'run-stopped', reason: 'aborted', putBack: [entries[0]!.id] },
+    ]);
   });
 
   it('a recovered entry is replayed with verifyFirst', async () => {
-    await queue.enqueue({ operation: acq() });
+    await queue.enqueue({ operation: reserve() });
     await queue.transact((entries) => {
       entries[0]!.status = 'running';
       entries[0]!.runner = { pid: 999_999_999, since: new Date(now).toISOString() };
@@ -302,8 +339,9 @@ describe('runQueue', () => {
     const seen: boolean[] = [];
     await runQueue(queue, {
       executors: {
-        'acquire-lock': async (_op, ctx) => {
+        reserve: async (_op, ctx) => {
           seen.push(ctx.verifyFirst);
+          return undefined;
         },
       },
       retryPolicy: policy,
@@ -313,13 +351,36 @@ describe('runQueue', () => {
     expect(seen).toEqual([true]);
   });
 
+  it('an executor is told the entry’s idempotency key and the attempt, the same across retries', async () => {
+    const { entry: queued } = await queue.enqueue({ operation: fetchList(), idempotencyKey: 'menu-once' });
+    const seen: Array<[string, number, boolean]> = [];
+    await runQueue(queue, {
+      executors: {
+        fetch: async (_op, ctx) => {
+          seen.push([ctx.idempotencyKey, ctx.attempt, ctx.verifyFirst]);
+          if (ctx.attempt === 1) throw refused();
+          return undefined;
+        },
+      },
+      retryPolicy: policy,
+      clock,
+      sleep,
+    });
+    expect(queued.idempotencyKey).toBe('menu-once');
+    expect(seen).toEqual([
+      ['menu-once', 1, false],
+      ['menu-once', 2, true],
+    ]);
+  });
+
   it('a spent retry budget stops the replay', async () => {
-    for (const p of ['/a', '/b', '/c']) await queue.enqueue({ operation: pull(p) });
+    for (const p of ['/a', '/b', '/c']) await queue.enqueue({ operation: fetchList(p) });
     const budget = createRetryBudget({ capacity: 5, retryCost: 5 });
     let calls = 0;
+    const events: RunEvent<BookingOp>[] = [];
     const summary = await runQueue(queue, {
       executors: {
-        pull: async () => {
+        fetch: async () => {
           calls++;
           throw refused();
         },
@@ -328,19 +389,23 @@ describe('runQueue', () => {
       budget,
       clock,
       sleep,
+      onEvent: (e) => events.push(e),
     });
     expect(calls).toBe(2);
     expect(summary.stopped).toBe('budget');
+    expect(events.filter((e) => e.type === 'run-stopped')).toEqual([
+      { type: 'run-stopped', reason: 'budget', putBack: [] },
+    ]);
   });
 });
 
 /** A pending entry as the store would keep it (for seeding many at once). */
-function entry(operation: Operation, i: number): QueueEntry {
+function entry(operation: BookingOp, i: number): BookingEntry {
   return {
     id: `01J${String(i).padStart(23, '0')}`,
     idempotencyKey: `seed:${i}`,
     operation,
-    priority: operation.kind.endsWith('-lock') ? 100 : 0,
+    priority: rules.priority!(operation),
     enqueuedAt: new Date(now + i).toISOString(),
     attempts: 0,
     maxAttempts: 10,
@@ -350,61 +415,65 @@ function entry(operation: Operation, i: number): QueueEntry {
 }
 
 describe('parallel replay', () => {
-  const lockOp = (i: number, projects: number, origin = 'http://localhost:3000'): Operation => ({
-    kind: i % 3 === 2 ? 'release-lock' : 'acquire-lock',
-    projectDir: `/p${i % projects}`,
-    remote: `${origin}/ns/p${i % projects}`,
-    key: `k${i % projects}`,
-    holder: 'h',
-    ttlMs: 60_000,
-  });
+  const seatOp = (i: number, projects: number, origin = 'http://localhost:3000'): BookingOp => {
+    const base = {
+      project: `/p${i % projects}`,
+      server: `${origin}/ns/p${i % projects}`,
+      seat: `s${i % projects}`,
+      guest: 'g',
+    };
+    return i % 3 === 2 ? { kind: 'cancel', ...base } : { kind: 'reserve', ...base, holdMs: 60_000 };
+  };
   const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-  it('1,000 lock operations across 20 projects at 5 ms latency: 8 at once, each project in order (throughput: pnpm bench)', async () => {
-    const real = createQueue({ file: join(dir, 'parallel.json') });
+  it('1,000 seat operations across 20 projects at 5 ms latency: 8 at once, each project in order (throughput: pnpm bench)', async () => {
+    const real = createQueue({ file: join(dir, 'parallel.json'), rules });
     await real.transact((entries) => {
-      for (let i = 0; i < 1000; i++) entries.push({ ...entry(lockOp(i, 20), i), priority: 100 });
+      for (let i = 0; i < 1000; i++) entries.push(entry(seatOp(i, 20), i));
     });
     const started: Record<string, string[]> = {};
     let inFlight = 0;
     let peak = 0;
-    const exec = async (op: Operation, ctx: ExecutionContext) => {
-      started[op.projectDir] = [...(started[op.projectDir] ?? []), ctx.entry.id];
+    const exec = async (op: BookingOp, ctx: ExecutionContext) => {
+      started[op.project] = [...(started[op.project] ?? []), ctx.idempotencyKey];
       peak = Math.max(peak, ++inFlight);
       await realSleep(5);
       inFlight -= 1;
       return undefined;
     };
     const summary = await runQueue(real, {
-      executors: { 'acquire-lock': exec, 'release-lock': exec },
+      executors: { reserve: exec, cancel: exec },
       retryPolicy: policy,
     });
     expect(summary).toMatchObject({ done: 1000, failed: 0, remaining: 0 });
     expect(peak).toBe(8);
     for (let p = 0; p < 20; p++) {
-      const expected = Array.from({ length: 50 }, (_, j) => entry(lockOp(p + 20 * j, 20), p + 20 * j).id);
+      const expected = Array.from(
+        { length: 50 },
+        (_, j) => entry(seatOp(p + 20 * j, 20), p + 20 * j).idempotencyKey,
+      );
       expect(started[`/p${p}`]).toEqual(expected);
     }
   }, 30_000);
 
-  it('a remote that does not answer defers only its own entries; other remotes replay meanwhile', async () => {
+  it('a server that does not answer defers only its own entries; other servers replay meanwhile', async () => {
     for (let i = 0; i < 30; i++) {
       const down = i % 3 === 0;
       await queue.enqueue({
-        operation: lockOp(i, 6, down ? 'http://down.example:3000' : 'http://up.example:3000'),
+        operation: seatOp(i, 6, down ? 'http://down.example:3000' : 'http://up.example:3000'),
       });
     }
     const tried: string[] = [];
-    const events: RunEvent[] = [];
-    const exec = async (op: Operation) => {
-      if (op.remote.startsWith('http://down.example')) {
-        tried.push(op.projectDir);
-        throw new Error('could not reach the remote', { cause: refused() });
+    const events: RunEvent<BookingOp>[] = [];
+    const exec = async (op: BookingOp) => {
+      if (op.server.startsWith('http://down.example')) {
+        tried.push(op.project);
+        throw new Error('could not reach the server', { cause: refused() });
       }
       return undefined;
     };
     const summary = await runQueue(queue, {
-      executors: { 'acquire-lock': exec, 'release-lock': exec },
+      executors: { reserve: exec, cancel: exec },
       retryPolicy: policy,
       clock,
       sleep,
@@ -417,27 +486,57 @@ describe('parallel replay', () => {
       stopped: 'offline',
       unreachable: ['http://down.example:3000'],
     });
-    // One entry probed the remote that was down (with its in-process retries), not one per project.
+    // One entry probed the server that was down (with its in-process retries), not one per project.
     expect(tried).toEqual(['/p0', '/p0', '/p0']);
-    expect(events.filter((e) => e.type === 'remote-down')).toEqual([
-      expect.objectContaining({ remote: 'http://down.example:3000' }),
+    expect(events.filter((e) => e.type === 'target-down')).toEqual([
+      expect.objectContaining({
+        target: 'http://down.example:3000',
+        entry: expect.objectContaining({ operation: expect.objectContaining({ project: '/p0' }) }),
+      }),
     ]);
     const left = await queue.list({ status: 'pending' });
-    expect(new Set(left.map((e) => e.operation.remote.slice(0, 18)))).toEqual(
+    expect(new Set(left.map((e) => e.operation.server.slice(0, 18)))).toEqual(
       new Set(['http://down.exampl']),
     );
   });
 
-  it('a hung remote does not hold back another: the other finishes while it hangs', async () => {
-    await queue.enqueue({ operation: pull('/hung') });
+  it('groupOf decides which entries a server that does not answer holds back', async () => {
+    // Two paths on one host, judged as two servers: one down does not defer the other.
+    for (const [i, path] of ['down', 'up', 'down', 'up'].entries()) {
+      await queue.enqueue({
+        operation: { ...fetchList(`/${path}`, `list${i}`), server: `http://shared:1/${path}` },
+      });
+    }
+    const summary = await runQueue(queue, {
+      executors: {
+        fetch: async (op) => {
+          if (op.server.endsWith('/down')) throw refused();
+          return undefined;
+        },
+      },
+      retryPolicy: { maxRetries: 0 },
+      groupOf: (op) => op.server,
+      clock,
+      sleep,
+    });
+    expect(summary).toMatchObject({
+      done: 2,
+      deferred: 1,
+      remaining: 2,
+      unreachable: ['http://shared:1/down'],
+    });
+  });
+
+  it('a hung server does not hold back another: the other finishes while it hangs', async () => {
+    await queue.enqueue({ operation: fetchList('/hung') });
     for (let i = 0; i < 5; i++)
-      await queue.enqueue({ operation: { ...pull(`/ok${i}`), remote: 'http://ok:1/n/r' } });
+      await queue.enqueue({ operation: { ...fetchList(`/ok${i}`), server: 'http://ok:1/n/r' } });
     const controller = new AbortController();
     let finished = 0;
     const summary = await runQueue(queue, {
       executors: {
-        pull: (op, ctx) =>
-          op.remote === remote
+        fetch: (op, ctx) =>
+          op.server === server
             ? new Promise((_, reject) =>
                 ctx.signal.addEventListener('abort', () =>
                   reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
@@ -455,41 +554,47 @@ describe('parallel replay', () => {
     });
     expect(summary).toMatchObject({ done: 5, stopped: 'aborted', remaining: 1 });
     const [hung] = await queue.list({ status: 'pending' });
-    expect(hung).toMatchObject({ operation: { projectDir: '/hung' }, verifyFirst: true, attempts: 0 });
+    expect(hung).toMatchObject({ operation: { project: '/hung' }, verifyFirst: true, attempts: 0 });
   });
 });
 
 describe('scope and limits', () => {
-  it('projectDir replays only that project; limit caps the entries started', async () => {
-    for (const p of ['/a', '/b', '/a', '/a']) await queue.enqueue({ operation: pull(p) });
+  it('scope replays only that project; limit caps the entries started', async () => {
+    const projects = ['/a', '/b', '/a', '/a'];
+    for (const [i, p] of projects.entries()) await queue.enqueue({ operation: fetchList(p, `list${i}`) });
     const ran: string[] = [];
-    const exec = { pull: async (op: Operation) => void ran.push(op.projectDir) };
+    const exec = {
+      fetch: async (op: BookingOp) => {
+        ran.push(op.project);
+        return undefined;
+      },
+    };
     const first = await runQueue(queue, {
       executors: exec,
       retryPolicy: policy,
       clock,
       sleep,
-      projectDir: '/a',
+      scope: '/a',
       limit: 2,
     });
     expect(ran).toEqual(['/a', '/a']);
     expect(first).toMatchObject({ done: 2, remaining: 1 });
-    await runQueue(queue, { executors: exec, retryPolicy: policy, clock, sleep, projectDir: '/a' });
+    await runQueue(queue, { executors: exec, retryPolicy: policy, clock, sleep, scope: '/a' });
     expect(ran).toEqual(['/a', '/a', '/a']);
-    expect((await queue.list({ status: 'pending' })).map((e) => e.operation.projectDir)).toEqual(['/b']);
+    expect((await queue.list({ status: 'pending' })).map((e) => e.operation.project)).toEqual(['/b']);
   });
 });
 
 describe('stored errors are bounded', () => {
   it('a megabyte error page, a long cause chain and huge facts are stored clipped', async () => {
-    await queue.enqueue({ operation: pull() });
+    await queue.enqueue({ operation: fetchList() });
     const page = `<html>${'x'.repeat(1_000_000)}</html>`;
     let error: Error = Object.assign(new Error('root'), { code: 'E'.repeat(10_000) });
     for (let i = 0; i < 20; i++) error = new Error(`${i}: ${page}`, { cause: error });
-    Object.assign(error, { retryKind: 'permanent', holder: page, comment: page, status: 500 });
+    Object.assign(error, { retryKind: 'permanent', guest: page, note: page, status: 500 });
     await runQueue(queue, {
       executors: {
-        pull: async () => {
+        fetch: async () => {
           throw error;
         },
       },
@@ -504,9 +609,11 @@ describe('stored errors are bounded', () => {
     for (const link of stored.chain) expect(link.message.length).toBeLessThanOrEqual(500);
     expect(stored.message.length).toBeLessThanOrEqual(500);
     expect(stored.message.endsWith('…')).toBe(true);
-    expect(String(stored.facts!.holder).length).toBeLessThanOrEqual(200);
+    expect(String(stored.facts!.guest).length).toBeLessThanOrEqual(200);
+    expect(String(stored.facts!.note).length).toBeLessThanOrEqual(200);
     expect(stored.facts!.status).toBe(500);
-    expect(failed!.statusReason!.length).toBeLessThanOrEqual(500);
+    expect(failed!.reason!.code).toBe('failed');
+    expect(String(failed!.reason!.facts!.reason).length).toBeLessThanOrEqual(500);
     expect(readFileSync(join(dir, 'queue.json')).length).toBeLessThan(10_000);
   });
 

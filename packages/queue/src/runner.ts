@@ -8,57 +8,59 @@ import {
   type RetryPolicy,
   retry,
 } from '@oxvcs/retry';
-import { planRun, shortId } from './plan.js';
+import { planRun } from './plan.js';
 import { type Queue, recoverInterrupted } from './store.js';
-import type { AttemptRecord, Operation, OperationKind, QueueEntry, StoredError } from './types.js';
+import type { AttemptRecord, Facts, Operation, QueueEntry, QueueRules, StoredError } from './types.js';
 
 /** What an executor is told besides the operation. */
 export interface ExecutionContext {
-  readonly entry: QueueEntry;
-  /** True when a previous run was interrupted mid-flight: check the remote's real state before acting. */
+  /** The entry's idempotency key: stable across attempts, crashes and replays. */
+  readonly idempotencyKey: string;
+  /** True after an interrupted or failed attempt: check the remote's real state before acting. */
   readonly verifyFirst: boolean;
   readonly signal: AbortSignal;
+  /** 1 for the first attempt of this run. */
   readonly attempt: number;
 }
 
-/** Runs one kind of operation; resolves to facts worth keeping (e.g. the fencing token), or nothing. */
-export type Executor<K extends OperationKind = OperationKind> = (
-  operation: Extract<Operation, { kind: K }>,
+/** Runs one operation; resolves to facts worth keeping (e.g. the fencing token), or nothing. */
+export type Executor<Op extends Operation = Operation> = (
+  operation: Op,
   context: ExecutionContext,
-) => Promise<Record<string, string | number | boolean> | undefined>;
+) => Promise<Facts | undefined>;
 
 /** Executors for the kinds a caller supports; an entry of a missing kind fails with a clear reason. */
-export type Executors = { readonly [K in OperationKind]?: Executor<K> };
+export type Executors<Op extends Operation = Operation> = {
+  readonly [K in Op['kind']]?: Executor<Extract<Op, { kind: K }>>;
+};
 
 /** Progress of a run, for the UIs. */
-export type RunEvent =
+export type RunEvent<Op extends Operation = Operation> =
   | { readonly type: 'run-started'; readonly pending: number; readonly recovered: number }
-  | { readonly type: 'entry-started'; readonly entry: QueueEntry }
-  | { readonly type: 'entry-retry'; readonly entry: QueueEntry; readonly event: RetryEvent }
-  | { readonly type: 'entry-done'; readonly entry: QueueEntry }
-  | {
-      readonly type: 'entry-deferred';
-      readonly entry: QueueEntry;
-      readonly until: string;
-      readonly reason: string;
-    }
-  | { readonly type: 'entry-failed'; readonly entry: QueueEntry; readonly reason: string }
-  | { readonly type: 'entry-expired'; readonly entry: QueueEntry }
-  | { readonly type: 'entry-held'; readonly entry: QueueEntry; readonly reason: string }
+  | { readonly type: 'entry-started'; readonly entry: QueueEntry<Op> }
+  | { readonly type: 'entry-retry'; readonly entry: QueueEntry<Op>; readonly event: RetryEvent }
+  | { readonly type: 'entry-done'; readonly entry: QueueEntry<Op> }
+  /** Pending again with a not-before (`until`); `entry.reason` says why. */
+  | { readonly type: 'entry-deferred'; readonly entry: QueueEntry<Op>; readonly until: string }
+  /** Dead-lettered; `entry.reason` says why. */
+  | { readonly type: 'entry-failed'; readonly entry: QueueEntry<Op> }
+  | { readonly type: 'entry-expired'; readonly entry: QueueEntry<Op> }
+  /** Held back by the failed prerequisite `by` (an entry id). */
+  | { readonly type: 'entry-held'; readonly entry: QueueEntry<Op>; readonly by: string }
   | {
       /**
-       * A remote did not answer (a network error or a server failing after the in-process retries):
-       * its entries stay queued for the next sync; other remotes go on.
+       * A target did not answer (a network error or a server failing after the in-process
+       * retries): its entries stay queued for the next run; other targets go on.
        */
-      readonly type: 'remote-down';
-      readonly remote: string;
-      readonly entry: QueueEntry;
-      readonly message: string;
+      readonly type: 'target-down';
+      readonly target: string;
+      readonly entry: QueueEntry<Op>;
     }
   | {
       readonly type: 'run-stopped';
-      readonly reason: 'offline' | 'aborted' | 'budget';
-      readonly message: string;
+      readonly reason: 'aborted' | 'budget';
+      /** Entries that were running when the run was aborted, put back to pending. */
+      readonly putBack: readonly string[];
     }
   | { readonly type: 'run-finished'; readonly summary: RunSummary };
 
@@ -76,37 +78,37 @@ export interface RunSummary {
    * `budget` when the run's retry budget was spent, `aborted` when the signal fired.
    */
   readonly stopped?: 'offline' | 'aborted' | 'budget';
-  /** The remotes judged down in this run (see {@link RunOptions.remoteOf}). */
+  /** The targets judged down in this run (see {@link RunOptions.groupOf}). */
   readonly unreachable?: readonly string[];
 }
 
 /** Options of {@link runQueue}. */
-export interface RunOptions {
-  readonly executors: Executors;
-  /** Retry policy per attempt of an entry (in-process backoff), by kind. */
-  readonly retryPolicy: RetryPolicy | ((kind: OperationKind) => RetryPolicy);
+export interface RunOptions<Op extends Operation = Operation> {
+  readonly executors: Executors<Op>;
+  /** Retry policy per attempt of an entry (in-process backoff), by operation. */
+  readonly retryPolicy: RetryPolicy | ((operation: Op) => RetryPolicy);
   /** Shared across the run so one replay cannot hammer a dead server. */
   readonly budget?: RetryBudget;
   readonly signal?: AbortSignal;
-  readonly onEvent?: (event: RunEvent) => void;
+  readonly onEvent?: (event: RunEvent<Op>) => void;
   /** Ignore client-side backoff (a user asked to sync now); a server's Retry-After is still obeyed. */
   readonly force?: boolean;
   /** Start at most this many entries. @default unlimited */
   readonly limit?: number;
-  /** Only entries of this project. */
-  readonly projectDir?: string;
+  /** Only entries of this scope ({@link QueueRules.scope}). */
+  readonly scope?: string;
   /**
-   * Entries run at once. Each lane (a project and remote) runs one entry at a time in the order
+   * Entries run at once. Each lane (a scope and target) runs one entry at a time in the order
    * they were enqueued; different lanes run side by side. @default 8
    */
   readonly concurrency?: number;
   /**
-   * The remote an operation talks to, for judging remotes down: one entry probes a remote until it
-   * has answered once in this run, and a remote that does not answer defers its own entries only.
-   * @default the origin of `operation.remote` (scheme, host and port), or the whole string when it
-   * has none
+   * The server an operation talks to, for judging targets down: one entry probes a server until
+   * it has answered once in this run, and a server that does not answer defers its own entries.
+   * @default the origin (scheme, host and port) of {@link QueueRules.target}, or the whole target
+   * when it has none
    */
-  readonly remoteOf?: (operation: Operation) => string;
+  readonly groupOf?: (operation: Op) => string;
   /** Longest backoff stored on an entry between runs, in ms. @default 300000 */
   readonly maxDeferMs?: number;
   readonly clock?: { now(): number };
@@ -157,7 +159,11 @@ function boundFields(fields: Readonly<Record<string, unknown>>, textLimit: numbe
  * of the cause chain, each message clipped to {@link STORED_TEXT_LIMIT} characters, and the facts a
  * user may need (holder, expiresAt…) clipped too.
  */
-export function toStoredError(error: unknown, classification: Classification = classify(error)): StoredError {
+export function toStoredError(
+  error: unknown,
+  classification: Classification = classify(error),
+  facts: Readonly<Record<string, unknown>> = {},
+): StoredError {
   const chain: StoredError['chain'][number][] = [];
   const seen = new Set<unknown>();
   let current: unknown = error;
@@ -178,10 +184,6 @@ export function toStoredError(error: unknown, classification: Classification = c
       break;
     }
   }
-  const facts: Record<string, unknown> = {};
-  if (error && typeof error === 'object') {
-    for (const key of FACT_KEYS) facts[key] = (error as Record<string, unknown>)[key];
-  }
   const bounded = boundFields(facts, FACT_TEXT_LIMIT);
   const first = chain[0];
   const code = first?.code ?? (classification.code ? clip(classification.code, NAME_LIMIT) : undefined);
@@ -194,23 +196,12 @@ export function toStoredError(error: unknown, classification: Classification = c
   };
 }
 
-const FACT_KEYS = [
-  'holder',
-  'acquiredAt',
-  'expiresAt',
-  'comment',
-  'fencingToken',
-  'status',
-  'brokenBy',
-  'reason',
-] as const;
-
-const remoteOrigin = (operation: Operation): string => {
+const originOf = (target: string): string => {
   try {
-    const { origin } = new URL(operation.remote);
-    return origin === 'null' ? operation.remote : origin;
+    const { origin } = new URL(target);
+    return origin === 'null' ? target : origin;
   } catch {
-    return operation.remote;
+    return target;
   }
 };
 
@@ -219,8 +210,8 @@ type Outcome =
   | { readonly type: 'error'; readonly error: unknown; readonly classification: Classification };
 
 /** An entry whose executor has settled, waiting to be recorded. */
-interface Settled {
-  readonly entry: QueueEntry;
+interface Settled<Op extends Operation> {
+  readonly entry: QueueEntry<Op>;
   readonly remote: string;
   readonly started: number;
   readonly outcome: Outcome;
@@ -237,7 +228,11 @@ interface Settled {
  * (verify first), every other entry untouched. Claims and results are written together: one
  * transaction records every result that came in meanwhile and claims the next entries.
  */
-export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSummary> {
+export async function runQueue<Op extends Operation>(
+  queue: Queue<Op>,
+  options: RunOptions<Op>,
+): Promise<RunSummary> {
+  const rules: QueueRules<Op> = queue.rules;
   const clock = options.clock ?? Date;
   const emit = options.onEvent ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
@@ -245,22 +240,24 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
   const maxDeferMs = options.maxDeferMs ?? 300_000;
   const random = options.random ?? Math.random;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 8));
-  const remotes = new Map<string, string>();
-  const remoteOf = (operation: Operation): string => {
-    let remote = remotes.get(operation.remote);
-    if (remote === undefined) {
-      remote = (options.remoteOf ?? remoteOrigin)(operation);
-      remotes.set(operation.remote, remote);
+  const groups = new Map<string, string>();
+  const remoteOf = (operation: Op): string => {
+    if (options.groupOf) return options.groupOf(operation);
+    const target = rules.target(operation);
+    let group = groups.get(target);
+    if (group === undefined) {
+      group = originOf(target);
+      groups.set(target, group);
     }
-    return remote;
+    return group;
   };
-  const policyFor = (kind: OperationKind) =>
-    typeof options.retryPolicy === 'function' ? options.retryPolicy(kind) : options.retryPolicy;
+  const policyFor = (operation: Op) =>
+    typeof options.retryPolicy === 'function' ? options.retryPolicy(operation) : options.retryPolicy;
   const counts = { done: 0, failed: 0, deferred: 0, expired: 0, held: 0 };
   const heldSeen = new Set<string>();
   const iso = (ms: number) => new Date(ms).toISOString();
   const record = (
-    entry: QueueEntry,
+    entry: QueueEntry<Op>,
     outcome: AttemptRecord['outcome'],
     started: number,
     message?: string,
@@ -273,14 +270,17 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
   };
 
   /** Writes one settled outcome into its stored entry; undefined when the user removed it meanwhile. */
-  const settle = (stored: QueueEntry | undefined, { outcome, started }: Settled): QueueEntry | undefined => {
+  const settle = (
+    stored: QueueEntry<Op> | undefined,
+    { outcome, started }: Settled<Op>,
+  ): QueueEntry<Op> | undefined => {
     if (!stored) return undefined;
     delete stored.runner;
     if (outcome.type === 'done') {
       stored.status = 'done';
       stored.completedAt = iso(clock.now());
       delete stored.verifyFirst;
-      delete stored.statusReason;
+      delete stored.reason;
       delete stored.notBefore;
       delete stored.notBeforeReason;
       if (outcome.result) stored.result = boundFields(outcome.result, STORED_TEXT_LIMIT);
@@ -288,8 +288,9 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
       return { ...stored };
     }
     const { error, classification } = outcome;
-    stored.lastError = toStoredError(error, classification);
+    stored.lastError = toStoredError(error, classification, rules.errorFacts?.(error, stored.operation));
     const reason = clip(classification.reason);
+    const verdict = { kind: classification.kind, reason };
     if (classification.kind === 'cancelled') {
       stored.status = 'pending';
       stored.attempts = Math.max(0, stored.attempts - 1);
@@ -312,22 +313,23 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
       stored.status = 'pending';
       stored.notBefore = iso(clock.now() + wait);
       stored.notBeforeReason = serverWait === undefined ? 'backoff' : 'retry-after';
-      stored.statusReason = clip(`Will retry: ${classification.reason}`);
+      stored.reason = { code: 'will-retry', facts: verdict };
       stored.verifyFirst = true;
       record(stored, 'retry-later', started, reason);
       return { ...stored };
     }
     stored.status = 'failed';
     stored.completedAt = iso(clock.now());
-    stored.statusReason = isRetryable(classification.kind)
-      ? clip(`Gave up after ${stored.attempts} attempts: ${classification.reason}`)
-      : reason;
+    stored.reason = isRetryable(classification.kind)
+      ? { code: 'gave-up', facts: { ...verdict, attempts: stored.attempts } }
+      : { code: 'failed', facts: verdict };
     record(stored, 'failed', started, reason);
     return { ...stored };
   };
 
-  const execute = async (entry: QueueEntry): Promise<Outcome> => {
-    const executor = options.executors[entry.operation.kind] as Executor | undefined;
+  const execute = async (entry: QueueEntry<Op>): Promise<Outcome> => {
+    const executors = options.executors as Readonly<Record<string, Executor<Op> | undefined>>;
+    const executor = executors[entry.operation.kind];
     try {
       if (!executor) {
         throw Object.assign(
@@ -341,12 +343,13 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
       const result = await retry(
         () =>
           executor(entry.operation, {
-            entry,
-            verifyFirst: entry.verifyFirst === true || attempt > 1,
+            idempotencyKey: entry.idempotencyKey,
+            // `attempt` still counts the calls before this one: any of them failed.
+            verifyFirst: entry.verifyFirst === true || attempt > 0,
             signal,
             attempt: ++attempt,
           }),
-        policyFor(entry.operation.kind),
+        policyFor(entry.operation),
         {
           signal,
           ...(options.budget ? { budget: options.budget } : {}),
@@ -370,7 +373,7 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
   let started = 0;
   /** Started and not yet recorded (running, or settled and waiting to be written): id → remote. */
   const inFlight = new Map<string, string>();
-  const settled: Settled[] = [];
+  const settled: Settled<Op>[] = [];
   let wake: (() => void) | undefined;
   /** Remotes that answered in this run, and those judged down (their entries wait). */
   const up = new Set<string>();
@@ -380,10 +383,10 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
   let exhausted = false;
   let first = true;
   let remaining = 0;
-  const inScope = (e: QueueEntry) =>
-    options.projectDir === undefined || e.operation.projectDir === options.projectDir;
+  const inScope = (e: QueueEntry<Op>) =>
+    options.scope === undefined || rules.scope(e.operation) === options.scope;
 
-  const launch = (entry: QueueEntry, remote: string) => {
+  const launch = (entry: QueueEntry<Op>, remote: string) => {
     const begun = clock.now();
     inFlight.set(entry.id, remote);
     emit({ type: 'entry-started', entry });
@@ -419,7 +422,7 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
       // The first transaction also recovers entries left running by a process that died.
       const recovered = first ? recoverInterrupted(entries, iso(now), historyLimit).length : 0;
       const pendingAtStart = first ? entries.filter((e) => e.status === 'pending' && inScope(e)).length : 0;
-      const byId = new Map<string, QueueEntry>();
+      const byId = new Map<string, QueueEntry<Op>>();
       for (const e of entries) byId.set(e.id, e);
       const nowUp = new Set(up);
       const nowDown = new Set(down);
@@ -452,13 +455,13 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
           remaining: unfinished(),
         };
       }
-      const plan = planRun(entries, now, {
+      const plan = planRun(rules, entries, now, {
         force: options.force ?? false,
         skip: (e) => !inScope(e) || nowDown.has(remoteOf(e.operation)),
       });
       const expired = plan.expire.map((e) => {
         e.status = 'expired';
-        e.statusReason = `Expired at ${e.expiresAt} before it could run.`;
+        e.reason = { code: 'expired', facts: { expiresAt: e.expiresAt ?? iso(now) } };
         e.completedAt = iso(now);
         return { ...e };
       });
@@ -467,7 +470,7 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
       for (const [id, remote] of inFlight) {
         if (!recording.has(id)) probing.set(remote, (probing.get(remote) ?? 0) + 1);
       }
-      const claimed: Array<{ entry: QueueEntry; remote: string }> = [];
+      const claimed: Array<{ entry: QueueEntry<Op>; remote: string }> = [];
       for (const e of plan.ready) {
         if (claimed.length >= free) break;
         const remote = remoteOf(e.operation);
@@ -478,7 +481,6 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
         e.status = 'running';
         e.attempts += 1;
         e.runner = { pid: process.pid, since: iso(now) };
-        delete e.heldBy;
         claimed.push({ entry: { ...e }, remote });
       }
       return {
@@ -509,46 +511,31 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
         emit({ type: 'entry-done', entry: final });
       } else if (final.status === 'failed') {
         counts.failed += 1;
-        emit({ type: 'entry-failed', entry: final, reason: final.statusReason ?? 'failed' });
+        emit({ type: 'entry-failed', entry: final });
       } else if (item.outcome.type === 'error' && item.outcome.classification.kind === 'cancelled') {
-        cancelled.push(shortId(final.id));
+        cancelled.push(final.id);
       } else {
         counts.deferred += 1;
-        emit({
-          type: 'entry-deferred',
-          entry: final,
-          until: final.notBefore ?? '',
-          reason: final.statusReason ?? '',
-        });
+        emit({ type: 'entry-deferred', entry: final, until: final.notBefore ?? '' });
       }
       if (step.nowDown.has(item.remote) && !down.has(item.remote)) {
         down.add(item.remote);
-        emit({
-          type: 'remote-down',
-          remote: item.remote,
-          entry: final,
-          message: `${item.remote} is unreachable; its entries stay queued for the next sync, others go on.`,
-        });
+        emit({ type: 'target-down', target: item.remote, entry: final });
       }
     }
     if (step.budgetSpent && stopped === undefined) {
       stopped = 'budget';
-      emit({
-        type: 'run-stopped',
-        reason: 'budget',
-        message: 'The retry budget for this sync is spent; the rest stays queued.',
-      });
+      emit({ type: 'run-stopped', reason: 'budget', putBack: [] });
     }
     for (const entry of step.expired) {
       counts.expired += 1;
       emit({ type: 'entry-expired', entry });
     }
-    for (const entry of step.held) {
+    for (const { entry, by } of step.held) {
       if (heldSeen.has(entry.id)) continue;
       heldSeen.add(entry.id);
       counts.held += 1;
-      const reason = 'waiting: the lock acquisition it depends on failed; retry or remove that entry first';
-      emit({ type: 'entry-held', entry, reason });
+      emit({ type: 'entry-held', entry, by });
     }
     for (const { entry, remote } of step.claimed) {
       started += 1;
@@ -559,15 +546,7 @@ export async function runQueue(queue: Queue, options: RunOptions): Promise<RunSu
 
   if (signal.aborted && stopped !== 'budget') {
     stopped = 'aborted';
-    const left = cancelled.length;
-    emit({
-      type: 'run-stopped',
-      reason: 'aborted',
-      message:
-        left === 0
-          ? 'Sync cancelled; everything not yet done stays queued.'
-          : `Sync cancelled; ${cancelled.join(', ')} ${left === 1 ? 'stays' : 'stay'} queued.`,
-    });
+    emit({ type: 'run-stopped', reason: 'aborted', putBack: cancelled });
   } else if (stopped === undefined && down.size > 0) stopped = 'offline';
   const summary: RunSummary = {
     ...counts,

@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { QueueError } from './errors.js';
-import { createQueue, type QueueStoreEvent } from './store.js';
-import type { Operation } from './types.js';
+import { createQueue, type QueueOptions, type QueueStoreEvent } from './store.js';
+import { type BookingOp, BOOKING_RULES as rules } from './test-support/rules.js';
 
 // Real processes against one queue file: concurrent writers, a writer stopped (SIGSTOP) while it
 // holds the lock, writers killed (SIGKILL) at seeded points, lock files left behind. Children run
@@ -26,7 +26,7 @@ let dir: string;
 let file: string;
 const children: ChildProcess[] = [];
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'oxvcs-queue-proc-'));
+  dir = mkdtempSync(join(tmpdir(), 'queue-proc-'));
   file = join(dir, 'queue.json');
 });
 afterEach(() => {
@@ -110,12 +110,14 @@ function startWriter(
   };
 }
 
-const push = (branch: string): Operation => ({
-  kind: 'push',
-  projectDir: '/music/Song',
-  remote: 'http://localhost:3000/ada/song',
-  branch,
+const send = (to: string): BookingOp => ({
+  kind: 'send',
+  project: '/events/Gala',
+  server: 'http://localhost:3000/gala/seats',
+  to,
 });
+/** A queue on `file` (the test's by default), with the booking rules. */
+const open = (options: Partial<QueueOptions<BookingOp>> = {}) => createQueue({ file, rules, ...options });
 
 const keysOnDisk = (queueFile = file): string[] =>
   (JSON.parse(readFileSync(queueFile, 'utf8')) as { entries: Array<{ idempotencyKey: string }> }).entries.map(
@@ -158,7 +160,7 @@ describe('writers in real processes', () => {
   it('8 processes enqueueing 50 entries each at once → exactly 400 entries', async () => {
     const writers = Array.from({ length: 8 }, (_, i) => startWriter('enqueue', `w${i}`, { count: 50 }));
     expect(await Promise.all(writers.map((w) => w.exit))).toEqual(Array(8).fill(0));
-    const entries = await createQueue({ file }).list();
+    const entries = await open().list();
     expect(entries).toHaveLength(400);
     expect(new Set(entries.map((e) => e.idempotencyKey)).size).toBe(400);
     expect(new Set(entries.map((e) => e.id)).size).toBe(400);
@@ -166,14 +168,14 @@ describe('writers in real processes', () => {
   }, 60_000);
 
   it('a writer stopped (SIGSTOP) inside its read-modify-write past the stale timeout does not overwrite the entry acknowledged meanwhile', async () => {
-    await createQueue({ file }).enqueue({ operation: push('before'), idempotencyKey: 'before' });
+    await open().enqueue({ operation: send('before'), idempotencyKey: 'before' });
     const paused = startWriter('hold', 'a');
     await paused.line('inside'); // it holds the lock and has read the file
     paused.child.kill('SIGSTOP');
 
     const events: QueueStoreEvent[] = [];
-    const other = createQueue({ file, staleLockMs: 300, onEvent: recording(events) });
-    await other.enqueue({ operation: push('b'), idempotencyKey: 'b' }); // acknowledged
+    const other = open({ staleLockMs: 300, onEvent: recording(events) });
+    await other.enqueue({ operation: send('b'), idempotencyKey: 'b' }); // acknowledged
     expect(acquisitions(events)[0]?.takeover).toMatchObject({
       reason: 'stale',
       holder: { pid: paused.child.pid },
@@ -198,8 +200,8 @@ describe('writers in real processes', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toHaveLength(1); // its verified temp file
 
     const events: QueueStoreEvent[] = [];
-    await createQueue({ file, staleLockMs: 300, onEvent: recording(events) }).enqueue({
-      operation: push('b'),
+    await open({ staleLockMs: 300, onEvent: recording(events) }).enqueue({
+      operation: send('b'),
       idempotencyKey: 'b',
     });
     expect(acquisitions(events)[0]?.takeover?.reason).toBe('stale');
@@ -246,13 +248,12 @@ describe('writers in real processes', () => {
 
       // The next write: a stale timeout of 30 s shows it never waited for one.
       const events: QueueStoreEvent[] = [];
-      await createQueue({
-        file,
+      await open({
         staleLockMs: 30_000,
         lockWaitMs: 30_000,
         onEvent: recording(events),
       }).enqueue({
-        operation: push(`after-${run}`),
+        operation: send(`after-${run}`),
         idempotencyKey: `after-${run}`,
       });
       const [acquired] = acquisitions(events);
@@ -268,8 +269,8 @@ describe('locks left behind', () => {
   it('a lock of a dead process dated an hour in the future is taken over at once', async () => {
     writeLock({ pid: deadPid() }, new Date(Date.now() + 3_600_000));
     const events: QueueStoreEvent[] = [];
-    await createQueue({ file, staleLockMs: 30_000, onEvent: recording(events) }).enqueue({
-      operation: push('a'),
+    await open({ staleLockMs: 30_000, onEvent: recording(events) }).enqueue({
+      operation: send('a'),
     });
     const [acquired] = acquisitions(events);
     expect(acquired!.takeover?.reason).toBe('holder-dead');
@@ -295,8 +296,8 @@ describe('locks left behind', () => {
     children.push(sleeper);
     writeLock({ pid: sleeper.pid! }, new Date(Date.now() + 3_600_000));
 
-    const error = await createQueue({ file, staleLockMs: 30_000, lockWaitMs: 300 })
-      .enqueue({ operation: push('a') })
+    const error = await open({ staleLockMs: 30_000, lockWaitMs: 300 })
+      .enqueue({ operation: send('a') })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QueueError);
     expect(error).toMatchObject({ code: 'LOCK_TIMEOUT', holderPid: sleeper.pid, retryKind: 'transient' });
@@ -308,8 +309,8 @@ describe('locks left behind', () => {
 
     // Not until the clock passes that date: it is stale once watched unchanged for staleLockMs.
     const events: QueueStoreEvent[] = [];
-    await createQueue({ file, staleLockMs: 300, onEvent: recording(events) }).enqueue({
-      operation: push('b'),
+    await open({ staleLockMs: 300, onEvent: recording(events) }).enqueue({
+      operation: send('b'),
     });
     const [acquired] = acquisitions(events);
     expect(acquired!.takeover).toMatchObject({ reason: 'stale', holder: { pid: sleeper.pid } });
@@ -321,8 +322,8 @@ describe('locks left behind', () => {
     const old = new Date(Date.now() - 60_000);
     utimesSync(`${file}.lock`, old, old);
     const events: QueueStoreEvent[] = [];
-    await createQueue({ file, staleLockMs: 30_000, onEvent: recording(events) }).enqueue({
-      operation: push('a'),
+    await open({ staleLockMs: 30_000, onEvent: recording(events) }).enqueue({
+      operation: send('a'),
     });
     expect(acquisitions(events)[0]?.takeover).toEqual({ reason: 'stale' });
     expect(leftovers()).toEqual([]);
@@ -333,7 +334,7 @@ describe('a queue folder that cannot be written', () => {
   it('read-only: fails at once with NOT_WRITABLE naming the folder (never a lock timeout); reading still works', async () => {
     const state = join(dir, 'state');
     const queueFile = join(state, 'queue.json');
-    await createQueue({ file: queueFile }).enqueue({ operation: push('a'), idempotencyKey: 'a' });
+    await open({ file: queueFile }).enqueue({ operation: send('a'), idempotencyKey: 'a' });
     // chmod does not bind root: run the writer as nobody then.
     const asRoot = process.getuid?.() === 0;
     chmodSync(dir, 0o755);
@@ -364,8 +365,8 @@ describe('a queue folder that cannot be written', () => {
 
   it('a file where the folder should be: NOT_WRITABLE saying so', async () => {
     writeFileSync(join(dir, 'state'), 'not a folder');
-    const error = await createQueue({ file: join(dir, 'state', 'queue.json') })
-      .enqueue({ operation: push('a') })
+    const error = await open({ file: join(dir, 'state', 'queue.json') })
+      .enqueue({ operation: send('a') })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'NOT_WRITABLE', folder: join(dir, 'state') });
     expect((error as Error).message).toBe(

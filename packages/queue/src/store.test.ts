@@ -3,38 +3,37 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { QueueError } from './errors.js';
+import type { LegacyReader } from './migrate.js';
 import { shortId } from './plan.js';
-import { createQueue } from './store.js';
-import type { Operation, QueueEntry } from './types.js';
+import { createQueue, type QueueOptions } from './store.js';
+import { type BookingEntry, type BookingOp, BOOKING_RULES as rules } from './test-support/rules.js';
 
 let dir: string;
 let file: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'oxvcs-queue-'));
+  dir = mkdtempSync(join(tmpdir(), 'queue-store-'));
   file = join(dir, 'queue.json');
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const acquire = (projectDir = '/music/Song'): Operation => ({
-  kind: 'acquire-lock',
-  projectDir,
-  remote: 'http://localhost:3000/ada/song',
-  key: '.',
-  ttlMs: 4 * 3_600_000,
-  holder: 'ada@laptop',
+const server = 'http://localhost:3000/gala/seats';
+const reserve = (project = '/events/Gala'): BookingOp => ({
+  kind: 'reserve',
+  project,
+  server,
+  seat: 'A1',
+  holdMs: 4 * 3_600_000,
+  guest: 'ada@example.com',
 });
-const pull = (projectDir = '/music/Song'): Operation => ({
-  kind: 'pull',
-  projectDir,
-  remote: 'http://localhost:3000/ada/song',
-  branch: 'main',
+const fetchList = (project = '/events/Gala'): BookingOp => ({ kind: 'fetch', project, server, list: 'menu' });
+const send = (to = 'ada@example.com', project = '/events/Gala'): BookingOp => ({
+  kind: 'send',
+  project,
+  server,
+  to,
 });
-const push = (branch = 'main', projectDir = '/music/Song'): Operation => ({
-  kind: 'push',
-  projectDir,
-  remote: 'http://localhost:3000/ada/song',
-  branch,
-});
+/** The queue of the test's file, with the booking rules. */
+const open = (options: Partial<QueueOptions<BookingOp>> = {}) => createQueue({ file, rules, ...options });
 const failure = async (p: Promise<unknown>) => {
   const e = await p.then(
     () => undefined,
@@ -46,26 +45,30 @@ const failure = async (p: Promise<unknown>) => {
 
 describe('queue storage', () => {
   it('persists to disk (not memory, even under NODE_ENV=test) and lists in run order', async () => {
-    const q = createQueue({ file });
-    await q.enqueue({ operation: push() });
-    await q.enqueue({ operation: acquire() });
-    await q.enqueue({ operation: acquire('/music/Other') });
+    const q = open();
+    await q.enqueue({ operation: send() });
+    await q.enqueue({ operation: reserve() });
+    await q.enqueue({ operation: reserve('/events/Other') });
     const onDisk = JSON.parse(readFileSync(file, 'utf8'));
-    expect(onDisk.version).toBe(2);
+    expect(onDisk.version).toBe(3);
     expect(onDisk.entries).toHaveLength(3);
-    const listed = await createQueue({ file }).list();
-    // One project in the order typed; priority only puts the other project's lock first.
-    expect(listed.map((e) => [e.operation.kind, e.operation.projectDir])).toEqual([
-      ['acquire-lock', '/music/Other'],
-      ['push', '/music/Song'],
-      ['acquire-lock', '/music/Song'],
+    const listed = await open().list();
+    // One lane in the order typed; priority only puts the other project's seat operation first.
+    expect(listed.map((e) => [e.operation.kind, e.operation.project, e.priority])).toEqual([
+      ['reserve', '/events/Other', 100],
+      ['send', '/events/Gala', 0],
+      ['reserve', '/events/Gala', 100],
+    ]);
+    // The scope filter is the rules' scope.
+    expect((await q.list({ scope: '/events/Other' })).map((e) => e.operation.project)).toEqual([
+      '/events/Other',
     ]);
   });
 
   it('gets by full id, prefix or the short id shown; ambiguous prefixes list candidates', async () => {
-    const q = createQueue({ file });
-    const a = (await q.enqueue({ operation: push('a') })).entry;
-    const b = (await q.enqueue({ operation: push('b', '/other') })).entry;
+    const q = open();
+    const a = (await q.enqueue({ operation: send('a') })).entry;
+    const b = (await q.enqueue({ operation: send('b', '/other') })).entry;
     expect((await q.get(a.id)).id).toBe(a.id);
     expect((await q.get(a.id.slice(-8).toLowerCase())).id).toBe(a.id);
     const common = a.id.slice(0, 6);
@@ -73,15 +76,13 @@ describe('queue storage', () => {
     const ambiguous = await failure(q.get(common));
     expect(ambiguous.code).toBe('AMBIGUOUS_ID');
     expect(ambiguous.candidates).toEqual([a.id, b.id]);
-    expect((await failure(q.get('zzzzzzzz'))).message).toBe(
-      'No queue entry matches "zzzzzzzz"; run `oxenvcs queue status` to see ids.',
-    );
+    expect((await failure(q.get('zzzzzzzz'))).message).toBe('No queue entry matches "zzzzzzzz".');
   });
 
   it('remove reports when nothing matched; retry only failed entries; clear done / all; stats', async () => {
-    const q = createQueue({ file });
-    const a = (await q.enqueue({ operation: push('a') })).entry;
-    await q.enqueue({ operation: push('b') });
+    const q = open();
+    const a = (await q.enqueue({ operation: send('a') })).entry;
+    await q.enqueue({ operation: send('b') });
     expect((await failure(q.remove('nothing'))).code).toBe('NOT_FOUND');
     expect((await failure(q.retry(a.id))).message).toContain('only failed or expired entries can be retried');
     await q.transact((entries) => {
@@ -96,64 +97,112 @@ describe('queue storage', () => {
   });
 
   it('refuses a duplicate idempotency key', async () => {
-    const q = createQueue({ file });
-    await q.enqueue({ operation: push('a'), idempotencyKey: 'k1' });
-    expect((await failure(q.enqueue({ operation: push('b'), idempotencyKey: 'k1' }))).code).toBe('DUPLICATE');
+    const q = open();
+    await q.enqueue({ operation: send('a'), idempotencyKey: 'k1' });
+    expect((await failure(q.enqueue({ operation: send('b'), idempotencyKey: 'k1' }))).code).toBe('DUPLICATE');
   });
 
   it('a corrupt file is reported, kept in place and copied beside it, never reset', async () => {
-    writeFileSync(file, '{"version":2,"entries":[{"id":"01');
-    const q = createQueue({ file });
+    writeFileSync(file, '{"version":3,"entries":[{"id":"01');
+    const q = open();
     const error = await failure(q.list());
     expect(error.code).toBe('CORRUPT');
     expect(error.message).toContain(file);
     expect(error.message).toContain('Repair or move the file away');
-    expect(readFileSync(file, 'utf8')).toBe('{"version":2,"entries":[{"id":"01');
+    expect(readFileSync(file, 'utf8')).toBe('{"version":3,"entries":[{"id":"01');
     expect(existsSync(error.quarantine!)).toBe(true);
-    expect((await failure(q.enqueue({ operation: push() }))).code).toBe('CORRUPT');
-    expect(readFileSync(file, 'utf8')).toBe('{"version":2,"entries":[{"id":"01');
+    expect((await failure(q.enqueue({ operation: send() }))).code).toBe('CORRUPT');
+    expect(readFileSync(file, 'utf8')).toBe('{"version":3,"entries":[{"id":"01');
   });
 
-  it('migrates the original (v1) shape on read and refuses a newer schema', async () => {
-    writeFileSync(
-      file,
-      JSON.stringify({
-        entries: [
-          {
-            id: '01234567-89ab-cdef-0123-456789abcdef',
-            operation: {
-              AcquireLock: { project_path: '/music/Song', user_id: 'john@laptop', timeout_hours: 4 },
-            },
-            queued_at: '2025-11-17T10:00:00Z',
-            attempts: 1,
-            priority: 100,
-            completed: false,
-          },
-        ],
-      }),
-    );
-    const [entry] = await createQueue({ file }).list();
+  it('reads an unversioned (schema 1) file through the legacy reader it is given, and writes it back as schema 3', async () => {
+    const v1 = {
+      entries: [
+        {
+          ref: '01234567-89ab-cdef-0123-456789abcdef',
+          booking: { event: '/events/Gala', seat_no: 'A1', guest_email: 'john@example.com', hold_hours: 4 },
+          queued_at: '2025-11-17T10:00:00Z',
+          tries: 1,
+          completed: false,
+        },
+      ],
+    };
+    type V1 = (typeof v1.entries)[number];
+    const given: unknown[][] = [];
+    // A caller's own legacy format: the queue hands it the raw entries and stores what it returns.
+    const legacy: LegacyReader<BookingOp> = (entries) => {
+      given.push([...entries]);
+      return (entries as V1[]).map((e): BookingEntry => {
+        const operation: BookingOp = {
+          kind: 'reserve',
+          project: e.booking.event,
+          server,
+          seat: e.booking.seat_no,
+          guest: e.booking.guest_email,
+          holdMs: e.booking.hold_hours * 3_600_000,
+        };
+        return {
+          id: e.ref.replace(/-/g, '').toUpperCase().padEnd(26, '0').slice(0, 26),
+          idempotencyKey: `v1:${e.ref}`,
+          operation,
+          priority: rules.priority!(operation),
+          enqueuedAt: new Date(e.queued_at).toISOString(),
+          attempts: e.tries,
+          maxAttempts: 10,
+          status: e.completed ? 'done' : 'pending',
+          history: [],
+        };
+      });
+    };
+    writeFileSync(file, JSON.stringify(v1));
+    const q = open({ legacy });
+    const [entry] = await q.list();
+    expect(given).toEqual([v1.entries]);
     expect(entry).toMatchObject({
+      idempotencyKey: 'v1:01234567-89ab-cdef-0123-456789abcdef',
       status: 'pending',
       priority: 100,
       attempts: 1,
-      operation: { kind: 'acquire-lock', ttlMs: 14_400_000 },
+      operation: { kind: 'reserve', seat: 'A1', holdMs: 14_400_000 },
     });
+    await q.enqueue({ operation: fetchList(), idempotencyKey: 'after' });
+    const onDisk = JSON.parse(readFileSync(file, 'utf8'));
+    expect(onDisk.version).toBe(3);
+    expect(onDisk.entries.map((e: BookingEntry) => e.idempotencyKey)).toEqual([
+      entry!.idempotencyKey,
+      'after',
+    ]);
+  });
+
+  it('an unversioned file without a legacy reader is refused as CORRUPT and left as it is; a newer schema is refused', async () => {
+    const v1 = JSON.stringify({
+      entries: [{ ref: 'x', queued_at: '2025-11-17T10:00:00Z', completed: false }],
+    });
+    writeFileSync(file, v1);
+    const q = open();
+    for (const attempt of [q.list(), q.enqueue({ operation: fetchList() })]) {
+      const error = await failure(attempt);
+      expect(error).toMatchObject({ code: 'CORRUPT', file });
+      expect(error.message).toBe(
+        `The queue file ${file} has no schema version; repair or move the file away, then run again.`,
+      );
+    }
+    expect(readFileSync(file, 'utf8')).toBe(v1);
     writeFileSync(file, JSON.stringify({ version: 99, entries: [] }));
-    expect((await failure(createQueue({ file }).list())).code).toBe('SCHEMA_TOO_NEW');
+    expect((await failure(open().list())).code).toBe('SCHEMA_TOO_NEW');
   });
 
   it('a file of a newer schema is refused by every command, naming the file and the version, and never rewritten', async () => {
     // A future shape: no "entries" list at all.
-    const future = '{"version":3,"items":{"01J":{"kind":"teleport"}}}';
+    const future = '{"version":4,"items":{"01J":{"kind":"teleport"}}}';
     writeFileSync(file, future);
     const before = statSync(file);
-    const q = createQueue({ file });
+    const q = open();
     const attempts: Array<Promise<unknown>> = [
       q.list(),
       q.get('01J'),
       q.stats(),
-      q.enqueue({ operation: push() }),
+      q.enqueue({ operation: send() }),
       q.transact(() => undefined),
       q.recover(),
       q.clearDone(),
@@ -161,9 +210,9 @@ describe('queue storage', () => {
     ];
     for (const attempt of attempts) {
       const error = await failure(attempt);
-      expect(error).toMatchObject({ code: 'SCHEMA_TOO_NEW', file, schemaVersion: 3, retryKind: 'permanent' });
+      expect(error).toMatchObject({ code: 'SCHEMA_TOO_NEW', file, schemaVersion: 4, retryKind: 'permanent' });
       expect(error.message).toBe(
-        `The queue file ${file} has schema version 3, newer than the 2 this oxenvcs knows, so it was left unchanged; upgrade oxenvcs to use it.`,
+        `The queue file ${file} has schema version 4, newer than the 3 this version knows, so it was left unchanged; upgrade to use it.`,
       );
     }
     expect(readFileSync(file, 'utf8')).toBe(future);
@@ -172,21 +221,21 @@ describe('queue storage', () => {
     expect(readdirSync(dir)).toEqual(['queue.json']);
   });
 
-  it('a file written by the current release (schema 2) loads as it is and keeps every field when written', async () => {
+  it('a file written by the current release (schema 3) loads as it is and keeps every field when written', async () => {
     const current = {
-      version: 2,
+      version: 3,
       entries: [
         {
           id: '01KB2Y3ZJ8T3V9Q5X7W1M0P4RS',
-          idempotencyKey: 'acquire-lock:5b0f',
+          idempotencyKey: 'reserve:5b0f',
           operation: {
-            kind: 'acquire-lock',
-            projectDir: '/music/Song',
-            remote: 'http://localhost:3000/ada/song',
-            key: '.',
-            ttlMs: 14_400_000,
-            holder: 'ada@laptop',
-            comment: 'mixing',
+            kind: 'reserve',
+            project: '/events/Gala',
+            server,
+            seat: 'A1',
+            holdMs: 14_400_000,
+            guest: 'ada@example.com',
+            note: 'aisle',
           },
           priority: 100,
           enqueuedAt: '2026-11-20T09:00:00.000Z',
@@ -194,13 +243,20 @@ describe('queue storage', () => {
           attempts: 10,
           maxAttempts: 10,
           status: 'failed',
-          statusReason: 'Gave up after 10 attempts: Network error ECONNREFUSED: connect ECONNREFUSED',
+          reason: {
+            code: 'gave-up',
+            facts: {
+              kind: 'transient',
+              reason: 'Network error ECONNREFUSED: connect ECONNREFUSED',
+              attempts: 10,
+            },
+          },
           lastError: {
             message: 'connect ECONNREFUSED',
             kind: 'transient',
             code: 'ECONNREFUSED',
             chain: [{ name: 'Error', message: 'connect ECONNREFUSED', code: 'ECONNREFUSED' }],
-            facts: { holder: 'bob@studio' },
+            facts: { guest: 'bob@example.com' },
           },
           history: [{ at: '2026-11-20T09:05:00.000Z', outcome: 'failed', durationMs: 120, message: 'x' }],
           completedAt: '2026-11-20T09:05:00.000Z',
@@ -208,14 +264,14 @@ describe('queue storage', () => {
         },
         {
           id: '01KB2Y4A0000000000000000AB',
-          idempotencyKey: 'push:1',
+          idempotencyKey: 'send:1',
           operation: {
-            kind: 'push',
-            projectDir: '/music/Song',
-            remote: 'http://localhost:3000/ada/song',
-            branch: 'main',
-            lockKey: '.',
-            fencingToken: 7,
+            kind: 'send',
+            project: '/events/Gala',
+            server,
+            to: 'ada@example.com',
+            seat: 'A1',
+            ticket: 7,
           },
           priority: 0,
           enqueuedAt: '2026-11-20T09:01:00.000Z',
@@ -224,25 +280,101 @@ describe('queue storage', () => {
           attempts: 1,
           maxAttempts: 10,
           status: 'pending',
+          reason: { code: 'will-retry', facts: { kind: 'transient', reason: 'Timed out' } },
           history: [],
-          result: { fencingToken: 7 },
+          result: { ticket: 7 },
         },
       ],
     };
     writeFileSync(file, JSON.stringify(current));
     const clock = { now: () => Date.parse('2026-11-21T09:00:00Z') };
-    const q = createQueue({ file, clock });
+    const q = open({ clock });
     expect(await q.get('01KB2Y3ZJ8T3V9Q5X7W1M0P4RS')).toEqual(current.entries[0]);
-    await q.enqueue({ operation: pull('/music/Other'), idempotencyKey: 'new' });
+    await q.enqueue({ operation: fetchList('/events/Other'), idempotencyKey: 'new' });
     const onDisk = JSON.parse(readFileSync(file, 'utf8'));
-    expect(onDisk.version).toBe(2);
+    expect(onDisk.version).toBe(3);
     expect(onDisk.entries.slice(0, 2)).toEqual(current.entries);
   });
 
+  it('a schema 2 file migrates on read: its status words are kept as a note reason, heldBy is dropped, every other field is kept', async () => {
+    const failed = {
+      id: '01KB2Y3ZJ8T3V9Q5X7W1M0P4RS',
+      idempotencyKey: 'reserve:5b0f',
+      operation: {
+        kind: 'reserve',
+        project: '/events/Gala',
+        server,
+        seat: 'A1',
+        holdMs: 60_000,
+        guest: 'ada',
+      },
+      priority: 100,
+      enqueuedAt: '2026-11-20T09:00:00.000Z',
+      attempts: 10,
+      maxAttempts: 10,
+      status: 'failed',
+      lastError: { message: 'connect ECONNREFUSED', kind: 'transient', chain: [], facts: { guest: 'bob' } },
+      history: [{ at: '2026-11-20T09:05:00.000Z', outcome: 'failed', durationMs: 120 }],
+      completedAt: '2026-11-20T09:05:00.000Z',
+    };
+    const held = {
+      id: '01KB2Y4A0000000000000000AB',
+      idempotencyKey: 'send:1',
+      operation: { kind: 'send', project: '/events/Gala', server, to: 'ada@example.com', seat: 'A1' },
+      priority: 0,
+      enqueuedAt: '2026-11-20T09:01:00.000Z',
+      attempts: 0,
+      maxAttempts: 10,
+      status: 'pending',
+      history: [],
+    };
+    const done = {
+      id: '01KB2Y4B0000000000000000CD',
+      idempotencyKey: 'fetch:1',
+      operation: { kind: 'fetch', project: '/events/Gala', server, list: 'menu' },
+      priority: 0,
+      enqueuedAt: '2026-11-20T09:02:00.000Z',
+      attempts: 1,
+      maxAttempts: 10,
+      status: 'done',
+      history: [],
+      completedAt: '2026-11-20T09:03:00.000Z',
+      result: { items: 12 },
+    };
+    const gaveUp = 'Gave up after 10 attempts: Network error ECONNREFUSED: connect ECONNREFUSED';
+    const heldBack = `Held back: reserve ${shortId(failed.id)} failed.`;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: 2,
+        entries: [
+          { ...failed, statusReason: gaveUp },
+          { ...held, statusReason: heldBack, heldBy: failed.id },
+          { ...done, statusReason: '' },
+        ],
+      }),
+    );
+    const migrated = [
+      { ...failed, reason: { code: 'note', facts: { text: gaveUp } } },
+      { ...held, reason: { code: 'note', facts: { text: heldBack } } },
+      done,
+    ];
+    const q = open({ clock: { now: () => Date.parse('2026-11-21T09:00:00Z') } });
+    expect(await q.get(failed.id)).toEqual(migrated[0]);
+    expect(await q.get(held.id)).toEqual(migrated[1]);
+    expect(await q.get(done.id)).toEqual(migrated[2]);
+    // Held back is computed from the rules now, not read from the file.
+    expect(await q.list({ status: 'pending' })).toEqual([migrated[1]]);
+    await q.enqueue({ operation: fetchList('/events/Other'), idempotencyKey: 'new' });
+    const onDisk = JSON.parse(readFileSync(file, 'utf8'));
+    expect(onDisk.version).toBe(3);
+    expect(onDisk.entries.slice(0, 3)).toEqual(migrated);
+  });
+
   it('a shown short id, or any unique prefix of it, selects the entry, in any case; unknown and ambiguous ids say so', async () => {
-    const q = createQueue({ file });
+    const q = open();
     const [a, b] = (
-      await Promise.all([q.enqueue({ operation: push('a') }), q.enqueue({ operation: pull() })])
+      await Promise.all([q.enqueue({ operation: send('a') }), q.enqueue({ operation: fetchList() })])
     ).map((r) => r.entry);
     // Ids made in the same millisecond share their time part; the tail shown is what tells them apart.
     const ids = ['01JZZZZZZZ00000000227K1JHD', '01JZZZZZZZ00000000227M0000'];
@@ -266,11 +398,10 @@ describe('queue storage', () => {
 
   it('200,000 entries: enqueue, list, get and remove work (no "Maximum call stack size exceeded")', async () => {
     const n = 200_000;
-    const base = { projectDir: '/p', remote: 'http://127.0.0.1:1/n/r' };
-    const entries: QueueEntry[] = Array.from({ length: n }, (_, i) => ({
+    const entries: BookingEntry[] = Array.from({ length: n }, (_, i) => ({
       id: `01J${String(i).padStart(23, '0')}`,
       idempotencyKey: `seed:${i}`,
-      operation: { kind: 'pull', ...base, projectDir: `/p${i % 100}`, branch: `b${i}` },
+      operation: { kind: 'fetch', project: `/p${i % 100}`, server: 'http://127.0.0.1:1/n/r', list: `b${i}` },
       priority: 0,
       enqueuedAt: new Date(1_700_000_000_000 + i).toISOString(),
       attempts: 0,
@@ -278,9 +409,9 @@ describe('queue storage', () => {
       status: 'pending',
       history: [],
     }));
-    writeFileSync(file, JSON.stringify({ version: 2, entries }));
-    const q = createQueue({ file });
-    const { entry } = await q.enqueue({ operation: push('main', '/p0') });
+    writeFileSync(file, JSON.stringify({ version: 3, entries }));
+    const q = open();
+    const { entry } = await q.enqueue({ operation: send('ada@example.com', '/p0') });
     const listed = await q.list();
     expect(listed).toHaveLength(n + 1);
     expect(listed[0]!.id).toBe(entries[0]!.id);
@@ -292,8 +423,8 @@ describe('queue storage', () => {
   it('finished entries are pruned after retainFinishedMs and beyond maxFinishedEntries; failed ones stay', async () => {
     let now = Date.parse('2026-11-24T10:00:00Z');
     const clock = { now: () => now };
-    const q = createQueue({ file, clock, retainFinishedMs: 3_600_000, maxFinishedEntries: 3 });
-    for (let i = 0; i < 6; i++) await q.enqueue({ operation: push(`b${i}`, `/p${i}`) });
+    const q = open({ clock, retainFinishedMs: 3_600_000, maxFinishedEntries: 3 });
+    for (let i = 0; i < 6; i++) await q.enqueue({ operation: send(`b${i}`, `/p${i}`) });
     await q.transact((entries) => {
       entries.forEach((e, i) => {
         e.status = i === 0 ? 'failed' : 'done';
@@ -303,27 +434,66 @@ describe('queue storage', () => {
     // Five done: the oldest two beyond the three kept are gone at once; the failed one stays.
     expect((await q.list()).map((e) => e.status).sort()).toEqual(['done', 'done', 'done', 'failed']);
     now += 3_600_000 + 10;
-    await q.enqueue({ operation: pull('/later') });
+    await q.enqueue({ operation: fetchList('/later') });
     expect((await q.list()).map((e) => e.status).sort()).toEqual(['failed', 'pending']);
   });
 
   it('concurrent writes from one process, through two queues on the same file, all land', async () => {
-    const [a, b] = [createQueue({ file }), createQueue({ file })];
+    const [a, b] = [open(), open()];
     await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).enqueue({ operation: push(`b${i}`, `/p${i}`) })),
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).enqueue({ operation: send(`b${i}`, `/p${i}`) })),
     );
-    expect(await createQueue({ file }).list()).toHaveLength(40);
+    expect(await open().list()).toHaveLength(40);
     expect(readdirSync(dir)).toEqual(['queue.json']);
   });
 
   it('recovers an entry left running by a dead process as pending, verify first', async () => {
-    const q = createQueue({ file });
-    const { entry } = await q.enqueue({ operation: acquire() });
+    const q = open();
+    const { entry } = await q.enqueue({ operation: reserve() });
     await q.transact((entries) => {
       entries[0]!.status = 'running';
       entries[0]!.runner = { pid: 999_999_999, since: new Date().toISOString() };
     });
     const [recovered] = await q.recover();
-    expect(recovered).toMatchObject({ id: entry.id, status: 'pending', verifyFirst: true });
+    expect(recovered).toMatchObject({
+      id: entry.id,
+      status: 'pending',
+      verifyFirst: true,
+      reason: { code: 'interrupted' },
+    });
+    expect(recovered!.runner).toBeUndefined();
+    expect(recovered!.history.at(-1)?.outcome).toBe('interrupted');
+    expect(await q.get(entry.id)).toEqual(recovered);
+  });
+});
+
+describe('overview (a status page in one read)', () => {
+  it('counts the scope, lists its first `limit` unfinished entries in run order and its finished ones, and counts other scopes', async () => {
+    const q = open();
+    for (let i = 0; i < 7; i++) await q.enqueue({ operation: send(`guest${i}@example.com`) });
+    const failed = await q.enqueue({ operation: fetchList() });
+    await q.transact((entries) => {
+      const e = entries.find((x) => x.id === failed.entry.id)!;
+      e.status = 'failed';
+    });
+    await q.enqueue({ operation: fetchList('/events/Other') });
+    await q.enqueue({ operation: send('x@example.com', '/events/Third') });
+    const page = await q.overview({ scope: '/events/Gala', limit: 5 });
+    expect(page.stats).toMatchObject({ pending: 7, failed: 1, total: 8 });
+    expect(page.omitted).toBe(2);
+    expect(page.elsewhere).toBe(2);
+    expect(page.entries.map((e) => e.status)).toEqual([
+      'pending',
+      'pending',
+      'pending',
+      'pending',
+      'pending',
+      'failed',
+    ]);
+    // The same order as the whole list, restricted to the scope.
+    const all = (await q.list({ scope: '/events/Gala', status: 'pending' })).map((e) => e.id);
+    expect(page.entries.slice(0, 5).map((e) => e.id)).toEqual(all.slice(0, 5));
+    const everything = await q.overview();
+    expect(everything).toMatchObject({ omitted: 0, elsewhere: 0, stats: { total: 10 } });
   });
 });

@@ -5,9 +5,9 @@ import { LowSync } from 'lowdb';
 import { type ConflictReason, GuardedFileSync, sweepTemps, WriteConflict } from './durable-file.js';
 import { QueueError } from './errors.js';
 import { acquireLock, type HeldLock, isProcessAlive, LockBusy, type LockHolder } from './file-lock.js';
-import { migrate, SCHEMA_VERSION } from './migrate.js';
+import { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
 import { applyEnqueue, type EnqueueDecision, pruneFinished, runOrder, shortId } from './plan.js';
-import { type EntryStatus, type Operation, priorityOf, type QueueEntry, type QueueFile } from './types.js';
+import type { EntryStatus, Operation, QueueEntry, QueueFile, QueueRules } from './types.js';
 
 /**
  * What the store reports about its file lock and its writes: diagnostics, never needed to use it.
@@ -33,9 +33,13 @@ export type QueueStoreEvent =
     };
 
 /** Options of {@link createQueue}. */
-export interface QueueOptions {
+export interface QueueOptions<Op extends Operation = Operation> {
   /** The queue file (one per user, in the state directory). */
   readonly file: string;
+  /** What the queue needs to know about the operations: lanes, priority, prerequisites, supersession. */
+  readonly rules: QueueRules<Op>;
+  /** Reads the entries of an unversioned (schema 1) file, the caller's legacy format. */
+  readonly legacy?: LegacyReader<Op>;
   /** Clock. @default Date */
   readonly clock?: { now(): number };
   /** Attempts before an entry is dead-lettered. @default 10 */
@@ -68,12 +72,12 @@ export interface QueueOptions {
 }
 
 /** What to enqueue. */
-export interface EnqueueInput {
-  readonly operation: Operation;
+export interface EnqueueInput<Op extends Operation = Operation> {
+  readonly operation: Op;
   /** Stable key; generated when omitted. */
   readonly idempotencyKey?: string;
   readonly maxAttempts?: number;
-  /** Absolute expiry (ISO), or `ttlMs` from now. */
+  /** Absolute expiry (ISO), or `ttlMs` from now; the earlier of the two when both are given. */
   readonly expiresAt?: string;
   readonly ttlMs?: number;
   readonly notBefore?: string;
@@ -82,33 +86,55 @@ export interface EnqueueInput {
 /** Filters for {@link Queue.list}. */
 export interface ListFilter {
   readonly status?: EntryStatus | readonly EntryStatus[];
-  readonly kind?: Operation['kind'];
-  readonly projectDir?: string;
-  /** Case-insensitive text in the description, id, kind or project. */
+  readonly kind?: string;
+  /** Only entries of this scope ({@link QueueRules.scope}). */
+  readonly scope?: string;
+  /** Case-insensitive text in the id, kind, scope or status. */
   readonly text?: string;
 }
 
 /** Counts per status. */
 export type QueueStats = Record<EntryStatus, number> & { total: number };
 
+/** What {@link Queue.overview} returns: one read of the file, shaped for a status page. */
+export interface QueueOverview<Op extends Operation = Operation> {
+  /** Counts of the scope asked for (every entry without a scope). */
+  readonly stats: QueueStats;
+  /**
+   * The scope's running and pending entries in run order (the first `limit` of them), then its
+   * finished ones (failed, done, expired, superseded), newest first.
+   */
+  readonly entries: readonly QueueEntry<Op>[];
+  /** Running and pending entries of the scope left out by `limit`. */
+  readonly omitted: number;
+  /** Pending, running and failed entries of other scopes. */
+  readonly elsewhere: number;
+}
+
 /** A durable operation queue in one JSON file. Every read-modify-write holds a cross-process file lock. */
-export interface Queue {
+export interface Queue<Op extends Operation = Operation> {
   readonly file: string;
-  enqueue(input: EnqueueInput): Promise<EnqueueDecision & { entry: QueueEntry }>;
+  readonly rules: QueueRules<Op>;
+  enqueue(input: EnqueueInput<Op>): Promise<EnqueueDecision<Op> & { entry: QueueEntry<Op> }>;
   /**
    * Entries: running, then pending in the order a sync runs them (each project in enqueue order),
    * then the rest newest first. Reads without taking the lock.
    */
-  list(filter?: ListFilter): Promise<QueueEntry[]>;
+  list(filter?: ListFilter): Promise<QueueEntry<Op>[]>;
+  /**
+   * A status page in one read: the scope's counts, its first `limit` running and pending entries
+   * in run order, its finished ones, and how many unfinished entries other scopes have.
+   */
+  overview(options?: { readonly scope?: string; readonly limit?: number }): Promise<QueueOverview<Op>>;
   /**
    * By full id, a prefix of it, or the short id shown ({@link shortId}) or any prefix of that;
    * case-insensitive. NOT_FOUND, or AMBIGUOUS_ID with the candidates.
    */
-  get(idOrPrefix: string): Promise<QueueEntry>;
+  get(idOrPrefix: string): Promise<QueueEntry<Op>>;
   /** Removes one entry; NOT_FOUND when nothing matched. */
-  remove(idOrPrefix: string): Promise<QueueEntry>;
+  remove(idOrPrefix: string): Promise<QueueEntry<Op>>;
   /** Puts a failed or expired entry back to pending with fresh attempts. */
-  retry(idOrPrefix: string): Promise<QueueEntry>;
+  retry(idOrPrefix: string): Promise<QueueEntry<Op>>;
   /** Removes done and superseded entries; returns how many. */
   clearDone(): Promise<number>;
   /** Removes every entry; returns how many. */
@@ -120,9 +146,9 @@ export interface Queue {
    * fresh read), so it must only change `entries` and return a value. Finished entries past their
    * retention are pruned before the write; a transaction that changes nothing writes nothing.
    */
-  transact<T>(fn: (entries: QueueEntry[]) => T): Promise<T>;
+  transact<T>(fn: (entries: QueueEntry<Op>[]) => T): Promise<T>;
   /** Entries left `running` by a process that died → pending, marked to verify first. */
-  recover(): Promise<QueueEntry[]>;
+  recover(): Promise<QueueEntry<Op>[]>;
 }
 
 // Loaded on first enqueue: read-only commands (queue status) never pay for it.
@@ -155,7 +181,8 @@ const seconds = (ms: number) => (ms < 10_000 ? (ms / 1000).toFixed(1) : String(M
 const DAY = 86_400_000;
 
 /** Opens (lazily) the queue in `file`. Nothing is read until the first call. */
-export function createQueue(options: QueueOptions): Queue {
+export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Queue<Op> {
+  const { rules } = options;
   const { file } = options;
   const clock = options.clock ?? Date;
   const historyLimit = options.historyLimit ?? 10;
@@ -169,14 +196,14 @@ export function createQueue(options: QueueOptions): Queue {
   const emit = options.onEvent ?? (() => {});
   const folder = dirname(file);
   const lockPath = `${file}.lock`;
-  const empty = (): QueueFile => ({ version: SCHEMA_VERSION, entries: [] });
+  const empty = (): QueueFile<Op> => ({ version: SCHEMA_VERSION, entries: [] });
 
   // The last version parsed, kept by its bytes: an unchanged file is not parsed again. (Inode,
   // size and mtime are not enough: inodes are reused and mtimes are coarse, so two versions can
   // share them.)
-  let cache: { bytes: Buffer; data: QueueFile } | undefined;
+  let cache: { bytes: Buffer; data: QueueFile<Op> } | undefined;
 
-  const parse = (bytes: Buffer): QueueFile => {
+  const parse = (bytes: Buffer): QueueFile<Op> => {
     if (cache?.bytes.equals(bytes)) return cache.data;
     cache = undefined;
     let parsed: unknown;
@@ -201,14 +228,14 @@ export function createQueue(options: QueueOptions): Queue {
         { cause: error, file, ...(kept ? { quarantine } : {}) },
       );
     }
-    const data = migrate(parsed, file);
+    const data = migrate(parsed, file, options.legacy);
     cache = { bytes, data };
     return data;
   };
-  const stringify = (data: QueueFile) => JSON.stringify(data);
+  const stringify = (data: QueueFile<Op>) => JSON.stringify(data);
 
   /** Reads the file into `db` (a missing file reads as the empty queue). */
-  const readInto = (db: LowSync<QueueFile>): void => {
+  const readInto = (db: LowSync<QueueFile<Op>>): void => {
     try {
       db.read();
     } catch (error) {
@@ -221,8 +248,8 @@ export function createQueue(options: QueueOptions): Queue {
     }
   };
 
-  const load = async (): Promise<QueueEntry[]> => {
-    const db = new LowSync<QueueFile>(new GuardedFileSync(file, { parse, stringify }), empty());
+  const load = async (): Promise<QueueEntry<Op>[]> => {
+    const db = new LowSync<QueueFile<Op>>(new GuardedFileSync(file, { parse, stringify }), empty());
     readInto(db);
     return db.data.entries;
   };
@@ -251,7 +278,7 @@ export function createQueue(options: QueueOptions): Queue {
     if (seen?.kind !== 'held') {
       return new QueueError(
         'LOCK_TIMEOUT',
-        `The queue file ${file} has been locked for over ${waited} s by ${lockPath}, which names no process (left by an older oxenvcs?); if no oxenvcs is running, delete it, then run again.`,
+        `The queue file ${file} has been locked for over ${waited} s by ${lockPath}, which names no process (left by an older version?); if no process of this program is running, delete it, then run again.`,
         facts,
       );
     }
@@ -260,7 +287,7 @@ export function createQueue(options: QueueOptions): Queue {
     if (error.holdings > 1) {
       return new QueueError(
         'LOCK_TIMEOUT',
-        `Other oxenvcs processes kept the queue file ${file} busy for ${waited} s (last process ${pid} on ${host}); try again in a moment.`,
+        `Other processes kept the queue file ${file} busy for ${waited} s (last process ${pid} on ${host}); try again in a moment.`,
         holderFacts,
       );
     }
@@ -274,7 +301,7 @@ export function createQueue(options: QueueOptions): Queue {
       'LOCK_TIMEOUT',
       here
         ? `Process ${pid} on this machine, still running, has held the queue file ${file} for over ${waited} s${future}; wait for it to finish or end it, then run again.`
-        : `Process ${pid} on ${host} has held the queue file ${file} for over ${waited} s${future}; if that machine no longer runs oxenvcs, delete ${lockPath}, then run again.`,
+        : `Process ${pid} on ${host} has held the queue file ${file} for over ${waited} s${future}; if that process no longer runs, delete ${lockPath}, then run again.`,
       holderFacts,
     );
   };
@@ -300,7 +327,7 @@ export function createQueue(options: QueueOptions): Queue {
   // version read; a holder that took the lock over has also swept this writer's temp file away, so
   // a writer paused past that check cannot rename either. Either way nothing is overwritten: the
   // step is redone on a fresh read.
-  const update = <T>(fn: (data: QueueFile) => T): Promise<T> =>
+  const update = <T>(fn: (data: QueueFile<Op>) => T): Promise<T> =>
     oneAtATime(resolvePath(lockPath), async () => {
       for (let attempt = 1; ; attempt += 1) {
         const lock = await takeLock();
@@ -319,7 +346,7 @@ export function createQueue(options: QueueOptions): Queue {
               onVerified: () => emit({ type: 'write-verified', file }),
             },
           });
-          const db = new LowSync<QueueFile>(adapter, empty());
+          const db = new LowSync<QueueFile<Op>>(adapter, empty());
           readInto(db);
           // fn changes the entries in place: the cache holds them again only once they are written.
           cache = undefined;
@@ -327,7 +354,7 @@ export function createQueue(options: QueueOptions): Queue {
           const entries = db.data.entries;
           db.data = {
             version: SCHEMA_VERSION,
-            entries: pruneFinished(entries, clock.now(), retention) ?? entries,
+            entries: pruneFinished(rules, entries, clock.now(), retention) ?? entries,
           };
           try {
             db.write();
@@ -352,12 +379,12 @@ export function createQueue(options: QueueOptions): Queue {
       }
     });
 
-  const transact = <T>(fn: (entries: QueueEntry[]) => T): Promise<T> => update((data) => fn(data.entries));
+  const transact = <T>(fn: (entries: QueueEntry<Op>[]) => T): Promise<T> =>
+    update((data) => fn(data.entries));
 
-  const resolve = (entries: QueueEntry[], idOrPrefix: string): QueueEntry => {
+  const resolve = (entries: QueueEntry<Op>[], idOrPrefix: string): QueueEntry<Op> => {
     const needle = idOrPrefix.trim().toUpperCase();
-    if (!needle)
-      throw new QueueError('NOT_FOUND', 'No entry id given; run `oxenvcs queue status` to see ids.');
+    if (!needle) throw new QueueError('NOT_FOUND', 'No entry id given.', { id: idOrPrefix });
     const exact = entries.find((e) => e.id.toUpperCase() === needle);
     if (exact) return exact;
     // The id shown is the short id (the ULID's random tail, as its time part is shared by entries
@@ -368,11 +395,7 @@ export function createQueue(options: QueueOptions): Queue {
     });
     if (matches.length === 1) return matches[0]!;
     if (matches.length === 0) {
-      throw new QueueError(
-        'NOT_FOUND',
-        `No queue entry matches "${idOrPrefix}"; run \`oxenvcs queue status\` to see ids.`,
-        { id: idOrPrefix },
-      );
+      throw new QueueError('NOT_FOUND', `No queue entry matches "${idOrPrefix}".`, { id: idOrPrefix });
     }
     const candidates = matches.slice(0, MAX_CANDIDATES).map((e) => e.id);
     const shown = candidates.slice(0, 5).map(shortId).join(', ');
@@ -384,32 +407,32 @@ export function createQueue(options: QueueOptions): Queue {
     );
   };
 
-  const queue: Queue = {
+  const queue: Queue<Op> = {
     file,
+    rules,
     async enqueue(input) {
       const now = clock.now();
       const id = (await loadUlid())(now);
-      const expiresAt =
-        input.expiresAt ??
-        (input.ttlMs !== undefined ? new Date(now + input.ttlMs).toISOString() : undefined);
       const op = input.operation;
-      const leaseEnd = op.kind === 'renew-lock' ? op.leaseExpiresAt : undefined;
-      const effectiveExpiry = leaseEnd && (!expiresAt || leaseEnd < expiresAt) ? leaseEnd : expiresAt;
-      const incoming: QueueEntry = {
+      const ttlExpiry = input.ttlMs !== undefined ? new Date(now + input.ttlMs).toISOString() : undefined;
+      // The earlier of the two (ISO strings of one format compare as times).
+      const given = input.expiresAt === undefined ? undefined : new Date(input.expiresAt).toISOString();
+      const expiresAt = [given, ttlExpiry].filter((t) => t !== undefined).sort()[0];
+      const incoming: QueueEntry<Op> = {
         id,
         idempotencyKey: input.idempotencyKey ?? `${op.kind}:${id}`,
         operation: op,
-        priority: priorityOf(op.kind),
+        priority: rules.priority?.(op) ?? 0,
         enqueuedAt: new Date(now).toISOString(),
         attempts: 0,
         maxAttempts: input.maxAttempts ?? defaultMaxAttempts,
         status: 'pending',
         history: [],
         ...(input.notBefore ? { notBefore: input.notBefore, notBeforeReason: 'backoff' as const } : {}),
-        ...(effectiveExpiry ? { expiresAt: effectiveExpiry } : {}),
+        ...(expiresAt ? { expiresAt } : {}),
       };
       const decision = await update((data) => {
-        const { entries: next, decision } = applyEnqueue(data.entries, incoming, now);
+        const { entries: next, decision } = applyEnqueue(rules, data.entries, incoming, now);
         if (decision.outcome !== 'duplicate') data.entries = next;
         return decision;
       });
@@ -419,7 +442,7 @@ export function createQueue(options: QueueOptions): Queue {
           `An entry with idempotency key "${incoming.idempotencyKey}" is already queued.`,
         );
       }
-      return decision as EnqueueDecision & { entry: QueueEntry };
+      return decision as EnqueueDecision<Op> & { entry: QueueEntry<Op> };
     },
     async list(filter = {}) {
       const entries = await load();
@@ -429,27 +452,62 @@ export function createQueue(options: QueueOptions): Queue {
       const selected = entries.filter((e) => {
         if (statuses && !statuses.has(e.status)) return false;
         if (filter.kind && e.operation.kind !== filter.kind) return false;
-        if (filter.projectDir && e.operation.projectDir !== filter.projectDir) return false;
+        if (filter.scope !== undefined && rules.scope(e.operation) !== filter.scope) return false;
         if (text) {
-          const hay =
-            `${e.id} ${e.operation.kind} ${e.operation.projectDir} ${e.status} ${e.statusReason ?? ''}`.toLowerCase();
+          const hay = `${e.id} ${e.operation.kind} ${rules.scope(e.operation)} ${e.status}`.toLowerCase();
           if (!hay.includes(text)) return false;
         }
         return true;
       });
-      const active = (e: QueueEntry) => e.status === 'running' || e.status === 'pending';
+      const active = (e: QueueEntry<Op>) => e.status === 'running' || e.status === 'pending';
       const finished = selected
         .filter((e) => !active(e))
         .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
       // The run order is a property of the whole queue (lanes, what runs, what is held): computed
       // on every entry, then restricted to those selected.
-      let ordered: QueueEntry[] = [];
+      let ordered: QueueEntry<Op>[] = [];
       if (finished.length < selected.length) {
         const chosen = selected.length === entries.length ? undefined : new Set(selected);
-        ordered = runOrder(entries, clock.now());
+        ordered = runOrder(rules, entries, clock.now());
         if (chosen) ordered = ordered.filter((e) => chosen.has(e));
       }
       return ordered.concat(finished).map((e) => ({ ...e }));
+    },
+    async overview(options = {}) {
+      const entries = await load();
+      const { scope, limit = Number.POSITIVE_INFINITY } = options;
+      const stats: QueueStats = {
+        pending: 0,
+        running: 0,
+        done: 0,
+        failed: 0,
+        expired: 0,
+        superseded: 0,
+        total: 0,
+      };
+      const mine: QueueEntry<Op>[] = [];
+      const finished: QueueEntry<Op>[] = [];
+      let elsewhere = 0;
+      for (const e of entries) {
+        if (scope !== undefined && rules.scope(e.operation) !== scope) {
+          if (e.status === 'pending' || e.status === 'running' || e.status === 'failed') elsewhere += 1;
+          continue;
+        }
+        mine.push(e);
+        stats[e.status] += 1;
+        stats.total += 1;
+        if (e.status !== 'pending' && e.status !== 'running') finished.push(e);
+      }
+      // A scope's lanes are independent of the others', so its run order is the whole queue's
+      // restricted to it: computed on its own entries, and only as far as the page goes.
+      const active = runOrder(rules, mine, clock.now(), limit);
+      finished.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      return {
+        stats,
+        entries: active.concat(finished).map((e) => ({ ...e })),
+        omitted: stats.pending + stats.running - active.length,
+        elsewhere,
+      };
     },
     async get(idOrPrefix) {
       return { ...resolve(await load(), idOrPrefix) };
@@ -482,7 +540,7 @@ export function createQueue(options: QueueOptions): Queue {
         entry.attempts = 0;
         delete entry.notBefore;
         delete entry.notBeforeReason;
-        delete entry.statusReason;
+        delete entry.reason;
         delete entry.completedAt;
         // A retried entry gets a fresh expiry window of the same length it had.
         if (entry.expiresAt) {
@@ -539,13 +597,17 @@ export function createQueue(options: QueueOptions): Queue {
  * (their operation may or may not have taken effect). Changes `entries` in place; returns copies of
  * those recovered.
  */
-export function recoverInterrupted(entries: QueueEntry[], at: string, historyLimit: number): QueueEntry[] {
-  const recovered: QueueEntry[] = [];
+export function recoverInterrupted<Op extends Operation>(
+  entries: QueueEntry<Op>[],
+  at: string,
+  historyLimit: number,
+): QueueEntry<Op>[] {
+  const recovered: QueueEntry<Op>[] = [];
   for (const e of entries) {
     if (e.status !== 'running' || (e.runner && isProcessAlive(e.runner.pid))) continue;
     e.status = 'pending';
     e.verifyFirst = true;
-    e.statusReason = 'Interrupted while running; the remote will be checked before it is replayed.';
+    e.reason = { code: 'interrupted' };
     e.history = [...e.history, { at, outcome: 'interrupted' as const, durationMs: 0 }].slice(-historyLimit);
     delete e.runner;
     recovered.push({ ...e });

@@ -1,59 +1,30 @@
-/** Fields every operation carries: where it runs and against which remote. */
-interface OperationBase {
-  /** Absolute path of the project (the Oxen repository) the operation runs in. */
-  readonly projectDir: string;
-  /** Remote URL the operation targets. */
-  readonly remote: string;
+/**
+ * What every operation carries: its kind. The rest is the caller's own data, stored as JSON; the
+ * queue reads it only through the {@link QueueRules} it is given.
+ */
+export interface Operation {
+  readonly kind: string;
 }
 
-/** Take the exclusive lock `key` for `ttlMs`. */
-export interface AcquireLockOp extends OperationBase {
-  readonly kind: 'acquire-lock';
-  readonly key: string;
-  readonly ttlMs: number;
-  readonly holder: string;
-  readonly comment?: string;
-}
-/** Give the lock back. `fencingToken` when the grant was known at enqueue time. */
-export interface ReleaseLockOp extends OperationBase {
-  readonly kind: 'release-lock';
-  readonly key: string;
-  readonly holder: string;
-  readonly fencingToken?: number;
-}
-/** Extend the lease; pointless once `leaseExpiresAt` has passed. */
-export interface RenewLockOp extends OperationBase {
-  readonly kind: 'renew-lock';
-  readonly key: string;
-  readonly holder: string;
-  readonly ttlMs: number;
-  readonly fencingToken?: number;
-  /** ISO time the lease being extended ends; after it the renew expires instead of running. */
-  readonly leaseExpiresAt?: string;
-}
-/** Push `branch`; under `lockKey` when the push needs the lock (fencing checked at replay). */
-export interface PushOp extends OperationBase {
-  readonly kind: 'push';
-  readonly branch: string;
-  readonly lockKey?: string;
-  readonly fencingToken?: number;
-}
-/** Pull `branch`. */
-export interface PullOp extends OperationBase {
-  readonly kind: 'pull';
-  readonly branch: string;
-}
-/** Sync review comments. */
-export interface SyncCommentsOp extends OperationBase {
-  readonly kind: 'sync-comments';
-  /** The branch the comments are on. @default the project's checked-out branch when the operation runs */
-  readonly branch?: string;
+/** Flat facts (strings, numbers, booleans): results, error facts, the facts of a reason. */
+export type Facts = Readonly<Record<string, string | number | boolean>>;
+
+/**
+ * Why an entry has its status: a code and the facts to word it with. The queue writes the codes of
+ * {@link QueueReasonCode}; supersession rules add their own. Words are the caller's.
+ */
+export interface EntryReason {
+  readonly code: string;
+  readonly facts?: Facts;
 }
 
-/** What a queue entry does: data only, executed by executors handed to the runner. */
-export type Operation = AcquireLockOp | ReleaseLockOp | RenewLockOp | PushOp | PullOp | SyncCommentsOp;
-/** The operation kinds. */
-export type OperationKind = Operation['kind'];
+/**
+ * Reason codes the queue itself writes: `will-retry` (facts `kind`, `reason`: the classification),
+ * `gave-up` (`attempts`, `kind`, `reason`), `failed` (`kind`, `reason`), `expired` (`expiresAt`),
+ * `interrupted` (the process running it died: the remote is checked before it is replayed), `note`
+ * (`text`: a reason stored as words by schema 2).
+ */
+export type QueueReasonCode = 'will-retry' | 'gave-up' | 'failed' | 'expired' | 'interrupted' | 'note';
 
 /** Lifecycle of an entry. `failed` is the dead-letter state: kept for the user to read, retry or remove. */
 export type EntryStatus = 'pending' | 'running' | 'done' | 'failed' | 'expired' | 'superseded';
@@ -72,8 +43,8 @@ export interface StoredError {
   readonly kind: string;
   readonly code?: string;
   readonly chain: readonly StoredErrorLink[];
-  /** Facts an executor error carried that a user may need (holder, expiresAt, …). */
-  readonly facts?: Readonly<Record<string, string | number | boolean>>;
+  /** Facts the error carried that a user may need ({@link QueueRules.errorFacts}). */
+  readonly facts?: Facts;
 }
 
 /** One attempt, as kept in the bounded history. */
@@ -85,13 +56,13 @@ export interface AttemptRecord {
 }
 
 /** A queued operation and its bookkeeping. */
-export interface QueueEntry {
+export interface QueueEntry<Op extends Operation = Operation> {
   /** ULID: sortable by creation time. */
   readonly id: string;
   /** Stable across retries, crashes and replays; executors use it to recognise their own earlier effect. */
   readonly idempotencyKey: string;
-  readonly operation: Operation;
-  /** Higher runs first: lock operations 100, others 0. */
+  readonly operation: Op;
+  /** Higher runs first between lanes ({@link QueueRules.priority}). */
   readonly priority: number;
   readonly enqueuedAt: string;
   /** Not to be tried before this time (ISO). */
@@ -103,59 +74,72 @@ export interface QueueEntry {
   attempts: number;
   maxAttempts: number;
   status: EntryStatus;
-  /** One sentence on the current status (why failed, superseded, held, expired). */
-  statusReason?: string;
+  /** Why it has its status (failed, will retry, superseded, expired, interrupted). */
+  reason?: EntryReason;
   /** Set when the entry was found `running` after its process died: check the remote before replaying. */
   verifyFirst?: boolean;
   /** Who is running it (pid), and since when. */
   runner?: { pid: number; since: string };
-  /** A failed prerequisite holds this entry back (see `statusReason`). */
-  heldBy?: string;
   supersededBy?: string;
   lastError?: StoredError;
   history: AttemptRecord[];
   completedAt?: string;
   /** What the executor returned (e.g. the fencing token granted). */
-  result?: Readonly<Record<string, string | number | boolean>>;
+  result?: Facts;
 }
 
 /** The queue file. */
-export interface QueueFile {
+export interface QueueFile<Op extends Operation = Operation> {
   readonly version: number;
-  entries: QueueEntry[];
+  entries: QueueEntry<Op>[];
 }
 
-/** Priority of an operation kind. */
-export function priorityOf(kind: OperationKind): number {
-  return kind === 'acquire-lock' || kind === 'release-lock' || kind === 'renew-lock' ? 100 : 0;
+/**
+ * What an enqueue does to the entries already pending in the same lane (supersession), as decided
+ * by {@link QueueRules.onEnqueue}. `outcome` is the caller's word for it, returned by `enqueue`.
+ */
+export interface EnqueueRule {
+  readonly outcome: string;
+  /** Pending entries the new one makes pointless: marked superseded by it, with `reason`. */
+  readonly supersede?: { readonly ids: readonly string[]; readonly reason: EntryReason };
+  /**
+   * The new entry stored finished instead of pending: `superseded` (cancelled together with an
+   * entry it met, named by `supersededBy`) or `expired`.
+   */
+  readonly incoming?: {
+    readonly status: 'superseded' | 'expired';
+    readonly reason: EntryReason;
+    readonly supersededBy?: string;
+  };
 }
 
-/** The last path segment of a POSIX or Windows path (`/music/My Song/` → `My Song`). */
-function lastSegment(dir: string): string {
-  // Plain scanning: this runs for every row of a 1,000-entry `queue status` in a cold process,
-  // where a regex split and two arrays per row cost milliseconds.
-  let end = dir.length;
-  while (end > 0 && (dir[end - 1] === '/' || dir[end - 1] === '\\')) end -= 1;
-  const start = Math.max(dir.lastIndexOf('/', end - 1), dir.lastIndexOf('\\', end - 1)) + 1;
-  return dir.slice(start, end) || dir;
+/**
+ * What the queue needs to know about the caller's operations. Entries of one scope and target form
+ * a lane: a lane runs one entry at a time, in the order they were enqueued; lanes are independent.
+ */
+export interface QueueRules<Op extends Operation = Operation> {
+  /** The group a user works in (a project, say): list filters and scoped runs use it. */
+  scope(operation: Op): string;
+  /** What the operation talks to (a server URL): a target that does not answer defers only its own entries. */
+  target(operation: Op): string;
+  /** Higher runs first, between lanes only. @default 0 */
+  priority?(operation: Op): number;
+  /**
+   * A prerequisite this operation establishes within its lane (a lock acquisition, say). Later
+   * entries that {@link requires} it are held back while its latest provider failed or expired.
+   */
+  provides?(operation: Op): string | undefined;
+  /** The prerequisite this operation needs (see {@link provides}). */
+  requires?(operation: Op): string | undefined;
+  /** Supersession: given the pending entries of the new entry's lane, in order. Undefined: just add it. */
+  onEnqueue?(
+    incoming: QueueEntry<Op>,
+    pending: readonly QueueEntry<Op>[],
+    now: number,
+  ): EnqueueRule | undefined;
+  /** Facts of a failure worth storing with it (who holds what, until when); bounded by the queue. */
+  errorFacts?(error: unknown, operation: Op): Readonly<Record<string, unknown>> | undefined;
 }
 
-/** A short human description: "Acquire lock for Song.logicx". */
-export function describeOperation(op: Operation): string {
-  const project = lastSegment(op.projectDir);
-  const target = 'key' in op && op.key && op.key !== '.' ? `${project}/${op.key}` : project;
-  switch (op.kind) {
-    case 'acquire-lock':
-      return `Acquire lock for ${target}`;
-    case 'release-lock':
-      return `Release lock for ${target}`;
-    case 'renew-lock':
-      return `Renew lock for ${target}`;
-    case 'push':
-      return `Push ${op.branch} of ${project} to remote`;
-    case 'pull':
-      return `Pull ${op.branch} of ${project} from remote`;
-    case 'sync-comments':
-      return `Sync comments of ${project}`;
-  }
-}
+/** Rules for operations that need no more than a kind: one scope, one target, no prerequisites. */
+export const SIMPLE_RULES: QueueRules = { scope: () => '', target: () => '' };

@@ -10,15 +10,23 @@ abstract class TransferCommand extends BaseCommand {
     const engine = await this.engine();
     const outcome = this.verb === 'push' ? await engine.push(this.branch) : await engine.pull(this.branch);
     if (outcome.status === 'queued') {
+      // The same transfer queued just before: that entry does it, once.
+      const same = outcome.enqueued === 'collapsed' ? outcome.entry.supersededBy : undefined;
+      const id = same ?? outcome.entry.id;
       return {
         exitCode: EXIT.QUEUED,
         data: {
           status: 'queued',
           reason: outcome.reason,
-          entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
+          entry: { id, shortId: shortId(id) },
+          ...(same ? { sameAsQueued: true } : {}),
         },
         human: () => {
-          this.renderQueued(outcome.entry, outcome.reason, []);
+          this.renderQueued(
+            same ? { ...outcome.entry, id } : outcome.entry,
+            outcome.reason,
+            same ? [`Already queued: this ${this.verb} runs once when the network returns`] : [],
+          );
           this.ui.err(`${this.ui.mark('info')} Use 'oxenvcs queue sync' to retry manually`);
         },
       };

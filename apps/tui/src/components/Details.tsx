@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { fit } from '../format.js';
+import { fit, reasonText } from '../format.js';
 import type { Row } from '../reducer.js';
 
 /** The selected entry: operation fields, idempotency key, the whole cause chain, attempt history. */
@@ -13,7 +13,7 @@ export function Details(props: { row: Row | undefined; height: number; width: nu
     .map(([k, v]) => `${k}=${typeof v === 'number' && k === 'ttlMs' ? `${v / 3_600_000}h` : String(v)}`)
     .join('  ');
   const lines = [
-    `${e.id} · ${e.status}${e.statusReason ? ` · ${e.statusReason}` : ''}`,
+    `${e.id} · ${e.status}${e.reason ? ` · ${reasonText(e.reason)}` : ''}`,
     `project ${e.operation.projectDir} → ${e.operation.remote}`,
     `${e.operation.kind} ${fields}`,
     `key ${e.idempotencyKey}${e.verifyFirst ? ' · verify first' : ''}${e.expiresAt ? ` · expires ${e.expiresAt}` : ''}`,

@@ -13,6 +13,7 @@
 import { readSync, writeSync } from 'node:fs';
 
 const { createQueue } = await import('../store.ts');
+const { BOOKING_RULES } = await import('./rules.ts');
 
 const [mode, file, tag, json = '{}'] = process.argv.slice(2);
 const options = JSON.parse(json);
@@ -35,6 +36,7 @@ const waitForParent = () => {
 const counts = new Map();
 const queue = createQueue({
   file,
+  rules: BOOKING_RULES,
   lockWaitMs: options.lockWaitMs ?? 60_000,
   ...(options.staleLockMs ? { staleLockMs: options.staleLockMs } : {}),
   onEvent(event) {
@@ -49,10 +51,10 @@ const queue = createQueue({
 });
 
 const op = (i) => ({
-  kind: 'pull',
-  projectDir: `/p/${tag}-${i % 7}`,
-  remote: 'http://127.0.0.1:1/ns/r',
-  branch: `b${i}`,
+  kind: 'fetch',
+  project: `/p/${tag}-${i % 7}`,
+  server: 'http://127.0.0.1:1/ns/r',
+  list: `b${i}`,
 });
 
 try {

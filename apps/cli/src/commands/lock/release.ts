@@ -18,7 +18,7 @@ export class LockReleaseCommand extends BaseCommand {
     await engine.stopKeepAlive();
     const outcome = await engine.lockRelease();
     if (outcome.status === 'queued') {
-      const cancelled = outcome.entry.status === 'superseded';
+      const cancelled = outcome.enqueued === 'cancelled';
       return {
         exitCode: cancelled ? EXIT.OK : EXIT.QUEUED,
         data: {

@@ -3,6 +3,9 @@ import { BaseCommand, type Report } from '../../base.js';
 import { ago, moment, shortId } from '../../output.js';
 import { entryJson, entryReason } from '../../render.js';
 
+/** Pending entries listed by default: a page a person reads; `--all` and `--json` list every one. */
+const PAGE = 50;
+
 /** `oxenvcs queue status`. */
 export class QueueStatusCommand extends BaseCommand {
   static override paths = [['queue', 'status']];
@@ -15,10 +18,16 @@ export class QueueStatusCommand extends BaseCommand {
   allProjects = Option.Boolean('--all-projects', false, {
     description: 'Every project in the queue, not only the current one (works outside any project)',
   });
+  all = Option.Boolean('--all', false, {
+    description: `List every pending entry, not only the first ${PAGE} (--json always lists every one)`,
+  });
 
   protected async run(): Promise<Report> {
     const engine = await this.engine();
-    const { stats, entries, scope, others } = await engine.queueStatus({ allProjects: this.allProjects });
+    const { stats, entries, scope, others, omitted } = await engine.queueStatus({
+      allProjects: this.allProjects,
+      ...(this.json || this.all ? {} : { limit: PAGE }),
+    });
     const describe = this.describe;
     return {
       data: {
@@ -55,7 +64,7 @@ export class QueueStatusCommand extends BaseCommand {
           );
           if (e.notBefore && Date.parse(e.notBefore) > now)
             ui.out(`     Next try after ${moment(e.notBefore, now)}`);
-          if (e.statusReason) ui.out(`     ${entryReason(e, '', now)}`);
+          if (e.reason) ui.out(`     ${entryReason(e, '', now)}`);
         });
         if (failed.length > 0) {
           ui.out('');
@@ -63,6 +72,10 @@ export class QueueStatusCommand extends BaseCommand {
           for (const e of failed) {
             ui.out(`  ${ui.mark('fail')} ${shortId(e.id)} ${describe(e)}: ${entryReason(e, 'failed', now)}`);
           }
+        }
+        if (omitted > 0) {
+          ui.out('');
+          ui.out(`  … and ${omitted} more pending (\`oxenvcs queue status --all\` lists every one)`);
         }
         ui.out('');
         if (waiting.length > 0) ui.out("  Use 'oxenvcs queue sync' to sync pending operations");

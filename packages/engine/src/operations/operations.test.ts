@@ -7,9 +7,9 @@ import {
   type FakeOxenServer,
   startFakeOxenServer,
 } from '@oxvcs/oxen-testkit';
-import type { ExecutionContext, QueueEntry, SyncCommentsOp } from '@oxvcs/queue';
+import type { ExecutionContext } from '@oxvcs/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecutors } from './executors.js';
+import { executorsFor, type SyncCommentsOp } from './index.js';
 
 let server: FakeOxenServer;
 let env: FakeOxenEnv;
@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 const executors = () =>
-  createExecutors({
+  executorsFor({
     hubFor: (remoteUrl) => createOxenHub({ remoteUrl }),
     locksFor: () => {
       throw new Error('sync-comments takes no lock');
@@ -34,9 +34,8 @@ const executors = () =>
     grant: () => undefined,
     noteGrant: () => undefined,
   });
-/** The entry itself is not read by this executor. */
 const context: ExecutionContext = {
-  entry: {} as QueueEntry,
+  idempotencyKey: 'sync-comments:test',
   verifyFirst: false,
   attempt: 1,
   signal: new AbortController().signal,

@@ -1,0 +1,101 @@
+import type { Grant, LockManager } from '@oxvcs/locks';
+import type { OxenCli, OxenHub, TransferProgress } from '@oxvcs/oxen';
+import type { EnqueueRule, ExecutionContext, Facts, QueueEntry } from '@oxvcs/queue';
+import type { GrantNote } from '../state.js';
+
+/** Fields every oxvcs operation carries: where it runs and against which remote. */
+interface OperationBase {
+  /** Absolute path of the project (the Oxen repository) the operation runs in. */
+  readonly projectDir: string;
+  /** Remote URL the operation targets. */
+  readonly remote: string;
+}
+
+/** Take the exclusive lock `key` for `ttlMs`. */
+export interface AcquireLockOp extends OperationBase {
+  readonly kind: 'acquire-lock';
+  readonly key: string;
+  readonly ttlMs: number;
+  readonly holder: string;
+  readonly comment?: string;
+}
+/** Give the lock back. `fencingToken` when the grant was known at enqueue time. */
+export interface ReleaseLockOp extends OperationBase {
+  readonly kind: 'release-lock';
+  readonly key: string;
+  readonly holder: string;
+  readonly fencingToken?: number;
+}
+/** Extend the lease; pointless once `leaseExpiresAt` has passed. */
+export interface RenewLockOp extends OperationBase {
+  readonly kind: 'renew-lock';
+  readonly key: string;
+  readonly holder: string;
+  readonly ttlMs: number;
+  readonly fencingToken?: number;
+  /** ISO time the lease being extended ends; after it the renew expires instead of running. */
+  readonly leaseExpiresAt?: string;
+}
+/** Push `branch`; under `lockKey` when the push needs the lock (fencing checked at replay). */
+export interface PushOp extends OperationBase {
+  readonly kind: 'push';
+  readonly branch: string;
+  readonly lockKey?: string;
+  readonly fencingToken?: number;
+}
+/** Pull `branch`. */
+export interface PullOp extends OperationBase {
+  readonly kind: 'pull';
+  readonly branch: string;
+}
+/** Fetch review comments. */
+export interface SyncCommentsOp extends OperationBase {
+  readonly kind: 'sync-comments';
+  /** The branch the comments are on. @default the project's checked-out branch when the operation runs */
+  readonly branch?: string;
+}
+
+/** What a queue entry of oxvcs does: data only. */
+export type Operation = AcquireLockOp | ReleaseLockOp | RenewLockOp | PushOp | PullOp | SyncCommentsOp;
+/** The operation kinds. */
+export type OperationKind = Operation['kind'];
+/** A queue entry of an oxvcs operation. */
+export type OxvcsEntry = QueueEntry<Operation>;
+
+/** What running an operation needs from the engine. */
+export interface RunDeps {
+  hubFor(remoteUrl: string): OxenHub;
+  /** The lock manager for a remote, as `holder` (default: this user). */
+  locksFor(remoteUrl: string, holder?: string): LockManager;
+  cliFor(projectDir: string): OxenCli;
+  grant(remote: string, key: string): GrantNote | undefined;
+  noteGrant(remote: string, key: string, grant: Grant | undefined): void;
+  /** Progress of a push or pull, as oxen reports it. */
+  progress?(op: PushOp | PullOp, progress: TransferProgress): void;
+}
+
+/**
+ * Everything one kind of operation is, in one place: how it is queued (priority, prerequisites,
+ * supersession, expiry), how it is described, which facts of its failures are kept, and how it
+ * runs. Direct runs and replays both call {@link OperationSpec.run}.
+ */
+export interface OperationSpec<Op extends Operation> {
+  readonly kind: Op['kind'];
+  /**
+   * `lock`: runs before transfers between projects, retries with the lock policy, and a direct run
+   * is bounded by one request timeout (then it queues). `transfer`: the transfer policy and timeout.
+   */
+  readonly class: 'lock' | 'transfer';
+  /** The lock slot this operation establishes (an acquisition): see `QueueRules.provides`. */
+  provides?(op: Op): string | undefined;
+  /** The lock slot this operation needs: held back while its acquisition failed. */
+  requires?(op: Op): string | undefined;
+  /** Supersession against the pending entries of the same project and remote, in order. */
+  onEnqueue?(incoming: QueueEntry<Op>, pending: readonly OxvcsEntry[], now: number): EnqueueRule | undefined;
+  /** When a queued entry stops being worth running: `ttlMs` from now, and an absolute end if any. */
+  expiry(op: Op, retentionMs: number): { readonly ttlMs: number; readonly expiresAt?: string };
+  /** One line for a person: "Acquire lock for Song/Drums". */
+  describe(op: Op): string;
+  /** Runs it: the idempotency key lets a retried or replayed run recognise its own earlier effect. */
+  run(op: Op, ctx: ExecutionContext, deps: RunDeps): Promise<Facts | undefined>;
+}

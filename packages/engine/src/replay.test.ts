@@ -1,0 +1,203 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createFakeOxenEnv,
+  type FakeOxenEnv,
+  type FakeOxenServer,
+  startFakeOxenServer,
+} from '@oxvcs/oxen-testkit';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine, type Engine } from './engine.js';
+
+/**
+ * Causal replay (issue 14 §2), model-based against the testkit: any sequence of lock, push and
+ * pull commands typed offline in one project, replayed by `queue sync`, leaves the remote (who
+ * holds which lock, what main holds) as the same commands typed online in that order would.
+ */
+
+let server: FakeOxenServer;
+let env: FakeOxenEnv;
+let n = 0;
+const homes: string[] = [];
+
+beforeAll(async () => {
+  server = await startFakeOxenServer();
+  env = createFakeOxenEnv();
+});
+afterAll(async () => {
+  await server.stop();
+  env.cleanup();
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
+});
+
+type Key = '.' | 'Drums';
+type Command =
+  | { readonly type: 'acquire' | 'release' | 'renew'; readonly key: Key }
+  | { readonly type: 'commit-push'; readonly file: string }
+  | { readonly type: 'pull' };
+
+const show = (c: Command) =>
+  c.type === 'commit-push' ? `commit ${c.file} + push` : c.type === 'pull' ? 'pull' : `${c.type} ${c.key}`;
+
+/** A project of its own: a repository with a `Drums` folder, a clone, and a state folder. */
+async function world() {
+  const name = `r${++n}`;
+  await server.createRepo('ns', name, { 'Drums/kick.wav': 'kick' });
+  const remote = server.repoUrl('ns', name);
+  const dir = await env.cloneProject(name, remote);
+  mkdirSync(join(dir, 'Drums'), { recursive: true });
+  const home = mkdtempSync(join(tmpdir(), 'oxvcs-replay-'));
+  homes.push(home);
+  const engine = (key: Key = '.'): Engine =>
+    createEngine({
+      cwd: dir,
+      ...(key === '.' ? {} : { project: join(dir, key) }),
+      env: {
+        ...env.env,
+        OXENVCS_HOME: home,
+        OXENVCS_HOLDER: 'ada@laptop',
+        OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
+        OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
+        OXENVCS_RETRY_MAX_RETRIES: '0',
+        OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
+        // The replay is `queue sync` itself, not a command's auto-sync.
+        OXENVCS_QUEUE_AUTO_SYNC: 'false',
+      },
+    });
+  return { name, dir, engine };
+}
+
+/** Runs one command as the CLI would; a refusal (not holding the lock, say) is an outcome too. */
+async function type(w: Awaited<ReturnType<typeof world>>, command: Command): Promise<string> {
+  try {
+    switch (command.type) {
+      case 'acquire':
+        return (await w.engine(command.key).lockAcquire({ ttlHours: 1 })).status;
+      case 'release':
+        return (await w.engine(command.key).lockRelease()).status;
+      case 'renew':
+        return (await w.engine(command.key).lockRenew({ ttlHours: 1 })).status;
+      case 'commit-push': {
+        writeFileSync(join(w.dir, command.file), command.file);
+        await env.oxen(['add', command.file], w.dir);
+        await env.oxen(['commit', '-m', command.file], w.dir);
+        return (await w.engine().push()).status;
+      }
+      case 'pull':
+        return (await w.engine().pull()).status;
+    }
+  } catch (error) {
+    return `refused ${(error as { code?: string }).code ?? 'error'}`;
+  }
+}
+
+/** What the remote holds: the locks held (by whom) and the files on main. */
+async function remoteState(w: Awaited<ReturnType<typeof world>>) {
+  const locks = (await w.engine().lockList())
+    .filter((s) => s.state === 'held-by-you' || s.state === 'held-by-other')
+    .map((s) => `${s.lease?.key}:${s.lease?.holder}`)
+    .sort();
+  const repo = server.repo('ns', w.name)!;
+  const head = repo.commits[repo.branches.main!]!;
+  return { locks, files: Object.keys(head.tree).sort() };
+}
+
+// Lock commands weigh most: their order is what a replay can get wrong without anyone noticing.
+const commandArb: fc.Arbitrary<Command> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      type: fc.constantFrom('acquire' as const, 'release' as const, 'renew' as const),
+      key: fc.constantFrom<Key>('.', 'Drums'),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant<Command>({ type: 'pull' }) },
+  { weight: 2, arbitrary: fc.constant<Command>({ type: 'commit-push', file: '' }) },
+);
+
+/** Commit files get distinct names in order, so both runs commit the same files. */
+const named = (commands: readonly Command[]): Command[] =>
+  commands.map((c, i) => (c.type === 'commit-push' ? { type: 'commit-push', file: `take-${i}.txt` } : c));
+
+describe('causal replay (model-based, against the testkit)', () => {
+  const seed = Number(process.env.REPLAY_PROPERTY_SEED ?? 20261125);
+  const runs = Number(process.env.REPLAY_PROPERTY_RUNS ?? 10);
+
+  it(`offline commands replayed by queue sync leave the remote as the same commands online (seed ${seed}, replay with REPLAY_PROPERTY_SEED=${seed})`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(commandArb, { minLength: 1, maxLength: 6 }), async (generated) => {
+        const commands = named(generated);
+        const script = commands.map(show).join(', ');
+
+        await server.faults.clear();
+        const online = await world();
+        for (const c of commands) await type(online, c);
+        const expected = await remoteState(online);
+
+        const offline = await world();
+        await server.faults.offline();
+        const typed: string[] = [];
+        for (const c of commands) typed.push(await type(offline, c));
+        await server.faults.online();
+        // Typed offline, nothing reaches the remote: each command is queued (or, like a release
+        // meeting its pending acquisition, settled locally).
+        expect(
+          typed.every((t) => t === 'queued'),
+          `${script}: ${typed.join(', ')}`,
+        ).toBe(true);
+        const sync = await offline.engine().sync();
+        expect(sync.summary?.remaining, script).toBe(0);
+        expect(await remoteState(offline), script).toEqual(expected);
+      }),
+      { numRuns: runs, seed, endOnFailure: true },
+    );
+  }, 240_000);
+
+  it('the natural end of a session, push then release typed offline, pushes the take under the lock, then releases', async () => {
+    const w = await world();
+    expect(await type(w, { type: 'acquire', key: '.' })).toBe('done');
+    await server.faults.offline();
+    expect(await type(w, { type: 'commit-push', file: 'take.txt' })).toBe('queued');
+    expect(await type(w, { type: 'release', key: '.' })).toBe('queued');
+    await server.faults.online();
+    const preview = (await w.engine().sync({ dryRun: true })).preview ?? [];
+    expect(preview.map((s) => `${s.entry.operation.kind}:${s.action}`)).toEqual([
+      'push:run',
+      'release-lock:run',
+    ]);
+    expect((await w.engine().sync()).summary).toMatchObject({ done: 2, failed: 0, remaining: 0 });
+    expect(await remoteState(w)).toEqual({ locks: [], files: ['Drums/kick.wav', 'take.txt'] });
+  });
+
+  it('another user in between: the queued acquisition fails naming the holder, and what depends on it is held back', async () => {
+    const w = await world();
+    await server.faults.offline();
+    expect(await type(w, { type: 'acquire', key: '.' })).toBe('queued');
+    expect(await type(w, { type: 'commit-push', file: 'mine.txt' })).toBe('queued');
+    expect(await type(w, { type: 'pull' })).toBe('queued');
+    await server.faults.online();
+    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    homes.push(bobHome);
+    const bob = createEngine({
+      cwd: w.dir,
+      env: {
+        ...env.env,
+        OXENVCS_HOME: bobHome,
+        OXENVCS_HOLDER: 'bob@studio',
+        OXENVCS_QUEUE_AUTO_SYNC: 'false',
+      },
+    });
+    expect((await bob.lockAcquire({ ttlHours: 1 })).status).toBe('done');
+    const summary = (await w.engine().sync()).summary;
+    expect(summary).toMatchObject({ done: 1, failed: 1, held: 1 });
+    const entries = (await w.engine().queueStatus()).entries;
+    const acquire = entries.find((e) => e.operation.kind === 'acquire-lock')!;
+    expect(acquire.status).toBe('failed');
+    expect(acquire.lastError?.facts).toMatchObject({ holder: 'bob@studio' });
+    expect(entries.find((e) => e.operation.kind === 'push')!.status).toBe('pending');
+    expect(entries.find((e) => e.operation.kind === 'pull')!.status).toBe('done');
+    expect((await remoteState(w)).files).toEqual(['Drums/kick.wav']);
+  });
+});
