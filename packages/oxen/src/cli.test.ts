@@ -1,13 +1,23 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import {
   createFakeOxenEnv,
   type FakeOxenEnv,
   type FakeOxenServer,
+  fakeOxenBinDir,
   startFakeOxenServer,
 } from '@oxvcs/oxen-testkit';
 import { classify } from '@oxvcs/retry';
@@ -85,12 +95,13 @@ const versionRoutes = (req: IncomingMessage, res: ServerResponse) => {
 /**
  * A separate Node process that runs the wrapper from source (type stripping, `.js` → `.ts`,
  * `@oxvcs/*` → `packages/<name>/src`) and pushes; it prints `ready`, then `done` or `failed CODE`.
- * With `own-sigint`, it handles SIGINT itself (prints `handled`) and exits 0 once the push settles.
+ * With `own-sigint`, it handles SIGINT itself (prints `handled`) and exits 0 once the push settles;
+ * with `progress`, it asks for progress (so oxen runs under `script`) as if on `platform`.
  */
 const HOST = String.raw`
 import { registerHooks } from 'node:module';
 import { pathToFileURL } from 'node:url';
-const [root, cwd, mode] = process.argv.slice(2);
+const [root, cwd, mode, platform] = process.argv.slice(2);
 registerHooks({
   resolve(specifier, context, next) {
     if (specifier.startsWith('@oxvcs/'))
@@ -105,8 +116,8 @@ registerHooks({
 });
 const { createOxenCli } = await import(pathToFileURL(root + '/packages/oxen/src/cli.ts').href);
 if (mode === 'own-sigint') process.on('SIGINT', () => process.stdout.write('handled\n'));
-const cli = createOxenCli({ cwd, env: process.env });
-const pushing = cli.push('origin', 'main');
+const cli = createOxenCli({ cwd, env: process.env, ...(platform ? { platform } : {}) });
+const pushing = cli.push('origin', 'main', mode === 'progress' ? { onProgress: () => undefined } : {});
 process.stdout.write('ready\n');
 await pushing.then(
   () => process.stdout.write('done\n'),
@@ -117,8 +128,8 @@ process.exit(0);
 let hostDir: string;
 const ROOT = resolve(import.meta.dirname, '../../..');
 /** Starts the host script pushing `dir` with `extraEnv`; resolves once the oxen child is paused at the gate. */
-const startHost = async (dir: string, extraEnv: NodeJS.ProcessEnv, mode = '') => {
-  const host = spawn(process.execPath, [join(hostDir, 'host.mjs'), ROOT, dir, mode], {
+const startHost = async (dir: string, extraEnv: NodeJS.ProcessEnv, mode = '', platform = '') => {
+  const host = spawn(process.execPath, [join(hostDir, 'host.mjs'), ROOT, dir, mode, platform], {
     env: { ...env.env, ...extraEnv, NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -147,11 +158,110 @@ const childOf = async (dir: string, gate: ReturnType<typeof pausing>) => {
 const gone = (pid: number, timeout = 1000) =>
   vi.waitFor(() => expect(isProcessAlive(pid)).toBe(false), { timeout, interval: 10 });
 
+/** util-linux `script`, which gives oxen a real terminal here (Linux). */
+const utilLinuxScript =
+  process.platform === 'linux' &&
+  (spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout ?? '').includes('util-linux')
+    ? spawnSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' }).stdout.trim()
+    : undefined;
+/**
+ * A stand-in for macOS's BSD `script [-adkpqr] [-F pipe] [-t time] [file [command ...]]`: it
+ * refuses `-c`, `-e` and long options as BSD getopt does, prints the start banner without `-q`,
+ * runs the command words under a real terminal (util-linux `script` underneath) and exits with the
+ * command's status (a signal's number when one killed it). Each run is logged to
+ * `$OXVCS_FAKE_SCRIPT_LOG`: its arguments and what its stdin was.
+ */
+const BSD_SCRIPT = (real: string) => String.raw`#!/usr/bin/env node
+const { spawnSync } = require('node:child_process');
+const { appendFileSync, fstatSync } = require('node:fs');
+const { constants } = require('node:os');
+const argv = process.argv.slice(2);
+const open = (fd) => {
+  try {
+    fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const usage = () => {
+  process.stderr.write('usage: script [-adkpqr] [-F pipe] [-t time] [file [command ...]]\n');
+  process.exit(1);
+};
+let i = 0;
+let quiet = false;
+for (; i < argv.length; i++) {
+  const a = argv[i];
+  if (a === '--') { i++; break; }
+  if (!a.startsWith('-') || a === '-') break;
+  for (let j = 1; j < a.length; j++) {
+    if (a[j] === 'q') quiet = true;
+    else if ('adkpr'.includes(a[j])) continue;
+    else if (a[j] === 'F' || a[j] === 't') { if (j === a.length - 1) i++; break; }
+    else { process.stderr.write('script: illegal option -- ' + a[j] + '\n'); usage(); }
+  }
+}
+const [file, ...command] = argv.slice(i);
+appendFileSync(process.env.OXVCS_FAKE_SCRIPT_LOG, JSON.stringify({ argv, stdin: fstatSync(0).isFIFO() || fstatSync(0).isSocket() ? 'pipe' : 'other' }) + '\n');
+if (file === undefined || command.length === 0) usage();
+if (!quiet) process.stdout.write('Script started, output file is ' + file + '\n');
+const quote = (w) => "'" + w.replaceAll("'", "'\\''") + "'";
+const run = spawnSync(${JSON.stringify(real)}, ['-q', '-e', '-c', command.map(quote).join(' '), file], {
+  // Like BSD script (fork and exec), it leaves open descriptors beyond the terminal to the command.
+  stdio: ['inherit', 'inherit', 'inherit', ...(open(3) ? [3] : [])],
+  env: { ...process.env, SHELL: '/bin/sh' },
+});
+process.exit(run.signal ? constants.signals[run.signal] : (run.status ?? 1));
+`;
+let bsdDir: string;
+/** Environment with the BSD-like `script` first on PATH; its log is `log`. */
+const bsdEnv = (extra: NodeJS.ProcessEnv = {}) => {
+  const log = join(bsdDir, `log-${++n}.jsonl`);
+  writeFileSync(log, '');
+  return {
+    log,
+    runs: () =>
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { argv: string[]; stdin: string }),
+    env: {
+      ...env.env,
+      ...extra,
+      PATH: `${bsdDir}${delimiter}${env.env.PATH ?? ''}`,
+      OXVCS_FAKE_SCRIPT_LOG: log,
+    },
+  };
+};
+/** A project with three takes committed, not yet pushed. */
+const projectWithTakes = async () => {
+  const p = await project();
+  const files = { 'a.wav': 'aaaa', 'b.wav': 'bbbbbbbb', 'c.wav': 'c'.repeat(2000) };
+  for (const [file, content] of Object.entries(files)) writeFileSync(join(p.dir, file), content);
+  await p.cli.add(Object.keys(files));
+  return { ...p, files, commit: await p.cli.commit('takes') };
+};
+/** What a push of {@link projectWithTakes} reports: every frame a push of all three files. */
+const expectPushBar = (events: readonly TransferProgress[]) => {
+  expect(events.length).toBeGreaterThanOrEqual(3);
+  expect(events.every((e) => e.phase === 'push' && e.filesTotal === 3)).toBe(true);
+  expect(events.map((e) => e.filesDone)).toEqual([...events.map((e) => e.filesDone!)].sort());
+  const last = events.at(-1)!;
+  expect(last.filesDone).toBe(3);
+  expect(last.bytesDone).toBe(last.bytesTotal);
+  expect(Math.abs(last.bytesTotal! - 2012) / 2012).toBeLessThan(0.01);
+};
+
 beforeAll(async () => {
   server = await startFakeOxenServer();
   env = createFakeOxenEnv();
   hostDir = mkdtempSync(join(tmpdir(), 'oxvcs-host-'));
   writeFileSync(join(hostDir, 'host.mjs'), HOST);
+  bsdDir = mkdtempSync(join(tmpdir(), 'oxvcs-bsd-script-'));
+  if (utilLinuxScript) {
+    writeFileSync(join(bsdDir, 'script'), BSD_SCRIPT(utilLinuxScript));
+    chmodSync(join(bsdDir, 'script'), 0o755);
+  }
 });
 afterAll(async () => {
   for (const pid of orphans) {
@@ -164,6 +274,7 @@ afterAll(async () => {
   await server.stop();
   env.cleanup();
   rmSync(hostDir, { recursive: true, force: true });
+  rmSync(bsdDir, { recursive: true, force: true });
 });
 afterEach(() => server.faults.clear());
 
@@ -391,6 +502,38 @@ describe('no oxen child outlives the command that started it', () => {
     },
   );
 
+  it.skipIf(!utilLinuxScript).each([
+    ['linux', 'SIGTERM'],
+    ['darwin', 'SIGINT'],
+    ['darwin', 'SIGTERM'],
+  ] as const)(
+    'under a terminal (%s script) the host gets %s: script and the oxen in its terminal are killed',
+    async (platform, signal) => {
+      const { dir } = await projectWithCommit();
+      const gate = pausing('push-upload');
+      const bsd = bsdEnv(gate.env);
+      const { host, exited } = await startHost(
+        dir,
+        platform === 'darwin' ? bsd.env : gate.env,
+        'progress',
+        platform,
+      );
+      await gate.waiting();
+      // oxen runs in a session of its own under script's terminal: the claim names script.
+      const oxen = JSON.parse(readFileSync(`${gate.gate}.waiting`, 'utf8')).pid as number;
+      orphans.push(oxen);
+      await vi.waitFor(() => expect(readLock(dir).pid).toBeGreaterThan(0), { timeout: 15_000, interval: 20 });
+      const script = readLock(dir).pid!;
+      expect(script).not.toBe(oxen);
+      expect(bsd.runs()).toHaveLength(platform === 'darwin' ? 1 : 0);
+      host.kill(signal);
+      expect(await exited).toEqual({ code: null, signal });
+      await gone(script);
+      await gone(oxen);
+      expect(existsSync(lockFile(dir))).toBe(false);
+    },
+  );
+
   it('a host with its own SIGINT handler keeps it; the child is killed all the same', async () => {
     const { dir } = await projectWithCommit();
     const gate = pausing('push-upload');
@@ -499,31 +642,17 @@ describe('progress', () => {
     expect(parseProgressLine('🐂 oxen push origin main -> abc')).toBeUndefined();
   });
 
-  const hasScript =
-    process.platform === 'linux' &&
-    (spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout ?? '').includes('util-linux');
-  it.skipIf(!hasScript)(
+  it.skipIf(!utilLinuxScript)(
     'onProgress gets the push bar as it streams (oxen draws it only on a terminal, so it runs under one)',
     async () => {
-      const { dir, name } = await project();
-      const files = { 'a.wav': 'aaaa', 'b.wav': 'bbbbbbbb', 'c.wav': 'c'.repeat(2000) };
-      for (const [file, content] of Object.entries(files)) writeFileSync(join(dir, file), content);
-      const plain = createOxenCli({ cwd: dir, env: env.env });
-      await plain.add(Object.keys(files));
-      const commit = await plain.commit('takes');
+      const { dir, name, files, commit, cli: plain } = await projectWithTakes();
       const cli = createOxenCli({ cwd: dir, env: { ...env.env, OXEN_FAKE_TRANSFER_DELAY_MS: '60' } });
       const events: TransferProgress[] = [];
       expect(await cli.push('origin', 'main', { onProgress: (p) => events.push(p) })).toEqual({
         upToDate: false,
         commit,
       });
-      expect(events.length).toBeGreaterThanOrEqual(3);
-      expect(events.every((e) => e.phase === 'push' && e.filesTotal === 3)).toBe(true);
-      expect(events.map((e) => e.filesDone)).toEqual([...events.map((e) => e.filesDone!)].sort());
-      const last = events.at(-1)!;
-      expect(last.filesDone).toBe(3);
-      expect(last.bytesDone).toBe(last.bytesTotal);
-      expect(Math.abs(last.bytesTotal! - 2012) / 2012).toBeLessThan(0.01);
+      expectPushBar(events);
       // Errors still come out clean under the terminal.
       await moveRemote(name);
       writeFileSync(join(dir, 'd.wav'), 'd');
@@ -547,6 +676,79 @@ describe('progress', () => {
       expect(pulled.every((e) => e.phase === 'pull')).toBe(true);
       expect(pulled.at(-1)!.filesDone).toBe(pulled.at(-1)!.filesTotal);
       expect(readFileSync(join(fresh, 'c.wav'), 'utf8')).toBe(files['c.wav']);
+    },
+  );
+
+  it.skipIf(!utilLinuxScript)(
+    'on macOS it runs BSD script -q /dev/null /bin/sh -c LINE (no -c, no -e, stdin held open) and parses the bar the same',
+    async () => {
+      const { dir, name, commit, cli: plain } = await projectWithTakes();
+      const bsd = bsdEnv({ OXEN_FAKE_TRANSFER_DELAY_MS: '60' });
+      const cli = createOxenCli({ cwd: dir, env: bsd.env, platform: 'darwin' });
+      const events: TransferProgress[] = [];
+      expect(await cli.push('origin', 'main', { onProgress: (p) => events.push(p) })).toEqual({
+        upToDate: false,
+        commit,
+      });
+      expectPushBar(events);
+      // The caller's arguments travel in the environment, never in the shell line.
+      expect(bsd.runs()).toEqual([
+        {
+          argv: [
+            '-q',
+            '/dev/null',
+            '/bin/sh',
+            '-c',
+            'exec "$OXVCS_OXEN_BIN" "$OXVCS_OXEN_ARG_0" "$OXVCS_OXEN_ARG_1" "$OXVCS_OXEN_ARG_2" 1>&3',
+          ],
+          // At end of input BSD script types ^D into the terminal, which echoes it before oxen's output.
+          stdin: 'pipe',
+        },
+      ]);
+      // oxen's exit status comes through, and its Error: line from the terminal is clean.
+      await moveRemote(name);
+      writeFileSync(join(dir, 'd.wav'), 'd');
+      await plain.add(['d.wav']);
+      await plain.commit('d');
+      const error = await failure(cli.push('origin', 'main', { onProgress: () => undefined }));
+      expect(error.code).toBe('NON_FAST_FORWARD');
+      expect(error.message).toMatch(/^oxen push failed: Branch main is behind remote commit [0-9a-f]{32}\.$/);
+      const missing = createOxenCli({
+        cwd: dir,
+        bin: 'oxen-does-not-exist',
+        env: bsd.env,
+        platform: 'darwin',
+      });
+      expect((await failure(missing.pull('origin', 'main', { onProgress: () => undefined }))).code).toBe(
+        'CLI_NOT_FOUND',
+      );
+      expect(bsd.runs()).toHaveLength(3);
+    },
+  );
+
+  it.each(['linux', 'darwin'] as const)(
+    'without a script on PATH (%s), a transfer asked for progress runs as usual and reports none',
+    async (platform) => {
+      const { dir, commit } = await projectWithTakes();
+      // PATH holds just what the fake oxen needs: itself, node and dirname.
+      const tools = join(bsdDir, `tools-${++n}`);
+      mkdirSync(tools);
+      symlinkSync(
+        spawnSync('sh', ['-c', 'command -v dirname'], { encoding: 'utf8' }).stdout.trim(),
+        join(tools, 'dirname'),
+      );
+      const bare = {
+        ...env.env,
+        PATH: [fakeOxenBinDir(), tools, dirname(process.execPath)].join(delimiter),
+      };
+      expect(spawnSync('script', ['--version'], { env: bare }).error).toMatchObject({ code: 'ENOENT' });
+      const cli = createOxenCli({ cwd: dir, env: bare, platform });
+      const events: TransferProgress[] = [];
+      expect(await cli.push('origin', 'main', { onProgress: (p) => events.push(p) })).toEqual({
+        upToDate: false,
+        commit,
+      });
+      expect(events).toEqual([]);
     },
   );
 });

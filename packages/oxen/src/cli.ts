@@ -17,6 +17,12 @@ export interface OxenCliOptions {
   readonly timeoutMs?: number;
   /** Timeout for push, pull and fetch (oxen itself never times out), in ms. @default 600000 */
   readonly networkTimeoutMs?: number;
+  /**
+   * The platform whose `script` gives oxen a terminal for progress: util-linux `script` on Linux,
+   * BSD `script` on macOS and FreeBSD, none elsewhere. A seam for tests; hosts leave it alone.
+   * @default process.platform
+   */
+  readonly platform?: NodeJS.Platform;
 }
 
 /** What a finished oxen command printed. */
@@ -64,9 +70,9 @@ export interface TransferOptions {
   readonly signal?: AbortSignal;
   /**
    * Called as oxen's progress bar changes. oxen (indicatif) draws that bar only on a terminal, so
-   * when this is given the child runs under a pseudo-terminal made by util-linux `script`; where
-   * that is not available (macOS, Windows, busybox) the transfer runs as usual and this is never
-   * called. Exceptions it throws are ignored.
+   * when this is given the child runs under a pseudo-terminal made by `script` (util-linux on
+   * Linux, BSD on macOS); where there is none (Windows, busybox, no `script` on PATH) the transfer
+   * runs as usual and this is never called. Exceptions it throws are ignored.
    */
   readonly onProgress?: (progress: TransferProgress) => void;
 }
@@ -291,14 +297,53 @@ function terminalText(raw: string): string {
     .join('\n');
 }
 
-let scriptIsUtilLinux: boolean | undefined;
-/** util-linux `script` (with `-e` and `-c`) is how we give oxen a terminal; Linux only. */
-function terminalAvailable(env: NodeJS.ProcessEnv): boolean {
-  if (process.platform !== 'linux') return false;
-  scriptIsUtilLinux ??= (
-    spawnSync('script', ['--version'], { env, encoding: 'utf8', timeout: 5000 }).stdout ?? ''
-  ).includes('util-linux');
-  return scriptIsUtilLinux;
+/**
+ * Which `script` gives oxen a terminal: util-linux (`script -q -e -c LINE FILE`), BSD (macOS and
+ * FreeBSD: `script -q FILE COMMAND...`, no `-c`, and no `-e` on the macOS releases before 2025), or
+ * none.
+ */
+type ScriptFlavour = 'util-linux' | 'bsd' | 'none';
+
+const flavours = new Map<string, ScriptFlavour>();
+/**
+ * The `script` on PATH, probed once per platform and PATH. `--version` is harmless everywhere:
+ * util-linux prints its name, BSD getopt refuses the option before opening any file.
+ */
+function scriptFlavour(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): ScriptFlavour {
+  if (platform === 'win32') return 'none';
+  const key = `${platform}\0${env.PATH ?? ''}`;
+  let flavour = flavours.get(key);
+  if (flavour === undefined) {
+    const probe = spawnSync('script', ['--version'], {
+      env,
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (probe.error) flavour = 'none';
+    else if ((probe.stdout ?? '').includes('util-linux')) flavour = 'util-linux';
+    // OpenBSD's and NetBSD's `script` take `-c` but no command words; busybox's has no `-e`.
+    else flavour = platform === 'darwin' || platform === 'freebsd' ? 'bsd' : 'none';
+    flavours.set(key, flavour);
+  }
+  return flavour;
+}
+
+/**
+ * How to start `sh -c LINE` under `script`'s pseudo-terminal. Both flavours exit with the shell's
+ * status (BSD: the signal number when it was killed by one); both put it in a session of its own
+ * whose controlling terminal is the pty, so killing `script` (its master side closing) hangs up
+ * that session and oxen gets SIGHUP.
+ */
+function scriptCommand(
+  flavour: 'util-linux' | 'bsd',
+  line: string,
+): { args: string[]; stdin: 'ignore' | 'pipe' } {
+  if (flavour === 'util-linux') return { args: ['-q', '-e', '-c', line, '/dev/null'], stdin: 'ignore' };
+  // BSD `script` runs its command words itself (execvp), so the shell is named here. Its stdin is a
+  // pipe left open, never written: at end of input BSD `script` types ^D into the pty, which the
+  // terminal echoes as "^D" in front of oxen's first line (and old ones stop reading the pty there).
+  return { args: ['-q', '/dev/null', '/bin/sh', '-c', line], stdin: 'pipe' };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -371,6 +416,7 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
   const bin = options.bin ?? 'oxen';
   const timeoutMs = options.timeoutMs ?? 60_000;
   const networkTimeoutMs = options.networkTimeoutMs ?? 600_000;
+  const platform = options.platform ?? process.platform;
   const env = { ...(options.env ?? process.env), NO_COLOR: '1' };
   const mine = new Set<LiveChild>();
 
@@ -393,39 +439,34 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
         return;
       }
       const onProgress = runOptions.onProgress;
-      const terminal = onProgress !== undefined && terminalAvailable(env);
+      const flavour = onProgress === undefined ? 'none' : scriptFlavour(platform, env);
+      const terminal = flavour !== 'none';
       // Own process group, so a timeout kills oxen and anything it started. Under a terminal,
       // oxen's stdout goes to fd 3 and its stderr (where the bar is drawn) to the terminal; the
       // shell line holds no caller data: the executable and arguments travel in the environment.
-      const spawnChild = (): ChildProcess =>
-        terminal
-          ? spawn(
-              'script',
-              [
-                '-q',
-                '-e',
-                '-c',
-                `exec "$OXVCS_OXEN_BIN"${args.map((_, i) => ` "$OXVCS_OXEN_ARG_${i}"`).join('')} 1>&3`,
-                '/dev/null',
-              ],
-              {
-                cwd: options.cwd,
-                env: {
-                  ...env,
-                  SHELL: '/bin/sh',
-                  OXVCS_OXEN_BIN: bin,
-                  ...Object.fromEntries(args.map((a, i) => [`OXVCS_OXEN_ARG_${i}`, a])),
-                },
-                detached: true,
-                stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-              },
-            )
-          : spawn(bin, [...args], {
-              cwd: options.cwd,
-              env,
-              detached: true,
-              stdio: ['ignore', 'pipe', 'pipe'],
-            });
+      const spawnChild = (): ChildProcess => {
+        if (flavour === 'none')
+          return spawn(bin, [...args], {
+            cwd: options.cwd,
+            env,
+            detached: true,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+        const line = `exec "$OXVCS_OXEN_BIN"${args.map((_, i) => ` "$OXVCS_OXEN_ARG_${i}"`).join('')} 1>&3`;
+        const command = scriptCommand(flavour, line);
+        return spawn('script', command.args, {
+          cwd: options.cwd,
+          env: {
+            ...env,
+            // util-linux runs the line with $SHELL.
+            SHELL: '/bin/sh',
+            OXVCS_OXEN_BIN: bin,
+            ...Object.fromEntries(args.map((a, i) => [`OXVCS_OXEN_ARG_${i}`, a])),
+          },
+          detached: true,
+          stdio: [command.stdin, 'pipe', 'pipe', 'pipe'],
+        });
+      };
       let child: ChildProcess;
       try {
         child = spawnChild();
