@@ -37,24 +37,38 @@ const wall = (args, env = {}) => {
 };
 const RSS = `data:text/javascript,process.on('exit',()=>process.stderr.write('RSS '+process.resourceUsage().maxRSS+'\\n'))`;
 
-/** A queue file with n pending entries, written in one go. */
+/**
+ * A queue file with n pending entries, written in one go: a realistic mix, as a status page has to
+ * order it (one in ten a lock acquisition at priority 100, one entry waiting for its next try).
+ */
 function seedQueue(file, n) {
   const now = Date.now();
   const entries = Array.from({ length: n }, (_, i) => ({
     id: `01J${String(now).padStart(13, '0')}${String(i).padStart(10, '0')}`.slice(0, 26),
     idempotencyKey: `seed:${i}`,
-    operation: {
-      kind: 'pull',
-      projectDir: `/music/project-${i % 50}`,
-      remote: 'http://127.0.0.1:1/ns/r',
-      branch: `b${i}`,
-    },
-    priority: 0,
+    operation:
+      i % 10 === 5
+        ? {
+            kind: 'acquire-lock',
+            projectDir: `/music/project-${i % 50}`,
+            remote: 'http://127.0.0.1:1/ns/r',
+            key: `Track ${i}`,
+            ttlMs: 14_400_000,
+            holder: 'ada@laptop',
+          }
+        : {
+            kind: 'pull',
+            projectDir: `/music/project-${i % 50}`,
+            remote: 'http://127.0.0.1:1/ns/r',
+            branch: `b${i}`,
+          },
+    priority: i % 10 === 5 ? 100 : 0,
     enqueuedAt: new Date(now - n + i).toISOString(),
-    attempts: 0,
+    attempts: i === 7 ? 1 : 0,
     maxAttempts: 10,
     status: 'pending',
     history: [],
+    ...(i === 7 ? { notBefore: new Date(now + 3_600_000).toISOString(), notBeforeReason: 'backoff' } : {}),
   }));
   writeFileSync(file, JSON.stringify({ version: 3, entries }));
 }
@@ -68,7 +82,16 @@ mkdirSync(statusHome, { recursive: true });
 seedQueue(join(statusHome, 'queue.json'), 1000);
 const bigHome = join(work, 'status-home-10k');
 mkdirSync(bigHome, { recursive: true });
-seedQueue(join(bigHome, 'queue.json'), 10000);
+seedQueue(join(bigHome, 'queue.json'), 10001);
+// One write through the queue itself, in a child (this parent stays light): the file then has the
+// shape oxenvcs writes, generation and summary included, with 10,000 entries.
+execFileSync(process.execPath, [
+  '--input-type=module',
+  '-e',
+  `const { createQueue } = await import(${JSON.stringify(join(root, 'packages/queue/dist/index.js'))});
+   const { RULES } = await import(${JSON.stringify(join(root, 'packages/engine/dist/index.js'))});
+   await createQueue({ file: ${JSON.stringify(join(bigHome, 'queue.json'))}, rules: RULES }).transact((entries) => { entries.pop(); });`,
+]);
 // One unrecorded round first: after a build, the first run of a file fills Node's compile cache.
 wall([CLI, '--version']);
 wall([CLI, 'queue', 'status'], { OXENVCS_HOME: statusHome });

@@ -276,16 +276,7 @@ export function previewRun<Op extends Operation>(
   const { provided, required } = slots(rules);
   const nowIso = new Date(now).toISOString();
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  // Each entry's lane key, built once (a `queue status` of 10,000 entries asks for it often).
-  const lanes = new Map<QueueEntry<Op>, string>();
-  const lane = (e: QueueEntry<Op>) => {
-    let key = lanes.get(e);
-    if (key === undefined) {
-      key = laneOf(rules, e.operation);
-      lanes.set(e, key);
-    }
-    return key;
-  };
+  const lane = (e: QueueEntry<Op>) => laneOf(rules, e.operation);
   // Lanes that run nothing now: one with a running entry, or waiting for a not-before.
   const closed = new Set<string>();
   for (const e of entries) if (e.status === 'running') closed.add(lane(e));
@@ -295,7 +286,7 @@ export function previewRun<Op extends Operation>(
     if (slot !== undefined && status !== 'superseded') latest.set(slot, { id, status });
   };
   // The steps that run or expire, in the file's order (each lane's order), and their priorities.
-  const ordered: Array<{ step: PreviewStep<Op>; index: number }> = [];
+  const ordered: Array<{ step: PreviewStep<Op>; index: number; lane?: string }> = [];
   const priorities = new Set<number>();
   const held: PreviewStep<Op>[] = [];
   const waiting: PreviewStep<Op>[] = [];
@@ -308,13 +299,15 @@ export function previewRun<Op extends Operation>(
       track(slot, entry.id, entry.status);
       continue;
     }
-    if (closed.size > 0 && closed.has(lane(entry))) {
+    // Its lane key, built at most once (a `queue status` of 10,000 entries runs this cold).
+    const key = closed.size > 0 ? lane(entry) : undefined;
+    if (key !== undefined && closed.has(key)) {
       waiting.push({ entry, action: 'wait', ...(entry.notBefore ? { detail: entry.notBefore } : {}) });
       track(slot, entry.id, 'pending');
       continue;
     }
     if (entry.expiresAt && entry.expiresAt <= nowIso) {
-      ordered.push({ step: { entry, action: 'expire' }, index });
+      ordered.push({ step: { entry, action: 'expire' }, index, ...(key !== undefined ? { lane: key } : {}) });
       priorities.add(entry.priority);
       track(slot, entry.id, 'expired');
       continue;
@@ -329,12 +322,12 @@ export function previewRun<Op extends Operation>(
     }
     const skippable = options.force && entry.notBeforeReason !== 'retry-after';
     if (entry.notBefore && entry.notBefore > nowIso && !skippable) {
-      closed.add(lane(entry));
+      closed.add(key ?? lane(entry));
       waiting.push({ entry, action: 'wait', detail: entry.notBefore });
       track(slot, entry.id, 'pending');
       continue;
     }
-    ordered.push({ step: { entry, action: 'run' }, index });
+    ordered.push({ step: { entry, action: 'run' }, index, ...(key !== undefined ? { lane: key } : {}) });
     priorities.add(entry.priority);
     track(slot, entry.id, 'done');
   }
@@ -350,7 +343,7 @@ export function previewRun<Op extends Operation>(
     // highest priority, then the oldest. A binary heap keeps this O(n log lanes).
     const lanes = new Map<string, Array<{ step: PreviewStep<Op>; index: number }>>();
     for (const o of ordered) {
-      const key = lane(o.step.entry);
+      const key = o.lane ?? lane(o.step.entry);
       const queue = lanes.get(key);
       if (queue) queue.push(o);
       else lanes.set(key, [o]);

@@ -497,3 +497,56 @@ describe('overview (a status page in one read)', () => {
     expect(everything).toMatchObject({ omitted: 0, elsewhere: 0, stats: { total: 10 } });
   });
 });
+
+describe('the summary a status page reads', () => {
+  it('answers a page exactly as the queue file would, and is not used once the file changed under it', async () => {
+    const q = open({ summaryMinEntries: 0 });
+    for (let i = 0; i < 30; i++) {
+      await q.enqueue({
+        operation: i % 3 ? send(`g${i}@example.com`, `/events/E${i % 4}`) : reserve(`/events/E${i % 4}`),
+      });
+    }
+    await q.transact((entries) => {
+      entries[4]!.status = 'failed';
+      entries[9]!.notBefore = new Date(Date.now() + 3_600_000).toISOString();
+    });
+    expect(existsSync(`${file}.summary`)).toBe(true);
+    const direct = createQueue({ file, rules, summaryPageSize: 0 });
+    for (const scope of [undefined, '/events/E0', '/events/E1', '/events/none']) {
+      for (const limit of [1, 5, 50]) {
+        const fromSummary = await q.overview({ ...(scope ? { scope } : {}), limit });
+        const fromFile = await direct.overview({ ...(scope ? { scope } : {}), limit });
+        expect(fromSummary, `${scope} ${limit}`).toEqual(fromFile);
+      }
+    }
+    // A writer that keeps no summary (an older version, say) changes the file: the stale summary
+    // is not believed, and the page is made again from the file.
+    await direct.enqueue({ operation: fetchList('/events/E0') });
+    const after = await q.overview({ scope: '/events/E0', limit: 50 });
+    expect(existsSync(`${file}.summary`)).toBe(true);
+    expect(after.stats.pending).toBe(
+      (await direct.overview({ scope: '/events/E0', limit: 50 })).stats.pending,
+    );
+    expect(after.entries.some((e) => e.operation.kind === 'fetch')).toBe(true);
+    // Below the size where it pays, the next write removes it.
+    await createQueue({ file, rules, summaryMinEntries: 1000 }).enqueue({ operation: fetchList() });
+    expect(existsSync(`${file}.summary`)).toBe(false);
+  });
+
+  it('is not used once an entry’s not-before has come (the run order depends on the time)', async () => {
+    let now = Date.parse('2026-11-25T10:00:00Z');
+    const clock = { now: () => now };
+    const q = open({ clock, summaryMinEntries: 0 });
+    const first = await q.enqueue({ operation: send('a@example.com') });
+    await q.enqueue({ operation: send('b@example.com', '/events/Other') });
+    await q.transact((entries) => {
+      entries.find((e) => e.id === first.entry.id)!.notBefore = new Date(now + 60_000).toISOString();
+    });
+    const before = await q.overview({ limit: 10 });
+    now += 120_000;
+    const after = await q.overview({ limit: 10 });
+    const direct = await createQueue({ file, rules, clock, summaryPageSize: 0 }).overview({ limit: 10 });
+    expect(after).toEqual(direct);
+    expect(after.entries.map((e) => e.id)).not.toEqual(before.entries.map((e) => e.id));
+  });
+});

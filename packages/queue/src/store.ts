@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { LowSync } from 'lowdb';
@@ -7,6 +7,14 @@ import { QueueError } from './errors.js';
 import { acquireLock, type HeldLock, isProcessAlive, LockBusy, type LockHolder } from './file-lock.js';
 import { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
 import { applyEnqueue, type EnqueueDecision, pruneFinished, runOrder, shortId } from './plan.js';
+import {
+  generationOnDisk,
+  overviewFromSummary,
+  overviewOf,
+  type QueueOverview,
+  type QueueStats,
+  writeSummary,
+} from './summary.js';
 import type { EntryStatus, Operation, QueueEntry, QueueFile, QueueRules } from './types.js';
 
 /**
@@ -69,6 +77,16 @@ export interface QueueOptions<Op extends Operation = Operation> {
   readonly staleLockMs?: number;
   /** Lock and write diagnostics; see {@link QueueStoreEvent}. */
   readonly onEvent?: (event: QueueStoreEvent) => void;
+  /**
+   * Entries per page of the summary file (`<file>.summary`) a status page ({@link Queue.overview}
+   * with a `limit`) reads instead of the whole queue; 0: no summary. @default 50
+   */
+  readonly summaryPageSize?: number;
+  /**
+   * The summary is kept only while the queue has at least this many entries: below, reading the
+   * whole file costs less than keeping a summary on every write. @default 2000
+   */
+  readonly summaryMinEntries?: number;
 }
 
 /** What to enqueue. */
@@ -93,23 +111,7 @@ export interface ListFilter {
   readonly text?: string;
 }
 
-/** Counts per status. */
-export type QueueStats = Record<EntryStatus, number> & { total: number };
-
-/** What {@link Queue.overview} returns: one read of the file, shaped for a status page. */
-export interface QueueOverview<Op extends Operation = Operation> {
-  /** Counts of the scope asked for (every entry without a scope). */
-  readonly stats: QueueStats;
-  /**
-   * The scope's running and pending entries in run order (the first `limit` of them), then its
-   * finished ones (failed, done, expired, superseded), newest first.
-   */
-  readonly entries: readonly QueueEntry<Op>[];
-  /** Running and pending entries of the scope left out by `limit`. */
-  readonly omitted: number;
-  /** Pending, running and failed entries of other scopes. */
-  readonly elsewhere: number;
-}
+export type { QueueOverview, QueueStats } from './summary.js';
 
 /** A durable operation queue in one JSON file. Every read-modify-write holds a cross-process file lock. */
 export interface Queue<Op extends Operation = Operation> {
@@ -232,7 +234,25 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
     cache = { bytes, data };
     return data;
   };
-  const stringify = (data: QueueFile<Op>) => JSON.stringify(data);
+  // The head of the file names its generation, a digest of its entries: the summary file says which
+  // version it describes, and a status page checks it from the first bytes alone. Equal entries
+  // give equal bytes, so a transaction that changes nothing still writes nothing.
+  let lastGeneration: string | undefined;
+  const stringify = (data: QueueFile<Op>) => {
+    const entries = JSON.stringify(data.entries);
+    const { createHash } = process.getBuiltinModule('node:crypto');
+    lastGeneration = createHash('sha1').update(entries).digest('hex').slice(0, 20);
+    return `{"version":${data.version},"generation":"${lastGeneration}","entries":${entries}}`;
+  };
+  const summaryPath = `${file}.summary`;
+  const pageSize = options.summaryPageSize ?? 50;
+  const summaryMin = options.summaryMinEntries ?? 2000;
+  const summarise = (entries: readonly QueueEntry<Op>[], generation: string | undefined) => {
+    if (pageSize <= 0 || generation === undefined) return;
+    if (entries.length >= summaryMin)
+      writeSummary(summaryPath, rules, entries, generation, clock.now(), pageSize);
+    else rmSync(summaryPath, { force: true });
+  };
 
   /** Reads the file into `db` (a missing file reads as the empty queue). */
   const readInto = (db: LowSync<QueueFile<Op>>): void => {
@@ -372,6 +392,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
           }
           const written = adapter.version?.bytes;
           if (written) cache = { bytes: written, data: db.data };
+          if (written && lastGeneration) summarise(db.data.entries, lastGeneration);
           return result;
         } finally {
           lock.release();
@@ -474,40 +495,22 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       return ordered.concat(finished).map((e) => ({ ...e }));
     },
     async overview(options = {}) {
-      const entries = await load();
-      const { scope, limit = Number.POSITIVE_INFINITY } = options;
-      const stats: QueueStats = {
-        pending: 0,
-        running: 0,
-        done: 0,
-        failed: 0,
-        expired: 0,
-        superseded: 0,
-        total: 0,
-      };
-      const mine: QueueEntry<Op>[] = [];
-      const finished: QueueEntry<Op>[] = [];
-      let elsewhere = 0;
-      for (const e of entries) {
-        if (scope !== undefined && rules.scope(e.operation) !== scope) {
-          if (e.status === 'pending' || e.status === 'running' || e.status === 'failed') elsewhere += 1;
-          continue;
-        }
-        mine.push(e);
-        stats[e.status] += 1;
-        stats.total += 1;
-        if (e.status !== 'pending' && e.status !== 'running') finished.push(e);
+      const { scope, limit } = options;
+      const now = clock.now();
+      if (limit !== undefined && pageSize > 0) {
+        // The generation first, then the summary: a page as of that version, as a full read
+        // would have given then.
+        const generation = generationOnDisk(file, SCHEMA_VERSION);
+        const page = overviewFromSummary<Op>(summaryPath, generation, now, scope, limit);
+        if (page) return page;
+        const entries = await load();
+        // Out of date (a version written without it, or an entry come due): made again here.
+        // Safe without the lock: it names the version it was made from.
+        if (generation !== undefined && generation === generationOnDisk(file, SCHEMA_VERSION))
+          summarise(entries, generation);
+        return overviewOf(rules, entries, now, scope, limit);
       }
-      // A scope's lanes are independent of the others', so its run order is the whole queue's
-      // restricted to it: computed on its own entries, and only as far as the page goes.
-      const active = runOrder(rules, mine, clock.now(), limit);
-      finished.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-      return {
-        stats,
-        entries: active.concat(finished).map((e) => ({ ...e })),
-        omitted: stats.pending + stats.running - active.length,
-        elsewhere,
-      };
+      return overviewOf(rules, await load(), now, scope, limit);
     },
     async get(idOrPrefix) {
       return { ...resolve(await load(), idOrPrefix) };

@@ -72,6 +72,10 @@ export class QueueStatusCommand extends BaseCommand {
           for (const e of failed) {
             ui.out(`  ${ui.mark('fail')} ${shortId(e.id)} ${describe(e)}: ${entryReason(e, 'failed', now)}`);
           }
+          if (stats.failed > failed.length)
+            ui.out(
+              `  … and ${stats.failed - failed.length} more failed (\`oxenvcs queue status --all\` lists every one)`,
+            );
         }
         if (omitted > 0) {
           ui.out('');

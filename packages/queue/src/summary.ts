@@ -1,0 +1,220 @@
+import { closeSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { runOrder } from './plan.js';
+import type { EntryStatus, Operation, QueueEntry, QueueRules } from './types.js';
+
+/** Counts per status. */
+export type QueueStats = Record<EntryStatus, number> & { total: number };
+
+/** What {@link Queue.overview} returns: a status page, from one read. */
+export interface QueueOverview<Op extends Operation = Operation> {
+  /** Counts of the scope asked for (every entry without a scope). */
+  readonly stats: QueueStats;
+  /**
+   * With a `limit`: the scope's first `limit` running and pending entries in run order, then its
+   * `limit` newest failed ones. Without: every running and pending entry in run order, then every
+   * finished one (failed, done, expired, superseded), newest first.
+   */
+  readonly entries: readonly QueueEntry<Op>[];
+  /** Running and pending entries of the scope left out by `limit`. */
+  readonly omitted: number;
+  /** Pending, running and failed entries of other scopes. */
+  readonly elsewhere: number;
+}
+
+/** One scope's page, as the summary file keeps it. */
+interface Page<Op extends Operation> {
+  readonly stats: QueueStats;
+  readonly active: QueueEntry<Op>[];
+  readonly failed: QueueEntry<Op>[];
+  /** Pending, running and failed entries. */
+  readonly unfinished: number;
+}
+
+/**
+ * The summary file beside the queue file: every scope's status page as of one version of the
+ * queue file, named by that version's `generation` (a digest of its entries, written at the head of
+ * the file). Only a status page reads it, and only when the queue file still has that generation
+ * and no entry's not-before or expiry has come since (the run order depends on the time).
+ */
+interface Summary<Op extends Operation> {
+  readonly generation: string;
+  readonly pageSize: number;
+  /** ISO: the first not-before or expiry after the summary was made; absent when none. */
+  readonly validUntil?: string;
+  readonly all: Page<Op>;
+  readonly scopes: Record<string, Page<Op>>;
+}
+
+const emptyStats = (): QueueStats => ({
+  pending: 0,
+  running: 0,
+  done: 0,
+  failed: 0,
+  expired: 0,
+  superseded: 0,
+  total: 0,
+});
+
+const newestFirst = (a: QueueEntry, b: QueueEntry) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+/** A scope's page: counts, the first `limit` unfinished in run order, the newest failed. */
+function pageOf<Op extends Operation>(
+  rules: QueueRules<Op>,
+  entries: readonly QueueEntry<Op>[],
+  now: number,
+  limit: number,
+): Page<Op> {
+  const stats = emptyStats();
+  const failed: QueueEntry<Op>[] = [];
+  for (const e of entries) {
+    stats[e.status] += 1;
+    if (e.status === 'failed') failed.push(e);
+  }
+  stats.total = entries.length;
+  return {
+    stats,
+    active: runOrder(rules, entries, now, limit),
+    failed: failed.sort(newestFirst).slice(0, limit),
+    unfinished: stats.pending + stats.running + stats.failed,
+  };
+}
+
+/**
+ * The status page of `scope` (every entry when undefined), computed from the entries: what
+ * {@link Queue.overview} returns when the summary cannot answer.
+ */
+export function overviewOf<Op extends Operation>(
+  rules: QueueRules<Op>,
+  entries: readonly QueueEntry<Op>[],
+  now: number,
+  scope: string | undefined,
+  limit: number | undefined,
+): QueueOverview<Op> {
+  const mine: QueueEntry<Op>[] = [];
+  let elsewhere = 0;
+  for (const e of entries) {
+    if (scope === undefined || rules.scope(e.operation) === scope) mine.push(e);
+    else if (e.status === 'pending' || e.status === 'running' || e.status === 'failed') elsewhere += 1;
+  }
+  // A scope's lanes are independent of the others', so its run order is the whole queue's
+  // restricted to it: computed on its own entries, and only as far as the page goes.
+  if (limit !== undefined) {
+    const page = pageOf(rules, mine, now, limit);
+    return {
+      stats: page.stats,
+      entries: page.active.concat(page.failed).map((e) => ({ ...e })),
+      omitted: page.stats.pending + page.stats.running - page.active.length,
+      elsewhere,
+    };
+  }
+  const stats = emptyStats();
+  const finished: QueueEntry<Op>[] = [];
+  for (const e of mine) {
+    stats[e.status] += 1;
+    if (e.status !== 'pending' && e.status !== 'running') finished.push(e);
+  }
+  stats.total = mine.length;
+  const active = runOrder(rules, mine, now);
+  return {
+    stats,
+    entries: active.concat(finished.sort(newestFirst)).map((e) => ({ ...e })),
+    omitted: 0,
+    elsewhere,
+  };
+}
+
+/** The generation written at the head of a queue file: `{"version":N,"generation":"…",`. */
+const HEAD = /^\{"version":(\d+),"generation":"([0-9a-f]+)"/;
+
+/** The generation of the queue file on disk, read from its first bytes (undefined if none). */
+export function generationOnDisk(file: string, version: number): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(96);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const match = HEAD.exec(head.toString('latin1', 0, n));
+    return match && Number(match[1]) === version ? match[2] : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Writes the summary of `entries` (the version whose generation is `generation`); best effort. */
+export function writeSummary<Op extends Operation>(
+  path: string,
+  rules: QueueRules<Op>,
+  entries: readonly QueueEntry<Op>[],
+  generation: string,
+  now: number,
+  pageSize: number,
+): void {
+  const nowIso = new Date(now).toISOString();
+  let validUntil: string | undefined;
+  const byScope = new Map<string, QueueEntry<Op>[]>();
+  for (const e of entries) {
+    if (e.status === 'pending') {
+      for (const t of [e.notBefore, e.expiresAt]) {
+        if (t !== undefined && t > nowIso && (validUntil === undefined || t < validUntil)) validUntil = t;
+      }
+    }
+    const scope = rules.scope(e.operation);
+    const list = byScope.get(scope);
+    if (list) list.push(e);
+    else byScope.set(scope, [e]);
+  }
+  const scopes: Record<string, Page<Op>> = {};
+  for (const [scope, list] of byScope) scopes[scope] = pageOf(rules, list, now, pageSize);
+  const summary: Summary<Op> = {
+    generation,
+    pageSize,
+    ...(validUntil ? { validUntil } : {}),
+    all: pageOf(rules, entries, now, pageSize),
+    scopes,
+  };
+  // Named like the queue's own temp files, so a writer sweeps one a crash left behind.
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`,
+  );
+  try {
+    writeFileSync(tmp, JSON.stringify(summary));
+    renameSync(tmp, path);
+  } catch {
+    // A cache: without it a status page reads the queue file itself.
+  }
+}
+
+/**
+ * The status page from the summary file, when it describes the queue file on disk now (same
+ * generation, nothing due since) and its pages are long enough; undefined otherwise.
+ */
+export function overviewFromSummary<Op extends Operation>(
+  path: string,
+  generation: string | undefined,
+  now: number,
+  scope: string | undefined,
+  limit: number,
+): QueueOverview<Op> | undefined {
+  if (generation === undefined) return undefined;
+  let summary: Summary<Op>;
+  try {
+    summary = JSON.parse(readFileSync(path, 'utf8')) as Summary<Op>;
+  } catch {
+    return undefined;
+  }
+  if (summary.generation !== generation || limit > summary.pageSize) return undefined;
+  if (summary.validUntil !== undefined && summary.validUntil <= new Date(now).toISOString()) return undefined;
+  const page = scope === undefined ? summary.all : summary.scopes[scope];
+  const stats = page?.stats ?? emptyStats();
+  const active = page?.active.slice(0, limit) ?? [];
+  return {
+    stats,
+    entries: active.concat(page?.failed.slice(0, limit) ?? []),
+    omitted: stats.pending + stats.running - active.length,
+    elsewhere: scope === undefined ? 0 : summary.all.unfinished - (page?.unfinished ?? 0),
+  };
+}
