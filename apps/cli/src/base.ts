@@ -1,5 +1,6 @@
 import type { Engine, EngineEvent, QueueEntry } from '@oxvcs/engine';
 import { Command, Option, UsageError } from 'clipanion';
+import { awayLines } from './away.js';
 import type { CliContext } from './context.js';
 import { createUi, EXIT, humanText, jsonLine, safeText, shortId, type Ui } from './output.js';
 import { type Describe, renderEvent } from './render.js';
@@ -136,10 +137,28 @@ export abstract class BaseCommand extends Command<CliContext> {
   protected ui!: Ui;
   protected describe: Describe = (e) => safeText(e.operation.kind);
 
+  /**
+   * Whether loading the engine first tells what failed or expired while the user was away. A
+   * command that lists failures itself (`queue status`) says false and calls {@link tellAway}.
+   */
+  protected tellsAwayFirst = true;
+  #engine: Engine | undefined;
+  /** Ids of entries this command showed as they failed or expired (a sync's own lines). */
+  readonly #shownLive: string[] = [];
+
   protected abstract run(): Promise<Report>;
+
+  /**
+   * Sees every engine event before it is rendered (a command that tracks what runs); true when the
+   * command words the event itself, so the usual line is not printed.
+   */
+  protected observe(_event: EngineEvent): boolean {
+    return false;
+  }
 
   /** The engine, loaded lazily so that `--version` and `--help` never load it. */
   protected async engine(): Promise<Engine> {
+    if (this.#engine) return this.#engine;
     const { createEngine, describeOperation } = await import('./engine.js');
     this.describe = (entry: QueueEntry) => safeText(describeOperation(entry.operation));
     const engine = createEngine({
@@ -148,12 +167,72 @@ export abstract class BaseCommand extends Command<CliContext> {
       ...(this.project ? { project: this.project } : {}),
       ...(this.remote ? { remote: this.remote } : {}),
       ...(this.noAutoSync ? { overrides: { queue: { auto_sync: false } } } : {}),
-      onEvent: (event: EngineEvent) => renderEvent(this.ui, event, this.describe),
+      onEvent: (event: EngineEvent) => {
+        this.noteShown(event);
+        if (!this.observe(event)) renderEvent(this.ui, event, this.describe);
+      },
     });
+    this.#engine = engine;
     // Config may switch colour and emoji off.
     if (!engine.config.ui.colour) this.ui.colour = false;
     if (!engine.config.ui.emoji) this.ui.emoji = false;
+    if (this.tellsAwayFirst) await this.tellAway(engine);
     return engine;
+  }
+
+  /**
+   * Whether failures from while the user was away are told (and so marked seen): in human output
+   * only. `--json` output is read by a program, not the user, and a background keep-alive writes
+   * to a log nobody reads: both leave them for the user's next command.
+   */
+  private get tellsAway(): boolean {
+    return !this.json && this.context.env.OXENVCS_BACKGROUND !== '1';
+  }
+
+  /**
+   * Tells, once, on stderr, what failed or expired in the queue (any project) since the user last
+   * looked, with what to do; `listed`: ids this command's own output shows, only marked seen.
+   */
+  protected async tellAway(engine: Engine, listed?: ReadonlySet<string>): Promise<void> {
+    if (!this.tellsAway) return;
+    let missed: QueueEntry[];
+    try {
+      missed = await engine.whileAway();
+    } catch (error) {
+      // Never in the way of the command itself (a state folder it cannot write, say).
+      if (this.verbose)
+        this.ui.err(
+          `${this.ui.mark('info')} Could not check the queue for what failed while you were away: ${safeText((error as Error).message ?? String(error))}`,
+        );
+      return;
+    }
+    this.renderAway(listed ? missed.filter((e) => !listed.has(e.id)) : missed);
+  }
+
+  private renderAway(entries: readonly QueueEntry[]): void {
+    for (const line of awayLines(entries, this.describe))
+      this.ui.err(`${this.ui.mark(line.mark)} ${line.text}`);
+  }
+
+  /** A failure shown as it happened (a sync's line) is seen: not to be told again as missed. */
+  private noteShown(event: EngineEvent): void {
+    if (!this.tellsAway || event.type !== 'sync') return;
+    const e = event.event;
+    if (e.type === 'entry-failed' || e.type === 'entry-expired') this.#shownLive.push(e.entry.id);
+  }
+
+  /**
+   * After a command that showed failures as they happened: records them as seen, and tells any
+   * other failure that happened meanwhile (in another process) that would otherwise go unseen.
+   */
+  private async afterShown(): Promise<void> {
+    const engine = this.#engine;
+    if (!engine || this.#shownLive.length === 0 || !this.tellsAway) return;
+    try {
+      this.renderAway(await engine.whileAway({ shown: this.#shownLive }));
+    } catch {
+      // As in tellAway: the command's own result stands.
+    }
   }
 
   async execute(): Promise<number> {
@@ -164,6 +243,7 @@ export abstract class BaseCommand extends Command<CliContext> {
       json: this.json,
       verbose: this.verbose,
     });
+    let code: number;
     try {
       const report = await this.run();
       this.ui.clearProgress();
@@ -175,11 +255,13 @@ export abstract class BaseCommand extends Command<CliContext> {
           }),
         );
       else this.ui.batch(report.human);
-      return report.exitCode ?? EXIT.OK;
+      code = report.exitCode ?? EXIT.OK;
     } catch (error) {
       this.ui.clearProgress();
-      return this.fail(error);
+      code = this.fail(error);
     }
+    await this.afterShown();
+    return code;
   }
 
   private fail(error: unknown): number {

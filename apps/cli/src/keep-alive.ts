@@ -29,7 +29,8 @@ export async function startKeepAlive(
     cwd: engine.project().root,
     detached: true,
     stdio: ['ignore', log, log],
-    env: { ...process.env, NO_COLOR: '1' },
+    // Background: it writes to a log nobody watches, so it tells nothing "while you were away".
+    env: { ...process.env, NO_COLOR: '1', OXENVCS_BACKGROUND: '1' },
   });
   closeSync(log);
   child.unref();

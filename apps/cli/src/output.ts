@@ -13,6 +13,8 @@ export const EXIT = {
   HELD: 3,
   /** Queued for later (EX_TEMPFAIL): the lock is NOT held yet. */
   QUEUED: 75,
+  /** Stopped by Ctrl-C (SIGINT): the process ends by the signal, which a shell shows as 130. */
+  INTERRUPTED: 130,
 } as const;
 
 type Style = Parameters<typeof styleText>[0];

@@ -37,13 +37,15 @@ const makeEngine = (listeners: Set<(e: EngineEvent) => void>, holder = 'ada@lapt
     },
   });
 
-function start(options: { autoSync?: boolean; offlinePollMs?: number; lockPollMs?: number } = {}) {
+function start(
+  options: { autoSync?: boolean; offlinePollMs?: number; lockPollMs?: number; heartbeat?: boolean } = {},
+) {
   const listeners = new Set<(e: EngineEvent) => void>();
   const engine = makeEngine(listeners);
   const app = render(
     <App
       engine={engine}
-      heartbeat={false}
+      heartbeat={options.heartbeat ?? false}
       autoSync={options.autoSync ?? false}
       offlinePollMs={options.offlinePollMs ?? 5000}
       pollMs={100}
@@ -229,5 +231,48 @@ describe('oxenvcs-tui when the network comes back', () => {
     await vi.waitFor(() => expect(frame()).toContain('Requeued'));
     await vi.waitFor(() => expect(frame()).toMatch(/▶ pending +pull .* ready/));
     expect(frame()).not.toMatch(/▶ failed/);
+  });
+});
+
+describe('oxenvcs-tui: what happened while you were away, and the keep-alive', () => {
+  it('opens with a banner naming what failed while you were away; Esc hides it; the next start does not repeat it', async () => {
+    await server.faults.offline();
+    await makeEngine(new Set()).pull('no-such-branch');
+    await server.faults.online();
+    // Another process (a sync the user did not watch) fails it.
+    const other = makeEngine(new Set());
+    expect((await other.sync()).summary?.failed).toBe(1);
+    const first = start();
+    await vi.waitFor(() =>
+      expect(first.frame()).toContain('While you were away, 1 queued operation failed or expired:'),
+    );
+    expect(first.frame()).toMatch(
+      /✗ Failed: Pull no-such-branch of tui\d+ from remote \([0-9a-z]{8}\): oxen pull failed/,
+    );
+    expect(first.frame()).toContain('Select one below: r retry · d remove · Esc hides this');
+    await vi.waitFor(() => expect(first.frame()).toMatch(/▶ failed +pull/));
+    await first.press('\u001b');
+    await vi.waitFor(() => expect(first.frame()).not.toContain('While you were away'));
+    expect(first.frame()).toMatch(/▶ failed +pull/);
+    unmount?.();
+    const second = start();
+    await vi.waitFor(() => expect(second.frame()).toMatch(/▶ failed +pull/));
+    expect(second.frame()).not.toContain('While you were away');
+  });
+
+  it('the lock panel shows the keep-alive: none, then this window renewing, and when the lease ends', async () => {
+    const plain = start();
+    await vi.waitFor(() => expect(plain.frame()).toContain('Lock: free'));
+    await plain.press('l');
+    await plain.press('a');
+    await vi.waitFor(() => expect(plain.frame()).toContain('Lock acquired'));
+    await vi.waitFor(() => expect(plain.frame()).toContain('Keep-alive: none'));
+    expect(plain.frame()).toMatch(/the lease ends \d\d:\d\d \(in \dh\d\dm\) unless you renew it \(n\)/);
+    unmount?.();
+    const kept = start({ heartbeat: true });
+    await vi.waitFor(() => expect(kept.frame()).toMatch(/Lock: YOURS/));
+    await kept.press('l');
+    await vi.waitFor(() => expect(kept.frame()).toContain('Keep-alive: running in this window'));
+    await vi.waitFor(() => expect(kept.frame()).toMatch(/the lease ends \d\d:\d\d \(in \dh\d\dm\)/));
   });
 });

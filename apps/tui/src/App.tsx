@@ -5,7 +5,7 @@ import { Details } from './components/Details.js';
 import { EntryList } from './components/EntryList.js';
 import { Header } from './components/Header.js';
 import { Confirm, HelpOverlay, LockPanel, ReasonPrompt } from './components/Overlays.js';
-import { fit, footer, safe } from './format.js';
+import { awayLines, fit, footer, keepAliveLines, safe, transferLine } from './format.js';
 import { initialState, reducer, selectedRow, visibleRows } from './reducer.js';
 import { useLockStatus } from './use-lock.js';
 import { useQueue } from './use-queue.js';
@@ -68,11 +68,26 @@ export function App(props: AppProps) {
           }),
         );
         if (event.type === 'sync') dispatch({ type: 'sync-event', event: event.event, now: Date.now() });
-        else if (event.type === 'heartbeat') dispatch({ type: 'heartbeat', event: event.event });
+        else if (event.type === 'heartbeat')
+          dispatch({ type: 'heartbeat', event: event.event, now: Date.now() });
         else if (event.type === 'connectivity') dispatch({ type: 'connectivity', result: event.result });
+        else if (event.type === 'transfer')
+          dispatch({
+            type: 'transfer',
+            operation: event.operation,
+            progress: event.progress,
+            now: Date.now(),
+          });
       }),
     [props.subscribe, log],
   );
+  // What failed or expired while the user was away: told once, as a banner, when the TUI opens.
+  useEffect(() => {
+    engine
+      .whileAway()
+      .then((entries) => dispatch({ type: 'away', entries }))
+      .catch((error: unknown) => log(`while away: ${message(error)}`));
+  }, [engine, log]);
   // Keep the lock alive while the TUI is open and the lock is ours.
   useEffect(() => {
     if (props.heartbeat === false || state.lock?.state !== 'held-by-you' || heartbeat.current) return;
@@ -81,9 +96,17 @@ export function App(props: AppProps) {
     dispatch({ type: 'heartbeat-started' });
     engine
       .heartbeat({ signal: controller.signal })
-      .catch((error: unknown) =>
-        dispatch({ type: 'message', kind: 'warn', text: `Heartbeat: ${message(error)}` }),
-      )
+      .catch((error: unknown) => {
+        // A background keep-alive (`lock acquire --keep-alive`) already renews it: nothing to do.
+        if ((error as { code?: unknown }).code === 'KEEPALIVE_RUNNING') {
+          dispatch({ type: 'heartbeat-declined' });
+          dispatch({
+            type: 'message',
+            kind: 'info',
+            text: 'A background keep-alive renews the lock (l shows it)',
+          });
+        } else dispatch({ type: 'message', kind: 'warn', text: `Heartbeat: ${message(error)}` });
+      })
       .finally(() => {
         heartbeat.current = undefined;
         void refreshLock();
@@ -100,7 +123,15 @@ export function App(props: AppProps) {
   const headerHeight = 3;
   const footerHeight = 2;
   const detailsHeight = rows >= 20 ? 8 : 0;
-  const listHeight = Math.max(3, rows - headerHeight - footerHeight - detailsHeight - 1);
+  // The away banner names up to 3 entries (fewer on a short screen): title + entries + hint.
+  const banner =
+    state.away && state.overlay === 'none'
+      ? awayLines(state.away, describe, now, rows >= 20 ? 3 : 1).map((line) => ({
+          ...line,
+          text: fit(line.text, columns),
+        }))
+      : [];
+  const listHeight = Math.max(3, rows - headerHeight - footerHeight - detailsHeight - 1 - banner.length);
   const selected = selectedRow(state);
 
   const act = useCallback(async (label: string, fn: () => Promise<string>) => {
@@ -202,6 +233,10 @@ export function App(props: AppProps) {
       else if (input && !key.ctrl && !key.meta) dispatch({ type: 'text-input', value: input });
       return;
     }
+    if (key.escape && state.overlay === 'none' && state.away) {
+      dispatch({ type: 'away-dismiss' });
+      return;
+    }
     switch (state.overlay) {
       case 'help':
         if (key.escape || input === '?' || input === 'q') dispatch({ type: 'overlay', overlay: 'none' });
@@ -259,8 +294,11 @@ export function App(props: AppProps) {
     else if (key.tab || input === 'f') dispatch({ type: 'cycle-filter' });
     else if (input === '/') dispatch({ type: 'text-start' });
     else if (input === '?') dispatch({ type: 'overlay', overlay: 'help' });
-    else if (input === 'l') dispatch({ type: 'overlay', overlay: 'lock' });
-    else if (input === 's') startSync();
+    else if (input === 'l') {
+      dispatch({ type: 'overlay', overlay: 'lock' });
+      // What the panel shows is read now (the background poll may be 15 s old).
+      void refreshLock();
+    } else if (input === 's') startSync();
     else if (input === 'x') sync.current?.abort();
     else if (input === 'r' && selected) {
       const id = selected.entry.id;
@@ -281,7 +319,7 @@ export function App(props: AppProps) {
       return { name: message(error), remote: '?' };
     }
   })();
-  const mainHeight = listHeight + 1 + detailsHeight;
+  const mainHeight = listHeight + 1 + detailsHeight + banner.length;
   const count = visibleRows(state).length;
   const msgColour = { ok: 'green', warn: 'yellow', fail: 'red', info: 'cyan' }[state.message?.kind ?? 'info'];
 
@@ -291,7 +329,18 @@ export function App(props: AppProps) {
       {state.overlay === 'help' ? (
         <HelpOverlay height={mainHeight} />
       ) : state.overlay === 'lock' ? (
-        <LockPanel state={state} height={mainHeight} now={now} />
+        <LockPanel
+          state={state}
+          height={mainHeight}
+          now={now}
+          keepAlive={keepAliveLines({
+            lock: state.lock,
+            note: state.keepAlive,
+            live: state.heartbeat,
+            ownPid: process.pid,
+            now,
+          })}
+        />
       ) : state.overlay === 'break-reason' ? (
         <ReasonPrompt reason={state.breakReason} height={mainHeight} />
       ) : state.overlay === 'confirm-break' ? (
@@ -308,17 +357,27 @@ export function App(props: AppProps) {
         <Confirm text="Clear every done and superseded entry?" height={mainHeight} />
       ) : (
         <>
+          {banner.map((line, i) => (
+            <Text key={`away-${i}`} wrap="truncate" {...(line.colour ? { color: line.colour } : {})}>
+              {line.text}
+            </Text>
+          ))}
           <EntryList state={state} height={listHeight} width={columns} now={now} />
           {detailsHeight > 0 ? <Details row={selected} height={detailsHeight} width={columns} /> : null}
         </>
       )}
-      <Text color={msgColour} wrap="truncate">
+      <Text
+        color={state.transfer && !state.loadError && !state.editingText ? 'cyan' : msgColour}
+        wrap="truncate"
+      >
         {fit(
           state.loadError
             ? `Queue: ${state.loadError}`
             : state.editingText
               ? `/${state.text}_`
-              : (state.message?.text ?? ''),
+              : state.transfer
+                ? transferLine(state.transfer)
+                : (state.message?.text ?? ''),
           columns,
         )}
       </Text>

@@ -1,5 +1,6 @@
 import { stripVTControlCharacters } from 'node:util';
-import type { EntryReason, LockState } from '@oxvcs/engine';
+import type { EntryReason, HeartbeatNote, LockState, QueueEntry } from '@oxvcs/engine';
+import type { LiveHeartbeat, Transfer } from './reducer.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is matched
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -115,5 +116,130 @@ export function reasonText(reason: EntryReason | undefined): string {
       return `the lease ended at ${fact('at')}`;
     default:
       return safe(reason.code);
+  }
+}
+
+/** A time as the TUI shows it: local `HH:MM`, with the date when it is not today. */
+export function clock(iso: string, now: number): string {
+  const t = new Date(iso);
+  if (!Number.isFinite(t.getTime())) return safe(iso);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const hm = `${pad(t.getHours())}:${pad(t.getMinutes())}`;
+  return t.toDateString() === new Date(now).toDateString()
+    ? hm
+    : `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${hm}`;
+}
+
+/** `18:05 (in 3h58m)` or `18:05 (5m ago)`. */
+export function moment(iso: string, now: number): string {
+  const d = Date.parse(iso) - now;
+  if (!Number.isFinite(d)) return safe(iso);
+  return `${clock(iso, now)} (${Math.abs(d) < 1000 ? 'now' : d > 0 ? `in ${span(d)}` : `${span(-d)} ago`})`;
+}
+
+const ISO_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})/g;
+
+/**
+ * Why an entry failed, waits or expired, terminal-safe, ISO times as local ones. The one place
+ * the TUI words an entry's reason (the CLI's counterpart is `entryReason` in its render.ts).
+ */
+export function entryReason(entry: QueueEntry, now: number, fallback = 'failed'): string {
+  return (reasonText(entry.reason) || safe(entry.lastError?.message ?? fallback)).replace(ISO_TIME, (iso) =>
+    clock(iso, now),
+  );
+}
+
+/** The banner of what failed or expired while the user was away: a title, one line per entry, a hint. */
+export function awayLines(
+  entries: readonly QueueEntry[],
+  describe: (entry: QueueEntry) => string,
+  now: number,
+  room: number,
+): { readonly text: string; readonly colour: 'red' | 'yellow' | 'cyan' | undefined }[] {
+  const named = entries.slice(0, Math.max(1, room));
+  const rest = entries.length - named.length;
+  return [
+    {
+      text: `While you were away, ${entries.length} queued operation${entries.length === 1 ? '' : 's'} failed or expired:`,
+      colour: 'yellow',
+    },
+    ...named.map((e) => ({
+      text: `${e.status === 'failed' ? '✗ Failed' : '⚠ Expired'}: ${describe(e)} (${e.id.slice(-8).toLowerCase()}): ${entryReason(e, now, e.status === 'failed' ? 'failed' : 'too old to run')}`,
+      colour: e.status === 'failed' ? ('red' as const) : ('yellow' as const),
+    })),
+    ...(rest > 0 ? [{ text: `  …and ${rest} more (Tab shows failed entries)`, colour: undefined }] : []),
+    { text: '  Select one below: r retry · d remove · Esc hides this', colour: 'cyan' },
+  ];
+}
+
+const MiB = 1024 * 1024;
+
+/** The progress line of a push or pull being replayed: a bar, percent, sizes, files, rate, time left. */
+export function transferLine(t: Transfer): string {
+  const p = t.progress;
+  const verb = t.operation === 'push' ? 'Pushing' : 'Pulling';
+  const done = p.bytesDone ?? 0;
+  const seconds = Math.max(0.001, (t.at - t.startedAt) / 1000);
+  const rate = t.at > t.startedAt ? done / seconds : 0;
+  const files =
+    p.filesDone !== undefined
+      ? ` ${p.filesDone}${p.filesTotal !== undefined ? `/${p.filesTotal}` : ''} files`
+      : '';
+  const speed = rate > 0 ? ` at ${(rate / MiB).toFixed(1)} MiB/s` : '';
+  if (!p.bytesTotal) return `${verb}: ${(done / MiB).toFixed(1)} MiB${files}${speed}`;
+  const fraction = Math.min(1, done / p.bytesTotal);
+  const width = 16;
+  const filled = Math.round(fraction * width);
+  const left = rate > 0 && fraction < 1 ? `, ${Math.ceil((p.bytesTotal - done) / rate)} s left` : '';
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${verb}: ${Math.floor(fraction * 100)}% ${(done / MiB).toFixed(1)}/${(p.bytesTotal / MiB).toFixed(1)} MiB${files}${speed}${left}`;
+}
+
+/**
+ * The keep-alive of the lock in two lines (its state, then when it last got through and when the
+ * lease ends), from this window's own heartbeat events and the keep-alive note `lock status`
+ * reads (this window's or a background process's); undefined when there is nothing to say.
+ */
+export function keepAliveLines(input: {
+  readonly lock: LockState | undefined;
+  readonly note: HeartbeatNote | undefined;
+  readonly live: LiveHeartbeat | undefined;
+  readonly ownPid: number;
+  readonly now: number;
+}): { readonly state: string; readonly detail: string; readonly colour?: 'red' | 'yellow' } | undefined {
+  const { lock, note, live, ownPid, now } = input;
+  const yours = lock?.state === 'held-by-you' ? lock.lease : undefined;
+  // This window's own heartbeat, when it is the one running (else the note says who does).
+  const own = live && (!note || note.pid === ownPid) ? live : undefined;
+  const state = own?.state ?? note?.state;
+  const leaseEnd = own?.leaseEndsAt ?? note?.expiresAt ?? yours?.expiresAt;
+  const ends = leaseEnd ? `the lease ends ${moment(leaseEnd, now)}` : 'the lease end is unknown';
+  if (!state) {
+    if (!yours) return undefined;
+    return { state: 'Keep-alive: none', detail: `${ends} unless you renew it (n)`, colour: 'yellow' };
+  }
+  const where = own || note?.pid === ownPid ? 'in this window' : `in the background (pid ${note?.pid})`;
+  const confirmedAt = own?.renewedAt !== undefined ? new Date(own.renewedAt).toISOString() : note?.updatedAt;
+  const confirmed = confirmedAt ? `last confirmed ${moment(confirmedAt, now)}; ` : '';
+  switch (state) {
+    case 'healthy':
+      return { state: `Keep-alive: running ${where}`, detail: `${confirmed}${ends}` };
+    case 'jeopardy': {
+      const failures = own?.failures ?? note?.failures ?? 0;
+      return {
+        state: `Keep-alive: IN JEOPARDY ${where} (${failures} renewal${failures === 1 ? '' : 's'} failed)`,
+        detail: `${ends} unless a renewal gets through`,
+        colour: 'yellow',
+      };
+    }
+    case 'lost':
+      return {
+        state: 'Keep-alive: STOPPED, the lock was lost',
+        detail: note?.reason ? safe(note.reason) : 'taken over, broken, or the lease ended before a renewal',
+        colour: 'red',
+      };
+    case 'stopped':
+      return yours
+        ? { state: 'Keep-alive: stopped', detail: `${ends} unless you renew it (n)`, colour: 'yellow' }
+        : undefined;
   }
 }

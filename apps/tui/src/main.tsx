@@ -73,4 +73,6 @@ export async function startTui(options: TuiOptions): Promise<void> {
   } finally {
     restore();
   }
+  // The queue was on screen while the TUI was open: what failed meanwhile has been seen.
+  await engine.whileAway().catch(() => undefined);
 }

@@ -1,6 +1,6 @@
 import type { QueueEntry } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
-import { fit, footer, safe } from './format.js';
+import { awayLines, fit, footer, keepAliveLines, safe, transferLine } from './format.js';
 import { initialState, type Row, reducer, type State, selectedRow, visibleRows } from './reducer.js';
 
 const row = (
@@ -204,5 +204,163 @@ describe('footer and terminal-safe text', () => {
     const hostile = 'x\u001b]0;pwned\u0007\u001b[2J\r[ok] forged\u009b31m\u009d0;t\u0007\n[ok] forged\u202e!';
     expect(safe(hostile)).toBe('x [ok] forged [ok] forged!');
     expect(fit(hostile, 12)).toBe('x [ok] forg…');
+  });
+});
+
+describe('while you were away, transfer progress, keep-alive', () => {
+  const NOW = Date.parse('2026-03-01T12:00:00Z');
+  const at = (ms: number) => new Date(ms).toISOString();
+
+  it('the away banner holds what it is given until Esc dismisses it; nothing to tell shows nothing', () => {
+    expect(reducer(initialState, { type: 'away', entries: [] }).away).toBeUndefined();
+    const failed = row(1, 'failed').entry;
+    const s = reducer(initialState, { type: 'away', entries: [failed] });
+    expect(s.away).toEqual([failed]);
+    expect(reducer(s, { type: 'away-dismiss' }).away).toBeUndefined();
+  });
+
+  it('the banner names each entry with its id and reason (terminal-safe), then how to act', () => {
+    const failed = {
+      ...row(1, 'failed', 'acquire-lock').entry,
+      reason: {
+        code: 'failed',
+        facts: { kind: 'conflict', reason: 'Held by bob\u001b[2J until 2026-03-01T18:00:00Z.' },
+      },
+    };
+    const expired = {
+      ...row(2, 'expired').entry,
+      reason: { code: 'expired', facts: { expiresAt: '2026-03-01T11:00:00Z' } },
+    };
+    const more = [row(3, 'failed').entry, row(4, 'failed').entry];
+    const lines = awayLines([failed, expired, ...more], (e) => `Op ${e.idempotencyKey}`, NOW, 3).map(
+      (l) => l.text,
+    );
+    const time = (iso: string) => new Date(iso).toTimeString().slice(0, 5);
+    expect(lines).toEqual([
+      'While you were away, 4 queued operations failed or expired:',
+      `✗ Failed: Op k1 (${failed.id.slice(-8).toLowerCase()}): Held by bob until ${time('2026-03-01T18:00:00Z')}.`,
+      `⚠ Expired: Op k2 (${expired.id.slice(-8).toLowerCase()}): expired at ${time('2026-03-01T11:00:00Z')} before it could run`,
+      `✗ Failed: Op k3 (${more[0]!.id.slice(-8).toLowerCase()}): failed`,
+      '  …and 1 more (Tab shows failed entries)',
+      '  Select one below: r retry · d remove · Esc hides this',
+    ]);
+  });
+
+  it('a transfer shows progress with rate and time left, and goes when its entry or the sync ends', () => {
+    const push = row(1, 'pending', 'push').entry;
+    let s = reducer(initialState, { type: 'sync-started' });
+    s = reducer(s, { type: 'sync-event', now: NOW, event: { type: 'entry-started', entry: push } });
+    s = reducer(s, {
+      type: 'transfer',
+      operation: 'push',
+      progress: { bytesDone: 0, bytesTotal: 4 * 1024 * 1024, filesDone: 0, filesTotal: 4 },
+      now: NOW,
+    });
+    s = reducer(s, {
+      type: 'transfer',
+      operation: 'push',
+      progress: { bytesDone: 1024 * 1024, bytesTotal: 4 * 1024 * 1024, filesDone: 1, filesTotal: 4 },
+      now: NOW + 2000,
+    });
+    expect(s.transfer).toMatchObject({ startedAt: NOW, at: NOW + 2000 });
+    expect(transferLine(s.transfer!)).toBe(
+      '[####------------] Pushing: 25% 1.0/4.0 MiB 1/4 files at 0.5 MiB/s, 6 s left',
+    );
+    // Another entry's end leaves it; the push's own end takes it away.
+    s = reducer(s, {
+      type: 'sync-event',
+      now: NOW,
+      event: { type: 'entry-done', entry: row(2, 'done', 'acquire-lock').entry },
+    });
+    expect(s.transfer).toBeDefined();
+    s = reducer(s, { type: 'sync-event', now: NOW, event: { type: 'entry-done', entry: push } });
+    expect(s.transfer).toBeUndefined();
+    s = reducer(s, {
+      type: 'transfer',
+      operation: 'pull',
+      progress: { bytesDone: 3 * 1024 * 1024 },
+      now: NOW,
+    });
+    expect(transferLine(s.transfer!)).toBe('Pulling: 3.0 MiB');
+    s = reducer(s, { type: 'sync-finished', error: 'stopped' });
+    expect(s.transfer).toBeUndefined();
+  });
+
+  it('a renewal records when it got through and the new lease end; jeopardy keeps them', () => {
+    let s = reducer(initialState, { type: 'heartbeat-started' });
+    const grant = { expiresAt: at(NOW + 4 * 3_600_000) } as never;
+    s = reducer(s, { type: 'heartbeat', event: { type: 'renewed', grant }, now: NOW });
+    expect(s.heartbeat).toEqual({
+      state: 'healthy',
+      failures: 0,
+      renewedAt: NOW,
+      leaseEndsAt: at(NOW + 4 * 3_600_000),
+    });
+    s = reducer(s, {
+      type: 'heartbeat',
+      event: { type: 'jeopardy', failures: 2, error: new Error('x'), leaseEndsAt: at(NOW + 3_600_000) },
+    });
+    expect(s.heartbeat).toEqual({
+      state: 'jeopardy',
+      failures: 2,
+      renewedAt: NOW,
+      leaseEndsAt: at(NOW + 3_600_000),
+    });
+    expect(reducer(s, { type: 'heartbeat-declined' }).heartbeat).toBeUndefined();
+  });
+
+  it('the keep-alive lines say who runs it, its health, and when the lease ends', () => {
+    const time = (ms: number) => new Date(ms).toTimeString().slice(0, 5);
+    const lease = { expiresAt: at(NOW + 3 * 3_600_000) };
+    const lock = { state: 'held-by-you', key: '.', lease } as never;
+    const note = {
+      remote: 'r',
+      key: '.',
+      state: 'healthy' as const,
+      failures: 0,
+      pid: 4242,
+      updatedAt: at(NOW - 120_000),
+      expiresAt: at(NOW + 3 * 3_600_000),
+    };
+    expect(keepAliveLines({ lock, note, live: undefined, ownPid: 1, now: NOW })).toEqual({
+      state: 'Keep-alive: running in the background (pid 4242)',
+      detail: `last confirmed ${time(NOW - 120_000)} (2m ago); the lease ends ${time(NOW + 3 * 3_600_000)} (in 3h00m)`,
+    });
+    expect(
+      keepAliveLines({
+        lock,
+        note: { ...note, pid: 1 },
+        live: { state: 'jeopardy', failures: 3 },
+        ownPid: 1,
+        now: NOW,
+      }),
+    ).toEqual({
+      state: 'Keep-alive: IN JEOPARDY in this window (3 renewals failed)',
+      detail: `the lease ends ${time(NOW + 3 * 3_600_000)} (in 3h00m) unless a renewal gets through`,
+      colour: 'yellow',
+    });
+    expect(keepAliveLines({ lock, note: undefined, live: undefined, ownPid: 1, now: NOW })).toEqual({
+      state: 'Keep-alive: none',
+      detail: `the lease ends ${time(NOW + 3 * 3_600_000)} (in 3h00m) unless you renew it (n)`,
+      colour: 'yellow',
+    });
+    expect(
+      keepAliveLines({
+        lock: { state: 'unlocked', key: '.' } as never,
+        note: { ...note, state: 'lost', reason: 'broken by bob\u001b]0;x\u0007' },
+        live: undefined,
+        ownPid: 1,
+        now: NOW,
+      }),
+    ).toEqual({ state: 'Keep-alive: STOPPED, the lock was lost', detail: 'broken by bob', colour: 'red' });
+    expect(
+      keepAliveLines({
+        lock: { state: 'unlocked', key: '.' } as never,
+        note: undefined,
+        live: undefined,
+        ownPid: 1,
+        now: NOW,
+      }),
+    ).toBeUndefined();
   });
 });

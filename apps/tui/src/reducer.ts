@@ -1,6 +1,8 @@
 import type {
   ConnectivityResult,
+  EngineEvent,
   HeartbeatEvent,
+  HeartbeatNote,
   LockState,
   QueueEntry,
   RunEvent,
@@ -26,6 +28,25 @@ export interface Progress {
   readonly until?: number;
   /** The entry as the event saw it ({@link entryVersion}); once the queue file moves on, the row follows the file. */
   readonly version?: string;
+}
+
+/** The push or pull a sync is replaying now: oxen's own counts, and when it started. */
+export interface Transfer {
+  readonly operation: 'push' | 'pull';
+  readonly progress: Extract<EngineEvent, { type: 'transfer' }>['progress'];
+  /** Epoch ms of its first progress report, and of the latest. */
+  readonly startedAt: number;
+  readonly at: number;
+}
+
+/** The TUI's own keep-alive of the lock, as its events report it. */
+export interface LiveHeartbeat {
+  readonly state: 'healthy' | 'jeopardy' | 'lost' | 'stopped';
+  readonly failures: number;
+  /** Epoch ms of the last renewal that got through. */
+  readonly renewedAt?: number;
+  /** When the lease ends (ISO), as last renewed. */
+  readonly leaseEndsAt?: string;
 }
 
 /** What identifies one state of an entry: a retry, a removal or another process changes it. */
@@ -67,10 +88,13 @@ export interface State {
   readonly lock?: LockState | undefined;
   readonly lockError?: string | undefined;
   readonly connectivity?: ConnectivityResult;
-  readonly heartbeat?: {
-    readonly state: 'healthy' | 'jeopardy' | 'lost' | 'stopped';
-    readonly failures: number;
-  };
+  readonly heartbeat?: LiveHeartbeat;
+  /** The keep-alive note of the lock (this window's or a background one), as `lock status` reads it. */
+  readonly keepAlive?: HeartbeatNote;
+  /** Queued operations that failed or expired while the user was away: the banner until Esc. */
+  readonly away?: readonly QueueEntry[];
+  /** The push or pull being replayed now (its progress line). */
+  readonly transfer?: Transfer;
   readonly busy?: string | undefined;
   readonly loadError?: string | undefined;
 }
@@ -108,10 +132,21 @@ export type Action =
   | { type: 'sync-finished'; summary?: RunSummary; offline?: string; error?: string }
   | { type: 'message'; kind: 'ok' | 'warn' | 'fail' | 'info'; text: string }
   | { type: 'busy'; label?: string | undefined }
-  | { type: 'lock'; lock?: LockState | undefined; error?: string | undefined }
+  | {
+      type: 'lock';
+      lock?: LockState | undefined;
+      error?: string | undefined;
+      /** The keep-alive note `lock status` found (none: no keep-alive runs). */
+      keepAlive?: HeartbeatNote | undefined;
+    }
   | { type: 'connectivity'; result: ConnectivityResult }
-  | { type: 'heartbeat'; event: HeartbeatEvent }
+  | { type: 'heartbeat'; event: HeartbeatEvent; now?: number }
   | { type: 'heartbeat-started' }
+  /** The TUI does not keep the lock alive itself (a background keep-alive does). */
+  | { type: 'heartbeat-declined' }
+  | { type: 'away'; entries: readonly QueueEntry[] }
+  | { type: 'away-dismiss' }
+  | ({ type: 'transfer'; now: number } & Pick<Transfer, 'operation' | 'progress'>)
   | { type: 'auto-sync-skipped' };
 
 const GROUPS: Record<Filter, ReadonlySet<QueueEntry['status']> | undefined> = {
@@ -155,6 +190,15 @@ const keepSelection = (before: State, after: State): State => {
   const cursor = index >= 0 ? index : Math.min(before.cursor, Math.max(0, rows.length - 1));
   return { ...after, cursor, offset: Math.min(after.offset, Math.max(0, cursor)) };
 };
+
+type Optional = 'transfer' | 'away' | 'heartbeat' | 'keepAlive';
+
+/** `state` without the optional fields `keys` (exactOptionalPropertyTypes: absent, not undefined). */
+function omit(state: State, ...keys: Optional[]): State {
+  const copy: { -readonly [P in keyof State]: State[P] } = { ...state };
+  for (const key of keys) delete copy[key];
+  return copy;
+}
 
 /** The TUI's state machine: pure, tested without rendering. */
 export function reducer(state: State, action: Action): State {
@@ -213,7 +257,7 @@ export function reducer(state: State, action: Action): State {
       return { ...state, breakReason: state.breakReason.slice(0, -1) };
     case 'sync-started':
       return {
-        ...state,
+        ...omit(state, 'transfer'),
         syncing: true,
         autoSyncDue: false,
         progress: {},
@@ -223,8 +267,12 @@ export function reducer(state: State, action: Action): State {
       return { ...state, autoSyncDue: false };
     case 'sync-event': {
       const e = action.event;
-      const set = (entry: QueueEntry, p: Progress) => ({
-        ...state,
+      // A push or pull that finished (or stopped) takes its progress line with it.
+      const ends =
+        (e.type === 'entry-done' || e.type === 'entry-failed' || e.type === 'entry-deferred') &&
+        (e.entry.operation.kind === 'push' || e.entry.operation.kind === 'pull');
+      const set = (entry: QueueEntry, p: Progress): State => ({
+        ...(ends ? omit(state, 'transfer') : state),
         progress: { ...state.progress, [entry.id]: { ...p, version: entryVersion(entry) } },
       });
       switch (e.type) {
@@ -265,14 +313,19 @@ export function reducer(state: State, action: Action): State {
     }
     case 'sync-finished': {
       if (action.offline)
-        return { ...state, syncing: false, message: { kind: 'warn', text: action.offline, offline: true } };
-      if (action.error) return { ...state, syncing: false, message: { kind: 'fail', text: action.error } };
+        return {
+          ...omit(state, 'transfer'),
+          syncing: false,
+          message: { kind: 'warn', text: action.offline, offline: true },
+        };
+      if (action.error)
+        return { ...omit(state, 'transfer'), syncing: false, message: { kind: 'fail', text: action.error } };
       const s = action.summary;
       const text = s
         ? `Sync: ${s.done} done, ${s.failed} failed, ${s.remaining} still queued${s.stopped ? ` (${s.stopped})` : ''}`
         : 'Sync finished';
       return {
-        ...state,
+        ...omit(state, 'transfer'),
         syncing: false,
         ...(s ? { lastSummary: s } : {}),
         message: { kind: s && s.failed > 0 ? 'warn' : 'ok', text },
@@ -283,7 +336,12 @@ export function reducer(state: State, action: Action): State {
     case 'busy':
       return action.label ? { ...state, busy: action.label } : ({ ...state, busy: undefined } as State);
     case 'lock':
-      return { ...state, lock: action.lock, lockError: action.error };
+      return {
+        ...omit(state, 'keepAlive'),
+        lock: action.lock,
+        lockError: action.error,
+        ...(action.keepAlive ? { keepAlive: action.keepAlive } : {}),
+      };
     case 'connectivity': {
       const online = action.result.state === 'online';
       const wasOnline = state.connectivity?.state === 'online';
@@ -297,13 +355,52 @@ export function reducer(state: State, action: Action): State {
     }
     case 'heartbeat-started':
       return { ...state, heartbeat: { state: 'healthy', failures: 0 } };
+    case 'heartbeat-declined':
+      return omit(state, 'heartbeat');
     case 'heartbeat': {
       const e = action.event;
-      if (e.type === 'renewed') return { ...state, heartbeat: { state: 'healthy', failures: 0 } };
-      if (e.type === 'jeopardy') return { ...state, heartbeat: { state: 'jeopardy', failures: e.failures } };
+      const was = state.heartbeat;
+      const ends = was?.leaseEndsAt ? { leaseEndsAt: was.leaseEndsAt } : {};
+      const renewed = was?.renewedAt !== undefined ? { renewedAt: was.renewedAt } : {};
+      if (e.type === 'renewed')
+        return {
+          ...state,
+          heartbeat: {
+            state: 'healthy',
+            failures: 0,
+            renewedAt: action.now ?? Date.now(),
+            leaseEndsAt: e.grant.expiresAt,
+          },
+        };
+      if (e.type === 'jeopardy')
+        return {
+          ...state,
+          heartbeat: {
+            state: 'jeopardy',
+            failures: e.failures,
+            ...renewed,
+            ...(e.leaseEndsAt ? { leaseEndsAt: e.leaseEndsAt } : ends),
+          },
+        };
       if (e.type === 'lost')
-        return { ...state, heartbeat: { state: 'lost', failures: state.heartbeat?.failures ?? 0 } };
-      return { ...state, heartbeat: { state: 'stopped', failures: 0 } };
+        return { ...state, heartbeat: { state: 'lost', failures: was?.failures ?? 0, ...renewed, ...ends } };
+      return { ...state, heartbeat: { state: 'stopped', failures: 0, ...renewed, ...ends } };
+    }
+    case 'away':
+      return action.entries.length > 0 ? { ...state, away: action.entries } : state;
+    case 'away-dismiss':
+      return omit(state, 'away');
+    case 'transfer': {
+      const same = state.transfer?.operation === action.operation;
+      return {
+        ...state,
+        transfer: {
+          operation: action.operation,
+          progress: action.progress,
+          startedAt: same && state.transfer ? state.transfer.startedAt : action.now,
+          at: action.now,
+        },
+      };
     }
   }
 }

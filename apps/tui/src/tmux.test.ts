@@ -47,7 +47,7 @@ function startTui(at: { dir: string; home: string; vars: NodeJS.ProcessEnv }, ar
   sessions.push(session);
   const script = join(at.home, `run-${session}.sh`);
   const exports = Object.entries(at.vars)
-    .filter(([k]) => /^(PATH|HOME|OXEN_CONFIG_DIR|OXENVCS_\w+|NO_COLOR)$/.test(k))
+    .filter(([k]) => /^(PATH|HOME|OXEN_CONFIG_DIR|OXENVCS_\w+|OXEN_FAKE_\w+|NO_COLOR)$/.test(k))
     .map(([k, v]) => `export ${k}='${String(v).replace(/'/g, `'\\''`)}'`)
     .join('\n');
   const argv = args.map((a) => `'${a}'`).join(' ');
@@ -153,6 +153,99 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     expect(screen(session)).toContain(' oxenvcs-tui · ');
     expect(screen(session)).not.toMatch(/^\[ok\]/m);
   }, 60_000);
+
+  it('opens with what failed while you were away, once; Esc hides it', async () => {
+    const at = await project();
+    await server.faults.offline();
+    expect(await oxenvcs(at, ['pull', 'no-such-branch'])).toBe(75);
+    await server.faults.online();
+    // A scheduled sync nobody watched (JSON to a log) fails it.
+    expect(await oxenvcs(at, ['queue', 'sync', '--json'])).toBe(1);
+    const session = startTui(at, ['--no-auto-sync']);
+    await vi.waitFor(
+      () => expect(screen(session)).toContain('While you were away, 1 queued operation failed or expired:'),
+      { timeout: 15_000 },
+    );
+    expect(screen(session)).toMatch(/✗ Failed: Pull no-such-branch of tmux\d+ from remote \([0-9a-z]{8}\)/);
+    tmux('send-keys', '-t', session, 'Escape');
+    await vi.waitFor(() => expect(screen(session)).not.toContain('While you were away'));
+    tmux('send-keys', '-t', session, 'q');
+    await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'), { timeout: 10_000 });
+    const again = startTui(at, ['--no-auto-sync']);
+    await vi.waitFor(() => expect(screen(again)).toMatch(/failed +pull/), { timeout: 15_000 });
+    expect(screen(again)).not.toContain('While you were away');
+  }, 60_000);
+
+  it('shows a progress line while a sync replays a push', async () => {
+    const at = await project();
+    for (let i = 0; i < 8; i++) writeFileSync(join(at.dir, `Take ${i}.wav`), Buffer.alloc(128 * 1024, i));
+    await env.oxen(['add', '.'], at.dir);
+    await env.oxen(['commit', '-m', 'eight takes'], at.dir);
+    await server.faults.offline();
+    expect(await oxenvcs(at, ['push'])).toBe(75);
+    await server.faults.online();
+    // Each file takes 300 ms to go up: the line is on screen for a couple of seconds.
+    const session = startTui({ ...at, vars: { ...at.vars, OXEN_FAKE_TRANSFER_DELAY_MS: '300' } }, [
+      '--no-auto-sync',
+    ]);
+    await vi.waitFor(() => expect(screen(session)).toMatch(/Push main of tmux\d+/), { timeout: 15_000 });
+    tmux('send-keys', '-t', session, 's');
+    await vi.waitFor(
+      () =>
+        expect(screen(session)).toMatch(
+          /\[#*-*\] Pushing: \d+% [\d.]+\/1\.0 MiB [1-7]\/8 files at [\d.]+ MiB\/s, \d+ s left/,
+        ),
+      { timeout: 20_000, interval: 20 },
+    );
+    await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'), {
+      timeout: 20_000,
+    });
+    expect(screen(session)).not.toContain('Pushing:');
+  }, 60_000);
+
+  it('the lock panel shows the keep-alive: a background one, then this window’s, in jeopardy and back', async () => {
+    const base = await project();
+    // Renewals every second, so a failed one shows at once.
+    const at = { ...base, vars: { ...base.vars, OXENVCS_LOCK_HEARTBEAT_INTERVAL_SECONDS: '1' } };
+    expect(await oxenvcs(at, ['lock', 'acquire', '--keep-alive'])).toBe(0);
+    try {
+      const session = startTui(at, ['--no-auto-sync']);
+      await vi.waitFor(() => expect(screen(session)).toContain('A background keep-alive renews the lock'), {
+        timeout: 15_000,
+      });
+      tmux('send-keys', '-t', session, 'l');
+      await vi.waitFor(() =>
+        expect(screen(session)).toMatch(/Keep-alive: running in the background \(pid \d+\)/),
+      );
+      expect(screen(session)).toMatch(
+        /last confirmed \d\d:\d\d \(.+\); the lease ends \d\d:\d\d \(in [34]h\d\dm\)/,
+      );
+      tmux('send-keys', '-t', session, 'Escape');
+      await vi.waitFor(() => expect(screen(session)).not.toContain('Keep-alive:'));
+      tmux('send-keys', '-t', session, 'q');
+      await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'), { timeout: 10_000 });
+    } finally {
+      expect(await oxenvcs(at, ['lock', 'heartbeat', '--stop'])).toBe(0);
+    }
+    // Without a background one, the TUI keeps the lock alive itself (config lock.auto_renew).
+    const session = startTui(at, ['--no-auto-sync']);
+    await vi.waitFor(() => expect(screen(session)).toMatch(/Lock: YOURS/), { timeout: 15_000 });
+    tmux('send-keys', '-t', session, 'l');
+    await vi.waitFor(() => expect(screen(session)).toContain('Keep-alive: running in this window'));
+    await server.faults.offline();
+    await vi.waitFor(
+      () =>
+        expect(screen(session)).toMatch(/Keep-alive: IN JEOPARDY in this window \(\d+ renewals? failed\)/),
+      { timeout: 15_000 },
+    );
+    expect(screen(session)).toMatch(
+      /the lease ends \d\d:\d\d \(in [34]h\d\dm\) unless a renewal gets through/,
+    );
+    await server.faults.online();
+    await vi.waitFor(() => expect(screen(session)).toContain('Keep-alive: running in this window'), {
+      timeout: 15_000,
+    });
+  }, 90_000);
 
   it('--help prints the usage and exits 0, in a terminal and without one', async () => {
     const at = await project();

@@ -12,8 +12,11 @@ export function useLockStatus(
     try {
       const report = await engine.lockStatus();
       dispatch({ type: 'connectivity', result: report.connectivity });
+      const keepAlive = report.heartbeat ? { keepAlive: report.heartbeat } : {};
       dispatch(
-        report.state ? { type: 'lock', lock: report.state } : { type: 'lock', error: 'unknown (offline)' },
+        report.state
+          ? { type: 'lock', lock: report.state, ...keepAlive }
+          : { type: 'lock', error: 'unknown (offline)', ...keepAlive },
       );
     } catch (error) {
       dispatch({ type: 'lock', error: (error as Error).message });

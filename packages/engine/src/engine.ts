@@ -8,6 +8,7 @@ import {
   type RunSummary,
 } from '@oxvcs/queue';
 import type { ConnectivityResult, RetryEvent } from '@oxvcs/retry';
+import { awayFile, whileAway } from './away.js';
 import { type Config, type ConfigOverrides, loadConfig, type Paths, resolvePaths } from './config.js';
 import type { Online } from './online.js';
 import { legacyEntries, type Operation, type OxvcsEntry, RULES } from './operations/index.js';
@@ -171,6 +172,12 @@ export interface Engine {
     authenticated?: boolean;
   }>;
   authLogout(): Promise<{ host: string; removed: boolean }>;
+  /**
+   * Queued operations of every project that failed or expired since the user last looked, oldest
+   * first; they are then recorded as seen (`away.json` in the state folder), so each is reported
+   * once. `shown`: ids of entries the caller already showed as they failed (recorded, not returned).
+   */
+  whileAway(options?: { shown?: readonly string[] }): Promise<QueueEntry[]>;
 }
 
 /** What the network half shares with the core (internal). */
@@ -309,5 +316,11 @@ export function createEngine(options: EngineOptions): Engine {
     authLogin: async (token) => (await net()).authLogin(token),
     authStatus: async () => (await net()).authStatus(),
     authLogout: async () => (await net()).authLogout(),
+    whileAway: (o = {}) =>
+      whileAway({
+        queue: getQueue(),
+        file: awayFile(paths.stateDir),
+        ...(o.shown ? { shown: o.shown } : {}),
+      }),
   };
 }

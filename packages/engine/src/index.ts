@@ -11,6 +11,7 @@ export {
   shortId,
 } from '@oxvcs/queue';
 export { type ConnectivityResult, classify, isOxvcsError, type RetryEvent } from '@oxvcs/retry';
+export { AWAY_MARGIN_MS, awayFile, markSeen, type SeenMarker, unseenFailures } from './away.js';
 export {
   type Config,
   type ConfigOverrides,

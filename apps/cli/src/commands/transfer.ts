@@ -1,12 +1,80 @@
+import type { EngineEvent, QueueEntry } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, type Report } from '../base.js';
-import { EXIT, shortId } from '../output.js';
+import { EXIT, jsonLine, shortId } from '../output.js';
 
 abstract class TransferCommand extends BaseCommand {
   branch = Option.String({ required: false, name: 'BRANCH' });
   protected abstract readonly verb: 'push' | 'pull';
 
+  /** Replaying this project's queued operations first (auto-sync), and the one running now. */
+  #autoSync: { running?: QueueEntry } | undefined;
+  #interrupted = false;
+
+  protected override observe(event: EngineEvent): boolean {
+    if (event.type === 'auto-sync') this.#autoSync = {};
+    if (event.type !== 'sync' || !this.#autoSync) return false;
+    const e = event.event;
+    if (e.type === 'entry-started') this.#autoSync.running = e.entry;
+    else if (e.type === 'run-finished') this.#autoSync = undefined;
+    else if (
+      (e.type === 'entry-done' || e.type === 'entry-failed' || e.type === 'entry-deferred') &&
+      e.entry.id === this.#autoSync.running?.id
+    )
+      delete this.#autoSync.running;
+    return false;
+  }
+
+  /** What Ctrl-C stopped, and what that leaves, in one line. */
+  private interruptedMessage(): string {
+    const running = this.#autoSync?.running;
+    if (running)
+      return `Interrupted: the queued ${this.describe(running)} (${shortId(running.id)}) was stopped and stays queued (the remote is checked before it runs again); your ${this.verb} did not start.`;
+    if (this.#autoSync)
+      return `Interrupted while replaying this project's queued operations: they stay queued, and your ${this.verb} did not start.`;
+    // Oxen moves the remote branch only once every file is uploaded (its last request), and a pull
+    // writes files only after downloading: what a stopped transfer leaves is said as it is.
+    return this.verb === 'push'
+      ? 'Interrupted: the push was stopped before it finished, so the remote branch was not moved; run `oxenvcs push` again to send it.'
+      : 'Interrupted: the pull was stopped before it finished, so your copy may be only partly updated; run `oxenvcs pull` again to complete it.';
+  }
+
+  /**
+   * Ctrl-C: one line saying what was stopped, then the process ends by SIGINT as a shell expects
+   * (status 130). The oxen adapter kills a running transfer's process group on the same signal;
+   * while this listener is there it leaves the ending to us, which waits for the line to be out.
+   */
+  private onInterrupt = () => {
+    if (this.#interrupted) return;
+    this.#interrupted = true;
+    const message = this.interruptedMessage();
+    this.ui.clearProgress();
+    if (this.json)
+      this.ui.out(
+        jsonLine({
+          ok: false,
+          error: { name: 'Interrupted', code: 'INTERRUPTED', message },
+          exitCode: EXIT.INTERRUPTED,
+        }),
+      );
+    else this.ui.err(`${this.ui.mark('warn')} ${message}`);
+    const stream = this.json ? this.context.stdout : this.context.stderr;
+    stream.write('', () => {
+      process.off('SIGINT', this.onInterrupt);
+      process.kill(process.pid, 'SIGINT');
+    });
+  };
+
   protected async run(): Promise<Report> {
+    process.on('SIGINT', this.onInterrupt);
+    try {
+      return await this.transfer();
+    } finally {
+      if (!this.#interrupted) process.off('SIGINT', this.onInterrupt);
+    }
+  }
+
+  private async transfer(): Promise<Report> {
     const engine = await this.engine();
     const outcome = this.verb === 'push' ? await engine.push(this.branch) : await engine.pull(this.branch);
     if (outcome.status === 'queued') {
@@ -50,7 +118,8 @@ export class PushCommand extends TransferCommand {
     category: 'Transfer',
     description:
       'Push a branch (default: the current one) through oxen; queued when offline. Refuses while someone else holds the lock, or under a lock you no longer hold.',
-    details: 'Exit codes: 0 pushed; 75 queued; 3 someone else holds the lock; 1 failure.',
+    details:
+      'Exit codes: 0 pushed; 75 queued; 3 someone else holds the lock; 1 failure; 130 interrupted (Ctrl-C: the remote branch is not moved).',
   });
   protected readonly verb = 'push' as const;
 }
@@ -61,7 +130,7 @@ export class PullCommand extends TransferCommand {
   static override usage = Command.Usage({
     category: 'Transfer',
     description: 'Pull a branch (default: the current one) through oxen; queued when offline.',
-    details: 'Exit codes: 0 pulled; 75 queued; 1 failure.',
+    details: 'Exit codes: 0 pulled; 75 queued; 1 failure; 130 interrupted (Ctrl-C).',
   });
   protected readonly verb = 'pull' as const;
 }

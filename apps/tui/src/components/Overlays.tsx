@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { lockLine } from '../format.js';
+import { type keepAliveLines, lockLine, safe } from '../format.js';
 import type { State } from '../reducer.js';
 
 /** Every key, in one place. */
@@ -15,6 +15,7 @@ export const KEYS: ReadonlyArray<[string, string]> = [
   ['d', 'remove the selected entry (asks first)'],
   ['c', 'clear done entries (asks first)'],
   ['l', 'lock panel: acquire, release, renew, break'],
+  ['Esc', 'hide the "while you were away" banner'],
   ['?', 'this help'],
   ['q / Ctrl-C', 'quit'],
 ];
@@ -33,12 +34,24 @@ export function HelpOverlay(props: { height: number }) {
   );
 }
 
-export function LockPanel(props: { state: State; height: number; now: number }) {
-  const { state } = props;
+/** The lock panel: the lock, its keep-alive (state, last renewal, lease end), and the lock keys. */
+export function LockPanel(props: {
+  state: State;
+  height: number;
+  now: number;
+  keepAlive?: ReturnType<typeof keepAliveLines>;
+}) {
+  const { state, keepAlive } = props;
   return (
     <Box flexDirection="column" height={props.height} borderStyle="round" paddingX={1}>
       <Text bold>Lock</Text>
-      <Text>{lockLine(state.lock, props.now)}</Text>
+      <Text>{state.lockError ? `Lock: ${safe(state.lockError)}` : lockLine(state.lock, props.now)}</Text>
+      {keepAlive ? (
+        <>
+          <Text {...(keepAlive.colour ? { color: keepAlive.colour } : {})}>{keepAlive.state}</Text>
+          <Text dimColor> {keepAlive.detail}</Text>
+        </>
+      ) : null}
       <Text> </Text>
       <Text>[a] acquire [r] release [n] renew [b] break (asks for a reason)</Text>
       {state.busy ? <Text color="cyan">{state.busy}…</Text> : null}

@@ -22,12 +22,18 @@ export class QueueStatusCommand extends BaseCommand {
     description: `List every pending entry, not only the first ${PAGE} (--json always lists every one)`,
   });
 
+  // Looking at the queue is looking: what it lists is not told again as missed (see below).
+  protected override tellsAwayFirst = false;
+
   protected async run(): Promise<Report> {
     const engine = await this.engine();
     const { stats, entries, scope, others, omitted } = await engine.queueStatus({
       allProjects: this.allProjects,
       ...(this.json || this.all ? {} : { limit: PAGE }),
     });
+    // Failures it lists below are seen now; others (another project's, expired ones, which are
+    // only counted, or those past the page) are told as for any command.
+    await this.tellAway(engine, new Set(entries.filter((e) => e.status === 'failed').map((e) => e.id)));
     const describe = this.describe;
     return {
       data: {

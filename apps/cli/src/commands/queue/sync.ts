@@ -1,3 +1,4 @@
+import type { EngineEvent, QueueEntry } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
 import { EXIT, humanText, moment, shortId } from '../../output.js';
@@ -22,11 +23,45 @@ export class QueueSyncCommand extends BaseCommand {
     description: 'Show what would run, in order, without running anything',
   });
 
+  /** Entries started and not finished in this run: what Ctrl-C puts back. */
+  readonly #running = new Map<string, QueueEntry>();
+  readonly #controller = new AbortController();
+
+  protected override observe(event: EngineEvent): boolean {
+    if (event.type !== 'sync') return false;
+    const e = event.event;
+    if (e.type === 'entry-started') this.#running.set(e.entry.id, e.entry);
+    else if (e.type === 'entry-done' || e.type === 'entry-failed' || e.type === 'entry-deferred')
+      this.#running.delete(e.entry.id);
+    // Ctrl-C's stop is said once, with the results (see `interruptedLine`).
+    else if (e.type === 'run-stopped' && e.reason === 'aborted' && this.#controller.signal.aborted)
+      return true;
+    return false;
+  }
+
+  /** What Ctrl-C stopped, in one line. */
+  private interruptedLine(): string {
+    const back = [...this.#running.values()];
+    if (back.length === 0) return 'Interrupted: nothing was running; what was not done yet stays queued.';
+    const what = back.map((e) => `${this.describe(e)} (${shortId(e.id)})`).join(', ');
+    return back.length === 1
+      ? `Interrupted: ${what} was put back in the queue; the remote is checked before it runs again.`
+      : `Interrupted: ${what} were put back in the queue; the remote is checked before they run again.`;
+  }
+
   protected async run(): Promise<Report> {
     const engine = await this.engine();
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    process.once('SIGINT', stop);
+    const controller = this.#controller;
+    // Ctrl-C stops the run: what runs is put back and the results are printed. A listener that
+    // stays (not `once`) also tells the oxen adapter, which kills a running transfer on the same
+    // signal, that we handle it: otherwise it ends the process itself, before anything is put back.
+    // A second Ctrl-C ends the process at once.
+    const stop = () => {
+      if (!controller.signal.aborted) return controller.abort();
+      process.off('SIGINT', stop);
+      process.kill(process.pid, 'SIGINT');
+    };
+    process.on('SIGINT', stop);
     try {
       const report = await engine.sync({
         dryRun: this.dryRun,
@@ -92,10 +127,7 @@ export class QueueSyncCommand extends BaseCommand {
           this.ui.out(`  Still queued: ${summary.remaining}`);
           if (summary.expired) this.ui.out(`  Expired: ${summary.expired}`);
           renderSummary(this.ui, summary);
-          if (controller.signal.aborted)
-            this.ui.err(
-              `${this.ui.mark('warn')} Interrupted: what was running was put back in the queue (it is checked against the remote before it runs again).`,
-            );
+          if (controller.signal.aborted) this.ui.err(`${this.ui.mark('warn')} ${this.interruptedLine()}`);
         },
       };
     } finally {

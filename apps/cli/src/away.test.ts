@@ -1,0 +1,186 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { createEngine, type Engine, type QueueEntry } from '@oxvcs/engine';
+import {
+  createFakeOxenEnv,
+  type FakeOxenEnv,
+  type FakeOxenServer,
+  startFakeOxenServer,
+} from '@oxvcs/oxen-testkit';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { runCli } from './cli.js';
+
+let server: FakeOxenServer;
+let env: FakeOxenEnv;
+let dir: string;
+let home: string;
+let n = 0;
+
+const vars = (extra: Record<string, string> = {}) => ({
+  ...env.env,
+  OXENVCS_HOME: home,
+  OXENVCS_HOLDER: 'ada@laptop',
+  OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
+  OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
+  OXENVCS_RETRY_MAX_RETRIES: '1',
+  OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
+  ...extra,
+});
+
+async function oxenvcs(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const stdin = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => {
+    out += c;
+  });
+  stderr.on('data', (c) => {
+    err += c;
+  });
+  stdin.end('');
+  const code = await runCli(args, {
+    stdin,
+    stdout,
+    stderr,
+    colorDepth: 1,
+    cwd: options.cwd ?? dir,
+    env: vars(options.env),
+  });
+  return { code, out, err };
+}
+
+/** An engine as another process would have it (a sync nobody watched: a script, the TUI left open). */
+const elsewhere = (cwd = dir): Engine => createEngine({ cwd, env: vars() });
+
+/** A pull of a branch the remote lacks, queued offline, then failed by a sync nobody watched. */
+async function failWhileAway(cwd = dir): Promise<QueueEntry> {
+  await server.faults.offline();
+  const queued = await elsewhere(cwd).pull('no-such-branch');
+  await server.faults.online();
+  if (queued.status !== 'queued') throw new Error('expected the pull to queue');
+  expect((await elsewhere(cwd).sync()).summary?.failed).toBe(1);
+  return queued.entry;
+}
+
+const id8 = (e: QueueEntry) => e.id.slice(-8).toLowerCase();
+const told = (err: string) => err.split('\n').filter((l) => l.includes('while you were away'));
+
+beforeAll(async () => {
+  server = await startFakeOxenServer();
+  env = createFakeOxenEnv();
+});
+afterAll(async () => {
+  await server.stop();
+  env.cleanup();
+});
+beforeEach(async () => {
+  await server.faults.clear();
+  const name = `away${++n}`;
+  await server.createRepo('ns', name);
+  dir = await env.cloneProject(name, server.repoUrl('ns', name));
+  home = mkdtempSync(join(tmpdir(), 'oxvcs-away-'));
+  return () => rmSync(home, { recursive: true, force: true });
+});
+
+describe('what failed while you were away', () => {
+  it('the next command tells it once on stderr, with its id, reason and what to do; its own output is unchanged', async () => {
+    const entry = await failWhileAway();
+    const r = await oxenvcs(['lock', 'status']);
+    expect(r.code).toBe(0);
+    expect(told(r.err)).toEqual([
+      `[x] Failed while you were away: Pull no-such-branch of ${dir.split('/').at(-1)} from remote (${id8(entry)}): oxen pull failed: Remote branch 'no-such-branch' not found — retry it with \`oxenvcs queue retry ${id8(entry)}\` or remove it with \`oxenvcs queue remove ${id8(entry)}\``,
+    ]);
+    expect(r.out).not.toContain('while you were away');
+    expect(r.out).toContain('unlocked');
+    const again = await oxenvcs(['lock', 'status']);
+    expect(told(again.err)).toEqual([]);
+  });
+
+  it('--json neither prints it nor counts as looking: the next human command still tells it', async () => {
+    await failWhileAway();
+    const json = await oxenvcs(['lock', 'status', '--json']);
+    expect(JSON.parse(json.out)).toMatchObject({ ok: true });
+    expect(json.err).not.toContain('while you were away');
+    expect(told((await oxenvcs(['lock', 'status'])).err)).toHaveLength(1);
+  });
+
+  it('queue status lists it instead (and counts as looking); another project’s failure it still tells', async () => {
+    const mine = await failWhileAway();
+    await server.createRepo('ns', `away-other${n}`);
+    const otherDir = await env.cloneProject(`away-other${n}`, server.repoUrl('ns', `away-other${n}`));
+    const theirs = await failWhileAway(otherDir);
+    const status = await oxenvcs(['queue', 'status']);
+    expect(status.out).toContain(`${id8(mine)} Pull no-such-branch of`);
+    expect(told(status.err)).toEqual([expect.stringContaining(`(${id8(theirs)})`)]);
+    expect(told((await oxenvcs(['lock', 'status'])).err)).toEqual([]);
+  });
+
+  it('a failure a sync showed as it happened is not told again; expiries are told as expired', async () => {
+    await server.faults.offline();
+    await oxenvcs(['pull', 'no-such-branch']);
+    await server.faults.online();
+    const sync = await oxenvcs(['queue', 'sync']);
+    expect(sync.err).toContain('Failed: Pull no-such-branch');
+    expect(told(sync.err)).toEqual([]);
+    expect(told((await oxenvcs(['lock', 'status'])).err)).toEqual([]);
+    // An entry that expires in a run nobody watched.
+    const e = elsewhere();
+    const { entry } = await e.queue.enqueue({
+      operation: { kind: 'pull', projectDir: dir, remote: server.repoUrl('ns', `away${n}`), branch: 'main' },
+      idempotencyKey: 'expiring',
+      ttlMs: 1,
+    });
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(Date.parse(entry.expiresAt ?? '')));
+    expect((await e.sync()).summary?.expired).toBe(1);
+    expect(told((await oxenvcs(['lock', 'status'])).err)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^\\[!\\] Expired while you were away: Pull main of away\\d+ from remote \\(${id8(entry)}\\): Expired at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\(.+\\) before it could run — retry it with \`oxenvcs queue retry ${id8(entry)}\``,
+        ),
+      ),
+    ]);
+  });
+
+  it('text from the record is terminal-safe; more than five are counted, not listed', async () => {
+    const e = elsewhere();
+    const hostile = 'held by bob\u001b]0;pwned\u0007\u001b[2J\r\n[ok] forged';
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const { entry } = await e.queue.enqueue({
+        operation: { kind: 'pull', projectDir: dir, remote: 'http://127.0.0.1:1/ns/x', branch: `b${i}` },
+        idempotencyKey: `hostile${i}`,
+      });
+      ids.push(entry.id);
+    }
+    await e.queue.transact((entries) => {
+      for (const entry of entries)
+        Object.assign(entry, {
+          status: 'failed',
+          reason: { code: 'failed', facts: { kind: 'permanent', reason: hostile } },
+          completedAt: new Date().toISOString(),
+          lastError: { message: hostile, kind: 'permanent', chain: [] },
+        });
+    });
+    const r = await oxenvcs(['lock', 'status', '--no-auto-sync']);
+    const lines = told(r.err);
+    expect(lines).toHaveLength(6);
+    expect(lines[0]).toMatch(/held by bob +\[ok\] forged — retry it/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is matched
+    expect(r.err).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(r.err).not.toMatch(/^\[ok\] forged/m);
+    expect(lines[5]).toBe(
+      '[i] …and 2 more failed or expired while you were away; `oxenvcs queue status --all-projects` lists them.',
+    );
+  });
+
+  it('a background keep-alive (OXENVCS_BACKGROUND) tells nothing, and leaves it for the user', async () => {
+    await failWhileAway();
+    const background = await oxenvcs(['lock', 'status'], { env: { OXENVCS_BACKGROUND: '1' } });
+    expect(told(background.err)).toEqual([]);
+    expect(told((await oxenvcs(['lock', 'status'])).err)).toHaveLength(1);
+  });
+});
