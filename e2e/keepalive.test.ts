@@ -39,6 +39,12 @@ describe('15. a lock that stays alive on its own', () => {
     const status = json(await world.run(['lock', 'status', '--json'], { cwd: dir }));
     expect(status.lock.state).toBe('held-by-you');
     expect(status.heartbeat).toMatchObject({ state: 'healthy', pid: keeper });
+    expect(Date.parse(status.heartbeat.nextRenewalAt)).toBeGreaterThan(
+      Date.parse(status.heartbeat.updatedAt),
+    );
+    expect((await world.run(['lock', 'status'], { cwd: dir })).stdout).toMatch(
+      /Heartbeat: healthy \(pid \d+, updated .*, next renewal /,
+    );
 
     // Bob breaks the lock: the keep-alive stops at its next renewal and says why.
     expect(
@@ -56,7 +62,7 @@ describe('15. a lock that stays alive on its own', () => {
     const acquired = json(await world.run(['lock', 'acquire', '--keep-alive', '--json'], { cwd: dir, env }));
     expect(acquired.keepAlive).toMatchObject({ started: true });
     const pid = acquired.keepAlive.pid as number;
-    await vi.waitFor(() => expect(alive(pid)).toBe(true));
+    await vi.waitFor(() => expect(alive(pid)).toBe(true), { timeout: 10_000, interval: 50 });
     const again = json(await world.run(['lock', 'acquire', '--keep-alive', '--json'], { cwd: dir, env }));
     expect(again.keepAlive).toMatchObject({ started: false, pid });
     expect((await world.run(['lock', 'release'], { cwd: dir })).code).toBe(0);
@@ -64,7 +70,7 @@ describe('15. a lock that stays alive on its own', () => {
 
     const second = json(await world.run(['lock', 'acquire', '--keep-alive', '--json'], { cwd: dir, env }));
     const pid2 = second.keepAlive.pid as number;
-    await vi.waitFor(() => expect(alive(pid2)).toBe(true));
+    await vi.waitFor(() => expect(alive(pid2)).toBe(true), { timeout: 10_000, interval: 50 });
     const stopped = json(await world.run(['lock', 'heartbeat', '--stop', '--json'], { cwd: dir }));
     expect(stopped).toMatchObject({ stopped: true, pid: pid2 });
     expect(alive(pid2)).toBe(false);

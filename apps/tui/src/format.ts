@@ -221,8 +221,10 @@ export function keepAliveLines(input: {
   const confirmedAt = own?.renewedAt !== undefined ? new Date(own.renewedAt).toISOString() : note?.updatedAt;
   const confirmed = confirmedAt ? `last confirmed ${moment(confirmedAt, now)}; ` : '';
   switch (state) {
-    case 'healthy':
-      return { state: `Keep-alive: running ${where}`, detail: `${confirmed}${ends}` };
+    case 'healthy': {
+      const next = !own && note?.nextRenewalAt ? `next renewal ${moment(note.nextRenewalAt, now)}; ` : '';
+      return { state: `Keep-alive: running ${where}`, detail: `${confirmed}${next}${ends}` };
+    }
     case 'jeopardy': {
       const failures = own?.failures ?? note?.failures ?? 0;
       return {

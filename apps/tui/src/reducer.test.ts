@@ -329,6 +329,17 @@ describe('while you were away, transfer progress, keep-alive', () => {
     expect(
       keepAliveLines({
         lock,
+        note: { ...note, nextRenewalAt: at(NOW + 3_600_000) },
+        live: undefined,
+        ownPid: 1,
+        now: NOW,
+      })?.detail,
+    ).toBe(
+      `last confirmed ${time(NOW - 120_000)} (2m ago); next renewal ${time(NOW + 3_600_000)} (in 1h00m); the lease ends ${time(NOW + 3 * 3_600_000)} (in 3h00m)`,
+    );
+    expect(
+      keepAliveLines({
+        lock,
         note: { ...note, pid: 1 },
         live: { state: 'jeopardy', failures: 3 },
         ownPid: 1,

@@ -511,6 +511,14 @@ export function createOnline(core: Core): Online {
         };
       }
       const ttlMs = o.ttlHours ? ttlFrom(o.ttlHours) : lease.ttlMs;
+      // Renew at a third of the lease (etcd's keepalive), sooner when `renew_before_minutes` asks
+      // for more margin; a lease shorter than that margin keeps the third.
+      const beforeEnd = ttlMs - getConfig().lock.renew_before_minutes * 60_000;
+      const configured = getConfig().lock.heartbeat_interval_seconds * 1000;
+      const intervalMs =
+        configured > 0
+          ? Math.max(250, configured)
+          : Math.max(1000, Math.floor(beforeEnd > 0 ? Math.min(ttlMs / 3, beforeEnd) : ttlMs / 3));
       const publish = (
         state: HeartbeatNote['state'],
         failures: number,
@@ -525,20 +533,13 @@ export function createOnline(core: Core): Online {
           pid: process.pid,
           updatedAt: new Date().toISOString(),
           ...(expiresAt ? { expiresAt } : {}),
+          ...(state === 'healthy' ? { nextRenewalAt: new Date(Date.now() + intervalMs).toISOString() } : {}),
           ...(reason ? { reason: clipServerText(reason, 300) } : {}),
         } satisfies HeartbeatNote;
         writeState(file, note);
         writeState(files.heartbeat, note);
       };
       publish(offline ? 'jeopardy' : 'healthy', offline ? 1 : 0, lease.expiresAt);
-      // Renew at a third of the lease (etcd's keepalive), sooner when `renew_before_minutes` asks
-      // for more margin; a lease shorter than that margin keeps the third.
-      const beforeEnd = ttlMs - getConfig().lock.renew_before_minutes * 60_000;
-      const configured = getConfig().lock.heartbeat_interval_seconds * 1000;
-      const intervalMs =
-        configured > 0
-          ? Math.max(250, configured)
-          : Math.max(1000, Math.floor(beforeEnd > 0 ? Math.min(ttlMs / 3, beforeEnd) : ttlMs / 3));
       let lastExpiry = lease.expiresAt;
       const hb = startHeartbeat(manager, {
         key: p.key,

@@ -49,6 +49,8 @@ export interface HeartbeatNote {
   readonly expiresAt?: string;
   /** Why it stopped (`lost`: broken, taken over, or the lease ended before a renewal got through). */
   readonly reason?: string;
+  /** When the next renewal is due (a running keep-alive in good health). */
+  readonly nextRenewalAt?: string;
   /** When the holder last saw this note (a lost keep-alive is reported once). */
   readonly seenAt?: string;
 }

@@ -51,7 +51,13 @@ export class LockStatusCommand extends BaseCommand {
             heartbeat.state === 'jeopardy'
               ? `in jeopardy (${heartbeat.failures} failed renewals)`
               : heartbeat.state;
-          ui.out(`  Heartbeat: ${health} (pid ${heartbeat.pid}, updated ${moment(heartbeat.updatedAt)})`);
+          const next =
+            heartbeat.state === 'healthy' && heartbeat.nextRenewalAt
+              ? `, next renewal ${moment(heartbeat.nextRenewalAt)}`
+              : '';
+          ui.out(
+            `  Heartbeat: ${health} (pid ${heartbeat.pid}, updated ${moment(heartbeat.updatedAt)}${next})`,
+          );
           if (heartbeat.state === 'lost' && heartbeat.reason)
             ui.out(`  Keep-alive stopped: ${safeText(heartbeat.reason)}`);
         }
