@@ -64,20 +64,21 @@ describe('1. offline: acquire, push and renew queued; back online; sync', () => 
 });
 
 describe('1b. the same pull typed three times offline', () => {
-  it('is queued once: each command exits 75 naming the one entry, and the sync pulls once', async () => {
+  it('is queued once: each command exits 75 and replaces the one before, and the sync pulls once', async () => {
     const dir = await world.project('offline-pulls');
     await world.server.faults.offline();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const r = await world.run(['pull', '--json'], { cwd: dir });
       expect(r.code).toBe(75);
-      ids.push((json(r).entry as { shortId: string }).shortId);
+      const body = json(r) as { entry: { shortId: string }; replaces?: { shortId: string } };
+      if (i > 0) expect(body.replaces?.shortId).toBe(ids.at(-1));
+      ids.push(body.entry.shortId);
     }
-    expect(new Set(ids).size).toBe(1);
+    expect(new Set(ids).size).toBe(3);
     const human = await world.run(['pull'], { cwd: dir });
     expect(human.code).toBe(75);
-    expect(human.stdout).toContain(`Entry ID: ${ids[0]}`);
-    expect(human.stdout).toContain('Already queued: this pull runs once when the network returns');
+    expect(human.stdout).toContain(`Replaces the same pull queued before (${ids[2]}): it runs once`);
     const status = json(await world.run(['queue', 'status', '--json'], { cwd: dir }));
     expect((status.entries as Array<{ status: string }>).filter((e) => e.status === 'pending')).toHaveLength(
       1,

@@ -25,9 +25,9 @@ export type PreviewStep = GenericPreviewStep<Operation>;
 export type RunEvent = GenericRunEvent<Operation>;
 
 /**
- * What an enqueue did: `added`; `cancelled` (a release met its pending acquisition: both
- * cancelled); `collapsed` (the same request was already queued last); `expired` (a renewal of a
- * lease that has already ended).
+ * What an enqueue did: `added`; `cancelled` (a release met its pending acquisition, never tried:
+ * both cancelled); `collapsed` (it replaced the same request queued last, pending); `expired` (a
+ * renewal of a lease that has already ended: stored expired, it will not run).
  */
 export type QueuedOutcome = 'added' | 'cancelled' | 'collapsed' | 'expired';
 
@@ -66,6 +66,8 @@ export type Outcome<T> =
       readonly entry: QueueEntry;
       readonly reason: string;
       readonly enqueued: QueuedOutcome;
+      /** For `collapsed`: the id of the identical entry this one replaced. */
+      readonly replaces?: string;
       readonly synced?: RunSummary;
     };
 

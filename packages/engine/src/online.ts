@@ -212,17 +212,25 @@ export function createOnline(core: Core): Online {
     }
   };
 
-  const enqueue = async (op: Operation, nonce: string, reason: string): Promise<Outcome<never>> => {
+  /** Queues `op`; `tried`: a direct attempt ran and did not finish, so it may have taken effect. */
+  const enqueue = async (
+    op: Operation,
+    nonce: string,
+    reason: string,
+    tried = false,
+  ): Promise<Outcome<never>> => {
     const { ttlMs, expiresAt } = specOf(op).expiry(op, getConfig().queue.retention_days * DAY);
-    const { entry, outcome } = await getQueue().enqueue({
+    const { entry, outcome, affected } = await getQueue().enqueue({
       operation: op,
       idempotencyKey: nonce,
       ttlMs,
       ...(expiresAt ? { expiresAt } : {}),
+      ...(tried ? { verifyFirst: true } : {}),
     });
     const enqueued = outcome as QueuedOutcome;
+    const replaced = enqueued === 'collapsed' ? affected[0]?.id : undefined;
     emit({ type: 'queued', entry, reason, enqueued });
-    return { status: 'queued', entry, reason, enqueued };
+    return { status: 'queued', entry, reason, enqueued, ...(replaced ? { replaces: replaced } : {}) };
   };
 
   /**
@@ -330,12 +338,13 @@ export function createOnline(core: Core): Online {
           op,
           nonce,
           `Gave up for now: ${origin} did not finish within ${Math.round(interactiveMs() / 100) / 10} s`,
+          true,
         );
         return { ...queued, ...(synced ? { synced } : {}) };
       }
       const verdict = classify(error);
       if (isRetryable(verdict.kind)) {
-        const queued = await enqueue(op, nonce, `Gave up for now: ${verdict.reason}`);
+        const queued = await enqueue(op, nonce, `Gave up for now: ${verdict.reason}`, true);
         return { ...queued, ...(synced ? { synced } : {}) };
       }
       throw error;
@@ -353,6 +362,17 @@ export function createOnline(core: Core): Online {
       );
     }
     return Math.round(h * HOUR);
+  };
+
+  /** An acquisition of `key` waits in this project's queue (pending or running). */
+  const acquisitionQueued = async (root: string, remote: string, key: string) =>
+    (await getQueue().list({ status: ['pending', 'running'], scope: root, kind: 'acquire-lock' })).some(
+      (e) => e.operation.kind === 'acquire-lock' && e.operation.key === key && e.operation.remote === remote,
+    );
+  /** Our last note of a grant of `key`, if its lease has not ended. */
+  const liveGrant = (remote: string, key: string) => {
+    const note = grants()[grantId(remote, key)];
+    return note && Date.parse(note.expiresAt) > Date.now() ? note : undefined;
   };
 
   const currentBranch = async (branch?: string) =>
@@ -383,7 +403,10 @@ export function createOnline(core: Core): Online {
 
     async lockRelease() {
       const p = getProject();
-      const note = grants()[grantId(p.remote.url, p.key)];
+      // A lease we still hold by our last note: the release gives it back (never cancelled). Behind
+      // a queued acquisition it carries no token: it gives back what that acquisition is granted.
+      const live = liveGrant(p.remote.url, p.key);
+      const note = (await acquisitionQueued(p.root, p.remote.url, p.key)) ? undefined : live;
       const outcome = await runOrQueue<{ released: boolean; was: LockState['state'] }>({
         kind: 'release-lock',
         projectDir: p.root,
@@ -391,6 +414,7 @@ export function createOnline(core: Core): Online {
         key: p.key,
         holder: p.holder,
         ...(note ? { fencingToken: note.fencingToken } : {}),
+        ...(live ? { whileHeld: true } : {}),
       });
       if (outcome.status !== 'done') return outcome;
       return { ...outcome, result: { released: outcome.result.released, previous: outcome.result.was } };
@@ -398,7 +422,11 @@ export function createOnline(core: Core): Online {
 
     async lockRenew(o = {}) {
       const p = getProject();
-      const note = grants()[grantId(p.remote.url, p.key)];
+      // Behind a queued acquisition it renews the lease that acquisition will grant, not the last
+      // one this machine noted (which may have ended long ago).
+      const note = (await acquisitionQueued(p.root, p.remote.url, p.key))
+        ? undefined
+        : grants()[grantId(p.remote.url, p.key)];
       const ttlMs = ttlFrom(o.ttlHours ?? (note ? note.ttlMs / HOUR : undefined));
       return runOrQueue<Grant & Record<string, unknown>>({
         kind: 'renew-lock',
@@ -607,15 +635,9 @@ export function createOnline(core: Core): Online {
       // A push queued behind a pending acquisition belongs to the lease that acquisition will
       // grant (the queue holds it back if the acquisition fails); otherwise it is fenced by the
       // grant we hold now.
-      const pendingAcquire = (
-        await getQueue().list({ status: ['pending', 'running'], scope: p.root, kind: 'acquire-lock' })
-      ).some(
-        (e) =>
-          e.operation.kind === 'acquire-lock' &&
-          e.operation.key === p.key &&
-          e.operation.remote === p.remote.url,
-      );
-      const note = pendingAcquire ? undefined : grants()[grantId(p.remote.url, p.key)];
+      const note = (await acquisitionQueued(p.root, p.remote.url, p.key))
+        ? undefined
+        : grants()[grantId(p.remote.url, p.key)];
       return runOrQueue({
         kind: 'push',
         projectDir: p.root,

@@ -201,3 +201,45 @@ describe('causal replay (model-based, against the testkit)', () => {
     expect((await remoteState(w)).files).toEqual(['Drums/kick.wav']);
   });
 });
+
+describe('queued release and renewal of a lock already held (review findings)', () => {
+  it('offline acquire then release while holding the lock: the release is not cancelled and gives the lock back', async () => {
+    const w = await world();
+    expect(await type(w, { type: 'acquire', key: '.' })).toBe('done');
+    await server.faults.offline();
+    expect(await type(w, { type: 'acquire', key: '.' })).toBe('queued');
+    expect(await type(w, { type: 'release', key: '.' })).toBe('queued');
+    await server.faults.online();
+    expect((await w.engine().sync()).summary).toMatchObject({ done: 2, failed: 0, remaining: 0 });
+    expect((await remoteState(w)).locks).toEqual([]);
+  });
+
+  it('a renewal typed behind a queued acquisition renews the lease that acquisition grants, not a lease noted long ago', async () => {
+    const w = await world();
+    expect(await type(w, { type: 'acquire', key: '.' })).toBe('done');
+    expect(await type(w, { type: 'release', key: '.' })).toBe('done');
+    // This machine's note of an old lease that ended yesterday.
+    const engine = w.engine();
+    const grants = join(engine.paths.stateDir, 'grants.json');
+    const ended = new Date(Date.now() - 86_400_000).toISOString();
+    writeFileSync(
+      grants,
+      JSON.stringify({
+        [`${engine.project().remote.url}#.`]: {
+          fencingToken: 1,
+          expiresAt: ended,
+          holder: 'ada@laptop',
+          ttlMs: 3_600_000,
+          updatedAt: ended,
+        },
+      }),
+    );
+    await server.faults.offline();
+    expect(await type(w, { type: 'acquire', key: '.' })).toBe('queued');
+    const renew = await w.engine().lockRenew({ ttlHours: 1 });
+    expect(renew).toMatchObject({ status: 'queued', enqueued: 'added' });
+    await server.faults.online();
+    expect((await w.engine().sync()).summary).toMatchObject({ done: 2, failed: 0, remaining: 0 });
+    expect((await remoteState(w)).locks).toEqual(['.:ada@laptop']);
+  });
+});

@@ -316,13 +316,17 @@ describe('supersession on enqueue (the rules decide, applyEnqueue applies)', () 
         const menus = pending.filter((e) => e.operation.kind === 'fetch' && e.operation.list === 'menu');
         expect(menus).toHaveLength(1);
         expect(pending).toHaveLength(2);
-        // Each collapsed one names the pending fetch it is the same as.
-        for (const e of entries.filter((x) => x.status === 'superseded')) {
+        // The newest one stays (its own expiry and attempts); each older one names the one that
+        // replaced it, the next typed.
+        const fetches = entries.filter((e) => e.operation.kind === 'fetch' && e.operation.list === 'menu');
+        expect(menus[0]!.id).toBe(fetches.at(-1)!.id);
+        fetches.slice(0, -1).forEach((e, i) => {
           expect(e).toMatchObject({
-            supersededBy: menus[0]!.id,
-            reason: { code: 'same-as-queued', facts: { entry: shortId(menus[0]!.id) } },
+            status: 'superseded',
+            supersededBy: fetches[i + 1]!.id,
+            reason: { code: 'replaced', facts: { entry: shortId(fetches[i + 1]!.id) } },
           });
-        }
+        });
       }),
     );
   });
@@ -397,5 +401,15 @@ describe('pruning finished entries', () => {
     expect(heldBy(rules, waiting, [expired, waiting])?.id).toBe(expired.id);
     // Once nothing depends on it, it goes.
     expect(pruneFinished(rules, [expired], T0, retention)).toEqual([]);
+  });
+});
+
+describe('collapse keeps the causal order (review findings)', () => {
+  it('a fetch does not replace one behind a finished entry of its lane (a failed reserve between them)', () => {
+    let entries: BookingEntry[] = [];
+    entries = applyEnqueue(rules, entries, make(fetchList('/a')), T0).entries;
+    entries = applyEnqueue(rules, entries, make(reserve(), { status: 'failed' }), T0).entries;
+    const { decision } = applyEnqueue(rules, entries, make(fetchList('/a')), T0);
+    expect(decision.outcome).toBe('added');
   });
 });

@@ -193,7 +193,7 @@ export interface EnqueueDecision<Op extends Operation = Operation> {
 /**
  * Supersession applied on enqueue, pure: never changes the input (entries it changes are copied).
  * Duplicates by idempotency key are refused; otherwise {@link QueueRules.onEnqueue} decides, given
- * the pending entries of the new entry's lane. The new entry is appended: the file's order is the
+ * the entries of the new entry's lane. The new entry is appended: the file's order is the
  * enqueue order.
  */
 export function applyEnqueue<Op extends Operation>(
@@ -211,7 +211,7 @@ export function applyEnqueue<Op extends Operation>(
         incoming,
         (() => {
           const lane = laneOf(rules, incoming.operation);
-          return next.filter((e) => e.status === 'pending' && laneOf(rules, e.operation) === lane);
+          return next.filter((e) => laneOf(rules, e.operation) === lane);
         })(),
         now,
       )

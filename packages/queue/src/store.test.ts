@@ -1,4 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -548,5 +557,68 @@ describe('the summary a status page reads', () => {
     const direct = await createQueue({ file, rules, clock, summaryPageSize: 0 }).overview({ limit: 10 });
     expect(after).toEqual(direct);
     expect(after.entries.map((e) => e.id)).not.toEqual(before.entries.map((e) => e.id));
+  });
+});
+
+describe('the summary is believed only for the file it was made from (review findings)', () => {
+  const seeded = async (n: number, scope = '/events/Gala') => {
+    const q = open({ summaryMinEntries: 0 });
+    for (let i = 0; i < n; i++) await q.enqueue({ operation: send(`g${i}@example.com`, scope) });
+    expect(existsSync(`${file}.summary`)).toBe(true);
+    return q;
+  };
+
+  it('a truncated (corrupt) queue file is reported as corrupt, not paged from the summary', async () => {
+    const q = await seeded(5);
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, bytes.length - 40));
+    expect((await failure(q.overview({ limit: 50 }))).code).toBe('CORRUPT');
+  });
+
+  it('an edit that keeps the head of the file (a repair by hand) is not hidden by the summary', async () => {
+    const q = await seeded(6);
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { entries: unknown[] };
+    data.entries = data.entries.slice(0, 2);
+    writeFileSync(file, JSON.stringify(data));
+    expect((await q.overview({ limit: 50 })).stats.pending).toBe(2);
+  });
+
+  it('a reader whose clock is earlier than the summary’s maker does not trust it', async () => {
+    let now = Date.parse('2026-11-25T12:00:00Z');
+    const q = open({ clock: { now: () => now }, summaryMinEntries: 0 });
+    await q.enqueue({ operation: send('a@example.com') });
+    const second = await q.enqueue({ operation: send('b@example.com') });
+    await q.transact((entries) => {
+      entries.find((e) => e.id === second.entry.id)!.notBefore = new Date(now - 60_000).toISOString();
+    });
+    now -= 120_000;
+    const page = await q.overview({ limit: 50 });
+    const direct = await createQueue({ file, rules, clock: { now: () => now }, summaryPageSize: 0 }).overview(
+      {
+        limit: 50,
+      },
+    );
+    expect(page).toEqual(direct);
+  });
+
+  it('scopes named like Object’s own properties page as any other', async () => {
+    const q = open({ summaryMinEntries: 0 });
+    for (const scope of ['__proto__', 'constructor', 'toString'])
+      await q.enqueue({ operation: send(`${scope}@example.com`, scope) });
+    for (const scope of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const page = await q.overview({ scope, limit: 50 });
+      expect(page.stats.pending, scope).toBe(scope === 'hasOwnProperty' ? 0 : 1);
+    }
+  });
+
+  it('a summary that cannot be kept never fails the write it follows, and leaves no temp file', async () => {
+    mkdirSync(`${file}.summary`);
+    writeFileSync(join(`${file}.summary`, 'x'), 'in the way');
+    const q = open({ summaryMinEntries: 0 });
+    await q.enqueue({ operation: send('a@example.com') });
+    await q.enqueue({ operation: send('b@example.com') });
+    expect((await q.overview({ limit: 50 })).stats.pending).toBe(2);
+    await createQueue({ file, rules, summaryMinEntries: 100 }).enqueue({ operation: send('c@example.com') });
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 });

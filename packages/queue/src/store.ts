@@ -8,7 +8,9 @@ import { acquireLock, type HeldLock, isProcessAlive, LockBusy, type LockHolder }
 import { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
 import { applyEnqueue, type EnqueueDecision, pruneFinished, runOrder, shortId } from './plan.js';
 import {
-  generationOnDisk,
+  generationOf,
+  type OnDisk,
+  onDisk,
   overviewFromSummary,
   overviewOf,
   type QueueOverview,
@@ -99,6 +101,11 @@ export interface EnqueueInput<Op extends Operation = Operation> {
   readonly expiresAt?: string;
   readonly ttlMs?: number;
   readonly notBefore?: string;
+  /**
+   * The operation may already have taken effect (a direct attempt did not finish): its executor
+   * checks first, and supersession rules can tell it from one never tried.
+   */
+  readonly verifyFirst?: boolean;
 }
 
 /** Filters for {@link Queue.list}. */
@@ -247,11 +254,16 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
   const summaryPath = `${file}.summary`;
   const pageSize = options.summaryPageSize ?? 50;
   const summaryMin = options.summaryMinEntries ?? 2000;
-  const summarise = (entries: readonly QueueEntry<Op>[], generation: string | undefined) => {
-    if (pageSize <= 0 || generation === undefined) return;
-    if (entries.length >= summaryMin)
-      writeSummary(summaryPath, rules, entries, generation, clock.now(), pageSize);
-    else rmSync(summaryPath, { force: true });
+  /** Keeps the summary of `entries`, the version `version` names; never fails what called it. */
+  const summarise = (entries: readonly QueueEntry<Op>[], version: OnDisk | undefined) => {
+    if (pageSize <= 0 || version === undefined) return;
+    try {
+      if (entries.length >= summaryMin)
+        writeSummary(summaryPath, rules, entries, version, clock.now(), pageSize);
+      else rmSync(summaryPath, { force: true });
+    } catch {
+      // A cache: a status page reads the queue file itself.
+    }
   };
 
   /** Reads the file into `db` (a missing file reads as the empty queue). */
@@ -376,6 +388,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
             version: SCHEMA_VERSION,
             entries: pruneFinished(rules, entries, clock.now(), retention) ?? entries,
           };
+          const readVersion = adapter.version;
           try {
             db.write();
           } catch (error) {
@@ -392,7 +405,11 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
           }
           const written = adapter.version?.bytes;
           if (written) cache = { bytes: written, data: db.data };
-          if (written && lastGeneration) summarise(db.data.entries, lastGeneration);
+          // Only after a write (an unchanged transaction leaves file and summary as they are).
+          if (adapter.version !== readVersion && lastGeneration) {
+            const disk = onDisk(file, SCHEMA_VERSION);
+            if (disk?.generation === lastGeneration) summarise(db.data.entries, disk);
+          }
           return result;
         } finally {
           lock.release();
@@ -451,6 +468,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
         history: [],
         ...(input.notBefore ? { notBefore: input.notBefore, notBeforeReason: 'backoff' as const } : {}),
         ...(expiresAt ? { expiresAt } : {}),
+        ...(input.verifyFirst ? { verifyFirst: true } : {}),
       };
       const decision = await update((data) => {
         const { entries: next, decision } = applyEnqueue(rules, data.entries, incoming, now);
@@ -498,16 +516,24 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       const { scope, limit } = options;
       const now = clock.now();
       if (limit !== undefined && pageSize > 0) {
-        // The generation first, then the summary: a page as of that version, as a full read
+        // The version on disk first, then the summary: a page as of that version, as a full read
         // would have given then.
-        const generation = generationOnDisk(file, SCHEMA_VERSION);
-        const page = overviewFromSummary<Op>(summaryPath, generation, now, scope, limit);
+        const disk = onDisk(file, SCHEMA_VERSION);
+        const page = overviewFromSummary<Op>(summaryPath, disk, now, scope, limit);
         if (page) return page;
         const entries = await load();
-        // Out of date (a version written without it, or an entry come due): made again here.
-        // Safe without the lock: it names the version it was made from.
-        if (generation !== undefined && generation === generationOnDisk(file, SCHEMA_VERSION))
-          summarise(entries, generation);
+        // Out of date (a version written without it, or an entry come due): made again here, from
+        // what was read and named by it. Safe without the lock: a version it does not describe
+        // has another generation or stamp.
+        const loaded = cache?.data.entries === entries ? cache.bytes : undefined;
+        const after = onDisk(file, SCHEMA_VERSION);
+        if (
+          loaded &&
+          after &&
+          generationOf(loaded, SCHEMA_VERSION) === after.generation &&
+          loaded.length === after.stamp.size
+        )
+          summarise(entries, after);
         return overviewOf(rules, entries, now, scope, limit);
       }
       return overviewOf(rules, await load(), now, scope, limit);

@@ -1,4 +1,13 @@
-import { closeSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { runOrder } from './plan.js';
 import type { EntryStatus, Operation, QueueEntry, QueueRules } from './types.js';
@@ -39,11 +48,28 @@ interface Page<Op extends Operation> {
  */
 interface Summary<Op extends Operation> {
   readonly generation: string;
+  /** The queue file's size, modification time and inode when the summary was made. */
+  readonly file: FileStamp;
+  /** When it was made (ISO): a reader whose clock is earlier does not trust it. */
+  readonly madeAt: string;
   readonly pageSize: number;
   /** ISO: the first not-before or expiry after the summary was made; absent when none. */
   readonly validUntil?: string;
   readonly all: Page<Op>;
   readonly scopes: Record<string, Page<Op>>;
+}
+
+/** What identifies one version of the queue file on disk besides its generation. */
+export interface FileStamp {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+}
+
+/** The queue file on disk now: the generation at its head and its stamp (undefined if unreadable). */
+export interface OnDisk {
+  readonly generation: string;
+  readonly stamp: FileStamp;
 }
 
 const emptyStats = (): QueueStats => ({
@@ -127,15 +153,24 @@ export function overviewOf<Op extends Operation>(
 /** The generation written at the head of a queue file: `{"version":N,"generation":"…",`. */
 const HEAD = /^\{"version":(\d+),"generation":"([0-9a-f]+)"/;
 
-/** The generation of the queue file on disk, read from its first bytes (undefined if none). */
-export function generationOnDisk(file: string, version: number): string | undefined {
+/** The generation at the head of `bytes` (a queue file's content), if it has one of `version`. */
+export function generationOf(bytes: Uint8Array, version: number): string | undefined {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 96)).toString('latin1');
+  const match = HEAD.exec(head);
+  return match && Number(match[1]) === version ? match[2] : undefined;
+}
+
+/** The queue file on disk now: its generation, from its first bytes, and its stamp, from one fstat. */
+export function onDisk(file: string, version: number): OnDisk | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
     const head = Buffer.alloc(96);
     const n = readSync(fd, head, 0, head.length, 0);
-    const match = HEAD.exec(head.toString('latin1', 0, n));
-    return match && Number(match[1]) === version ? match[2] : undefined;
+    const generation = generationOf(head.subarray(0, n), version);
+    if (generation === undefined) return undefined;
+    const { size, mtimeMs, ino } = fstatSync(fd);
+    return { generation, stamp: { size, mtimeMs, ino } };
   } catch {
     return undefined;
   } finally {
@@ -143,12 +178,18 @@ export function generationOnDisk(file: string, version: number): string | undefi
   }
 }
 
-/** Writes the summary of `entries` (the version whose generation is `generation`); best effort. */
+const sameStamp = (a: FileStamp, b: FileStamp) =>
+  a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+
+/**
+ * Writes the summary of `entries`, the version of the queue file `version` names (its generation,
+ * and the stamp it had on disk); best effort: a summary that cannot be written is not there.
+ */
 export function writeSummary<Op extends Operation>(
   path: string,
   rules: QueueRules<Op>,
   entries: readonly QueueEntry<Op>[],
-  generation: string,
+  version: OnDisk,
   now: number,
   pageSize: number,
 ): void {
@@ -166,10 +207,13 @@ export function writeSummary<Op extends Operation>(
     if (list) list.push(e);
     else byScope.set(scope, [e]);
   }
-  const scopes: Record<string, Page<Op>> = {};
+  // No prototype: a scope may be called `__proto__` or `constructor`.
+  const scopes: Record<string, Page<Op>> = Object.create(null);
   for (const [scope, list] of byScope) scopes[scope] = pageOf(rules, list, now, pageSize);
   const summary: Summary<Op> = {
-    generation,
+    generation: version.generation,
+    file: version.stamp,
+    madeAt: nowIso,
     pageSize,
     ...(validUntil ? { validUntil } : {}),
     all: pageOf(rules, entries, now, pageSize),
@@ -185,6 +229,7 @@ export function writeSummary<Op extends Operation>(
     renameSync(tmp, path);
   } catch {
     // A cache: without it a status page reads the queue file itself.
+    rmSync(tmp, { force: true });
   }
 }
 
@@ -194,21 +239,29 @@ export function writeSummary<Op extends Operation>(
  */
 export function overviewFromSummary<Op extends Operation>(
   path: string,
-  generation: string | undefined,
+  disk: OnDisk | undefined,
   now: number,
   scope: string | undefined,
   limit: number,
 ): QueueOverview<Op> | undefined {
-  if (generation === undefined) return undefined;
+  if (disk === undefined) return undefined;
   let summary: Summary<Op>;
   try {
     summary = JSON.parse(readFileSync(path, 'utf8')) as Summary<Op>;
   } catch {
     return undefined;
   }
-  if (summary.generation !== generation || limit > summary.pageSize) return undefined;
-  if (summary.validUntil !== undefined && summary.validUntil <= new Date(now).toISOString()) return undefined;
-  const page = scope === undefined ? summary.all : summary.scopes[scope];
+  const nowIso = new Date(now).toISOString();
+  if (summary.generation !== disk.generation || !summary.file || !sameStamp(summary.file, disk.stamp))
+    return undefined;
+  if (limit > summary.pageSize || !(summary.madeAt <= nowIso)) return undefined;
+  if (summary.validUntil !== undefined && summary.validUntil <= nowIso) return undefined;
+  const page =
+    scope === undefined
+      ? summary.all
+      : Object.hasOwn(summary.scopes, scope)
+        ? summary.scopes[scope]
+        : undefined;
   const stats = page?.stats ?? emptyStats();
   const active = page?.active.slice(0, limit) ?? [];
   return {

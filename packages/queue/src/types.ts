@@ -95,8 +95,8 @@ export interface QueueFile<Op extends Operation = Operation> {
 }
 
 /**
- * What an enqueue does to the entries already pending in the same lane (supersession), as decided
- * by {@link QueueRules.onEnqueue}. `outcome` is the caller's word for it, returned by `enqueue`.
+ * What an enqueue does to the entries already in the same lane (supersession), as decided by
+ * {@link QueueRules.onEnqueue}. `outcome` is the caller's word for it, returned by `enqueue`.
  */
 export interface EnqueueRule {
   readonly outcome: string;
@@ -131,12 +131,11 @@ export interface QueueRules<Op extends Operation = Operation> {
   provides?(operation: Op): string | undefined;
   /** The prerequisite this operation needs (see {@link provides}). */
   requires?(operation: Op): string | undefined;
-  /** Supersession: given the pending entries of the new entry's lane, in order. Undefined: just add it. */
-  onEnqueue?(
-    incoming: QueueEntry<Op>,
-    pending: readonly QueueEntry<Op>[],
-    now: number,
-  ): EnqueueRule | undefined;
+  /**
+   * Supersession: given every entry of the new entry's lane (any status), in order. Only pending
+   * entries can be superseded. Undefined: just add it.
+   */
+  onEnqueue?(incoming: QueueEntry<Op>, lane: readonly QueueEntry<Op>[], now: number): EnqueueRule | undefined;
   /** Facts of a failure worth storing with it (who holds what, until when); bounded by the queue. */
   errorFacts?(error: unknown, operation: Op): Readonly<Record<string, unknown>> | undefined;
 }

@@ -78,22 +78,24 @@ abstract class TransferCommand extends BaseCommand {
     const engine = await this.engine();
     const outcome = this.verb === 'push' ? await engine.push(this.branch) : await engine.pull(this.branch);
     if (outcome.status === 'queued') {
-      // The same transfer queued just before: that entry does it, once.
-      const same = outcome.enqueued === 'collapsed' ? outcome.entry.supersededBy : undefined;
-      const id = same ?? outcome.entry.id;
+      // The same transfer was queued last: this entry replaces it, and one run does both.
+      const replaced = outcome.enqueued === 'collapsed' ? outcome.replaces : undefined;
+      const { id } = outcome.entry;
       return {
         exitCode: EXIT.QUEUED,
         data: {
           status: 'queued',
           reason: outcome.reason,
           entry: { id, shortId: shortId(id) },
-          ...(same ? { sameAsQueued: true } : {}),
+          ...(replaced ? { replaces: { id: replaced, shortId: shortId(replaced) } } : {}),
         },
         human: () => {
           this.renderQueued(
-            same ? { ...outcome.entry, id } : outcome.entry,
+            outcome.entry,
             outcome.reason,
-            same ? [`Already queued: this ${this.verb} runs once when the network returns`] : [],
+            replaced
+              ? [`Replaces the same ${this.verb} queued before (${shortId(replaced)}): it runs once`]
+              : [],
           );
           this.ui.err(`${this.ui.mark('info')} Use 'oxenvcs queue sync' to retry manually`);
         },

@@ -6,8 +6,12 @@ export const pull: OperationSpec<PullOp> = {
   kind: 'pull',
   class: 'transfer',
   // Three offline pulls of one branch are one pull when the network returns.
-  onEnqueue: (incoming, pending) =>
-    collapseIntoLast(pending, (other) => other.kind === 'pull' && other.branch === incoming.operation.branch),
+  onEnqueue: (incoming, lane) =>
+    collapseIntoLast(
+      incoming,
+      lane,
+      (other) => other.kind === 'pull' && other.branch === incoming.operation.branch,
+    ),
   expiry: (_op, retentionMs) => ({ ttlMs: retentionMs }),
   describe: (op) => `Pull ${op.branch} of ${lastSegment(op.projectDir)} from remote`,
   async run(op, ctx, deps) {

@@ -6,9 +6,10 @@ export const push: OperationSpec<PushOp> = {
   kind: 'push',
   class: 'transfer',
   requires: (op) => op.lockKey,
-  onEnqueue: (incoming, pending) =>
+  onEnqueue: (incoming, lane) =>
     collapseIntoLast(
-      pending,
+      incoming,
+      lane,
       (other) =>
         other.kind === 'push' &&
         other.branch === incoming.operation.branch &&

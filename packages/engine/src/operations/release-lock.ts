@@ -7,16 +7,26 @@ export const releaseLock: OperationSpec<ReleaseLockOp> = {
   kind: 'release-lock',
   class: 'lock',
   requires: (op) => op.key,
-  onEnqueue(incoming, pending) {
-    // A release meeting its still-pending acquisition: neither needs to run. Both are cancelled,
-    // with any pending renewal of that lock. A push queued between them still runs, checked
-    // against other people's locks as every push is: the remote ends as the commands typed
-    // online would have left it (the commits pushed, the lock free).
+  onEnqueue(incoming, lane) {
+    // A release meeting its acquisition, queued and never tried: neither needs to run. Both are
+    // cancelled, with any pending renewal of that lock. A push queued between them still runs,
+    // checked against other people's locks as every push is: the remote ends as the commands
+    // typed online would have left it (the commits pushed, the lock free). Not when the release
+    // names a grant we held when it was typed (the lock is held now: it must be given back), nor
+    // when the acquisition may have reached the server (tried, or queued after a direct attempt
+    // that did not finish): then the release runs after it.
+    if (incoming.operation.whileHeld || incoming.operation.fencingToken !== undefined) return undefined;
     const key = incoming.operation.key;
     const sameLock = (kind: string) =>
-      pending.filter((e) => e.operation.kind === kind && 'key' in e.operation && e.operation.key === key);
+      lane.filter(
+        (e) =>
+          e.status === 'pending' &&
+          e.operation.kind === kind &&
+          'key' in e.operation &&
+          e.operation.key === key,
+      );
     const acquires = sameLock('acquire-lock');
-    if (acquires.length === 0) return undefined;
+    if (acquires.length === 0 || acquires.some((e) => e.attempts > 0 || e.verifyFirst)) return undefined;
     return {
       outcome: 'cancelled',
       supersede: {
@@ -33,6 +43,8 @@ export const releaseLock: OperationSpec<ReleaseLockOp> = {
   expiry: (_op, retentionMs) => ({ ttlMs: retentionMs }),
   describe: (op) => `Release lock for ${lockTarget(op)}`,
   async run(op, ctx, deps) {
+    // Typed behind a queued acquisition, it carries no token: it gives back the lease that
+    // acquisition was granted, noted when it replayed.
     const token = op.fencingToken ?? deps.grant(op.remote, op.key)?.fencingToken;
     const result = await deps.locksFor(op.remote, op.holder).release(op.key, {
       nonce: ctx.idempotencyKey,

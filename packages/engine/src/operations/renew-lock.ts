@@ -22,6 +22,8 @@ export const renewLock: OperationSpec<RenewLockOp> = {
   }),
   describe: (op) => `Renew lock for ${lockTarget(op)}`,
   async run(op, ctx, deps) {
+    // Typed behind a queued acquisition, it carries no token: it renews the lease that
+    // acquisition was granted, noted when it replayed.
     const token = op.fencingToken ?? deps.grant(op.remote, op.key)?.fencingToken;
     const grant = await deps.locksFor(op.remote, op.holder).renew(op.key, {
       ttlMs: op.ttlMs,

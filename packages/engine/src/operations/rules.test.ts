@@ -133,16 +133,44 @@ describe('supersession on enqueue', () => {
     expect(enqueue([make(acq(), { status: 'done' })], make(rel())).decision.outcome).toBe('added');
   });
 
-  it('pushes and pulls typed again and again collapse into the one queued last, never across other commands', () => {
+  it('a release cancels nothing when the acquisition may have reached the server, or when it gives back a lease held', () => {
+    // Tried (a deferred attempt), or queued after a direct attempt that did not finish.
+    for (const over of [{ attempts: 1 }, { verifyFirst: true }]) {
+      const a = make(acq(), over);
+      const { decision, entries } = enqueue([a], make(rel()));
+      expect(decision.outcome, JSON.stringify(over)).toBe('added');
+      expect(entries[0]!.status).toBe('pending');
+    }
+    // Typed while we held a lease of the lock (named or not): a lease is given back.
+    for (const extra of [{ fencingToken: 5 }, { whileHeld: true }]) {
+      const a = make(acq());
+      expect(enqueue([a], make({ ...rel(), ...extra } as Operation)).decision.outcome).toBe('added');
+    }
+  });
+
+  it('a push does not replace one behind a failed acquisition (its position decides what holds it back)', () => {
+    let entries: OxvcsEntry[] = [];
+    entries = enqueue(entries, make(push())).entries;
+    entries = enqueue(entries, make(acq(), { status: 'failed' })).entries;
+    expect(enqueue(entries, make(push())).decision.outcome).toBe('added');
+  });
+
+  it('pushes and pulls typed again and again are one entry, the newest, never across other commands', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 20 }), fc.constantFrom(push, pull), (n, op) => {
         let entries: OxvcsEntry[] = [];
         for (let i = 0; i < n; i++) entries = enqueue(entries, make(op('/a', 'main'))).entries;
         const pending = entries.filter((e) => e.status === 'pending');
         expect(pending).toHaveLength(1);
-        expect(
-          entries.filter((e) => e.status === 'superseded').every((e) => e.supersededBy === pending[0]!.id),
-        ).toBe(true);
+        // The newest stays, with its own expiry and attempts; each older one is replaced by the next.
+        expect(pending[0]!.id).toBe(entries.at(-1)!.id);
+        entries.slice(0, -1).forEach((e, i) => {
+          expect(e).toMatchObject({
+            status: 'superseded',
+            supersededBy: entries[i + 1]!.id,
+            reason: { code: 'replaced' },
+          });
+        });
         // Another branch, or a lock command in between: the later position may matter.
         entries = enqueue(entries, make(op('/a', 'dev'))).entries;
         entries = enqueue(entries, make(rel('/a'))).entries;

@@ -46,23 +46,21 @@ export function errorFacts(error: unknown): Record<string, unknown> | undefined 
 }
 
 /**
- * Collapse of an identical request: when the last pending entry of the lane asks for the same
- * thing (`same`), the new one adds nothing (a push or pull acts on the branch as it is when it
- * runs), so it is stored superseded by that entry. Only the last one: with anything between them,
- * the later position may matter (a lock taken or given back, a pull before the push).
+ * Collapse of an identical request: when the last entry of the lane (superseded ones aside) is the
+ * same request (`same`), still pending, the new one replaces it: a push or pull acts on the branch
+ * as it is when it runs, so one run does both, and the new entry keeps its own expiry and attempts.
+ * Only the last one: with anything between them, even a finished entry (a failed acquisition the
+ * older one waits behind), the later position may matter.
  */
 export function collapseIntoLast(
-  pending: readonly OxvcsEntry[],
+  incoming: OxvcsEntry,
+  lane: readonly OxvcsEntry[],
   same: (other: Operation) => boolean,
 ): EnqueueRule | undefined {
-  const last = pending.at(-1);
-  if (!last || !same(last.operation)) return undefined;
+  const last = lane.findLast((e) => e.status !== 'superseded');
+  if (last?.status !== 'pending' || !same(last.operation)) return undefined;
   return {
     outcome: 'collapsed',
-    incoming: {
-      status: 'superseded',
-      supersededBy: last.id,
-      reason: { code: 'same-as-queued', facts: { entry: shortId(last.id) } },
-    },
+    supersede: { ids: [last.id], reason: { code: 'replaced', facts: { entry: shortId(incoming.id) } } },
   };
 }

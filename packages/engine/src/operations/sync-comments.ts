@@ -5,9 +5,10 @@ import type { OperationSpec, SyncCommentsOp } from './types.js';
 export const syncComments: OperationSpec<SyncCommentsOp> = {
   kind: 'sync-comments',
   class: 'transfer',
-  onEnqueue: (incoming, pending) =>
+  onEnqueue: (incoming, lane) =>
     collapseIntoLast(
-      pending,
+      incoming,
+      lane,
       (other) => other.kind === 'sync-comments' && other.branch === incoming.operation.branch,
     ),
   expiry: (_op, retentionMs) => ({ ttlMs: retentionMs }),

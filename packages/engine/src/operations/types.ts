@@ -25,6 +25,8 @@ export interface ReleaseLockOp extends OperationBase {
   readonly key: string;
   readonly holder: string;
   readonly fencingToken?: number;
+  /** Typed while this machine held a lease of the lock: it gives a lease back, never cancelled. */
+  readonly whileHeld?: boolean;
 }
 /** Extend the lease; pointless once `leaseExpiresAt` has passed. */
 export interface RenewLockOp extends OperationBase {
@@ -90,8 +92,8 @@ export interface OperationSpec<Op extends Operation> {
   provides?(op: Op): string | undefined;
   /** The lock slot this operation needs: held back while its acquisition failed. */
   requires?(op: Op): string | undefined;
-  /** Supersession against the pending entries of the same project and remote, in order. */
-  onEnqueue?(incoming: QueueEntry<Op>, pending: readonly OxvcsEntry[], now: number): EnqueueRule | undefined;
+  /** Supersession against the entries of the same project and remote (any status), in order. */
+  onEnqueue?(incoming: QueueEntry<Op>, lane: readonly OxvcsEntry[], now: number): EnqueueRule | undefined;
   /** When a queued entry stops being worth running: `ttlMs` from now, and an absolute end if any. */
   expiry(op: Op, retentionMs: number): { readonly ttlMs: number; readonly expiresAt?: string };
   /** One line for a person: "Acquire lock for Song/Drums". */

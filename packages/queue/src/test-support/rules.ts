@@ -66,13 +66,16 @@ const isSeatOp = (op: BookingOp): op is ReserveOp | CancelOp | ExtendOp =>
 const FACT_KEYS = ['guest', 'until', 'note', 'status'] as const;
 
 /** A cancel meeting its still-pending reserve: neither runs; pending extends of that seat go too. */
-function cancelRule(
-  incoming: QueueEntry<CancelOp>,
-  pending: readonly BookingEntry[],
-): EnqueueRule | undefined {
+function cancelRule(incoming: QueueEntry<CancelOp>, lane: readonly BookingEntry[]): EnqueueRule | undefined {
   const seat = incoming.operation.seat;
   const sameSeat = (kind: BookingOp['kind']) =>
-    pending.filter((e) => e.operation.kind === kind && 'seat' in e.operation && e.operation.seat === seat);
+    lane.filter(
+      (e) =>
+        e.status === 'pending' &&
+        e.operation.kind === kind &&
+        'seat' in e.operation &&
+        e.operation.seat === seat,
+    );
   const reserves = sameSeat('reserve');
   const first = reserves[0];
   if (!first) return undefined;
@@ -100,17 +103,14 @@ function extendRule(incoming: QueueEntry<ExtendOp>, now: number): EnqueueRule | 
   };
 }
 
-/** A fetch identical to the last pending entry of its lane adds nothing: stored superseded by it. */
-function fetchRule(incoming: QueueEntry<FetchOp>, pending: readonly BookingEntry[]): EnqueueRule | undefined {
-  const last = pending.at(-1);
-  if (last?.operation.kind !== 'fetch' || last.operation.list !== incoming.operation.list) return undefined;
+/** A fetch identical to the last entry of its lane, still pending, replaces it (one fetch, fresh). */
+function fetchRule(incoming: QueueEntry<FetchOp>, lane: readonly BookingEntry[]): EnqueueRule | undefined {
+  const last = lane.findLast((e) => e.status !== 'superseded');
+  if (last?.status !== 'pending' || last.operation.kind !== 'fetch') return undefined;
+  if (last.operation.list !== incoming.operation.list) return undefined;
   return {
     outcome: 'collapsed',
-    incoming: {
-      status: 'superseded',
-      supersededBy: last.id,
-      reason: { code: 'same-as-queued', facts: { entry: shortId(last.id) } },
-    },
+    supersede: { ids: [last.id], reason: { code: 'replaced', facts: { entry: shortId(incoming.id) } } },
   };
 }
 
@@ -122,11 +122,11 @@ export const BOOKING_RULES: QueueRules<BookingOp> = {
   provides: (op) => (op.kind === 'reserve' ? op.seat : undefined),
   requires: (op) =>
     op.kind === 'cancel' || op.kind === 'extend' ? op.seat : op.kind === 'send' ? op.seat : undefined,
-  onEnqueue(incoming, pending, now) {
+  onEnqueue(incoming, lane, now) {
     const op = incoming.operation;
-    if (op.kind === 'cancel') return cancelRule(incoming as QueueEntry<CancelOp>, pending);
+    if (op.kind === 'cancel') return cancelRule(incoming as QueueEntry<CancelOp>, lane);
     if (op.kind === 'extend') return extendRule(incoming as QueueEntry<ExtendOp>, now);
-    if (op.kind === 'fetch') return fetchRule(incoming as QueueEntry<FetchOp>, pending);
+    if (op.kind === 'fetch') return fetchRule(incoming as QueueEntry<FetchOp>, lane);
     return undefined;
   },
   errorFacts(error) {

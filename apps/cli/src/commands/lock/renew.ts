@@ -10,7 +10,7 @@ export class LockRenewCommand extends BaseCommand {
     category: 'Locks',
     description: 'Extend your lease (queued when offline; a queued renew expires with the lease it extends).',
     details:
-      'The lease runs for the timeout from now, so a short --timeout can shorten it (the output says so). Exit codes: 0 renewed; 75 queued; 1 failure (you lost the lock: it was taken over or broken).',
+      'The lease runs for the timeout from now, so a short --timeout can shorten it (the output says so). Exit codes: 0 renewed; 75 queued; 1 failure (you lost the lock: it was taken over or broken, or offline, the lease you held has already ended).',
   });
 
   timeout = Option.String('--timeout', {
@@ -22,6 +22,23 @@ export class LockRenewCommand extends BaseCommand {
     const engine = await this.engine();
     const before = this.leaseEnd(engine);
     const outcome = await engine.lockRenew(hours ? { ttlHours: hours } : {});
+    if (outcome.status === 'queued' && outcome.enqueued === 'expired') {
+      // Offline, with the lease this machine last held already over: there is nothing to extend.
+      const ended = outcome.entry.expiresAt;
+      return {
+        exitCode: EXIT.FAILURE,
+        data: {
+          status: 'expired',
+          reason: outcome.reason,
+          entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
+          ...(ended ? { leaseEndedAt: ended } : {}),
+        },
+        human: () =>
+          this.ui.err(
+            `${this.ui.mark('fail')} Not renewed: your lease ended ${ended ? moment(ended) : 'already'}, so there is nothing to extend; take the lock again with \`oxenvcs lock acquire\` (queued while offline).`,
+          ),
+      };
+    }
     if (outcome.status === 'queued') {
       return {
         exitCode: EXIT.QUEUED,
