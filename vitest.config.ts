@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * One root config. Every workspace package is a project, and every `@oxvcs/*` import is aliased
@@ -19,6 +21,22 @@ const pkgs = dirs
 
 const alias = Object.fromEntries(pkgs.map((p) => [p.name, resolve(root, p.dir, 'src/index.ts')]));
 
+/**
+ * Vitest's order, but longest first across all projects rather than project by project (by the
+ * durations of the last run; new files first), so a long file never starts last and runs alone.
+ */
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]) {
+    const last = (spec: TestSpecification) => this.ctx.cache.getTestSpecificationResult(spec);
+    const rank = (spec: TestSpecification) => {
+      const result = last(spec);
+      // Unknown first, then what failed last time, then the longest.
+      return result ? (result.failed ? 1e12 : 0) + result.duration : Number.POSITIVE_INFINITY;
+    };
+    return (await super.sort(files)).sort((a, b) => rank(b) - rank(a) || 0);
+  }
+}
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -26,6 +44,11 @@ export default defineConfig({
     server: { deps: { inline: ['clipanion'] } },
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // Vitest's default leaves a core idle (one worker on a 2-core machine). Most files spend much of
+    // their time waiting on child processes, sockets and timeouts, so one worker per core plus one
+    // keeps both cores busy (`--maxWorkers` overrides this).
+    maxWorkers: availableParallelism() + 1,
+    sequence: { sequencer: LongestFirst },
     projects: [
       ...pkgs.map((p) => ({
         extends: true as const,
@@ -44,7 +67,9 @@ export default defineConfig({
                 root: resolve(root, 'e2e'),
                 include: ['**/*.test.ts'],
                 testTimeout: 120_000,
-                fileParallelism: false,
+                // Files run side by side: each makes its own world (fake server on its own port,
+                // temp state, config and project folders; see helpers.ts), and no e2e assertion
+                // bounds a time that is not the subject of the test.
               },
             },
           ]

@@ -65,7 +65,7 @@ describe('Ctrl-C during push, pull and sync says what happened', () => {
     expect(r.stderr.trim().split('\n').at(-1)).toBe(
       '[!] Interrupted: the push was stopped before it finished, so the remote branch was not moved; run `oxenvcs push` again to send it.',
     );
-    await vi.waitFor(() => expect(alive(r.oxen)).toBe(false));
+    await vi.waitFor(() => expect(alive(r.oxen)).toBe(false), { timeout: 15_000, interval: 50 });
     expect(world.server.repo('e2e', 'int-push')!.branches.main).toBe(before);
     const again = await world.run(['push'], { cwd: dir });
     expect(again.code).toBe(0);
@@ -95,7 +95,7 @@ describe('Ctrl-C during push, pull and sync says what happened', () => {
     expect(r.stderr.trim().split('\n').at(-1)).toBe(
       '[!] Interrupted: the pull was stopped before it finished, so your copy may be only partly updated; run `oxenvcs pull` again to complete it.',
     );
-    await vi.waitFor(() => expect(alive(r.oxen)).toBe(false));
+    await vi.waitFor(() => expect(alive(r.oxen)).toBe(false), { timeout: 15_000, interval: 50 });
     expect(existsSync(join(dir, 'Bass.wav'))).toBe(false);
     expect((await world.run(['pull'], { cwd: dir })).code).toBe(0);
     expect(readFileSync(join(dir, 'Bass.wav'), 'utf8')).toBe('audio of Bass.wav');
@@ -135,7 +135,7 @@ describe('Ctrl-C during push, pull and sync says what happened', () => {
     expect(r.stderr.trim().split('\n')).toEqual([
       `[!] Interrupted: Push main of int-sync to remote (${queued}) was put back in the queue; the remote is checked before it runs again.`,
     ]);
-    await vi.waitFor(() => expect(alive(r.oxen)).toBe(false));
+    await vi.waitFor(() => expect(alive(r.oxen)).toBe(false), { timeout: 15_000, interval: 50 });
     expect(world.server.repo('e2e', 'int-sync')!.branches.main).toBe(before);
     const status = json(await world.run(['queue', 'status', '--json'], { cwd: dir }));
     expect(status.entries).toMatchObject([{ kind: 'push', status: 'pending' }]);

@@ -222,8 +222,9 @@ export function keepAliveLines(input: {
   const confirmed = confirmedAt ? `last confirmed ${moment(confirmedAt, now)}; ` : '';
   switch (state) {
     case 'healthy': {
-      const next = !own && note?.nextRenewalAt ? `next renewal ${moment(note.nextRenewalAt, now)}; ` : '';
-      return { state: `Keep-alive: running ${where}`, detail: `${confirmed}${next}${ends}` };
+      // On the state line: the detail line is full at 80 columns.
+      const next = !own && note?.nextRenewalAt ? `, next renewal ${clock(note.nextRenewalAt, now)}` : '';
+      return { state: `Keep-alive: running ${where}${next}`, detail: `${confirmed}${ends}` };
     }
     case 'jeopardy': {
       const failures = own?.failures ?? note?.failures ?? 0;

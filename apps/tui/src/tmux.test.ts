@@ -215,7 +215,9 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
       });
       tmux('send-keys', '-t', session, 'l');
       await vi.waitFor(() =>
-        expect(screen(session)).toMatch(/Keep-alive: running in the background \(pid \d+\)/),
+        expect(screen(session)).toMatch(
+          /Keep-alive: running in the background \(pid \d+\), next renewal \d\d:\d\d/,
+        ),
       );
       expect(screen(session)).toMatch(
         /last confirmed \d\d:\d\d \(.+\); the lease ends \d\d:\d\d \(in [34]h\d\dm\)/,

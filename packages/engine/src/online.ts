@@ -153,11 +153,15 @@ export function createOnline(core: Core): Online {
     initialDelayMs: getConfig().retry.initial_backoff_ms,
     maxDelayMs: getConfig().retry.max_backoff_ms,
   });
+  // Transfers retry less often and wait longer: at most 3 retries, from the configured first delay
+  // up to twice the configured cap (1 s → 30 s by default, as TRANSFER_POLICY).
   const policyFor = (op: Operation): RetryPolicy =>
     specOf(op).class === 'transfer'
       ? {
           ...TRANSFER_POLICY,
           maxRetries: Math.min(TRANSFER_POLICY.maxRetries, getConfig().retry.max_retries),
+          initialDelayMs: getConfig().retry.initial_backoff_ms,
+          maxDelayMs: 2 * getConfig().retry.max_backoff_ms,
         }
       : lockPolicy();
 

@@ -123,7 +123,7 @@ const named = (commands: readonly Command[]): Command[] =>
 
 describe('causal replay (model-based, against the testkit)', () => {
   const seed = Number(process.env.REPLAY_PROPERTY_SEED ?? 20261125);
-  const runs = Number(process.env.REPLAY_PROPERTY_RUNS ?? 10);
+  const runs = Number(process.env.REPLAY_PROPERTY_RUNS ?? 8);
 
   it(`offline commands replayed by queue sync leave the remote as the same commands online (seed ${seed}, replay with REPLAY_PROPERTY_SEED=${seed})`, async () => {
     await fc.assert(

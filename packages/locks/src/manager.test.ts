@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { connect, createServer as createNetServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createOxenHub } from '@oxvcs/oxen';
 import { type FakeOxenServer, startFakeOxenServer } from '@oxvcs/oxen-testkit';
@@ -280,7 +281,7 @@ describe('lock manager against the testkit server', () => {
       (g) => ({ ok: true as const, g }),
       (e: unknown) => ({ ok: false as const, e: e as LockError }),
     );
-    await vi.waitFor(() => expect(held()).toBe(true));
+    await vi.waitFor(() => expect(held()).toBe(true), { timeout: 15_000 });
     const ada2 = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: ada, keepTickets: 2 });
     await ada2.acquire(undefined, { ttlMs: HOUR }); // 5
     await ada2.release(undefined); // 6
@@ -310,7 +311,7 @@ describe('lock manager against the testkit server', () => {
       (g) => ({ ok: true as const, g }),
       (e: unknown) => ({ ok: false as const, e: e as LockError }),
     );
-    await vi.waitFor(() => expect(held()).toBe(true));
+    await vi.waitFor(() => expect(held()).toBe(true), { timeout: 15_000 });
     // Ada moves on past the horizon, so her clean-up deletes ticket 3 before Carol's claim lands.
     const ada2 = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: ada, keepTickets: 2 });
     await ada2.acquire(undefined, { ttlMs: HOUR }); // 3
@@ -344,20 +345,50 @@ describe('lock manager against the testkit server', () => {
     await freshRepo();
     const a = managerFor();
     const grant = await a.acquire(undefined, { ttlMs: 1500 });
+    // The heartbeat's own clock is the test's: each wait is a step taken here, so the renewals are
+    // real requests but no lease runs out because the machine is busy, and nothing sleeps.
+    let now = Date.now();
+    const waits: Array<{ ms: number; go: () => void }> = [];
     const events: string[] = [];
     const hb = startHeartbeat(a, {
       key: undefined,
       ttlMs: 1500,
       grant,
       intervalMs: 300,
+      clock: { now: () => now },
+      sleep: (ms, signal) =>
+        new Promise<void>((go, stop) => {
+          waits.push({ ms, go });
+          signal?.addEventListener('abort', () => stop(signal.reason), { once: true });
+        }),
       onEvent: (e) => events.push(e.type),
     });
-    await expect
-      .poll(() => events.filter((e) => e === 'renewed').length, { timeout: 5000 })
-      .toBeGreaterThanOrEqual(2);
+    let settled = false;
+    void hb.done.then(() => {
+      settled = true;
+    });
+    /** Lets the heartbeat's next wait pass; false once it has ended instead of waiting. */
+    const step = async () => {
+      await vi.waitFor(() => expect(waits.length > 0 || settled).toBe(true), { timeout: 10_000 });
+      const w = waits.shift();
+      if (!w) return false;
+      now += w.ms;
+      w.go();
+      return true;
+    };
+    await step();
+    await step();
+    await vi.waitFor(() => expect(events).toEqual(['renewed', 'renewed']), { timeout: 10_000 });
     await server.faults.offline();
-    await expect.poll(() => hb.state, { timeout: 5000 }).toBe('jeopardy');
+    await step();
+    await vi.waitFor(() => expect(hb.state).toBe('jeopardy'), { timeout: 10_000 });
+    expect(events.at(-1)).toBe('jeopardy');
+    // In jeopardy it retries sooner (a third of the interval, at least 250 ms), and never waits
+    // past the lease: 1500 ms from when the last good renewal was sent.
+    const leaseEnd = now - 300 + 1500;
+    for (let i = 0; i < 20 && (await step()); i++) expect(now).toBeLessThanOrEqual(leaseEnd);
     expect(await hb.done).toBe('lost');
+    expect(now).toBe(leaseEnd);
     await server.faults.online();
     expect(events).toContain('jeopardy');
     expect(events.at(-1)).toBe('lost');
@@ -375,44 +406,62 @@ describe('lock manager against the testkit server', () => {
 });
 
 const contender = fileURLToPath(new URL('./test-support/acquire.mjs', import.meta.url));
-const race = (key: string, i: number) =>
-  new Promise<{ ok: boolean; holder?: string; code?: string; message?: string }>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [contender, url, `user${i}@host${i}`, `machine-${i}`, key, String(HOUR)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-    });
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(out));
-      } catch (error) {
-        reject(new Error(`contender ${i} printed ${out}`, { cause: error }));
-      }
-    });
+type RaceResult = { ok: boolean; holder?: string; code?: string; message?: string };
+/**
+ * Contender `i`: a process of its own, started once, that acquires each key it is sent with a
+ * fresh lock manager and answers with one JSON line. Sending every contender the same key at once
+ * makes them race without paying for a process start per attempt.
+ */
+const startContender = (i: number) => {
+  const child = spawn(process.execPath, [contender, url, `user${i}@host${i}`, `machine-${i}`, String(HOUR)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<RaceResult & { ready?: boolean }> => {
+    const line = await lines.next();
+    if (line.done) throw new Error(`contender ${i} ended (exit ${child.exitCode ?? child.signalCode})`);
+    try {
+      return JSON.parse(line.value);
+    } catch (error) {
+      throw new Error(`contender ${i} printed ${line.value}`, { cause: error });
+    }
+  };
+  const closed = new Promise((r) => child.once('close', r));
+  return {
+    ready: next(),
+    acquire(key: string): Promise<RaceResult> {
+      child.stdin.write(`${key}\n`);
+      return next();
+    },
+    async close() {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+};
 
 describe('real processes racing', () => {
   it('10 processes acquiring one lock at once → exactly one winner and 9 HELD naming it, 20 rounds', async () => {
     await freshRepo();
-    for (let round = 0; round < 20; round++) {
-      const results = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => race(`Round${round}.logicx`, i)),
-      );
-      const winners = results.filter((r) => r.ok);
-      expect(winners).toHaveLength(1);
-      const losers = results.filter((r) => !r.ok);
-      expect(losers).toHaveLength(9);
-      for (const l of losers) {
-        expect(l.code).toBe('HELD');
-        expect(l.holder).toBe(winners[0]!.holder);
-        expect(l.message).toContain(winners[0]!.holder);
+    const contenders = Array.from({ length: 10 }, (_, i) => startContender(i));
+    try {
+      await Promise.all(contenders.map((c) => c.ready));
+      for (let round = 0; round < 20; round++) {
+        const results = await Promise.all(contenders.map((c) => c.acquire(`Round${round}.logicx`)));
+        const winners = results.filter((r) => r.ok);
+        expect(winners, `round ${round}`).toHaveLength(1);
+        const losers = results.filter((r) => !r.ok);
+        expect(losers).toHaveLength(9);
+        for (const l of losers) {
+          expect(l.code).toBe('HELD');
+          expect(l.holder).toBe(winners[0]!.holder);
+          expect(l.message).toContain(winners[0]!.holder);
+        }
       }
+    } finally {
+      await Promise.all(contenders.map((c) => c.close()));
     }
   }, 180_000);
 });

@@ -71,7 +71,7 @@ export async function startHarness(name = 'song'): Promise<Harness> {
     ...env.env,
     OXENVCS_HOME: options.home ?? home,
     OXENVCS_HOLDER: options.holder ?? 'ada@laptop',
-    OXENVCS_CONNECTIVITY_TIMEOUT_MS: '2000',
+    OXENVCS_CONNECTIVITY_TIMEOUT_MS: '5000',
     OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
     OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
     OXENVCS_RETRY_MAX_BACKOFF_MS: '20',
