@@ -86,7 +86,7 @@ export interface QueueOptions<Op extends Operation = Operation> {
   readonly summaryPageSize?: number;
   /**
    * The summary is kept only while the queue has at least this many entries: below, reading the
-   * whole file costs less than keeping a summary on every write. @default 2000
+   * whole file costs less than keeping a summary on every write. @default 5000
    */
   readonly summaryMinEntries?: number;
 }
@@ -253,7 +253,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
   };
   const summaryPath = `${file}.summary`;
   const pageSize = options.summaryPageSize ?? 50;
-  const summaryMin = options.summaryMinEntries ?? 2000;
+  const summaryMin = options.summaryMinEntries ?? 5000;
   /** Keeps the summary of `entries`, the version `version` names; never fails what called it. */
   const summarise = (entries: readonly QueueEntry<Op>[], version: OnDisk | undefined) => {
     if (pageSize <= 0 || version === undefined) return;
