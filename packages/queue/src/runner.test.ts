@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRetryBudget } from '@oxvcs/retry';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type ExecutionContext, type RunEvent, runQueue, toStoredError } from './runner.js';
 import { createQueue, type Queue } from './store.js';
 import { type BookingEntry, type BookingOp, BOOKING_RULES as rules } from './test-support/rules.js';
@@ -119,8 +119,10 @@ describe('runQueue', () => {
       concurrency: 1,
     });
     expect(summary.done).toBe(20);
-    // One claim, then per operation its result with the next claim (a clean start writes nothing).
-    expect(writes.length).toBe(21);
+    // One claim, then at most one write per operation: its result with the next claims (a clean
+    // start writes nothing). Claims run a window ahead of the executors, so often fewer.
+    expect(writes.length).toBeGreaterThanOrEqual(10);
+    expect(writes.length).toBeLessThanOrEqual(21);
   });
 
   it('transient failures retry with backoff, then the entry stays pending and the run stops (offline)', async () => {
@@ -620,5 +622,58 @@ describe('stored errors are bounded', () => {
   it('toStoredError never splits a character in two', () => {
     const stored = toStoredError(new Error(`${'a'.repeat(498)}😀😀`));
     expect(stored.message).toBe(`${'a'.repeat(498)}…`);
+  });
+});
+
+describe('claims ahead of the executors', () => {
+  it('a slow write does not stall the executors: the next claimed entry starts as soon as a slot frees, and an abort gives back what never started', async () => {
+    const file = join(dir, 'ahead.json');
+    const log: string[] = [];
+    const q = createQueue({
+      file,
+      rules,
+      clock,
+      onEvent: (e) => {
+        if (e.type === 'write-verified') log.push('write');
+      },
+    });
+    await q.transact((entries) => {
+      for (let i = 0; i < 6; i++) entries.push(entry(fetchList(`/lane${i}`), i));
+    });
+    const controller = new AbortController();
+    const starts: string[] = [];
+    let release: (() => void) | undefined;
+    const summary = runQueue(q, {
+      executors: {
+        fetch: (op, ctx) =>
+          new Promise((resolve, reject) => {
+            starts.push(op.project);
+            log.push(op.project);
+            if (op.project === '/lane0' || op.project === '/lane1') resolve(undefined);
+            else {
+              release = () => resolve(undefined);
+              ctx.signal.addEventListener('abort', () => reject(new Error('aborted')));
+            }
+          }),
+      },
+      retryPolicy: policy,
+      clock,
+      sleep,
+      concurrency: 1,
+      signal: controller.signal,
+    });
+    // The first probes the server alone; then two are claimed at once (a window of 2 for one
+    // executor), and the second starts the moment the first ends, with no write between.
+    await vi.waitFor(() => expect(starts).toEqual(['/lane0', '/lane1', '/lane2']));
+    expect(log.slice(log.indexOf('/lane1'), log.indexOf('/lane2') + 1)).toEqual(['/lane1', '/lane2']);
+    const running = (await q.list({ status: 'running' })).map((e) => e.operation.project);
+    expect(running).toContain('/lane2');
+    controller.abort();
+    release?.();
+    expect(await summary).toMatchObject({ stopped: 'aborted' });
+    // Nothing is left running, and no entry that never started counts an attempt.
+    const after = await q.list();
+    expect(after.filter((e) => e.status === 'running')).toEqual([]);
+    for (const e of after.filter((x) => !starts.includes(x.operation.project))) expect(e.attempts).toBe(0);
   });
 });

@@ -371,8 +371,21 @@ export async function runQueue<Op extends Operation>(
 
   let stopped: RunSummary['stopped'];
   let started = 0;
-  /** Started and not yet recorded (running, or settled and waiting to be written): id → remote. */
+  /**
+   * Claimed and not yet recorded: waiting in the backlog, running, settled and waiting to be
+   * written, or given back unstarted and waiting to be written: id → remote.
+   */
   const inFlight = new Map<string, string>();
+  /**
+   * Claimed (durably `running`, so no other process takes them) and not started yet: each starts
+   * as soon as a slot frees, without waiting for a write. Claims run one window ahead of the
+   * executors, so a slow write (a large queue file) overlaps with the work instead of stalling it.
+   */
+  const backlog: Array<{ entry: QueueEntry<Op>; remote: string }> = [];
+  /** Claimed entries given back unstarted (the run stopped, or their target went down). */
+  const unclaimed: string[] = [];
+  const window = concurrency * 2;
+  let executing = 0;
   const settled: Settled<Op>[] = [];
   let wake: (() => void) | undefined;
   /** Remotes that answered in this run, and those judged down (their entries wait). */
@@ -388,10 +401,12 @@ export async function runQueue<Op extends Operation>(
 
   const launch = (entry: QueueEntry<Op>, remote: string) => {
     const begun = clock.now();
-    inFlight.set(entry.id, remote);
+    executing += 1;
     emit({ type: 'entry-started', entry });
     const done = (outcome: Outcome) => {
+      executing -= 1;
       settled.push({ entry, remote, started: begun, outcome });
+      pump();
       const resume = wake;
       wake = undefined;
       resume?.();
@@ -400,17 +415,27 @@ export async function runQueue<Op extends Operation>(
       done({ type: 'error', error, classification: classify(error) }),
     );
   };
+  /** Starts backlog entries while slots are free; gives them back if the run stopped or their target is down. */
+  const pump = () => {
+    while (executing < concurrency && backlog.length > 0) {
+      const next = backlog.shift()!;
+      if (signal.aborted || stopped !== undefined || down.has(next.remote)) unclaimed.push(next.entry.id);
+      else launch(next.entry, next.remote);
+    }
+  };
 
   for (;;) {
     // Let every executor that has finished meanwhile report (timers, sockets) before the next
     // write, so one transaction records them all: a group commit instead of a write per entry.
     if (inFlight.size > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    const batch = settled.splice(0);
     const halted = signal.aborted || stopped !== undefined;
-    const left = options.limit === undefined ? concurrency : options.limit - started;
-    // The batch is recorded before anything is claimed: its slots are free again.
-    const free = halted ? 0 : Math.min(concurrency - (inFlight.size - batch.length), left);
-    if (!first && batch.length === 0 && (free <= 0 || exhausted)) {
+    if (halted) for (const item of backlog.splice(0)) unclaimed.push(item.entry.id);
+    const batch = settled.splice(0);
+    const giveBack = unclaimed.splice(0);
+    const left = options.limit === undefined ? window : options.limit - started;
+    // The batch and what is given back are recorded before anything is claimed: their slots are free.
+    const free = halted ? 0 : Math.min(window - (inFlight.size - batch.length - giveBack.length), left);
+    if (!first && batch.length === 0 && giveBack.length === 0 && (free <= 0 || exhausted)) {
       if (inFlight.size === 0) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -438,6 +463,14 @@ export async function runQueue<Op extends Operation>(
         } else if (outcome.classification.kind !== 'cancelled') nowUp.add(item.remote);
         return { item, final };
       });
+      // Claimed and never started: pending again, as they were (attempts not counted).
+      for (const id of giveBack) {
+        const e = byId.get(id);
+        if (e?.status !== 'running' || e.runner?.pid !== process.pid) continue;
+        e.status = 'pending';
+        e.attempts = Math.max(0, e.attempts - 1);
+        delete e.runner;
+      }
       const start = { recovered, pendingAtStart };
       const unfinished = () =>
         entries.filter((e) => (e.status === 'pending' || e.status === 'running') && inScope(e)).length;
@@ -466,7 +499,7 @@ export async function runQueue<Op extends Operation>(
         return { ...e };
       });
       const probing = new Map<string, number>();
-      const recording = new Set(batch.map((item) => item.entry.id));
+      const recording = new Set([...batch.map((item) => item.entry.id), ...giveBack]);
       for (const [id, remote] of inFlight) {
         if (!recording.has(id)) probing.set(remote, (probing.get(remote) ?? 0) + 1);
       }
@@ -503,6 +536,7 @@ export async function runQueue<Op extends Operation>(
     remaining = step.remaining;
 
     for (const remote of step.nowUp) up.add(remote);
+    for (const id of giveBack) inFlight.delete(id);
     for (const { item, final } of step.recorded) {
       inFlight.delete(item.entry.id);
       if (!final) continue;
@@ -539,8 +573,10 @@ export async function runQueue<Op extends Operation>(
     }
     for (const { entry, remote } of step.claimed) {
       started += 1;
-      launch(entry, remote);
+      inFlight.set(entry.id, remote);
+      backlog.push({ entry, remote });
     }
+    pump();
     exhausted = !step.more;
   }
 
