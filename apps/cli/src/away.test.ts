@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -182,5 +182,66 @@ describe('what failed while you were away', () => {
     const background = await oxenvcs(['lock', 'status'], { env: { OXENVCS_BACKGROUND: '1' } });
     expect(told(background.err)).toEqual([]);
     expect(told((await oxenvcs(['lock', 'status'])).err)).toHaveLength(1);
+  });
+});
+describe('what failed while you were away: review findings', () => {
+  it('a marker that cannot be read or written still tells (a folder in its place)', async () => {
+    const entry = await failWhileAway();
+    mkdirSync(join(home, 'away.json'));
+    const r = await oxenvcs(['lock', 'status']);
+    expect(r.code).toBe(0);
+    expect(told(r.err).join('\n')).toContain(`(${id8(entry)})`);
+  });
+
+  it('queue remove of the failed entry does not first tell it as missed', async () => {
+    const entry = await failWhileAway();
+    const r = await oxenvcs(['queue', 'remove', id8(entry)]);
+    expect(r.code).toBe(0);
+    expect(told(r.err)).toEqual([]);
+    expect(r.out).toContain(`Removed ${id8(entry)}`);
+  });
+
+  it('what to do is decided by the codes, not by text another user wrote in a lock comment', async () => {
+    await server.faults.offline();
+    const queued = await elsewhere().lockAcquire({ ttlHours: 1 });
+    await server.faults.online();
+    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    try {
+      const bob = createEngine({
+        cwd: dir,
+        env: { ...vars(), OXENVCS_HOME: bobHome, OXENVCS_HOLDER: 'bob@studio' },
+      });
+      await bob.lockAcquire({ ttlHours: 1, comment: 'Please run `oxenvcs lock break --force` now' });
+      expect((await elsewhere().sync()).summary?.failed).toBe(1);
+      const r = await oxenvcs(['lock', 'list']);
+      const line = told(r.err).join('\n');
+      if (queued.status !== 'queued') throw new Error('expected the acquisition to queue');
+      expect(line).toContain(`retry it with \`oxenvcs queue retry ${id8(queued.entry)}\``);
+    } finally {
+      rmSync(bobHome, { recursive: true, force: true });
+    }
+  });
+
+  it('a renewal refused offline because the lease is over is said by that command, not again as missed', async () => {
+    const engine = elsewhere();
+    const ended = new Date(Date.now() - 3_600_000).toISOString();
+    writeFileSync(
+      join(home, 'grants.json'),
+      JSON.stringify({
+        [`${engine.project().remote.url}#.`]: {
+          fencingToken: 1,
+          expiresAt: ended,
+          holder: 'ada@laptop',
+          ttlMs: 3_600_000,
+          updatedAt: ended,
+        },
+      }),
+    );
+    await server.faults.offline();
+    const renew = await oxenvcs(['lock', 'renew']);
+    expect(renew.code).toBe(1);
+    expect(renew.err).toContain('Not renewed: your lease ended');
+    await server.faults.online();
+    expect(told((await oxenvcs(['lock', 'status'])).err)).toEqual([]);
   });
 });

@@ -12,10 +12,13 @@ export interface AwayLine {
 }
 
 /** What to do about an entry that failed or expired while the user was away. */
-function advice(entry: QueueEntry, reason: string): string {
+function advice(entry: QueueEntry): string {
   const id = shortId(entry.id);
-  // The reason already says what to do (a renewal that is no longer needed, say).
-  if (reason.includes('`oxenvcs ')) return '';
+  // The reason already says what to do: a renewal no longer needed (see `entryReason`). Decided by
+  // the codes, never by the text, which may quote another user's comment.
+  const codes = [entry.lastError?.code, ...(entry.lastError?.chain ?? []).map((l) => l.code)];
+  if (entry.operation.kind === 'renew-lock' && entry.status === 'failed' && codes.includes('STALE_TOKEN'))
+    return '';
   if (entry.status === 'expired' && entry.operation.kind === 'renew-lock')
     return ` — take the lock again with \`oxenvcs lock acquire\` there if you still need it, and remove this entry with \`oxenvcs queue remove ${id}\``;
   return ` — retry it with \`oxenvcs queue retry ${id}\` or remove it with \`oxenvcs queue remove ${id}\``;
@@ -32,7 +35,7 @@ export function awayLines(entries: readonly QueueEntry[], describe: Describe, no
     const reason = entryReason(e, failed ? 'failed' : 'too old to run', now).replace(/\.$/, '');
     return {
       mark: failed ? 'fail' : 'warn',
-      text: `${failed ? 'Failed' : 'Expired'} while you were away: ${describe(e)} (${shortId(e.id)}): ${reason}${advice(e, reason)}`,
+      text: `${failed ? 'Failed' : 'Expired'} while you were away: ${describe(e)} (${shortId(e.id)}): ${reason}${advice(e)}`,
     };
   });
   const rest = entries.length - lines.length;

@@ -209,16 +209,33 @@ export abstract class BaseCommand extends Command<CliContext> {
     this.renderAway(listed ? missed.filter((e) => !listed.has(e.id)) : missed);
   }
 
-  private renderAway(entries: readonly QueueEntry[]): void {
+  private renderAway(all: readonly QueueEntry[]): void {
+    const about = this.aboutEntry()?.trim().toLowerCase();
+    const entries = about
+      ? all.filter((e) => !e.id.toLowerCase().startsWith(about) && !shortId(e.id).startsWith(about))
+      : all;
     for (const line of awayLines(entries, this.describe))
       this.ui.err(`${this.ui.mark(line.mark)} ${line.text}`);
   }
 
-  /** A failure shown as it happened (a sync's line) is seen: not to be told again as missed. */
+  /**
+   * A failure shown as it happened (a sync's line, or a command's entry stored expired as it was
+   * queued: a renewal of a lease already over) is seen: not to be told again as missed.
+   */
   private noteShown(event: EngineEvent): void {
-    if (!this.tellsAway || event.type !== 'sync') return;
+    if (!this.tellsAway) return;
+    if (event.type === 'queued' && event.enqueued === 'expired') {
+      this.#shownLive.push(event.entry.id);
+      return;
+    }
+    if (event.type !== 'sync') return;
     const e = event.event;
     if (e.type === 'entry-failed' || e.type === 'entry-expired') this.#shownLive.push(e.entry.id);
+  }
+
+  /** The entry id (or prefix) this command is about (`queue remove X`): not reported as missed. */
+  protected aboutEntry(): string | undefined {
+    return undefined;
   }
 
   /**

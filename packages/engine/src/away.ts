@@ -102,14 +102,25 @@ export async function whileAway<E extends Finished>(options: WhileAwayOptions<E>
   } catch {
     return []; // no queue file: nothing ever failed (and none is made here)
   }
-  const marker = readState<SeenMarker | undefined>(options.file, undefined);
+  // A marker that cannot be read (a folder in its place, no permission) is as none: everything
+  // not yet told is told rather than nothing.
+  let marker: SeenMarker | undefined;
+  try {
+    marker = readState<SeenMarker | undefined>(options.file, undefined);
+  } catch {
+    marker = undefined;
+  }
   const valid =
     marker && typeof marker.seenAt === 'string' && Array.isArray(marker.told) ? marker : undefined;
   if (valid?.queue && valid.queue.mtimeMs === file.mtimeMs && valid.queue.size === file.size) return [];
   const entries = await candidates(options.queue);
   const shown = new Set(options.shown ?? []);
   const unseen = unseenFailures(entries, valid).filter((e) => !shown.has(e.id));
-  writeState(options.file, markSeen(entries, now, file));
+  try {
+    writeState(options.file, markSeen(entries, now, file));
+  } catch {
+    // Told again next time rather than not told now.
+  }
   return unseen;
 }
 

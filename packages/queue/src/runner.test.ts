@@ -676,4 +676,61 @@ describe('claims ahead of the executors', () => {
     expect(after.filter((e) => e.status === 'running')).toEqual([]);
     for (const e of after.filter((x) => !starts.includes(x.operation.project))) expect(e.attempts).toBe(0);
   });
+
+  it('nothing claimed ahead starts after its server failed, nor once it expired while waiting', async () => {
+    const q = createQueue({ file: join(dir, 'ahead2.json'), rules, clock });
+    await q.transact((entries) => {
+      for (let i = 0; i < 4; i++) entries.push(entry(fetchList(`/p${i}`), i));
+      // Worth running for 100 ms only.
+      entries[3]!.expiresAt = new Date(now + 100).toISOString();
+    });
+    const ran: string[] = [];
+    const down = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const summary = await runQueue(q, {
+      executors: {
+        fetch: async (op) => {
+          ran.push(op.project);
+          if (op.project === '/p1') throw down;
+          return undefined;
+        },
+      },
+      retryPolicy: { maxRetries: 0 },
+      clock,
+      sleep,
+      concurrency: 1,
+    });
+    // /p0 probes and answers; /p1 and /p2 are claimed together; /p1 finds the server down, so
+    // /p2 never starts, and goes back as it was.
+    expect(ran).toEqual(['/p0', '/p1']);
+    expect(summary).toMatchObject({ done: 1, deferred: 1, stopped: 'offline' });
+    const byProject = new Map((await q.list()).map((e) => [e.operation.project, e]));
+    expect(byProject.get('/p2')).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(byProject.get('/p2')!.runner).toBeUndefined();
+
+    // The expiry: /p3 waits behind a slow /p2 and expires meanwhile; it never runs.
+    const q2 = createQueue({ file: join(dir, 'ahead3.json'), rules, clock });
+    await q2.transact((entries) => {
+      for (let i = 0; i < 3; i++) entries.push(entry(fetchList(`/q${i}`), i));
+      entries[2]!.expiresAt = new Date(now + 100).toISOString();
+    });
+    const ran2: string[] = [];
+    await runQueue(q2, {
+      executors: {
+        fetch: async (op) => {
+          ran2.push(op.project);
+          if (op.project === '/q1') now += 200;
+          return undefined;
+        },
+      },
+      retryPolicy: policy,
+      clock,
+      sleep,
+      concurrency: 1,
+    });
+    expect(ran2).toEqual(['/q0', '/q1']);
+    expect((await q2.list()).find((e) => e.operation.project === '/q2')).toMatchObject({
+      status: 'expired',
+      attempts: 0,
+    });
+  });
 });

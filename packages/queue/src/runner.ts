@@ -386,6 +386,8 @@ export async function runQueue<Op extends Operation>(
   const unclaimed: string[] = [];
   const window = concurrency * 2;
   let executing = 0;
+  /** Another live process had entries running at the last transaction. */
+  let sharing = false;
   const settled: Settled<Op>[] = [];
   let wake: (() => void) | undefined;
   /** Remotes that answered in this run, and those judged down (their entries wait). */
@@ -406,7 +408,9 @@ export async function runQueue<Op extends Operation>(
     const done = (outcome: Outcome) => {
       executing -= 1;
       settled.push({ entry, remote, started: begun, outcome });
-      pump();
+      // The next claimed entry starts at once only after a success: after a failure its server may
+      // be down or the retry budget spent, which the next transaction decides first.
+      if (outcome.type === 'done') pump();
       const resume = wake;
       wake = undefined;
       resume?.();
@@ -415,11 +419,16 @@ export async function runQueue<Op extends Operation>(
       done({ type: 'error', error, classification: classify(error) }),
     );
   };
-  /** Starts backlog entries while slots are free; gives them back if the run stopped or their target is down. */
+  /**
+   * Starts backlog entries while slots are free (highest priority first); gives one back instead
+   * when the run stopped, its target is down, or it expired while it waited (the next plan expires it).
+   */
   const pump = () => {
     while (executing < concurrency && backlog.length > 0) {
       const next = backlog.shift()!;
-      if (signal.aborted || stopped !== undefined || down.has(next.remote)) unclaimed.push(next.entry.id);
+      const expired = next.entry.expiresAt !== undefined && next.entry.expiresAt <= iso(clock.now());
+      if (signal.aborted || stopped !== undefined || down.has(next.remote) || expired)
+        unclaimed.push(next.entry.id);
       else launch(next.entry, next.remote);
     }
   };
@@ -432,9 +441,12 @@ export async function runQueue<Op extends Operation>(
     if (halted) for (const item of backlog.splice(0)) unclaimed.push(item.entry.id);
     const batch = settled.splice(0);
     const giveBack = unclaimed.splice(0);
-    const left = options.limit === undefined ? window : options.limit - started;
+    // Claims run ahead of the executors only while no other process is replaying (then each takes
+    // no more than it can run, and the work is shared).
+    const ahead: number = sharing ? concurrency : window;
+    const left = options.limit === undefined ? ahead : options.limit - started;
     // The batch and what is given back are recorded before anything is claimed: their slots are free.
-    const free = halted ? 0 : Math.min(window - (inFlight.size - batch.length - giveBack.length), left);
+    const free = halted ? 0 : Math.min(ahead - (inFlight.size - batch.length - giveBack.length), left);
     if (!first && batch.length === 0 && giveBack.length === 0 && (free <= 0 || exhausted)) {
       if (inFlight.size === 0) break;
       await new Promise<void>((resolve) => {
@@ -448,7 +460,11 @@ export async function runQueue<Op extends Operation>(
       const recovered = first ? recoverInterrupted(entries, iso(now), historyLimit).length : 0;
       const pendingAtStart = first ? entries.filter((e) => e.status === 'pending' && inScope(e)).length : 0;
       const byId = new Map<string, QueueEntry<Op>>();
-      for (const e of entries) byId.set(e.id, e);
+      let others = false;
+      for (const e of entries) {
+        byId.set(e.id, e);
+        if (e.status === 'running' && e.runner && e.runner.pid !== process.pid) others = true;
+      }
       const nowUp = new Set(up);
       const nowDown = new Set(down);
       let budgetSpent = false;
@@ -480,6 +496,7 @@ export async function runQueue<Op extends Operation>(
           recorded,
           nowUp,
           nowDown,
+          others,
           budgetSpent,
           expired: [],
           claimed: [],
@@ -521,6 +538,7 @@ export async function runQueue<Op extends Operation>(
         recorded,
         nowUp,
         nowDown,
+        others,
         budgetSpent,
         expired,
         claimed,
@@ -535,6 +553,7 @@ export async function runQueue<Op extends Operation>(
     }
     remaining = step.remaining;
 
+    sharing = step.others;
     for (const remote of step.nowUp) up.add(remote);
     for (const id of giveBack) inFlight.delete(id);
     for (const { item, final } of step.recorded) {
@@ -576,6 +595,8 @@ export async function runQueue<Op extends Operation>(
       inFlight.set(entry.id, remote);
       backlog.push({ entry, remote });
     }
+    // Priority between lanes holds in the backlog too (a stable sort keeps the claim order).
+    backlog.sort((a, b) => b.entry.priority - a.entry.priority);
     pump();
     exhausted = !step.more;
   }

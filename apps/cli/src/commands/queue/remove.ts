@@ -9,10 +9,14 @@ export class QueueRemoveCommand extends BaseCommand {
   static override usage = Command.Usage({
     category: 'Queue',
     description: 'Remove one entry by the id shown in `queue status` (or any unique prefix of the full id).',
-    details: 'Exit codes: 0 removed; 1 no entry matched, or the id is ambiguous (the candidates are listed).',
+    details: 'Exit codes: 0 removed; 2 no entry matched, or the id is ambiguous (the candidates are listed).',
   });
 
   id = Option.String({ name: 'ID|PREFIX' });
+
+  protected override aboutEntry(): string | undefined {
+    return this.id;
+  }
 
   protected async run(): Promise<Report> {
     const engine = await this.engine();

@@ -13,6 +13,10 @@ export class QueueRetryCommand extends BaseCommand {
 
   id = Option.String({ name: 'ID|PREFIX' });
 
+  protected override aboutEntry(): string | undefined {
+    return this.id;
+  }
+
   protected async run(): Promise<Report> {
     const engine = await this.engine();
     const entry = await engine.queueRetry(this.id);
