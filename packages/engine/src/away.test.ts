@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QueueEntry } from '@oxvcs/queue';
@@ -101,6 +101,24 @@ describe('whileAway (the marker file)', () => {
       },
     };
   }
+
+  it('two looks at once (two commands started together) report a failure once; a stale lock is taken over', async () => {
+    const queue = fakeQueue([entry('a', 'failed', T0 - 5000)]);
+    const file = awayFile(dir);
+    const [one, two] = await Promise.all([
+      whileAway({ queue, file, now: () => T0 }),
+      whileAway({ queue, file, now: () => T0 }),
+    ]);
+    expect([...one, ...two].map((e) => e.id)).toEqual(['a']);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+    // A lock left by a process that died mid-look does not silence the report.
+    writeFileSync(`${file}.lock`, '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${file}.lock`, old, old);
+    queue.entries.push(entry('b', 'failed', T0 + 2000));
+    queue.write();
+    expect((await whileAway({ queue, file, now: () => T0 + 3000 })).map((e) => e.id)).toEqual(['b']);
+  });
 
   it('reports each failure once: the second look finds nothing, a new failure is reported', async () => {
     const queue = fakeQueue([entry('a', 'failed', T0 - 5000)]);

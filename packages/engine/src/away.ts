@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QueueEntry } from '@oxvcs/queue';
 import { readState, writeState } from './state.js';
@@ -94,6 +94,44 @@ export interface WhileAwayOptions<E extends Finished = QueueEntry> {
  * file unchanged since the user last looked (same modification time and size) is not read at all.
  */
 export async function whileAway<E extends Finished>(options: WhileAwayOptions<E>): Promise<E[]> {
+  // One look at a time, across processes: two commands started together tell a failure once.
+  return withMarkerLock(`${options.file}.lock`, () => look(options));
+}
+
+/** How long a look waits for another; after it, telling twice beats not telling. */
+const LOCK_WAIT_MS = 2000;
+/** A lock file this old was left by a process that died mid-look. */
+const LOCK_STALE_MS = 10_000;
+
+async function withMarkerLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let held = false;
+  while (!held) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      held = true;
+    } catch (error) {
+      // Not a lock we could make (a read-only folder): look without it.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') break;
+      let age = 0;
+      try {
+        age = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue; // gone meanwhile: try again at once
+      }
+      if (age > LOCK_STALE_MS) rmSync(lock, { force: true });
+      else if (Date.now() > deadline) break;
+      else await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    if (held) rmSync(lock, { force: true });
+  }
+}
+
+async function look<E extends Finished>(options: WhileAwayOptions<E>): Promise<E[]> {
   const now = (options.now ?? Date.now)();
   let file: { mtimeMs: number; size: number };
   try {
