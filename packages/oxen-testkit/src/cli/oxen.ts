@@ -50,7 +50,6 @@
  *   (JSON `{pid, point}`), then waits until `<path>` exists. Makes races reproducible without sleeps.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { STATUS_CODES } from 'node:http';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -211,7 +210,10 @@ function remoteOf(repo: string, name?: string): Remote {
 // Formatting as the Rust crates do it
 
 /** http::StatusCode's Display: `502 Bad Gateway`. */
-const statusLine = (status: number) => `${status} ${STATUS_CODES[status] ?? '<unknown status code>'}`;
+// node:http (and with it TLS, HTTP/2 and undici) is loaded only when a status line is written:
+// local commands (status, add, commit, log) start without it.
+const statusLine = (status: number) =>
+  `${status} ${process.getBuiltinModule('node:http').STATUS_CODES[status] ?? '<unknown status code>'}`;
 
 /** indicatif's HumanBytes: binary units, two decimals, whole bytes below 1 KiB. */
 function humanBytes(n: number): string {
