@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RULES } from '@oxvcs/engine';
@@ -108,5 +109,30 @@ describe('1c. a long queue', () => {
     const body = json(await world.run(['queue', 'status', '--json'], { cwd: dir }));
     expect(body.entries).toHaveLength(60);
     await queue.clearAll();
+  });
+});
+
+describe('1d. an entry left running by a process that is gone', () => {
+  it('queue status says it was interrupted and what the next sync does, not that it runs', async () => {
+    const dir = await world.project('left-running');
+    const remote = world.server.repoUrl('e2e', 'left-running');
+    const queue = createQueue({ file: join(world.home('ada'), 'queue.json'), rules: RULES });
+    const { entry } = await queue.enqueue({
+      operation: { kind: 'pull', projectDir: dir, remote, branch: 'main' },
+    });
+    // A process that has ended: its pid names nobody now.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    await queue.transact((entries) => {
+      const e = entries.find((x) => x.id === entry.id)!;
+      e.status = 'running';
+      e.runner = { pid: Number(gone.stdout), since: new Date().toISOString() };
+    });
+    const status = await world.run(['queue', 'status'], { cwd: dir });
+    expect(status.stdout).toContain('[interrupted: the next sync checks the remote, then replays it]');
+    expect(status.stdout).not.toContain('[running]');
+    const sync = await world.run(['queue', 'sync', '--json'], { cwd: dir });
+    expect(json(sync).summary).toMatchObject({ done: 1, remaining: 0 });
   });
 });

@@ -1,6 +1,6 @@
 // Types and helpers of the lower layers that apps need to render results (apps import only the engine).
 export { type Grant, type HeartbeatEvent, type Lease, LockError, type LockState } from '@oxvcs/locks';
-export { OxenError } from '@oxvcs/oxen';
+export { isProcessAlive, OxenError } from '@oxvcs/oxen';
 export {
   type EntryReason,
   type EntryStatus,

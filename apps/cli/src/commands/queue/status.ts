@@ -35,6 +35,13 @@ export class QueueStatusCommand extends BaseCommand {
     // only counted, or those past the page) are told as for any command.
     await this.tellAway(engine, new Set(entries.filter((e) => e.status === 'failed').map((e) => e.id)));
     const describe = this.describe;
+    // Loaded with the engine already. A running entry whose process is gone (killed, or stopped
+    // before it could put the entry back) is not running: the next sync checks, then replays it.
+    const { isProcessAlive } = await import('../../engine.js');
+    const runningMark = (e: (typeof entries)[number]) =>
+      e.runner && !isProcessAlive(e.runner.pid)
+        ? ' [interrupted: the next sync checks the remote, then replays it]'
+        : ' [running]';
     return {
       data: {
         stats,
@@ -63,7 +70,7 @@ export class QueueStatusCommand extends BaseCommand {
         waiting.forEach((e, i) => {
           ui.out('');
           ui.out(
-            `  ${i + 1}. ${describe(e)} (${ago(e.enqueuedAt, now)})${e.status === 'running' ? ' [running]' : ''}`,
+            `  ${i + 1}. ${describe(e)} (${ago(e.enqueuedAt, now)})${e.status === 'running' ? runningMark(e) : ''}`,
           );
           ui.out(
             `     ID: ${shortId(e.id)} | Priority: ${e.priority} | Attempts: ${e.attempts}/${e.maxAttempts}`,
