@@ -54,7 +54,20 @@ describe('15. a lock that stays alive on its own', () => {
     await vi.waitFor(() => expect(alive(keeper)).toBe(false), { timeout: 10_000, interval: 100 });
     const after = await world.run(['lock', 'status'], { cwd: dir });
     expect(after.stdout).toMatch(/Keep-alive stopped: .*broken by bob@e2e: deadline/);
+    // Said once: the next status, and those of later leases, do not repeat it.
+    expect((await world.run(['lock', 'status'], { cwd: dir })).stdout).not.toContain('Keep-alive stopped');
+    expect((await world.run(['lock', 'acquire'], { cwd: dir })).code).toBe(0);
+    expect((await world.run(['lock', 'status'], { cwd: dir })).stdout).not.toContain('Keep-alive stopped');
   }, 90_000);
+
+  it('a lock broken and taken at once by someone else: the next status says the lease was broken', async () => {
+    const dir = await world.project('keepalive-taken');
+    expect((await world.run(['lock', 'acquire'], { cwd: dir })).code).toBe(0);
+    expect((await world.run(['lock', 'break', '--force'], { cwd: dir, user: 'bob' })).code).toBe(0);
+    expect((await world.run(['lock', 'acquire'], { cwd: dir, user: 'bob' })).code).toBe(0);
+    const status = await world.run(['lock', 'status'], { cwd: dir });
+    expect(status.stdout).toMatch(/bob@e2e holds it now, so your lease was broken: do not edit the project/);
+  });
 
   it('lock release stops the keep-alive; lock heartbeat --stop stops it explicitly', async () => {
     const dir = await world.project('keepalive2');

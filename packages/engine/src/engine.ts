@@ -120,7 +120,8 @@ export interface Engine {
   lockAcquire(options?: { ttlHours?: number; comment?: string }): Promise<Outcome<Grant>>;
   lockRelease(): Promise<Outcome<{ released: boolean; previous: LockState['state'] }>>;
   lockRenew(options?: { ttlHours?: number }): Promise<Outcome<Grant>>;
-  lockStatus(): Promise<LockStatusReport>;
+  /** `markSeen`: the user is shown the report (a lost keep-alive is then not shown again). */
+  lockStatus(options?: { markSeen?: boolean }): Promise<LockStatusReport>;
   lockList(): Promise<LockState[]>;
   lockBreak(options: { force: boolean; reason?: string }): Promise<{ broken: boolean; previous: LockState }>;
   /**
@@ -268,7 +269,7 @@ export function createEngine(options: EngineOptions): Engine {
     lockAcquire: async (o) => (await net()).lockAcquire(o),
     lockRelease: async () => (await net()).lockRelease(),
     lockRenew: async (o) => (await net()).lockRenew(o),
-    lockStatus: async () => (await net()).lockStatus(),
+    lockStatus: async (o) => (await net()).lockStatus(o),
     lockList: async () => (await net()).lockList(),
     lockBreak: async (o) => (await net()).lockBreak(o),
     heartbeat: async (o) => (await net()).heartbeat(o),

@@ -443,7 +443,7 @@ export function createOnline(core: Core): Online {
       });
     },
 
-    async lockStatus() {
+    async lockStatus(o = {}) {
       const p = getProject();
       const conn = await connectivity();
       if (conn.state !== 'offline') await autoSync();
@@ -451,12 +451,19 @@ export function createOnline(core: Core): Online {
         await getQueue().list({ status: ['pending', 'running', 'failed'], scope: p.root })
       ).filter((e) => specOf(e.operation).class === 'lock');
       const cached = grants()[grantId(p.remote.url, p.key)];
-      const hb = readState<HeartbeatNote | undefined>(
-        heartbeatFile(files.heartbeats, p.remote.url, p.key),
-        undefined,
-      );
-      // A running keep-alive, or one that stopped because the lock was lost (shown until seen).
-      const heartbeat = hb && (isProcessAlive(hb.pid) || hb.state === 'lost') ? hb : undefined;
+      const hbFile = heartbeatFile(files.heartbeats, p.remote.url, p.key);
+      const hb = readState<HeartbeatNote | undefined>(hbFile, undefined);
+      // A running keep-alive, or one that stopped because the lock was lost: shown until the user
+      // has seen it once, and never beside a lease granted after it.
+      const lostUnseen = hb?.state === 'lost' && !hb.seenAt && !(cached && cached.updatedAt > hb.updatedAt);
+      const heartbeat = hb && (isProcessAlive(hb.pid) || lostUnseen) ? hb : undefined;
+      if (o.markSeen && heartbeat && lostUnseen) {
+        try {
+          writeState(hbFile, { ...hb, seenAt: new Date().toISOString() });
+        } catch {
+          // Shown again next time.
+        }
+      }
       const base = {
         project: p,
         connectivity: conn,

@@ -13,7 +13,7 @@ export class LockStatusCommand extends BaseCommand {
 
   protected async run(): Promise<Report> {
     const engine = await this.engine();
-    const report = await engine.lockStatus();
+    const report = await engine.lockStatus({ markSeen: !this.json });
     const { project, connectivity, state, cached, heartbeat, queued } = report;
     return {
       data: {
@@ -45,6 +45,12 @@ export class LockStatusCommand extends BaseCommand {
           ui.out(`${ui.mark(mark)} ${describeState(state)}`);
           if (state.state === 'held-by-you' || state.state === 'held-by-other' || state.state === 'expired')
             renderLease(ui, state.lease);
+          // This machine held a lease that has not run out, and someone else holds the lock now:
+          // it was broken (and taken at once), which the table no longer says.
+          if (state.state === 'held-by-other' && cached && Date.parse(cached.expiresAt) > Date.now())
+            ui.out(
+              `${ui.mark('fail')} You held this lock until ${moment(cached.expiresAt)} (fencing token ${cached.fencingToken}); ${safeText(state.lease.holder)} holds it now, so your lease was broken: do not edit the project until you hold the lock again.`,
+            );
         }
         if (heartbeat) {
           const health =
