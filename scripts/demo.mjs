@@ -25,10 +25,13 @@ const env = {
 mkdirSync(env.HOME, { recursive: true });
 const bold = process.stdout.isTTY && !process.env.NO_COLOR;
 const say = (text) => process.stdout.write(bold ? `\n\u001b[1m# ${text}\u001b[0m\n` : `\n# ${text}\n`);
+/** An argument as a shell would need it typed (the transcript can be pasted). */
+const shellWord = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
+
 const run = (cmd, args, cwd, expect = [0]) =>
   new Promise((resolve, reject) => {
     process.stdout.write(
-      `$ ${cmd === CLI ? 'oxenvcs' : cmd === SERVER ? 'oxen-fake-server' : cmd} ${args.join(' ')}\n`,
+      `$ ${cmd === CLI ? 'oxenvcs' : cmd === SERVER ? 'oxen-fake-server' : cmd} ${args.map(shellWord).join(' ')}\n`,
     );
     const file = cmd === CLI || cmd === SERVER ? process.execPath : cmd;
     const argv = cmd === CLI || cmd === SERVER ? [cmd, ...args] : args;
@@ -36,6 +39,7 @@ const run = (cmd, args, cwd, expect = [0]) =>
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       process.stdout.write(stdout);
       process.stdout.write(stderr);
+      if (code !== 0) process.stdout.write(`(exit ${code})\n`);
       if (!expect.includes(code))
         reject(new Error(`${args.join(' ')} exited ${code}, expected ${expect.join(' or ')}`));
       else resolve({ code, stdout });

@@ -1,5 +1,5 @@
 import { shortId } from '@oxvcs/queue';
-import { lockTarget } from './shared.js';
+import { collapseIntoLast, lockTarget } from './shared.js';
 import type { OperationSpec, ReleaseLockOp } from './types.js';
 
 /** Give a lock back. */
@@ -15,8 +15,15 @@ export const releaseLock: OperationSpec<ReleaseLockOp> = {
     // names a grant we held when it was typed (the lock is held now: it must be given back), nor
     // when the acquisition may have reached the server (tried, or queued after a direct attempt
     // that did not finish): then the release runs after it.
-    if (incoming.operation.whileHeld || incoming.operation.fencingToken !== undefined) return undefined;
     const key = incoming.operation.key;
+    // The same release typed again: one is enough (the newer replaces it).
+    const again = collapseIntoLast(
+      incoming,
+      lane,
+      (other) => other.kind === 'release-lock' && other.key === key,
+    );
+    if (again) return again;
+    if (incoming.operation.whileHeld || incoming.operation.fencingToken !== undefined) return undefined;
     const sameLock = (kind: string) =>
       lane.filter(
         (e) =>

@@ -129,6 +129,15 @@ describe('supersession on enqueue', () => {
     );
   });
 
+  it('the same release typed twice is one entry, the newer', () => {
+    const first = make({ ...rel(), whileHeld: true } as Operation);
+    const { entries, decision } = enqueue([first], make({ ...rel(), whileHeld: true } as Operation));
+    expect(decision.outcome).toBe('collapsed');
+    expect(entries.map((e) => e.status)).toEqual(['superseded', 'pending']);
+    // Another key is another lock.
+    expect(enqueue([first], make(rel('/a', 'Drums'))).decision.outcome).toBe('added');
+  });
+
   it('a release after a done acquire is queued normally', () => {
     expect(enqueue([make(acq(), { status: 'done' })], make(rel())).decision.outcome).toBe('added');
   });

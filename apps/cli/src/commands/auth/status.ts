@@ -28,7 +28,9 @@ export class AuthStatusCommand extends BaseCommand {
         else
           this.ui.out(
             s.authenticated
-              ? `${this.ui.mark('ok')} The remote accepts the token`
+              ? s.hasToken
+                ? `${this.ui.mark('ok')} The remote accepts the token`
+                : `${this.ui.mark('ok')} The remote answers without a token (none is needed here)`
               : `${this.ui.mark('fail')} The remote refused; run 'oxenvcs auth login'`,
           );
       },

@@ -41,7 +41,9 @@ export class LockHeartbeatCommand extends BaseCommand {
     process.once('SIGTERM', stop);
     process.once('SIGHUP', stop);
     this.ui.err(
-      `${this.ui.mark('info')} Keeping the lock alive; press Ctrl-C to stop (the lock stays yours until it expires).`,
+      this.context.env.OXENVCS_BACKGROUND === '1'
+        ? `${this.ui.mark('info')} Keeping the lock alive in the background; stop with \`oxenvcs lock heartbeat --stop\` (the lock stays yours until it expires).`
+        : `${this.ui.mark('info')} Keeping the lock alive; press Ctrl-C to stop (the lock stays yours until it expires).`,
     );
     try {
       const end = await engine.heartbeat({

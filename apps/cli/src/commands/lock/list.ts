@@ -16,7 +16,7 @@ export class LockListCommand extends BaseCommand {
     return {
       data: { locks },
       human: () => {
-        if (locks.length === 0) this.ui.out('No locks have been taken in this repository.');
+        if (locks.length === 0) this.ui.out('No locks are held in this repository.');
         for (const state of locks) this.ui.out(describeState(state));
       },
     };
