@@ -63,6 +63,8 @@ export default defineConfig({
     // clipanion 3's ESM build imports a directory, which only a bundler resolves: let Vite handle it.
     server: { deps: { inline: ['clipanion'] } },
     testTimeout: 30_000,
+    // Polled waits (`vi.waitFor`) allow 15 s by default instead of 1 s: see vitest.setup.ts.
+    setupFiles: [resolve(root, 'vitest.setup.ts')],
     hookTimeout: 30_000,
     // Vitest's default leaves a core idle (one worker on a 2-core machine). Most files spend much of
     // their time waiting on child processes, sockets and timeouts, so one worker per core plus one

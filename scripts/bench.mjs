@@ -129,36 +129,36 @@ add(
 );
 
 const { createQueue, runQueue } = await import(join(root, 'packages/queue/dist/index.js'));
-const { RULES } = await import(join(root, 'packages/engine/dist/index.js'));
+const { RULES, createEngine } = await import(join(root, 'packages/engine/dist/index.js'));
 const { startFakeOxenServer, createFakeOxenEnv } = await import(
   join(root, 'packages/oxen-testkit/dist/index.js')
 );
 const { createOxenHub } = await import(join(root, 'packages/oxen/dist/index.js'));
 const { createLockManager } = await import(join(root, 'packages/locks/dist/index.js'));
-const { createEngine } = await import(join(root, 'packages/engine/dist/index.js'));
+
+/** In-process enqueue and list times (ms) on `queue`: `enqueues` pulls, then `lists` full lists. */
+async function enqueueAndList(queue, enqueues, lists, tag) {
+  const enq = [];
+  for (let i = 0; i < enqueues; i++) {
+    const operation = {
+      kind: 'pull',
+      projectDir: '/music/x',
+      remote: 'http://127.0.0.1:1/ns/r',
+      branch: `${tag}${i}`,
+    };
+    enq.push(await time(() => queue.enqueue({ operation })));
+  }
+  const list = [];
+  let listed = 0;
+  for (let i = 0; i < lists; i++) list.push(await time(async () => (listed = (await queue.list()).length)));
+  return { enq, list, listed };
+}
 
 process.stderr.write('Queue\n');
 for (const n of [100, 1000, 10000]) {
   const file = join(work, `q${n}.json`);
   seedQueue(file, n);
-  const queue = createQueue({ file, rules: RULES });
-  const enq = [];
-  for (let i = 0; i < 30; i++) {
-    enq.push(
-      await time(() =>
-        queue.enqueue({
-          operation: {
-            kind: 'pull',
-            projectDir: '/music/x',
-            remote: 'http://127.0.0.1:1/ns/r',
-            branch: `e${i}`,
-          },
-        }),
-      ),
-    );
-  }
-  const list = [];
-  for (let i = 0; i < 20; i++) list.push(await time(() => queue.list()));
+  const { enq, list } = await enqueueAndList(createQueue({ file, rules: RULES }), 30, 20, 'e');
   const fresh = median(
     Array.from({ length: 7 }, (_, i) =>
       wall([
@@ -180,25 +180,7 @@ for (const n of [100, 1000, 10000]) {
   const n = 200_000;
   const file = join(work, 'q200k.json');
   seedQueue(file, n);
-  const queue = createQueue({ file, rules: RULES });
-  const enq = [];
-  for (let i = 0; i < 3; i++) {
-    enq.push(
-      await time(() =>
-        queue.enqueue({
-          operation: {
-            kind: 'pull',
-            projectDir: '/music/x',
-            remote: 'http://127.0.0.1:1/ns/r',
-            branch: `big${i}`,
-          },
-        }),
-      ),
-    );
-  }
-  const list = [];
-  let listed = 0;
-  for (let i = 0; i < 3; i++) list.push(await time(async () => (listed = (await queue.list()).length)));
+  const { enq, list, listed } = await enqueueAndList(createQueue({ file, rules: RULES }), 3, 3, 'big');
   add('queue', `enqueue, in-process, ${n.toLocaleString('en')} entries (p50)`, ms(median(enq)), 'no error');
   add(
     'queue',

@@ -3,7 +3,7 @@ import type { LockState, QueueEntry } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
 import { unexpectedFailure } from './base.js';
 import { createUi } from './output.js';
-import { describeState, entryReason, renderLease, renewedHeadline } from './render.js';
+import { describeState, entryReason, reasonWords, renderLease, renewedHeadline } from './render.js';
 
 const now = Date.parse('2026-11-24T12:00:00Z');
 const iso = (ms: number) => new Date(now + ms).toISOString();
@@ -139,5 +139,38 @@ describe('errors no oxvcs package described', () => {
       message:
         "oxenvcs lock list failed unexpectedly (Cannot read properties of null (reading 'map')); run it again with --verbose, and if it fails the same way, report a bug with that output.",
     });
+  });
+});
+
+describe('reason words', () => {
+  it('every reason code the queue and the engine store has words, never the bare code', () => {
+    const facts = {
+      reason: 'r',
+      kind: 'transient',
+      attempts: 3,
+      expiresAt: iso(0),
+      text: 't',
+      entry: 'abcd1234',
+      at: iso(0),
+    };
+    for (const code of [
+      'will-retry',
+      'gave-up',
+      'failed',
+      'expired',
+      'interrupted',
+      'note',
+      'cancelled-by-release',
+      'cancelled-with-acquire',
+      'replaced',
+      'lease-ended',
+    ]) {
+      const words = reasonWords({ reason: { code, facts } } as unknown as QueueEntry);
+      expect(words, code).toBeDefined();
+      expect(words, code).not.toBe(code);
+    }
+    expect(
+      reasonWords({ reason: { code: 'replaced', facts: { entry: 'abcd1234' } } } as unknown as QueueEntry),
+    ).toBe('Replaced by abcd1234, the same request typed again: one run does both.');
   });
 });

@@ -31,8 +31,8 @@ export function reasonWords(entry: QueueEntry): string | undefined {
       return `Cancelled by release ${fact('entry')} before it ran.`;
     case 'cancelled-with-acquire':
       return `Cancelled together with the pending acquisition ${fact('entry')} it would have released.`;
-    case 'same-as-queued':
-      return `Not needed: ${fact('entry')}, queued just before it, does the same.`;
+    case 'replaced':
+      return `Replaced by ${fact('entry')}, the same request typed again: one run does both.`;
     case 'lease-ended':
       return `The lease it would extend ended at ${fact('at')}.`;
     case 'note':

@@ -110,8 +110,8 @@ export function reasonText(reason: EntryReason | undefined): string {
       return `cancelled by release ${fact('entry')}`;
     case 'cancelled-with-acquire':
       return `cancelled with the pending acquisition ${fact('entry')}`;
-    case 'same-as-queued':
-      return `not needed: ${fact('entry')} does the same`;
+    case 'replaced':
+      return `replaced by ${fact('entry')}, the same request typed again`;
     case 'lease-ended':
       return `the lease ended at ${fact('at')}`;
     default:

@@ -1,6 +1,6 @@
 import type { QueueEntry } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
-import { awayLines, fit, footer, keepAliveLines, safe, transferLine } from './format.js';
+import { awayLines, fit, footer, keepAliveLines, reasonText, safe, transferLine } from './format.js';
 import { initialState, type Row, reducer, type State, selectedRow, visibleRows } from './reducer.js';
 
 const row = (
@@ -371,5 +371,32 @@ describe('while you were away, transfer progress, keep-alive', () => {
         now: NOW,
       }),
     ).toBeUndefined();
+  });
+});
+
+describe('reason text', () => {
+  it('every reason code the queue and the engine store has words, never the bare code', () => {
+    const facts = {
+      reason: 'r',
+      kind: 'transient',
+      attempts: 3,
+      expiresAt: 'x',
+      text: 't',
+      entry: 'abcd1234',
+      at: 'x',
+    };
+    for (const code of [
+      'will-retry',
+      'gave-up',
+      'failed',
+      'expired',
+      'interrupted',
+      'note',
+      'cancelled-by-release',
+      'cancelled-with-acquire',
+      'replaced',
+      'lease-ended',
+    ])
+      expect(reasonText({ code, facts }), code).not.toBe(code);
   });
 });

@@ -8,6 +8,7 @@ import { acquireLock, type HeldLock, isProcessAlive, LockBusy, type LockHolder }
 import { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
 import { applyEnqueue, type EnqueueDecision, pruneFinished, runOrder, shortId } from './plan.js';
 import {
+  emptyStats,
   generationOf,
   type OnDisk,
   onDisk,
@@ -599,16 +600,9 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
     },
     async stats() {
       const entries = await load();
-      const stats: QueueStats = {
-        pending: 0,
-        running: 0,
-        done: 0,
-        failed: 0,
-        expired: 0,
-        superseded: 0,
-        total: entries.length,
-      };
+      const stats = emptyStats();
       for (const e of entries) stats[e.status] += 1;
+      stats.total = entries.length;
       return stats;
     },
     transact,

@@ -72,7 +72,8 @@ export interface OnDisk {
   readonly stamp: FileStamp;
 }
 
-const emptyStats = (): QueueStats => ({
+/** Counts of nothing. */
+export const emptyStats = (): QueueStats => ({
   pending: 0,
   running: 0,
   done: 0,
