@@ -7,5 +7,5 @@ const waitFor = vi.waitFor;
 vi.waitFor = ((callback: Parameters<typeof waitFor>[0], options?: Parameters<typeof waitFor>[1]) =>
   waitFor(
     callback,
-    typeof options === 'number' ? options : { timeout: 15_000, interval: 20, ...options },
+    typeof options === 'number' ? options : { timeout: 15_000, ...options },
   )) as typeof waitFor;

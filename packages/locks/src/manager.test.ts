@@ -323,6 +323,10 @@ describe('lock manager against the testkit server', () => {
       expect((await createOxenHub({ remoteUrl: url }).findBranch('oxvcs-locks/0000000003')) ?? 'gone').toBe(
         'gone',
       );
+      // The premise: Carol's claim takes longer than half the horizon (50 ms). Ada's steps above
+      // usually take longer, but on a fast machine they may not: wait out the horizon before the
+      // claim lands (a lower bound, which a busy machine only lengthens).
+      await new Promise((resolve) => setTimeout(resolve, 100));
       release();
       const result = await carolTry;
       expect(result.ok).toBe(false);
