@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import { isProcessAlive } from '@oxvcs/oxen';
+import { isRunning } from '@oxvcs/durable';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLI, createWorld, json, type World } from './helpers.js';
 
@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => world.close());
 
 /** Whether a process runs (a zombie waiting to be reaped does not). */
-const alive = (pid: number) => isProcessAlive(pid);
+const alive = (pid: number) => isRunning({ pid });
 
 /**
  * Starts the built CLI with the fake oxen told to stop at `point` (`push-upload`, before the first

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isProcessAlive } from '@oxvcs/oxen';
+import { isRunning } from '@oxvcs/durable';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLI, createWorld, json, type World } from './helpers.js';
 
@@ -12,7 +12,7 @@ beforeAll(async () => {
 afterAll(() => world.close());
 
 /** Running, not a zombie waiting to be reaped (a detached child's parent may never reap it). */
-const alive = (pid: number) => isProcessAlive(pid);
+const alive = (pid: number) => isRunning({ pid });
 
 describe('15. a lock that stays alive on its own', () => {
   it('the keep-alive outlives the shell that started it, renews, and stops with the reason when someone breaks the lock', async () => {

@@ -5,6 +5,8 @@ export type EngineErrorCode =
   | 'CONFIG_INVALID'
   | 'INVALID_INPUT'
   | 'STATE_UNREADABLE'
+  /** A FIFO, folder, device or symbolic link stands where a state file belongs. */
+  | 'STATE_NOT_A_FILE'
   /** A command that needs the remote (lock list, lock break) while it is unreachable. */
   | 'OFFLINE'
   /** A command that needs the remote did not finish within its deadline. */

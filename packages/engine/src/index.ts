@@ -1,6 +1,8 @@
 // Types and helpers of the lower layers that apps need to render results (apps import only the engine).
+
+export { isRunning } from '@oxvcs/durable';
 export { type Grant, type HeartbeatEvent, type Lease, LockError, type LockState } from '@oxvcs/locks';
-export { isProcessAlive, OxenError } from '@oxvcs/oxen';
+export { OxenError } from '@oxvcs/oxen';
 export {
   type EntryReason,
   type EntryStatus,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { readText, replaceFile } from '@oxvcs/durable';
 import type { CachedChain, ChainCache, KeyStore } from '@oxvcs/locks';
 import { readState, writeState } from './state.js';
 
@@ -13,17 +14,14 @@ export function fileKeyStore(dir: string): KeyStore {
   return {
     get(lockId) {
       try {
-        return readFileSync(fileOf(lockId), 'utf8').trim() || undefined;
+        return readText(fileOf(lockId))?.trim() || undefined;
       } catch {
         return undefined;
       }
     },
     set(lockId, privateKey) {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const tmp = `${fileOf(lockId)}.${process.pid}.tmp`;
-      writeFileSync(tmp, privateKey, { mode: 0o600 });
-      chmodSync(tmp, 0o600);
-      renameSync(tmp, fileOf(lockId));
+      replaceFile(fileOf(lockId), privateKey, { mode: 0o600 });
     },
     delete(lockId) {
       rmSync(fileOf(lockId), { force: true });

@@ -1,3 +1,4 @@
+import { identify, isRunning, signalProcess } from '@oxvcs/durable';
 import {
   createLockManager,
   type Grant,
@@ -11,7 +12,6 @@ import {
   clipServerText,
   createOxenCli,
   createOxenHub,
-  isProcessAlive,
   type OxenCli,
   type OxenHub,
   oxenConfigDir,
@@ -456,7 +456,7 @@ export function createOnline(core: Core): Online {
       // A running keep-alive, or one that stopped because the lock was lost: shown until the user
       // has seen it once, and never beside a lease granted after it.
       const lostUnseen = hb?.state === 'lost' && !hb.seenAt && !(cached && cached.updatedAt > hb.updatedAt);
-      const heartbeat = hb && (isProcessAlive(hb.pid) || lostUnseen) ? hb : undefined;
+      const heartbeat = hb && (isRunning(hb) || lostUnseen) ? hb : undefined;
       if (o.markSeen && heartbeat && lostUnseen) {
         try {
           writeState(hbFile, { ...hb, seenAt: new Date().toISOString() });
@@ -502,7 +502,7 @@ export function createOnline(core: Core): Online {
       if (
         running &&
         running.pid !== process.pid &&
-        isProcessAlive(running.pid) &&
+        isRunning(running) &&
         (running.state === 'healthy' || running.state === 'jeopardy')
       ) {
         throw new EngineError(
@@ -569,7 +569,7 @@ export function createOnline(core: Core): Online {
           key: p.key,
           state,
           failures,
-          pid: process.pid,
+          ...identify(),
           updatedAt: new Date().toISOString(),
           ...(expiresAt ? { expiresAt } : {}),
           ...(state === 'healthy' ? { nextRenewalAt: new Date(Date.now() + intervalMs).toISOString() } : {}),
@@ -609,9 +609,7 @@ export function createOnline(core: Core): Online {
       const file = heartbeatFile(files.heartbeats, p.remote.url, p.key);
       const note = readState<HeartbeatNote | undefined>(file, undefined);
       const running =
-        note !== undefined &&
-        isProcessAlive(note.pid) &&
-        (note.state === 'healthy' || note.state === 'jeopardy');
+        note !== undefined && isRunning(note) && (note.state === 'healthy' || note.state === 'jeopardy');
       return { ...(note ? { note } : {}), running, log: file.replace(/\.json$/, '.log') };
     },
 
@@ -622,7 +620,9 @@ export function createOnline(core: Core): Online {
         key: p.key,
         state: 'healthy',
         failures: 0,
-        pid,
+        // Its identity, not its pid alone: once it is gone, a process that reuses the pid is
+        // neither reported as the keep-alive nor ever signalled.
+        ...(identify(pid) ?? { pid }),
         updatedAt: new Date().toISOString(),
       };
       writeState(heartbeatFile(files.heartbeats, p.remote.url, p.key), note);
@@ -631,13 +631,10 @@ export function createOnline(core: Core): Online {
     async stopKeepAlive() {
       const { note, running } = await this.keepAlive();
       if (!note || !running || note.pid === process.pid) return { stopped: false };
-      try {
-        process.kill(note.pid, 'SIGTERM');
-      } catch {
-        return { stopped: false };
-      }
+      // Signalled only if it is still that very process (same start time): never a pid reused.
+      if (!signalProcess(note, 'SIGTERM')) return { stopped: false };
       // It publishes `stopped` as it ends; wait briefly so the next command sees it.
-      for (let i = 0; i < 40 && isProcessAlive(note.pid); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 40 && isRunning(note); i++) await new Promise((r) => setTimeout(r, 50));
       return { stopped: true, pid: note.pid };
     },
 

@@ -1,14 +1,16 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { readText, replaceFile, StateFileError } from '@oxvcs/durable';
 import { EngineError } from './errors.js';
 
 /** Reads a small JSON state file, or `fallback` when it does not exist. */
 export function readState<T>(file: string, fallback: T): T {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
+    const text = readText(file);
+    return text === undefined ? fallback : (JSON.parse(text) as T);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
     if (error instanceof SyntaxError) return fallback; // caches only: the remote is the truth
+    if (error instanceof StateFileError) throw notAFile(error);
     throw new EngineError(
       'STATE_UNREADABLE',
       `Cannot read ${file}: ${(error as Error).message}; check its permissions.`,
@@ -20,13 +22,26 @@ export function readState<T>(file: string, fallback: T): T {
   }
 }
 
-/** Writes a small JSON state file atomically (temp file + rename); `secret` files are mode 0600. */
+/**
+ * Writes a small JSON state file whole or not at all (see `replaceFile`: a full disk throws
+ * ENOSPC and leaves the previous version); `secret` files are mode 0600 in a 0700 folder.
+ */
 export function writeState(file: string, value: unknown, secret = false): void {
   mkdirSync(dirname(file), { recursive: true, ...(secret ? { mode: 0o700 } : {}) });
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2), secret ? { mode: 0o600 } : {});
-  if (secret) chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  try {
+    replaceFile(file, JSON.stringify(value, null, 2), secret ? { mode: 0o600 } : {});
+  } catch (error) {
+    throw error instanceof StateFileError ? notAFile(error) : error;
+  }
+}
+
+/** A state path that holds a FIFO, a folder, a device or a link: said at once, never blocked on. */
+function notAFile(error: StateFileError): EngineError {
+  return new EngineError(
+    'STATE_NOT_A_FILE',
+    `${error.file} is a ${error.kind === 'other' ? 'special file' : error.kind}, not a regular file; move it away${error.kind === 'symlink' ? ' (state files must be regular files; to keep the state elsewhere, set OXENVCS_HOME)' : ''}, then run again.`,
+    { cause: error, file: error.file },
+  );
 }
 
 /** What we last knew of a lease we hold (a cache; the remote is the truth). */
@@ -44,7 +59,10 @@ export interface HeartbeatNote {
   readonly key: string;
   readonly state: 'healthy' | 'jeopardy' | 'lost' | 'stopped';
   readonly failures: number;
+  /** The keep-alive process: pid, host and start time (`@oxvcs/durable`; older notes: pid only). */
   readonly pid: number;
+  readonly host?: string;
+  readonly start?: string;
   readonly updatedAt: string;
   readonly expiresAt?: string;
   /** Why it stopped (`lost`: broken, taken over, or the lease ended before a renewal got through). */

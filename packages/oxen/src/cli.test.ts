@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import { isRunning } from '@oxvcs/durable';
 import {
   createFakeOxenEnv,
   type FakeOxenEnv,
@@ -24,7 +25,9 @@ import { classify } from '@oxvcs/retry';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cliErrorFrom, createOxenCli, parseProgressLine, type TransferProgress } from './cli.js';
 import { OxenError } from './errors.js';
-import { isProcessAlive, TRANSFER_LOCK_FILE, type TransferRecord } from './transfer-lock.js';
+import { TRANSFER_LOCK_FILE, type TransferRecord } from './transfer-lock.js';
+
+const isProcessAlive = (pid: number) => isRunning({ pid });
 
 let server: FakeOxenServer;
 let env: FakeOxenEnv;

@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { replaceFile } from '@oxvcs/durable';
 import { parse, stringify } from 'smol-toml';
 import { OxenError } from './errors.js';
 
@@ -114,10 +115,7 @@ export function readAuthToken(
 
 function writeAuth(file: string, config: AuthConfig) {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, stringify(config as Record<string, unknown>), { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  replaceFile(file, stringify(config as Record<string, unknown>), { mode: 0o600 });
 }
 
 /** Stores `token` for `host` in Oxen's auth config (mode 0600), keeping other hosts. The token never touches argv. */

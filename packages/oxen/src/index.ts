@@ -36,4 +36,4 @@ export {
   type ServerFacts,
 } from './hub.js';
 export { compareVersions, parseRemoteUrl, type RemoteRef, redactUrl } from './remote.js';
-export { isProcessAlive, TRANSFER_LOCK_FILE, type TransferRecord } from './transfer-lock.js';
+export { TRANSFER_LOCK_FILE, type TransferRecord } from './transfer-lock.js';

@@ -1,15 +1,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { identify, isRunning } from '@oxvcs/durable';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OxenError } from './errors.js';
-import {
-  claimTransfer,
-  isProcessAlive,
-  processStartTime,
-  TRANSFER_LOCK_FILE,
-  type TransferRecord,
-} from './transfer-lock.js';
+import { claimTransfer, TRANSFER_LOCK_FILE, type TransferRecord } from './transfer-lock.js';
 
 let root: string;
 let file: string;
@@ -69,9 +64,10 @@ describe('claimTransfer', () => {
   it.skipIf(process.platform !== 'linux')(
     'a live pid with another start time is a reused pid: the claim is stale and replaced',
     () => {
-      const start = processStartTime(process.pid)!;
-      expect(isProcessAlive(process.pid, start)).toBe(true);
-      expect(isProcessAlive(process.pid, `${Number(start) + 1}`)).toBe(false);
+      const start = identify()!.start!;
+      const other = start.replace(/\d+$/, (ticks) => `${Number(ticks) + 1}`);
+      expect(isRunning({ pid: process.pid, start })).toBe(true);
+      expect(isRunning({ pid: process.pid, start: other })).toBe(false);
       writeFileSync(
         file,
         JSON.stringify(
@@ -79,7 +75,7 @@ describe('claimTransfer', () => {
             host: hostname(),
             ownerPid: process.pid,
             pid: process.pid,
-            pidStart: `${Number(start) + 1}`,
+            pidStart: other,
           }),
         ),
       );

@@ -8,10 +8,10 @@ import {
   renameSync,
   statSync,
   unlinkSync,
-  writeFileSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { identify, isRunning, replaceFile, writeAll, writeNewFile } from '@oxvcs/durable';
 import { OxenError } from './errors.js';
 
 /**
@@ -34,7 +34,7 @@ export interface TransferRecord {
   readonly host: string;
   /** The process that claimed the working copy (the one running this wrapper). */
   readonly ownerPid: number;
-  /** Its start time in clock ticks since boot (`/proc/<pid>/stat` field 22; Linux only). */
+  /** Its start time as the kernel keeps it (`@oxvcs/durable`'s process identity). */
   readonly ownerStart?: string;
   /** The oxen child (or the `script` that runs it under a terminal), once spawned. */
   readonly pid?: number;
@@ -67,49 +67,14 @@ export function findOxenRoot(from: string): string | undefined {
   }
 }
 
-/** The process's start time from `/proc/<pid>/stat` (field 22), or undefined off Linux or when it is gone. */
-export function processStartTime(pid: number): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name, which may itself hold spaces or parentheses.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * True while process `pid` runs and, when `startTime` is given (Linux), is the same process that
- * had that start time (not a later one that reused the pid). A zombie counts as gone. Off Linux
- * this is `kill(pid, 0)`, which cannot tell a reused pid apart.
- */
-export function isProcessAlive(pid: number, startTime?: string): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (process.platform === 'linux') {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return false;
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return false;
-    return startTime === undefined || fields[19] === startTime;
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const optional = <K extends string>(key: K, value: string | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, string>>;
 
 /** Whether the process a record names may still be transferring. */
 function holderAlive(record: TransferRecord, now: number): boolean {
   if (record.host !== hostname()) return now - Date.parse(record.startedAt) < FOREIGN_CLAIM_MS;
-  if (record.pid !== undefined) return isProcessAlive(record.pid, record.pidStart);
-  return isProcessAlive(record.ownerPid, record.ownerStart);
+  if (record.pid !== undefined) return isRunning({ pid: record.pid, ...optional('start', record.pidStart) });
+  return isRunning({ pid: record.ownerPid, ...optional('start', record.ownerStart) });
 }
 
 /** Modified in the last 5 s. */
@@ -142,7 +107,7 @@ const readText = (file: string): string | undefined => {
 /** Creates `file` holding `text` only if it does not exist; false when it does. */
 function createExclusive(file: string, text: string, id: string): boolean {
   const temp = `${file}.${id}.tmp`;
-  writeFileSync(temp, text);
+  writeNewFile(temp, text);
   try {
     linkSync(temp, file);
     return true;
@@ -159,7 +124,7 @@ function createExclusive(file: string, text: string, id: string): boolean {
       throw inner;
     }
     try {
-      writeFileSync(fd, text);
+      writeAll(fd, text);
     } finally {
       closeSync(fd);
     }
@@ -222,7 +187,7 @@ export function claimTransfer(cwd: string, command: string): TransferClaim | und
     command,
     host: hostname(),
     ownerPid: process.pid,
-    ...(processStartTime(process.pid) !== undefined ? { ownerStart: processStartTime(process.pid)! } : {}),
+    ...optional('ownerStart', identify()?.start),
     startedAt: new Date().toISOString(),
   };
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -233,10 +198,8 @@ export function claimTransfer(cwd: string, command: string): TransferClaim | und
         file,
         setChild(pid) {
           if (!held || !ours()) return;
-          const start = processStartTime(pid);
-          record = { ...record, pid, ...(start !== undefined ? { pidStart: start } : {}) };
-          writeFileSync(`${file}.${id}.tmp`, JSON.stringify(record));
-          renameSync(`${file}.${id}.tmp`, file);
+          record = { ...record, pid, ...optional('pidStart', identify(pid)?.start) };
+          replaceFile(file, JSON.stringify(record), { token: id });
         },
         release() {
           if (!held) return;

@@ -1,50 +1,9 @@
-import {
-  closeSync,
-  fstatSync,
-  fsyncSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { currentIdentity, type FileVersion, readVersion, replaceFile } from '@oxvcs/durable';
 import type { SyncAdapter } from 'lowdb';
 
-/** One version of a file: its bytes and an identity that changes whenever the file is replaced. */
-export interface FileVersion {
-  /** Inode, size and mtime, or `absent`. */
-  readonly identity: string;
-  /** The content; undefined when there is no file. */
-  readonly bytes: Buffer | undefined;
-}
-
-const identityOf = (s: { ino: bigint; size: bigint; mtimeNs: bigint }) => `${s.ino}:${s.size}:${s.mtimeNs}`;
-
-/** Reads `file` and the identity of exactly the version read (stat of the open descriptor). */
-export function readVersion(file: string): FileVersion {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { identity: 'absent', bytes: undefined };
-    throw error;
-  }
-  try {
-    const identity = identityOf(fstatSync(fd, { bigint: true }));
-    return { identity, bytes: readFileSync(fd) };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** The identity of the version of `file` on disk now. */
-export function currentIdentity(file: string): string {
-  const s = statSync(file, { bigint: true, throwIfNoEntry: false });
-  return s ? identityOf(s) : 'absent';
-}
+export { currentIdentity, type FileVersion, readVersion };
 
 /** Why a guarded write did not replace the file; nothing was written in any case. */
 export type ConflictReason = 'lock-lost' | 'file-changed' | 'fenced';
@@ -58,10 +17,6 @@ export class WriteConflict extends Error {
     this.reason = reason;
   }
 }
-
-/** The temp file a writer holding `token` replaces `file` from. */
-export const tempFileFor = (file: string, token: string) =>
-  join(dirname(file), `.${basename(file)}.${token}.tmp`);
 
 /**
  * Removes every temp file beside `file` (`.<name>.*.tmp`) except those of `keepToken`: temp files
@@ -92,55 +47,22 @@ export interface GuardedWrite {
 }
 
 /**
- * Replaces `file` with `text` so that no crash can leave it torn or empty, and so that the write
- * is on disk when this returns: temp file written and fsynced, checked, renamed over the file,
- * then the folder fsynced (the rename itself is durable). Throws {@link WriteConflict} when the
- * check fails or the temp file was swept away by a holder that took the lock over. Returns the
- * identity of the version written.
+ * Replaces `file` with `data`, whole or not at all (see `replaceFile` of `@oxvcs/durable`: every
+ * byte written, fsynced and its size checked, renamed, the folder fsynced; a full disk throws
+ * ENOSPC and leaves the previous version), provided the check passes right before the rename.
+ * Throws {@link WriteConflict} when the check fails or the temp file was swept away by a holder
+ * that took the lock over. Returns the identity of the version written.
  */
 export function writeGuarded(write: GuardedWrite): string {
-  const { file, data, token } = write;
-  const temp = tempFileFor(file, token);
-  const fd = openSync(temp, 'w');
-  let identity: string;
-  try {
-    if (typeof data === 'string') writeSync(fd, data);
-    else writeSync(fd, data);
-    fsyncSync(fd);
-    // A rename keeps inode, size and mtime: this is the identity the file has once replaced.
-    identity = identityOf(fstatSync(fd, { bigint: true }));
-  } finally {
-    closeSync(fd);
-  }
-  const reason = write.check();
-  if (reason) {
-    rmSync(temp, { force: true });
-    throw new WriteConflict(reason);
-  }
-  write.onVerified?.();
-  try {
-    renameSync(temp, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new WriteConflict('fenced');
-    throw error;
-  }
-  syncFolder(dirname(file));
-  return identity;
-}
-
-function syncFolder(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch (error) {
-    // Some platforms and file systems cannot fsync a folder (Windows, some network mounts);
-    // the rename is then as durable as the system makes it.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'ENOTSUP') throw error;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  return replaceFile(write.file, write.data, {
+    token: write.token,
+    beforeRename: () => {
+      const reason = write.check();
+      if (reason) throw new WriteConflict(reason);
+      write.onVerified?.();
+    },
+    onSwept: () => new WriteConflict('fenced'),
+  });
 }
 
 /** What a {@link GuardedFileSync} checks before it replaces the file: the lock held while it read. */

@@ -11,6 +11,7 @@ export type QueueErrorCode =
   | 'INVALID_STATE'
   | 'LOCK_TIMEOUT'
   | 'NOT_WRITABLE'
+  | 'NOT_A_FILE'
   | 'WRITE_CONFLICT'
   | 'INVALID_OPERATION';
 

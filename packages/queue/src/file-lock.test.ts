@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { assessLock, isProcessAlive, type LockFacts, type LockObservation } from './file-lock.js';
+import { assessLock, type LockFacts, type LockObservation } from './file-lock.js';
 
 const NOW = 1_800_000_000_000;
-const held = (pid: number, mtimeMs: number, host = 'mac', token = 't1'): LockObservation => ({
+const held = (pid: number, mtimeMs: number, host = 'mac', token = 't1', start = 's1'): LockObservation => ({
   kind: 'held',
-  holder: { pid, host, token, acquiredAt: mtimeMs },
+  holder: { pid, host, token, acquiredAt: mtimeMs, start },
   mtimeMs,
   id: token,
 });
@@ -16,7 +16,9 @@ const facts = (observation: LockObservation, over: Partial<LockFacts> = {}): Loc
   host: 'mac',
   pid: 100,
   holdsHere: () => false,
-  isAlive: (pid) => pid === 200,
+  // Process 100 (this one) and 200 run, both started at `s1`; any other start is another process.
+  isSelf: (h) => h.pid === 100 && h.start === 's1',
+  isAlive: (h) => (h.pid === 100 || h.pid === 200) && h.start === 's1',
   ...over,
 });
 
@@ -54,6 +56,17 @@ describe('assessLock', () => {
     expect(assessLock(facts(held(100, NOW)))).toEqual({ action: 'take-over', reason: 'holder-dead' });
   });
 
+  it('a live pid with another start time is a reused pid: its holder is dead, taken over at once', () => {
+    expect(assessLock(facts(held(200, NOW, 'mac', 't1', 's0')))).toEqual({
+      action: 'take-over',
+      reason: 'holder-dead',
+    });
+    expect(assessLock(facts(held(100, NOW, 'mac', 't1', 's0'), { holdsHere: () => true }))).toEqual({
+      action: 'take-over',
+      reason: 'holder-dead',
+    });
+  });
+
   it('a lock without a holder record (an older version) is judged by time only', () => {
     const unknown: LockObservation = { kind: 'unknown', mtimeMs: NOW - 1_000, id: 'inode 7' };
     expect(assessLock(facts(unknown))).toEqual({ action: 'wait' });
@@ -61,13 +74,5 @@ describe('assessLock', () => {
       action: 'take-over',
       reason: 'stale',
     });
-  });
-});
-
-describe('isProcessAlive', () => {
-  it('this process is alive; a pid that cannot exist is not', () => {
-    expect(isProcessAlive(process.pid)).toBe(true);
-    expect(isProcessAlive(2 ** 30)).toBe(false);
-    expect(isProcessAlive(0)).toBe(false);
   });
 });

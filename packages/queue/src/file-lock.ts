@@ -1,20 +1,24 @@
 import {
+  closeSync,
   existsSync,
   linkSync,
+  openSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
   unlinkSync,
-  writeFileSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { checkProcess, identify, isRunning, writeAll, writeNewFile } from '@oxvcs/durable';
 
 /** Who holds a queue file lock, as recorded in the lock file itself. */
 export interface LockHolder {
   readonly pid: number;
   readonly host: string;
+  /** The holder's start time as the kernel keeps it (see `@oxvcs/durable`): a reused pid is not the holder. */
+  readonly start?: string;
   /** Random per acquisition: tells this holding apart from any other by the same process. */
   readonly token: string;
   /** When it was taken, in ms since the epoch on the holder's clock. */
@@ -48,7 +52,10 @@ export interface LockFacts {
   readonly pid: number;
   /** True when `token` is a lock this very process holds right now. */
   readonly holdsHere: (token: string) => boolean;
-  readonly isAlive: (pid: number) => boolean;
+  /** True when the holder is this very process (same pid and start time). */
+  readonly isSelf: (holder: LockHolder) => boolean;
+  /** True while the holder's process runs (same pid and start time: a reused pid is not it). */
+  readonly isAlive: (holder: LockHolder) => boolean;
 }
 
 /**
@@ -61,42 +68,19 @@ export interface LockFacts {
 export function assessLock(facts: LockFacts): LockVerdict {
   const { observation: seen } = facts;
   if (seen.kind === 'held' && seen.holder.host === facts.host) {
-    const { pid, token } = seen.holder;
-    // Same pid, not ours: a previous process that had this pid (containers reuse low pids).
-    // Our own pid: dead unless this process still holds it (a worker thread shares the pid, so only
-    // the main thread may judge; node:worker_threads is loaded only on this rare path).
-    const dead =
-      pid === facts.pid
-        ? process.getBuiltinModule('node:worker_threads').isMainThread && !facts.holdsHere(token)
-        : !facts.isAlive(pid);
+    const { token } = seen.holder;
+    // This very process: dead unless it still holds it (a worker thread shares the pid, so only the
+    // main thread may judge; node:worker_threads is loaded only on this rare path). Anyone else,
+    // including a previous process that had our pid (containers reuse low pids): by its identity.
+    const dead = facts.isSelf(seen.holder)
+      ? process.getBuiltinModule('node:worker_threads').isMainThread && !facts.holdsHere(token)
+      : !facts.isAlive(seen.holder);
     if (dead) return { action: 'take-over', reason: 'holder-dead' };
   }
   if (facts.now - seen.mtimeMs >= facts.staleMs || facts.watchedMs >= facts.staleMs) {
     return { action: 'take-over', reason: 'stale' };
   }
   return { action: 'wait' };
-}
-
-/**
- * True when `pid` is a live process on this machine. A process of another user counts as live;
- * a zombie (killed, not yet reaped by its parent) counts as dead.
- */
-export function isProcessAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  if (process.platform !== 'linux') return true;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return true;
-  }
 }
 
 /** Options of {@link acquireLock}. */
@@ -189,7 +173,13 @@ function parseHolder(text: string): LockHolder | undefined {
       typeof value.token === 'string' &&
       typeof value.acquiredAt === 'number'
     ) {
-      return { pid: value.pid, host: value.host, token: value.token, acquiredAt: value.acquiredAt };
+      return {
+        pid: value.pid,
+        host: value.host,
+        token: value.token,
+        acquiredAt: value.acquiredAt,
+        ...(typeof value.start === 'string' ? { start: value.start } : {}),
+      };
     }
   } catch {
     // Torn or foreign content: judged as a holder we know nothing about.
@@ -216,12 +206,13 @@ export async function acquireLock(options: AcquireOptions): Promise<Acquired> {
   const token = newToken();
   const candidate = sideFile(path, token, 'new');
   const started = performance.now();
+  const self = identify();
   let delay = 2;
   let watching: { id: string; since: number } | undefined;
   let holdings = 0;
   let takeover: Acquired['takeover'];
   for (;;) {
-    const record = JSON.stringify({ pid: process.pid, host: HOST, token, acquiredAt: Date.now() });
+    const record = JSON.stringify({ ...self, host: HOST, token, acquiredAt: Date.now() });
     if (create(path, candidate, record)) {
       heldHere.add(token);
       const waitedMs = performance.now() - started;
@@ -244,7 +235,8 @@ export async function acquireLock(options: AcquireOptions): Promise<Acquired> {
       host: HOST,
       pid: process.pid,
       holdsHere: (t) => heldHere.has(t),
-      isAlive: isProcessAlive,
+      isSelf: (holder) => holder.pid === process.pid && checkProcess(holder) === 'running',
+      isAlive: isRunning,
     });
     if (verdict.action === 'take-over') {
       if (removeIfSame(path, seen, token)) {
@@ -270,7 +262,7 @@ export async function acquireLock(options: AcquireOptions): Promise<Acquired> {
  * Errors of the folder itself (read-only, full…) are thrown as they are.
  */
 function create(path: string, candidate: string, record: string): boolean {
-  writeFileSync(candidate, record);
+  writeNewFile(candidate, record);
   try {
     linkSync(candidate, path);
     return true;
@@ -292,7 +284,12 @@ function create(path: string, candidate: string, record: string): boolean {
 
 function createExclusive(path: string, record: string): boolean {
   try {
-    writeFileSync(path, record, { flag: 'wx' });
+    const fd = openSync(path, 'wx');
+    try {
+      writeAll(fd, record);
+    } finally {
+      closeSync(fd);
+    }
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;

@@ -9,6 +9,7 @@ import {
   retry,
 } from '@oxvcs/retry';
 import { planRun } from './plan.js';
+import { isRunnerHere, runnerHere } from './runner-identity.js';
 import { type Queue, recoverInterrupted } from './store.js';
 import type { AttemptRecord, Facts, Operation, QueueEntry, QueueRules, StoredError } from './types.js';
 
@@ -463,7 +464,7 @@ export async function runQueue<Op extends Operation>(
       let others = false;
       for (const e of entries) {
         byId.set(e.id, e);
-        if (e.status === 'running' && e.runner && e.runner.pid !== process.pid) others = true;
+        if (e.status === 'running' && e.runner && !isRunnerHere(e.runner)) others = true;
       }
       const nowUp = new Set(up);
       const nowDown = new Set(down);
@@ -482,7 +483,7 @@ export async function runQueue<Op extends Operation>(
       // Claimed and never started: pending again, as they were (attempts not counted).
       for (const id of giveBack) {
         const e = byId.get(id);
-        if (e?.status !== 'running' || e.runner?.pid !== process.pid) continue;
+        if (e?.status !== 'running' || !e.runner || !isRunnerHere(e.runner)) continue;
         e.status = 'pending';
         e.attempts = Math.max(0, e.attempts - 1);
         delete e.runner;
@@ -530,7 +531,7 @@ export async function runQueue<Op extends Operation>(
         probing.set(remote, (probing.get(remote) ?? 0) + 1);
         e.status = 'running';
         e.attempts += 1;
-        e.runner = { pid: process.pid, since: iso(now) };
+        e.runner = { ...runnerHere(), since: iso(now) };
         claimed.push({ entry: { ...e }, remote });
       }
       return {

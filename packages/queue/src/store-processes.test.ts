@@ -39,7 +39,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const hooks = fileURLToPath(new URL('./test-support/source-hooks.mjs', import.meta.url));
+const hooks = fileURLToPath(new URL('../../../source-hooks.mjs', import.meta.url));
 const writerScript = fileURLToPath(new URL('./test-support/queue-writer.mjs', import.meta.url));
 
 interface Writer {

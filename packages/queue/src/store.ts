@@ -1,12 +1,14 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
+import { replaceFile, StateFileError } from '@oxvcs/durable';
 import { LowSync } from 'lowdb';
 import { type ConflictReason, GuardedFileSync, sweepTemps, WriteConflict } from './durable-file.js';
 import { QueueError } from './errors.js';
-import { acquireLock, type HeldLock, isProcessAlive, LockBusy, type LockHolder } from './file-lock.js';
+import { acquireLock, type HeldLock, LockBusy, type LockHolder } from './file-lock.js';
 import { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
 import { applyEnqueue, type EnqueueDecision, pruneFinished, runOrder, shortId } from './plan.js';
+import { isRunnerAlive } from './runner-identity.js';
 import {
   emptyStats,
   generationOf,
@@ -223,12 +225,14 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       // Loaded only on this rare path: node:crypto costs a cold `queue status` ~10 ms.
       const { createHash } = process.getBuiltinModule('node:crypto');
       const quarantine = `${file}.corrupt-${createHash('sha256').update(bytes).digest('hex').slice(0, 8)}`;
-      let kept = true;
+      // Kept already by an earlier run (same content, same name); else copied whole, or not at all
+      // (a read-only folder, a full disk).
+      let kept = existsSync(quarantine);
       try {
-        writeFileSync(quarantine, bytes, { flag: 'wx' });
-      } catch (copyError) {
-        // Kept already by an earlier run (same content, same name), or the folder is read-only.
-        kept = (copyError as NodeJS.ErrnoException).code === 'EEXIST';
+        if (!kept) replaceFile(quarantine, bytes);
+        kept = true;
+      } catch {
+        kept = existsSync(quarantine);
       }
       throw new QueueError(
         'CORRUPT',
@@ -273,6 +277,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       db.read();
     } catch (error) {
       if (error instanceof QueueError) throw error;
+      if (error instanceof StateFileError) throw notAFile(error);
       throw new QueueError(
         'UNREADABLE',
         `Cannot read the queue file ${file}: ${(error as Error).message}; check its permissions.`,
@@ -287,7 +292,17 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
     return db.data.entries;
   };
 
+  const notAFile = (error: StateFileError): QueueError =>
+    new QueueError(
+      'NOT_A_FILE',
+      error.kind === 'symlink'
+        ? `The queue file ${error.file} is a symbolic link; state files must be regular files (to keep the state elsewhere, point the state folder there instead): replace the link with the file it points to, then run again.`
+        : `The queue file ${error.file} is a ${error.kind === 'other' ? 'special file' : error.kind}, not a regular file; move it away, then run again.`,
+      { cause: error, file: error.file },
+    );
+
   const notWritable = (error: unknown): unknown => {
+    if (error instanceof StateFileError) return notAFile(error);
     const errno = (error as NodeJS.ErrnoException | undefined)?.code;
     if (error instanceof QueueError || typeof errno !== 'string' || !errno.startsWith('E')) return error;
     const facts = { cause: error, file, folder, errno };
@@ -545,7 +560,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
     remove(idOrPrefix) {
       return update((data) => {
         const entry = resolve(data.entries, idOrPrefix);
-        if (entry.status === 'running' && entry.runner && isProcessAlive(entry.runner.pid)) {
+        if (entry.status === 'running' && isRunnerAlive(entry.runner)) {
           throw new QueueError(
             'INVALID_STATE',
             `Entry ${shortId(entry.id)} is running right now; wait for it or stop the sync first.`,
@@ -590,9 +605,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
     },
     clearAll() {
       return update((data) => {
-        const live = data.entries.filter(
-          (e) => e.status === 'running' && e.runner && isProcessAlive(e.runner.pid),
-        );
+        const live = data.entries.filter((e) => e.status === 'running' && isRunnerAlive(e.runner));
         const removed = data.entries.length - live.length;
         data.entries = live;
         return removed;
@@ -627,7 +640,7 @@ export function recoverInterrupted<Op extends Operation>(
 ): QueueEntry<Op>[] {
   const recovered: QueueEntry<Op>[] = [];
   for (const e of entries) {
-    if (e.status !== 'running' || (e.runner && isProcessAlive(e.runner.pid))) continue;
+    if (e.status !== 'running' || isRunnerAlive(e.runner)) continue;
     e.status = 'pending';
     e.verifyFirst = true;
     e.reason = { code: 'interrupted' };

@@ -1,14 +1,5 @@
-import {
-  closeSync,
-  fstatSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { openRegular, readText, replaceFile } from '@oxvcs/durable';
 import { runOrder } from './plan.js';
 import type { EntryStatus, Operation, QueueEntry, QueueRules } from './types.js';
 
@@ -165,7 +156,8 @@ export function generationOf(bytes: Uint8Array, version: number): string | undef
 export function onDisk(file: string, version: number): OnDisk | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(file, 'r');
+    fd = openRegular(file);
+    if (fd === undefined) return undefined;
     const head = Buffer.alloc(96);
     const n = readSync(fd, head, 0, head.length, 0);
     const generation = generationOf(head.subarray(0, n), version);
@@ -220,17 +212,11 @@ export function writeSummary<Op extends Operation>(
     all: pageOf(rules, entries, now, pageSize),
     scopes,
   };
-  // Named like the queue's own temp files, so a writer sweeps one a crash left behind.
-  const tmp = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`,
-  );
   try {
-    writeFileSync(tmp, JSON.stringify(summary));
-    renameSync(tmp, path);
+    // Its temp file is named like the queue's own, so a writer sweeps one a crash left behind.
+    replaceFile(path, JSON.stringify(summary));
   } catch {
     // A cache: without it a status page reads the queue file itself.
-    rmSync(tmp, { force: true });
   }
 }
 
@@ -248,7 +234,9 @@ export function overviewFromSummary<Op extends Operation>(
   if (disk === undefined) return undefined;
   let summary: Summary<Op>;
   try {
-    summary = JSON.parse(readFileSync(path, 'utf8')) as Summary<Op>;
+    const text = readText(path);
+    if (text === undefined) return undefined;
+    summary = JSON.parse(text) as Summary<Op>;
   } catch {
     return undefined;
   }

@@ -78,8 +78,11 @@ export interface QueueEntry<Op extends Operation = Operation> {
   reason?: EntryReason;
   /** Set when the entry was found `running` after its process died: check the remote before replaying. */
   verifyFirst?: boolean;
-  /** Who is running it (pid), and since when. */
-  runner?: { pid: number; since: string };
+  /**
+   * Who is running it, and since when: the process's pid, host and start time (a pid alone could
+   * be reused by another program; see `@oxvcs/durable`'s process identity).
+   */
+  runner?: { pid: number; since: string; host?: string; start?: string };
   supersededBy?: string;
   lastError?: StoredError;
   history: AttemptRecord[];

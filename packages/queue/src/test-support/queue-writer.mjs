@@ -1,5 +1,5 @@
 // A child process writing the queue, for the crash and takeover tests. Runs the sources (start it
-// with `--import ./source-hooks.mjs`). Every line it prints is written synchronously, so a line the
+// with `--import <root>/source-hooks.mjs`). Every line it prints is written synchronously, so a line the
 // parent has read happened before any later kill or stop.
 //
 // argv: mode file tag [options JSON]

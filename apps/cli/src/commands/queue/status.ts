@@ -37,9 +37,9 @@ export class QueueStatusCommand extends BaseCommand {
     const describe = this.describe;
     // Loaded with the engine already. A running entry whose process is gone (killed, or stopped
     // before it could put the entry back) is not running: the next sync checks, then replays it.
-    const { isProcessAlive } = await import('../../engine.js');
+    const { isRunning } = await import('../../engine.js');
     const runningMark = (e: (typeof entries)[number]) =>
-      e.runner && !isProcessAlive(e.runner.pid)
+      e.runner && !isRunning(e.runner)
         ? ' [interrupted: the next sync checks the remote, then replays it]'
         : ' [running]';
     return {

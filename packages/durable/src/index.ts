@@ -1,0 +1,22 @@
+export { type NotAFileKind, StateFileError, type StateFileErrorCode } from './errors.js';
+export {
+  checkProcess,
+  identify,
+  isRunning,
+  type ProcessCheck,
+  type ProcessIdentity,
+  signalProcess,
+} from './process-identity.js';
+export {
+  assertReplaceable,
+  currentIdentity,
+  type FileVersion,
+  openRegular,
+  type ReplaceOptions,
+  readText,
+  readVersion,
+  replaceFile,
+  tempFileFor,
+  writeAll,
+  writeNewFile,
+} from './whole-file.js';
