@@ -1,16 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, createWorld, type World } from './helpers.js';
+import { canUnshare, createWorld, inNamespaces, type World } from './helpers.js';
 
 // A full disk, for real: the state folder is a small tmpfs mounted in a private mount namespace
 // (unshare -m), so nothing outside this test sees it. Needs root on Linux (CI runs as root);
 // elsewhere the test is skipped, saying why.
-const canMount =
-  process.platform === 'linux' &&
-  process.getuid?.() === 0 &&
-  spawnSync('unshare', ['-m', '--propagation', 'private', 'true']).status === 0;
 
 let world: World;
 beforeAll(async () => {
@@ -26,13 +21,10 @@ function onSmallDisk(script: string, env: NodeJS.ProcessEnv, out: string, free: 
   const state = env.OXENVCS_HOME as string;
   mkdirSync(state, { recursive: true });
   const setup = `mount -t tmpfs -o size=256k tmpfs "$STATE" && head -c ${256 * 1024 - free} /dev/zero > "$STATE/filler" 2>/dev/null; `;
-  return spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', setup + script], {
-    env: { ...env, STATE: state, OUT: out, CLI, NODE: process.execPath },
-    encoding: 'utf8',
-  });
+  return inNamespaces(setup + script, { ...env, STATE: state, OUT: out });
 }
 
-describe.skipIf(!canMount)(
+describe.skipIf(!canUnshare)(
   'a full disk (state folder on a small tmpfs; skipped unless root on Linux)',
   () => {
     it('every push answered "queued" (75) is in the queue; the first that cannot be stored says the disk is full (exit 1); the queue file stays whole', async () => {
@@ -50,7 +42,7 @@ for i in $(seq 1 60); do
 done
 "$NODE" "$CLI" queue status --json --all > "$OUT/status.json" 2>"$OUT/status.err"; echo $? > "$OUT/status.code"
 ls -a "$STATE" > "$OUT/listing"`;
-      const run = onSmallDisk(script, world.envFor('ada'), out, 28 * 1024);
+      const run = await onSmallDisk(script, world.envFor('ada'), out, 28 * 1024);
       expect(run.status, run.stderr).toBe(0);
       const codes = readFileSync(join(out, 'codes'), 'utf8')
         .trim()

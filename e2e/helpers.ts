@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,3 +94,36 @@ export async function createWorld(options: { seed?: number } = {}): Promise<Worl
 
 /** Parses `--json` output. */
 export const json = (r: Result) => JSON.parse(r.stdout) as Record<string, any>;
+
+/**
+ * True where a test may make private mount and pid namespaces (`unshare`): Linux, as root (CI runs
+ * as root). Tests that need a real small file system or real pid reuse are skipped elsewhere, and
+ * say so in their names.
+ */
+export const canUnshare =
+  process.platform === 'linux' &&
+  process.getuid?.() === 0 &&
+  spawnSync('unshare', ['-m', '-p', '-f', '--mount-proc', '--propagation', 'private', 'true']).status === 0;
+
+/**
+ * Runs the sh `script` as pid 1 of fresh private mount and pid namespaces (mounts made there, and
+ * pids, are its own), with `env` plus `CLI` (the built oxenvcs) and `NODE`; the loopback network is
+ * shared, so the world's server answers. Resolves with its exit status and stderr.
+ */
+export function inNamespaces(
+  script: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      'unshare',
+      ['-m', '-p', '-f', '--mount-proc', '--propagation', 'private', 'sh', '-c', script],
+      { env: { ...env, CLI, NODE: process.execPath }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}

@@ -3,6 +3,16 @@ import { OxvcsError } from '@oxvcs/retry';
 /** What stands at a state file's path instead of a regular file. */
 export type NotAFileKind = 'fifo' | 'directory' | 'device' | 'socket' | 'symlink' | 'other';
 
+/** What each {@link NotAFileKind} is called in a message ("… is a named pipe (FIFO), not a regular file"). */
+export const NOT_A_FILE_NAMES: Readonly<Record<NotAFileKind, string>> = {
+  fifo: 'a named pipe (FIFO)',
+  directory: 'a folder',
+  device: 'a device',
+  socket: 'a socket',
+  symlink: 'a symbolic link',
+  other: 'a special file',
+};
+
 /** Codes of {@link StateFileError}. */
 export type StateFileErrorCode = 'NOT_A_FILE';
 
@@ -19,7 +29,7 @@ export class StateFileError extends OxvcsError {
   override readonly retryKind = 'permanent' as const;
 
   constructor(file: string, kind: NotAFileKind) {
-    super(`${file} is a ${kind === 'other' ? 'special file' : kind}, not a regular file.`);
+    super(`${file} is ${NOT_A_FILE_NAMES[kind]}, not a regular file.`);
     this.code = 'NOT_A_FILE';
     this.file = file;
     this.kind = kind;

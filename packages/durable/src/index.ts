@@ -1,4 +1,4 @@
-export { type NotAFileKind, StateFileError, type StateFileErrorCode } from './errors.js';
+export { NOT_A_FILE_NAMES, type NotAFileKind, StateFileError, type StateFileErrorCode } from './errors.js';
 export {
   checkProcess,
   identify,

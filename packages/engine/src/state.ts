@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readText, replaceFile, StateFileError } from '@oxvcs/durable';
+import { NOT_A_FILE_NAMES, readText, replaceFile, StateFileError } from '@oxvcs/durable';
 import { EngineError } from './errors.js';
 
 /** Reads a small JSON state file, or `fallback` when it does not exist. */
@@ -39,7 +39,7 @@ export function writeState(file: string, value: unknown, secret = false): void {
 function notAFile(error: StateFileError): EngineError {
   return new EngineError(
     'STATE_NOT_A_FILE',
-    `${error.file} is a ${error.kind === 'other' ? 'special file' : error.kind}, not a regular file; move it away${error.kind === 'symlink' ? ' (state files must be regular files; to keep the state elsewhere, set OXENVCS_HOME)' : ''}, then run again.`,
+    `${error.file} is ${NOT_A_FILE_NAMES[error.kind]}, not a regular file; move it away${error.kind === 'symlink' ? ' (state files must be regular files; to keep the state elsewhere, set OXENVCS_HOME)' : ''}, then run again.`,
     { cause: error, file: error.file },
   );
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { replaceFile, StateFileError } from '@oxvcs/durable';
+import { NOT_A_FILE_NAMES, replaceFile, StateFileError } from '@oxvcs/durable';
 import { LowSync } from 'lowdb';
 import { type ConflictReason, GuardedFileSync, sweepTemps, WriteConflict } from './durable-file.js';
 import { QueueError } from './errors.js';
@@ -297,7 +297,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       'NOT_A_FILE',
       error.kind === 'symlink'
         ? `The queue file ${error.file} is a symbolic link; state files must be regular files (to keep the state elsewhere, point the state folder there instead): replace the link with the file it points to, then run again.`
-        : `The queue file ${error.file} is a ${error.kind === 'other' ? 'special file' : error.kind}, not a regular file; move it away, then run again.`,
+        : `The queue file ${error.file} is ${NOT_A_FILE_NAMES[error.kind]}, not a regular file; move it away, then run again.`,
       { cause: error, file: error.file },
     );
 
