@@ -88,6 +88,15 @@ type ErrorShape = {
  * was doing, on which path, and what to do; anything else says which command failed and asks for
  * a bug report. `command` is the command line without its options (`oxenvcs lock status`).
  */
+/** `--json` of a command queued online behind its project's unfinished entries: what it waits for. */
+export function behindJson(outcome: {
+  readonly behind?: readonly { readonly id: string; readonly kind: string }[];
+}) {
+  return outcome.behind
+    ? { behind: outcome.behind.map((e) => ({ id: e.id, shortId: shortId(e.id), kind: e.kind })) }
+    : {};
+}
+
 export function unexpectedFailure(error: unknown, command: string): { code: string; message: string } {
   // The system error may be the cause of a wrapper.
   for (
@@ -167,6 +176,7 @@ export abstract class BaseCommand extends Command<CliContext> {
       ...(this.project ? { project: this.project } : {}),
       ...(this.remote ? { remote: this.remote } : {}),
       ...(this.noAutoSync ? { overrides: { queue: { auto_sync: false } } } : {}),
+      command: ['oxenvcs', ...this.commandPath].join(' '),
       onEvent: (event: EngineEvent) => {
         this.noteShown(event);
         if (!this.observe(event)) renderEvent(this.ui, event, this.describe);

@@ -67,6 +67,11 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
     case 'auto-sync':
       ui.err(`[Auto-syncing ${event.pending} pending operation(s)...]`);
       return;
+    case 'queue-busy':
+      ui.err(
+        `${ui.mark('info')} Waiting for process ${event.pid}${event.command ? ` (${safeText(event.command)})` : ''}, which is writing the queue file; Ctrl-C stops waiting (nothing is lost).`,
+      );
+      return;
     case 'retry': {
       const e = event.event;
       if (e.type === 'attempt-failed') {

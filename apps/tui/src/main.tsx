@@ -21,6 +21,7 @@ export async function startTui(options: TuiOptions): Promise<void> {
   const engine = createEngine({
     cwd: options.cwd,
     env: options.env,
+    command: 'oxenvcs-tui',
     ...(options.project ? { project: options.project } : {}),
     ...(options.remote ? { remote: options.remote } : {}),
     // Engine calls never sync first: the TUI runs its syncs itself (on `s`, and when the network

@@ -55,6 +55,11 @@ export type EngineEvent =
         readonly filesTotal?: number;
       };
     }
+  /**
+   * Another process (`pid`, doing `command`) holds the queue file's lock and is working: this one
+   * waits for it however long it takes (a very large queue), and says so after about a second.
+   */
+  | { readonly type: 'queue-busy'; readonly pid: number; readonly command?: string }
   /** Oxen's auth config holding our token is readable by other users: used, but say `chmod 600`. */
   | { readonly type: 'auth-file-readable'; readonly file: string; readonly mode: number };
 
@@ -68,6 +73,11 @@ export type Outcome<T> =
       readonly enqueued: QueuedOutcome;
       /** For `collapsed`: the id of the identical entry this one replaced. */
       readonly replaces?: string;
+      /**
+       * Queued online behind entries of its project that had to run first (the command never
+       * overtakes them): their ids and kinds.
+       */
+      readonly behind?: readonly { readonly id: string; readonly kind: string }[];
       readonly synced?: RunSummary;
     };
 
@@ -82,6 +92,11 @@ export interface EngineOptions {
   /** Flag-level config (highest precedence), e.g. `{ queue: { auto_sync: false } }`. */
   readonly overrides?: ConfigOverrides;
   readonly onEvent?: (event: EngineEvent) => void;
+  /**
+   * What this process is doing (e.g. `oxenvcs queue sync`), shown to another process that waits
+   * for the queue file while this one holds it.
+   */
+  readonly command?: string;
   /** The oxen executable. @default 'oxen' */
   readonly oxenBin?: string;
 }
@@ -244,6 +259,16 @@ export function createEngine(options: EngineOptions): Engine {
       // Finished entries are kept for the retention period (at most 1,000); failed ones stay.
       retainFinishedMs: getConfig().queue.retention_days * 24 * 3_600_000,
       maxFinishedEntries: 1000,
+      ...(options.command ? { command: options.command } : {}),
+      onEvent: (event) => {
+        if (event.type === 'lock-waiting' && event.holder) {
+          emit({
+            type: 'queue-busy',
+            pid: event.holder.pid,
+            ...(event.holder.command ? { command: event.holder.command } : {}),
+          });
+        }
+      },
     });
     return queue;
   };

@@ -20,7 +20,7 @@ import {
   removeAuthToken,
   writeAuthToken,
 } from '@oxvcs/oxen';
-import { previewRun, type RunSummary, runQueue } from '@oxvcs/queue';
+import { previewRun, type QueueEntry, type RunSummary, runQueue } from '@oxvcs/queue';
 import {
   type BreakerState,
   type CircuitBreaker,
@@ -222,7 +222,7 @@ export function createOnline(core: Core): Online {
     nonce: string,
     reason: string,
     tried = false,
-  ): Promise<Outcome<never>> => {
+  ): Promise<Extract<Outcome<never>, { status: 'queued' }>> => {
     const { ttlMs, expiresAt } = specOf(op).expiry(op, getConfig().queue.retention_days * DAY);
     const { entry, outcome, affected } = await getQueue().enqueue({
       operation: op,
@@ -296,6 +296,13 @@ export function createOnline(core: Core): Online {
     }
   };
 
+  /** Why a command waits behind `ahead` (unfinished entries of its project's lane). */
+  const behindWords = (ahead: readonly QueueEntry<Operation>[]) => {
+    const kinds = [...new Set(ahead.map((e) => specOf(e.operation).describe(e.operation)))];
+    const shown = kinds.slice(0, 3).join(', ') + (kinds.length > 3 ? ` and ${kinds.length - 3} more` : '');
+    return `${ahead.length === 1 ? 'An operation' : `${ahead.length} operations`} queued before it in this project must finish first (${shown}); \`oxenvcs queue sync\` runs them in order`;
+  };
+
   /** Lock operations run directly must end within one request timeout (then they queue). */
   const interactiveMs = () => getConfig().connectivity.request_timeout_ms;
 
@@ -310,6 +317,18 @@ export function createOnline(core: Core): Online {
       return enqueue(op, nonce, `${origin} failed repeatedly and is being rested for up to 30 s`);
     }
     const synced = await autoSync();
+    // Never overtake what this project queued before: what the auto-sync could not finish (a take
+    // still uploading, an entry waiting out a backoff, one another process is running) runs first,
+    // and this command is queued behind it, in the order typed.
+    const ahead = await getQueue().ahead(op);
+    if (ahead.length > 0) {
+      const queued = await enqueue(op, nonce, behindWords(ahead));
+      return {
+        ...queued,
+        behind: ahead.map((e) => ({ id: e.id, kind: e.operation.kind })),
+        ...(synced ? { synced } : {}),
+      };
+    }
     const spec = specOf(op);
     // A lock operation gets one overall deadline, so a hung remote makes it queue (exit 75)
     // within the connectivity timeout plus one request timeout; a transfer has its own timeout.

@@ -41,8 +41,11 @@ type Command =
 const show = (c: Command) =>
   c.type === 'commit-push' ? `commit ${c.file} + push` : c.type === 'pull' ? 'pull' : `${c.type} ${c.key}`;
 
-/** A project of its own: a repository with a `Drums` folder, a clone, and a state folder. */
-async function world() {
+/**
+ * A project of its own: a repository with a `Drums` folder, a clone, and a state folder. Commands
+ * replay nothing themselves unless `autoSync` (the product's default) is asked for.
+ */
+async function world(autoSync = false) {
   const name = `r${++n}`;
   await server.createRepo('ns', name, { 'Drums/kick.wav': 'kick' });
   const remote = server.repoUrl('ns', name);
@@ -50,7 +53,7 @@ async function world() {
   mkdirSync(join(dir, 'Drums'), { recursive: true });
   const home = mkdtempSync(join(tmpdir(), 'oxvcs-replay-'));
   homes.push(home);
-  const engine = (key: Key = '.'): Engine =>
+  const engine = (key: Key = '.', extra: Record<string, string> = {}): Engine =>
     createEngine({
       cwd: dir,
       ...(key === '.' ? {} : { project: join(dir, key) }),
@@ -62,23 +65,31 @@ async function world() {
         OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
         OXENVCS_RETRY_MAX_RETRIES: '0',
         OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
-        // The replay is `queue sync` itself, not a command's auto-sync.
-        OXENVCS_QUEUE_AUTO_SYNC: 'false',
+        // The replay is `queue sync` itself, not a command's auto-sync (unless asked for).
+        OXENVCS_QUEUE_AUTO_SYNC: String(autoSync),
+        ...extra,
       },
     });
   return { name, dir, engine };
 }
 
-/** Runs one command as the CLI would; a refusal (not holding the lock, say) is an outcome too. */
-async function type(w: Awaited<ReturnType<typeof world>>, command: Command): Promise<string> {
+/**
+ * Runs one command as the CLI would; a refusal (not holding the lock, say) is an outcome too.
+ * `extra`: environment of lock commands only (a transfer run directly must not be slowed).
+ */
+async function type(
+  w: Awaited<ReturnType<typeof world>>,
+  command: Command,
+  extra: Record<string, string> = {},
+): Promise<string> {
   try {
     switch (command.type) {
       case 'acquire':
-        return (await w.engine(command.key).lockAcquire({ ttlHours: 1 })).status;
+        return (await w.engine(command.key, extra).lockAcquire({ ttlHours: 1 })).status;
       case 'release':
-        return (await w.engine(command.key).lockRelease()).status;
+        return (await w.engine(command.key, extra).lockRelease()).status;
       case 'renew':
-        return (await w.engine(command.key).lockRenew({ ttlHours: 1 })).status;
+        return (await w.engine(command.key, extra).lockRenew({ ttlHours: 1 })).status;
       case 'commit-push': {
         writeFileSync(join(w.dir, command.file), command.file);
         await env.oxen(['add', command.file], w.dir);
@@ -154,6 +165,61 @@ describe('causal replay (model-based, against the testkit)', () => {
       { numRuns: runs, seed, endOnFailure: true },
     );
   }, 240_000);
+
+  /**
+   * How the network is when a command is typed: `offline` (queued); `online` (its auto-sync first,
+   * then it runs, or is queued behind what its project still has to run); `slow` (a lock command
+   * whose auto-sync meets a transfer that does not finish within its bound: the fake oxen waits at
+   * its upload or download until the auto-sync gives up); `busy` (the server answers one request
+   * of this repository with a 503, so an entry may be left waiting out a backoff).
+   */
+  type Network = 'offline' | 'online' | 'slow' | 'busy';
+  const networkArb = fc.constantFrom<Network>('offline', 'offline', 'online', 'slow', 'slow', 'busy');
+  // A session starts by taking the project's lock (online): what follows can then be overtaken.
+  const start: [Command, Network] = [{ type: 'acquire', key: '.' }, 'online'];
+
+  it(`commands typed online, offline, behind slow transfers and 503s, in any mix, end as the same commands online (seed ${seed})`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(commandArb, networkArb), { minLength: 1, maxLength: 5 }),
+        async (rest) => {
+          const generated = [start, ...rest];
+          const commands = named(generated.map(([c]) => c));
+          const script = commands.map((c, i) => `${show(c)} [${generated[i]![1]}]`).join(', ');
+
+          await server.faults.clear();
+          const online = await world();
+          for (const c of commands) await type(online, c);
+          const expected = await remoteState(online);
+
+          const mixed = await world(true);
+          const pause = join(mkdtempSync(join(tmpdir(), 'oxvcs-pause-')), 'never');
+          for (const [i, c] of commands.entries()) {
+            const network = generated[i]![1];
+            await server.faults.clear();
+            if (network === 'offline') await server.faults.offline();
+            if (network === 'busy') {
+              await server.faults.add({ kind: 'error', status: 503, route: `/${mixed.name}`, count: 1 });
+            }
+            const slow =
+              network === 'slow'
+                ? {
+                    OXEN_FAKE_PAUSE_AT: 'push-upload,pull-download',
+                    OXEN_FAKE_PAUSE_FILE: pause,
+                    OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '1000',
+                  }
+                : {};
+            await type(mixed, c, slow);
+          }
+          await server.faults.clear();
+          const sync = await mixed.engine().sync();
+          expect(sync.summary?.remaining, script).toBe(0);
+          expect(await remoteState(mixed), script).toEqual(expected);
+        },
+      ),
+      { numRuns: runs, seed, endOnFailure: true },
+    );
+  }, 480_000);
 
   it('the natural end of a session, push then release typed offline, pushes the take under the lock, then releases', async () => {
     const w = await world();

@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { checkProcess, identify, isRunning, writeAll, writeNewFile } from '@oxvcs/durable';
+import { checkProcess, identify, writeAll, writeNewFile } from '@oxvcs/durable';
 
 /** Who holds a queue file lock, as recorded in the lock file itself. */
 export interface LockHolder {
@@ -19,6 +19,8 @@ export interface LockHolder {
   readonly host: string;
   /** The holder's start time as the kernel keeps it (see `@oxvcs/durable`): a reused pid is not the holder. */
   readonly start?: string;
+  /** What the holder is doing (a command line, clipped), for whoever waits for it. */
+  readonly command?: string;
   /** Random per acquisition: tells this holding apart from any other by the same process. */
   readonly token: string;
   /** When it was taken, in ms since the epoch on the holder's clock. */
@@ -37,7 +39,8 @@ export type LockObservation =
 /** What {@link assessLock} decides about a lock someone else holds. */
 export type LockVerdict =
   | { readonly action: 'take-over'; readonly reason: 'holder-dead' | 'stale' }
-  | { readonly action: 'wait' };
+  /** `live`: the holder is a verified, working process of this machine: it is never taken over. */
+  | { readonly action: 'wait'; readonly live?: true };
 
 /** Facts {@link assessLock} decides on; all I/O is done by the caller. */
 export interface LockFacts {
@@ -54,16 +57,22 @@ export interface LockFacts {
   readonly holdsHere: (token: string) => boolean;
   /** True when the holder is this very process (same pid and start time). */
   readonly isSelf: (holder: LockHolder) => boolean;
-  /** True while the holder's process runs (same pid and start time: a reused pid is not it). */
-  readonly isAlive: (holder: LockHolder) => boolean;
+  /**
+   * How the holder's process is: `running` (the very process recorded, same pid and start time),
+   * `stopped` (SIGSTOP: alive, doing nothing), or `gone` (no such process, a zombie, or a reused pid).
+   */
+  readonly processOf: (holder: LockHolder) => 'running' | 'stopped' | 'gone';
 }
 
 /**
  * Decides whether a lock held by someone else may be taken over. A holder on this machine whose
- * process is gone is dead at once, whatever the lock's time says. Anything else (a live pid,
- * another machine, no holder record) may still be working: it is stale only once its time is
- * `staleMs` old, or once it has been watched unchanged for `staleMs` (so a time in the future,
- * after the clock was set back, never blocks until the clock catches up).
+ * process is gone is dead at once, whatever the lock's time says. A holder on this machine that is
+ * verifiably the process that took the lock (its start time recorded and matching) and is not
+ * stopped is working, however long it takes (a write of a very large queue): it is never taken
+ * over, and the caller waits (`live`). Anything else (a stopped process, a record without a start
+ * time from an older version, another machine, no holder record) may or may not be working: it is
+ * stale only once its time is `staleMs` old, or once it has been watched unchanged for `staleMs`
+ * (so a time in the future, after the clock was set back, never blocks until the clock catches up).
  */
 export function assessLock(facts: LockFacts): LockVerdict {
   const { observation: seen } = facts;
@@ -72,10 +81,14 @@ export function assessLock(facts: LockFacts): LockVerdict {
     // This very process: dead unless it still holds it (a worker thread shares the pid, so only the
     // main thread may judge; node:worker_threads is loaded only on this rare path). Anyone else,
     // including a previous process that had our pid (containers reuse low pids): by its identity.
-    const dead = facts.isSelf(seen.holder)
-      ? process.getBuiltinModule('node:worker_threads').isMainThread && !facts.holdsHere(token)
-      : !facts.isAlive(seen.holder);
-    if (dead) return { action: 'take-over', reason: 'holder-dead' };
+    if (facts.isSelf(seen.holder)) {
+      if (process.getBuiltinModule('node:worker_threads').isMainThread && !facts.holdsHere(token))
+        return { action: 'take-over', reason: 'holder-dead' };
+    } else {
+      const state = facts.processOf(seen.holder);
+      if (state === 'gone') return { action: 'take-over', reason: 'holder-dead' };
+      if (state === 'running' && seen.holder.start !== undefined) return { action: 'wait', live: true };
+    }
   }
   if (facts.now - seen.mtimeMs >= facts.staleMs || facts.watchedMs >= facts.staleMs) {
     return { action: 'take-over', reason: 'stale' };
@@ -87,10 +100,16 @@ export function assessLock(facts: LockFacts): LockVerdict {
 export interface AcquireOptions {
   /** The lock file (`<queue file>.lock`). */
   readonly path: string;
-  /** Give up after waiting this long, ms. */
+  /** Give up after waiting this long, ms, for a holder that is not verifiably working (see {@link assessLock}). */
   readonly waitMs: number;
   /** A possibly live holder is taken over after this long, ms. */
   readonly staleMs: number;
+  /** What the holder is doing, recorded in the lock for whoever waits (e.g. `oxenvcs queue sync`). */
+  readonly command?: string;
+  /** Called once when the lock has been busy for about a second, with the holder seen then. */
+  readonly onWaiting?: (holder: LockHolder | undefined, waitedMs: number) => void;
+  /** Stops waiting (throws the signal's reason). */
+  readonly signal?: AbortSignal;
 }
 
 /** How an acquisition went, for events and error messages. */
@@ -179,6 +198,7 @@ function parseHolder(text: string): LockHolder | undefined {
         token: value.token,
         acquiredAt: value.acquiredAt,
         ...(typeof value.start === 'string' ? { start: value.start } : {}),
+        ...(typeof value.command === 'string' ? { command: value.command.slice(0, 120) } : {}),
       };
     }
   } catch {
@@ -198,8 +218,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Takes the lock at `path`, an exclusive file naming its holder (pid, host, token). The file
  * appears whole (written aside, then hard-linked into place), so a holder record is never seen
  * half-written. Waits while a possibly live holder has it; takes over at once from a dead holder
- * on this machine, and after `staleMs` from anyone else. Throws {@link LockBusy} after `waitMs`;
- * file-system errors (a read-only folder…) are thrown as they are, at once.
+ * on this machine, and after `staleMs` from anyone else, but never from a holder verified to be
+ * working (it waits for that one however long it takes, until `signal`). Throws {@link LockBusy}
+ * after `waitMs` of waiting for any other holder; file-system errors (a read-only folder…) are
+ * thrown as they are, at once.
  */
 export async function acquireLock(options: AcquireOptions): Promise<Acquired> {
   const { path, staleMs, waitMs } = options;
@@ -207,12 +229,15 @@ export async function acquireLock(options: AcquireOptions): Promise<Acquired> {
   const candidate = sideFile(path, token, 'new');
   const started = performance.now();
   const self = identify();
+  const command = options.command ? { command: options.command.slice(0, 120) } : {};
+  let told = false;
   let delay = 2;
   let watching: { id: string; since: number } | undefined;
   let holdings = 0;
   let takeover: Acquired['takeover'];
   for (;;) {
-    const record = JSON.stringify({ ...self, host: HOST, token, acquiredAt: Date.now() });
+    options.signal?.throwIfAborted();
+    const record = JSON.stringify({ ...self, host: HOST, token, acquiredAt: Date.now(), ...command });
     if (create(path, candidate, record)) {
       heldHere.add(token);
       const waitedMs = performance.now() - started;
@@ -236,7 +261,7 @@ export async function acquireLock(options: AcquireOptions): Promise<Acquired> {
       pid: process.pid,
       holdsHere: (t) => heldHere.has(t),
       isSelf: (holder) => holder.pid === process.pid && checkProcess(holder) === 'running',
-      isAlive: isRunning,
+      processOf: checkProcess,
     });
     if (verdict.action === 'take-over') {
       if (removeIfSame(path, seen, token)) {
@@ -248,10 +273,15 @@ export async function acquireLock(options: AcquireOptions): Promise<Acquired> {
       continue;
     }
     const waitedMs = performance.now() - started;
-    if (waitedMs >= waitMs) {
+    if (!told && waitedMs >= 1000) {
+      told = true;
+      options.onWaiting?.(seen.kind === 'held' ? seen.holder : undefined, waitedMs);
+    }
+    // A working holder is waited for as long as it works; any other only until waitMs.
+    if (!verdict.live && waitedMs >= waitMs) {
       throw new LockBusy(seen, holdings, waitedMs);
     }
-    await sleep(Math.min(delay * (0.5 + Math.random()), waitMs - waitedMs));
+    await sleep(verdict.live ? delay : Math.min(delay * (0.5 + Math.random()), waitMs - waitedMs));
     delay = Math.min(delay * 1.5, 25);
   }
 }

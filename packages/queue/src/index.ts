@@ -2,6 +2,7 @@ export { QueueError, type QueueErrorCode } from './errors.js';
 export type { LockHolder } from './file-lock.js';
 export { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
 export {
+  aheadInLane,
   applyEnqueue,
   compareForRun,
   type EnqueueDecision,

@@ -59,6 +59,30 @@ export function heldBy<Op extends Operation>(
   return undefined;
 }
 
+/**
+ * The entries of `operation`'s lane that a run would still perform before an entry enqueued now:
+ * those running (in any process) and those pending that are neither past their expiry nor held
+ * back by a failed prerequisite ({@link heldBy}; those wait for the user, not for a run). A
+ * command run directly while any are left would overtake them: the caller queues it behind.
+ */
+export function aheadInLane<Op extends Operation>(
+  rules: QueueRules<Op>,
+  entries: readonly QueueEntry<Op>[],
+  operation: Op,
+  now: number,
+): QueueEntry<Op>[] {
+  const lane = laneOf(rules, operation);
+  const nowIso = new Date(now).toISOString();
+  const inLane = entries.filter((e) => laneOf(rules, e.operation) === lane);
+  return inLane.filter(
+    (e) =>
+      e.status === 'running' ||
+      (e.status === 'pending' &&
+        !(e.expiresAt !== undefined && e.expiresAt <= nowIso) &&
+        heldBy(rules, e, inLane) === undefined),
+  );
+}
+
 /** What the runner may do now: {@link planRun}. */
 export interface RunPlan<Op extends Operation = Operation> {
   /** Pending entries past their expiry: to be marked expired (they never run). */

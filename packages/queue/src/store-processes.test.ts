@@ -167,6 +167,33 @@ describe('writers in real processes', () => {
     expect(leftovers()).toEqual([]);
   }, 60_000);
 
+  it('a holder that is working (alive, not stopped) is never taken over and never makes another writer fail: it waits, saying whom for', async () => {
+    const working = startWriter('hold', 'a');
+    await working.line('inside');
+    const events: QueueStoreEvent[] = [];
+    // Bounds far below how long the holder keeps the lock: they apply only to holders that may not
+    // be working (stopped, older versions, other machines).
+    const waiting = open({ staleLockMs: 200, lockWaitMs: 200, onEvent: recording(events) }).enqueue({
+      operation: send('b'),
+      idempotencyKey: 'b',
+    });
+    await vi.waitFor(() => expect(events.some((e) => e.type === 'lock-waiting')).toBe(true));
+    const told = events.find((e) => e.type === 'lock-waiting') as Extract<
+      QueueStoreEvent,
+      { type: 'lock-waiting' }
+    >;
+    expect(told.holder?.pid).toBe(working.child.pid);
+    // Still waiting, well past both bounds: checked again after the holder has had time to be
+    // judged stale many times over (its own line proves it is still inside).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(acquisitions(events)).toEqual([]);
+    working.resume();
+    expect(await working.exit).toBe(0);
+    await waiting;
+    expect(keysOnDisk().sort()).toEqual(['a:held', 'b']);
+    expect(acquisitions(events)[0]?.takeover).toBeUndefined();
+  }, 60_000);
+
   it('a writer stopped (SIGSTOP) inside its read-modify-write past the stale timeout does not overwrite the entry acknowledged meanwhile', async () => {
     await open().enqueue({ operation: send('before'), idempotencyKey: 'before' });
     const paused = startWriter('hold', 'a');

@@ -7,7 +7,7 @@ import { type ConflictReason, GuardedFileSync, sweepTemps, WriteConflict } from 
 import { QueueError } from './errors.js';
 import { acquireLock, type HeldLock, LockBusy, type LockHolder } from './file-lock.js';
 import { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
-import { applyEnqueue, type EnqueueDecision, pruneFinished, runOrder, shortId } from './plan.js';
+import { aheadInLane, applyEnqueue, type EnqueueDecision, pruneFinished, runOrder, shortId } from './plan.js';
 import { isRunnerAlive } from './runner-identity.js';
 import {
   emptyStats,
@@ -36,6 +36,13 @@ export type QueueStoreEvent =
       readonly file: string;
       readonly waitedMs: number;
       readonly takeover?: { readonly reason: 'holder-dead' | 'stale'; readonly holder?: LockHolder };
+    }
+  /** The file lock has been busy for about a second: who holds it (pid, command), for a message. */
+  | {
+      readonly type: 'lock-waiting';
+      readonly file: string;
+      readonly holder?: LockHolder;
+      readonly waitedMs: number;
     }
   | { readonly type: 'write-verified'; readonly file: string }
   | {
@@ -80,6 +87,11 @@ export interface QueueOptions<Op extends Operation = Operation> {
    * process is gone is taken over at once. @default 10000
    */
   readonly staleLockMs?: number;
+  /**
+   * What this process is doing, recorded in the queue file lock while it holds it, so that another
+   * process waiting for it can say whom it waits for (e.g. `oxenvcs queue sync`).
+   */
+  readonly command?: string;
   /** Lock and write diagnostics; see {@link QueueStoreEvent}. */
   readonly onEvent?: (event: QueueStoreEvent) => void;
   /**
@@ -143,6 +155,12 @@ export interface Queue<Op extends Operation = Operation> {
    * case-insensitive. NOT_FOUND, or AMBIGUOUS_ID with the candidates.
    */
   get(idOrPrefix: string): Promise<QueueEntry<Op>>;
+  /**
+   * The entries a run would still perform before `operation` if it were enqueued now, in its lane
+   * (see {@link aheadInLane}); a command run directly while any are left would overtake them.
+   * Reads without taking the lock.
+   */
+  ahead(operation: Op): Promise<QueueEntry<Op>[]>;
   /** Removes one entry; NOT_FOUND when nothing matched. */
   remove(idOrPrefix: string): Promise<QueueEntry<Op>>;
   /** Puts a failed or expired entry back to pending with fresh attempts. */
@@ -357,7 +375,14 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
   const takeLock = async (): Promise<HeldLock> => {
     try {
       mkdirSync(folder, { recursive: true });
-      const acquired = await acquireLock({ path: lockPath, waitMs: lockWaitMs, staleMs: staleLockMs });
+      const acquired = await acquireLock({
+        path: lockPath,
+        waitMs: lockWaitMs,
+        staleMs: staleLockMs,
+        ...(options.command ? { command: options.command } : {}),
+        onWaiting: (holder, waitedMs) =>
+          emit({ type: 'lock-waiting', file, waitedMs, ...(holder ? { holder } : {}) }),
+      });
       emit({
         type: 'lock-acquired',
         file,
@@ -556,6 +581,9 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
     },
     async get(idOrPrefix) {
       return { ...resolve(await load(), idOrPrefix) };
+    },
+    async ahead(operation) {
+      return aheadInLane(rules, await load(), operation, clock.now()).map((e) => ({ ...e }));
     },
     remove(idOrPrefix) {
       return update((data) => {

@@ -1,6 +1,6 @@
 import type { EngineEvent, QueueEntry } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
-import { BaseCommand, type Report } from '../base.js';
+import { BaseCommand, behindJson, type Report } from '../base.js';
 import { EXIT, jsonLine, shortId } from '../output.js';
 
 abstract class TransferCommand extends BaseCommand {
@@ -86,6 +86,7 @@ abstract class TransferCommand extends BaseCommand {
         data: {
           status: 'queued',
           reason: outcome.reason,
+          ...behindJson(outcome),
           entry: { id, shortId: shortId(id) },
           ...(replaced ? { replaces: { id: replaced, shortId: shortId(replaced) } } : {}),
         },

@@ -1,5 +1,5 @@
 import { Command, Option } from 'clipanion';
-import { BaseCommand, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
+import { BaseCommand, behindJson, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
 import { startKeepAlive } from '../../keep-alive.js';
 import { EXIT, safeText, shortId } from '../../output.js';
 import { renderLease, renewedHeadline } from '../../render.js';
@@ -44,6 +44,7 @@ export class LockAcquireCommand extends BaseCommand {
         data: {
           status: 'queued',
           reason: outcome.reason,
+          ...behindJson(outcome),
           entry: {
             id: outcome.entry.id,
             shortId: shortId(outcome.entry.id),

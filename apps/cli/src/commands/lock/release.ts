@@ -1,5 +1,5 @@
 import { Command } from 'clipanion';
-import { BaseCommand, type Report } from '../../base.js';
+import { BaseCommand, behindJson, type Report } from '../../base.js';
 import { EXIT, safeText, shortId } from '../../output.js';
 
 /** `oxenvcs lock release`. */
@@ -24,6 +24,7 @@ export class LockReleaseCommand extends BaseCommand {
         data: {
           status: cancelled ? 'cancelled' : 'queued',
           reason: outcome.reason,
+          ...behindJson(outcome),
           entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
         },
         human: () => {

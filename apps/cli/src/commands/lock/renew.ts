@@ -1,5 +1,5 @@
 import { Command, Option } from 'clipanion';
-import { BaseCommand, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
+import { BaseCommand, behindJson, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
 import { EXIT, moment, shortId } from '../../output.js';
 import { renderLease, renewedHeadline } from '../../render.js';
 
@@ -30,6 +30,7 @@ export class LockRenewCommand extends BaseCommand {
         data: {
           status: 'expired',
           reason: outcome.reason,
+          ...behindJson(outcome),
           entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
           ...(ended ? { leaseEndedAt: ended } : {}),
         },
@@ -45,6 +46,7 @@ export class LockRenewCommand extends BaseCommand {
         data: {
           status: 'queued',
           reason: outcome.reason,
+          ...behindJson(outcome),
           entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
         },
         human: () =>
