@@ -384,6 +384,9 @@ describe('reason text', () => {
       text: 't',
       entry: 'abcd1234',
       at: 'x',
+      project: '/music/Song',
+      field: 'branch',
+      problem: 'option-like',
     };
     for (const code of [
       'will-retry',
@@ -396,6 +399,8 @@ describe('reason text', () => {
       'cancelled-with-acquire',
       'replaced',
       'lease-ended',
+      'project-gone',
+      'invalid-input',
     ])
       expect(reasonText({ code, facts }), code).not.toBe(code);
   });
