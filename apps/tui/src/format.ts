@@ -89,6 +89,22 @@ export function footer(status: string, syncing: boolean, width: number): string 
   return room > 1 ? `${status.slice(0, room - 1)}…${tail}` : tail.slice(3).slice(-width);
 }
 
+/**
+ * A state folder the engine refused as the TUI starts (INVALID_INPUT on `OXENVCS_HOME`, the only
+ * typed input the TUI takes that the engine's rules check), in words; undefined for anything else.
+ */
+export function refusedStateDir(error: unknown): string | undefined {
+  const e = error as { name?: string; field?: string; problem?: string; value?: string; repository?: string };
+  if (e?.name !== 'EngineError' || e.field !== 'OXENVCS_HOME') return undefined;
+  const todo =
+    'set OXENVCS_HOME to an absolute path outside any project (e.g. "$HOME/.oxenvcs"), or unset it.';
+  if (e.problem === 'relative')
+    return `OXENVCS_HOME ("${safe(e.value ?? '')}") is a relative path, which would follow the folder you are in; ${todo}`;
+  if (e.problem === 'inside-repository')
+    return `The state folder ${safe(e.value ?? '')} is inside the Oxen repository at ${safe(e.repository ?? '?')}, where \`oxen add\` would commit your lease keys; ${todo}`;
+  return undefined;
+}
+
 /** A stored `invalid-input` reason's problem, in the TUI's short words. */
 const INPUT_PROBLEMS: Readonly<Record<string, string>> = {
   empty: 'is empty',
