@@ -56,6 +56,11 @@ describe('issue 20 #8: bad input is refused at the door (exit 2, one line, nothi
       ['lock', 'acquire', '--comment', 'c'.repeat(MAX_TEXT + 1)],
       `The --comment is longer than the ${MAX_TEXT} characters allowed; shorten it.`,
     ],
+    [
+      'lock break --force --reason <MAX_TEXT + 1 characters>',
+      ['lock', 'break', '--force', '--reason', 'r'.repeat(MAX_TEXT + 1)],
+      `The --reason is longer than the ${MAX_TEXT} characters allowed; shorten it.`,
+    ],
   ])('%s', async (_name, args, words) => {
     await world.server.faults.offline();
     const r = await world.run(args as string[], { cwd: dir });
