@@ -3,7 +3,7 @@ import { Command, Option, UsageError } from 'clipanion';
 import { awayLines } from './away.js';
 import type { CliContext } from './context.js';
 import { createUi, EXIT, humanText, jsonLine, safeText, shortId, type Ui } from './output.js';
-import { type Describe, renderEvent } from './render.js';
+import { type Describe, type InputFacts, inputWords, renderEvent } from './render.js';
 
 /** What a command returns: one report serving both human output and `--json`. */
 export interface Report {
@@ -301,7 +301,8 @@ export abstract class BaseCommand extends Command<CliContext> {
       (e.name === 'EngineError' && e.code === 'INVALID_INPUT') ||
       (e.name === 'OxenError' && e.code === 'REMOTE_URL_INVALID') ||
       (e.name === 'LockError' && (e.code === 'INVALID_KEY' || e.code === 'INVALID_TTL')) ||
-      (e.name === 'QueueError' && (e.code === 'NOT_FOUND' || e.code === 'AMBIGUOUS_ID'));
+      (e.name === 'QueueError' &&
+        (e.code === 'NOT_FOUND' || e.code === 'AMBIGUOUS_ID' || e.code === 'ID_TOO_SHORT'));
     // 3: someone else holds the lock (a non-holder's renew, release or heartbeat included).
     const exitCode = usage
       ? EXIT.USAGE
@@ -312,9 +313,18 @@ export abstract class BaseCommand extends Command<CliContext> {
     const unexpected = known ? undefined : unexpectedFailure(error, `oxenvcs ${this.commandPath.join(' ')}`);
     // The queue's messages name no command: what to run next is the CLI's to say.
     const hint =
-      e.name === 'QueueError' && e.code === 'NOT_FOUND' ? '; run `oxenvcs queue status` to see ids' : '';
+      e.name === 'QueueError' && (e.code === 'NOT_FOUND' || e.code === 'ID_TOO_SHORT')
+        ? '; run `oxenvcs queue status` to see ids'
+        : '';
+    // Input the engine's rules refused comes as a field and a problem: the words are ours.
+    const refused = e.name === 'EngineError' && typeof e.problem === 'string';
     const message =
-      unexpected?.message ?? (hint ? `${String(e.message).replace(/\.$/, '')}${hint}.` : String(e.message));
+      unexpected?.message ??
+      (refused
+        ? inputWords(e as unknown as InputFacts)
+        : hint
+          ? `${String(e.message).replace(/\.$/, '')}${hint}.`
+          : String(e.message));
     if (this.json) {
       const facts = Object.fromEntries(
         Object.entries(e).filter(
@@ -336,7 +346,7 @@ export abstract class BaseCommand extends Command<CliContext> {
       );
     } else {
       this.ui.err(`${this.ui.mark('fail')} ${known ? humanText(message) : message}`);
-      if (usage && e.name !== 'QueueError')
+      if (usage && e.name !== 'QueueError' && !refused)
         this.ui.err(`  Run \`oxenvcs ${this.commandPath.join(' ')} --help\` for usage.`);
     }
     if (this.verbose && e.stack) for (const line of e.stack.split('\n')) this.ui.err(line);

@@ -150,7 +150,18 @@ describe('oxenvcs in-process', () => {
     expect(unknown.err).toBe(
       '[x] No queue entry matches "zzzzzzzz"; run `oxenvcs queue status` to see ids.\n',
     );
-    const ambiguous = await oxenvcs(['queue', 'remove', '0']);
+    const tooShort = await oxenvcs(['queue', 'remove', '0']);
+    expect(tooShort.code).toBe(2);
+    expect(tooShort.err).toBe(
+      '[x] "0" is too short to select an entry; give at least 4 characters of its id; run `oxenvcs queue status` to see ids.\n',
+    );
+    const before = JSON.parse((await oxenvcs(['queue', 'status', '--json'])).out);
+    // Ids made seconds apart share the start of their time part (the first 4 characters change
+    // every 12 days): the common start selects both.
+    const [a, b] = before.entries.map((e: { id: string }) => e.id) as [string, string];
+    let prefix = a;
+    while (!b.startsWith(prefix)) prefix = prefix.slice(0, -1);
+    const ambiguous = await oxenvcs(['queue', 'remove', prefix]);
     expect(ambiguous.code).toBe(2);
     expect(ambiguous.err).toMatch(/matches 2 entries \([0-9a-z]{8}, [0-9a-z]{8}\); give more characters/);
     const status = JSON.parse((await oxenvcs(['queue', 'status', '--json'])).out);

@@ -152,6 +152,9 @@ describe('reason words', () => {
       text: 't',
       entry: 'abcd1234',
       at: iso(0),
+      project: '/music/Song',
+      field: 'branch',
+      problem: 'option-like',
     };
     for (const code of [
       'will-retry',
@@ -164,6 +167,8 @@ describe('reason words', () => {
       'cancelled-with-acquire',
       'replaced',
       'lease-ended',
+      'project-gone',
+      'invalid-input',
     ]) {
       const words = reasonWords({ reason: { code, facts } } as unknown as QueueEntry);
       expect(words, code).toBeDefined();
@@ -172,5 +177,12 @@ describe('reason words', () => {
     expect(
       reasonWords({ reason: { code: 'replaced', facts: { entry: 'abcd1234' } } } as unknown as QueueEntry),
     ).toBe('Replaced by abcd1234, the same request typed again: one run does both.');
+    expect(
+      reasonWords({
+        reason: { code: 'invalid-input', facts: { field: 'branch', problem: 'option-like' } },
+      } as unknown as QueueEntry),
+    ).toBe(
+      'Not run: the branch name it was queued with starts with "-", so oxen would read it as an option (an older version queued it unchecked); remove it.',
+    );
   });
 });

@@ -1,4 +1,12 @@
-import type { EngineEvent, Lease, LockState, QueueEntry, RunSummary } from '@oxvcs/engine';
+import type {
+  EngineEvent,
+  InputField,
+  InputProblemCode,
+  Lease,
+  LockState,
+  QueueEntry,
+  RunSummary,
+} from '@oxvcs/engine';
 import { humanText, moment, safeText, shortId, type Ui } from './output.js';
 
 /** A short description of an entry (the engine's own `describeOperation`, loaded with the engine). */
@@ -6,6 +14,72 @@ export type Describe = (entry: QueueEntry) => string;
 
 /** A lock key as users read it: the whole project's key `.` is "this project". */
 export const keyName = (key: string) => (key === '.' ? 'this project' : safeText(key));
+
+/** An input the engine refused, as its facts say (`EngineError` INVALID_INPUT, or a stored reason). */
+export interface InputFacts {
+  readonly field: InputField;
+  readonly problem: InputProblemCode;
+  readonly value?: string;
+  readonly limit?: number;
+  readonly repository?: string;
+}
+
+const FIELD_NAMES: Readonly<Record<InputField, string>> = {
+  branch: 'the branch name',
+  'remote-name': "the remote's name in the project's Oxen config",
+  comment: 'the --comment',
+  reason: 'the --reason',
+  OXENVCS_HOME: 'OXENVCS_HOME',
+};
+
+/** What is wrong, after the field's name: "starts with "-", so oxen would read it as an option". */
+function problemWords(f: InputFacts): string {
+  switch (f.problem) {
+    case 'empty':
+      return 'is empty';
+    case 'option-like':
+      return 'starts with "-", so oxen would read it as an option';
+    case 'control-character':
+      return 'holds a control character (a newline, a tab or an escape)';
+    case 'too-long':
+      return `is longer than the ${f.limit ?? '?'} characters allowed`;
+    case 'outside-repository':
+      return 'is a path leading outside the repository';
+    case 'relative':
+      return 'is a relative path, which would follow the folder you are in (into a project)';
+    case 'inside-repository':
+      return `is inside the Oxen repository at ${safeText(f.repository ?? '?')}, where \`oxen add\` would commit your lease keys`;
+  }
+}
+
+/** What to do about a refused input. */
+function remedy(f: InputFacts): string {
+  switch (f.field) {
+    case 'branch':
+      return f.problem === 'empty'
+        ? 'name a branch (e.g. main), or check one out'
+        : 'name the branch as `oxen branch` lists it';
+    case 'remote-name':
+      return 'give the remote a plain name (e.g. origin) in the .oxen/config.toml of the project';
+    case 'comment':
+    case 'reason':
+      return 'shorten it';
+    case 'OXENVCS_HOME':
+      return 'set OXENVCS_HOME to an absolute path outside any project (e.g. "$HOME/.oxenvcs"), or unset it';
+  }
+}
+
+/** The one line for an input refused as it was typed: what was wrong, and what to do. */
+export function inputWords(f: InputFacts): string {
+  const name = FIELD_NAMES[f.field];
+  // Shown only when it helps and is short: a 5,000-character name is not repeated.
+  const shown =
+    f.value && f.problem !== 'too-long' && f.problem !== 'control-character' && f.problem !== 'empty'
+      ? ` ("${safeText(f.value)}")`
+      : '';
+  const subject = `${name[0]!.toUpperCase()}${name.slice(1)}${shown}`;
+  return `${subject} ${problemWords(f)}; ${remedy(f)}. Nothing was run or queued.`;
+}
 
 /**
  * Why an entry has its status, in words: the queue and the engine store a code and facts (see
@@ -35,6 +109,13 @@ export function reasonWords(entry: QueueEntry): string | undefined {
       return `Replaced by ${fact('entry')}, the same request typed again: one run does both.`;
     case 'lease-ended':
       return `The lease it would extend ended at ${fact('at')}.`;
+    case 'project-gone':
+      return `Its project folder ${fact('project')} is gone (or is no longer an Oxen repository); put the folder back and retry it, or remove it.`;
+    case 'invalid-input': {
+      const facts = { field: fact('field'), problem: fact('problem') } as InputFacts;
+      const limit = f.limit === undefined ? {} : { limit: Number(f.limit) };
+      return `Not run: ${FIELD_NAMES[facts.field] ?? fact('field')} it was queued with ${problemWords({ ...facts, ...limit })} (an older version queued it unchecked); remove it.`;
+    }
     case 'note':
       return fact('text');
     default:

@@ -1,5 +1,5 @@
 import { stripVTControlCharacters } from 'node:util';
-import type { EntryReason, HeartbeatNote, LockState, QueueEntry } from '@oxvcs/engine';
+import type { EntryReason, HeartbeatNote, InputProblemCode, LockState, QueueEntry } from '@oxvcs/engine';
 import type { LiveHeartbeat, Transfer } from './reducer.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is matched
@@ -89,6 +89,31 @@ export function footer(status: string, syncing: boolean, width: number): string 
   return room > 1 ? `${status.slice(0, room - 1)}…${tail}` : tail.slice(3).slice(-width);
 }
 
+/**
+ * A state folder the engine refused as the TUI starts (INVALID_INPUT on `OXENVCS_HOME`, the only
+ * typed input the TUI takes that the engine's rules check), in words; undefined for anything else.
+ */
+export function refusedStateDir(error: unknown): string | undefined {
+  const e = error as { name?: string; field?: string; problem?: string; value?: string; repository?: string };
+  if (e?.name !== 'EngineError' || e.field !== 'OXENVCS_HOME') return undefined;
+  const todo =
+    'set OXENVCS_HOME to an absolute path outside any project (e.g. "$HOME/.oxenvcs"), or unset it.';
+  if (e.problem === 'relative')
+    return `OXENVCS_HOME ("${safe(e.value ?? '')}") is a relative path, which would follow the folder you are in; ${todo}`;
+  if (e.problem === 'inside-repository')
+    return `The state folder ${safe(e.value ?? '')} is inside the Oxen repository at ${safe(e.repository ?? '?')}, where \`oxen add\` would commit your lease keys; ${todo}`;
+  return undefined;
+}
+
+/** A stored `invalid-input` reason's problem, in the TUI's short words. */
+const INPUT_PROBLEMS: Readonly<Record<string, string>> = {
+  empty: 'is empty',
+  'option-like': 'starts with "-" (oxen would read it as an option)',
+  'control-character': 'holds a control character',
+  'too-long': 'is too long',
+  'outside-repository': 'is a path outside the repository',
+} satisfies Partial<Record<InputProblemCode, string>>;
+
 /** Why an entry has its status, in the TUI's short words (the queue stores a code and facts). */
 export function reasonText(reason: EntryReason | undefined): string {
   if (!reason) return '';
@@ -114,6 +139,10 @@ export function reasonText(reason: EntryReason | undefined): string {
       return `replaced by ${fact('entry')}, the same request typed again`;
     case 'lease-ended':
       return `the lease ended at ${fact('at')}`;
+    case 'project-gone':
+      return `its project folder ${fact('project')} is gone`;
+    case 'invalid-input':
+      return `not run: its ${fact('field')} ${INPUT_PROBLEMS[String(f.problem)] ?? fact('problem')} (queued unchecked by an older version)`;
     default:
       return safe(reason.code);
   }

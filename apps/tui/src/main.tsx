@@ -2,6 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { createEngine, type EngineEvent, loadConfig } from '@oxvcs/engine';
 import { render } from 'ink';
 import { App } from './App.js';
+import { refusedStateDir } from './format.js';
 
 /** Options of {@link startTui}. */
 export interface TuiOptions {
@@ -15,22 +16,34 @@ export interface TuiOptions {
   readonly noAutoSync?: boolean;
 }
 
+/** Runs `fn`; an input the engine refused is thrown again in the TUI's words. */
+function wordRefusal<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    const words = refusedStateDir(error);
+    throw words ? new Error(words, { cause: error }) : error;
+  }
+}
+
 /** Starts the full-screen TUI on the process's terminal; resolves when the user quits. */
 export async function startTui(options: TuiOptions): Promise<void> {
   const listeners = new Set<(event: EngineEvent) => void>();
-  const engine = createEngine({
-    cwd: options.cwd,
-    env: options.env,
-    command: 'oxenvcs-tui',
-    ...(options.project ? { project: options.project } : {}),
-    ...(options.remote ? { remote: options.remote } : {}),
-    // Engine calls never sync first: the TUI runs its syncs itself (on `s`, and when the network
-    // comes back), so that each one shows its progress.
-    overrides: { queue: { auto_sync: false } },
-    onEvent: (event) => {
-      for (const listener of listeners) listener(event);
-    },
-  });
+  const engine = wordRefusal(() =>
+    createEngine({
+      cwd: options.cwd,
+      env: options.env,
+      command: 'oxenvcs-tui',
+      ...(options.project ? { project: options.project } : {}),
+      ...(options.remote ? { remote: options.remote } : {}),
+      // Engine calls never sync first: the TUI runs its syncs itself (on `s`, and when the network
+      // comes back), so that each one shows its progress.
+      overrides: { queue: { auto_sync: false } },
+      onEvent: (event) => {
+        for (const listener of listeners) listener(event);
+      },
+    }),
+  );
   // Fail before taking the screen when there is no project or the config is bad.
   const project = engine.project();
   const heartbeat = engine.config.lock.auto_renew;

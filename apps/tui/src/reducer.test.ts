@@ -1,6 +1,16 @@
 import type { QueueEntry } from '@oxvcs/engine';
+import { createEngine } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
-import { awayLines, fit, footer, keepAliveLines, reasonText, safe, transferLine } from './format.js';
+import {
+  awayLines,
+  fit,
+  footer,
+  keepAliveLines,
+  reasonText,
+  refusedStateDir,
+  safe,
+  transferLine,
+} from './format.js';
 import { initialState, type Row, reducer, type State, selectedRow, visibleRows } from './reducer.js';
 
 const row = (
@@ -384,6 +394,9 @@ describe('reason text', () => {
       text: 't',
       entry: 'abcd1234',
       at: 'x',
+      project: '/music/Song',
+      field: 'branch',
+      problem: 'option-like',
     };
     for (const code of [
       'will-retry',
@@ -396,7 +409,24 @@ describe('reason text', () => {
       'cancelled-with-acquire',
       'replaced',
       'lease-ended',
+      'project-gone',
+      'invalid-input',
     ])
       expect(reasonText({ code, facts }), code).not.toBe(code);
+  });
+});
+
+describe('a state folder the engine refuses, in the TUI’s words', () => {
+  it('a relative OXENVCS_HOME, or one inside a repository, says what to do; anything else is not worded here', () => {
+    let error: unknown;
+    try {
+      createEngine({ cwd: '/', env: { OXENVCS_HOME: 'state' } });
+    } catch (e) {
+      error = e;
+    }
+    expect(refusedStateDir(error)).toBe(
+      'OXENVCS_HOME ("state") is a relative path, which would follow the folder you are in; set OXENVCS_HOME to an absolute path outside any project (e.g. "$HOME/.oxenvcs"), or unset it.',
+    );
+    expect(refusedStateDir(new Error('other'))).toBeUndefined();
   });
 });

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { readTomlFile } from '@oxvcs/oxen';
+import { dirname, isAbsolute, join } from 'node:path';
+import { findRepositoryRoot, readTomlFile } from '@oxvcs/oxen';
 import envPaths from 'env-paths';
 import { EngineError } from './errors.js';
+import { type InputProblem, inputError } from './input.js';
 
 /** The merged configuration. */
 export interface Config {
@@ -90,12 +91,41 @@ export interface Paths {
   readonly userConfig: string;
 }
 
-/** `OXENVCS_HOME` holds everything when set; else env-paths' conventional places. */
+/**
+ * What is wrong with a state folder, if anything: `OXENVCS_HOME` must be absolute (a relative one
+ * would follow the working directory, into a project), and no state folder may be inside an Oxen
+ * repository, where `oxen add .` would commit the lease private keys it holds.
+ */
+export function checkStateDir(stateDir: string, fromEnv: boolean): InputProblem | undefined {
+  if (fromEnv && !isAbsolute(stateDir))
+    return { field: 'OXENVCS_HOME', problem: 'relative', value: stateDir };
+  // The folder may not exist yet: its nearest existing ancestor says where it would be made.
+  let probe = stateDir;
+  while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
+  let repository: string | undefined;
+  try {
+    repository = findRepositoryRoot(probe);
+  } catch {
+    return undefined;
+  }
+  return { field: 'OXENVCS_HOME', problem: 'inside-repository', value: stateDir, repository };
+}
+
+/**
+ * `OXENVCS_HOME` holds everything when set; else env-paths' conventional places. INVALID_INPUT
+ * (see {@link checkStateDir}) for a relative `OXENVCS_HOME` or a state folder inside a repository.
+ */
 export function resolvePaths(env: NodeJS.ProcessEnv): Paths {
-  if (env.OXENVCS_HOME)
-    return { stateDir: env.OXENVCS_HOME, userConfig: join(env.OXENVCS_HOME, 'config.toml') };
-  const paths = envPaths('oxenvcs', { suffix: '' });
-  return { stateDir: paths.data, userConfig: join(paths.config, 'config.toml') };
+  const home = env.OXENVCS_HOME;
+  const paths = home
+    ? { stateDir: home, userConfig: join(home, 'config.toml') }
+    : (() => {
+        const p = envPaths('oxenvcs', { suffix: '' });
+        return { stateDir: p.data, userConfig: join(p.config, 'config.toml') };
+      })();
+  const problem = checkStateDir(paths.stateDir, home !== undefined && home !== '');
+  if (problem) throw inputError(problem);
+  return paths;
 }
 
 function coerce(kind: Kind, value: unknown): unknown {

@@ -203,6 +203,8 @@ export interface Core {
   readonly options: EngineOptions;
   readonly emit: (event: EngineEvent) => void;
   readonly files: ReturnType<typeof stateFiles>;
+  /** The state folder (machine id, lease keys). */
+  readonly stateDir: string;
   readonly getProject: () => ProjectInfo;
   readonly getConfig: () => Config;
   readonly getQueue: () => Queue;
@@ -276,7 +278,7 @@ export function createEngine(options: EngineOptions): Engine {
   let online: Promise<Online> | undefined;
   const net = () => {
     online ??= import('./online.js').then((m) =>
-      m.createOnline({ options, emit, files, getProject, getConfig, getQueue }),
+      m.createOnline({ options, emit, files, stateDir: paths.stateDir, getProject, getConfig, getQueue }),
     );
     return online;
   };

@@ -1,9 +1,13 @@
 import { OxvcsError } from '@oxvcs/retry';
+import type { InputField, InputProblemCode } from './input.js';
 
 /** Codes of {@link EngineError}. */
 export type EngineErrorCode =
   | 'CONFIG_INVALID'
+  /** Input refused: with `field` and, from the shared rules, `problem` (and `limit`, `value`). */
   | 'INVALID_INPUT'
+  /** A queued entry's project folder is gone (or no longer an Oxen repository): `project`. */
+  | 'PROJECT_GONE'
   | 'STATE_UNREADABLE'
   /** A FIFO, folder, device or symbolic link stands where a state file belongs. */
   | 'STATE_NOT_A_FILE'
@@ -23,15 +27,35 @@ export class EngineError extends OxvcsError {
   readonly file?: string;
   /** The configuration key or input field concerned. */
   readonly field?: string;
+  /** What is wrong with the input (INVALID_INPUT from the shared rules of `input.ts`). */
+  readonly problem?: InputProblemCode;
+  /** The bound the input broke, in characters (`too-long`). */
+  readonly limit?: number;
+  /** The input as given (its first 80 characters). */
+  readonly value?: string;
+  /** The repository a folder was found inside (`inside-repository`). */
+  readonly repository?: string;
+  /** The project folder concerned (PROJECT_GONE). */
+  readonly project?: string;
 
   constructor(
     code: EngineErrorCode,
     message: string,
-    details: { cause?: unknown; file?: string; field?: string } = {},
+    details: {
+      cause?: unknown;
+      file?: string;
+      field?: InputField | (string & {});
+      problem?: InputProblemCode;
+      limit?: number;
+      value?: string;
+      repository?: string;
+      project?: string;
+    } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
-    if (details.file) this.file = details.file;
-    if (details.field) this.field = details.field;
+    const { cause: _c, ...facts } = details;
+    for (const [k, v] of Object.entries(facts))
+      if (v !== undefined && v !== '') Object.assign(this, { [k]: v });
   }
 }

@@ -6,6 +6,7 @@ export { OxenError } from '@oxvcs/oxen';
 export {
   type EntryReason,
   type EntryStatus,
+  MIN_ID_PREFIX,
   QueueError,
   type QueueStats,
   type RunSummary,
@@ -17,6 +18,7 @@ export { AWAY_MARGIN_MS, awayFile, markSeen, type SeenMarker, unseenFailures } f
 export {
   type Config,
   type ConfigOverrides,
+  checkStateDir,
   DEFAULT_CONFIG,
   loadConfig,
   type Paths,
@@ -38,8 +40,17 @@ export {
 } from './engine.js';
 export { EngineError, type EngineErrorCode } from './errors.js';
 export {
+  checkName,
+  checkText,
+  type InputField,
+  type InputProblem,
+  type InputProblemCode,
+  MAX_NAME_LENGTH,
+} from './input.js';
+export {
   type AcquireLockOp,
   describeOperation,
+  type EngineReasonCode,
   executorsFor,
   OPERATIONS,
   type Operation,

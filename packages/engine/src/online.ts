@@ -6,6 +6,8 @@ import {
   LockError,
   type LockManager,
   type LockState,
+  loadMachineId,
+  MAX_TEXT,
   startHeartbeat,
 } from '@oxvcs/locks';
 import {
@@ -36,8 +38,10 @@ import {
 } from '@oxvcs/retry';
 import type { Core, Engine, Outcome, QueuedOutcome } from './engine.js';
 import { EngineError } from './errors.js';
+import { checkName, checkText, refuse } from './input.js';
 import { fileChainCache, fileKeyStore, heartbeatFile } from './lock-state.js';
 import { executorsFor, type Operation, RULES, type RunDeps, specOf } from './operations/index.js';
+import { holderIdentity } from './project.js';
 import { type GrantNote, grantId, type HeartbeatNote, readState, writeState } from './state.js';
 
 /** The engine's network half: everything that talks to the remote or the oxen CLI. */
@@ -96,14 +100,18 @@ export function createOnline(core: Core): Online {
     }
     return hub;
   };
+  // This user and machine, without a project: a sync typed outside any project replays each entry
+  // for its own project, and the lock manager needs only the remote and who asks.
+  let machineId: string | undefined;
   const locksFor = (remoteUrl: string, holder?: string) => {
-    const who = holder ?? getProject().holder;
+    const who = holder ?? holderIdentity(options.env);
     const id = `${remoteUrl}|${who}`;
     let manager = managers.get(id);
     if (!manager) {
+      machineId ??= loadMachineId(core.stateDir);
       manager = createLockManager({
         hub: hubFor(remoteUrl),
-        identity: { holder: who, machineId: getProject().machineId },
+        identity: { holder: who, machineId },
         keys: fileKeyStore(files.lockKeys),
         cache: fileChainCache(files.chains, remoteUrl),
       });
@@ -398,8 +406,17 @@ export function createOnline(core: Core): Online {
     return note && Date.parse(note.expiresAt) > Date.now() ? note : undefined;
   };
 
-  const currentBranch = async (branch?: string) =>
-    branch ?? (await cliFor(getProject().root).currentBranch());
+  /**
+   * The branch a push or pull is for (typed, else the checked-out one) and the project, refused
+   * (INVALID_INPUT) before anything is run or queued when either name could not safely reach oxen.
+   */
+  const transferTarget = async (branch?: string) => {
+    const p = getProject();
+    if (p.remoteName !== undefined) refuse(p.remoteName, checkName('remote-name', p.remoteName));
+    if (branch !== undefined) return { p, branch: refuse(branch, checkName('branch', branch)) };
+    const current = await cliFor(p.root).currentBranch();
+    return { p, branch: refuse(current, checkName('branch', current)) };
+  };
 
   return {
     connectivity,
@@ -413,6 +430,8 @@ export function createOnline(core: Core): Online {
         );
       }
       const ttlMs = ttlFrom(o.ttlHours);
+      // The record keeps at most MAX_TEXT characters: a longer comment is refused, not cut.
+      if (o.comment !== undefined) refuse(o.comment, checkText('comment', o.comment, MAX_TEXT));
       return runOrQueue<Grant & Record<string, unknown>>({
         kind: 'acquire-lock',
         projectDir: p.root,
@@ -504,6 +523,7 @@ export function createOnline(core: Core): Online {
 
     async lockBreak(o) {
       const p = getProject();
+      if (o.reason !== undefined) refuse(o.reason, checkText('reason', o.reason, MAX_TEXT));
       return needsRemote('lock-break', 'lock break', (signal) =>
         locksFor(p.remote.url).break(p.key, {
           force: o.force,
@@ -657,8 +677,8 @@ export function createOnline(core: Core): Online {
       return { stopped: true, pid: note.pid };
     },
 
-    async push(branch) {
-      const p = getProject();
+    async push(typed) {
+      const { p, branch } = await transferTarget(typed);
       // A push queued behind a pending acquisition belongs to the lease that acquisition will
       // grant (the queue holds it back if the acquisition fails); otherwise it is fenced by the
       // grant we hold now.
@@ -669,20 +689,15 @@ export function createOnline(core: Core): Online {
         kind: 'push',
         projectDir: p.root,
         remote: p.remote.url,
-        branch: await currentBranch(branch),
+        branch,
         lockKey: p.key,
         ...(note ? { fencingToken: note.fencingToken } : {}),
       });
     },
 
-    async pull(branch) {
-      const p = getProject();
-      return runOrQueue({
-        kind: 'pull',
-        projectDir: p.root,
-        remote: p.remote.url,
-        branch: await currentBranch(branch),
-      });
+    async pull(typed) {
+      const { p, branch } = await transferTarget(typed);
+      return runOrQueue({ kind: 'pull', projectDir: p.root, remote: p.remote.url, branch });
     },
 
     async sync(o = {}) {

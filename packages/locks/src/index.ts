@@ -28,6 +28,7 @@ export {
   type Identity,
   type Lease,
   type LockState,
+  MAX_TEXT,
   MAX_TTL_MS,
   MIN_TTL_MS,
 } from './record.js';

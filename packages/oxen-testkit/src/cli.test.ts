@@ -184,6 +184,18 @@ describe('fake oxen CLI (oxen-server-api.md §1)', () => {
     expect((await run(['branch', '-r', 'origin'], other)).stdout).toBe('origin\tmain\n');
   });
 
+  it('push and pull read `--` as clap does: after it nothing is an option; an unknown option before it is exit 2', async () => {
+    const p = await project();
+    const deleted = await run(['push', '--', 'origin', '--delete'], p.dir);
+    expect(deleted.code).toBe(1);
+    expect(deleted.stderr).toContain("Local branch '--delete' not found");
+    expect(server.repo('ns', p.name)!.branches.main).toBeDefined();
+    const unknown = await run(['pull', '--bogus', 'origin', 'main'], p.dir);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unexpected argument '--bogus' found");
+    expect((await run(['pull', '--', 'origin', 'main'], p.dir)).code).toBe(0);
+  });
+
   it('a push over a moved remote is rejected with the documented text', async () => {
     const { dir, url, name } = await project();
     const other = await env.cloneProject(`${name}-b`, url);

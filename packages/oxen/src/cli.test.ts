@@ -436,6 +436,35 @@ describe('what the real oxen 0.54 prints (oxen-0.54-audit.md #3, #4)', () => {
   });
 });
 
+describe('arguments from the user', () => {
+  it('push and pull hand the remote and the branch to oxen after `--`: neither is read as an option', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oxvcs-args-'));
+    try {
+      mkdirSync(join(dir, '.oxen'));
+      const log = join(dir, 'argv');
+      const bin = join(dir, 'oxen');
+      // An oxen that records its arguments, one a line.
+      writeFileSync(bin, `#!/bin/sh\nprintf '%s\\n' "$@" >> "${log}"\n`, { mode: 0o755 });
+      const cli = createOxenCli({ cwd: dir, env: { PATH: process.env.PATH ?? '' }, bin });
+      await cli.push('origin', '--delete');
+      await cli.pull('-r', 'main');
+      expect(readFileSync(log, 'utf8').split('\n')).toEqual([
+        'push',
+        '--',
+        'origin',
+        '--delete',
+        'pull',
+        '--',
+        '-r',
+        'main',
+        '',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('fetch', () => {
   /** The remote also has `feature`, a lock ticket and a scratch branch. */
   const withBranches = async () => {
@@ -702,7 +731,7 @@ describe('progress', () => {
             '/dev/null',
             '/bin/sh',
             '-c',
-            'exec "$OXVCS_OXEN_BIN" "$OXVCS_OXEN_ARG_0" "$OXVCS_OXEN_ARG_1" "$OXVCS_OXEN_ARG_2" 1>&3',
+            'exec "$OXVCS_OXEN_BIN" "$OXVCS_OXEN_ARG_0" "$OXVCS_OXEN_ARG_1" "$OXVCS_OXEN_ARG_2" "$OXVCS_OXEN_ARG_3" 1>&3',
           ],
           // At end of input BSD script types ^D into the terminal, which echoes it before oxen's output.
           stdin: 'pipe',

@@ -661,12 +661,16 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
         throw cliErrorFrom(['checkout', branch], { ...result, exitCode: 0 });
     },
     async push(remote = 'origin', branch, o = {}) {
-      const { stdout } = await ok(['push', remote, ...(branch ? [branch] : [])], { ...o, network: true });
+      // `--`: what follows is never read as an option (clap, like oxen's, ends options there).
+      const { stdout } = await ok(['push', '--', remote, ...(branch ? [branch] : [])], {
+        ...o,
+        network: true,
+      });
       const commit = /-> ([0-9a-f]+)/.exec(stdout)?.[1];
       return { upToDate: /Everything is up to date/.test(stdout), ...(commit ? { commit } : {}) };
     },
     async pull(remote = 'origin', branch, o = {}) {
-      await ok(['pull', remote, ...(branch ? [branch] : [])], { ...o, network: true });
+      await ok(['pull', '--', remote, ...(branch ? [branch] : [])], { ...o, network: true });
     },
     async fetch(o = {}) {
       const { branch, ...rest } = o;

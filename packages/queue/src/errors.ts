@@ -7,6 +7,8 @@ export type QueueErrorCode =
   | 'SCHEMA_TOO_NEW'
   | 'NOT_FOUND'
   | 'AMBIGUOUS_ID'
+  /** An id prefix shorter than {@link MIN_ID_PREFIX} (facts `id`, `minimum`). */
+  | 'ID_TOO_SHORT'
   | 'DUPLICATE'
   | 'INVALID_STATE'
   | 'LOCK_TIMEOUT'
@@ -27,6 +29,8 @@ export class QueueError extends OxvcsError {
   readonly quarantine?: string;
   /** The id or prefix asked for (NOT_FOUND, AMBIGUOUS_ID). */
   readonly id?: string;
+  /** The fewest characters an id prefix must have (ID_TOO_SHORT). */
+  readonly minimum?: number;
   /** Ids matching an ambiguous prefix (the first 20). */
   readonly candidates?: readonly string[];
   /** The schema version found in a file too new to read (SCHEMA_TOO_NEW). */
@@ -51,6 +55,7 @@ export class QueueError extends OxvcsError {
       quarantine?: string;
       id?: string;
       candidates?: readonly string[];
+      minimum?: number;
       schemaVersion?: number;
       entryId?: string;
       lock?: string;

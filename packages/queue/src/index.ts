@@ -8,6 +8,7 @@ export {
   type EnqueueDecision,
   heldBy,
   laneOf,
+  MIN_ID_PREFIX,
   type NextStep,
   nextStep,
   type PlanOptions,

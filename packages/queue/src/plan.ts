@@ -15,6 +15,13 @@ export function shortId(id: string): string {
 }
 
 /**
+ * The fewest characters an id prefix must have to select an entry: one or two characters match
+ * by accident (`queue remove 0` would remove whichever entry happens to be alone), four of the
+ * short id's random part make a chance match unlikely while staying short to type.
+ */
+export const MIN_ID_PREFIX = 4;
+
+/**
  * Order between the heads of two different lanes: priority (high first), then oldest first, then
  * id. Within one lane the enqueue order alone decides (see {@link laneOf}).
  */

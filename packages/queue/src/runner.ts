@@ -321,9 +321,11 @@ export async function runQueue<Op extends Operation>(
     }
     stored.status = 'failed';
     stored.completedAt = iso(clock.now());
-    stored.reason = isRetryable(classification.kind)
-      ? { code: 'gave-up', facts: { ...verdict, attempts: stored.attempts } }
-      : { code: 'failed', facts: verdict };
+    stored.reason =
+      rules.failureReason?.(error, stored.operation) ??
+      (isRetryable(classification.kind)
+        ? { code: 'gave-up', facts: { ...verdict, attempts: stored.attempts } }
+        : { code: 'failed', facts: verdict });
     record(stored, 'failed', started, reason);
     return { ...stored };
   };

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { QueueError } from './errors.js';
 import type { LegacyReader } from './migrate.js';
-import { shortId } from './plan.js';
+import { MIN_ID_PREFIX, shortId } from './plan.js';
 import { createQueue, type QueueOptions } from './store.js';
 import { type BookingEntry, type BookingOp, BOOKING_RULES as rules } from './test-support/rules.js';
 
@@ -386,23 +386,36 @@ describe('queue storage', () => {
       await Promise.all([q.enqueue({ operation: send('a') }), q.enqueue({ operation: fetchList() })])
     ).map((r) => r.entry);
     // Ids made in the same millisecond share their time part; the tail shown is what tells them apart.
-    const ids = ['01JZZZZZZZ00000000227K1JHD', '01JZZZZZZZ00000000227M0000'];
+    const ids = ['01JZZZZZZZ00000000227K1JHD', '01JZZZZZZZ00000000227KM000'];
     await q.transact((entries) => {
       entries.push({ ...entries[0]!, id: ids[0]!, idempotencyKey: 'x' });
       entries.push({ ...entries[0]!, id: ids[1]!, idempotencyKey: 'y' });
     });
     expect(shortId(ids[0]!)).toBe('227k1jhd');
-    for (const given of ['227k1jhd', '227K1JHD', '227k', '227k1', ' 227k1j ', ids[0]!.toLowerCase()]) {
+    for (const given of ['227k1jhd', '227K1JHD', '227k1', ' 227k1j ', ids[0]!.toLowerCase()]) {
       expect((await q.get(given)).id, given).toBe(ids[0]);
     }
     expect((await q.get(shortId(a!.id))).id).toBe(a!.id);
     expect((await q.get(shortId(b!.id))).id).toBe(b!.id);
-    const ambiguous = await failure(q.get('227'));
-    expect(ambiguous).toMatchObject({ code: 'AMBIGUOUS_ID', candidates: ids, id: '227' });
-    expect(ambiguous.message).toBe('"227" matches 2 entries (227k1jhd, 227m0000); give more characters.');
+    const ambiguous = await failure(q.get('227k'));
+    expect(ambiguous).toMatchObject({ code: 'AMBIGUOUS_ID', candidates: ids, id: '227k' });
+    expect(ambiguous.message).toBe('"227k" matches 2 entries (227k1jhd, 227km000); give more characters.');
     expect(await failure(q.get('227x'))).toMatchObject({ code: 'NOT_FOUND', id: '227x' });
-    expect((await failure(q.remove('227'))).code).toBe('AMBIGUOUS_ID');
-    expect((await q.remove('227m')).id).toBe(ids[1]);
+    expect((await failure(q.remove('227k'))).code).toBe('AMBIGUOUS_ID');
+    expect((await q.remove('227km')).id).toBe(ids[1]);
+  });
+
+  it(`a prefix shorter than ${MIN_ID_PREFIX} characters selects nothing, even when one entry would match`, async () => {
+    const q = open();
+    const { entry } = await q.enqueue({ operation: send('a') });
+    for (const given of ['', '0', shortId(entry.id).slice(0, MIN_ID_PREFIX - 1), entry.id.slice(0, 2)]) {
+      const error = await failure(q.remove(given));
+      expect(error.code, given).toBe(given ? 'ID_TOO_SHORT' : 'NOT_FOUND');
+      if (given) expect(error).toMatchObject({ id: given, minimum: MIN_ID_PREFIX });
+    }
+    expect((await q.list()).map((e) => e.id)).toEqual([entry.id]);
+    expect((await q.get(shortId(entry.id).slice(0, MIN_ID_PREFIX))).id).toBe(entry.id);
+    expect((await q.remove(entry.id)).id).toBe(entry.id);
   });
 
   it('200,000 entries: enqueue, list, get and remove work (no "Maximum call stack size exceeded")', async () => {

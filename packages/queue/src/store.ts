@@ -7,7 +7,15 @@ import { type ConflictReason, GuardedFileSync, sweepTemps, WriteConflict } from 
 import { QueueError } from './errors.js';
 import { acquireLock, type HeldLock, LockBusy, type LockHolder } from './file-lock.js';
 import { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
-import { aheadInLane, applyEnqueue, type EnqueueDecision, pruneFinished, runOrder, shortId } from './plan.js';
+import {
+  aheadInLane,
+  applyEnqueue,
+  type EnqueueDecision,
+  MIN_ID_PREFIX,
+  pruneFinished,
+  runOrder,
+  shortId,
+} from './plan.js';
 import { isRunnerAlive } from './runner-identity.js';
 import {
   emptyStats,
@@ -152,7 +160,8 @@ export interface Queue<Op extends Operation = Operation> {
   overview(options?: { readonly scope?: string; readonly limit?: number }): Promise<QueueOverview<Op>>;
   /**
    * By full id, a prefix of it, or the short id shown ({@link shortId}) or any prefix of that;
-   * case-insensitive. NOT_FOUND, or AMBIGUOUS_ID with the candidates.
+   * case-insensitive; a prefix has at least {@link MIN_ID_PREFIX} characters (ID_TOO_SHORT).
+   * NOT_FOUND, or AMBIGUOUS_ID with the candidates.
    */
   get(idOrPrefix: string): Promise<QueueEntry<Op>>;
   /**
@@ -466,6 +475,13 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
     if (!needle) throw new QueueError('NOT_FOUND', 'No entry id given.', { id: idOrPrefix });
     const exact = entries.find((e) => e.id.toUpperCase() === needle);
     if (exact) return exact;
+    if (needle.length < MIN_ID_PREFIX) {
+      throw new QueueError(
+        'ID_TOO_SHORT',
+        `"${idOrPrefix}" is too short to select an entry; give at least ${MIN_ID_PREFIX} characters of its id.`,
+        { id: idOrPrefix, minimum: MIN_ID_PREFIX },
+      );
+    }
     // The id shown is the short id (the ULID's random tail, as its time part is shared by entries
     // made close together): a prefix of it selects, and so does a prefix of the full id.
     const matches = entries.filter((e) => {

@@ -141,6 +141,11 @@ export interface QueueRules<Op extends Operation = Operation> {
   onEnqueue?(incoming: QueueEntry<Op>, lane: readonly QueueEntry<Op>[], now: number): EnqueueRule | undefined;
   /** Facts of a failure worth storing with it (who holds what, until when); bounded by the queue. */
   errorFacts?(error: unknown, operation: Op): Readonly<Record<string, unknown>> | undefined;
+  /**
+   * The reason stored with an entry that failed for good, when the caller has a code of its own for
+   * that failure (a project folder that is gone, say). @default the queue's `failed` or `gave-up`
+   */
+  failureReason?(error: unknown, operation: Op): EntryReason | undefined;
 }
 
 /** Rules for operations that need no more than a kind: one scope, one target, no prerequisites. */

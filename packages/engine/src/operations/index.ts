@@ -4,12 +4,12 @@ import { pull } from './pull.js';
 import { push } from './push.js';
 import { releaseLock } from './release-lock.js';
 import { renewLock } from './renew-lock.js';
-import { errorFacts } from './shared.js';
+import { assertProjectThere, errorFacts, failureReason } from './shared.js';
 import { syncComments } from './sync-comments.js';
 import type { Operation, OperationKind, OperationSpec, OxvcsEntry, RunDeps } from './types.js';
 
 export { remoteNameFor } from './remote-name.js';
-export { lastSegment } from './shared.js';
+export { type EngineReasonCode, lastSegment } from './shared.js';
 export type * from './types.js';
 
 /** Every kind of operation oxvcs queues, by kind: the one home of what each is. */
@@ -43,17 +43,24 @@ export const RULES: QueueRules<Operation> = {
   onEnqueue: (incoming, pending, now) =>
     specOf(incoming.operation).onEnqueue?.(incoming as QueueEntry<never>, pending, now),
   errorFacts: (error) => errorFacts(error),
+  failureReason: (error) => failureReason(error),
 };
 
 /** A short description for a person: "Acquire lock for Song.logicx". */
 export const describeOperation = (op: Operation): string => specOf(op).describe(op);
 
-/** The runner's executors: each kind's own `run`, the same one direct runs call. */
+/**
+ * The runner's executors: each kind's own `run`, the same one direct runs call, run for the entry's
+ * own project wherever the sync was typed; an entry whose project folder is gone fails alone
+ * (PROJECT_GONE), unless its kind needs only the remote.
+ */
 export function executorsFor(deps: RunDeps): Executors<Operation> {
   const executors: Record<string, unknown> = {};
   for (const spec of Object.values(OPERATIONS) as OperationSpec<Operation>[]) {
-    executors[spec.kind] = (op: Operation, ctx: Parameters<OperationSpec<Operation>['run']>[1]) =>
-      spec.run(op, ctx, deps);
+    executors[spec.kind] = async (op: Operation, ctx: Parameters<OperationSpec<Operation>['run']>[1]) => {
+      if (!spec.withoutFolder) assertProjectThere(op.projectDir);
+      return spec.run(op, ctx, deps);
+    };
   }
   return executors as Executors<Operation>;
 }

@@ -1,3 +1,4 @@
+import { checkName, refuse } from '../input.js';
 import { collapseIntoLast, lastSegment } from './shared.js';
 import type { OperationSpec, PullOp } from './types.js';
 
@@ -15,6 +16,8 @@ export const pull: OperationSpec<PullOp> = {
   expiry: (_op, retentionMs) => ({ ttlMs: retentionMs }),
   describe: (op) => `Pull ${op.branch} of ${lastSegment(op.projectDir)} from remote`,
   async run(op, ctx, deps) {
+    // An entry stored by an older version that did not check its branch fails here, alone.
+    refuse(op.branch, checkName('branch', op.branch));
     const { remoteNameFor } = await import('./remote-name.js');
     await deps.cliFor(op.projectDir).pull(remoteNameFor(op.projectDir, op.remote), op.branch, {
       signal: ctx.signal,

@@ -1,3 +1,4 @@
+import { checkName, refuse } from '../input.js';
 import { collapseIntoLast, lastSegment } from './shared.js';
 import type { OperationSpec, PushOp } from './types.js';
 
@@ -19,6 +20,8 @@ export const push: OperationSpec<PushOp> = {
   expiry: (_op, retentionMs) => ({ ttlMs: retentionMs }),
   describe: (op) => `Push ${op.branch} of ${lastSegment(op.projectDir)} to remote`,
   async run(op, ctx, deps) {
+    // An entry stored by an older version that did not check its branch fails here, alone.
+    refuse(op.branch, checkName('branch', op.branch));
     const key = op.lockKey ?? '.';
     const locks = deps.locksFor(op.remote);
     // Anyone else's live lease on this key, a folder containing it, or one inside it blocks the

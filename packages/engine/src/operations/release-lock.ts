@@ -6,6 +6,7 @@ import type { OperationSpec, ReleaseLockOp } from './types.js';
 export const releaseLock: OperationSpec<ReleaseLockOp> = {
   kind: 'release-lock',
   class: 'lock',
+  withoutFolder: true,
   requires: (op) => op.key,
   onEnqueue(incoming, lane) {
     // A release meeting its acquisition, queued and never tried: neither needs to run. Both are

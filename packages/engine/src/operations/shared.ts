@@ -1,6 +1,22 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Grant } from '@oxvcs/locks';
 import { type EnqueueRule, type Facts, shortId } from '@oxvcs/queue';
+import { EngineError } from '../errors.js';
 import type { Operation, OxvcsEntry } from './types.js';
+
+/**
+ * PROJECT_GONE when a queued entry's project folder is no longer an Oxen repository (deleted,
+ * moved, a drive not mounted): the entry fails alone, whatever folder the sync was typed in.
+ */
+export function assertProjectThere(projectDir: string): void {
+  if (projectDir && existsSync(join(projectDir, '.oxen'))) return;
+  throw new EngineError(
+    'PROJECT_GONE',
+    `The project folder ${projectDir} is gone or is no longer an Oxen repository.`,
+    { project: projectDir },
+  );
+}
 
 /** The last path segment of a POSIX or Windows path (`/music/My Song/` → `My Song`). */
 export function lastSegment(dir: string): string {
@@ -33,6 +49,30 @@ const FACT_KEYS = [
   'reason',
   'heldKey',
 ] as const;
+
+/**
+ * Reason codes the engine stores with an entry that failed for good, beside the queue's own:
+ * `project-gone` (fact `project`: its folder is gone or no longer a repository) and `invalid-input`
+ * (facts `field`, `problem`, and `limit` where one applies: see `input.ts`; an entry stored by an
+ * older version that did not check what it queued).
+ */
+export type EngineReasonCode = 'project-gone' | 'invalid-input';
+
+/** The reason stored with an entry whose run failed with one of the engine's own codes. */
+export function failureReason(error: unknown): { code: EngineReasonCode; facts: Facts } | undefined {
+  if (!(error instanceof EngineError)) return undefined;
+  if (error.code === 'PROJECT_GONE') return { code: 'project-gone', facts: { project: error.project ?? '' } };
+  if (error.code === 'INVALID_INPUT' && error.problem)
+    return {
+      code: 'invalid-input',
+      facts: {
+        field: error.field ?? '',
+        problem: error.problem,
+        ...(error.limit !== undefined ? { limit: error.limit } : {}),
+      },
+    };
+  return undefined;
+}
 
 /** The facts of `error` a user may need (who holds the lock, until when, the HTTP status). */
 export function errorFacts(error: unknown): Record<string, unknown> | undefined {

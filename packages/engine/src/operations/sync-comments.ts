@@ -1,3 +1,4 @@
+import { checkName, refuse } from '../input.js';
 import { collapseIntoLast, lastSegment } from './shared.js';
 import type { OperationSpec, SyncCommentsOp } from './types.js';
 
@@ -19,6 +20,8 @@ export const syncComments: OperationSpec<SyncCommentsOp> = {
     const cli = deps.cliFor(op.projectDir);
     const current = await cli.currentBranch();
     const branch = op.branch ?? current;
+    // A stored branch is handed to `oxen fetch -b`: one that reads as an option fails here, alone.
+    if (op.branch !== undefined) refuse(op.branch, checkName('branch', op.branch));
     if (!branch) return { fetched: false, reason: 'HEAD is detached and the operation names no branch' };
     if (branch !== current) {
       await cli.fetch({ branch, signal: ctx.signal });

@@ -88,6 +88,11 @@ export interface OperationSpec<Op extends Operation> {
    * is bounded by one request timeout (then it queues). `transfer`: the transfer policy and timeout.
    */
   readonly class: 'lock' | 'transfer';
+  /**
+   * Replays even when its project folder is gone: it needs only the remote (a release gives a lock
+   * back, which frees it for others). @default false: the entry fails with PROJECT_GONE
+   */
+  readonly withoutFolder?: boolean;
   /** The lock slot this operation establishes (an acquisition): see `QueueRules.provides`. */
   provides?(op: Op): string | undefined;
   /** The lock slot this operation needs: held back while its acquisition failed. */

@@ -14,6 +14,8 @@
  *   default remote, not the one it is given.
  * - push prints `🐂 oxen push R B -> <local head>` before anything else, even when there is
  *   nothing to push (then `Everything is up to date`), and ends with `🐂 push complete 🎉 took …`.
+ * - push and pull read arguments as clap does: after `--` nothing is an option; an option they do
+ *   not have, before it, is clap's "unexpected argument" (exit 2).
  * - fetch without `-b` lists every remote branch (lock tickets and scratch branches too) and
  *   fetches them one at a time, creating a local branch for each one not present locally; a branch
  *   deleted between the list and its fetch fails with `Remote branch 'X' not found` (exit 1) once
@@ -87,20 +89,38 @@ const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
+/** Where options end: clap reads everything after `--` as positional, as real oxen does. */
+const optionsEnd = (list: string[]) => (list.includes('--') ? list.indexOf('--') : list.length);
+
 function takeFlag(list: string[], ...names: string[]): boolean {
-  const i = list.findIndex((a) => names.includes(a));
+  const i = list.findIndex((a, at) => at < optionsEnd(list) && names.includes(a));
   if (i < 0) return false;
   list.splice(i, 1);
   return true;
 }
 function takeOption(list: string[], ...names: string[]): string | undefined {
-  const i = list.findIndex((a) => names.includes(a));
+  const i = list.findIndex((a, at) => at < optionsEnd(list) && names.includes(a));
   if (i < 0) return undefined;
   const value = list[i + 1];
   if (value === undefined)
     throw new CliError(`a value is required for '${list[i]} <VALUE>' but none was supplied`, 2);
   list.splice(i, 2);
   return value;
+}
+
+/**
+ * The positional arguments once the options are taken: an option left before `--` is one this
+ * command does not have (clap's "unexpected argument", exit 2); `--` itself is dropped.
+ */
+function positionals(list: string[]): string[] {
+  const end = optionsEnd(list);
+  const unknown = list.slice(0, end).find((a) => a.startsWith('-') && a !== '-');
+  if (unknown)
+    throw new CliError(
+      `unexpected argument '${unknown}' found\n\n  tip: to pass '${unknown}' as a value, use '-- ${unknown}'`,
+      2,
+    );
+  return [...list.slice(0, end), ...list.slice(end + 1)];
 }
 
 function configDir(list: string[]): string {
@@ -832,10 +852,11 @@ async function main(): Promise<void> {
     case 'push': {
       const force = takeFlag(list, '-f', '--force');
       const deleteRemote = takeFlag(list, '-d', '--delete');
+      const [remoteName, branchName] = positionals(list);
       const repo = findRepo(cwd);
       const data = load(repo);
-      const remote = remoteOf(repo, list[0] ?? 'origin');
-      const branch = list[1] ?? currentBranch(repo);
+      const remote = remoteOf(repo, remoteName ?? 'origin');
+      const branch = branchName ?? currentBranch(repo);
       const http: Http = { cfgDir };
       if (deleteRemote) {
         await warnOnVersionMismatch(http, remote);
@@ -883,10 +904,11 @@ async function main(): Promise<void> {
       return out(`🐂 push complete 🎉 took ${elapsedSince(started)}`);
     }
     case 'pull': {
+      const [remoteName, branchName] = positionals(list);
       const repo = findRepo(cwd);
       const data = load(repo);
-      const remote = remoteOf(repo, list[0] ?? 'origin');
-      const branch = list[1] ?? currentBranch(repo);
+      const remote = remoteOf(repo, remoteName ?? 'origin');
+      const branch = branchName ?? currentBranch(repo);
       const http: Http = { cfgDir };
       checkMigration(repo);
       // Oxen's quirk: pull checks the versions of the repository's default remote, not `remote`.

@@ -8,8 +8,10 @@ export class QueueRemoveCommand extends BaseCommand {
   static override paths = [['queue', 'remove']];
   static override usage = Command.Usage({
     category: 'Queue',
-    description: 'Remove one entry by the id shown in `queue status` (or any unique prefix of the full id).',
-    details: 'Exit codes: 0 removed; 2 no entry matched, or the id is ambiguous (the candidates are listed).',
+    description:
+      'Remove one entry by the id shown in `queue status`, its full id, or a unique prefix (one too short to tell entries apart is refused).',
+    details:
+      'Exit codes: 0 removed; 2 no entry matched, the id is ambiguous (the candidates are listed), or a prefix is too short.',
   });
 
   id = Option.String({ name: 'ID|PREFIX' });

@@ -8,7 +8,8 @@ export class QueueRetryCommand extends BaseCommand {
   static override paths = [['queue', 'retry']];
   static override usage = Command.Usage({
     category: 'Queue',
-    description: 'Put a failed or expired entry back in the queue with fresh attempts.',
+    description:
+      'Put a failed or expired entry back in the queue with fresh attempts (by the id shown, the full id, or a unique prefix).',
   });
 
   id = Option.String({ name: 'ID|PREFIX' });
