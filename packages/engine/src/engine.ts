@@ -329,19 +329,7 @@ export function createEngine(options: EngineOptions): Engine {
     async queueClear(o) {
       const root = o.allProjects ? undefined : rootIfAny();
       if (!root) return o.all ? getQueue().clearAll() : getQueue().clearDone();
-      const finished = new Set(['done', 'superseded', 'expired']);
-      return getQueue().transact((entries) => {
-        let removed = 0;
-        for (let i = entries.length - 1; i >= 0; i--) {
-          const e = entries[i]!;
-          if (e.operation.projectDir !== root || e.status === 'running') continue;
-          if (o.all || finished.has(e.status)) {
-            entries.splice(i, 1);
-            removed++;
-          }
-        }
-        return removed;
-      });
+      return getQueue().clear({ scope: root, all: o.all });
     },
     authLogin: async (token) => (await net()).authLogin(token),
     authStatus: async () => (await net()).authStatus(),

@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { QueueError } from './errors.js';
 import type { LegacyReader } from './migrate.js';
 import { MIN_ID_PREFIX, shortId } from './plan.js';
-import { createQueue, type QueueOptions } from './store.js';
+import { createQueue, type QueueOptions, type QueueStoreEvent } from './store.js';
 import { type BookingEntry, type BookingOp, BOOKING_RULES as rules } from './test-support/rules.js';
 
 let dir: string;
@@ -103,6 +103,25 @@ describe('queue storage', () => {
     expect(await q.clearDone()).toBe(1);
     expect((await q.remove(a.id)).id).toBe(a.id);
     expect(await q.clearAll()).toBe(0);
+  });
+
+  it('a clear scoped to one project removes its finished entries only; a clear that finds nothing writes nothing and takes no lock', async () => {
+    const events: QueueStoreEvent[] = [];
+    const q = open({ onEvent: (e) => events.push(e) });
+    await q.enqueue({ operation: send('a') });
+    await q.enqueue({ operation: send('b', '/events/Other') });
+    await q.transact((entries) => {
+      for (const e of entries) e.status = 'done';
+    });
+    expect(await q.clear({ scope: '/events/Other' })).toBe(1);
+    const before = statSync(file, { bigint: true });
+    events.length = 0;
+    expect(await q.clear({ scope: '/events/Other' })).toBe(0);
+    expect(await q.clear({ scope: '/events/Other', all: true })).toBe(0);
+    expect(events).toEqual([]);
+    const after = statSync(file, { bigint: true });
+    expect([after.ino, after.mtimeNs, after.size]).toEqual([before.ino, before.mtimeNs, before.size]);
+    expect((await q.list()).map((e) => (e.operation as { to: string }).to)).toEqual(['a']);
   });
 
   it('refuses a duplicate idempotency key', async () => {

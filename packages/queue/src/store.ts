@@ -176,8 +176,14 @@ export interface Queue<Op extends Operation = Operation> {
   retry(idOrPrefix: string): Promise<QueueEntry<Op>>;
   /** Removes done and superseded entries; returns how many. */
   clearDone(): Promise<number>;
-  /** Removes every entry; returns how many. */
+  /** Removes every entry (but those running in a live process); returns how many. */
   clearAll(): Promise<number>;
+  /**
+   * Removes the entries of one scope (every scope without `scope`): finished ones (done,
+   * superseded, expired), or with `all` every one but those running; returns how many. A clear
+   * that finds nothing to remove writes nothing (and takes no lock).
+   */
+  clear(options: { readonly scope?: string; readonly all?: boolean }): Promise<number>;
   stats(): Promise<QueueStats>;
   /**
    * Runs `fn` on the entries under the file lock and writes the result (for runners). `fn` may run
@@ -470,6 +476,17 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
   const transact = <T>(fn: (entries: QueueEntry<Op>[]) => T): Promise<T> =>
     update((data) => fn(data.entries));
 
+  /** Removes the entries `remove` selects; a first read without the lock writes nothing when none are. */
+  const removeWhere = async (remove: (e: QueueEntry<Op>) => boolean): Promise<number> => {
+    if (!(await load()).some(remove)) return 0;
+    return update((data) => {
+      const keep = data.entries.filter((e) => !remove(e));
+      const removed = data.entries.length - keep.length;
+      data.entries = keep;
+      return removed;
+    });
+  };
+
   const resolve = (entries: QueueEntry<Op>[], idOrPrefix: string): QueueEntry<Op> => {
     const needle = idOrPrefix.trim().toUpperCase();
     if (!needle) throw new QueueError('NOT_FOUND', 'No entry id given.', { id: idOrPrefix });
@@ -640,20 +657,18 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       });
     },
     clearDone() {
-      return update((data) => {
-        const keep = data.entries.filter((e) => e.status !== 'done' && e.status !== 'superseded');
-        const removed = data.entries.length - keep.length;
-        data.entries = keep;
-        return removed;
-      });
+      return removeWhere((e) => e.status === 'done' || e.status === 'superseded');
     },
     clearAll() {
-      return update((data) => {
-        const live = data.entries.filter((e) => e.status === 'running' && isRunnerAlive(e.runner));
-        const removed = data.entries.length - live.length;
-        data.entries = live;
-        return removed;
-      });
+      return removeWhere((e) => !(e.status === 'running' && isRunnerAlive(e.runner)));
+    },
+    clear({ scope, all = false }) {
+      return removeWhere(
+        (e) =>
+          (scope === undefined || rules.scope(e.operation) === scope) &&
+          e.status !== 'running' &&
+          (all || e.status === 'done' || e.status === 'superseded' || e.status === 'expired'),
+      );
     },
     async stats() {
       const entries = await load();
