@@ -35,7 +35,7 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     expect(json(await world.run(['lock', 'status', '--json'], { cwd: dir })).lock).toMatchObject({
       state: 'unlocked',
     });
-  }, 60_000);
+  });
 
   it('the first lock on a machine does not pay for a whole-tree verification (modelled as 40 s)', async () => {
     const dir = await world.project('big-tree');
@@ -47,7 +47,7 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     } finally {
       world.server.configure({ wholeTreeVerifyMs: 0 });
     }
-  }, 60_000);
+  });
 
   it('headers then a stalled body: lock status, acquire and list end within their deadlines', async () => {
     const dir = await world.project('stalled');
@@ -63,7 +63,7 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     } finally {
       await world.server.faults.clear();
     }
-  }, 120_000);
+  });
 
   it('a 20 MB error page: stderr stays short and queue.json small', async () => {
     const dir = await world.project('error-page');
@@ -82,7 +82,7 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     } finally {
       await world.server.faults.clear();
     }
-  }, 60_000);
+  });
 
   it('a redirect to another origin is refused, never followed', async () => {
     const dir = await world.project('redirected');
@@ -94,7 +94,7 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     } finally {
       await world.server.faults.clear();
     }
-  }, 60_000);
+  });
 
   it('Retry-After: 99999999999999999999 defers the entry (at most a day), never crashes queue sync', async () => {
     const dir = await world.project('absurd-wait');
@@ -117,7 +117,7 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     } finally {
       await world.server.faults.clear();
     }
-  }, 60_000);
+  });
 });
 
 describe('13. codes for someone who does not hold the lock', () => {
@@ -133,5 +133,5 @@ describe('13. codes for someone who does not hold the lock', () => {
       expect(r.code, args.join(' ')).toBe(3);
       expect(r.stderr).toContain('ada@e2e');
     }
-  }, 60_000);
+  });
 });
