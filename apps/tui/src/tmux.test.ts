@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -178,19 +178,25 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     await server.faults.offline();
     expect(await oxenvcs(at, ['push'])).toBe(75);
     await server.faults.online();
-    // Each file takes 300 ms to go up: the line is on screen for a couple of seconds.
-    const session = startTui({ ...at, vars: { ...at.vars, OXEN_FAKE_TRANSFER_DELAY_MS: '300' } }, [
-      '--no-auto-sync',
-    ]);
+    // Each file takes 300 ms to go up, and the push holds once half of them are (until `gate`
+    // exists): the line stays on screen until the test has seen it, however slow the machine.
+    const gate = join(at.home, 'halfway');
+    const vars = {
+      ...at.vars,
+      OXEN_FAKE_TRANSFER_DELAY_MS: '300',
+      OXEN_FAKE_PAUSE_AT: 'push-halfway',
+      OXEN_FAKE_PAUSE_FILE: gate,
+    };
+    const session = startTui({ ...at, vars }, ['--no-auto-sync']);
     await vi.waitFor(() => expect(screen(session)).toMatch(/Push main of tmux\d+/));
     tmux('send-keys', '-t', session, 's');
-    await vi.waitFor(
-      () =>
-        expect(screen(session)).toMatch(
-          /\[#*-*\] Pushing: \d+% [\d.]+\/1\.0 MiB [1-7]\/8 files at [\d.]+ MiB\/s, \d+ s left/,
-        ),
-      { interval: 20 },
+    await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true));
+    await vi.waitFor(() =>
+      expect(screen(session)).toMatch(
+        /\[#*-*\] Pushing: \d+% [\d.]+\/1\.0 MiB [1-7]\/8 files at [\d.]+ MiB\/s, \d+ s left/,
+      ),
     );
+    writeFileSync(gate, '');
     await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'));
     expect(screen(session)).not.toContain('Pushing:');
   });
