@@ -37,13 +37,14 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     });
   });
 
-  it('the first lock on a machine does not pay for a whole-tree verification (modelled as 40 s)', async () => {
+  it('the first lock on a machine does not pay for a whole-tree verification (modelled as 200 s)', async () => {
     const dir = await world.project('big-tree');
-    world.server.configure({ wholeTreeVerifyMs: 40_000 });
+    // Far longer than a busy machine makes a lock: the bound tells a paid check from none.
+    world.server.configure({ wholeTreeVerifyMs: 200_000 });
     try {
       const r = await world.run(['lock', 'acquire'], { cwd: dir });
       expect(r.code).toBe(0);
-      expect(r.ms).toBeLessThan(20_000);
+      expect(r.ms).toBeLessThan(100_000);
     } finally {
       world.server.configure({ wholeTreeVerifyMs: 0 });
     }
@@ -56,7 +57,9 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
       const status = await world.run(['lock', 'status'], { cwd: dir, env: brisk });
       const acquire = await world.run(['lock', 'acquire', '--json'], { cwd: dir, env: brisk });
       const list = await world.run(['lock', 'list'], { cwd: dir, env: brisk });
-      for (const r of [status, acquire, list]) expect(r.ms).toBeLessThan(25_000);
+      // Each ends by brisk's 1.5 s (the message says so); were it not applied, the world's 600 s
+      // would be the bound, far beyond this one, which leaves a busy machine its seconds.
+      for (const r of [status, acquire, list]) expect(r.ms).toBeLessThan(120_000);
       expect(acquire.code).toBe(75);
       expect(json(acquire).reason).toMatch(/did not answer within 1500 ms|did not finish within 1.5 s/);
       expect(list.code).toBe(1);

@@ -259,7 +259,8 @@ describe('writers in real processes', () => {
         idempotencyKey: `after-${run}`,
       });
       const [acquired] = acquisitions(events);
-      expect(acquired!.waitedMs, context).toBeLessThan(1000);
+      // Half the stale time it would otherwise wait: a busy machine's slow file system stays below.
+      expect(acquired!.waitedMs, context).toBeLessThan(15_000);
       if (lockLeft) expect(acquired!.takeover?.reason, context).toBe('holder-dead');
     }
     expect(keysOnDisk().length).toBeGreaterThanOrEqual(acknowledged + 16);
@@ -276,7 +277,7 @@ describe('locks left behind', () => {
     });
     const [acquired] = acquisitions(events);
     expect(acquired!.takeover?.reason).toBe('holder-dead');
-    expect(acquired!.waitedMs).toBeLessThan(1000);
+    expect(acquired!.waitedMs).toBeLessThan(15_000); // half the stale time, as above
     expect(leftovers()).toEqual([]);
   });
 
