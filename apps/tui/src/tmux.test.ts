@@ -94,7 +94,8 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     await vi.waitFor(() => expect(screen(session)).toContain('The queue is empty.'));
     // The footer fits 80 columns: the last hint, q quit, is on screen.
     expect(screen(session)).toMatch(/\? help · q quit\s*$/m);
-    // Another process queues work while the TUI is open: the screen follows within a second.
+    // Another process queues work while the TUI is open: the screen follows (the TUI checks the queue
+    // file every 500 ms; nothing else reloads it, so a TUI that did not follow would never show it).
     await server.faults.offline();
     expect(await oxenvcs(at, ['lock', 'acquire'])).toBe(75);
     await server.faults.online();
