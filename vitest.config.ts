@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { TEST_MS } from './vitest.timeouts.js';
 
 /**
  * One root config. Every workspace package is a project, and every `@oxvcs/*` import is aliased
@@ -62,10 +63,11 @@ export default defineConfig({
   test: {
     // clipanion 3's ESM build imports a directory, which only a bundler resolves: let Vite handle it.
     server: { deps: { inline: ['clipanion'] } },
-    testTimeout: 30_000,
-    // Polled waits (`vi.waitFor`) allow 15 s by default instead of 1 s: see vitest.setup.ts.
+    // Guards against a hang, not budgets (vitest.timeouts.ts): no test or wait names one of its own.
+    testTimeout: TEST_MS,
+    hookTimeout: TEST_MS,
+    // Polled waits (`vi.waitFor`) poll until their condition holds: see vitest.setup.ts.
     setupFiles: [resolve(root, 'vitest.setup.ts')],
-    hookTimeout: 30_000,
     // Vitest's default leaves a core idle (one worker on a 2-core machine). Most files spend much of
     // their time waiting on child processes, sockets and timeouts, so one worker per core plus one
     // keeps both cores busy (`--maxWorkers` overrides this).
@@ -88,7 +90,6 @@ export default defineConfig({
                 name: 'e2e',
                 root: resolve(root, 'e2e'),
                 include: ['**/*.test.ts'],
-                testTimeout: 120_000,
                 // Files run side by side: each makes its own world (fake server on its own port,
                 // temp state, config and project folders; see helpers.ts), and no e2e assertion
                 // bounds a time that is not the subject of the test.

@@ -35,19 +35,20 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     expect(json(await world.run(['lock', 'status', '--json'], { cwd: dir })).lock).toMatchObject({
       state: 'unlocked',
     });
-  }, 60_000);
+  });
 
-  it('the first lock on a machine does not pay for a whole-tree verification (modelled as 40 s)', async () => {
+  it('the first lock on a machine does not pay for a whole-tree verification (modelled as 200 s)', async () => {
     const dir = await world.project('big-tree');
-    world.server.configure({ wholeTreeVerifyMs: 40_000 });
+    // Far longer than a busy machine makes a lock: the bound tells a paid check from none.
+    world.server.configure({ wholeTreeVerifyMs: 200_000 });
     try {
       const r = await world.run(['lock', 'acquire'], { cwd: dir });
       expect(r.code).toBe(0);
-      expect(r.ms).toBeLessThan(20_000);
+      expect(r.ms).toBeLessThan(100_000);
     } finally {
       world.server.configure({ wholeTreeVerifyMs: 0 });
     }
-  }, 60_000);
+  });
 
   it('headers then a stalled body: lock status, acquire and list end within their deadlines', async () => {
     const dir = await world.project('stalled');
@@ -56,14 +57,16 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
       const status = await world.run(['lock', 'status'], { cwd: dir, env: brisk });
       const acquire = await world.run(['lock', 'acquire', '--json'], { cwd: dir, env: brisk });
       const list = await world.run(['lock', 'list'], { cwd: dir, env: brisk });
-      for (const r of [status, acquire, list]) expect(r.ms).toBeLessThan(25_000);
+      // Each ends by brisk's 1.5 s (the message says so); were it not applied, the world's 600 s
+      // would be the bound, far beyond this one, which leaves a busy machine its seconds.
+      for (const r of [status, acquire, list]) expect(r.ms).toBeLessThan(120_000);
       expect(acquire.code).toBe(75);
       expect(json(acquire).reason).toMatch(/did not answer within 1500 ms|did not finish within 1.5 s/);
       expect(list.code).toBe(1);
     } finally {
       await world.server.faults.clear();
     }
-  }, 120_000);
+  });
 
   it('a 20 MB error page: stderr stays short and queue.json small', async () => {
     const dir = await world.project('error-page');
@@ -82,7 +85,7 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     } finally {
       await world.server.faults.clear();
     }
-  }, 60_000);
+  });
 
   it('a redirect to another origin is refused, never followed', async () => {
     const dir = await world.project('redirected');
@@ -94,7 +97,7 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     } finally {
       await world.server.faults.clear();
     }
-  }, 60_000);
+  });
 
   it('Retry-After: 99999999999999999999 defers the entry (at most a day), never crashes queue sync', async () => {
     const dir = await world.project('absurd-wait');
@@ -117,7 +120,7 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
     } finally {
       await world.server.faults.clear();
     }
-  }, 60_000);
+  });
 });
 
 describe('13. codes for someone who does not hold the lock', () => {
@@ -133,5 +136,5 @@ describe('13. codes for someone who does not hold the lock', () => {
       expect(r.code, args.join(' ')).toBe(3);
       expect(r.stderr).toContain('ada@e2e');
     }
-  }, 60_000);
+  });
 });

@@ -44,7 +44,7 @@ describe('16. what happened while you were away', () => {
     // Once: the command after that says nothing more of it.
     expect(told((await world.run(['queue', 'sync', '--dry-run'], { cwd: dir })).stderr)).toEqual([]);
     expect((await world.run(['queue', 'remove', id], { cwd: dir })).code).toBe(0);
-  }, 60_000);
+  });
 
   it('queue status is looking: it lists the failure with its reason, and nothing is told after it', async () => {
     const { dir, id } = await failWhileAway('away-status');
@@ -52,5 +52,5 @@ describe('16. what happened while you were away', () => {
     expect(status.stdout).toMatch(new RegExp(`${id} Acquire lock for away-status: .*bob@e2e`));
     expect(told(status.stderr)).toEqual([]);
     expect(told((await world.run(['lock', 'status'], { cwd: dir })).stderr)).toEqual([]);
-  }, 60_000);
+  });
 });

@@ -30,5 +30,5 @@ describe('6. 8 processes enqueue at once', () => {
     expect(keys).toHaveLength(24);
     expect(new Set(keys).size).toBe(24);
     await world.server.faults.online();
-  }, 120_000);
+  });
 });

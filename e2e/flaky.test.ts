@@ -96,5 +96,5 @@ describe('2. flaky network while 200 mixed operations sync', () => {
     console.log(
       `flaky: ${world.server.requests.length} requests, ${faults} faulted, ${runs + 1} sync run(s)`,
     );
-  }, 300_000);
+  });
 });

@@ -43,9 +43,12 @@ export async function createWorld(options: { seed?: number } = {}): Promise<Worl
     ...env.env,
     OXENVCS_HOME: join(root, user),
     OXENVCS_HOLDER: `${user}@e2e`,
-    // The product's default: a health check to a server in this process answers in milliseconds,
-    // so the bound only matters to a machine too busy to answer (hung.test.ts sets 1 s, its subject).
-    OXENVCS_CONNECTIVITY_TIMEOUT_MS: '5000',
+    // The server is in this process on loopback: offline is a closed listener (refused at once), so
+    // a health check or request that takes long only means the machine is busy. The largest bounds
+    // the config takes, so a busy machine never reads as offline or hung; a test whose subject is a
+    // hang sets its own (hung.test.ts, adapter.test.ts).
+    OXENVCS_CONNECTIVITY_TIMEOUT_MS: '120000',
+    OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '600000',
     OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
     OXENVCS_RETRY_INITIAL_BACKOFF_MS: '20',
     OXENVCS_RETRY_MAX_BACKOFF_MS: '200',

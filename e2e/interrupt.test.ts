@@ -39,7 +39,7 @@ async function interruptAt(args: string[], cwd: string, point: 'push-upload' | '
   const exited = new Promise<number>((resolve) =>
     child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0))),
   );
-  await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { timeout: 30_000, interval: 20 });
+  await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
   const oxen = (JSON.parse(readFileSync(`${gate}.waiting`, 'utf8')) as { pid: number }).pid;
   child.kill('SIGINT');
   const status = await exited;
@@ -65,12 +65,12 @@ describe('Ctrl-C during push, pull and sync says what happened', () => {
     expect(r.stderr.trim().split('\n').at(-1)).toBe(
       '[!] Interrupted: the push was stopped before it finished, so the remote branch was not moved; run `oxenvcs push` again to send it.',
     );
-    await vi.waitFor(() => expect(alive(r.oxen)).toBe(false), { timeout: 15_000, interval: 50 });
+    await vi.waitFor(() => expect(alive(r.oxen)).toBe(false), { interval: 50 });
     expect(world.server.repo('e2e', 'int-push')!.branches.main).toBe(before);
     const again = await world.run(['push'], { cwd: dir });
     expect(again.code).toBe(0);
     expect(world.server.repo('e2e', 'int-push')!.branches.main).toBe(head);
-  }, 60_000);
+  });
 
   it('push --json: the one JSON object says INTERRUPTED with exit 130', async () => {
     const dir = await world.project('int-json');
@@ -82,7 +82,7 @@ describe('Ctrl-C during push, pull and sync says what happened', () => {
       exitCode: 130,
       error: { code: 'INTERRUPTED', message: expect.stringContaining('the remote branch was not moved') },
     });
-  }, 60_000);
+  });
 
   it('pull: exit 130 and what to do; the copy is left as it was and pulling again completes it', async () => {
     const dir = await world.project('int-pull');
@@ -95,11 +95,11 @@ describe('Ctrl-C during push, pull and sync says what happened', () => {
     expect(r.stderr.trim().split('\n').at(-1)).toBe(
       '[!] Interrupted: the pull was stopped before it finished, so your copy may be only partly updated; run `oxenvcs pull` again to complete it.',
     );
-    await vi.waitFor(() => expect(alive(r.oxen)).toBe(false), { timeout: 15_000, interval: 50 });
+    await vi.waitFor(() => expect(alive(r.oxen)).toBe(false), { interval: 50 });
     expect(existsSync(join(dir, 'Bass.wav'))).toBe(false);
     expect((await world.run(['pull'], { cwd: dir })).code).toBe(0);
     expect(readFileSync(join(dir, 'Bass.wav'), 'utf8')).toBe('audio of Bass.wav');
-  }, 60_000);
+  });
 
   it('push replaying a queued push first: exit 130, the queued entry named and kept; the next sync sends it', async () => {
     const dir = await world.project('int-replay');
@@ -118,7 +118,7 @@ describe('Ctrl-C during push, pull and sync says what happened', () => {
     expect(sync.code).toBe(0);
     expect(sync.stderr).toContain('Completed: Push main of int-replay to remote');
     expect(world.server.repo('e2e', 'int-replay')!.branches.main).toBe(head);
-  }, 60_000);
+  });
 
   it('queue sync: exit 75, one line naming what was put back; it is pending again, the remote unchanged', async () => {
     const dir = await world.project('int-sync');
@@ -135,11 +135,11 @@ describe('Ctrl-C during push, pull and sync says what happened', () => {
     expect(r.stderr.trim().split('\n')).toEqual([
       `[!] Interrupted: Push main of int-sync to remote (${queued}) was put back in the queue; the remote is checked before it runs again.`,
     ]);
-    await vi.waitFor(() => expect(alive(r.oxen)).toBe(false), { timeout: 15_000, interval: 50 });
+    await vi.waitFor(() => expect(alive(r.oxen)).toBe(false), { interval: 50 });
     expect(world.server.repo('e2e', 'int-sync')!.branches.main).toBe(before);
     const status = json(await world.run(['queue', 'status', '--json'], { cwd: dir }));
     expect(status.entries).toMatchObject([{ kind: 'push', status: 'pending' }]);
     expect((await world.run(['queue', 'sync'], { cwd: dir })).code).toBe(0);
     expect(world.server.repo('e2e', 'int-sync')!.branches.main).toBe(head);
-  }, 60_000);
+  });
 });

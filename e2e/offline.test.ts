@@ -61,7 +61,7 @@ describe('1. offline: acquire, push and renew queued; back online; sync', () => 
     expect(status.lock).toMatchObject({ state: 'held-by-you' });
     const [head] = (await world.env.oxen(['log', '-n', '1'], dir)).stdout.match(/[0-9a-f]{32}/) ?? [];
     expect(world.server.repo('e2e', 'offline')!.branches.main).toBe(head);
-  }, 60_000);
+  });
 });
 
 describe('1b. the same pull typed three times offline', () => {

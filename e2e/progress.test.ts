@@ -20,5 +20,5 @@ describe('15. push and pull show progress', () => {
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('Pushing: '));
     expect(lines.length).toBeGreaterThanOrEqual(2);
     expect(lines.at(-1)).toMatch(/^Pushing: 100% [\d.]+\/[\d.]+ MiB 4\/4 files at [\d.]+ MiB\/s/);
-  }, 60_000);
+  });
 });

@@ -25,5 +25,5 @@ describe('4. two users race `lock acquire`', () => {
       expect((await world.run(['lock', 'release'], { cwd: dir, user: winner })).code).toBe(0);
     }
     console.log(`race: ada won ${wins.ada}, bob won ${wins.bob}`);
-  }, 180_000);
+  });
 });

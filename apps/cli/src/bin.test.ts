@@ -28,7 +28,8 @@ const run = async (args: string[], holder = 'ada@laptop', extra: string[] = [], 
         ...env.env,
         OXENVCS_HOME: homeDir,
         OXENVCS_HOLDER: holder,
-        OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
+        OXENVCS_CONNECTIVITY_TIMEOUT_MS: '120000',
+        OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '600000',
       },
     });
     return { code: 0, stdout, stderr };

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +35,8 @@ async function project() {
     OXENVCS_HOME: home,
     OXENVCS_HOLDER: 'ada@laptop',
     OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
-    OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
+    OXENVCS_CONNECTIVITY_TIMEOUT_MS: '120000',
+    OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '600000',
     OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
   };
   return { dir, home, vars };
@@ -89,41 +90,38 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     const at = await project();
     // Auto-sync off: this test is about `s`.
     const session = startTui(at, ['--no-auto-sync']);
-    await vi.waitFor(() => expect(screen(session)).toContain('oxenvcs-tui'), { timeout: 15_000 });
-    await vi.waitFor(() => expect(screen(session)).toContain('The queue is empty.'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(screen(session)).toContain('oxenvcs-tui'));
+    await vi.waitFor(() => expect(screen(session)).toContain('The queue is empty.'));
     // The footer fits 80 columns: the last hint, q quit, is on screen.
     expect(screen(session)).toMatch(/\? help · q quit\s*$/m);
-    // Another process queues work while the TUI is open: the screen follows within a second.
+    // Another process queues work while the TUI is open: the screen follows (the TUI checks the queue
+    // file every 500 ms; nothing else reloads it, so a TUI that did not follow would never show it).
     await server.faults.offline();
     expect(await oxenvcs(at, ['lock', 'acquire'])).toBe(75);
     await server.faults.online();
-    await vi.waitFor(() => expect(screen(session)).toMatch(/Acquire lock for tmux\d/), { timeout: 3000 });
+    await vi.waitFor(() => expect(screen(session)).toMatch(/Acquire lock for tmux\d/));
     tmux('send-keys', '-t', session, 's');
-    await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'), {
-      timeout: 15_000,
-    });
-    await vi.waitFor(() => expect(screen(session)).toMatch(/Lock: YOURS/), { timeout: 20_000 });
+    await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'));
+    await vi.waitFor(() => expect(screen(session)).toMatch(/Lock: YOURS/));
     tmux('send-keys', '-t', session, 'q');
-    await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'));
     expect(screen(session)).not.toContain('oxenvcs-tui ·');
-  }, 90_000);
+  });
 
   it('syncs by itself when the network returns, and the "Offline" line goes away', async () => {
     const at = await project();
     await server.faults.offline();
     expect(await oxenvcs(at, ['lock', 'acquire'])).toBe(75);
     const session = startTui(at);
-    await vi.waitFor(() => expect(screen(session)).toMatch(/· offline/), { timeout: 15_000 });
+    await vi.waitFor(() => expect(screen(session)).toMatch(/· offline/));
     tmux('send-keys', '-t', session, 's');
-    await vi.waitFor(() => expect(screen(session)).toContain('Offline:'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(screen(session)).toContain('Offline:'));
     await server.faults.online();
     // No key pressed: the TUI notices the network (it checks every 3 s while offline) and syncs.
-    await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'), {
-      timeout: 20_000,
-    });
+    await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'));
     expect(screen(session)).not.toContain('Offline:');
-    await vi.waitFor(() => expect(screen(session)).toMatch(/Lock: YOURS/), { timeout: 20_000 });
-  }, 90_000);
+    await vi.waitFor(() => expect(screen(session)).toMatch(/Lock: YOURS/));
+  });
 
   it('shows hostile text from the queue file without letting it retitle, clear or forge lines', async () => {
     const at = await project();
@@ -146,13 +144,11 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
       });
     });
     const session = startTui(at, ['--no-auto-sync']);
-    await vi.waitFor(() => expect(screen(session)).toContain('error OxenError: x [ok] Lock acquired'), {
-      timeout: 15_000,
-    });
+    await vi.waitFor(() => expect(screen(session)).toContain('error OxenError: x [ok] Lock acquired'));
     expect(tmux('display', '-p', '-t', session, '#{pane_title}').trim()).not.toBe('pwned');
     expect(screen(session)).toContain(' oxenvcs-tui · ');
     expect(screen(session)).not.toMatch(/^\[ok\]/m);
-  }, 60_000);
+  });
 
   it('opens with what failed while you were away, once; Esc hides it', async () => {
     const at = await project();
@@ -162,19 +158,18 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     // A scheduled sync nobody watched (JSON to a log) fails it.
     expect(await oxenvcs(at, ['queue', 'sync', '--json'])).toBe(1);
     const session = startTui(at, ['--no-auto-sync']);
-    await vi.waitFor(
-      () => expect(screen(session)).toContain('While you were away, 1 queued operation failed or expired:'),
-      { timeout: 15_000 },
+    await vi.waitFor(() =>
+      expect(screen(session)).toContain('While you were away, 1 queued operation failed or expired:'),
     );
     expect(screen(session)).toMatch(/✗ Failed: Pull no-such-branch of tmux\d+ from remote \([0-9a-z]{8}\)/);
     tmux('send-keys', '-t', session, 'Escape');
     await vi.waitFor(() => expect(screen(session)).not.toContain('While you were away'));
     tmux('send-keys', '-t', session, 'q');
-    await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'));
     const again = startTui(at, ['--no-auto-sync']);
-    await vi.waitFor(() => expect(screen(again)).toMatch(/failed +pull/), { timeout: 15_000 });
+    await vi.waitFor(() => expect(screen(again)).toMatch(/failed +pull/));
     expect(screen(again)).not.toContain('While you were away');
-  }, 60_000);
+  });
 
   it('shows a progress line while a sync replays a push', async () => {
     const at = await project();
@@ -184,24 +179,28 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     await server.faults.offline();
     expect(await oxenvcs(at, ['push'])).toBe(75);
     await server.faults.online();
-    // Each file takes 300 ms to go up: the line is on screen for a couple of seconds.
-    const session = startTui({ ...at, vars: { ...at.vars, OXEN_FAKE_TRANSFER_DELAY_MS: '300' } }, [
-      '--no-auto-sync',
-    ]);
-    await vi.waitFor(() => expect(screen(session)).toMatch(/Push main of tmux\d+/), { timeout: 15_000 });
+    // Each file takes 300 ms to go up, and the push holds once half of them are (until `gate`
+    // exists): the line stays on screen until the test has seen it, however slow the machine.
+    const gate = join(at.home, 'halfway');
+    const vars = {
+      ...at.vars,
+      OXEN_FAKE_TRANSFER_DELAY_MS: '300',
+      OXEN_FAKE_PAUSE_AT: 'push-halfway',
+      OXEN_FAKE_PAUSE_FILE: gate,
+    };
+    const session = startTui({ ...at, vars }, ['--no-auto-sync']);
+    await vi.waitFor(() => expect(screen(session)).toMatch(/Push main of tmux\d+/));
     tmux('send-keys', '-t', session, 's');
-    await vi.waitFor(
-      () =>
-        expect(screen(session)).toMatch(
-          /\[#*-*\] Pushing: \d+% [\d.]+\/1\.0 MiB [1-7]\/8 files at [\d.]+ MiB\/s, \d+ s left/,
-        ),
-      { timeout: 20_000, interval: 20 },
+    await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true));
+    await vi.waitFor(() =>
+      expect(screen(session)).toMatch(
+        /\[#*-*\] Pushing: \d+% [\d.]+\/1\.0 MiB [1-7]\/8 files at [\d.]+ MiB\/s, \d+ s left/,
+      ),
     );
-    await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'), {
-      timeout: 20_000,
-    });
+    writeFileSync(gate, '');
+    await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'));
     expect(screen(session)).not.toContain('Pushing:');
-  }, 60_000);
+  });
 
   it('the lock panel shows the keep-alive: a background one, then this window’s, in jeopardy and back', async () => {
     const base = await project();
@@ -210,9 +209,7 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     expect(await oxenvcs(at, ['lock', 'acquire', '--keep-alive'])).toBe(0);
     try {
       const session = startTui(at, ['--no-auto-sync']);
-      await vi.waitFor(() => expect(screen(session)).toContain('A background keep-alive renews the lock'), {
-        timeout: 15_000,
-      });
+      await vi.waitFor(() => expect(screen(session)).toContain('A background keep-alive renews the lock'));
       tmux('send-keys', '-t', session, 'l');
       await vi.waitFor(() =>
         expect(screen(session)).toMatch(
@@ -225,34 +222,30 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
       tmux('send-keys', '-t', session, 'Escape');
       await vi.waitFor(() => expect(screen(session)).not.toContain('Keep-alive:'));
       tmux('send-keys', '-t', session, 'q');
-      await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'), { timeout: 10_000 });
+      await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'));
     } finally {
       expect(await oxenvcs(at, ['lock', 'heartbeat', '--stop'])).toBe(0);
     }
     // Without a background one, the TUI keeps the lock alive itself (config lock.auto_renew).
     const session = startTui(at, ['--no-auto-sync']);
-    await vi.waitFor(() => expect(screen(session)).toMatch(/Lock: YOURS/), { timeout: 15_000 });
+    await vi.waitFor(() => expect(screen(session)).toMatch(/Lock: YOURS/));
     tmux('send-keys', '-t', session, 'l');
     await vi.waitFor(() => expect(screen(session)).toContain('Keep-alive: running in this window'));
     await server.faults.offline();
-    await vi.waitFor(
-      () =>
-        expect(screen(session)).toMatch(/Keep-alive: IN JEOPARDY in this window \(\d+ renewals? failed\)/),
-      { timeout: 15_000 },
+    await vi.waitFor(() =>
+      expect(screen(session)).toMatch(/Keep-alive: IN JEOPARDY in this window \(\d+ renewals? failed\)/),
     );
     expect(screen(session)).toMatch(
       /the lease ends \d\d:\d\d \(in [34]h\d\dm\) unless a renewal gets through/,
     );
     await server.faults.online();
-    await vi.waitFor(() => expect(screen(session)).toContain('Keep-alive: running in this window'), {
-      timeout: 15_000,
-    });
-  }, 90_000);
+    await vi.waitFor(() => expect(screen(session)).toContain('Keep-alive: running in this window'));
+  });
 
   it('--help prints the usage and exits 0, in a terminal and without one', async () => {
     const at = await project();
     const session = startTui(at, ['--help']);
-    await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'), { timeout: 15_000 });
+    await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'));
     expect(screen(session)).toContain('Usage: oxenvcs-tui [--project DIR]');
     const plain = execFileSync(process.execPath, [bin, '--help'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -260,7 +253,7 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     });
     expect(plain).toMatch(/^Usage: oxenvcs-tui \[--project DIR\] \[--remote URL\] \[--no-auto-sync\]/);
     expect(plain).toContain('--no-auto-sync');
-  }, 30_000);
+  });
 
   it('without a TTY (and not asked for help): one line pointing to the CLI, exit 2', () => {
     let code = 0;

@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -26,7 +28,8 @@ const engineFor = (holder = 'ada@laptop', homeDir = home) =>
       OXENVCS_HOME: homeDir,
       OXENVCS_HOLDER: holder,
       OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
-      OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
+      OXENVCS_CONNECTIVITY_TIMEOUT_MS: '120000',
+      OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '600000',
       OXENVCS_RETRY_MAX_RETRIES: '1',
       OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
     },
@@ -192,17 +195,25 @@ describe('engine', () => {
 describe('bounded, scoped online commands (issue 14 §4, issue 15)', () => {
   it('auto-sync replays only this project’s entries: another project’s dead remote costs nothing', async () => {
     const other = mkdtempSync(join(tmpdir(), 'oxvcs-other-'));
+    // Dead as a hung host is: it takes connections and never answers, so touching it would cost the
+    // whole health-check bound (120 s here), far beyond what a busy machine adds to a lock.
+    const dead = createServer(() => {});
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
     await createQueue({ file: join(home, 'queue.json'), rules: RULES }).enqueue({
       operation: {
         kind: 'pull',
         projectDir: other,
-        remote: 'http://127.0.0.1:9/dead/remote',
+        remote: `http://127.0.0.1:${(dead.address() as AddressInfo).port}/dead/remote`,
         branch: 'main',
       },
     });
     const started = Date.now();
-    expect((await engineFor().lockAcquire({ ttlHours: 1 })).status).toBe('done');
-    expect(Date.now() - started).toBeLessThan(5000);
+    try {
+      expect((await engineFor().lockAcquire({ ttlHours: 1 })).status).toBe('done');
+    } finally {
+      dead.close();
+    }
+    expect(Date.now() - started).toBeLessThan(60_000);
     const status = await engineFor().queueStatus({ allProjects: true });
     const waiting = status.entries.find((e) => e.operation.projectDir === other);
     expect((await engineFor().queueStatus()).others).toBe(1);
@@ -214,7 +225,8 @@ describe('bounded, scoped online commands (issue 14 §4, issue 15)', () => {
     const started = Date.now();
     await expect(engineFor().lockList()).rejects.toMatchObject({ code: 'OFFLINE' });
     await expect(engineFor().lockBreak({ force: true })).rejects.toMatchObject({ code: 'OFFLINE' });
-    expect(Date.now() - started).toBeLessThan(5000);
+    // A refused connection answers at once: far below the health-check bound (120 s here).
+    expect(Date.now() - started).toBeLessThan(60_000);
   });
 
   it('a heartbeat started offline keeps the cached lease in jeopardy and renews once the remote is back', async () => {
@@ -237,10 +249,10 @@ describe('bounded, scoped online commands (issue 14 §4, issue 15)', () => {
       },
     });
     const done = e.heartbeat({ signal: controller.signal });
-    await vi.waitFor(() => expect(states).toContain('jeopardy'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(states).toContain('jeopardy'));
     await server.faults.online();
-    await vi.waitFor(() => expect(states).toContain('renewed'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(states).toContain('renewed'));
     controller.abort();
     expect(await done).toBe('stopped');
-  }, 30_000);
+  });
 });

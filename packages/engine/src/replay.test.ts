@@ -62,7 +62,8 @@ async function world(autoSync = false) {
         OXENVCS_HOME: home,
         OXENVCS_HOLDER: 'ada@laptop',
         OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
-        OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
+        OXENVCS_CONNECTIVITY_TIMEOUT_MS: '120000',
+        OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '600000',
         OXENVCS_RETRY_MAX_RETRIES: '0',
         OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
         // The replay is `queue sync` itself, not a command's auto-sync (unless asked for).
@@ -164,7 +165,7 @@ describe('causal replay (model-based, against the testkit)', () => {
       }),
       { numRuns: runs, seed, endOnFailure: true },
     );
-  }, 240_000);
+  });
 
   /**
    * How the network is when a command is typed: `offline` (queued); `online` (its auto-sync first,

@@ -30,7 +30,8 @@ const stateOf = (identity: { machineId: string }, remote: string) => {
 };
 const managerFor = (identity = ada, remote = url, extra: Partial<LockManagerOptions> = {}) =>
   createLockManager({
-    hub: createOxenHub({ remoteUrl: remote, timeoutMs: 3000 }),
+    // No test here hangs a request (faults end them at once): a slow answer means a busy machine.
+    hub: createOxenHub({ remoteUrl: remote, timeoutMs: 60_000 }),
     identity,
     ...stateOf(identity, remote),
     ...extra,
@@ -281,7 +282,7 @@ describe('lock manager against the testkit server', () => {
       (g) => ({ ok: true as const, g }),
       (e: unknown) => ({ ok: false as const, e: e as LockError }),
     );
-    await vi.waitFor(() => expect(held()).toBe(true), { timeout: 15_000 });
+    await vi.waitFor(() => expect(held()).toBe(true));
     const ada2 = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: ada, keepTickets: 2 });
     await ada2.acquire(undefined, { ttlMs: HOUR }); // 5
     await ada2.release(undefined); // 6
@@ -311,7 +312,7 @@ describe('lock manager against the testkit server', () => {
       (g) => ({ ok: true as const, g }),
       (e: unknown) => ({ ok: false as const, e: e as LockError }),
     );
-    await vi.waitFor(() => expect(held()).toBe(true), { timeout: 15_000 });
+    await vi.waitFor(() => expect(held()).toBe(true));
     // Ada moves on past the horizon, so her clean-up deletes ticket 3 before Carol's claim lands.
     const ada2 = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: ada, keepTickets: 2 });
     await ada2.acquire(undefined, { ttlMs: HOUR }); // 3
@@ -373,7 +374,7 @@ describe('lock manager against the testkit server', () => {
     });
     /** Lets the heartbeat's next wait pass; false once it has ended instead of waiting. */
     const step = async () => {
-      await vi.waitFor(() => expect(waits.length > 0 || settled).toBe(true), { timeout: 10_000 });
+      await vi.waitFor(() => expect(waits.length > 0 || settled).toBe(true));
       const w = waits.shift();
       if (!w) return false;
       now += w.ms;
@@ -382,10 +383,10 @@ describe('lock manager against the testkit server', () => {
     };
     await step();
     await step();
-    await vi.waitFor(() => expect(events).toEqual(['renewed', 'renewed']), { timeout: 10_000 });
+    await vi.waitFor(() => expect(events).toEqual(['renewed', 'renewed']));
     await server.faults.offline();
     await step();
-    await vi.waitFor(() => expect(hb.state).toBe('jeopardy'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(hb.state).toBe('jeopardy'));
     expect(events.at(-1)).toBe('jeopardy');
     // In jeopardy it retries sooner (a third of the interval, at least 250 ms), and never waits
     // past the lease: 1500 ms from when the last good renewal was sent.
@@ -467,7 +468,7 @@ describe('real processes racing', () => {
     } finally {
       await Promise.all(contenders.map((c) => c.close()));
     }
-  }, 180_000);
+  });
 });
 
 describe('against the real oxen-server 0.54 behaviour (oxen-0.54-audit.md)', () => {
@@ -633,11 +634,12 @@ describe('records and clocks are untrusted (issue 13)', () => {
 describe('the server costs of the real oxen-server (audit #2, #7)', () => {
   it('a slow whole-tree verification on branch-creating PUTs never delays the first lock', async () => {
     await freshRepo();
-    server.configure({ wholeTreeVerifyMs: 20_000 });
+    // A check costs far more than a busy machine adds to a lock: the bound tells the two apart.
+    server.configure({ wholeTreeVerifyMs: 200_000 });
     try {
       const started = Date.now();
       await managerFor().acquire(undefined, { ttlMs: HOUR });
-      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(Date.now() - started).toBeLessThan(100_000);
     } finally {
       server.configure({ wholeTreeVerifyMs: 0 });
     }
@@ -647,6 +649,8 @@ describe('the server costs of the real oxen-server (audit #2, #7)', () => {
     await freshRepo();
     const grant = await managerFor().acquire(undefined, { ttlMs: HOUR });
     server.configure({ uploadCommitDelayMs: 150 });
+    // The twins' first uploads overlap however busy the machine is.
+    server.overlapUploads(2);
     const events: string[] = [];
     const twin = () => managerFor(ada, url, { onEvent: (e) => events.push(e.type) });
     try {
@@ -839,7 +843,7 @@ describe('property: lock transitions keep exclusivity (fast-check, against the t
       }),
       { numRuns: 60, seed: 1325 },
     );
-  }, 120_000);
+  });
 });
 
 describe('chaos: 10 real processes on nested keys through a hostile network (issue 13)', () => {
@@ -942,7 +946,7 @@ describe('chaos: 10 real processes on nested keys through a hostile network (iss
             `${a.holder}@${a.ticket} vs ${b.holder}@${b.ticket}, seed ${seed}`,
           ).toBe(true);
     console.log(`chaos (seed ${seed}): ${history.size} tickets, ${grants.length} grants, 0 double grants`);
-  }, 120_000);
+  });
 });
 
 describe('status of a key under or around someone else’s lock', () => {

@@ -310,10 +310,7 @@ describe('fake oxen CLI: audit rows (oxen-0.54-audit.md)', () => {
       OXEN_FAKE_PAUSE_AT: 'fetch-listed',
       OXEN_FAKE_PAUSE_FILE: gate,
     });
-    await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), {
-      timeout: 10_000,
-      interval: 20,
-    });
+    await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
     // Another client's lock cleanup deletes an old ticket while this fetch runs.
     const del = await fetch(`${server.url}/api/repos/ns/${name}/branches/oxvcs-lock/song/0001`, {
       method: 'DELETE',

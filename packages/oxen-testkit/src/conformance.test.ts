@@ -176,6 +176,7 @@ describe('audit row: Concurrent PUT /file on one branch', () => {
   it('two overlapping uploads changing the same path: the later commit gets 409 "Workspace is behind"', async () => {
     const { api, name, commit } = await newRepo();
     server.configure({ uploadCommitDelayMs: 80 });
+    server.overlapUploads(2);
     const results = await Promise.all([
       upload(api, 'main/.oxvcs', 'from heartbeat'),
       upload(api, 'main/.oxvcs', 'from the CLI'),
@@ -198,6 +199,7 @@ describe('audit row: Concurrent PUT /file on one branch', () => {
   it('overlapping uploads of different paths both commit, the later on top of the earlier', async () => {
     const { api, name } = await newRepo();
     server.configure({ uploadCommitDelayMs: 50 });
+    server.overlapUploads(2);
     const [a, b] = await Promise.all([upload(api, 'main/a.json', 'a'), upload(api, 'main/b.json', 'b')]);
     expect([a.status, b.status]).toEqual([200, 200]);
     const tree = server.repo('ns', name)!.commits[head(name, 'main')!]!.tree;
@@ -227,20 +229,20 @@ describe('audit row: PUT/POST /branches cost', () => {
     expect(create.ms).toBeGreaterThanOrEqual(140);
     // Where no check should run, a check costs far more than a busy machine can add to a request:
     // the bound tells the two apart without racing the clock.
-    server.configure({ wholeTreeVerifyMs: 10_000 });
+    server.configure({ wholeTreeVerifyMs: 120_000 });
     const move = await timed(() => jsonCall('PUT', `${api}/branches/scratch`, { commit_id: commit.id }));
     expect(move.result.json.status_message).toBe('resource_updated');
-    expect(move.ms).toBeLessThan(5000);
+    expect(move.ms).toBeLessThan(60_000);
   });
 
   it('POST {new_name, commit_id} is checked against main (cheap), the whole tree when there is no main', async () => {
     const { api, name, commit } = await newRepo();
-    server.configure({ wholeTreeVerifyMs: 10_000 });
+    server.configure({ wholeTreeVerifyMs: 120_000 });
     const cheap = await timed(() =>
       jsonCall('POST', `${api}/branches`, { new_name: 'oxvcs-lock/k/001', commit_id: commit.id }),
     );
     expect(cheap.result.json.status_message).toBe('resource_created');
-    expect(cheap.ms).toBeLessThan(5000);
+    expect(cheap.ms).toBeLessThan(60_000);
     await jsonCall('POST', `${api}/branches`, { new_name: 'trunk', from_name: 'main' });
     await jsonCall('DELETE', `${api}/branches/main`);
     server.configure({ wholeTreeVerifyMs: 150 });
@@ -266,12 +268,9 @@ describe('audit row: PUT/POST /branches cost', () => {
         signal: AbortSignal.timeout(20),
       }),
     ).rejects.toThrow();
-    await vi.waitFor(() => expect(server.requests.map((r) => r.status)).toEqual([0]), { timeout: 5000 });
+    await vi.waitFor(() => expect(server.requests.map((r) => r.status)).toEqual([0]));
     // Past the moment the check would have finished, the branch still does not exist.
-    await vi.waitFor(() => expect(performance.now() - started).toBeGreaterThan(1030), {
-      interval: 10,
-      timeout: 5000,
-    });
+    await vi.waitFor(() => expect(performance.now() - started).toBeGreaterThan(1030), { interval: 10 });
     expect(head(name, 'oxvcs-scratch/m1')).toBeUndefined();
     expect((await jsonCall('GET', `${api}/branches/oxvcs-scratch/m1`)).res.status).toBe(404);
   });
@@ -628,7 +627,7 @@ describe('faults and settings through the FaultController and the bin control in
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });
-    await vi.waitFor(() => expect(out).toMatch(/control: http:\/\/127\.0\.0\.1:\d+\n/), { timeout: 10_000 });
+    await vi.waitFor(() => expect(out).toMatch(/control: http:\/\/127\.0\.0\.1:\d+\n/));
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
     const control = /control: (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
     const cli = (...args: string[]) => run(process.execPath, [bin, ...args, '--control', control]);

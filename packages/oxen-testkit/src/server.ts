@@ -129,6 +129,13 @@ export interface FakeOxenServer {
   readonly settings: Readonly<FakeOxenSettings>;
   /** Changes some settings; they apply to requests that start from now on. */
   configure(changes: Partial<FakeOxenSettings>): void;
+  /**
+   * Makes the next `count` `PUT /file` uploads to an existing branch overlap, whatever the machine's
+   * speed: each waits, once its temporary workspace is made (and after `uploadCommitDelayMs`), until
+   * all `count` have made theirs; then they commit in the order they arrived. A test of overlapping
+   * uploads needs no race against the clock.
+   */
+  overlapUploads(count: number): void;
   /** Closes every connection (idle keep-alive ones included) and the listener. */
   stop(): Promise<void>;
 }
@@ -271,6 +278,18 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
   let nextRuleId = 1;
   const sockets = new Set<Socket>();
   const stateFile = options.dataDir ? join(options.dataDir, 'fake-oxen-state.json') : undefined;
+  /** Uploads held by {@link FakeOxenServer.overlapUploads} until `count` of them wait. */
+  let overlap: { count: number; waiting: (() => void)[] } | undefined;
+  const meetOverlapping = () => {
+    const meeting = overlap;
+    if (!meeting) return;
+    return new Promise<void>((resolve) => {
+      meeting.waiting.push(resolve);
+      if (meeting.waiting.length < meeting.count) return;
+      overlap = undefined;
+      for (const go of meeting.waiting) go();
+    });
+  };
 
   if (stateFile) {
     mkdirSync(options.dataDir!, { recursive: true });
@@ -643,6 +662,7 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     }
     const delay = settings.uploadCommitDelayMs;
     if (delay > 0) await sleep(delay);
+    await meetOverlapping();
 
     const stagedPaths = Object.keys(staged);
     if (stagedPaths.length === 0) return noChanges(has422NoChanges);
@@ -1209,6 +1229,11 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
           );
         settings[key] = value;
       }
+    },
+    overlapUploads(count) {
+      if (!Number.isInteger(count) || count < 2)
+        throw new Error(`overlapUploads needs at least 2 uploads, got ${JSON.stringify(count)}.`);
+      overlap = { count, waiting: [] };
     },
     stop: close,
   };

@@ -127,7 +127,8 @@ describe('createOxenHub against the testkit server', () => {
     const started = Date.now();
     const error = await failure(hub.version());
     expect(error.code).toBe('TIMEOUT');
-    expect(Date.now() - started).toBeLessThan(3000);
+    // Half the default (30 s) it would take were the 300 ms not applied: a busy machine stays below.
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('a reset mid-response and a 5xx burst are transient; retry gets through', async () => {
@@ -170,7 +171,8 @@ describe('createOxenHub against the testkit server', () => {
     for (const call of [() => hub.listBranches(), () => hub.getBranch('main')]) {
       expect((await failure(call())).code).toBe('TIMEOUT');
     }
-    expect(Date.now() - started).toBeLessThan(10_000);
+    // Half of one default timeout (30 s), the least a deadline that missed the body would take.
+    expect(Date.now() - started).toBeLessThan(15_000);
     expect(classify(await failure(hub.listBranches())).kind).toBe('transient');
   });
 

@@ -459,7 +459,7 @@ describe('queue storage', () => {
     expect((await q.get(entry.id)).id).toBe(entry.id);
     await q.remove(entry.id);
     expect(await q.stats()).toMatchObject({ pending: n, total: n });
-  }, 30_000);
+  });
 
   it('finished entries are pruned after retainFinishedMs and beyond maxFinishedEntries; failed ones stay', async () => {
     let now = Date.parse('2026-11-24T10:00:00Z');

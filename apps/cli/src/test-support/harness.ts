@@ -71,7 +71,9 @@ export async function startHarness(name = 'song'): Promise<Harness> {
     ...env.env,
     OXENVCS_HOME: options.home ?? home,
     OXENVCS_HOLDER: options.holder ?? 'ada@laptop',
-    OXENVCS_CONNECTIVITY_TIMEOUT_MS: '5000',
+    // Loopback: a slow answer only means a busy machine (see e2e/helpers.ts); the largest bounds.
+    OXENVCS_CONNECTIVITY_TIMEOUT_MS: '120000',
+    OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '600000',
     OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
     OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
     OXENVCS_RETRY_MAX_BACKOFF_MS: '20',

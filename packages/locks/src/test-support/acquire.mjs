@@ -11,7 +11,7 @@ const [remoteUrl, holder, machineId, ttl] = process.argv.slice(2);
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 for await (const key of createInterface({ input: process.stdin })) {
   const manager = createLockManager({
-    hub: createOxenHub({ remoteUrl, timeoutMs: 10_000 }),
+    hub: createOxenHub({ remoteUrl, timeoutMs: 60_000 }), // a slow answer here only means a busy machine
     identity: { holder, machineId },
   });
   try {

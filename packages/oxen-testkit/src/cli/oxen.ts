@@ -47,7 +47,8 @@
  *   warning). @default 0.54.0, the fake server's default version
  * - `OXEN_FAKE_TRANSFER_DELAY_MS`: wait this long before each file a push uploads or a pull or
  *   fetch downloads, for slow transfers. @default 0
- * - `OXEN_FAKE_PAUSE_AT` (comma-separated points: `push-upload`, `pull-download`, `fetch-listed`)
+ * - `OXEN_FAKE_PAUSE_AT` (comma-separated points: `push-upload`, `push-halfway` (once half the
+ *   files are up, their progress drawn), `pull-download`, `fetch-listed`)
  *   with `OXEN_FAKE_PAUSE_FILE=<path>`: at each listed point the fake writes `<path>.waiting`
  *   (JSON `{pid, point}`), then waits until `<path>` exists. Makes races reproducible without sleeps.
  */
@@ -571,13 +572,14 @@ async function upload(
     missing.reduce((n, h) => n + size(h), 0),
   );
   const url = `${testkitApi(remote)}/upload`;
-  for (const hash of missing) {
+  for (const [i, hash] of missing.entries()) {
     if (TRANSFER_DELAY_MS) await sleep(TRANSFER_DELAY_MS);
     parseJsonBody(
       http,
       await request(http, url, { method: 'POST', body: { objects: { [hash]: data.objects[hash] ?? '' } } }),
     );
     progress.add(1, size(hash));
+    if (i + 1 === Math.ceil(missing.length / 2)) await pauseAt('push-halfway');
   }
   progress.finishAndClear();
   parseJsonBody(http, await request(http, url, { method: 'POST', body: { commits, objects: {} } }));
