@@ -220,7 +220,7 @@ describe('causal replay (model-based, against the testkit)', () => {
       ),
       { numRuns: runs, seed, endOnFailure: true },
     );
-  }, 480_000);
+  });
 
   it('the natural end of a session, push then release typed offline, pushes the take under the lock, then releases', async () => {
     const w = await world();
