@@ -13,8 +13,10 @@ import {
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkProcess, identify } from '@oxvcs/durable';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { QueueError } from './errors.js';
+import { shortId } from './plan.js';
 import { createQueue, type QueueOptions, type QueueStoreEvent } from './store.js';
 import { type CopyForAnotherUser, copyForAnotherUser } from './test-support/another-user.js';
 import { type BookingOp, BOOKING_RULES as rules } from './test-support/rules.js';
@@ -357,6 +359,28 @@ describe('locks left behind', () => {
     });
     expect(acquisitions(events)[0]?.takeover).toEqual({ reason: 'stale' });
     expect(leftovers()).toEqual([]);
+  });
+});
+
+describe('an entry held by a sync that does nothing', () => {
+  it('a sync stopped (SIGSTOP) while running an entry: remove names the process and how to get out; once it ends, remove works', async () => {
+    const sync = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    children.push(sync);
+    const q = open();
+    const { entry } = await q.enqueue({ operation: send('a') });
+    const runner = { ...identify(sync.pid!)!, since: new Date().toISOString() };
+    await q.transact((entries) => {
+      Object.assign(entries[0]!, { status: 'running', runner });
+    });
+    sync.kill('SIGSTOP');
+    await vi.waitFor(() => expect(checkProcess(runner)).toBe('stopped'));
+    const refused = await q.remove(entry.id).catch((e: unknown) => e);
+    expect((refused as Error).message).toBe(
+      `Entry ${shortId(entry.id)} is held by process ${sync.pid}, which is stopped (suspended); resume it (kill -CONT ${sync.pid}) or end it (kill ${sync.pid}), then run again.`,
+    );
+    sync.kill('SIGKILL');
+    await vi.waitFor(() => expect(checkProcess(runner)).toBe('gone'));
+    expect((await q.remove(entry.id)).id).toBe(entry.id);
   });
 });
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { NOT_A_FILE_NAMES, replaceFile, StateFileError } from '@oxvcs/durable';
+import { checkProcess, NOT_A_FILE_NAMES, replaceFile, StateFileError } from '@oxvcs/durable';
 import { LowSync } from 'lowdb';
 import { type ConflictReason, GuardedFileSync, sweepTemps, WriteConflict } from './durable-file.js';
 import { QueueError } from './errors.js';
@@ -621,10 +621,13 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
     remove(idOrPrefix) {
       return update((data) => {
         const entry = resolve(data.entries, idOrPrefix);
-        if (entry.status === 'running' && isRunnerAlive(entry.runner)) {
+        if (entry.status === 'running' && entry.runner && isRunnerAlive(entry.runner)) {
+          const { pid } = entry.runner;
           throw new QueueError(
             'INVALID_STATE',
-            `Entry ${shortId(entry.id)} is running right now; wait for it or stop the sync first.`,
+            checkProcess(entry.runner) === 'stopped'
+              ? `Entry ${shortId(entry.id)} is held by process ${pid}, which is stopped (suspended); resume it (kill -CONT ${pid}) or end it (kill ${pid}), then run again.`
+              : `Entry ${shortId(entry.id)} is being run by process ${pid} right now; wait for it, or stop that sync (Ctrl-C in its terminal, or kill ${pid}), then run again.`,
             { entryId: entry.id },
           );
         }
