@@ -33,7 +33,11 @@ export type OxenErrorCode =
   | 'MIGRATION_REQUIRED'
   | 'TRANSFER_IN_PROGRESS'
   | 'RESPONSE_TOO_LARGE'
-  | 'REDIRECTED';
+  | 'REDIRECTED'
+  /** The remote's TLS certificate is not trusted (self-signed, expired, wrong host…): a setting to fix, not a network to wait for. */
+  | 'TLS_FAILED'
+  /** The remote (or a proxy before it) answered with headers larger than an HTTP client accepts. */
+  | 'HEADERS_TOO_LARGE';
 
 const KIND: Record<OxenErrorCode, ErrorKind> = {
   NETWORK: 'transient',
@@ -69,6 +73,8 @@ const KIND: Record<OxenErrorCode, ErrorKind> = {
   TRANSFER_IN_PROGRESS: 'transient',
   RESPONSE_TOO_LARGE: 'permanent',
   REDIRECTED: 'permanent',
+  TLS_FAILED: 'permanent',
+  HEADERS_TOO_LARGE: 'permanent',
 };
 
 /** Facts an {@link OxenError} may carry. */

@@ -385,6 +385,21 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
           { cause: error, request },
         );
       }
+      const cause = connectionFailure(error);
+      if (cause?.kind === 'tls') {
+        throw new OxenError(
+          'TLS_FAILED',
+          `${remote.origin} presented a certificate this machine does not trust (${cause.code}); fix the server's certificate, or the remote URL, then run again (nothing was queued).`,
+          { cause: error, request },
+        );
+      }
+      if (cause?.kind === 'headers') {
+        throw new OxenError(
+          'HEADERS_TOO_LARGE',
+          `${remote.origin} answered ${request} with response headers too large to read (${cause.code}); check the server or the proxy in front of it (nothing was queued).`,
+          { cause: error, request },
+        );
+      }
       throw new OxenError(
         'NETWORK',
         `Could not reach ${remote.origin} (${request}): ${(error as Error).message}.`,
@@ -622,4 +637,23 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     },
   };
   return hub;
+}
+
+/** TLS certificate codes of Node/OpenSSL, and undici's header limits: failures no wait can cure. */
+const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_|ERR_SSL_/;
+const HEADER_CODES = new Set(['UND_ERR_HEADERS_OVERFLOW', 'HPE_HEADER_OVERFLOW']);
+
+/** A failure of the connection itself that is a configuration problem, found in the cause chain. */
+function connectionFailure(error: unknown): { kind: 'tls' | 'headers'; code: string } | undefined {
+  const seen = new Set<unknown>();
+  for (let node = error; node && typeof node === 'object' && !seen.has(node); ) {
+    seen.add(node);
+    const code = (node as { code?: unknown }).code;
+    if (typeof code === 'string') {
+      if (HEADER_CODES.has(code)) return { kind: 'headers', code };
+      if (TLS_CODE.test(code)) return { kind: 'tls', code };
+    }
+    node = (node as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
