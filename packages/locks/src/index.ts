@@ -31,6 +31,7 @@ export {
   MAX_TTL_MS,
   MIN_TTL_MS,
 } from './record.js';
+export { type ChainState, chainRun, judge, readChain, type TicketVerdict } from './rule.js';
 export {
   type BreakNote,
   CHAIN_ROOT,

@@ -125,6 +125,17 @@ export interface FakeOxenServer {
   repo(namespace: string, name: string): RepoData | undefined;
   /** Moves the server's clock by `ms` (commit timestamps), for lease tests. */
   advanceClock(ms: number): void;
+  /**
+   * Stores a commit as `oxen push` would: on top of `parent` (default: `main`'s head) with the
+   * pushing client's own `timestamp` (the real server keeps what the client chose) and a message
+   * of any size (a push is not limited by the 2 MiB multipart reader of `PUT /file`). No branch is
+   * moved; returns the commit id (for `POST /branches {new_name, commit_id}`).
+   */
+  pushCommit(
+    namespace: string,
+    name: string,
+    commit: { message: string; timestamp?: string; author?: string; email?: string; parent?: string },
+  ): string;
   /** The current {@link FakeOxenSettings}. */
   readonly settings: Readonly<FakeOxenSettings>;
   /** Changes some settings; they apply to requests that start from now on. */
@@ -1195,6 +1206,21 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     repo: (namespace, name) => getRepo(namespace, name),
     advanceClock(ms) {
       clockOffset += ms;
+    },
+    pushCommit(namespace, name, commit) {
+      const repo = getRepo(namespace, name);
+      if (!repo) throw new Error(`No repository ${namespace}/${name} on the fake server.`);
+      const parent = commit.parent ?? repo.branches.main;
+      const tree = parent ? { ...(repo.commits[parent]?.tree ?? {}) } : {};
+      const record = makeCommit(parent ? [parent] : [], tree, {
+        message: commit.message,
+        author: commit.author ?? 'pusher',
+        email: commit.email ?? 'pusher@example.invalid',
+        timestamp: commit.timestamp ?? timestamp(),
+      });
+      repo.commits[record.id] = record;
+      persist();
+      return record.id;
     },
     get settings() {
       return { ...settings };
