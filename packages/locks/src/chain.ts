@@ -62,7 +62,7 @@ export interface Snapshot {
   readonly state: ChainState;
   /** The table as shown: a corrupt ticket above the table in force, else the table in force. */
   readonly shown?: ChainTicket;
-  /** The server's clock from its `Date` header; undefined when it sent none. */
+  /** The server's clock from its `Date` header (never before the chain time); undefined when it sent none. */
   readonly serverNow: number | undefined;
   /** The branch list, when this read had to list (no usable cache). */
   readonly branches?: readonly Branch[];
@@ -324,11 +324,23 @@ export function createChainReader(deps: ChainReaderDeps) {
     const shown = result.state.corrupt ?? result.state.effective;
     return {
       state: result.state,
-      serverNow: hub.lastServer.date,
+      serverNow: serverNow(result.state),
       ...(top ? { top } : {}),
       ...(shown ? { shown } : {}),
       ...(branches ? { branches } : {}),
     };
+  };
+
+  /**
+   * The server's time for reads: its `Date` header, but never before the chain time of the table
+   * in force (a clock stepped back shows no ended lease as live); none without a header.
+   */
+  const serverNow = (state: ChainState) => {
+    const date = hub.lastServer.date;
+    const chain = state.effective?.committedAt;
+    return date === undefined || chain === undefined || !Number.isFinite(chain)
+      ? date
+      : Math.max(date, chain);
   };
 
   const unreadable = (ticket: number) =>
@@ -349,7 +361,7 @@ export function createChainReader(deps: ChainReaderDeps) {
     if (!cached || !top || cached.state.corrupt || cached.state.effective?.ticket !== top.ticket)
       return undefined;
     if (w?.holder !== identity.holder || w.machineId !== identity.machineId) return undefined;
-    return { state: cached.state, top, shown: top, serverNow: hub.lastServer.date };
+    return { state: cached.state, top, shown: top, serverNow: serverNow(cached.state) };
   };
 
   /** Records a commit this manager wrote itself (its message is known without reading it). */

@@ -362,7 +362,14 @@ export function createLockManager(options: LockManagerOptions): LockManager {
           };
           delete (lease as { renewedAt?: string }).renewedAt;
           return {
-            write: { op: 'renew', key, nonce, lease, sign: { privateKey: own.privateKey, lease } },
+            write: {
+              op: 'renew',
+              key,
+              nonce,
+              lease,
+              sign: { privateKey: own.privateKey, lease },
+              exclusive: true,
+            },
             onClaimed: (ticket) => grantOf(key, ticket, true),
           };
         },

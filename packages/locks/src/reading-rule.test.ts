@@ -155,3 +155,26 @@ describe('limits (issue 19 §4, §6)', () => {
     expect(bytes.length).toBeLessThan(200);
   });
 });
+
+describe('the commit clock (issue 19 §5)', () => {
+  it('a commit clock stepped back 25 h never brings an ended lease back: no second holder', async () => {
+    await world.freshRepo();
+    await world.managerFor(ada).acquire(undefined, { ttlMs: HOUR });
+    world.server.advanceClock(2 * HOUR);
+    try {
+      // Ada's lease on the whole project has ended: Bob takes a folder inside it.
+      expect((await world.managerFor(bob).acquire('Mix', { ttlMs: 4 * HOUR })).holder).toBe('bob@studio');
+      world.server.advanceClock(-25 * HOUR);
+      await world.managerFor(dave).acquire('Other', { ttlMs: HOUR });
+      expect(await world.managerFor(ada).status(undefined)).toMatchObject({ state: 'held-by-other' });
+      expect(await world.coldManager(carol).status('Mix')).toMatchObject({ lease: { holder: 'bob@studio' } });
+      // Ada's lapsed lease cannot be renewed over Bob's live one.
+      expect(await failure(world.managerFor(ada).renew(undefined, { ttlMs: HOUR }))).toMatchObject({
+        code: 'HELD',
+        holder: 'bob@studio',
+      });
+    } finally {
+      world.server.advanceClock(23 * HOUR);
+    }
+  });
+});

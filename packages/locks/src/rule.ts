@@ -70,8 +70,8 @@ export function anchorAt(lowest: ChainTicket): ChainState {
  * Is `next` a valid change of the table in force (`base`; undefined: the empty table)? A schema 3
  * table names its base's chain time as its `floor`. Every lease
  * it adds, changes or removes must be explained by its own operation: an acquire adds the
- * writer's lease on its key (or takes over one that had ended by `next`'s commit time), with no
- * one else's live lease on an overlapping key; a renew, or an acquire extending your own lease, is
+ * writer's lease on its key (or takes over one that had ended by `next`'s time); an acquire or
+ * renew never leaves someone else's live lease on an overlapping key; a renew, or an acquire extending your own lease, is
  * signed with the lease's key; a release is signed with it; a break leaves its note; a lease that
  * had ended may be dropped. A changed lease is renewed at `next`'s commit time (no `renewedAt` of
  * its own). Anything else is rejected, naming the key.
@@ -127,9 +127,10 @@ export function judge(
       if (!acquired) return bad(k);
     }
   }
-  // A grant must not overlap anyone else's live lease (a folder inside, or one containing it).
-  if (b.op === 'acquire' && base && blockers(b.key, base, next.committedAt, b.writer).length > 0)
-    return bad(b.key);
+  // A grant or renewal (of a lease that may have lapsed) must not overlap anyone else's live
+  // lease (a folder inside, or one containing it).
+  const extends_ = b.op === 'acquire' || (b.op === 'renew' && b.leases[b.key] !== undefined);
+  if (extends_ && base && blockers(b.key, base, next.committedAt, b.writer).length > 0) return bad(b.key);
   return { verdict: 'accepted' };
 }
 

@@ -72,7 +72,7 @@ export async function lockWorld() {
     managerFor(identity = ada, extra: Partial<LockManagerOptions> & { fetch?: typeof fetch } = {}) {
       const { fetch: f, ...rest } = extra;
       return createLockManager({
-        hub: createOxenHub({ remoteUrl: url, timeoutMs: 10_000, ...(f ? { fetch: f } : {}) }),
+        hub: createOxenHub({ remoteUrl: url, timeoutMs: 60_000, ...(f ? { fetch: f } : {}) }),
         identity,
         ...stateOf(identity.machineId),
         ...rest,
@@ -81,7 +81,7 @@ export async function lockWorld() {
     /** A manager on a new machine: nothing cached. */
     coldManager(identity = carol, extra: Partial<LockManagerOptions> = {}) {
       return createLockManager({
-        hub: createOxenHub({ remoteUrl: url, timeoutMs: 10_000 }),
+        hub: createOxenHub({ remoteUrl: url, timeoutMs: 60_000 }),
         identity,
         ...extra,
       });
