@@ -74,6 +74,11 @@ export interface FakeOxenSettings {
    * has gone (the harsher, ambiguous outcome).
    */
   uploadCommitDelayMs: number;
+  /**
+   * How far the `Date` header runs from the clock that stamps commits (ms, either sign): a proxy,
+   * a CDN or a second node with another clock in front of the server. Commit times are unchanged.
+   */
+  dateOffsetMs: number;
 }
 
 /** One request as the fake saw it. */
@@ -271,6 +276,7 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
   const settings: FakeOxenSettings = {
     wholeTreeVerifyMs: options.wholeTreeVerifyMs ?? 0,
     uploadCommitDelayMs: options.uploadCommitDelayMs ?? 0,
+    dateOffsetMs: 0,
   };
   const baseClock = options.clock ?? Date;
   let clockOffset = 0;
@@ -896,7 +902,7 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
   /** Headers on every answer, as oxen-server's middleware stack adds them. */
   const baseHeaders = (requestId: string): Record<string, string> => ({
     'oxen-version': version,
-    date: new Date(now()).toUTCString(),
+    date: new Date(now() + settings.dateOffsetMs).toUTCString(),
     'x-oxen-request-id': requestId,
   });
 
@@ -1234,6 +1240,13 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
             `Setting "${key}" must be a non-negative number of ms, got ${JSON.stringify(value)}.`,
           );
         settings[key] = value;
+      }
+      if (changes.dateOffsetMs !== undefined) {
+        if (!Number.isFinite(changes.dateOffsetMs))
+          throw new Error(
+            `Setting "dateOffsetMs" must be a number of ms, got ${JSON.stringify(changes.dateOffsetMs)}.`,
+          );
+        settings.dateOffsetMs = changes.dateOffsetMs;
       }
     },
     stop: close,
