@@ -1,7 +1,7 @@
 import { type Branch, type Commit, compareVersions, OxenError, type OxenHub } from '@oxvcs/oxen';
 import { LockError } from './errors.js';
 import { cleanText, type Identity, MAX_ID } from './record.js';
-import { type ChainState, chainRun, type Judged, readChain } from './rule.js';
+import { type ChainState, type Judged, readChain, runsOf, writtenByThisRule } from './rule.js';
 import { type ChainTicket, chainTicket, chainTime, parseChainTicket, parseTable } from './table.js';
 
 /** One chain ticket as kept in a {@link ChainCache}. */
@@ -263,7 +263,7 @@ export function createChainReader(deps: ChainReaderDeps) {
     return found;
   };
 
-  /** Lists the branches: the chain's ticket numbers (with commits), and the run the rule reads. */
+  /** Lists the branches: the chain's ticket numbers, with their commits. */
   const list = async (signal?: AbortSignal) => {
     const branches = await hub.listBranches(signal ? { signal } : {});
     await checkVersion(signal);
@@ -272,7 +272,30 @@ export function createChainReader(deps: ChainReaderDeps) {
       const n = parseChainTicket(b.name);
       if (n !== undefined) listed.set(n, b.commit_id);
     }
-    return { branches, listed, run: chainRun(listed.keys()) };
+    return { branches, listed };
+  };
+
+  /**
+   * Lists the branches and reads the chain's run: the lowest run written by this rule (schema 3),
+   * else the highest ({@link writtenByThisRule}); `stranded` are the tickets of runs below it.
+   * 'retry' when tickets vanished between the list and the reads (clean-up ran meanwhile).
+   */
+  const coldRun = async (signal?: AbortSignal) => {
+    const l = await list(signal);
+    const runs = runsOf(l.listed.keys());
+    let chosen: { run: { lowest: number; top: number }; tickets: ChainTicket[] } | undefined;
+    const stranded: number[] = [];
+    for (const run of runs) {
+      const numbers = Array.from({ length: run.top - run.lowest + 1 }, (_, i) => run.lowest + i);
+      const tickets = await readListed(numbers, l.listed, signal);
+      // Clean-up deletes from the bottom: tickets gone since the list may only be the lowest.
+      const first = tickets[0]?.ticket ?? run.top + 1;
+      if (first > run.top || tickets.some((t, i) => t.ticket !== first + i)) return 'retry' as const;
+      if (chosen) stranded.push(...chosen.tickets.map((t) => t.ticket));
+      chosen = { run, tickets };
+      if (writtenByThisRule(tickets)) break;
+    }
+    return { ...l, run: chosen?.run, tickets: chosen?.tickets ?? [], stranded };
   };
 
   const read = async (signal?: AbortSignal, depth = 0): Promise<Snapshot> => {
@@ -287,7 +310,9 @@ export function createChainReader(deps: ChainReaderDeps) {
         const l = await list(signal);
         branches = l.branches;
         const from = cached.state.verified + WALK + 1;
-        const upTo = l.run?.top ?? 0;
+        // The rest of our run: consecutive numbers on from there (never past a gap).
+        let upTo = from - 1;
+        while (l.listed.has(upTo + 1)) upTo++;
         const numbers = Array.from({ length: Math.max(0, upTo - from + 1) }, (_, i) => from + i);
         tickets.push(...(await readListed(numbers, l.listed, signal)));
         const last = tickets[tickets.length - 1]?.ticket ?? cached.state.verified;
@@ -300,20 +325,17 @@ export function createChainReader(deps: ChainReaderDeps) {
       }
       result = readChain(tickets, cached.state);
     } else {
-      const l = await list(signal);
-      branches = l.branches;
-      if (l.run) {
-        const { lowest, top } = l.run;
-        const numbers = Array.from({ length: top - lowest + 1 }, (_, i) => lowest + i);
-        tickets = await readListed(numbers, l.listed, signal);
-        // Clean-up deletes from the bottom: tickets gone since the list may only be the lowest.
-        const first = tickets[0]?.ticket ?? top + 1;
-        if (tickets.some((t, i) => t.ticket !== first + i) || first > top) {
-          if (depth >= 2) throw unreadable(lowest);
-          return read(signal, depth + 1);
-        }
-        tickets.push(...(await follow(top, signal)));
-        const above = [...l.listed.keys()].filter((n) => n > (tickets[tickets.length - 1]?.ticket ?? 0) + 1);
+      const cold = await coldRun(signal);
+      if (cold === 'retry') {
+        if (depth >= 2) throw unreadable(0);
+        return read(signal, depth + 1);
+      }
+      branches = cold.branches;
+      tickets = cold.tickets;
+      if (cold.run) {
+        tickets.push(...(await follow(cold.run.top, signal)));
+        const last = tickets[tickets.length - 1]?.ticket ?? 0;
+        const above = [...cold.listed.keys()].filter((n) => n > last + 1);
         if (above.length > 0) deps.emit({ type: 'gap', ticket: Math.min(...above) });
       }
       result = readChain(tickets);
@@ -367,7 +389,7 @@ export function createChainReader(deps: ChainReaderDeps) {
   /** Records a commit this manager wrote itself (its message is known without reading it). */
   const remember = (commit: CommitFacts) => void commits.set(commit.id, commit);
 
-  return { read, readTicket, fromOwnTop, save, list, readListed, remember, checkVersion };
+  return { read, readTicket, fromOwnTop, save, list, coldRun, readListed, remember, checkVersion };
 }
 
 /** The reader {@link createChainReader} makes. */

@@ -392,13 +392,14 @@ export function createClaimer(deps: ClaimerDeps) {
     const quiet = snap.top !== undefined && claimed.committedAt - snap.top.committedAt > deps.horizonMs;
     if (claimed.ticket <= deps.keep || !(quiet || claimed.ticket % 8 === 0)) return;
     later(async () => {
-      const { listed, run } = await reader.list();
-      if (!run) return;
+      const cold = await reader.coldRun();
+      if (cold === 'retry' || !cold.run) return;
+      // Runs below the chain, which no reader reads (an older version's clean-up stranded them).
+      for (const n of cold.stranded) await hub.deleteBranch(chainTicket(n)).catch(() => {});
+      const run = cold.run;
       const upTo = Math.min(claimed.ticket - deps.keep + 1, run.lowest + CLEANUP_BATCH, run.top);
       if (upTo <= run.lowest) return;
-      const numbers = Array.from({ length: upTo - run.lowest + 1 }, (_, i) => run.lowest + i);
-      const tickets = await reader.readListed(numbers, listed);
-      if (tickets.some((t, i) => t.ticket !== run.lowest + i)) return;
+      const tickets = cold.tickets.filter((t) => t.ticket <= upTo);
       const { judged } = readChain(tickets);
       let deleted = 0;
       for (let i = 0; i + 1 < judged.length; i++) {

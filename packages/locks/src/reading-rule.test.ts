@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LockEvent } from './manager.js';
+import { newLeaseKey } from './proof.js';
 import { ada, bob, carol, failure, HOUR, lockWorld, shiftedDate } from './test-support/world.js';
 
 let world: Awaited<ReturnType<typeof lockWorld>>;
@@ -175,6 +176,45 @@ describe('the commit clock (issue 19 §5)', () => {
       });
     } finally {
       world.server.advanceClock(23 * HOUR);
+    }
+  });
+});
+
+describe('upgrading a repository (issue 19 §1)', () => {
+  it('a lower run stranded by an older version’s clean-up is never read; the current tickets are, cold or warm', async () => {
+    await world.freshRepo();
+    const lease = (holder: string, machineId: string, token: number) => ({
+      lockId: `lease-${token}`,
+      holder,
+      machineId,
+      fencingToken: token,
+      ttlMs: HOUR,
+      owner: newLeaseKey().publicKey,
+      renewedAt: new Date().toISOString(),
+    });
+    const schema2 = (ticket: number, key: string, holder: string) => ({
+      schema: 2,
+      ticket,
+      writer: { holder, machineId: `m-${holder}` },
+      op: 'acquire',
+      key,
+      nonce: `n${ticket}`,
+      leases: { [key]: lease(holder, `m-${holder}`, ticket) },
+      breaks: {},
+      last: {},
+    });
+    // Old tickets 1-2 were left when an older version deleted 3-299 from the top down.
+    await world.forge(1, schema2(1, '.', 'old@host'));
+    await world.forge(2, { ...schema2(1, '.', 'old@host'), ticket: 2, op: 'renew' });
+    await world.forge(300, schema2(300, 'song', 'ada@laptop'));
+    expect(await failure(world.coldManager(carol).acquire('Song', { ttlMs: HOUR }))).toMatchObject({
+      code: 'HELD',
+      holder: 'ada@laptop',
+    });
+    expect((await world.managerFor(bob).acquire('Other', { ttlMs: HOUR })).fencingToken).toBe(301);
+    for (const reader of [world.coldManager(carol), world.managerFor(bob)]) {
+      expect(await reader.status('Song')).toMatchObject({ lease: { holder: 'ada@laptop' } });
+      expect(await reader.status('Other')).toMatchObject({ lease: { holder: 'bob@studio' } });
     }
   });
 });

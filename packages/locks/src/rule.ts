@@ -54,6 +54,28 @@ export function chainRun(numbers: Iterable<number>): { lowest: number; top: numb
   return { lowest, top };
 }
 
+/** The runs of consecutive ticket numbers, lowest first. */
+export function runsOf(numbers: Iterable<number>): { lowest: number; top: number }[] {
+  const sorted = [...new Set(numbers)].sort((a, b) => a - b);
+  const runs: { lowest: number; top: number }[] = [];
+  for (const n of sorted) {
+    const last = runs[runs.length - 1];
+    if (last && n === last.top + 1) last.top = n;
+    else runs.push({ lowest: n, top: n });
+  }
+  return runs;
+}
+
+/**
+ * True when a run holds a ticket written by this reading rule (schema 3). The chain is the lowest
+ * run that does; a run below it that does not is stranded (an older version's clean-up deleted
+ * from the top down and could leave one) and is never read. When no run does (a repository no
+ * client of this version has written yet), the chain is the highest run, as older versions read it.
+ */
+export function writtenByThisRule(run: readonly ChainTicket[]): boolean {
+  return run.some((t) => (t.record?.schema ?? 0) >= 3);
+}
+
 /**
  * The state a reader starts from when the lowest ticket on the server is `lowest`: ticket 1 is
  * judged against the empty table; a higher lowest ticket is the anchor, taken as it is (clean-up
