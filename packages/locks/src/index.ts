@@ -31,7 +31,14 @@ export {
   MAX_TTL_MS,
   MIN_TTL_MS,
 } from './record.js';
-export { type ChainState, chainRun, judge, readChain, type TicketVerdict } from './rule.js';
+export {
+  type ChainState,
+  judge,
+  readChain,
+  runsOf,
+  type TicketVerdict,
+  writtenByThisRule,
+} from './rule.js';
 export {
   type BreakNote,
   CHAIN_ROOT,

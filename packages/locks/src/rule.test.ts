@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { newLeaseKey, signProof } from './proof.js';
-import { type ChainState, chainRun, judge, readChain } from './rule.js';
+import { type ChainState, judge, readChain, runsOf, writtenByThisRule } from './rule.js';
 import {
   type ChainTicket,
   carryOver,
@@ -176,7 +176,7 @@ describe('the reading rule (pure)', () => {
           const present = tickets.slice(lowest);
           // A collaborator's ticket far above the top: never part of the chain.
           const numbers = [...present.map((t) => t.ticket), ...(gap ? [tickets.length + 5] : [])];
-          const run = chainRun(numbers);
+          const [run] = runsOf(numbers);
           expect(run?.top).toBe(tickets.length);
           const cold = readChain(present).state;
           sameTruth(cold, readChain(tickets).state);
@@ -210,8 +210,16 @@ describe('the reading rule (pure)', () => {
     expect(readChain([t3], readChain([t1, t2]).state).state.effective?.commitId).toBe(t3.commitId);
   });
 
-  it('the chain is the lowest run: a ticket above a gap is not read', () => {
-    expect(chainRun([3, 4, 5, 9_999_999_999])).toEqual({ lowest: 3, top: 5 });
-    expect(chainRun([])).toBeUndefined();
+  it('runs of ticket numbers: a ticket above a gap starts a run of its own; a run is ours when it holds a schema 3 table', () => {
+    expect(runsOf([9_999_999_999, 5, 3, 4, 1])).toEqual([
+      { lowest: 1, top: 1 },
+      { lowest: 3, top: 5 },
+      { lowest: 9_999_999_999, top: 9_999_999_999 },
+    ]);
+    expect(runsOf([])).toEqual([]);
+    const t1 = write(1, { kind: 'honest', user: 0, op: 'acquire', key: 1, ttlH: 4 }, undefined, 0);
+    expect(writtenByThisRule([t1])).toBe(true);
+    expect(writtenByThisRule([{ ...t1, record: { ...(t1.record as TableRecord), schema: 2 } }])).toBe(false);
+    expect(writtenByThisRule([{ ticket: 2, commitId: 'x', committedAt: 0 }])).toBe(false);
   });
 });

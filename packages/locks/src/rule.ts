@@ -40,20 +40,6 @@ export const GENESIS: ChainState = { verified: 0 };
 const decodable = (t: ChainTicket): t is ChainTicket & { record: TableRecord } =>
   t.record !== undefined && Number.isFinite(t.committedAt);
 
-/**
- * The lowest contiguous run of ticket numbers: the chain. Tickets above its first gap (a ticket
- * whose predecessor does not exist, such as `oxvcs-locks/9999999999`) are not part of it; they are
- * judged only once the chain has grown up to them.
- */
-export function chainRun(numbers: Iterable<number>): { lowest: number; top: number } | undefined {
-  const present = new Set(numbers);
-  if (present.size === 0) return undefined;
-  const lowest = Math.min(...present);
-  let top = lowest;
-  while (present.has(top + 1)) top++;
-  return { lowest, top };
-}
-
 /** The runs of consecutive ticket numbers, lowest first. */
 export function runsOf(numbers: Iterable<number>): { lowest: number; top: number }[] {
   const sorted = [...new Set(numbers)].sort((a, b) => a - b);
