@@ -114,6 +114,9 @@ export function createOnline(core: Core): Online {
         identity: { holder: who, machineId },
         keys: fileKeyStore(files.lockKeys),
         cache: fileChainCache(files.chains, remoteUrl),
+        // Lost ticket races are retried until shortly before the command's own deadline, so a
+        // busy table ends as BUSY (exit 1), not as a queued "did not finish".
+        claimDeadlineMs: Math.round(interactiveMs() * 0.8),
       });
       managers.set(id, manager);
     }

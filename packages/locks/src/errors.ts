@@ -3,6 +3,10 @@ import { type ErrorKind, OxvcsError } from '@oxvcs/retry';
 /** Codes of {@link LockError}. */
 export type LockErrorCode =
   | 'HELD'
+  /** The table was busy: every claim until the call's deadline lost a race (nobody holds the key). */
+  | 'BUSY'
+  /** The change would make the table bigger than readers accept; nothing was written. */
+  | 'TABLE_FULL'
   | 'NOT_HOLDER'
   | 'LOST'
   | 'STALE_TOKEN'
@@ -14,6 +18,8 @@ export type LockErrorCode =
 
 const KIND: Record<LockErrorCode, ErrorKind> = {
   HELD: 'conflict',
+  BUSY: 'conflict',
+  TABLE_FULL: 'permanent',
   NOT_HOLDER: 'conflict',
   LOST: 'conflict',
   STALE_TOKEN: 'permanent',

@@ -15,7 +15,12 @@ export type HeartbeatEvent =
       readonly error: unknown;
       readonly leaseEndsAt: string;
     }
-  | { readonly type: 'lost'; readonly error: unknown }
+  | {
+      readonly type: 'lost';
+      readonly error: unknown;
+      /** When the keep-alive woke up after its local deadline: the lease lapsed at `at` (ISO). */
+      readonly lapsed?: { readonly at: string; readonly freeForMs: number };
+    }
   | { readonly type: 'stopped' };
 
 /** Options of {@link startHeartbeat}. */
@@ -29,6 +34,8 @@ export interface HeartbeatOptions {
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: HeartbeatEvent) => void;
   readonly clock?: { now(): number };
+  /** A clock that never jumps (it may stop while the machine sleeps). @default performance */
+  readonly monotonic?: { now(): number };
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Start in jeopardy (e.g. started offline from a cached grant): retry soon, not after a full interval. @default 0 */
   readonly initialFailures?: number;
@@ -49,7 +56,10 @@ export interface Heartbeat {
 /**
  * Keeps a lease alive by renewing at about a third of its TTL (etcd's keepalive). A failed renewal
  * puts it in jeopardy (Chubby's grace period) and retries sooner; it is lost when the lease ends
- * before a renewal gets through, or at once when the lock was taken over or broken.
+ * before a renewal gets through, or at once when the lock was taken over or broken. It never sends
+ * a renewal past its local deadline on either clock (wall: counts a sleeping machine; monotonic:
+ * ignores a wall clock set back): a lease that lapsed while the process was frozen stays lapsed,
+ * and the `lost` event says when it lapsed and for how long the lock was free.
  */
 export function startHeartbeat(manager: LockManager, options: HeartbeatOptions): Heartbeat {
   const clock = options.clock ?? Date;
@@ -66,6 +76,9 @@ export function startHeartbeat(manager: LockManager, options: HeartbeatOptions):
   let grant = options.grant;
   // Local deadline measured on our own clock from when the lease was last confirmed.
   let localDeadline = clock.now() + (Date.parse(grant.expiresAt) - Date.parse(grant.lastHeartbeat));
+  const mono = options.monotonic ?? performance;
+  let monoDeadline = mono.now() + (localDeadline - clock.now());
+  const lapsedFor = () => Math.max(clock.now() - localDeadline, mono.now() - monoDeadline);
 
   const loop = async (): Promise<HeartbeatState> => {
     while (!signal.aborted) {
@@ -76,7 +89,25 @@ export function startHeartbeat(manager: LockManager, options: HeartbeatOptions):
         break;
       }
       if (signal.aborted) break;
+      if (lapsedFor() >= 0) {
+        // Past the lease (frozen, asleep, or renewals failing): others may have seen it free, so it
+        // is never re-taken silently.
+        const at = new Date(Math.min(localDeadline, clock.now() - lapsedFor())).toISOString();
+        const freeForMs = lapsedFor();
+        state = 'lost';
+        emit({
+          type: 'lost',
+          error: new LockError(
+            'LOST',
+            `Your lease on ${options.key ?? 'this project'} lapsed at ${at} and the lock was free for ${Math.round(freeForMs / 1000)} s before it could be renewed (renewals failed, the machine slept or the process was frozen); run \`oxenvcs lock acquire\` to take it again.`,
+            { ...(options.key ? { key: options.key } : {}), expiresAt: at, fencingToken: grant.fencingToken },
+          ),
+          lapsed: { at, freeForMs },
+        });
+        return state;
+      }
       const sentAt = clock.now();
+      const monoSentAt = mono.now();
       try {
         grant = await manager.renew(options.key, {
           ttlMs: options.ttlMs,
@@ -87,12 +118,13 @@ export function startHeartbeat(manager: LockManager, options: HeartbeatOptions):
         state = 'healthy';
         // Count the lease from when the request was sent (Redlock's rule), not when it returned.
         localDeadline = sentAt + options.ttlMs;
+        monoDeadline = monoSentAt + options.ttlMs;
         emit({ type: 'renewed', grant });
       } catch (error) {
         if (signal.aborted) break;
         const lostForGood =
           error instanceof LockError || !['transient', 'rate-limited'].includes(classify(error).kind);
-        if (lostForGood || clock.now() >= localDeadline) {
+        if (lostForGood || lapsedFor() >= 0) {
           state = 'lost';
           emit({ type: 'lost', error });
           return state;

@@ -33,6 +33,14 @@ export {
   MIN_TTL_MS,
 } from './record.js';
 export {
+  type ChainState,
+  judge,
+  readChain,
+  runsOf,
+  type TicketVerdict,
+  writtenByThisRule,
+} from './rule.js';
+export {
   type BreakNote,
   CHAIN_ROOT,
   type ChainTicket,

@@ -15,8 +15,14 @@ import {
  * and a lock on a folder inside it can exclude each other atomically, and `lock list` is one read.
  */
 export const CHAIN_ROOT = 'oxvcs-locks';
-/** Schema of table records. */
-export const TABLE_SCHEMA = 2;
+/**
+ * Schema of the table records this version writes. 3 added `prev` and the reading rule of the
+ * README; schema 2 records are still read. A version that knows only 2 reads a 3 as corrupt and
+ * refuses to change the table (it can never grant on a rule it does not follow).
+ */
+export const TABLE_SCHEMA = 3;
+/** Largest table record (UTF-8 bytes of the commit message) readers accept and writers write. */
+export const MAX_TABLE_BYTES = 512 * 1024;
 /** Most keys a table may hold (leases, break notes and last holders together). */
 export const MAX_KEYS = 1000;
 
@@ -76,6 +82,14 @@ export interface TableRecord {
   readonly nonce: string;
   /** For renew and release: the lease owner's signature of {@link signedText}. */
   readonly sig?: string;
+  /** The commit of ticket `ticket - 1` as the writer read it (schema 3; absent on ticket 1). */
+  readonly prev?: string;
+  /**
+   * The chain time of the table this one was built on (ms; schema 3; absent on a first table).
+   * A ticket counts at the later of this and its own commit time, so the chain's clock never runs
+   * back: a commit clock stepped back cannot bring an ended lease back to life.
+   */
+  readonly floor?: number;
   readonly leases: Readonly<Record<string, TableLease>>;
   readonly breaks: Readonly<Record<string, BreakNote>>;
   /** Who last held each recently released key (for `unlocked (last held by …)`). */
@@ -99,11 +113,14 @@ export function signedText(
   ].join('\n');
 }
 
-/** A chain ticket as read: number, commit, the commit's server time and author, and the record. */
+/** A chain ticket as read: number, commit, its chain time, the commit's author, and the record. */
 export interface ChainTicket {
   readonly ticket: number;
   readonly commitId: string;
-  /** Server time (ms) of the commit: the clock every lease is judged on. */
+  /**
+   * The ticket's chain time (ms): its commit's server time, or its record's `floor` when that is
+   * later. The clock every lease is judged on.
+   */
   readonly committedAt: number;
   readonly author?: string;
   /** Undefined when the message is no valid table record. */
@@ -200,32 +217,38 @@ function parseMap<T>(v: unknown, item: (x: unknown) => T | undefined): Record<st
  * the record invalid, never a crash; free text has its control characters replaced.
  */
 export function parseTable(message: string, ticket: number): TableRecord | undefined {
-  if (message.length > 512 * 1024) return undefined;
+  if (message.length > MAX_TABLE_BYTES || Buffer.byteLength(message, 'utf8') > MAX_TABLE_BYTES)
+    return undefined;
   let v: unknown;
   try {
     v = JSON.parse(message);
   } catch {
     return undefined;
   }
-  if (!isObject(v) || v.schema !== TABLE_SCHEMA || v.ticket !== ticket) return undefined;
+  if (!isObject(v) || (v.schema !== 2 && v.schema !== TABLE_SCHEMA) || v.ticket !== ticket) return undefined;
   const writer = v.writer;
   if (!isObject(writer) || !id(writer.holder) || !id(writer.machineId)) return undefined;
   if (!['acquire', 'renew', 'release', 'break'].includes(String(v.op))) return undefined;
   if (typeof v.key !== 'string' || !keyOk(v.key) || !id(v.nonce)) return undefined;
   if (v.sig !== undefined && (typeof v.sig !== 'string' || !/^[A-Za-z0-9+/=]{40,200}$/.test(v.sig)))
     return undefined;
+  if (v.prev !== undefined && (typeof v.prev !== 'string' || !/^[A-Za-z0-9]{1,128}$/.test(v.prev)))
+    return undefined;
+  if (v.floor !== undefined && !(Number.isSafeInteger(v.floor) && (v.floor as number) >= 0)) return undefined;
   const leases = parseMap(v.leases, parseLease);
   const breaks = parseMap(v.breaks ?? {}, parseBreak);
   const last = parseMap(v.last ?? {}, (x) => (id(x) ? x : undefined));
   if (!leases || !breaks || !last) return undefined;
   return {
-    schema: TABLE_SCHEMA,
+    schema: v.schema as number,
     ticket,
     writer: { holder: writer.holder as string, machineId: writer.machineId as string },
     op: v.op as TableRecord['op'],
     key: v.key,
     nonce: v.nonce as string,
     ...(typeof v.sig === 'string' ? { sig: v.sig } : {}),
+    ...(typeof v.prev === 'string' ? { prev: v.prev } : {}),
+    ...(typeof v.floor === 'number' ? { floor: v.floor } : {}),
     leases,
     breaks,
     last,
@@ -328,14 +351,20 @@ export function blockers(
     .map(([k, l]) => leaseView(k, l, top));
 }
 
+/** How long a lease stays in the table after it ended (its holder still reads "expired"), and a break note after the break. */
+export const HISTORY_MS = 24 * 3_600_000;
+
 /**
- * The table a new ticket starts from: the current one with every time made absolute (a lease or
- * note without a time was written in `top`, so it gets `top`'s commit time), leases that ended long
- * ago dropped, and break notes and last holders kept bounded.
+ * The table a new ticket starts from: the table in force with every time made absolute (a lease
+ * or note without a time was written in `top`, so it gets `top`'s commit time), leases over by
+ * {@link HISTORY_MS} dropped, and break notes and last holders kept bounded. Every age is judged on
+ * the commit clock (`top`'s commit time), never on a `Date` header, and the writer checks its
+ * change again on its own commit time before claiming it, so a lease is dropped only when every
+ * reader agrees it had ended. `keepAll` drops no lease (for a commit clock that stepped back).
  */
 export function carryOver(
   top: ChainTicket | undefined,
-  now: number | undefined,
+  keepAll = false,
 ): {
   leases: Record<string, TableLease>;
   breaks: Record<string, BreakNote>;
@@ -344,20 +373,24 @@ export function carryOver(
   const r = top?.record;
   if (!top || !r) return { leases: {}, breaks: {}, last: {} };
   const at = iso(top.committedAt);
-  const week = 7 * 24 * 3_600_000;
   const leases: Record<string, TableLease> = {};
   for (const [k, l] of Object.entries(r.leases)) {
-    const renewed = renewedAtOf(l, top.committedAt);
-    // A lease over for a week is only history; keep it until then so its holder sees "expired".
-    if (now !== undefined && now > renewed + l.ttlMs + week) continue;
+    if (!keepAll && leaseEnded(l, top.committedAt, top.committedAt - HISTORY_MS)) continue;
     leases[k] = { ...l, acquiredAt: l.acquiredAt ?? at, renewedAt: l.renewedAt ?? at };
   }
   const breaks: Record<string, BreakNote> = {};
   for (const [k, b] of Object.entries(r.breaks)) {
     const when = b.at ? Date.parse(b.at) : top.committedAt;
-    if (now !== undefined && now > when + week) continue;
+    if (top.committedAt > when + HISTORY_MS) continue;
     breaks[k] = { ...b, at: b.at ?? at };
   }
   const lastEntries = Object.entries(r.last).slice(-200);
   return { leases, breaks, last: Object.fromEntries(lastEntries) };
+}
+
+/** A ticket's chain time: its commit time (ms), or its record's `floor` when later. */
+export function chainTime(commitTime: number, record: TableRecord | undefined): number {
+  return record?.floor !== undefined && Number.isFinite(commitTime)
+    ? Math.max(commitTime, record.floor)
+    : commitTime;
 }

@@ -74,6 +74,11 @@ export interface FakeOxenSettings {
    * has gone (the harsher, ambiguous outcome).
    */
   uploadCommitDelayMs: number;
+  /**
+   * How far the `Date` header runs from the clock that stamps commits (ms, either sign): a proxy,
+   * a CDN or a second node with another clock in front of the server. Commit times are unchanged.
+   */
+  dateOffsetMs: number;
 }
 
 /** One request as the fake saw it. */
@@ -125,6 +130,17 @@ export interface FakeOxenServer {
   repo(namespace: string, name: string): RepoData | undefined;
   /** Moves the server's clock by `ms` (commit timestamps), for lease tests. */
   advanceClock(ms: number): void;
+  /**
+   * Stores a commit as `oxen push` would: on top of `parent` (default: `main`'s head) with the
+   * pushing client's own `timestamp` (the real server keeps what the client chose) and a message
+   * of any size (a push is not limited by the 2 MiB multipart reader of `PUT /file`). No branch is
+   * moved; returns the commit id (for `POST /branches {new_name, commit_id}`).
+   */
+  pushCommit(
+    namespace: string,
+    name: string,
+    commit: { message: string; timestamp?: string; author?: string; email?: string; parent?: string },
+  ): string;
   /** The current {@link FakeOxenSettings}. */
   readonly settings: Readonly<FakeOxenSettings>;
   /** Changes some settings; they apply to requests that start from now on. */
@@ -267,6 +283,7 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
   const settings: FakeOxenSettings = {
     wholeTreeVerifyMs: options.wholeTreeVerifyMs ?? 0,
     uploadCommitDelayMs: options.uploadCommitDelayMs ?? 0,
+    dateOffsetMs: 0,
   };
   const baseClock = options.clock ?? Date;
   let clockOffset = 0;
@@ -905,7 +922,7 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
   /** Headers on every answer, as oxen-server's middleware stack adds them. */
   const baseHeaders = (requestId: string): Record<string, string> => ({
     'oxen-version': version,
-    date: new Date(now()).toUTCString(),
+    date: new Date(now() + settings.dateOffsetMs).toUTCString(),
     'x-oxen-request-id': requestId,
   });
 
@@ -1216,6 +1233,21 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     advanceClock(ms) {
       clockOffset += ms;
     },
+    pushCommit(namespace, name, commit) {
+      const repo = getRepo(namespace, name);
+      if (!repo) throw new Error(`No repository ${namespace}/${name} on the fake server.`);
+      const parent = commit.parent ?? repo.branches.main;
+      const tree = parent ? { ...(repo.commits[parent]?.tree ?? {}) } : {};
+      const record = makeCommit(parent ? [parent] : [], tree, {
+        message: commit.message,
+        author: commit.author ?? 'pusher',
+        email: commit.email ?? 'pusher@example.invalid',
+        timestamp: commit.timestamp ?? timestamp(),
+      });
+      repo.commits[record.id] = record;
+      persist();
+      return record.id;
+    },
     get settings() {
       return { ...settings };
     },
@@ -1228,6 +1260,13 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
             `Setting "${key}" must be a non-negative number of ms, got ${JSON.stringify(value)}.`,
           );
         settings[key] = value;
+      }
+      if (changes.dateOffsetMs !== undefined) {
+        if (!Number.isFinite(changes.dateOffsetMs))
+          throw new Error(
+            `Setting "dateOffsetMs" must be a number of ms, got ${JSON.stringify(changes.dateOffsetMs)}.`,
+          );
+        settings.dateOffsetMs = changes.dateOffsetMs;
       }
     },
     overlapUploads(count) {

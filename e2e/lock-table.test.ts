@@ -1,0 +1,56 @@
+import { createOxenHub } from '@oxvcs/oxen';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createWorld, type World } from './helpers.js';
+
+let world: World;
+beforeAll(async () => {
+  world = await createWorld();
+});
+afterAll(() => world.close());
+afterEach(() => world.server.configure({ dateOffsetMs: 0 }));
+
+/** Ticket `n` made by a collaborator with write access: a pushed commit holding `message`. */
+async function forge(name: string, n: number, message: string) {
+  const id = world.server.pushCommit('e2e', name, { message, author: 'mallory' });
+  await createOxenHub({ remoteUrl: world.server.repoUrl('e2e', name) }).createBranchFromCommit(
+    `oxvcs-locks/${String(n).padStart(10, '0')}`,
+    id,
+  );
+}
+
+describe('one lock table every reader agrees on (issue 19), with the built CLI', () => {
+  it('a ticket far above the top is never jumped to: a new machine sees the holder and is refused', async () => {
+    const dir = await world.project('gap');
+    expect((await world.run(['lock', 'acquire'], { cwd: dir, user: 'ada' })).code).toBe(0);
+    await forge(
+      'gap',
+      9_999_999_999,
+      JSON.stringify({
+        schema: 3,
+        ticket: 9_999_999_999,
+        writer: { holder: 'mallory@x', machineId: 'm' },
+        op: 'break',
+        key: '.',
+        nonce: 'gap',
+        leases: {},
+        breaks: {},
+        last: {},
+      }),
+    );
+    const bob = await world.run(['lock', 'acquire'], { cwd: dir, user: 'bob' });
+    expect(bob.code).toBe(3);
+    expect(bob.stderr).toContain('held by ada@e2e');
+    expect((await world.run(['lock', 'status'], { cwd: dir, user: 'ada' })).stdout).toMatch(/locked by you/);
+  });
+
+  it('`lock break` without --force never breaks a live lease when the `Date` header runs 2 h ahead', async () => {
+    const dir = await world.project('ahead');
+    expect((await world.run(['lock', 'acquire', '--timeout', '1'], { cwd: dir, user: 'ada' })).code).toBe(0);
+    world.server.configure({ dateOffsetMs: 2 * 3_600_000 });
+    const bob = await world.run(['lock', 'break', '--reason', 'looks stale'], { cwd: dir, user: 'bob' });
+    expect(bob.code).toBe(3);
+    expect(bob.stderr).toMatch(/held by ada@e2e.*--force/);
+    world.server.configure({ dateOffsetMs: 0 });
+    expect((await world.run(['lock', 'status'], { cwd: dir, user: 'ada' })).stdout).toMatch(/locked by you/);
+  });
+});

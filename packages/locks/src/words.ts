@@ -1,0 +1,32 @@
+import { LockError } from './errors.js';
+import type { Lease, LockState } from './record.js';
+
+/** How a key reads in a message. */
+export const what = (key: string) => (key === '.' ? 'this project' : key);
+
+/** HELD: `lease` (on `lease.key`) stands in the way of `asked`. */
+export const heldError = (lease: Lease, asked: string) =>
+  new LockError(
+    'HELD',
+    `The lock on ${what(asked)} is held by ${lease.holder}${lease.key !== asked ? ` (who holds ${what(lease.key)})` : ''} since ${lease.acquiredAt} until ${lease.expiresAt}${
+      lease.comment ? ` ("${lease.comment}")` : ''
+    }; ask them to release it, or wait until it expires.`,
+    {
+      key: asked,
+      holder: lease.holder,
+      machineId: lease.machineId,
+      acquiredAt: lease.acquiredAt,
+      expiresAt: lease.expiresAt,
+      fencingToken: lease.fencingToken,
+      ...(lease.key !== asked ? { heldKey: lease.key } : {}),
+      ...(lease.comment ? { comment: lease.comment } : {}),
+    },
+  );
+
+/** CORRUPT_RECORD: the table reads as corrupt at `state.ticket`. */
+export const corruptError = (key: string, state: Extract<LockState, { state: 'corrupt' }>) =>
+  new LockError(
+    'CORRUPT_RECORD',
+    `The lock record on ticket ${state.ticket}${state.writtenBy ? ` (written by ${state.writtenBy})` : ''} is invalid; replace it with \`oxenvcs lock break --force\`.`,
+    { key, ticket: String(state.ticket), ...(state.writtenBy ? { writtenBy: state.writtenBy } : {}) },
+  );
