@@ -67,5 +67,27 @@ ls -a "$STATE" > "$OUT/listing"`;
       // No temp file left behind.
       expect(readFileSync(join(out, 'listing'), 'utf8')).not.toMatch(/\.tmp/);
     });
+
+    it("a lock taken on the remote is not reported as failed because this machine's notes could not be saved", async () => {
+      await world.server.faults.online();
+      const dir = await world.project('full-disk-acquire');
+      const out = join(world.home('ada'), '..', 'full-disk-acquire-out');
+      mkdirSync(out, { recursive: true });
+      // A first command (this machine's id, its caches), then the disk fills up (audio, say), all
+      // but one page: room for the lease's key, written before the claim, and none for the notes
+      // written after it.
+      const script = `cd "${dir}"
+"$NODE" "$CLI" lock status > /dev/null 2>&1
+head -c 1048576 /dev/zero > "$STATE/audio.wav" 2>/dev/null; truncate -s -4096 "$STATE/audio.wav"
+"$NODE" "$CLI" lock acquire > "$OUT/acquire.out" 2>"$OUT/acquire.err"; echo $? > "$OUT/acquire.code"`;
+      const run = await onSmallDisk(script, world.envFor('ada'), out, 128 * 1024);
+      expect(run.status, run.stderr).toBe(0);
+      const err = readFileSync(join(out, 'acquire.err'), 'utf8');
+      expect(readFileSync(join(out, 'acquire.code'), 'utf8').trim(), err + readFileSync(join(out, 'acquire.out'), 'utf8')).toBe('0');
+      expect(err).toMatch(/Could not save .*: the disk is full; the remote has the change/);
+      // The remote agrees: the lock is Ada's (seen by another user, from another state folder).
+      const seen = await world.run(['lock', 'status', '--json'], { cwd: dir, user: 'bob' });
+      expect(JSON.parse(seen.stdout).lock).toMatchObject({ state: 'held-by-other' });
+    });
   },
 );

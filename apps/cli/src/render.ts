@@ -148,6 +148,11 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
     case 'auto-sync':
       ui.err(`[Auto-syncing ${event.pending} pending operation(s)...]`);
       return;
+    case 'cache-not-saved':
+      ui.err(
+        `${ui.mark('warn')} Could not save ${safeText(event.file)}${event.errno === 'ENOSPC' || event.errno === 'EDQUOT' ? ': the disk is full' : event.errno ? ` (${event.errno})` : ''}; the remote has the change, this machine's note of it is not updated (free some space).`,
+      );
+      return;
     case 'queue-busy':
       ui.err(
         `${ui.mark('info')} Waiting for process ${event.pid}${event.command ? ` (${safeText(event.command)})` : ''}, which is writing the queue file; Ctrl-C stops waiting (nothing is lost).`,

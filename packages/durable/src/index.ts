@@ -12,6 +12,7 @@ export {
   currentIdentity,
   type FileVersion,
   openRegular,
+  type ReadOptions,
   type ReplaceOptions,
   readText,
   readVersion,

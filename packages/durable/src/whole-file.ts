@@ -46,16 +46,27 @@ const kindOf = (
 // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. O_NOFOLLOW: a
 // link is refused, not followed (see StateFileError). Both are 0 where the platform lacks them.
 const OPEN_READ = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
+const OPEN_READ_FOLLOW = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+/** Options of the readers. */
+export interface ReadOptions {
+  /**
+   * Follow a symbolic link to a regular file (for files the user keeps, like a config file a
+   * dotfiles manager links into place); state files this package writes never follow one.
+   * @default false
+   */
+  readonly followLinks?: boolean;
+}
 
 /**
  * Opens `file` for reading if it is a regular file; undefined when there is none. Anything else at
  * the path (FIFO, folder, device, socket, symbolic link) throws {@link StateFileError} at once,
  * without blocking and without touching it. The caller closes the descriptor.
  */
-export function openRegular(file: string): number | undefined {
+export function openRegular(file: string, options: ReadOptions = {}): number | undefined {
   let fd: number;
   try {
-    fd = openSync(file, OPEN_READ);
+    fd = openSync(file, options.followLinks ? OPEN_READ_FOLLOW : OPEN_READ);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
@@ -77,8 +88,8 @@ export function openRegular(file: string): number | undefined {
  * Reads `file` if it is a regular file, with the identity of exactly the version read; a missing
  * file reads as `absent`; anything else throws {@link StateFileError} (see {@link openRegular}).
  */
-export function readVersion(file: string): FileVersion {
-  const fd = openRegular(file);
+export function readVersion(file: string, options: ReadOptions = {}): FileVersion {
+  const fd = openRegular(file, options);
   if (fd === undefined) return { identity: 'absent', bytes: undefined };
   try {
     return { identity: identityOf(fstatSync(fd, { bigint: true })), bytes: readFileSync(fd) };
@@ -88,8 +99,8 @@ export function readVersion(file: string): FileVersion {
 }
 
 /** Reads `file` as UTF-8 text if it is a regular file; undefined when absent (see {@link readVersion}). */
-export function readText(file: string): string | undefined {
-  return readVersion(file).bytes?.toString('utf8');
+export function readText(file: string, options: ReadOptions = {}): string | undefined {
+  return readVersion(file, options).bytes?.toString('utf8');
 }
 
 /**

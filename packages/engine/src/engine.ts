@@ -60,6 +60,12 @@ export type EngineEvent =
    * waits for it however long it takes (a very large queue), and says so after about a second.
    */
   | { readonly type: 'queue-busy'; readonly pid: number; readonly command?: string }
+  /**
+   * A cache this machine keeps (grant notes, the breaker, a keep-alive note) could not be written
+   * (a full disk: `errno` ENOSPC); what happened on the remote stands, this machine's note of it
+   * does not. Said once per file per process.
+   */
+  | { readonly type: 'cache-not-saved'; readonly file: string; readonly errno?: string }
   /** Oxen's auth config holding our token is readable by other users: used, but say `chmod 600`. */
   | { readonly type: 'auth-file-readable'; readonly file: string; readonly mode: number };
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readText, replaceFile } from '@oxvcs/durable';
+import { readText, replaceFile, StateFileError } from '@oxvcs/durable';
 import type { CachedChain, ChainCache, KeyStore } from '@oxvcs/locks';
-import { readState, writeState } from './state.js';
+import { readState, stateNotAFile, writeState } from './state.js';
 
 /**
  * The private keys of this user's leases: one file per lease (`lock-keys/<lockId>`, mode 0600, in
@@ -15,8 +15,11 @@ export function fileKeyStore(dir: string): KeyStore {
     get(lockId) {
       try {
         return readText(fileOf(lockId))?.trim() || undefined;
-      } catch {
-        return undefined;
+      } catch (error) {
+        // A FIFO, folder or link where the key belongs is named, not taken for "no key" (which
+        // would read as someone else's lock).
+        if (error instanceof StateFileError) throw stateNotAFile(error);
+        throw error;
       }
     },
     set(lockId, privateKey) {
@@ -34,7 +37,14 @@ export function fileChainCache(dir: string, remoteUrl: string): ChainCache {
   const file = join(dir, `${createHash('sha256').update(remoteUrl).digest('hex').slice(0, 24)}.json`);
   return {
     load: () => readState<CachedChain | undefined>(file, undefined),
-    save: (chain) => writeState(file, chain),
+    save: (chain) => {
+      try {
+        writeState(file, chain);
+      } catch {
+        // A cache: the next read starts from the server (a full disk must not fail a lock change
+        // that happened, nor a status).
+      }
+    },
   };
 }
 

@@ -130,6 +130,23 @@ export function createOnline(core: Core): Online {
       networkTimeoutMs: getConfig().connectivity.transfer_timeout_seconds * 1000,
     });
 
+  /**
+   * Writes a cache (grant notes, the breaker, keep-alive notes) after the remote has changed: a
+   * failure (a full disk) must not turn a change that happened into a failed command, nor stop a
+   * keep-alive. It is said once per file (`cache-not-saved`), and the next write tries again.
+   */
+  const unsaved = new Set<string>();
+  const saveCache = (file: string, value: unknown) => {
+    try {
+      writeState(file, value);
+      unsaved.delete(file);
+    } catch (error) {
+      if (unsaved.has(file)) return;
+      unsaved.add(file);
+      const errno = (error as NodeJS.ErrnoException).code;
+      emit({ type: 'cache-not-saved', file, ...(typeof errno === 'string' ? { errno } : {}) });
+    }
+  };
   const grants = () => readState<Record<string, GrantNote>>(files.grants, {});
   const noteGrant = (remote: string, key: string, grant: Grant | undefined) => {
     const all = grants();
@@ -144,7 +161,7 @@ export function createOnline(core: Core): Online {
     } else {
       delete all[grantId(remote, key)];
     }
-    writeState(files.grants, all);
+    saveCache(files.grants, all);
   };
   const deps = {
     hubFor,
@@ -187,7 +204,7 @@ export function createOnline(core: Core): Online {
   const saveBreaker = (origin: string, breaker: CircuitBreaker) => {
     const all = readState<Record<string, BreakerState>>(files.breaker, {});
     all[origin] = breaker.toJSON();
-    writeState(files.breaker, all);
+    saveCache(files.breaker, all);
   };
 
   const connectivity = async (force = false) => {
@@ -617,8 +634,8 @@ export function createOnline(core: Core): Online {
           ...(state === 'healthy' ? { nextRenewalAt: new Date(Date.now() + intervalMs).toISOString() } : {}),
           ...(reason ? { reason: clipServerText(reason, 300) } : {}),
         } satisfies HeartbeatNote;
-        writeState(file, note);
-        writeState(files.heartbeat, note);
+        saveCache(file, note);
+        saveCache(files.heartbeat, note);
       };
       publish(offline ? 'jeopardy' : 'healthy', offline ? 1 : 0, lease.expiresAt);
       let lastExpiry = lease.expiresAt;

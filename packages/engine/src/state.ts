@@ -10,7 +10,7 @@ export function readState<T>(file: string, fallback: T): T {
     return text === undefined ? fallback : (JSON.parse(text) as T);
   } catch (error) {
     if (error instanceof SyntaxError) return fallback; // caches only: the remote is the truth
-    if (error instanceof StateFileError) throw notAFile(error);
+    if (error instanceof StateFileError) throw stateNotAFile(error);
     throw new EngineError(
       'STATE_UNREADABLE',
       `Cannot read ${file}: ${(error as Error).message}; check its permissions.`,
@@ -31,12 +31,12 @@ export function writeState(file: string, value: unknown, secret = false): void {
   try {
     replaceFile(file, JSON.stringify(value, null, 2), secret ? { mode: 0o600 } : {});
   } catch (error) {
-    throw error instanceof StateFileError ? notAFile(error) : error;
+    throw error instanceof StateFileError ? stateNotAFile(error) : error;
   }
 }
 
 /** A state path that holds a FIFO, a folder, a device or a link: said at once, never blocked on. */
-function notAFile(error: StateFileError): EngineError {
+export function stateNotAFile(error: StateFileError): EngineError {
   return new EngineError(
     'STATE_NOT_A_FILE',
     `${error.file} is ${NOT_A_FILE_NAMES[error.kind]}, not a regular file; move it away${error.kind === 'symlink' ? ' (state files must be regular files; to keep the state elsewhere, set OXENVCS_HOME)' : ''}, then run again.`,

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { replaceFile } from '@oxvcs/durable';
+import { NOT_A_FILE_NAMES, readText, replaceFile, StateFileError } from '@oxvcs/durable';
 import { parse, stringify } from 'smol-toml';
 import { OxenError } from './errors.js';
 
@@ -23,18 +23,24 @@ export function findRepositoryRoot(from: string): string {
 
 /** Reads and parses a TOML file; CONFIG_INVALID names the file (and line) and says what to do. */
 export function readTomlFile(file: string): Record<string, unknown> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    // A FIFO or a device is refused at once (never waited on); a link to a file is followed.
+    text = readText(file, { followLinks: true });
   } catch (error) {
     throw new OxenError(
       'CONFIG_INVALID',
-      `Cannot read ${file}: ${(error as Error).message}; check its permissions.`,
+      error instanceof StateFileError
+        ? `${file} is ${NOT_A_FILE_NAMES[error.kind]}, not a regular file; move it away, then run again.`
+        : `Cannot read ${file}: ${(error as Error).message}; check its permissions.`,
       {
         cause: error,
         file,
       },
     );
+  }
+  if (text === undefined) {
+    throw new OxenError('CONFIG_INVALID', `Cannot read ${file}: it does not exist.`, { file });
   }
   try {
     return parse(text) as Record<string, unknown>;
@@ -105,9 +111,9 @@ export function readAuthToken(
 ): string | undefined {
   const file = authFile(configDir);
   if (!existsSync(file)) return undefined;
+  const config = readTomlFile(file) as AuthConfig;
   const mode = statSync(file).mode & 0o777;
   if (mode & 0o077) onReadableByOthers?.({ file, mode });
-  const config = readTomlFile(file) as AuthConfig;
   const hosts = Array.isArray(config.host_configs) ? config.host_configs : [];
   const token = hosts.find((h) => h?.host === host)?.auth_token;
   return typeof token === 'string' && token !== '' ? token : undefined;

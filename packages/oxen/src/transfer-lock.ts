@@ -1,17 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  linkSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-} from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { identify, isRunning, replaceFile, writeAll, writeNewFile } from '@oxvcs/durable';
+import { identify, isRunning, readText, replaceFile, writeAll, writeNewFile } from '@oxvcs/durable';
 import { OxenError } from './errors.js';
 
 /**
@@ -95,14 +86,8 @@ function parseRecord(text: string): TransferRecord | undefined {
   }
 }
 
-const readText = (file: string): string | undefined => {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-};
+/** The claim's text; a FIFO or folder at its path is refused at once, never waited on. */
+const readClaim = (file: string): string | undefined => readText(file);
 
 /** Creates `file` holding `text` only if it does not exist; false when it does. */
 function createExclusive(file: string, text: string, id: string): boolean {
@@ -193,7 +178,7 @@ export function claimTransfer(cwd: string, command: string): TransferClaim | und
   for (let attempt = 0; attempt < 5; attempt++) {
     if (createExclusive(file, JSON.stringify(record), id)) {
       let held = true;
-      const ours = () => parseRecord(readText(file) ?? '')?.id === id;
+      const ours = () => parseRecord(readClaim(file) ?? '')?.id === id;
       return {
         file,
         setChild(pid) {
@@ -212,7 +197,7 @@ export function claimTransfer(cwd: string, command: string): TransferClaim | und
         },
       };
     }
-    const seen = readText(file);
+    const seen = readClaim(file);
     if (seen === undefined) continue;
     const existing = parseRecord(seen);
     if (existing && holderAlive(existing, Date.now())) throw inProgress(existing, root, file);
