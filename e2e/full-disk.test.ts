@@ -83,7 +83,10 @@ head -c 1048576 /dev/zero > "$STATE/audio.wav" 2>/dev/null; truncate -s -4096 "$
       const run = await onSmallDisk(script, world.envFor('ada'), out, 128 * 1024);
       expect(run.status, run.stderr).toBe(0);
       const err = readFileSync(join(out, 'acquire.err'), 'utf8');
-      expect(readFileSync(join(out, 'acquire.code'), 'utf8').trim(), err + readFileSync(join(out, 'acquire.out'), 'utf8')).toBe('0');
+      expect(
+        readFileSync(join(out, 'acquire.code'), 'utf8').trim(),
+        err + readFileSync(join(out, 'acquire.out'), 'utf8'),
+      ).toBe('0');
       expect(err).toMatch(/Could not save .*: the disk is full; the remote has the change/);
       // The remote agrees: the lock is Ada's (seen by another user, from another state folder).
       const seen = await world.run(['lock', 'status', '--json'], { cwd: dir, user: 'bob' });
