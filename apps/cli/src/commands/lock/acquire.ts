@@ -56,7 +56,9 @@ export class LockAcquireCommand extends BaseCommand {
             `User: ${safeText(p.holder)}`,
             `Timeout: ${hours ?? engine.config.lock.timeout_hours} hours`,
           ]);
-          this.ui.err(`${this.ui.mark('info')} Lock will be acquired when network is available`);
+          this.ui.err(
+            `${this.ui.mark('info')} Lock will be acquired ${outcome.behind ? 'after them, when `oxenvcs queue sync` runs the queue' : 'when network is available'}`,
+          );
           this.ui.err(`${this.ui.mark('info')} Use 'oxenvcs queue sync' to retry manually`);
         },
       };

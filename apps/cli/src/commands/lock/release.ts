@@ -34,7 +34,9 @@ export class LockReleaseCommand extends BaseCommand {
             );
           else {
             this.renderQueued(outcome.entry, outcome.reason, [`User: ${safeText(engine.project().holder)}`]);
-            this.ui.err(`${this.ui.mark('info')} Lock will be released when network is available`);
+            this.ui.err(
+              `${this.ui.mark('info')} Lock will be released ${outcome.behind ? 'after them, when `oxenvcs queue sync` runs the queue (it stays yours until then)' : 'when network is available'}`,
+            );
           }
         },
       };
