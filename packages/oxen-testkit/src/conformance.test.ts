@@ -278,9 +278,9 @@ describe('audit row: PUT/POST /branches cost', () => {
   it('the setting switches at run time and starts from the option', async () => {
     const slow = await startFakeOxenServer({ wholeTreeVerifyMs: 5, uploadCommitDelayMs: 7 });
     try {
-      expect(slow.settings).toEqual({ wholeTreeVerifyMs: 5, uploadCommitDelayMs: 7 });
+      expect(slow.settings).toEqual({ wholeTreeVerifyMs: 5, uploadCommitDelayMs: 7, dateOffsetMs: 0 });
       slow.configure({ wholeTreeVerifyMs: 0 });
-      expect(slow.settings).toEqual({ wholeTreeVerifyMs: 0, uploadCommitDelayMs: 7 });
+      expect(slow.settings).toEqual({ wholeTreeVerifyMs: 0, uploadCommitDelayMs: 7, dateOffsetMs: 0 });
       expect(() => slow.configure({ uploadCommitDelayMs: -1 })).toThrow(/non-negative/);
     } finally {
       await slow.stop();
@@ -647,7 +647,11 @@ describe('faults and settings through the FaultController and the bin control in
     await expect(stalled.text()).rejects.toThrow();
 
     const settings = await cli('settings', '--whole-tree-verify-ms', '150');
-    expect(JSON.parse(settings.stdout)).toEqual({ wholeTreeVerifyMs: 150, uploadCommitDelayMs: 0 });
+    expect(JSON.parse(settings.stdout)).toEqual({
+      wholeTreeVerifyMs: 150,
+      uploadCommitDelayMs: 0,
+      dateOffsetMs: 0,
+    });
     const main = (await (await fetch(`${url}/api/repos/ns/r/branches/main`)).json()) as any;
     const started = performance.now();
     const put = await fetch(`${url}/api/repos/ns/r/branches/new-branch`, {
