@@ -392,7 +392,9 @@ describe('a queue folder that cannot be written', () => {
     // chmod does not bind root: run the writer as nobody then, from a copy nobody can reach (the
     // clone may live where only root may enter).
     const asRoot = process.getuid?.() === 0;
-    const copy = asRoot ? copyForAnotherUser(fileURLToPath(new URL('../', import.meta.url))) : undefined;
+    const copy = asRoot
+      ? copyForAnotherUser(fileURLToPath(new URL('../', import.meta.url)), [hooks])
+      : undefined;
     chmodSync(dir, 0o755);
     chmodSync(state, 0o555);
     try {

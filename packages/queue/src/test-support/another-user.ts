@@ -55,9 +55,10 @@ const openToAll = (path: string) => {
 /**
  * Copies the node running this process and the package in `packageDir` with its dependencies
  * (`dependencies` of each package.json, followed through symlinks; their own `node_modules` are
- * not copied wholesale) into a new world-readable folder under the temp folder.
+ * not copied wholesale), and any single `files` (absolute paths), into a new world-readable folder
+ * under the temp folder.
  */
-export function copyForAnotherUser(packageDir: string): CopyForAnotherUser {
+export function copyForAnotherUser(packageDir: string, files: readonly string[] = []): CopyForAnotherUser {
   const root = mkdtempSync(join(tmpdir(), 'oxvcs-another-user-'));
   const at = (path: string) => join(root, path);
   const copied = new Set<string>();
@@ -83,6 +84,11 @@ export function copyForAnotherUser(packageDir: string): CopyForAnotherUser {
     }
   };
   copyPackage(realpathSync(packageDir));
+  // Single files the child also needs (the source hooks at the repository's root).
+  for (const file of files) {
+    mkdirSync(dirname(at(file)), { recursive: true });
+    copyFileSync(file, at(file));
+  }
   const node = join(root, 'bin', 'node');
   mkdirSync(dirname(node), { recursive: true });
   copyFileSync(realpathSync(process.execPath), node);
