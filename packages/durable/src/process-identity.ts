@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
@@ -56,6 +55,8 @@ function linuxStat(pid: number): string[] | undefined {
 /** Start time of `pid` on macOS/BSD from `ps` (its `lstart`, whole seconds); undefined when gone. */
 function psStart(pid: number): string | undefined {
   try {
+    // Loaded only here (macOS/BSD, another process): every command imports this module at start-up.
+    const { execFileSync } = process.getBuiltinModule('node:child_process');
     const text = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
