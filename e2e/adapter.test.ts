@@ -1,7 +1,7 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RULES } from '@oxvcs/engine';
-import { createQueue } from '@oxvcs/queue';
+import { createQueue, readStoredEntries } from '@oxvcs/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, json, type World } from './helpers.js';
 
@@ -116,7 +116,9 @@ describe('12. the built CLI against the real oxen-server’s behaviour and a hos
       const [entry] = (await queue.list()).filter((e) => e.operation.projectDir === dir);
       expect(entry!.status).toBe('pending');
       expect(Date.parse(entry!.notBefore!) - Date.now()).toBeLessThanOrEqual(24 * 3_600_000);
-      expect(readFileSync(join(world.home('ada'), 'queue.json'), 'utf8')).not.toContain('"running"');
+      expect(readStoredEntries(join(world.home('ada'), 'queue.json')).map((e) => e.status)).not.toContain(
+        'running',
+      );
     } finally {
       await world.server.faults.clear();
     }

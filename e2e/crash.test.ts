@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type QueueEntry, RULES } from '@oxvcs/engine';
 import { seededRandom as seeded } from '@oxvcs/oxen-testkit';
-import { createQueue } from '@oxvcs/queue';
+import { createQueue, readStoredEntries } from '@oxvcs/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, type World } from './helpers.js';
 
@@ -21,7 +20,7 @@ async function untilRunning(file: string, pid: number, exited: Promise<unknown>,
   const deadline = Date.now() + ms;
   while (!done && Date.now() < deadline) {
     try {
-      const { entries } = JSON.parse(readFileSync(file, 'utf8')) as { entries: QueueEntry[] };
+      const entries = readStoredEntries(file);
       if (entries.some((e) => e.status === 'running' && e.runner?.pid === pid)) return;
     } catch {
       // Not written yet.
@@ -71,7 +70,7 @@ describe('5. queue sync killed with SIGKILL at seeded points', () => {
       }
       child.kill('SIGKILL');
       await exited;
-      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { entries: QueueEntry[] };
+      const parsed = { entries: readStoredEntries(file) as QueueEntry[] };
       expect(parsed.entries, `run ${run} of seed ${seed}`).toHaveLength(total);
       for (const e of parsed.entries) if (e.status === 'running') caught.add(e.id);
     }

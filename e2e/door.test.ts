@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_NAME_LENGTH } from '@oxvcs/engine';
 import { MAX_TEXT } from '@oxvcs/locks';
-import { MIN_ID_PREFIX } from '@oxvcs/queue';
+import { MIN_ID_PREFIX, readStoredEntries } from '@oxvcs/queue';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, json, type Result, type World } from './helpers.js';
 
@@ -146,10 +146,10 @@ describe('issue 20 #8: entries queued unchecked by an older version fail alone w
     expect((await world.run(['pull', 'main'], { cwd: dir })).code).toBe(75);
     // What an older version stored for `oxenvcs push -- --delete`.
     const file = join(world.home('ada'), 'queue.json');
-    const stored = JSON.parse(readFileSync(file, 'utf8'));
-    const push = stored.entries.find((e: any) => e.operation.kind === 'push');
+    const stored = readStoredEntries(file).map((e: any) => ({ ...e, operation: { ...e.operation } }));
+    const push = stored.find((e: any) => e.operation.kind === 'push');
     push.operation.branch = '--delete';
-    writeFileSync(file, JSON.stringify({ version: stored.version, entries: stored.entries }));
+    writeFileSync(file, JSON.stringify({ version: 3, entries: stored }));
     await world.server.faults.online();
 
     const r = await world.run(['queue', 'sync', '--json'], { cwd: dir });

@@ -1,6 +1,6 @@
 import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { QueueEntry } from '@oxvcs/queue';
+import { type QueueEntry, storedStamp } from '@oxvcs/queue';
 import { readState, writeState } from './state.js';
 
 /**
@@ -133,13 +133,10 @@ async function withMarkerLock<T>(lock: string, fn: () => Promise<T>): Promise<T>
 
 async function look<E extends Finished>(options: WhileAwayOptions<E>): Promise<E[]> {
   const now = (options.now ?? Date.now)();
-  let file: { mtimeMs: number; size: number };
-  try {
-    // Taken before the read: a write that lands meanwhile changes it, so the next look reads again.
-    file = statSync(options.queue.file);
-  } catch {
-    return []; // no queue file: nothing ever failed (and none is made here)
-  }
+  // Taken before the read: a write that lands meanwhile changes it, so the next look reads again.
+  const file = storedStamp(options.queue.file);
+  // No queue file: nothing ever failed (and none is made here).
+  if (!file) return [];
   // A marker that cannot be read (a folder in its place, no permission) is as none: everything
   // not yet told is told rather than nothing.
   let marker: SeenMarker | undefined;

@@ -82,6 +82,11 @@ export interface GuardedFileOptions<T> {
   readonly stringify: (data: T) => string;
   /** The lock the writer holds; without it the adapter only reads. */
   readonly guard?: WriteGuard;
+  /**
+   * The identity of the version the writer's data was made from, when it was read by other means
+   * than this adapter: a write then commits only over that version.
+   */
+  readonly basedOn?: string;
 }
 
 /**
@@ -100,6 +105,7 @@ export class GuardedFileSync<T> implements SyncAdapter<T> {
   constructor(file: string, options: GuardedFileOptions<T>) {
     this.file = file;
     this.#options = options;
+    if (options.basedOn !== undefined) this.#version = { identity: options.basedOn, bytes: undefined };
   }
 
   /** The version last read or written by this adapter (bytes and identity). */

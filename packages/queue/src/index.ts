@@ -1,5 +1,6 @@
 export { QueueError, type QueueErrorCode } from './errors.js';
 export type { LockHolder } from './file-lock.js';
+export { readStoredEntries, storedStamp } from './journal.js';
 export { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
 export {
   aheadInLane,

@@ -2,11 +2,13 @@ import { QueueError } from './errors.js';
 import type { Operation, QueueEntry, QueueFile } from './types.js';
 
 /**
- * Current schema version of the queue file. 3: an entry's reason is a code and facts (`reason`)
+ * Current schema version of the queue file. 4: the file is a snapshot named by its generation, and
+ * changes since go to its journal (`<file>.journal-<generation>`, see journal.ts); an older version
+ * would not read the journal, so it must refuse the file. 3: an entry's reason is a code and facts (`reason`)
  * instead of words (`statusReason`). 2: versioned, camelCase. 1: no version field (a caller's
  * legacy format, converted by its {@link LegacyReader}).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Converts the entries of an unversioned (schema 1) file; absent: such a file is refused as corrupt. */
 export type LegacyReader<Op extends Operation = Operation> = (

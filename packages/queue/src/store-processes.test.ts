@@ -5,7 +5,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
-  readFileSync,
   rmSync,
   utimesSync,
   writeFileSync,
@@ -16,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { checkProcess, identify } from '@oxvcs/durable';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { QueueError } from './errors.js';
+import { readStoredEntries } from './journal.js';
 import { shortId } from './plan.js';
 import { createQueue, type QueueOptions, type QueueStoreEvent } from './store.js';
 import { type CopyForAnotherUser, copyForAnotherUser } from './test-support/another-user.js';
@@ -123,10 +123,7 @@ const send = (to: string): BookingOp => ({
 /** A queue on `file` (the test's by default), with the booking rules. */
 const open = (options: Partial<QueueOptions<BookingOp>> = {}) => createQueue({ file, rules, ...options });
 
-const keysOnDisk = (queueFile = file): string[] =>
-  (JSON.parse(readFileSync(queueFile, 'utf8')) as { entries: Array<{ idempotencyKey: string }> }).entries.map(
-    (e) => e.idempotencyKey,
-  );
+const keysOnDisk = (queueFile = file): string[] => readStoredEntries(queueFile).map((e) => e.idempotencyKey);
 const leftovers = () => readdirSync(dir).filter((f) => f.endsWith('.tmp') || f.endsWith('.lock'));
 
 const recording = (events: QueueStoreEvent[]) => (event: QueueStoreEvent) => {

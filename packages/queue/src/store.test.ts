@@ -58,9 +58,10 @@ describe('queue storage', () => {
     await q.enqueue({ operation: send() });
     await q.enqueue({ operation: reserve() });
     await q.enqueue({ operation: reserve('/events/Other') });
+    // The first write makes the snapshot, later ones go to its journal.
     const onDisk = JSON.parse(readFileSync(file, 'utf8'));
-    expect(onDisk.version).toBe(3);
-    expect(onDisk.entries).toHaveLength(3);
+    expect(onDisk.version).toBe(4);
+    expect(readdirSync(dir)).toContain(`queue.json.journal-${onDisk.generation}`);
     const listed = await open().list();
     // One lane in the order typed; priority only puts the other project's seat operation first.
     expect(listed.map((e) => [e.operation.kind, e.operation.project, e.priority])).toEqual([
@@ -143,7 +144,7 @@ describe('queue storage', () => {
     expect(readFileSync(file, 'utf8')).toBe('{"version":3,"entries":[{"id":"01');
   });
 
-  it('reads an unversioned (schema 1) file through the legacy reader it is given, and writes it back as schema 3', async () => {
+  it('reads an unversioned (schema 1) file through the legacy reader it is given, and writes it back as schema 4', async () => {
     const v1 = {
       entries: [
         {
@@ -195,7 +196,7 @@ describe('queue storage', () => {
     });
     await q.enqueue({ operation: fetchList(), idempotencyKey: 'after' });
     const onDisk = JSON.parse(readFileSync(file, 'utf8'));
-    expect(onDisk.version).toBe(3);
+    expect(onDisk.version).toBe(4);
     expect(onDisk.entries.map((e: BookingEntry) => e.idempotencyKey)).toEqual([
       entry!.idempotencyKey,
       'after',
@@ -222,7 +223,7 @@ describe('queue storage', () => {
 
   it('a file of a newer schema is refused by every command, naming the file and the version, and never rewritten', async () => {
     // A future shape: no "entries" list at all.
-    const future = '{"version":4,"items":{"01J":{"kind":"teleport"}}}';
+    const future = '{"version":5,"items":{"01J":{"kind":"teleport"}}}';
     writeFileSync(file, future);
     const before = statSync(file);
     const q = open();
@@ -238,9 +239,9 @@ describe('queue storage', () => {
     ];
     for (const attempt of attempts) {
       const error = await failure(attempt);
-      expect(error).toMatchObject({ code: 'SCHEMA_TOO_NEW', file, schemaVersion: 4, retryKind: 'permanent' });
+      expect(error).toMatchObject({ code: 'SCHEMA_TOO_NEW', file, schemaVersion: 5, retryKind: 'permanent' });
       expect(error.message).toBe(
-        `The queue file ${file} has schema version 4, newer than the 3 this version knows, so it was left unchanged; upgrade to use it.`,
+        `The queue file ${file} has schema version 5, newer than the 4 this version knows, so it was left unchanged; upgrade to use it.`,
       );
     }
     expect(readFileSync(file, 'utf8')).toBe(future);
@@ -249,7 +250,7 @@ describe('queue storage', () => {
     expect(readdirSync(dir)).toEqual(['queue.json']);
   });
 
-  it('a file written by the current release (schema 3) loads as it is and keeps every field when written', async () => {
+  it('a file written by the previous release (schema 3) loads as it is and keeps every field when written (as schema 4)', async () => {
     const current = {
       version: 3,
       entries: [
@@ -320,7 +321,7 @@ describe('queue storage', () => {
     expect(await q.get('01KB2Y3ZJ8T3V9Q5X7W1M0P4RS')).toEqual(current.entries[0]);
     await q.enqueue({ operation: fetchList('/events/Other'), idempotencyKey: 'new' });
     const onDisk = JSON.parse(readFileSync(file, 'utf8'));
-    expect(onDisk.version).toBe(3);
+    expect(onDisk.version).toBe(4);
     expect(onDisk.entries.slice(0, 2)).toEqual(current.entries);
   });
 
@@ -395,7 +396,7 @@ describe('queue storage', () => {
     expect(await q.list({ status: 'pending' })).toEqual([migrated[1]]);
     await q.enqueue({ operation: fetchList('/events/Other'), idempotencyKey: 'new' });
     const onDisk = JSON.parse(readFileSync(file, 'utf8'));
-    expect(onDisk.version).toBe(3);
+    expect(onDisk.version).toBe(4);
     expect(onDisk.entries.slice(0, 3)).toEqual(migrated);
   });
 
@@ -485,7 +486,10 @@ describe('queue storage', () => {
       Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).enqueue({ operation: send(`b${i}`, `/p${i}`) })),
     );
     expect(await open().list()).toHaveLength(40);
-    expect(readdirSync(dir)).toEqual(['queue.json']);
+    // The snapshot and its journal; no lock or temp file left.
+    expect(readdirSync(dir).filter((name) => !name.startsWith('queue.json.journal-'))).toEqual([
+      'queue.json',
+    ]);
   });
 
   it('recovers an entry left running by a dead process as pending, verify first', async () => {
@@ -551,6 +555,8 @@ describe('the summary a status page reads', () => {
       entries[4]!.status = 'failed';
       entries[9]!.notBefore = new Date(Date.now() + 3_600_000).toISOString();
     });
+    // A write to the journal leaves the summary to the next status page, which makes it.
+    await q.overview({ limit: 50 });
     expect(existsSync(`${file}.summary`)).toBe(true);
     const direct = createQueue({ file, rules, summaryPageSize: 0 });
     for (const scope of [undefined, '/events/E0', '/events/E1', '/events/none']) {
@@ -569,8 +575,9 @@ describe('the summary a status page reads', () => {
       (await direct.overview({ scope: '/events/E0', limit: 50 })).stats.pending,
     );
     expect(after.entries.some((e) => e.operation.kind === 'fetch')).toBe(true);
-    // Below the size where it pays, the next write removes it.
+    // Below the size where it pays, the next status page that finds it stale removes it.
     await createQueue({ file, rules, summaryMinEntries: 1000 }).enqueue({ operation: fetchList() });
+    await createQueue({ file, rules, summaryMinEntries: 1000 }).overview({ limit: 50 });
     expect(existsSync(`${file}.summary`)).toBe(false);
   });
 
@@ -609,9 +616,12 @@ describe('the summary is believed only for the file it was made from (review fin
 
   it('an edit that keeps the head of the file (a repair by hand) is not hidden by the summary', async () => {
     const q = await seeded(6);
-    const data = JSON.parse(readFileSync(file, 'utf8')) as { entries: unknown[] };
-    data.entries = data.entries.slice(0, 2);
+    // The repair keeps the generation at the head; it edits the queue as a whole (the snapshot with
+    // its journal applied), then removes the journal it folded in.
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { entries: unknown[]; generation: string };
+    data.entries = (await open().list()).slice(0, 2);
     writeFileSync(file, JSON.stringify(data));
+    rmSync(`${file}.journal-${data.generation}`, { force: true });
     expect((await q.overview({ limit: 50 })).stats.pending).toBe(2);
   });
 

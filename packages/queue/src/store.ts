@@ -1,11 +1,31 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { checkProcess, NOT_A_FILE_NAMES, replaceFile, StateFileError } from '@oxvcs/durable';
+import {
+  checkProcess,
+  currentIdentity,
+  NOT_A_FILE_NAMES,
+  openRegular,
+  replaceFile,
+  StateFileError,
+} from '@oxvcs/durable';
 import { LowSync } from 'lowdb';
 import { type ConflictReason, GuardedFileSync, sweepTemps, WriteConflict } from './durable-file.js';
 import { QueueError } from './errors.js';
 import { acquireLock, type HeldLock, LockBusy, type LockHolder } from './file-lock.js';
+import {
+  appendRecord,
+  applyRecords,
+  deadJournals,
+  diffEntries,
+  freezeNested,
+  type JournalCursor,
+  journalFile,
+  journalStamp,
+  readJournal,
+  removeJournals,
+  START,
+} from './journal.js';
 import { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
 import {
   aheadInLane,
@@ -225,6 +245,32 @@ const seconds = (ms: number) => (ms < 10_000 ? (ms / 1000).toFixed(1) : String(M
 
 const DAY = 86_400_000;
 
+/** The snapshot as read: its generation (none before schema 4), identity, size and entries. */
+interface Snapshot<Op extends Operation> {
+  readonly generation?: string;
+  readonly identity: string;
+  readonly size: number;
+  readonly entries: QueueEntry<Op>[];
+}
+
+/** The queue as read: the snapshot with its journal applied, and how far the journal was read. */
+interface State<Op extends Operation> extends Snapshot<Op> {
+  readonly journal: JournalCursor;
+}
+
+/**
+ * A journal is compacted into a new snapshot once it would grow past half the snapshot's size (or
+ * this, for small queues): each byte of a change is then written about three times in all, however
+ * large the queue.
+ */
+const JOURNAL_MIN = 64 * 1024;
+
+/** A generation token: unique per snapshot written (time, process, randomness), hex. */
+const newGeneration = () =>
+  `${Date.now().toString(16)}${process.pid.toString(16).padStart(6, '0')}${Math.floor(Math.random() * 2 ** 32)
+    .toString(16)
+    .padStart(8, '0')}`;
+
 /** Opens (lazily) the queue in `file`. Nothing is read until the first call. */
 export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Queue<Op> {
   const { rules } = options;
@@ -241,16 +287,9 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
   const emit = options.onEvent ?? (() => {});
   const folder = dirname(file);
   const lockPath = `${file}.lock`;
-  const empty = (): QueueFile<Op> => ({ version: SCHEMA_VERSION, entries: [] });
 
-  // The last version parsed, kept by its bytes: an unchanged file is not parsed again. (Inode,
-  // size and mtime are not enough: inodes are reused and mtimes are coarse, so two versions can
-  // share them.)
-  let cache: { bytes: Buffer; data: QueueFile<Op> } | undefined;
-
+  // Bytes to data: a file that is not JSON is quarantined (a copy kept beside it) and refused.
   const parse = (bytes: Buffer): QueueFile<Op> => {
-    if (cache?.bytes.equals(bytes)) return cache.data;
-    cache = undefined;
     let parsed: unknown;
     try {
       parsed = JSON.parse(bytes.toString('utf8'));
@@ -275,20 +314,13 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
         { cause: error, file, ...(kept ? { quarantine } : {}) },
       );
     }
-    const data = migrate(parsed, file, options.legacy);
-    cache = { bytes, data };
-    return data;
+    return migrate(parsed, file, options.legacy);
   };
-  // The head of the file names its generation, a digest of its entries: the summary file says which
-  // version it describes, and a status page checks it from the first bytes alone. Equal entries
-  // give equal bytes, so a transaction that changes nothing still writes nothing.
-  let lastGeneration: string | undefined;
-  const stringify = (data: QueueFile<Op>) => {
-    const entries = JSON.stringify(data.entries);
-    const { createHash } = process.getBuiltinModule('node:crypto');
-    lastGeneration = createHash('sha1').update(entries).digest('hex').slice(0, 20);
-    return `{"version":${data.version},"generation":"${lastGeneration}","entries":${entries}}`;
-  };
+  // The head of the snapshot names its generation, a token made afresh at every snapshot: its
+  // journal is named by it, the summary file says which version it describes, and a reader that
+  // has the same generation and file identity in memory does not read the rest again.
+  const stringify = (entries: readonly QueueEntry<Op>[], generation: string) =>
+    `{"version":${SCHEMA_VERSION},"generation":"${generation}","entries":${JSON.stringify(entries)}}`;
   const summaryPath = `${file}.summary`;
   const pageSize = options.summaryPageSize ?? 50;
   const summaryMin = options.summaryMinEntries ?? 5000;
@@ -304,26 +336,91 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
     }
   };
 
-  /** Reads the file into `db` (a missing file reads as the empty queue). */
-  const readInto = (db: LowSync<QueueFile<Op>>): void => {
+  /**
+   * The queue as stored: the snapshot, and the journal of its generation applied. The last state
+   * read or written by this process is kept: an unchanged snapshot (same identity and generation)
+   * is not read again, and only the journal's new lines are.
+   */
+  let known: State<Op> | undefined;
+
+  const readSnapshot = (): Snapshot<Op> => {
+    let fd: number | undefined;
     try {
-      db.read();
+      fd = openRegular(file);
+    } catch (error) {
+      if (error instanceof StateFileError) throw notAFile(error);
+      throw unreadable(error);
+    }
+    if (fd === undefined) return { identity: 'absent', entries: [], size: 0 };
+    try {
+      const stats = fstatSync(fd, { bigint: true });
+      const identity = `${stats.ino}:${stats.size}:${stats.mtimeNs}`;
+      const head = Buffer.alloc(96);
+      const n = readSync(fd, head, 0, head.length, 0);
+      const generation = generationOf(head.subarray(0, n), SCHEMA_VERSION);
+      if (known && generation !== undefined && known.generation === generation && known.identity === identity)
+        return known;
+      const data = parse(readFileSync(fd));
+      for (const e of data.entries) freezeNested(e);
+      return {
+        identity,
+        entries: data.entries,
+        size: Number(stats.size),
+        ...(generation !== undefined ? { generation } : {}),
+      };
     } catch (error) {
       if (error instanceof QueueError) throw error;
-      if (error instanceof StateFileError) throw notAFile(error);
-      throw new QueueError(
-        'UNREADABLE',
-        `Cannot read the queue file ${file}: ${(error as Error).message}; check its permissions.`,
-        { cause: error, file },
-      );
+      throw unreadable(error);
+    } finally {
+      closeSync(fd);
     }
   };
 
-  const load = async (): Promise<QueueEntry<Op>[]> => {
-    const db = new LowSync<QueueFile<Op>>(new GuardedFileSync(file, { parse, stringify }), empty());
-    readInto(db);
-    return db.data.entries;
+  /** Reads the queue (no lock needed: snapshot and journal lines are each whole). */
+  const readState = (): State<Op> => {
+    for (let attempt = 1; ; attempt += 1) {
+      const snapshot = readSnapshot();
+      const { generation } = snapshot;
+      if (generation === undefined) {
+        known = { ...snapshot, journal: START };
+        return known;
+      }
+      const from = snapshot === known ? known.journal : START;
+      let read: ReturnType<typeof readJournal<Op>>;
+      try {
+        read = readJournal<Op>(journalFile(file, generation), generation, from);
+      } catch (error) {
+        if (error instanceof StateFileError) throw notAFile(error);
+        throw unreadable(error);
+      }
+      // Read from its start again only from the snapshot's own entries.
+      if (read && from !== START && read.cursor.ino !== from.ino) {
+        known = undefined;
+        continue;
+      }
+      if (!read && from.seq > 0) {
+        // Its journal gone: a compaction made a new snapshot since (read that one).
+        known = undefined;
+        continue;
+      }
+      if (!read && attempt < 5 && currentIdentity(file) !== snapshot.identity) continue;
+      known = {
+        ...snapshot,
+        entries: read ? applyRecords(snapshot.entries, read.records) : snapshot.entries,
+        journal: read?.cursor ?? START,
+      };
+      return known;
+    }
   };
+
+  const load = async (): Promise<QueueEntry<Op>[]> => readState().entries;
+
+  const unreadable = (error: unknown) =>
+    new QueueError(
+      'UNREADABLE',
+      `Cannot read the queue file ${file}: ${(error as Error).message}; check its permissions.`,
+      { cause: error, file },
+    );
 
   const notAFile = (error: StateFileError): QueueError =>
     new QueueError(
@@ -410,10 +507,14 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
     }
   };
 
-  // Read-modify-write under the file lock, through lowdb with a guarded adapter: the write commits
-  // only if, right before its rename, the lock still names this holding and the file is the
-  // version read; a holder that took the lock over has also swept this writer's temp file away, so
-  // a writer paused past that check cannot rename either. Either way nothing is overwritten: the
+  // Read-modify-write under the file lock. The transaction works on copies of the entries; what it
+  // changed is appended to the journal as one record (see journal.ts: the record counts only if it
+  // is the first at its sequence number, which the writer reads back after its fsync), or, once the
+  // journal has grown to half the snapshot (or the change cannot be a record), the journal is
+  // sealed and a new snapshot written through lowdb with a guarded adapter: it commits only if,
+  // right before its rename, the lock still names this holding and the snapshot is the version
+  // read; a holder that took the lock over has also swept this writer's temp file away, so a
+  // writer paused past that check cannot rename either. Either way nothing is overwritten: the
   // step is redone on a fresh read.
   const update = <T>(fn: (data: QueueFile<Op>) => T): Promise<T> =>
     oneAtATime(resolvePath(lockPath), async () => {
@@ -425,47 +526,103 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
           } catch (error) {
             throw notWritable(error);
           }
-          const adapter = new GuardedFileSync(file, {
-            parse,
-            stringify,
-            guard: {
-              token: lock.token,
-              held: () => lock.held(),
-              onVerified: () => emit({ type: 'write-verified', file }),
-            },
-          });
-          const db = new LowSync<QueueFile<Op>>(adapter, empty());
-          readInto(db);
-          // fn changes the entries in place: the cache holds them again only once they are written.
-          cache = undefined;
-          const result = fn(db.data);
-          const entries = db.data.entries;
-          db.data = {
+          const state = readState();
+          const before = state.entries;
+          const copies = new Map<QueueEntry<Op>, QueueEntry<Op>>();
+          const data: QueueFile<Op> = {
             version: SCHEMA_VERSION,
-            entries: pruneFinished(rules, entries, clock.now(), retention) ?? entries,
+            entries: before.map((e) => {
+              const copy = { ...e };
+              copies.set(copy, e);
+              return copy;
+            }),
           };
-          const readVersion = adapter.version;
-          try {
-            db.write();
-          } catch (error) {
-            if (!(error instanceof WriteConflict)) throw notWritable(error);
+          const result = fn(data);
+          const after = pruneFinished(rules, data.entries, clock.now(), retention) ?? data.entries;
+          for (const e of after) freezeNested(e);
+          const diff = diffEntries(before, copies, after);
+          if (diff && diff.set.length === 0 && diff.del.length === 0) return result;
+          const writer = `${lock.token}.${attempt}`;
+          const conflict = (reason: ConflictReason) => {
             if (attempt >= WRITE_ATTEMPTS) {
               throw new QueueError(
                 'WRITE_CONFLICT',
                 `The queue file ${file} was not written: its lock was taken over ${attempt} times while this process was paused (nothing was overwritten); run again.`,
-                { cause: error, file, lock: lockPath },
+                { file, lock: lockPath },
               );
             }
-            emit({ type: 'write-redone', file, reason: error.reason, attempt });
+            emit({ type: 'write-redone', file, reason, attempt });
+          };
+          const { generation } = state;
+          const journal = generation === undefined ? undefined : journalFile(file, generation);
+          const record =
+            diff && journal && !state.journal.sealed
+              ? { g: generation!, seq: state.journal.seq + 1, w: writer, set: diff.set, del: diff.del }
+              : undefined;
+          const small =
+            record !== undefined &&
+            state.journal.size + JSON.stringify(record).length <= Math.max(JOURNAL_MIN, state.size / 2);
+          try {
+            if (!lock.held()) {
+              conflict('lock-lost');
+              continue;
+            }
+            if (small) {
+              if (!appendRecord(journal!, record, state.journal)) {
+                conflict('file-changed');
+                continue;
+              }
+              emit({ type: 'write-verified', file });
+              // What every reader now reads, applied here as they apply it.
+              const read = readJournal<Op>(journal!, generation!, state.journal);
+              known = {
+                ...state,
+                entries: applyRecords(before, read?.records ?? [record]),
+                journal: read?.cursor ?? state.journal,
+              };
+              return result;
+            }
+            // A new snapshot: the journal sealed first (no record can count after it), then written whole.
+            if (journal && !state.journal.sealed) {
+              const seal = { g: generation!, seq: state.journal.seq + 1, w: writer, seal: true as const };
+              if (!appendRecord(journal, seal, state.journal)) {
+                conflict('file-changed');
+                continue;
+              }
+            }
+            const next = newGeneration();
+            const adapter = new GuardedFileSync<QueueFile<Op>>(file, {
+              parse,
+              stringify: (data) => stringify(data.entries, next),
+              basedOn: state.identity,
+              guard: {
+                token: lock.token,
+                held: () => lock.held(),
+                onVerified: () => emit({ type: 'write-verified', file }),
+              },
+            });
+            const db = new LowSync<QueueFile<Op>>(adapter, { version: SCHEMA_VERSION, entries: after });
+            db.write();
+            const identity = adapter.version!.identity;
+            known = {
+              generation: next,
+              identity,
+              entries: after,
+              size: Number(identity.split(':')[1]),
+              journal: START,
+            };
+          } catch (error) {
+            if (!(error instanceof WriteConflict)) throw notWritable(error);
+            conflict(error.reason);
             continue;
           }
-          const written = adapter.version?.bytes;
-          if (written) cache = { bytes: written, data: db.data };
-          // Only after a write (an unchanged transaction leaves file and summary as they are).
-          if (adapter.version !== readVersion && lastGeneration) {
-            const disk = onDisk(file, SCHEMA_VERSION);
-            if (disk?.generation === lastGeneration) summarise(db.data.entries, disk);
+          // Journals of older generations are dead now; best effort (a reader ignores them).
+          try {
+            removeJournals(deadJournals(file, known.generation));
+          } catch {
+            // Left for the next snapshot.
           }
+          summarise(after, onDisk(file, SCHEMA_VERSION));
           return result;
         } finally {
           lock.release();
@@ -595,17 +752,17 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
         const disk = onDisk(file, SCHEMA_VERSION);
         const page = overviewFromSummary<Op>(summaryPath, disk, now, scope, limit);
         if (page) return page;
-        const entries = await load();
-        // Out of date (a version written without it, or an entry come due): made again here, from
-        // what was read and named by it. Safe without the lock: a version it does not describe
-        // has another generation or stamp.
-        const loaded = cache?.data.entries === entries ? cache.bytes : undefined;
+        const state = readState();
+        const { entries } = state;
+        // Out of date (a version written without it, a journal line since, or an entry come due):
+        // made again here, from what was read, if that is still what is on disk. Safe without the
+        // lock: a version it does not describe has another generation, stamp or journal.
         const after = onDisk(file, SCHEMA_VERSION);
         if (
-          loaded &&
           after &&
-          generationOf(loaded, SCHEMA_VERSION) === after.generation &&
-          loaded.length === after.stamp.size
+          after.generation === state.generation &&
+          after.journal === journalStamp(state.journal) &&
+          after.stamp.size === state.size
         )
           summarise(entries, after);
         return overviewOf(rules, entries, now, scope, limit);

@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync, statSync } from 'node:fs';
 import { openRegular, readText, replaceFile } from '@oxvcs/durable';
+import { journalFile } from './journal.js';
 import { runOrder } from './plan.js';
 import type { EntryStatus, Operation, QueueEntry, QueueRules } from './types.js';
 
@@ -41,6 +42,8 @@ interface Summary<Op extends Operation> {
   readonly generation: string;
   /** The queue file's size, modification time and inode when the summary was made. */
   readonly file: FileStamp;
+  /** The journal's inode and size then (`none`: no journal). */
+  readonly journal: string;
   /** When it was made (ISO): a reader whose clock is earlier does not trust it. */
   readonly madeAt: string;
   readonly pageSize: number;
@@ -61,6 +64,8 @@ export interface FileStamp {
 export interface OnDisk {
   readonly generation: string;
   readonly stamp: FileStamp;
+  /** The journal of that generation: inode and size, or `none`. */
+  readonly journal: string;
 }
 
 /** Counts of nothing. */
@@ -163,7 +168,14 @@ export function onDisk(file: string, version: number): OnDisk | undefined {
     const generation = generationOf(head.subarray(0, n), version);
     if (generation === undefined) return undefined;
     const { size, mtimeMs, ino } = fstatSync(fd);
-    return { generation, stamp: { size, mtimeMs, ino } };
+    let journal = 'none';
+    try {
+      const j = statSync(journalFile(file, generation));
+      journal = `${j.ino}:${j.size}`;
+    } catch {
+      // No journal yet.
+    }
+    return { generation, stamp: { size, mtimeMs, ino }, journal };
   } catch {
     return undefined;
   } finally {
@@ -206,6 +218,7 @@ export function writeSummary<Op extends Operation>(
   const summary: Summary<Op> = {
     generation: version.generation,
     file: version.stamp,
+    journal: version.journal,
     madeAt: nowIso,
     pageSize,
     ...(validUntil ? { validUntil } : {}),
@@ -241,7 +254,12 @@ export function overviewFromSummary<Op extends Operation>(
     return undefined;
   }
   const nowIso = new Date(now).toISOString();
-  if (summary.generation !== disk.generation || !summary.file || !sameStamp(summary.file, disk.stamp))
+  if (
+    summary.generation !== disk.generation ||
+    !summary.file ||
+    !sameStamp(summary.file, disk.stamp) ||
+    summary.journal !== disk.journal
+  )
     return undefined;
   if (limit > summary.pageSize || !(summary.madeAt <= nowIso)) return undefined;
   if (summary.validUntil !== undefined && summary.validUntil <= nowIso) return undefined;
