@@ -432,6 +432,84 @@ add(
   '1,000 queued lock operations on loopback',
   `${(1000 / (syncMs / 1000)).toFixed(0)} ops/s (${(syncMs / 1000).toFixed(1)} s, ${server.requests.length} requests, ${summary.done} done)`,
 );
+
+process.stderr.write('Replay with the CLI\n');
+/**
+ * `oxenvcs queue sync --all-projects`, a real process, replaying `n` queued lock operations
+ * (acquire and release in turn) over 20 projects against the testkit's HTTP server, with
+ * `latencyMs` added to every answer: ops/s, wall time of the whole command included.
+ */
+const cliReplay = async (n, latencyMs) => {
+  const tag = `replay-${n}-${latencyMs}`;
+  const replayHome = join(work, tag);
+  const projects = [];
+  for (let p = 0; p < 20; p++) {
+    await server.createRepo('bench', `${tag}-${p}`);
+    const url = server.repoUrl('bench', `${tag}-${p}`);
+    projects.push({ dir: await env.cloneProject(`${tag}-${p}`, url), url });
+  }
+  const replayQueue = createQueue({ file: join(replayHome, 'queue.json'), rules: RULES });
+  const now = Date.now();
+  await replayQueue.transact((entries) => {
+    for (let i = 0; i < n; i++) {
+      const project = projects[i % 20];
+      entries.push({
+        id: `01J${String(now).padStart(13, '0')}${String(i).padStart(10, '0')}`.slice(0, 26),
+        idempotencyKey: `${tag}:${i}`,
+        operation: {
+          kind: Math.floor(i / 20) % 2 ? 'release-lock' : 'acquire-lock',
+          projectDir: project.dir,
+          remote: project.url,
+          key: 'take',
+          holder: 'bench@host',
+          ttlMs: 3_600_000,
+        },
+        priority: 100,
+        enqueuedAt: new Date(now + i).toISOString(),
+        attempts: 0,
+        maxAttempts: 10,
+        status: 'pending',
+        history: [],
+      });
+    }
+  });
+  const fault = latencyMs ? await server.faults.add({ kind: 'latency', ms: latencyMs }) : undefined;
+  const started = performance.now();
+  const code = await new Promise((resolve) =>
+    spawn(process.execPath, [CLI, 'queue', 'sync', '--all-projects', '--json'], {
+      cwd: projects[0].dir,
+      env: { ...process.env, ...env.env, OXENVCS_HOME: replayHome, OXENVCS_HOLDER: 'bench@host' },
+      stdio: 'ignore',
+    }).on('close', resolve),
+  );
+  const took = performance.now() - started;
+  if (fault) await server.faults.remove(fault);
+  const left = (await replayQueue.stats()).pending;
+  if (code !== 0 || left > 0) throw new Error(`${tag}: queue sync exited ${code} with ${left} left`);
+  return n / (took / 1000);
+};
+const replayed = {};
+for (const n of [100, 3000]) {
+  replayed[n] = await cliReplay(n, 0);
+  add(
+    'sync',
+    `oxenvcs queue sync, ${n.toLocaleString('en')} lock operations, 20 projects, loopback`,
+    `${replayed[n].toFixed(0)} ops/s`,
+  );
+}
+add(
+  'sync',
+  'oxenvcs queue sync throughput, 3,000 vs 100 operations',
+  `${(replayed[3000] / replayed[100]).toFixed(2)}×`,
+  '≥ 0.9×',
+);
+const far1000 = await cliReplay(1000, 50);
+add(
+  'sync',
+  'oxenvcs queue sync, 1,000 lock operations, 20 projects, 50 ms per answer',
+  `${far1000.toFixed(0)} ops/s`,
+  '≥ 25 ops/s',
+);
 add(
   'memory',
   'peak RSS of this benchmark process',

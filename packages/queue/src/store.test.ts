@@ -1,4 +1,5 @@
 import {
+  appendFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { QueueError } from './errors.js';
+import { readJournal, START } from './journal.js';
 import type { LegacyReader } from './migrate.js';
 import { MIN_ID_PREFIX, shortId } from './plan.js';
 import { createQueue, type QueueOptions, type QueueStoreEvent } from './store.js';
@@ -662,5 +664,60 @@ describe('the summary is believed only for the file it was made from (review fin
     expect((await q.overview({ limit: 50 })).stats.pending).toBe(2);
     await createQueue({ file, rules, summaryMinEntries: 100 }).enqueue({ operation: send('c@example.com') });
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('the snapshot and its journal', () => {
+  const journals = () => readdirSync(dir).filter((name) => name.startsWith('queue.json.journal-'));
+
+  it('a change appends one line to the journal instead of rewriting the snapshot; the journal is folded into a new snapshot before it outgrows half of it', async () => {
+    const q = open();
+    for (let i = 0; i < 20; i++) await q.enqueue({ operation: send(`g${i}@example.com`, `/events/E${i}`) });
+    const snapshot = statSync(file);
+    const [journal] = journals();
+    const before = statSync(join(dir, journal!)).size;
+    const entry = (await q.list())[5]!;
+    await q.transact((entries) => {
+      entries.find((e) => e.id === entry.id)!.status = 'failed';
+    });
+    // The snapshot untouched; the journal grew by about one entry.
+    expect(statSync(file).ino).toBe(snapshot.ino);
+    expect(statSync(file).mtimeMs).toBe(snapshot.mtimeMs);
+    const grown = statSync(join(dir, journal!)).size - before;
+    expect(grown).toBeLessThan(JSON.stringify(entry).length + 200);
+    // Many more changes: compacted along the way; never more than one journal, never large.
+    for (let i = 0; i < 300; i++) await q.enqueue({ operation: fetchList(`/events/F${i}`) });
+    expect(journals().length).toBeLessThanOrEqual(1);
+    const left = journals()[0];
+    if (left)
+      expect(statSync(join(dir, left)).size).toBeLessThanOrEqual(
+        Math.max(64 * 1024, statSync(file).size / 2) + 2048,
+      );
+    expect(await open().list()).toHaveLength(320);
+    expect((await open().get(entry.id)).status).toBe('failed');
+  });
+
+  it('a journal sealed by a writer that died before its snapshot: read as of the seal, the next write makes the snapshot, nothing is lost', async () => {
+    const q = open();
+    for (let i = 0; i < 3; i++) await q.enqueue({ operation: send(`g${i}@example.com`, `/events/E${i}`) });
+    const { generation } = JSON.parse(readFileSync(file, 'utf8')) as { generation: string };
+    const journal = join(dir, `queue.json.journal-${generation}`);
+    const read = readJournal(journal, generation, START)!;
+    appendFileSync(
+      journal,
+      `!\n${JSON.stringify({ g: generation, seq: read.cursor.seq + 1, w: 'dead', seal: true })}\n`,
+    );
+    // A record after the seal (a writer paused past it) never counts.
+    appendFileSync(
+      journal,
+      `!\n${JSON.stringify({ g: generation, seq: read.cursor.seq + 2, w: 'late', set: [], del: [(await q.list())[0]!.id] })}\n`,
+    );
+    expect(await open().list()).toHaveLength(3);
+    await open().enqueue({ operation: fetchList() });
+    const after = JSON.parse(readFileSync(file, 'utf8')) as { generation: string; entries: unknown[] };
+    expect(after.generation).not.toBe(generation);
+    expect(after.entries).toHaveLength(4);
+    expect(existsSync(journal)).toBe(false);
+    expect(await open().list()).toHaveLength(4);
   });
 });
