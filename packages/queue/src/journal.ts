@@ -210,27 +210,35 @@ export function removeJournals(paths: readonly string[]): void {
   for (const path of paths) rmSync(path, { force: true });
 }
 
+/** Where each entry is in a list, by id. */
+export type IdIndex = Map<string, number>;
+
+/** The index of `entries`. */
+export function indexOf(entries: readonly { readonly id: string }[]): IdIndex {
+  const index: IdIndex = new Map();
+  for (let i = 0; i < entries.length; i++) index.set(entries[i]!.id, i);
+  return index;
+}
+
 /**
- * Applies records to `entries` (in place order: a replaced entry keeps its place, a new one goes
- * last, a removed one leaves), as every reader does.
+ * Applies records to `entries` as every reader does: a replaced entry keeps its place, a new one
+ * goes last, a removed one leaves. Returns a new list; `index` (the index of `entries`) is updated
+ * in place to describe it.
  */
 export function applyRecords<Op extends Operation>(
-  entries: QueueEntry<Op>[],
+  entries: readonly QueueEntry<Op>[],
+  index: IdIndex,
   records: readonly JournalRecord<Op>[],
 ): QueueEntry<Op>[] {
-  if (records.length === 0) return entries;
   let list = entries.slice();
-  let index = new Map<string, number>();
-  for (const [i, e] of list.entries()) index.set(e.id, i);
   for (const record of records) {
     if (record.del && record.del.length > 0) {
       const gone = new Set(record.del);
       list = list.filter((e) => !gone.has(e.id));
-      index = new Map();
-      for (const [i, e] of list.entries()) index.set(e.id, i);
+      index.clear();
+      for (let i = 0; i < list.length; i++) index.set(list[i]!.id, i);
     }
     for (const e of record.set ?? []) {
-      freezeNested(e);
       const at = index.get(e.id);
       if (at === undefined) {
         index.set(e.id, list.length);
@@ -242,67 +250,57 @@ export function applyRecords<Op extends Operation>(
 }
 
 /**
- * What a transaction changed, from the entries before (as read) and after: entries set (added or
- * with any field changed) and ids removed; undefined when the order after is not the one
- * {@link applyRecords} would give (then the transaction writes a whole snapshot). Nested values
- * are frozen ({@link freezeNested}), so a field changed means a field assigned: comparing each
- * entry's fields by identity finds every change without serializing the queue.
+ * What a transaction changed, as a record's `set` and `del`: `before` is what was read (`index` its
+ * index), `copies` maps each shallow copy handed to the transaction to its place in `before`, and
+ * `after` is what the transaction left. Undefined when the order after is not the one
+ * {@link applyRecords} would give (then a whole snapshot is written instead). An entry is changed
+ * when any of its own fields is another value than before: a transaction changes an entry by
+ * assigning its fields, and replaces a nested value (history, runner, reason…) rather than
+ * changing it in place, so no entry needs to be serialized to find what changed.
  */
 export function diffEntries<Op extends Operation>(
   before: readonly QueueEntry<Op>[],
-  originals: ReadonlyMap<QueueEntry<Op>, QueueEntry<Op>>,
+  index: IdIndex,
+  copies: ReadonlyMap<QueueEntry<Op>, number>,
   after: readonly QueueEntry<Op>[],
 ): { set: QueueEntry<Op>[]; del: string[] } | undefined {
   const set: QueueEntry<Op>[] = [];
-  const kept = new Set<string>();
-  // Order check: the entries kept from before must be in their old order, new ones after them.
-  let lastKept = -1;
-  let added = false;
-  const position = new Map<string, number>();
-  for (const [i, e] of before.entries()) position.set(e.id, i);
+  const kept = new Uint8Array(before.length);
+  let last = -1;
+  let added: Set<string> | undefined;
   for (const e of after) {
-    if (kept.has(e.id)) return undefined;
-    kept.add(e.id);
-    const at = position.get(e.id);
+    let at = copies.get(e);
+    const copy = at !== undefined;
+    // Another object: a replacement of the entry with its id, or a new entry.
+    if (at === undefined) at = index.get(e.id);
     if (at === undefined) {
-      added = true;
+      added ??= new Set();
+      if (added.has(e.id)) return undefined;
+      added.add(e.id);
       set.push(e);
       continue;
     }
-    if (added || at < lastKept) return undefined;
-    lastKept = at;
-    const original = before[at]!;
-    const working = e;
-    const copyOf = originals.get(working);
-    if (copyOf === undefined || copyOf !== original || changed(original, working)) set.push(e);
+    // Kept entries stay in their order, before every new one.
+    if (added || at <= last || kept[at]) return undefined;
+    last = at;
+    kept[at] = 1;
+    if (!copy || changed(before[at]!, e)) set.push(e);
   }
   const del: string[] = [];
-  for (const e of before) if (!kept.has(e.id)) del.push(e.id);
+  for (let i = 0; i < before.length; i++) if (!kept[i]) del.push(before[i]!.id);
   return { set, del };
 }
 
 function changed(a: object, b: object): boolean {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return true;
-  for (const k of ka) {
-    if (!Object.hasOwn(b, k) || (a as Record<string, unknown>)[k] !== (b as Record<string, unknown>)[k])
-      return true;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let count = 0;
+  for (const k in x) {
+    if (x[k] !== y[k] || !Object.hasOwn(y, k)) return true;
+    count += 1;
   }
-  return false;
-}
-
-/** Freezes every nested value of an entry (its own fields stay assignable). */
-export function freezeNested(entry: object): void {
-  for (const value of Object.values(entry))
-    if (value !== null && typeof value === 'object') deepFreeze(value);
-}
-
-function deepFreeze(value: object): void {
-  if (Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const inner of Object.values(value))
-    if (inner !== null && typeof inner === 'object') deepFreeze(inner);
+  for (const _ in y) count -= 1;
+  return count !== 0;
 }
 
 /**
@@ -322,7 +320,7 @@ export function readStoredEntries<Op extends Operation = Operation>(file: string
   const { generation } = snapshot;
   if (typeof generation !== 'string') return snapshot.entries;
   const read = readJournal<Op>(journalFile(file, generation), generation, START);
-  return read ? applyRecords(snapshot.entries, read.records) : snapshot.entries;
+  return read ? applyRecords(snapshot.entries, indexOf(snapshot.entries), read.records) : snapshot.entries;
 }
 
 /**

@@ -18,7 +18,8 @@ import {
   applyRecords,
   deadJournals,
   diffEntries,
-  freezeNested,
+  type IdIndex,
+  indexOf,
   type JournalCursor,
   journalFile,
   journalStamp,
@@ -251,6 +252,8 @@ interface Snapshot<Op extends Operation> {
   readonly identity: string;
   readonly size: number;
   readonly entries: QueueEntry<Op>[];
+  /** Where each entry is in `entries`. */
+  readonly index: IdIndex;
 }
 
 /** The queue as read: the snapshot with its journal applied, and how far the journal was read. */
@@ -351,7 +354,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       if (error instanceof StateFileError) throw notAFile(error);
       throw unreadable(error);
     }
-    if (fd === undefined) return { identity: 'absent', entries: [], size: 0 };
+    if (fd === undefined) return { identity: 'absent', entries: [], index: new Map(), size: 0 };
     try {
       const stats = fstatSync(fd, { bigint: true });
       const identity = `${stats.ino}:${stats.size}:${stats.mtimeNs}`;
@@ -361,10 +364,10 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       if (known && generation !== undefined && known.generation === generation && known.identity === identity)
         return known;
       const data = parse(readFileSync(fd));
-      for (const e of data.entries) freezeNested(e);
       return {
         identity,
         entries: data.entries,
+        index: indexOf(data.entries),
         size: Number(stats.size),
         ...(generation !== undefined ? { generation } : {}),
       };
@@ -385,6 +388,8 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
         known = { ...snapshot, journal: START };
         return known;
       }
+      // Updated in place with the entries (the state it described is replaced).
+      const { index } = snapshot;
       const from = snapshot === known ? known.journal : START;
       let read: ReturnType<typeof readJournal<Op>>;
       try {
@@ -406,7 +411,8 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       if (!read && attempt < 5 && currentIdentity(file) !== snapshot.identity) continue;
       known = {
         ...snapshot,
-        entries: read ? applyRecords(snapshot.entries, read.records) : snapshot.entries,
+        entries: read ? applyRecords(snapshot.entries, index, read.records) : snapshot.entries,
+        index,
         journal: read?.cursor ?? START,
       };
       return known;
@@ -528,19 +534,18 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
           }
           const state = readState();
           const before = state.entries;
-          const copies = new Map<QueueEntry<Op>, QueueEntry<Op>>();
+          const copies = new Map<QueueEntry<Op>, number>();
           const data: QueueFile<Op> = {
             version: SCHEMA_VERSION,
-            entries: before.map((e) => {
+            entries: before.map((e, i) => {
               const copy = { ...e };
-              copies.set(copy, e);
+              copies.set(copy, i);
               return copy;
             }),
           };
           const result = fn(data);
           const after = pruneFinished(rules, data.entries, clock.now(), retention) ?? data.entries;
-          for (const e of after) freezeNested(e);
-          const diff = diffEntries(before, copies, after);
+          const diff = diffEntries(before, state.index, copies, after);
           if (diff && diff.set.length === 0 && diff.del.length === 0) return result;
           const writer = `${lock.token}.${attempt}`;
           const conflict = (reason: ConflictReason) => {
@@ -577,7 +582,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
               const read = readJournal<Op>(journal!, generation!, state.journal);
               known = {
                 ...state,
-                entries: applyRecords(before, read?.records ?? [record]),
+                entries: applyRecords(before, state.index, read?.records ?? [record]),
                 journal: read?.cursor ?? state.journal,
               };
               return result;
@@ -608,6 +613,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
               generation: next,
               identity,
               entries: after,
+              index: indexOf(after),
               size: Number(identity.split(':')[1]),
               journal: START,
             };
