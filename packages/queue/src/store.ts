@@ -209,8 +209,11 @@ export interface Queue<Op extends Operation = Operation> {
   /**
    * Runs `fn` on the entries under the file lock and writes the result (for runners). `fn` may run
    * more than once (when the lock was taken over before the write could commit, it is redone on a
-   * fresh read), so it must only change `entries` and return a value. Finished entries past their
-   * retention are pruned before the write; a transaction that changes nothing writes nothing.
+   * fresh read), so it must only change `entries` and return a value. `entries` are shallow copies:
+   * change an entry by assigning its fields, and replace a nested value (history, runner, reason,
+   * operation) instead of changing it in place, or the change is not seen (what changed is found by
+   * comparing each entry's fields). Finished entries past their retention are pruned before the
+   * write; a transaction that changes nothing writes nothing.
    */
   transact<T>(fn: (entries: QueueEntry<Op>[]) => T): Promise<T>;
   /** Entries left `running` by a process that died → pending, marked to verify first. */
