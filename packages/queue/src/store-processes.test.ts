@@ -241,6 +241,31 @@ describe('writers in real processes', () => {
     expect(paused.events).toContainEqual(expect.objectContaining({ type: 'write-redone', reason: 'fenced' }));
   });
 
+  it('a writer stopped right before its journal append, resumed after another took its lock over and appended: its line does not count, it redoes its step, both entries land once', async () => {
+    // Its first write makes the snapshot; the second is a journal line, paused right before it.
+    const paused = startWriter('enqueue', 'a', { count: 2, pauseAt: { event: 'write-verified', n: 2 } });
+    await paused.line('at write-verified');
+    paused.child.kill('SIGSTOP');
+
+    const events: QueueStoreEvent[] = [];
+    await open({ staleLockMs: 300, onEvent: recording(events) }).enqueue({
+      operation: send('b'),
+      idempotencyKey: 'b',
+    });
+    expect(acquisitions(events)[0]?.takeover?.reason).toBe('stale');
+
+    paused.child.kill('SIGCONT');
+    paused.resume();
+    expect(await paused.exit).toBe(0);
+    expect(paused.acked).toEqual(['a:0', 'a:1']);
+    expect(keysOnDisk().sort()).toEqual(['a:0', 'a:1', 'b']);
+    // Its line went in at the number b's had taken: read back, it lost, and the step was redone.
+    expect(paused.events).toContainEqual(
+      expect.objectContaining({ type: 'write-redone', reason: 'file-changed' }),
+    );
+    expect(leftovers()).toEqual([]);
+  });
+
   it(`writers killed with SIGKILL at seeded points (seed ${seed}, replay with QUEUE_CRASH_SEED=${seed}): the file parses, no acknowledged entry is lost, the next write takes the dead holder's lock at once`, async () => {
     const random = seeded(seed);
     const points = ['lock-acquired', 'write-verified', 'any time'] as const;

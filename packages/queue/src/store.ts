@@ -576,11 +576,12 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
               continue;
             }
             if (small) {
+              // Checked (the lock still ours): about to commit, as a snapshot's rename would.
+              emit({ type: 'write-verified', file });
               if (!appendRecord(journal!, record, state.journal)) {
                 conflict('file-changed');
                 continue;
               }
-              emit({ type: 'write-verified', file });
               // What every reader now reads, applied here as they apply it.
               const read = readJournal<Op>(journal!, generation!, state.journal);
               known = {
