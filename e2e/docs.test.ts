@@ -68,3 +68,21 @@ it('every Markdown file named in backticks is in the repository', () => {
   }
   expect(missing).toEqual([]);
 });
+
+it('every package README says what it needs (its @oxvcs dependencies, Node) and how it loads', () => {
+  const unstated: string[] = [];
+  for (const manifest of docs.filter((doc) => /^(packages|apps)\/[^/]+\/README\.md$/.test(doc))) {
+    const dir = dirname(manifest);
+    const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+      bin?: Record<string, string>;
+    };
+    const text = readFileSync(join(root, manifest), 'utf8').replace(/\s+/g, ' ');
+    const install = text.slice(text.indexOf('## Install'));
+    for (const dep of Object.keys(pkg.dependencies ?? {}))
+      if (!install.includes(`\`${dep}\``)) unstated.push(`${manifest}: ${dep}`);
+    if (!install.includes('Node ≥ 22.12')) unstated.push(`${manifest}: Node ≥ 22.12`);
+    if (!pkg.bin && !install.includes('CommonJS')) unstated.push(`${manifest}: CommonJS`);
+  }
+  expect(unstated).toEqual([]);
+});
