@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -110,6 +110,39 @@ try {
     env,
   });
   step(`oxenvcs --version is ${version}; oxenvcs-tui --help exits 0; both load from the install`);
+
+  // What a library user gets: no source map pointing at sources that are not shipped, and every
+  // library package loads from CommonJS too (require of ES modules, Node >= 22.12).
+  const installed = join(prefix, 'lib', 'node_modules', '@oxvcs');
+  const shipped = readdirSync(installed, { recursive: true, withFileTypes: true })
+    .filter(
+      (entry) =>
+        entry.isFile() &&
+        !join(entry.parentPath, entry.name).includes(`${sep}node_modules${sep}`, installed.length),
+    )
+    .map((entry) => join(entry.parentPath, entry.name));
+  const maps = shipped.filter((file) => file.endsWith('.map'));
+  const mapped = shipped.filter(
+    (file) => /\.[cm]?js$|\.d\.ts$/.test(file) && readFileSync(file, 'utf8').includes('sourceMappingURL='),
+  );
+  if (maps.length + mapped.length > 0)
+    throw new Error(
+      `source maps are shipped without their sources: ${[...maps, ...mapped].slice(0, 5).join(', ')}`,
+    );
+  const libraries = packages.filter(({ pkg }) => !pkg.bin).map(({ pkg }) => pkg.name);
+  const required = await run(
+    process.execPath,
+    [
+      '-e',
+      // A CommonJS module beside the installed packages, resolving them by name through their exports.
+      `const load = require('node:module').createRequire(${JSON.stringify(join(prefix, 'lib', 'cjs.js'))});
+       for (const name of ${JSON.stringify(libraries)}) if (typeof load(name) !== 'object') throw new Error(name);`,
+    ],
+    { cwd: home, env },
+  );
+  if (required.stderr.includes('Error'))
+    throw new Error(`require() of the libraries printed:\n${required.stderr}`);
+  step(`${shipped.length} files installed, no source maps; require() loads ${libraries.join(', ')}`);
 } catch (error) {
   process.stderr.write(`check-install: ${error.message}\n`);
   process.exitCode = 1;

@@ -10,6 +10,7 @@ const checks = [
   ['lint', ['lint']],
   ['typecheck', ['typecheck']],
   ['install check', ['check:install']],
+  ['README examples', ['check:readme']],
   ['tests', ['exec', 'vitest', 'run']],
 ];
 

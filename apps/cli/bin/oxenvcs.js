@@ -1,26 +1,14 @@
 #!/usr/bin/env node
-// Entry point of `oxenvcs`: the only place that sets the process exit code.
-import module from 'node:module';
-
-// Reuse V8's compiled code across runs (Node >= 22.1): a short-lived CLI spends most of its
-// start-up compiling; the cache lives in the OS temp dir and is safe to delete.
-module.enableCompileCache?.();
-// A reader that goes away (`oxenvcs queue status | head`) must not crash a command half-way
-// through a lock operation: further output is dropped and the command finishes with its own code.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error) => {
-    if (error.code !== 'EPIPE') throw error;
-  });
+// Entry point of `oxenvcs`. It checks the Node version first, in syntax and APIs every Node with
+// ES modules understands, and only then loads the program (main.js), whose code needs Node 22.12
+// (require(esm), process.getBuiltinModule…): on an older Node it would fail with a stack trace, or
+// worse run half-way. The version is package.json's `engines.node`.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  process.stderr.write(
+    `oxenvcs needs Node.js 22.12 or newer, but this is Node ${process.versions.node} (${process.execPath}); install Node 22 LTS or newer (nodejs.org) and run it again.\n`,
+  );
+  process.exitCode = 1;
+} else {
+  import('./main.js');
 }
-// dist/bundle is dist/ bundled by rolldown (see rolldown.config.mjs): faster to start.
-const { runCli } = await import('../dist/bundle/oxenvcs.js');
-
-const code = await runCli(process.argv.slice(2), {
-  stdin: process.stdin,
-  stdout: process.stdout,
-  stderr: process.stderr,
-  env: process.env,
-  colorDepth: process.stdout.isTTY ? process.stdout.getColorDepth() : 1,
-  cwd: process.cwd(),
-});
-process.exitCode = code;

@@ -1,34 +1,25 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readText, replaceFile, StateFileError } from '@oxvcs/durable';
-import type { CachedChain, ChainCache, KeyStore } from '@oxvcs/locks';
+import { StateFileError } from '@oxvcs/durable';
+import { type CachedChain, type ChainCache, type KeyStore, fileKeyStore as lockKeyStore } from '@oxvcs/locks';
 import { readState, stateNotAFile, writeState } from './state.js';
 
 /**
- * The private keys of this user's leases: one file per lease (`lock-keys/<lockId>`, mode 0600, in
- * a 0700 folder), so two processes taking two locks at once never overwrite each other's key.
+ * The private keys of this user's leases (`lock-keys/`): `@oxvcs/locks`' file key store, with a
+ * FIFO, folder or link where a key belongs named in the engine's words.
  */
 export function fileKeyStore(dir: string): KeyStore {
-  const fileOf = (lockId: string) => join(dir, lockId.replace(/[^A-Za-z0-9-]/g, '_'));
+  const store = lockKeyStore(dir);
   return {
     get(lockId) {
       try {
-        return readText(fileOf(lockId))?.trim() || undefined;
+        return store.get(lockId);
       } catch (error) {
-        // A FIFO, folder or link where the key belongs is named, not taken for "no key" (which
-        // would read as someone else's lock).
-        if (error instanceof StateFileError) throw stateNotAFile(error);
-        throw error;
+        throw error instanceof StateFileError ? stateNotAFile(error) : error;
       }
     },
-    set(lockId, privateKey) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      replaceFile(fileOf(lockId), privateKey, { mode: 0o600 });
-    },
-    delete(lockId) {
-      rmSync(fileOf(lockId), { force: true });
-    },
+    set: store.set,
+    delete: store.delete,
   };
 }
 

@@ -5,8 +5,10 @@ import { loadMachineId, normaliseKey } from '@oxvcs/locks';
 import {
   findRepositoryRoot,
   OxenError,
+  oxenConfigDir,
   parseRemoteUrl,
   type RemoteRef,
+  readOxenUserName,
   readRepositoryRemote,
 } from '@oxvcs/oxen';
 import { EngineError } from './errors.js';
@@ -20,18 +22,23 @@ export interface ProjectInfo {
   readonly remote: RemoteRef;
   /** The remote's name in the repository config, when it is configured there. */
   readonly remoteName?: string;
-  /** `user@host`. */
+  /** The holder name ({@link holderIdentity}). */
   readonly holder: string;
   readonly machineId: string;
   /** False when `--project` names a folder this copy does not have (allowed for status and break). */
   readonly keyExists: boolean;
 }
 
-/** The holder identity: `OXENVCS_HOLDER`, else `user@host`. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a holder name is one plain line
+const unfitHolder = (name: string) => /[\u0000-\u001f\u007f-\u009f]/.test(name) || name.length > 200;
+
+/**
+ * The holder identity: `OXENVCS_HOLDER`, else the name given to Oxen (`oxen config --name`, read
+ * from Oxen's `user_config.toml`, so collaborators see the name they know), else `user@host`.
+ */
 export function holderIdentity(env: NodeJS.ProcessEnv): string {
   if (env.OXENVCS_HOLDER) {
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: refused here, before any record
-    if (/[\u0000-\u001f\u007f-\u009f]/.test(env.OXENVCS_HOLDER) || env.OXENVCS_HOLDER.length > 200) {
+    if (unfitHolder(env.OXENVCS_HOLDER)) {
       throw new EngineError(
         'INVALID_INPUT',
         'OXENVCS_HOLDER holds control characters or is over 200 characters; set it to a plain name such as ada@studio.',
@@ -40,6 +47,9 @@ export function holderIdentity(env: NodeJS.ProcessEnv): string {
     }
     return env.OXENVCS_HOLDER;
   }
+  // Oxen's file is not ours to refuse: a name unfit for a lock record is passed over.
+  const oxenName = readOxenUserName(oxenConfigDir(env));
+  if (oxenName !== undefined && !unfitHolder(oxenName)) return oxenName;
   let user = env.USER || env.LOGNAME || '';
   try {
     user ||= userInfo().username;

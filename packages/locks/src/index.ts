@@ -7,6 +7,7 @@ export {
   startHeartbeat,
 } from './heartbeat.js';
 export { normaliseKey } from './key.js';
+export { fileKeyStore } from './key-store.js';
 export { loadMachineId } from './machine.js';
 export {
   type CachedChain,

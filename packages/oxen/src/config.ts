@@ -92,6 +92,22 @@ export function oxenConfigDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.OXEN_CONFIG_DIR || join(env.HOME || homedir(), '.config', 'oxen');
 }
 
+/**
+ * The name given to Oxen with `oxen config --name` (`name` in `user_config.toml`, in Oxen's config
+ * folder), or undefined when none is set. Only a label: a missing, unreadable or invalid file is
+ * undefined, never an error, since Oxen itself needs it only to commit.
+ */
+export function readOxenUserName(configDir: string = oxenConfigDir()): string | undefined {
+  const file = join(configDir, 'user_config.toml');
+  if (!existsSync(file)) return undefined;
+  try {
+    const name = readTomlFile(file).name;
+    return typeof name === 'string' && name.trim() !== '' ? name.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 interface AuthConfig {
   default_host?: string;
   host_configs?: Array<{ host?: string; auth_token?: string }>;

@@ -16,6 +16,7 @@ export {
   findRepositoryRoot,
   oxenConfigDir,
   readAuthToken,
+  readOxenUserName,
   readRepositoryRemote,
   readTomlFile,
   removeAuthToken,
