@@ -155,7 +155,9 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
       return;
     case 'queue-busy':
       ui.err(
-        `${ui.mark('info')} Waiting for process ${event.pid}${event.command ? ` (${safeText(event.command)})` : ''}, which is writing the queue file; Ctrl-C stops waiting (nothing is lost).`,
+        event.pid === undefined
+          ? `${ui.mark('info')} Waiting for the queue file's lock ${safeText(event.lock)}, which names no process (left by a crash or an older version?); it is taken over if it stays unchanged for a few seconds. Ctrl-C stops waiting (nothing is lost).`
+          : `${ui.mark('info')} Waiting for process ${event.pid}${event.command ? ` (${safeText(event.command)})` : ''}, which is writing the queue file; Ctrl-C stops waiting (nothing is lost).`,
       );
       return;
     case 'retry': {

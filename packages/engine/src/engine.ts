@@ -59,7 +59,14 @@ export type EngineEvent =
    * Another process (`pid`, doing `command`) holds the queue file's lock and is working: this one
    * waits for it however long it takes (a very large queue), and says so after about a second.
    */
-  | { readonly type: 'queue-busy'; readonly pid: number; readonly command?: string }
+  | {
+      readonly type: 'queue-busy';
+      /** The process writing it; absent when the lock file names none (a crash of an older version, or foreign content). */
+      readonly pid?: number;
+      readonly command?: string;
+      /** The lock file. */
+      readonly lock: string;
+    }
   /**
    * A cache this machine keeps (grant notes, the breaker, a keep-alive note) could not be written
    * (a full disk: `errno` ENOSPC); what happened on the remote stands, this machine's note of it
@@ -269,11 +276,12 @@ export function createEngine(options: EngineOptions): Engine {
       maxFinishedEntries: 1000,
       ...(options.command ? { command: options.command } : {}),
       onEvent: (event) => {
-        if (event.type === 'lock-waiting' && event.holder) {
+        if (event.type === 'lock-waiting') {
           emit({
             type: 'queue-busy',
-            pid: event.holder.pid,
-            ...(event.holder.command ? { command: event.holder.command } : {}),
+            lock: `${event.file}.lock`,
+            ...(event.holder ? { pid: event.holder.pid } : {}),
+            ...(event.holder?.command ? { command: event.holder.command } : {}),
           });
         }
       },

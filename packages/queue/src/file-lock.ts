@@ -157,6 +157,9 @@ const newToken = () =>
 const sideFile = (path: string, token: string, role: 'new' | 'aside') =>
   join(dirname(path), `.${basename(path)}.${token}.${role}.tmp`);
 
+/** A lock record is well under this size; a larger file at the lock path is not read. */
+const MAX_RECORD_BYTES = 64 * 1024;
+
 /** Reads what is at `path`; undefined when nothing is there. */
 export function observeLock(path: string): LockObservation | undefined {
   let stats: ReturnType<typeof statSync>;
@@ -171,7 +174,8 @@ export function observeLock(path: string): LockObservation | undefined {
     mtimeMs: stats.mtimeMs,
     id: `inode ${stats.ino}`,
   } as const;
-  if (!stats.isFile()) return unknown;
+  // Not a lock record of ours (a folder, a FIFO, a file far larger than any record): never read.
+  if (!stats.isFile() || stats.size > MAX_RECORD_BYTES) return unknown;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
