@@ -268,6 +268,19 @@ async function replayCost(finished, runs = 15) {
   );
 }
 
+/** A pending lock operation as stored in the queue (bench@host, an hour's lease). */
+const lockEntry = (id, idempotencyKey, at, operation) => ({
+  id,
+  idempotencyKey,
+  operation: { ...operation, holder: 'bench@host', ttlMs: 3_600_000 },
+  priority: 100,
+  enqueuedAt: new Date(at).toISOString(),
+  attempts: 0,
+  maxAttempts: 10,
+  status: 'pending',
+  history: [],
+});
+
 /** Replays `n` lock operations over 20 projects with executors that take `latencyMs`; ops/s. */
 async function lockThroughput(n, latencyMs) {
   const file = join(work, `throughput-${n}-${latencyMs}.json`);
@@ -275,24 +288,14 @@ async function lockThroughput(n, latencyMs) {
   const now = Date.now();
   await queue.transact((entries) => {
     for (let i = 0; i < n; i++) {
-      entries.push({
-        id: `01J${String(i).padStart(23, '0')}`,
-        idempotencyKey: `lock:${i}`,
-        operation: {
+      entries.push(
+        lockEntry(`01J${String(i).padStart(23, '0')}`, `lock:${i}`, now + i, {
           kind: i % 2 ? 'release-lock' : 'acquire-lock',
           projectDir: `/music/project-${i % 20}`,
           remote: `http://127.0.0.1:1/ns/project-${i % 20}`,
           key: `key-${i % 20}`,
-          holder: 'bench@host',
-          ttlMs: 3_600_000,
-        },
-        priority: 100,
-        enqueuedAt: new Date(now + i).toISOString(),
-        attempts: 0,
-        maxAttempts: 10,
-        status: 'pending',
-        history: [],
-      });
+        }),
+      );
     }
   });
   const exec = () => new Promise((resolve) => setTimeout(() => resolve(undefined), latencyMs));
@@ -453,24 +456,19 @@ const cliReplay = async (n, latencyMs) => {
   await replayQueue.transact((entries) => {
     for (let i = 0; i < n; i++) {
       const project = projects[i % 20];
-      entries.push({
-        id: `01J${String(now).padStart(13, '0')}${String(i).padStart(10, '0')}`.slice(0, 26),
-        idempotencyKey: `${tag}:${i}`,
-        operation: {
-          kind: Math.floor(i / 20) % 2 ? 'release-lock' : 'acquire-lock',
-          projectDir: project.dir,
-          remote: project.url,
-          key: 'take',
-          holder: 'bench@host',
-          ttlMs: 3_600_000,
-        },
-        priority: 100,
-        enqueuedAt: new Date(now + i).toISOString(),
-        attempts: 0,
-        maxAttempts: 10,
-        status: 'pending',
-        history: [],
-      });
+      entries.push(
+        lockEntry(
+          `01J${String(now).padStart(13, '0')}${String(i).padStart(10, '0')}`.slice(0, 26),
+          `${tag}:${i}`,
+          now + i,
+          {
+            kind: Math.floor(i / 20) % 2 ? 'release-lock' : 'acquire-lock',
+            projectDir: project.dir,
+            remote: project.url,
+            key: 'take',
+          },
+        ),
+      );
     }
   });
   const fault = latencyMs ? await server.faults.add({ kind: 'latency', ms: latencyMs }) : undefined;
