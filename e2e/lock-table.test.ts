@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createOxenHub } from '@oxvcs/oxen';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, type World } from './helpers.js';
@@ -52,5 +54,34 @@ describe('one lock table every reader agrees on (issue 19), with the built CLI',
     expect(bob.stderr).toMatch(/held by ada@e2e.*--force/);
     world.server.configure({ dateOffsetMs: 0 });
     expect((await world.run(['lock', 'status'], { cwd: dir, user: 'ada' })).stdout).toMatch(/locked by you/);
+  });
+});
+
+describe('a lost lease key (issue 19 §10), with the built CLI', () => {
+  it('the holder hears that this machine lost the key and how to take the lock over, never "held by" themselves', async () => {
+    const dir = await world.project('lost-key');
+    expect((await world.run(['lock', 'acquire'], { cwd: dir, user: 'ada' })).code).toBe(0);
+    rmSync(join(world.home('ada'), 'lock-keys'), { recursive: true, force: true });
+    for (const args of [
+      ['lock', 'acquire'],
+      ['lock', 'renew'],
+      ['lock', 'release'],
+    ]) {
+      const r = await world.run(args, { cwd: dir, user: 'ada' });
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(/Your lock on this project \(fencing token 1\) is still in the lock table/);
+      expect(r.stderr).toContain('run `oxenvcs lock break --force` to take it over');
+      expect(r.stderr).not.toContain('held by ada@e2e');
+    }
+    const json = await world.run(['lock', 'acquire', '--json'], { cwd: dir, user: 'ada' });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'KEY_LOST', holder: 'ada@e2e' },
+    });
+    expect(
+      (await world.run(['lock', 'break', '--force', '--reason', 'lost my key'], { cwd: dir, user: 'ada' }))
+        .code,
+    ).toBe(0);
+    expect((await world.run(['lock', 'acquire'], { cwd: dir, user: 'ada' })).code).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import type { Engine, EngineEvent, QueueEntry } from '@oxvcs/engine';
 import { Command, Option, UsageError } from 'clipanion';
 import { awayLines } from './away.js';
 import type { CliContext } from './context.js';
+import { lockErrorWords } from './lock-words.js';
 import { createUi, EXIT, humanText, jsonLine, safeText, shortId, type Ui } from './output.js';
 import { type Describe, type InputFacts, inputWords, renderEvent } from './render.js';
 
@@ -320,6 +321,7 @@ export abstract class BaseCommand extends Command<CliContext> {
     const refused = e.name === 'EngineError' && typeof e.problem === 'string';
     const message =
       unexpected?.message ??
+      lockErrorWords(e) ??
       (refused
         ? inputWords(e as unknown as InputFacts)
         : hint

@@ -23,7 +23,7 @@ import {
   type TableLease,
   type TableRecord,
 } from './table.js';
-import { heldError, what } from './words.js';
+import { blockedError, what } from './words.js';
 
 /** Branches holding each machine's prepared lock records: `oxvcs-scratch/<machine>.<base commit>`. */
 export const SCRATCH_ROOT = 'oxvcs-scratch';
@@ -195,6 +195,14 @@ export function createClaimer(deps: ClaimerDeps) {
           o,
         );
       } catch (error) {
+        // The server (or a proxy before it) holds less than readers accept: nothing was written.
+        if (error instanceof OxenError && error.code === 'PAYLOAD_TOO_LARGE') {
+          throw new LockError(
+            'TABLE_FULL',
+            `${hub.remote.origin} refused the lock table (${Math.ceil(Buffer.byteLength(text, 'utf8') / 1024)} KiB) as too large, so ${what(key)} was not changed; release locks nobody needs (\`oxenvcs lock list\`) or use shorter comments.`,
+            { key, cause: error },
+          );
+        }
         if (!(error instanceof OxenError) || attempt >= 4) throw error;
         if (error.code === 'NOT_FOUND' || error.code === 'BRANCH_NOT_FOUND') {
           const c = cache.load();
@@ -286,7 +294,7 @@ export function createClaimer(deps: ClaimerDeps) {
       // header from a proxy or a second node running ahead, or none at all, never ends a lease.
       if (draft.exclusive) {
         const live = blockers(draft.key, effective, committedAt, deps.me);
-        if (live[0]) throw heldError(live[0], draft.key);
+        if (live[0]) throw blockedError(live[0], draft.key, identity);
       }
       const lease = effective?.record?.leases[draft.key];
       if (

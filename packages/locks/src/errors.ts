@@ -8,6 +8,12 @@ export type LockErrorCode =
   /** The change would make the table bigger than readers accept; nothing was written. */
   | 'TABLE_FULL'
   | 'NOT_HOLDER'
+  /**
+   * The lease is this holder's, taken on this machine, but its private key is not in this machine's
+   * key store (the state folder was deleted or restored from a backup): nothing can prove it is
+   * yours, so it can be neither renewed nor released; `break --force` takes it over, or it expires.
+   */
+  | 'KEY_LOST'
   | 'LOST'
   | 'STALE_TOKEN'
   | 'SERVER_TOO_OLD'
@@ -21,6 +27,7 @@ const KIND: Record<LockErrorCode, ErrorKind> = {
   BUSY: 'conflict',
   TABLE_FULL: 'permanent',
   NOT_HOLDER: 'conflict',
+  KEY_LOST: 'permanent',
   LOST: 'conflict',
   STALE_TOKEN: 'permanent',
   SERVER_TOO_OLD: 'permanent',

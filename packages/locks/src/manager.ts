@@ -15,7 +15,7 @@ import { normaliseKey } from './key.js';
 import { type KeyStore, memoryKeyStore, newLeaseKey, publicKeyOf } from './proof.js';
 import { type Identity, type Lease, type LockState, MAX_TTL_MS, MIN_TTL_MS } from './record.js';
 import { blockers, type ChainTicket, leaseView, overlaps, type TableLease, tableState } from './table.js';
-import { corruptError, heldError, what } from './words.js';
+import { blockedError, corruptError, keyLostError, what } from './words.js';
 
 export { type CachedChain, type CachedTicket, type ChainCache, memoryChainCache } from './chain.js';
 export { SCRATCH_ROOT } from './claim.js';
@@ -196,7 +196,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
     }
     const snap = await read(signal);
     const live = blockers(key, snap.state.effective, snap.serverNow, me);
-    if (live[0]) throw heldError(live[0], key);
+    if (live[0]) throw blockedError(live[0], key, identity);
     throw new LockError(
       'BUSY',
       `The lock table was busy (others kept changing it) until the deadline, so ${what(key)} was not changed; nobody holds it, try again in a moment.`,
@@ -245,13 +245,15 @@ export function createLockManager(options: LockManagerOptions): LockManager {
         );
       case 'held-by-other':
       case 'expired':
+        if (
+          state.state === 'held-by-other' &&
+          state.lease.holder === identity.holder &&
+          state.lease.machineId === identity.machineId
+        )
+          return keyLostError(state.lease, key);
         return new LockError(
           'NOT_HOLDER',
-          `The lock on ${what(key)} is held by ${state.lease.holder} until ${state.lease.expiresAt}, not by you${
-            state.lease.holder === identity.holder && state.lease.machineId === identity.machineId
-              ? ' (its key is not in this machine’s state folder)'
-              : ''
-          }; only its holder can renew or release it.`,
+          `The lock on ${what(key)} is held by ${state.lease.holder} until ${state.lease.expiresAt}, not by you; only its holder can renew or release it.`,
           {
             key,
             holder: state.lease.holder,
@@ -287,7 +289,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
         // Without a server clock (no `Date` header) a lease is never judged over from a read; the
         // commit clock of our prepared record decides instead (the exclusive check in claim).
         const live = blockers(key, snap.state.effective, snap.serverNow, me);
-        if (live[0] && snap.serverNow !== undefined) throw heldError(live[0], key);
+        if (live[0] && snap.serverNow !== undefined) throw blockedError(live[0], key, identity);
         const own = ownLease(snap, key);
         if (own && (state.state === 'held-by-you' || state.state === 'expired')) {
           // Re-acquiring your own live lock extends it, keeping its fencing token.

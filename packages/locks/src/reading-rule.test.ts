@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LockEvent } from './manager.js';
 import { newLeaseKey } from './proof.js';
 import { ada, bob, carol, failure, HOUR, lockWorld, shiftedDate } from './test-support/world.js';
@@ -144,6 +144,35 @@ describe('limits (issue 19 §4, §6)', () => {
     expect(await world.coldManager(bob).status('k1')).toMatchObject({ state: 'held-by-other' });
   });
 
+  it('the largest table readers accept fits the server’s 2 MiB upload; a proxy’s smaller limit is TABLE_FULL, nothing written', async () => {
+    await world.freshRepo();
+    // 500-character comments on 560 keys: near the 512 KiB every reader accepts.
+    const ada2 = world.managerFor(ada);
+    for (let i = 0; i < 3; i++) await ada2.acquire(`k${i}`, { ttlMs: HOUR, comment: 'c'.repeat(500) });
+    const one = (await world.recordOf(3)) as { leases: Record<string, Record<string, unknown>> };
+    const lease = one.leases.k0 as Record<string, unknown>;
+    const leases = Object.fromEntries(
+      Array.from({ length: 560 }, (_, i) => [`k${i}`, { ...lease, renewedAt: new Date().toISOString() }]),
+    );
+    await world.hub().deleteBranch('oxvcs-locks/0000000001');
+    await world.hub().deleteBranch('oxvcs-locks/0000000002');
+    await world.forge(3 + 1, { ...one, ticket: 4, prev: undefined, leases });
+    await world.hub().deleteBranch('oxvcs-locks/0000000003');
+    expect(JSON.stringify(await world.recordOf(4)).length).toBeGreaterThan(450 * 1024);
+    // The real server's limit (2 MiB for the message and the file together) takes it.
+    expect((await world.coldManager(bob).acquire('new', { ttlMs: HOUR })).fencingToken).toBe(5);
+    world.server.configure({ uploadLimitBytes: 256 * 1024 });
+    try {
+      expect(await failure(world.coldManager(carol).acquire('newer', { ttlMs: HOUR }))).toMatchObject({
+        code: 'TABLE_FULL',
+        message: expect.stringMatching(/refused the lock table .* as too large/),
+      });
+      expect(await world.chain()).toEqual([5, 4]);
+    } finally {
+      world.server.configure({ uploadLimitBytes: 2 * 1024 * 1024 });
+    }
+  });
+
   it('each change uploads the table once (the commit message), not twice', async () => {
     await world.freshRepo();
     await world.managerFor(ada).acquire(undefined, { ttlMs: HOUR, comment: 'c'.repeat(400) });
@@ -215,6 +244,67 @@ describe('upgrading a repository (issue 19 §1)', () => {
     for (const reader of [world.coldManager(carol), world.managerFor(bob)]) {
       expect(await reader.status('Song')).toMatchObject({ lease: { holder: 'ada@laptop' } });
       expect(await reader.status('Other')).toMatchObject({ lease: { holder: 'bob@studio' } });
+    }
+  });
+});
+
+describe('a lost key, and a lost race answered 409 (issue 19 §10)', () => {
+  it('a holder whose lease key is gone hears KEY_LOST (with the way out), never "held by" themselves', async () => {
+    await world.freshRepo();
+    const grant = await world.managerFor(ada).acquire('Song.logicx', { ttlMs: HOUR });
+    // The same person on the same machine, with the state folder's keys gone.
+    const amnesiac = world.coldManager(ada);
+    for (const attempt of [
+      amnesiac.acquire('Song.logicx', { ttlMs: HOUR }),
+      amnesiac.acquire('Song.logicx/Vocals', { ttlMs: HOUR }),
+      amnesiac.renew('Song.logicx', { ttlMs: HOUR }),
+      amnesiac.release('Song.logicx'),
+    ]) {
+      expect(await failure(attempt)).toMatchObject({
+        code: 'KEY_LOST',
+        holder: 'ada@laptop',
+        fencingToken: grant.fencingToken,
+        message: expect.stringMatching(/lease key is missing.*lock break --force/),
+      });
+    }
+    // Anyone else still hears who holds it.
+    expect(await failure(world.managerFor(bob).acquire('Song.logicx', { ttlMs: HOUR }))).toMatchObject({
+      code: 'HELD',
+      holder: 'ada@laptop',
+    });
+    expect(await world.chain()).toEqual([1]);
+  });
+
+  it('"Branch already exists" answered 409 (newer Oxen) is a lost race: re-read and granted on the next ticket', async () => {
+    await world.freshRepo();
+    world.server.configure({ branchExistsStatus: 409 });
+    try {
+      await world.managerFor(bob).status('Other.logicx');
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let held = false;
+      const gated: typeof fetch = async (input, init) => {
+        const request = new Request(input, init);
+        const body = request.method === 'POST' ? await request.clone().text() : '';
+        if (body.includes('oxvcs-locks/') && !held) {
+          held = true;
+          await gate;
+        }
+        return fetch(request);
+      };
+      const events: LockEvent[] = [];
+      const bobs = world
+        .managerFor(bob, { fetch: gated, onEvent: (e) => events.push(e) })
+        .acquire('Other.logicx', { ttlMs: HOUR });
+      await vi.waitFor(() => expect(held).toBe(true));
+      await world.managerFor(ada).acquire('Song.logicx', { ttlMs: HOUR });
+      release();
+      expect((await bobs).fencingToken).toBe(2);
+      expect(events).toContainEqual(expect.objectContaining({ type: 'race-lost', ticket: 1 }));
+    } finally {
+      world.server.configure({ branchExistsStatus: 500 });
     }
   });
 });

@@ -1,5 +1,5 @@
 import { LockError } from './errors.js';
-import type { Lease, LockState } from './record.js';
+import type { Identity, Lease, LockState } from './record.js';
 
 /** How a key reads in a message. */
 export const what = (key: string) => (key === '.' ? 'this project' : key);
@@ -22,6 +22,28 @@ export const heldError = (lease: Lease, asked: string) =>
       ...(lease.comment ? { comment: lease.comment } : {}),
     },
   );
+
+/** KEY_LOST: `lease` is `me`'s, from this machine, but its private key is gone from the key store. */
+export const keyLostError = (lease: Lease, asked: string) =>
+  new LockError(
+    'KEY_LOST',
+    `The lock on ${what(asked)} is held by you on this machine until ${lease.expiresAt}, but its lease key is missing from this machine's state folder, so it cannot be renewed or released; take it over with \`oxenvcs lock break --force\`, or wait until it expires.`,
+    {
+      key: asked,
+      holder: lease.holder,
+      machineId: lease.machineId,
+      acquiredAt: lease.acquiredAt,
+      expiresAt: lease.expiresAt,
+      fencingToken: lease.fencingToken,
+      ...(lease.key !== asked ? { heldKey: lease.key } : {}),
+    },
+  );
+
+/** `lease` stands in the way of `asked`: KEY_LOST when it is `me`'s own (its key gone), else HELD. */
+export const blockedError = (lease: Lease, asked: string, me: Identity) =>
+  lease.holder === me.holder && lease.machineId === me.machineId
+    ? keyLostError(lease, asked)
+    : heldError(lease, asked);
 
 /** CORRUPT_RECORD: the table reads as corrupt at `state.ticket`. */
 export const corruptError = (key: string, state: Extract<LockState, { state: 'corrupt' }>) =>

@@ -14,6 +14,15 @@ import { type FakeOxenServer, startFakeOxenServer } from './server.js';
 
 let server: FakeOxenServer;
 let n = 0;
+/** Settings a server starts with when no option changes them. */
+const DEFAULTS = {
+  wholeTreeVerifyMs: 0,
+  uploadCommitDelayMs: 0,
+  dateOffsetMs: 0,
+  dateOffsetShare: 1,
+  uploadLimitBytes: 2 * 1024 * 1024,
+  branchExistsStatus: 500,
+};
 const newRepo = async (files?: Record<string, string>) => {
   const name = `conf${++n}`;
   const commit = await server.createRepo('ns', name, files);
@@ -100,6 +109,67 @@ describe('audit row: Identical PUT /file', () => {
     } finally {
       await old.stop();
     }
+  });
+});
+
+describe('limit: PUT /file holds at most 2 MiB of text fields and files (actix-multipart default)', () => {
+  afterEach(() => server.configure({ uploadLimitBytes: DEFAULTS.uploadLimitBytes }));
+
+  it('a message that fills the limit with the file is refused with actix’s plain 400; one byte less is taken', async () => {
+    const { name, api } = await newRepo();
+    // name "Ada" (3) + email "ada@example.com" (15) + file "x" (1) + the message: 2 MiB exactly.
+    const message = 'm'.repeat(2 * 1024 * 1024 - 19);
+    const fits = await upload(api, 'main/a.txt', 'x', { message });
+    expect(fits.status).toBe(200);
+    const over = await upload(api, 'main/b.txt', 'x', { message: `${message}m` });
+    expect(over.status).toBe(400);
+    expect(over.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await over.text()).toBe('A payload reached size limit.');
+    expect(server.repo('ns', name)?.commits[head(name, 'main')!]?.tree).not.toHaveProperty('b.txt');
+  });
+
+  it('the limit can be lowered, as a proxy in front would', async () => {
+    const { api } = await newRepo();
+    server.configure({ uploadLimitBytes: 1000 });
+    expect((await upload(api, 'main/a.txt', 'x', { message: 'm'.repeat(2000) })).status).toBe(400);
+    expect(() => server.configure({ uploadLimitBytes: 0 })).toThrow(/positive whole number/);
+  });
+});
+
+describe('newer releases: "Branch already exists" as 409', () => {
+  afterEach(() => server.configure({ branchExistsStatus: 500 }));
+
+  it('keeps the title and changes only the status', async () => {
+    const { name, api } = await newRepo();
+    server.configure({ branchExistsStatus: 409 });
+    const main = head(name, 'main')!;
+    expect((await jsonCall('POST', `${api}/branches`, { new_name: 't/1', commit_id: main })).res.status).toBe(
+      200,
+    );
+    const again = await jsonCall('POST', `${api}/branches`, { new_name: 't/1', commit_id: main });
+    expect(again.res.status).toBe(409);
+    expect(again.json.error.title).toBe('Branch already exists: t/1');
+  });
+});
+
+describe('setting: dateOffsetShare (a skewed Date header on a share of answers)', () => {
+  afterEach(() => server.configure({ dateOffsetMs: 0, dateOffsetShare: 1 }));
+
+  it('skews about that share of answers, from the seed, and leaves commit times alone', async () => {
+    const day = 86_400_000;
+    server.configure({ dateOffsetMs: 8 * day, dateOffsetShare: 1 / 3 });
+    let skewed = 0;
+    for (let i = 0; i < 90; i++) {
+      const res = await fetch(`${server.url}/api/version`);
+      await res.arrayBuffer();
+      if (Date.parse(res.headers.get('date')!) - Date.now() > day) skewed++;
+    }
+    expect(skewed).toBeGreaterThan(15);
+    expect(skewed).toBeLessThan(45);
+    const { name } = await newRepo();
+    const commit = server.repo('ns', name)!.commits[head(name, 'main')!]!;
+    expect(Math.abs(Date.parse(commit.timestamp) - Date.now())).toBeLessThan(day);
+    expect(() => server.configure({ dateOffsetShare: 2 })).toThrow(/from 0 to 1/);
   });
 });
 
@@ -278,9 +348,9 @@ describe('audit row: PUT/POST /branches cost', () => {
   it('the setting switches at run time and starts from the option', async () => {
     const slow = await startFakeOxenServer({ wholeTreeVerifyMs: 5, uploadCommitDelayMs: 7 });
     try {
-      expect(slow.settings).toEqual({ wholeTreeVerifyMs: 5, uploadCommitDelayMs: 7, dateOffsetMs: 0 });
+      expect(slow.settings).toEqual({ ...DEFAULTS, wholeTreeVerifyMs: 5, uploadCommitDelayMs: 7 });
       slow.configure({ wholeTreeVerifyMs: 0 });
-      expect(slow.settings).toEqual({ wholeTreeVerifyMs: 0, uploadCommitDelayMs: 7, dateOffsetMs: 0 });
+      expect(slow.settings).toEqual({ ...DEFAULTS, wholeTreeVerifyMs: 0, uploadCommitDelayMs: 7 });
       expect(() => slow.configure({ uploadCommitDelayMs: -1 })).toThrow(/non-negative/);
     } finally {
       await slow.stop();
@@ -647,11 +717,7 @@ describe('faults and settings through the FaultController and the bin control in
     await expect(stalled.text()).rejects.toThrow();
 
     const settings = await cli('settings', '--whole-tree-verify-ms', '150');
-    expect(JSON.parse(settings.stdout)).toEqual({
-      wholeTreeVerifyMs: 150,
-      uploadCommitDelayMs: 0,
-      dateOffsetMs: 0,
-    });
+    expect(JSON.parse(settings.stdout)).toEqual({ ...DEFAULTS, wholeTreeVerifyMs: 150 });
     const main = (await (await fetch(`${url}/api/repos/ns/r/branches/main`)).json()) as any;
     const started = performance.now();
     const put = await fetch(`${url}/api/repos/ns/r/branches/new-branch`, {

@@ -16,4 +16,5 @@ export {
   type FaultController,
   type RequestLogEntry,
   startFakeOxenServer,
+  UPLOAD_LIMIT_BYTES,
 } from './server.js';

@@ -79,7 +79,29 @@ export interface FakeOxenSettings {
    * a CDN or a second node with another clock in front of the server. Commit times are unchanged.
    */
   dateOffsetMs: number;
+  /**
+   * Share of answers (0 to 1, drawn per answer from the seeded random) whose `Date` header carries
+   * `dateOffsetMs`; the others carry the server's own clock: a pool of proxies or nodes of which
+   * only some run wrong. @default 1
+   */
+  dateOffsetShare: number;
+  /**
+   * Most bytes `PUT /file` holds for its text fields and files together; a larger form is refused
+   * before any handler runs with actix's plain-text 400 "A payload reached size limit.". The real
+   * oxen-server 0.54 sets no `MultipartFormConfig`, so actix-multipart's default memory limit,
+   * 2 MiB, applies; lower it to stand for a proxy with a smaller body limit. @default 2097152
+   */
+  uploadLimitBytes: number;
+  /**
+   * Status of `POST /branches {new_name, commit_id}` for a name that exists: 500 through the
+   * catch-all in 0.54; newer Oxen releases map unmapped errors to 4xx, so it may become 409. The
+   * title stays `Branch already exists: <name>`. @default 500
+   */
+  branchExistsStatus: 409 | 500;
 }
+
+/** actix-multipart's default memory limit for a form's text fields and files together: 2 MiB. */
+export const UPLOAD_LIMIT_BYTES = 2 * 1024 * 1024;
 
 /** One request as the fake saw it. */
 export interface RequestLogEntry {
@@ -284,11 +306,16 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     wholeTreeVerifyMs: options.wholeTreeVerifyMs ?? 0,
     uploadCommitDelayMs: options.uploadCommitDelayMs ?? 0,
     dateOffsetMs: 0,
+    dateOffsetShare: 1,
+    uploadLimitBytes: UPLOAD_LIMIT_BYTES,
+    branchExistsStatus: 500,
   };
   const baseClock = options.clock ?? Date;
   let clockOffset = 0;
   const now = () => baseClock.now() + clockOffset;
   const random = seededRandom(options.seed ?? 1);
+  // Its own sequence, so skewed answers never shift which requests the fault rules pick.
+  const dateRandom = seededRandom((options.seed ?? 1) ^ 0x0da7e);
   const repos = new Map<string, Repo>();
   const log: RequestLogEntry[] = [];
   const rules: ActiveFault[] = [];
@@ -381,6 +408,20 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
   const wholeTreeVerify = async (ctx: Ctx) => {
     const ms = settings.wholeTreeVerifyMs;
     if (ms > 0) await sleep(ms, undefined, { signal: ctx.signal });
+  };
+  /** The atomic create met an existing name: the catch-all's 500, or a newer release's 409. */
+  const branchExists = (name: string): Reply => {
+    const reply = internal(`Branch already exists: ${name}`);
+    return settings.branchExistsStatus === 500 ? reply : { ...reply, status: settings.branchExistsStatus };
+  };
+  /** Over actix-multipart's memory limit (text fields and files together): its plain-text 400. */
+  const overUploadLimit = (form: FormData): Reply | undefined => {
+    let bytes = 0;
+    for (const [, value] of form.entries())
+      bytes += typeof value === 'string' ? Buffer.byteLength(value) : value.size;
+    return bytes > settings.uploadLimitBytes
+      ? { status: 400, text: 'A payload reached size limit.' }
+      : undefined;
   };
   /** A branch name refs reject: an unmapped error, so a 500. */
   const invalidName = (name: string) => internal(`'${name}' is not a valid branch name.`);
@@ -555,7 +596,7 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
         if (!repo.branches.main) await wholeTreeVerify(ctx);
         if (invalidBranchName(newName)) return invalidName(newName);
         // The atomic create (server >= 0.50.4): of racing creators exactly one wins.
-        if (repo.branches[newName]) return internal(`Branch already exists: ${newName}`);
+        if (repo.branches[newName]) return branchExists(newName);
         repo.branches[newName] = commitId;
         persist();
         return ok('resource_created', { branch: branchJson(newName, commitId) });
@@ -647,6 +688,8 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
       // Rejected by the extractor before any handler runs: actix's own plain-text 400.
       return { status: 400, text: 'Multipart stream is incomplete' };
     }
+    const tooLarge = overUploadLimit(form);
+    if (tooLarge) return tooLarge;
     const repo = getRepo(ns, repoName);
     if (!repo) return repoMissing(ns, repoName);
     const upload = readUpload(form);
@@ -922,7 +965,9 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
   /** Headers on every answer, as oxen-server's middleware stack adds them. */
   const baseHeaders = (requestId: string): Record<string, string> => ({
     'oxen-version': version,
-    date: new Date(now() + settings.dateOffsetMs).toUTCString(),
+    date: new Date(
+      now() + (dateRandom() < settings.dateOffsetShare ? settings.dateOffsetMs : 0),
+    ).toUTCString(),
     'x-oxen-request-id': requestId,
   });
 
@@ -1267,6 +1312,27 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
             `Setting "dateOffsetMs" must be a number of ms, got ${JSON.stringify(changes.dateOffsetMs)}.`,
           );
         settings.dateOffsetMs = changes.dateOffsetMs;
+      }
+      if (changes.dateOffsetShare !== undefined) {
+        const share = changes.dateOffsetShare;
+        if (!Number.isFinite(share) || share < 0 || share > 1)
+          throw new Error(`Setting "dateOffsetShare" must be from 0 to 1, got ${JSON.stringify(share)}.`);
+        settings.dateOffsetShare = share;
+      }
+      if (changes.uploadLimitBytes !== undefined) {
+        const limit = changes.uploadLimitBytes;
+        if (!Number.isInteger(limit) || limit < 1)
+          throw new Error(
+            `Setting "uploadLimitBytes" must be a positive whole number, got ${JSON.stringify(limit)}.`,
+          );
+        settings.uploadLimitBytes = limit;
+      }
+      if (changes.branchExistsStatus !== undefined) {
+        if (changes.branchExistsStatus !== 409 && changes.branchExistsStatus !== 500)
+          throw new Error(
+            `Setting "branchExistsStatus" must be 409 or 500, got ${JSON.stringify(changes.branchExistsStatus)}.`,
+          );
+        settings.branchExistsStatus = changes.branchExistsStatus;
       }
     },
     overlapUploads(count) {

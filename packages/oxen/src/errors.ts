@@ -37,7 +37,9 @@ export type OxenErrorCode =
   /** The remote's TLS certificate is not trusted (self-signed, expired, wrong host…): a setting to fix, not a network to wait for. */
   | 'TLS_FAILED'
   /** The remote (or a proxy before it) answered with headers larger than an HTTP client accepts. */
-  | 'HEADERS_TOO_LARGE';
+  | 'HEADERS_TOO_LARGE'
+  /** The remote (or a proxy before it) refused a request body as too large (413, or actix's size-limit 400). */
+  | 'PAYLOAD_TOO_LARGE';
 
 const KIND: Record<OxenErrorCode, ErrorKind> = {
   NETWORK: 'transient',
@@ -75,6 +77,7 @@ const KIND: Record<OxenErrorCode, ErrorKind> = {
   REDIRECTED: 'permanent',
   TLS_FAILED: 'permanent',
   HEADERS_TOO_LARGE: 'permanent',
+  PAYLOAD_TOO_LARGE: 'permanent',
 };
 
 /** Facts an {@link OxenError} may carry. */

@@ -45,6 +45,31 @@ describe('createOxenHub against the testkit server', () => {
     }
   });
 
+  it('a taken name is BRANCH_EXISTS by its title whatever the status (newer Oxen answers 409)', async () => {
+    const hub = await fresh();
+    const main = await hub.getBranch('main');
+    server.configure({ branchExistsStatus: 409 });
+    try {
+      await hub.createBranchFromCommit('oxvcs-locks/1', main.commit_id);
+      const taken = await failure(hub.createBranchFromCommit('oxvcs-locks/1', main.commit_id));
+      expect(taken).toMatchObject({ code: 'BRANCH_EXISTS', status: 409 });
+      expect(classify(taken).kind).toBe('conflict');
+    } finally {
+      server.configure({ branchExistsStatus: 500 });
+    }
+  });
+
+  it('an upload over the server’s 2 MiB multipart limit is PAYLOAD_TOO_LARGE (permanent), and so is a proxy’s 413', async () => {
+    const hub = await fresh();
+    const author = { name: 'Ada', email: 'ada@example.com', message: 'm'.repeat(2 * 1024 * 1024) };
+    const over = await failure(hub.uploadFile('main', 'a.txt', 'a.txt', 'x', author));
+    expect(over).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 400 });
+    expect(classify(over).kind).toBe('permanent');
+    await server.faults.add({ kind: 'error', status: 413, count: 1 });
+    const proxy = await failure(hub.uploadFile('main', 'a.txt', 'a.txt', 'x', { ...author, message: 'm' }));
+    expect(proxy).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 413 });
+  });
+
   it('branches: create from commit, taken name → BRANCH_EXISTS (conflict), set head, delete', async () => {
     const hub = await fresh();
     const main = await hub.getBranch('main');

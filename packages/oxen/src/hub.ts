@@ -261,7 +261,8 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
         },
       );
     }
-    if (s === 500 && title?.startsWith('Branch already exists')) {
+    // 500 through 0.54's catch-all; newer releases map unmapped errors to 4xx (409): the title decides.
+    if (title?.startsWith('Branch already exists')) {
       return new OxenError('BRANCH_EXISTS', `${title} on ${remote.url}.`, facts);
     }
     if (s === 500 && title?.startsWith('Could not find commit')) {
@@ -289,6 +290,14 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
         );
       }
       return new OxenError('NOT_FOUND', `Not found on ${remote.url}: ${said}.`, facts);
+    }
+    // actix-multipart's memory limit (2 MiB on oxen-server 0.54: a plain-text 400), or a proxy's 413.
+    if (s === 413 || (s === 400 && /payload reached size limit/i.test(text))) {
+      return new OxenError(
+        'PAYLOAD_TOO_LARGE',
+        `${remote.origin} refused the upload as too large (HTTP ${s}: ${said}).`,
+        facts,
+      );
     }
     if (s === 409) return new OxenError('CONFLICT', `${remote.url} reported a conflict: ${said}.`, facts);
     if (s === 426) {
