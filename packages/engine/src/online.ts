@@ -27,6 +27,7 @@ import {
   type BreakerState,
   type CircuitBreaker,
   type ConnectivityChecker,
+  type ConnectivityResult,
   classify,
   createCircuitBreaker,
   createConnectivityChecker,
@@ -67,6 +68,8 @@ export type Online = Pick<
 >;
 
 const HOUR = 3_600_000;
+/** Error codes of a connection that was never made, so no request was sent on it. */
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 const DAY = 24 * HOUR;
 
 /**
@@ -222,6 +225,50 @@ export function createOnline(core: Core): Online {
     return result;
   };
 
+  /** Failures before a connection was made (refused, no such host, no route): nothing was sent. */
+  const unsent = (error: unknown) => {
+    let current: unknown = error;
+    for (let depth = 0; current != null && depth < 8; depth++) {
+      const code = (current as { code?: unknown }).code;
+      if (typeof code === 'string' && CONNECT_FAILURES.has(code)) return true;
+      current = (current as { cause?: unknown }).cause;
+    }
+    return false;
+  };
+  /** What an operation's own answer says of the remote: it answered, so it is online (no probe). */
+  const answered = (origin: string): ConnectivityResult => {
+    const result: ConnectivityResult = {
+      state: 'online',
+      reason: `${origin} answered the command's own requests.`,
+      checkedAt: Date.now(),
+    };
+    emit({ type: 'connectivity', result });
+    return result;
+  };
+  /**
+   * Connectivity is judged from an operation's own requests, never by a probe before them: one
+   * attempt runs, and only when it got no answer at all (refused, reset, no route: NETWORK) is the
+   * health route asked, once, whether the remote is reachable. `offline` receives the result when
+   * it is not, and the attempt then fails for good (an OFFLINE error), so nothing is retried
+   * against a remote that is down. A request that timed out (a hung or slow remote, or a busy
+   * machine) is left to the command's deadline: local CPU load never reads as "offline".
+   */
+  const guardOffline = async <T>(
+    attempt: () => Promise<T>,
+    offline: (result: ConnectivityResult, unsent: boolean) => void,
+  ): Promise<T> => {
+    try {
+      return await attempt();
+    } catch (error) {
+      const e = error as { name?: unknown; code?: unknown };
+      if (e.name !== 'OxenError' || e.code !== 'NETWORK') throw error;
+      const result = await connectivity(true);
+      if (result.state !== 'offline') throw error;
+      offline(result, unsent(error));
+      throw new EngineError('OFFLINE', result.reason, { cause: error });
+    }
+  };
+
   const runSync = async (signal?: AbortSignal, force = false, projectDir?: string): Promise<RunSummary> =>
     runQueue<Operation>(getQueue(), {
       executors,
@@ -270,13 +317,16 @@ export function createOnline(core: Core): Online {
    * its own entries (another project's, or another remote's, wait for `queue sync`), one attempt
    * each, within one request timeout; what does not finish stays queued.
    */
-  const autoSync = async (): Promise<RunSummary | undefined> => {
+  const autoSync = async (): Promise<RunSummary | ConnectivityResult | undefined> => {
     if (!getConfig().queue.auto_sync) return undefined;
     const p = getProject();
     const mine = (await getQueue().list({ status: 'pending', scope: p.root })).filter(
       (e) => e.operation.remote === p.remote.url,
     );
     if (mine.length === 0) return undefined;
+    // Entries to replay: one question first (rather than failing each of them when offline).
+    const conn = await connectivity();
+    if (conn.state === 'offline') return conn;
     emit({ type: 'auto-sync', pending: mine.length });
     return runQueue<Operation>(getQueue(), {
       executors,
@@ -297,17 +347,17 @@ export function createOnline(core: Core): Online {
     fn: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> => {
     const p = getProject();
-    const conn = await connectivity();
-    if (conn.state === 'offline') {
-      throw new EngineError(
-        'OFFLINE',
-        `${p.remote.origin} is unreachable (${conn.reason}); ${what} needs the remote, so try again when you are back online.`,
-      );
-    }
     const deadline = AbortSignal.timeout(interactiveMs());
+    let offline: ConnectivityResult | undefined;
     try {
       return await retry(
-        (_attempt, signal) => fn(signal),
+        (_attempt, signal) =>
+          guardOffline(
+            () => fn(signal),
+            (result) => {
+              offline = result;
+            },
+          ),
         { ...lockPolicy(), deadlineMs: interactiveMs() },
         {
           signal: deadline,
@@ -315,6 +365,13 @@ export function createOnline(core: Core): Online {
         },
       );
     } catch (error) {
+      if (offline) {
+        throw new EngineError(
+          'OFFLINE',
+          `${p.remote.origin} is unreachable (${offline.reason}); ${what} needs the remote, so try again when you are back online.`,
+          { cause: error },
+        );
+      }
       if (!deadline.aborted) throw error;
       throw new EngineError(
         'DEADLINE',
@@ -337,14 +394,14 @@ export function createOnline(core: Core): Online {
   /** The heart of offline mode: run now when we can, queue when we cannot. */
   const runOrQueue = async <T extends Record<string, unknown>>(op: Operation): Promise<Outcome<T>> => {
     const nonce = `${op.kind}:${globalThis.crypto.randomUUID()}`;
-    const conn = await connectivity();
-    if (conn.state === 'offline') return enqueue(op, nonce, 'Network is offline');
     const origin = parseRemoteUrl(op.remote).origin;
     const breaker = breakerFor(origin);
     if (breaker.state === 'open') {
       return enqueue(op, nonce, `${origin} failed repeatedly and is being rested for up to 30 s`);
     }
-    const synced = await autoSync();
+    const replayed = await autoSync();
+    if (replayed && 'state' in replayed) return enqueue(op, nonce, 'Network is offline');
+    const synced = replayed;
     // Never overtake what this project queued before: what the auto-sync could not finish (a take
     // still uploading, an entry waiting out a backoff, one another process is running) runs first,
     // and this command is queued behind it, in the order typed.
@@ -364,14 +421,22 @@ export function createOnline(core: Core): Online {
     const deadline = bounded ? AbortSignal.timeout(interactiveMs()) : undefined;
     const signal = deadline ?? new AbortController().signal;
     const policy = policyFor(op);
+    // Offline, and whether any attempt may have reached the remote before it went away.
+    let offline: { tried: boolean } | undefined;
     try {
       // The same run a replay makes, with the key the entry gets if this ends up queued.
       const result = (await retry(
         (attempt, attemptSignal) =>
-          spec.run(
-            op,
-            { idempotencyKey: nonce, verifyFirst: attempt > 1, signal: attemptSignal, attempt },
-            deps,
+          guardOffline(
+            () =>
+              spec.run(
+                op,
+                { idempotencyKey: nonce, verifyFirst: attempt > 1, signal: attemptSignal, attempt },
+                deps,
+              ),
+            (_result, unsentHere) => {
+              offline = { tried: attempt > 1 || !unsentHere };
+            },
           ),
         bounded ? { ...policy, deadlineMs: interactiveMs() } : policy,
         {
@@ -384,6 +449,11 @@ export function createOnline(core: Core): Online {
       return { status: 'done', result: result ?? ({} as T), ...(synced ? { synced } : {}) };
     } catch (error) {
       saveBreaker(origin, breaker);
+      if (offline) {
+        // When an attempt may have reached the remote, the replay checks first.
+        const queued = await enqueue(op, nonce, 'Network is offline', offline.tried);
+        return { ...queued, ...(synced ? { synced } : {}) };
+      }
       if (deadline?.aborted) {
         const queued = await enqueue(
           op,
@@ -503,8 +573,7 @@ export function createOnline(core: Core): Online {
 
     async lockStatus(o = {}) {
       const p = getProject();
-      const conn = await connectivity();
-      if (conn.state !== 'offline') await autoSync();
+      const replayed = await autoSync();
       const queued = (
         await getQueue().list({ status: ['pending', 'running', 'failed'], scope: p.root })
       ).filter((e) => specOf(e.operation).class === 'lock');
@@ -524,16 +593,22 @@ export function createOnline(core: Core): Online {
       }
       const base = {
         project: p,
-        connectivity: conn,
         queued,
         ...(cached ? { cached } : {}),
         ...(heartbeat ? { heartbeat } : {}),
       };
-      if (conn.state === 'offline') return base;
-      const { serverNow: _s, ...state } = await needsRemote('lock-status', 'lock status', (signal) =>
-        locksFor(p.remote.url).status(p.key, { signal }),
-      );
-      return { ...base, state: state as LockState };
+      if (replayed && 'state' in replayed) return { ...base, connectivity: replayed };
+      try {
+        const { serverNow: _s, ...state } = await needsRemote('lock-status', 'lock status', (signal) =>
+          locksFor(p.remote.url).status(p.key, { signal }),
+        );
+        return { ...base, connectivity: answered(p.remote.origin), state: state as LockState };
+      } catch (error) {
+        const e = error as { name?: unknown; code?: unknown };
+        const last = checker?.last;
+        if (e.name === 'EngineError' && e.code === 'OFFLINE' && last) return { ...base, connectivity: last };
+        throw error;
+      }
     },
 
     async lockList() {
