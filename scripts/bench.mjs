@@ -404,6 +404,12 @@ for (const op of Object.keys(goals)) {
   );
 }
 
+const { contention, contentionRows } = await import('./bench-contention.mjs');
+for (const latencyMs of [0, 50]) {
+  for (const [what, value, goal] of contentionRows(await contention({ users: 30, latencyMs })))
+    add('locks', what, value, goal);
+}
+
 process.stderr.write('Sync\n');
 const env = createFakeOxenEnv();
 const dir = await env.cloneProject('song', remoteUrl);
