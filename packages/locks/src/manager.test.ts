@@ -10,6 +10,7 @@ import { LockError } from './errors.js';
 import { startHeartbeat } from './heartbeat.js';
 import { type ChainCache, createLockManager, type LockManagerOptions, memoryChainCache } from './manager.js';
 import { type KeyStore, memoryKeyStore } from './proof.js';
+import { gatedClaims } from './test-support/world.js';
 
 const HOUR = 3_600_000;
 let server: FakeOxenServer;
@@ -36,24 +37,6 @@ const managerFor = (identity = ada, remote = url, extra: Partial<LockManagerOpti
     ...stateOf(identity, remote),
     ...extra,
   });
-/** A fetch that holds the first ticket claim (a POST naming `oxvcs-locks/`) until `release()`. */
-const gatedClaims = () => {
-  let release!: () => void;
-  const gate = new Promise<void>((r) => {
-    release = r;
-  });
-  let held = false;
-  const gated: typeof fetch = async (input, init) => {
-    const request = new Request(input, init);
-    const body = request.method === 'POST' ? await request.clone().text() : '';
-    if (body.includes('oxvcs-locks/') && !held) {
-      held = true;
-      await gate;
-    }
-    return fetch(request);
-  };
-  return { fetch: gated, release: () => release(), held: () => held };
-};
 /** Ticket numbers of the repository's lock chain, newest first. */
 const chainOf = async () =>
   (await createOxenHub({ remoteUrl: url }).listBranches())

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LockEvent } from './manager.js';
 import { newLeaseKey } from './proof.js';
-import { ada, bob, carol, failure, HOUR, lockWorld, shiftedDate } from './test-support/world.js';
+import { ada, bob, carol, failure, gatedClaims, HOUR, lockWorld, shiftedDate } from './test-support/world.js';
 
 let world: Awaited<ReturnType<typeof lockWorld>>;
 beforeAll(async () => {
@@ -280,27 +280,14 @@ describe('a lost key, and a lost race answered 409 (issue 19 §10)', () => {
     world.server.configure({ branchExistsStatus: 409 });
     try {
       await world.managerFor(bob).status('Other.logicx');
-      let release!: () => void;
-      const gate = new Promise<void>((r) => {
-        release = r;
-      });
-      let held = false;
-      const gated: typeof fetch = async (input, init) => {
-        const request = new Request(input, init);
-        const body = request.method === 'POST' ? await request.clone().text() : '';
-        if (body.includes('oxvcs-locks/') && !held) {
-          held = true;
-          await gate;
-        }
-        return fetch(request);
-      };
+      const gate = gatedClaims();
       const events: LockEvent[] = [];
       const bobs = world
-        .managerFor(bob, { fetch: gated, onEvent: (e) => events.push(e) })
+        .managerFor(bob, { fetch: gate.fetch, onEvent: (e) => events.push(e) })
         .acquire('Other.logicx', { ttlMs: HOUR });
-      await vi.waitFor(() => expect(held).toBe(true));
+      await vi.waitFor(() => expect(gate.held()).toBe(true));
       await world.managerFor(ada).acquire('Song.logicx', { ttlMs: HOUR });
-      release();
+      gate.release();
       expect((await bobs).fencingToken).toBe(2);
       expect(events).toContainEqual(expect.objectContaining({ type: 'race-lost', ticket: 1 }));
     } finally {

@@ -4,6 +4,17 @@ import type { Identity, Lease, LockState } from './record.js';
 /** How a key reads in a message. */
 export const what = (key: string) => (key === '.' ? 'this project' : key);
 
+/** The facts of `lease` an error about `asked` carries (HELD, KEY_LOST). */
+const leaseFacts = (lease: Lease, asked: string) => ({
+  key: asked,
+  holder: lease.holder,
+  machineId: lease.machineId,
+  acquiredAt: lease.acquiredAt,
+  expiresAt: lease.expiresAt,
+  fencingToken: lease.fencingToken,
+  ...(lease.key !== asked ? { heldKey: lease.key } : {}),
+});
+
 /** HELD: `lease` (on `lease.key`) stands in the way of `asked`. */
 export const heldError = (lease: Lease, asked: string) =>
   new LockError(
@@ -11,16 +22,7 @@ export const heldError = (lease: Lease, asked: string) =>
     `The lock on ${what(asked)} is held by ${lease.holder}${lease.key !== asked ? ` (who holds ${what(lease.key)})` : ''} since ${lease.acquiredAt} until ${lease.expiresAt}${
       lease.comment ? ` ("${lease.comment}")` : ''
     }; ask them to release it, or wait until it expires.`,
-    {
-      key: asked,
-      holder: lease.holder,
-      machineId: lease.machineId,
-      acquiredAt: lease.acquiredAt,
-      expiresAt: lease.expiresAt,
-      fencingToken: lease.fencingToken,
-      ...(lease.key !== asked ? { heldKey: lease.key } : {}),
-      ...(lease.comment ? { comment: lease.comment } : {}),
-    },
+    { ...leaseFacts(lease, asked), ...(lease.comment ? { comment: lease.comment } : {}) },
   );
 
 /** KEY_LOST: `lease` is `me`'s, from this machine, but its private key is gone from the key store. */
@@ -28,15 +30,7 @@ export const keyLostError = (lease: Lease, asked: string) =>
   new LockError(
     'KEY_LOST',
     `The lock on ${what(asked)} is held by you on this machine until ${lease.expiresAt}, but its lease key is missing from this machine's state folder, so it cannot be renewed or released; take it over with \`oxenvcs lock break --force\`, or wait until it expires.`,
-    {
-      key: asked,
-      holder: lease.holder,
-      machineId: lease.machineId,
-      acquiredAt: lease.acquiredAt,
-      expiresAt: lease.expiresAt,
-      fencingToken: lease.fencingToken,
-      ...(lease.key !== asked ? { heldKey: lease.key } : {}),
-    },
+    leaseFacts(lease, asked),
   );
 
 /** `lease` stands in the way of `asked`: KEY_LOST when it is `me`'s own (its key gone), else HELD. */

@@ -34,6 +34,24 @@ export const failure = async (p: Promise<unknown>) => {
   return e as LockError;
 };
 
+/** A fetch that holds the first ticket claim (a POST naming `oxvcs-locks/`) until `release()`. */
+export const gatedClaims = () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  let held = false;
+  const gated: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const body = request.method === 'POST' ? await request.clone().text() : '';
+    if (body.includes('oxvcs-locks/') && !held) {
+      held = true;
+      await gate;
+    }
+    return fetch(request);
+  };
+  return { fetch: gated, release: () => release(), held: () => held };
+};
 /**
  * A test world: the testkit server, a fresh repository per test, and managers whose state folder
  * (keys and chain cache) is kept per user, as on a real machine.
