@@ -83,11 +83,7 @@ export const contentionRows = (r) => [
     `${r.granted}/${r.users} (exit codes ${JSON.stringify(r.codes)}; load average ${r.load.toFixed(1)})`,
     `${r.users}/${r.users}`,
   ],
-  [
-    `same: HTTP requests per grant (health probes, lost races and re-reads included)`,
-    r.requestsPerGrant.toFixed(1),
-    '',
-  ],
+  [`same: HTTP requests per grant (lost races and re-reads included)`, r.requestsPerGrant.toFixed(1), ''],
   [
     `same: p95 time to grant, as a ratio to one acquire alone`,
     `${(r.p95Ms / r.aloneMs).toFixed(1)}× (${(r.p95Ms / 1000).toFixed(1)} s vs ${(r.aloneMs / 1000).toFixed(2)} s)`,
