@@ -66,7 +66,7 @@ describe('7. a hung server', () => {
     writeFileSync(join(dir, 'Bass.wav'), 'bass');
     await world.env.oxen(['add', 'Bass.wav'], dir);
     await world.env.oxen(['commit', '-m', 'bass'], dir);
-    await world.server.faults.add({ kind: 'blackhole', route: '/__testkit' });
+    await world.server.faults.add({ kind: 'blackhole', route: '/commits/missing' });
     const r = await world.run(['push', '--json'], {
       cwd: dir,
       env: { OXENVCS_RETRY_MAX_RETRIES: '0', OXENVCS_CONNECTIVITY_TRANSFER_TIMEOUT_SECONDS: '1' },

@@ -490,7 +490,11 @@ describe('fake oxen CLI: audit rows (oxen-0.54-audit.md)', () => {
       await run(['add', '.'], dir);
       await run(['commit', '-m', 'takes'], dir);
       const slow = { OXEN_FAKE_TRANSFER_DELAY_MS: '60' };
-      const push = await runInTerminal(['push', 'origin', 'main'], dir, slow);
+      // Oxen moves the bar once per batch or large file: a 4-byte segment sends each file alone.
+      const push = await runInTerminal(['push', 'origin', 'main'], dir, {
+        ...slow,
+        OXEN_FAKE_SEGMENT_BYTES: '4',
+      });
       expect(push.code).toBe(0);
       const frames = push.output.split(CLEAR_LINE).slice(1);
       expect(frames.length).toBeGreaterThanOrEqual(3);

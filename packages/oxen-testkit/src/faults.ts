@@ -19,6 +19,9 @@
  * - `redirect`: `status` (default 302) with `Location: location`, by default the same path and
  *   query on another origin, `http://127.0.0.2:<port>` (a loopback address on Linux).
  *   The request is not applied.
+ * - `cut`: the link drops after `bytes` request-body bytes of matching requests (counted across
+ *   requests, default: all of them): the request in flight is cut mid-body (not applied), and the
+ *   server goes offline, as with `offline`, until `online()` or `clear()`. Cuts a push at a point.
  */
 export type FaultKind =
   | 'offline'
@@ -31,7 +34,8 @@ export type FaultKind =
   | 'drop-response'
   | 'stall-body'
   | 'huge-body'
-  | 'redirect';
+  | 'redirect'
+  | 'cut';
 
 /** Every {@link FaultKind}, for validation and command-line help. */
 export const FAULT_KINDS: readonly FaultKind[] = [
@@ -46,6 +50,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'stall-body',
   'huge-body',
   'redirect',
+  'cut',
 ];
 
 /** One fault rule. Rules are checked in order; the first that matches a request applies. */
@@ -67,7 +72,8 @@ export interface FaultRule {
   readonly retryAfter?: string;
   /**
    * For `huge-body`: the body's size (default 314572800, i.e. 300 MiB). For `stall-body`: how many
-   * bytes of the real body are sent before the stall (default: half of it, rounded down).
+   * bytes of the real body are sent before the stall (default: half of it, rounded down). For
+   * `cut`: request-body bytes let through before the link drops. @default 0
    */
   readonly bytes?: number;
   /** For `huge-body`: send without `Content-Length` (chunked), so only reading reveals the size. @default false */
@@ -80,6 +86,8 @@ export interface FaultRule {
 export interface ActiveFault extends FaultRule {
   readonly id: number;
   remaining: number;
+  /** For `cut`: request-body bytes still let through. */
+  budget?: number;
 }
 
 /** Throws a one-sentence error when `rule` is not a usable {@link FaultRule}. */
@@ -123,7 +131,7 @@ export function pickFault(
   random: () => number,
 ): ActiveFault | undefined {
   for (const rule of rules) {
-    if (rule.kind === 'offline' || rule.remaining <= 0) continue;
+    if (rule.kind === 'offline' || rule.kind === 'cut' || rule.remaining <= 0) continue;
     if (rule.method && rule.method.toUpperCase() !== request.method) continue;
     if (rule.route && !request.route.includes(rule.route) && !request.path.includes(rule.route)) continue;
     if (rule.probability !== undefined && random() >= rule.probability) continue;
@@ -131,4 +139,30 @@ export function pickFault(
     return rule;
   }
   return undefined;
+}
+
+/**
+ * Spends `size` request-body bytes against the first live `cut` rule matching `request`. Returns
+ * undefined when they pass, else how many of them arrive before the link drops (the rule retires).
+ */
+export function takeCut(
+  rules: ActiveFault[],
+  request: { method: string; route: string; path: string },
+  size: number,
+): number | undefined {
+  const index = rules.findIndex(
+    (rule) =>
+      rule.kind === 'cut' &&
+      (!rule.method || rule.method.toUpperCase() === request.method) &&
+      (!rule.route || request.route.includes(rule.route) || request.path.includes(rule.route)),
+  );
+  const rule = rules[index];
+  if (!rule) return undefined;
+  const budget = rule.budget ?? Math.floor(rule.bytes ?? 0);
+  if (size < budget) {
+    rule.budget = budget - size;
+    return undefined;
+  }
+  rules.splice(index, 1);
+  return budget;
 }

@@ -20,7 +20,14 @@ import {
   statusMessage,
   workspaceBehind,
 } from './envelope.js';
-import { type ActiveFault, type FaultRule, pickFault, seededRandom, validateFaultRule } from './faults.js';
+import {
+  type ActiveFault,
+  type FaultRule,
+  pickFault,
+  seededRandom,
+  takeCut,
+  validateFaultRule,
+} from './faults.js';
 import {
   type CommitRecord,
   hashObject,
@@ -33,6 +40,7 @@ import {
   type RepoData,
   versionAtLeast,
 } from './model.js';
+import { type PushState, registerPushRoutes } from './push-routes.js';
 
 /** Options of {@link startFakeOxenServer}. */
 export interface FakeOxenServerOptions {
@@ -114,6 +122,8 @@ export interface RequestLogEntry {
   /** The fault applied, if any. */
   readonly fault?: FaultRule['kind'];
   readonly at: number;
+  /** Request-body bytes the server received (up to the cut, for a request a `cut` fault broke). */
+  readonly bytes: number;
 }
 
 /** Switches faults on and off while the server runs. */
@@ -140,6 +150,11 @@ export interface FakeOxenServer {
   readonly requests: readonly RequestLogEntry[];
   /** Empties the request log. */
   clearRequests(): void;
+  /**
+   * Request-body bytes received since the start or the last {@link clearRequests}, of requests
+   * whose route template or path contains `route` (all when omitted): what a push put on the wire.
+   */
+  receivedBytes(route?: string): number;
   /** Creates a repository with an initial commit on `main` (files: path → content). */
   createRepo(
     namespace: string,
@@ -187,7 +202,7 @@ interface Workspace {
   staged: Record<string, string>;
 }
 
-interface Repo extends RepoData {
+interface Repo extends RepoData, PushState {
   namespace: string;
   name: string;
   workspaces: Record<string, Workspace>;
@@ -380,7 +395,6 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
       return undefined;
     }
   };
-  const badJson = () => simpleError(400, 'bad_request', 'Could not parse request body as JSON');
 
   /** Splits `rev/path…` into the longest branch or commit prefix and the rest. */
   const splitRev = (
@@ -915,22 +929,10 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     }),
   );
 
-  // Content transfer for the fake CLI's push and pull: private to the testkit (the real protocol
+  registerPushRoutes<Repo, Ctx>({ route, withRepo, persist }, R);
+
+  // Content transfer for the fake CLI's pull: private to the testkit (the real protocol
   // moves compressed node trees; what matters to us is the behaviour around it).
-  route(
-    'POST',
-    '/__testkit/repos/:ns/:repo/upload',
-    withRepo((repo, ctx) => {
-      const body = json(ctx.body) as
-        | { commits?: CommitRecord[]; objects?: Record<string, string> }
-        | undefined;
-      if (!body) return badJson();
-      Object.assign(repo.objects, body.objects ?? {});
-      for (const c of body.commits ?? []) repo.commits[c.id] = c;
-      persist();
-      return ok('resource_created');
-    }),
-  );
   route(
     'GET',
     '/__testkit/repos/:ns/:repo/download/:id',
@@ -1056,12 +1058,35 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     res.on('close', () => {
       if (!res.writableFinished) gone.abort();
     });
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
     const template = routeTemplate(method, path);
+    const chunks: Buffer[] = [];
+    let received = 0;
     const record = (status: number, fault?: FaultRule['kind']) =>
-      log.push({ method, route: template, path, status, at: now(), ...(fault ? { fault } : {}) });
+      log.push({
+        method,
+        route: template,
+        path,
+        status,
+        at: now(),
+        bytes: received,
+        ...(fault ? { fault } : {}),
+      });
+    for await (const chunk of req) {
+      const piece = chunk as Buffer;
+      // The `cut` fault: the link drops once its byte budget is spent, mid-body, and stays down.
+      const cut = takeCut(rules, { method, route: template, path }, piece.length);
+      if (cut !== undefined) {
+        received += cut;
+        record(0, 'cut');
+        req.socket.destroy();
+        rules.push({ kind: 'offline', id: nextRuleId++, remaining: Number.POSITIVE_INFINITY });
+        await syncListening();
+        return;
+      }
+      received += piece.length;
+      chunks.push(piece);
+    }
+    const body = Buffer.concat(chunks);
 
     const fault = pickFault(rules, { method, route: template, path }, random);
     if (fault?.kind === 'blackhole') {
@@ -1269,6 +1294,11 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
     },
     clearRequests() {
       log.length = 0;
+    },
+    receivedBytes(route) {
+      return log
+        .filter((e) => route === undefined || e.route.includes(route) || e.path.includes(route))
+        .reduce((n, e) => n + e.bytes, 0);
     },
     async createRepo(namespace, name, files = { 'README.md': `# ${name}\n` }) {
       return createRepoInternal(namespace, name, files);

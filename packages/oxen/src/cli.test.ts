@@ -683,7 +683,11 @@ describe('progress', () => {
     'onProgress gets the push bar as it streams (oxen draws it only on a terminal, so it runs under one)',
     async () => {
       const { dir, name, files, commit, cli: plain } = await projectWithTakes();
-      const cli = createOxenCli({ cwd: dir, env: { ...env.env, OXEN_FAKE_TRANSFER_DELAY_MS: '60' } });
+      // Oxen moves its bar once per batch or large file: a 4-byte segment sends each take alone.
+      const cli = createOxenCli({
+        cwd: dir,
+        env: { ...env.env, OXEN_FAKE_TRANSFER_DELAY_MS: '60', OXEN_FAKE_SEGMENT_BYTES: '4' },
+      });
       const events: TransferProgress[] = [];
       expect(await cli.push('origin', 'main', { onProgress: (p) => events.push(p) })).toEqual({
         upToDate: false,
@@ -720,7 +724,7 @@ describe('progress', () => {
     'on macOS it runs BSD script -q /dev/null /bin/sh -c LINE (no -c, no -e, stdin held open) and parses the bar the same',
     async () => {
       const { dir, name, commit, cli: plain } = await projectWithTakes();
-      const bsd = bsdEnv({ OXEN_FAKE_TRANSFER_DELAY_MS: '60' });
+      const bsd = bsdEnv({ OXEN_FAKE_TRANSFER_DELAY_MS: '60', OXEN_FAKE_SEGMENT_BYTES: '4' });
       const cli = createOxenCli({ cwd: dir, env: bsd.env, platform: 'darwin' });
       const events: TransferProgress[] = [];
       expect(await cli.push('origin', 'main', { onProgress: (p) => events.push(p) })).toEqual({

@@ -42,7 +42,18 @@
  *    spinner, `🐂 push|pull (<files done>/<files total> files)`, elapsed, bar,
  *    `<bytes done>/<bytes total>` in indicatif's HumanBytes (binary units, two decimals, `512 B`).
  *
+ * Push sends a change as `core/v_latest/push.rs` does: per unpushed commit the files not in the
+ * remote head's tree, `POST …/commits/missing`, then each missing commit in full (small files in
+ * gzip-bundled batches, larger ones in chunks retried `OXEN_NUM_RETRIES` (default 5) times),
+ * its node and last its dir-hashes; up to min(`OXEN_NUM_THREADS` or 8, CPU count) commits in
+ * flight; the branch is moved once at the end. A transport error in a batch fails its commit at once;
+ * the other commits still run to their end; then `Error: Failed to push N commit(s):` and one line
+ * per commit. Nothing on disk records progress: a re-run skips only commits the server has whole.
+ *
  * Test controls (environment variables; the real CLI has none of these):
+ * - `OXEN_FAKE_SEGMENT_BYTES`: the stream segment (batch size and chunk size), to scale a push
+ *   down. @default 10485760 (Oxen's 10 MiB)
+ * - `OXEN_FAKE_RETRY_WAIT_MS`: wait between chunk retries. @default 300-800 ms at random, as Oxen's
  * - `OXEN_FAKE_CLI_VERSION`: this CLI's version (`--version`, the min_version check, the mismatch
  *   warning). @default 0.54.0, the fake server's default version
  * - `OXEN_FAKE_TRANSFER_DELAY_MS`: wait this long before each file a push uploads or a pull or
@@ -552,37 +563,244 @@ async function download(
   return { files: objects.length, bytes };
 }
 
-/** Uploads the objects of `commits` the remote lacks (one request per file, with progress), then the commits. */
+// ---------------------------------------------------------------------------------------------
+// Push, as `core/v_latest/push.rs` sends a change
+
+/** `STREAM_SEGMENT_SIZE`: files up to it go in batches of about this size, larger ones in chunks of it. */
+const SEGMENT_BYTES = Math.max(1, Number(process.env.OXEN_FAKE_SEGMENT_BYTES) || 10 * 1024 * 1024);
+/** `util/concurrency.rs`: commits (and chunks) in flight, min(OXEN_NUM_THREADS or 8, CPU count). */
+const pushThreads = async () => {
+  const { availableParallelism } = await import('node:os');
+  const wanted = Number.parseInt(process.env.OXEN_NUM_THREADS ?? '', 10);
+  return Math.max(1, Math.min(wanted > 0 ? wanted : 8, availableParallelism()));
+};
+/** `OXEN_NUM_RETRIES` (default 5): how often a chunk upload is retried. */
+const CHUNK_RETRIES = (() => {
+  const n = Number.parseInt(process.env.OXEN_NUM_RETRIES ?? '', 10);
+  return Number.isInteger(n) && n >= 0 ? n : 5;
+})();
+/** Wait between chunk retries: 0.3-0.8 s as Oxen's, or `OXEN_FAKE_RETRY_WAIT_MS` (a test control). */
+const retryWait = () => {
+  const fixed = Number(process.env.OXEN_FAKE_RETRY_WAIT_MS);
+  return sleep(Number.isFinite(fixed) && fixed >= 0 ? fixed : 300 + Math.random() * 500);
+};
+
+/** One upload request, sent once (no reqwest retry policy): a transport error is a network error. */
+async function sendOnce(
+  http: Http,
+  url: string,
+  method: string,
+  body: Buffer | FormData,
+  contentType?: string,
+): Promise<Envelope> {
+  const token = authToken(http.cfgDir, new URL(url).host);
+  const headers: Record<string, string> = { 'user-agent': `Oxen/${CLI_VERSION} (Linux; CLI)` };
+  if (contentType) headers['content-type'] = contentType;
+  if (token) headers.authorization = `Bearer ${token}`;
+  let answer: Answer;
+  try {
+    const response = await fetch(url, {
+      method,
+      headers,
+      body: body instanceof FormData ? body : new Uint8Array(body),
+    });
+    answer = { url, status: response.status, text: await response.text() };
+  } catch {
+    throw networkError(`error sending request for url (${url})`);
+  }
+  return parseJsonBody(http, answer);
+}
+
+/** Commits reachable from `head` and not from `stop`, oldest first (parents before children). */
+function unpushed(
+  commits: Record<string, CommitRecord>,
+  head: string,
+  stop: string | undefined,
+): CommitRecord[] {
+  const skip = new Set(stop && commits[stop] ? history(commits, stop).map((c) => c.id) : []);
+  const out: CommitRecord[] = [];
+  const seen = new Set<string>();
+  const visit = (id: string) => {
+    const stack: Array<[string, boolean]> = [[id, false]];
+    while (stack.length > 0) {
+      const [at, expanded] = stack.pop()!;
+      const commit = commits[at];
+      if (!commit || skip.has(at)) continue;
+      if (expanded) {
+        out.push(commit);
+        continue;
+      }
+      if (seen.has(at)) continue;
+      seen.add(at);
+      stack.push([at, true]);
+      for (const parent of [...commit.parent_ids].reverse()) stack.push([parent, false]);
+    }
+  };
+  visit(head);
+  return out;
+}
+
+interface CommitUpload {
+  readonly commit: CommitRecord;
+  /** File hashes this commit brings that neither the remote head nor an earlier commit had. */
+  readonly files: readonly string[];
+}
+
+/**
+ * `get_commit_missing_hashes`: per commit, the files not in the remote head's tree nor in an
+ * earlier commit of this push.
+ */
+function planUploads(data: LocalData, commits: CommitRecord[], base: string | undefined): CommitUpload[] {
+  const seen = new Set<string>(base && data.commits[base] ? Object.values(data.commits[base].tree) : []);
+  return commits.map((commit) => {
+    const files = [...new Set(Object.values(commit.tree))].filter((h) => !seen.has(h));
+    for (const h of files) seen.add(h);
+    return { commit, files };
+  });
+}
+
+/** Runs `work` over `items`, `limit` at a time, every item to the end; returns the failures. */
+async function eachConcurrent<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  const failures: Array<{ item: T; error: unknown }> = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        failures.push({ item, error });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return failures;
+}
+
+/**
+ * Sends the commits the server lacks (`POST …/commits/missing`), each in full: small files in
+ * gzip-bundled batches of about {@link SEGMENT_BYTES} (`POST …/versions`, no retry), larger files
+ * in chunks (`PUT …/versions/{hash}/chunks?offset=N`, each retried {@link CHUNK_RETRIES} times,
+ * then `…/complete`), then the commit's node (`POST …/tree/nodes`) and last its dir-hashes
+ * (`POST …/commits/upload`), after which the server counts it present. The branch is not moved here.
+ */
 async function upload(
   http: Http,
   remote: Remote,
   data: LocalData,
-  commits: CommitRecord[],
-  remoteHead: string | undefined,
+  plan: readonly CommitUpload[],
 ): Promise<void> {
-  const present = new Set<string>();
-  if (remoteHead && data.commits[remoteHead]) {
-    for (const c of history(data.commits, remoteHead)) for (const h of Object.values(c.tree)) present.add(h);
-  }
-  const missing = [...new Set(commits.flatMap((c) => Object.values(c.tree)))].filter((h) => !present.has(h));
-  const size = (h: string) => Buffer.from(data.objects[h] ?? '', 'base64').length;
+  const { gzipSync } = await import('node:zlib');
+  const api = repoApi(remote);
+  const missing = new Set(
+    (
+      (
+        await sendOnce(
+          http,
+          `${api}/commits/missing`,
+          'POST',
+          Buffer.from(JSON.stringify({ hashes: plan.map((p) => p.commit.id) })),
+          'application/json',
+        )
+      ).hashes as string[]
+    ).map(String),
+  );
+  const todo = plan.filter((p) => missing.has(p.commit.id));
+  const bytesOf = (h: string) => Buffer.from(data.objects[h] ?? '', 'base64');
+  const size = (h: string) => {
+    const b64 = data.objects[h] ?? '';
+    return (b64.length * 3) / 4 - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
+  };
+  const allFiles = todo.flatMap((p) => p.files);
   const progress = new Progress(
     'push',
-    missing.length,
-    missing.reduce((n, h) => n + size(h), 0),
+    allFiles.length,
+    allFiles.reduce((n, h) => n + size(h), 0),
   );
-  const url = `${testkitApi(remote)}/upload`;
-  for (const [i, hash] of missing.entries()) {
-    if (TRANSFER_DELAY_MS) await sleep(TRANSFER_DELAY_MS);
-    parseJsonBody(
-      http,
-      await request(http, url, { method: 'POST', body: { objects: { [hash]: data.objects[hash] ?? '' } } }),
-    );
-    progress.add(1, size(hash));
-    if (i + 1 === Math.ceil(missing.length / 2)) await pauseAt('push-halfway');
-  }
+  let filesDone = 0;
+  const halfway = Math.ceil(allFiles.length / 2);
+  const fileDone = async (bytes: number) => {
+    progress.add(1, bytes);
+    if (++filesDone === halfway) await pauseAt('push-halfway');
+  };
+  // A slow link (`OXEN_FAKE_TRANSFER_DELAY_MS`) carries one upload at a time: each waits its turn,
+  // then its delay per file, then goes, so the bar moves in steps however the uploads overlap.
+  let link: Promise<unknown> = Promise.resolve();
+  const overLink = <T>(files: number, work: () => Promise<T>): Promise<T> => {
+    if (!TRANSFER_DELAY_MS) return work();
+    const turn = link.then(async () => {
+      await sleep(TRANSFER_DELAY_MS * files);
+      return work();
+    });
+    link = turn.catch(() => undefined);
+    return turn;
+  };
+  const sendSmall = async (files: readonly string[]) => {
+    const batches: string[][] = [[]];
+    let batchBytes = 0;
+    for (const h of files) {
+      batches.at(-1)!.push(h);
+      batchBytes += size(h);
+      if (batchBytes >= SEGMENT_BYTES) {
+        batches.push([]);
+        batchBytes = 0;
+      }
+    }
+    for (const batch of batches.filter((b) => b.length > 0)) {
+      await overLink(batch.length, async () => {
+        const form = new FormData();
+        for (const h of batch) form.append('file[]', new Blob([new Uint8Array(gzipSync(bytesOf(h)))]), h);
+        await sendOnce(http, `${api}/versions`, 'POST', form);
+        for (const h of batch) await fileDone(size(h));
+      });
+    }
+  };
+  const sendLarge = (hash: string) =>
+    overLink(1, async () => {
+      const bytes = bytesOf(hash);
+      await sendOnce(http, `${api}/versions/${hash}/create`, 'POST', Buffer.alloc(0));
+      for (let offset = 0; offset < bytes.length; offset += SEGMENT_BYTES) {
+        const chunk = bytes.subarray(offset, offset + SEGMENT_BYTES);
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await sendOnce(
+              http,
+              `${api}/versions/${hash}/chunks?offset=${offset}`,
+              'PUT',
+              chunk,
+              'application/octet-stream',
+            );
+            break;
+          } catch (error) {
+            if (attempt >= CHUNK_RETRIES) throw error;
+            await retryWait();
+          }
+        }
+      }
+      await sendOnce(http, `${api}/versions/${hash}/complete`, 'POST', Buffer.alloc(0));
+      await fileDone(bytes.length);
+    });
+  const failures = await eachConcurrent(todo, await pushThreads(), async ({ commit, files }) => {
+    const small = files.filter((h) => size(h) <= SEGMENT_BYTES);
+    const large = files.filter((h) => size(h) > SEGMENT_BYTES);
+    await Promise.all([
+      (async () => {
+        for (const h of large) await sendLarge(h);
+      })(),
+      sendSmall(small),
+    ]);
+    const gz = (value: unknown) => gzipSync(Buffer.from(JSON.stringify(value)));
+    await sendOnce(http, `${api}/tree/nodes`, 'POST', gz({ commit }), 'application/gzip');
+    await sendOnce(http, `${api}/commits/upload`, 'POST', gz({ commit_id: commit.id }), 'application/gzip');
+  });
   progress.finishAndClear();
-  parseJsonBody(http, await request(http, url, { method: 'POST', body: { commits, objects: {} } }));
+  if (failures.length > 0) {
+    const lines = failures.map(
+      ({ item, error }) =>
+        `Error pushing commit "${item.commit.id}": ${error instanceof Error ? error.message : String(error)}`,
+    );
+    throw new CliError(`Failed to push ${failures.length} commit(s):\n${lines.join('\n')}`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -888,7 +1106,20 @@ async function main(): Promise<void> {
         );
       }
       await pauseAt('push-upload');
-      await upload(http, remote, data, history(data.commits, head), remoteHead);
+      // A new branch: Oxen lists the remote's branches for the latest one it knows as the base.
+      let base = remoteHead;
+      if (!base) {
+        const listed = parseJsonBody(http, await request(http, `${repoApi(remote)}/branches`))
+          .branches as Array<{
+          commit_id: string;
+        }>;
+        base = listed
+          .map((b) => data.commits[b.commit_id])
+          .filter((c): c is CommitRecord => c !== undefined)
+          .sort((a, b) => (a.timestamp < b.timestamp ? 1 : -1))[0]?.id;
+      }
+      const commits = unpushed(data.commits, head, remoteHead);
+      await upload(http, remote, data, planUploads(data, commits, base));
       // Like Oxen: the fast-forward check above and this update are separate requests; a new
       // branch is created from the commit (POST), an existing one moved (PUT).
       const answer = remoteHead
