@@ -44,6 +44,7 @@ const COMMANDS: Record<string, Record<string, Loader>> = {
     remove: async () => (await import('./commands/queue/remove.js')).QueueRemoveCommand,
     retry: async () => (await import('./commands/queue/retry.js')).QueueRetryCommand,
   },
+  commit: { '': async () => (await import('./commands/commit.js')).CommitCommand },
   push: { '': async () => (await import('./commands/transfer.js')).PushCommand },
   pull: { '': async () => (await import('./commands/transfer.js')).PullCommand },
   auth: {
@@ -85,6 +86,8 @@ const VALUE_NAMES: Readonly<Record<string, string>> = {
   '--timeout': 'HOURS',
   '--comment': 'TEXT',
   '--reason': 'TEXT',
+  '--message': 'MESSAGE',
+  '--part-size': 'SIZE',
 };
 const nameValues = (text: string) =>
   text.replace(/(--[a-z][a-z-]*) #0\b/g, (all, name: string) =>

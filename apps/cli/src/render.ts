@@ -220,6 +220,11 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
     case 'transfer':
       renderTransfer(ui, event);
       return;
+    case 'push-resume':
+      ui.err(
+        `${ui.mark('info')} Resuming the push: ${event.partsPresent} of ${event.partsTotal} parts already on the remote, ${partOfText(event.bytesPresent, event.bytesTotal)}; ${event.partsPresent === event.partsTotal ? 'only the branch is left to move' : 'the rest goes one part at a time'}.`,
+      );
+      return;
     case 'auth-file-readable':
       ui.err(
         `${ui.mark('warn')} ${safeText(event.file)} holds your Oxen token and other users can read it (mode ${event.mode.toString(8)}); run: chmod 600 ${safeText(event.file)}`,
@@ -268,6 +273,22 @@ export function renderLease(ui: Ui, lease: Lease, now = Date.now()): void {
 }
 
 const MiB = 1024 * 1024;
+
+const SIZE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
+const sizeExp = (bytes: number) => (bytes < 1000 ? 0 : Math.min(4, Math.floor(Math.log10(bytes) / 3)));
+
+/** A size as people read a take's: decimal units, one decimal (`1.4 GB`, `200.0 MB`, `512 B`). */
+export function sizeText(bytes: number): string {
+  const exp = sizeExp(bytes);
+  return exp === 0 ? `${bytes} B` : `${(bytes / 1000 ** exp).toFixed(1)} ${SIZE_UNITS[exp]}`;
+}
+
+/** `part` of `total` in the total's unit: `1.4 of 2.0 GB`. */
+export function partOfText(part: number, total: number): string {
+  const exp = sizeExp(total);
+  if (exp === 0) return `${part} of ${total} B`;
+  return `${(part / 1000 ** exp).toFixed(1)} of ${(total / 1000 ** exp).toFixed(1)} ${SIZE_UNITS[exp]}`;
+}
 let transferStart: { at: number; operation: string } | undefined;
 let lastStep = -1;
 

@@ -13,6 +13,7 @@ import { type Config, type ConfigOverrides, loadConfig, type Paths, resolvePaths
 import type { Online } from './online.js';
 import { legacyEntries, type Operation, type OxvcsEntry, RULES } from './operations/index.js';
 import { type ProjectInfo, projectRoot, resolveProject } from './project.js';
+import type { TakeReport } from './record-take.js';
 import { type GrantNote, grantId, type HeartbeatNote, readState, stateFiles } from './state.js';
 
 /** A queue entry of an oxvcs operation. */
@@ -54,6 +55,14 @@ export type EngineEvent =
         readonly filesDone?: number;
         readonly filesTotal?: number;
       };
+    }
+  /** A push re-run after a cut: how much of the recorded take the remote already has. */
+  | {
+      readonly type: 'push-resume';
+      readonly partsTotal: number;
+      readonly partsPresent: number;
+      readonly bytesTotal: number;
+      readonly bytesPresent: number;
     }
   /**
    * Another process (`pid`, doing `command`) holds the queue file's lock and is working: this one
@@ -167,6 +176,12 @@ export interface Engine {
   heartbeat(options: { signal: AbortSignal; ttlHours?: number }): Promise<'lost' | 'stopped'>;
   push(branch?: string): Promise<Outcome<Record<string, unknown>>>;
   pull(branch?: string): Promise<Outcome<Record<string, unknown>>>;
+  /**
+   * Stages the project's changes and records them as commits of at most `partBytes` each
+   * (default 200 MB), `MESSAGE (part i of n)`, the project document last, so a
+   * cut push resumes at a part. Refused (LockError HELD) while someone else holds the lock.
+   */
+  commitTake(options: { message: string; partBytes?: number }): Promise<TakeReport>;
   /**
    * Replays the queue: the current project's entries, or with `allProjects` (or outside any
    * project) every project's, each remote on its own (one remote down never holds back another).
@@ -323,6 +338,7 @@ export function createEngine(options: EngineOptions): Engine {
     markKeepAlive: async (pid) => (await net()).markKeepAlive(pid),
     push: async (branch) => (await net()).push(branch),
     pull: async (branch) => (await net()).pull(branch),
+    commitTake: async (o) => (await net()).commitTake(o),
     sync: async (o) => (await net()).sync(o),
     async queueStatus(o = {}) {
       const root = o.allProjects ? undefined : rootIfAny();

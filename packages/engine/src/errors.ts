@@ -16,7 +16,9 @@ export type EngineErrorCode =
   /** A command that needs the remote did not finish within its deadline. */
   | 'DEADLINE'
   /** A keep-alive already renews this lock on this machine. */
-  | 'KEEPALIVE_RUNNING';
+  | 'KEEPALIVE_RUNNING'
+  /** `commit` found no change to record. */
+  | 'NOTHING_TO_COMMIT';
 
 /** Failures of the engine's own: configuration, input, state files. */
 export class EngineError extends OxvcsError {

@@ -58,6 +58,7 @@ export {
   type OperationSpec,
   type PullOp,
   type PushOp,
+  type PushResume,
   type ReleaseLockOp,
   type RenewLockOp,
   RULES,
@@ -67,4 +68,6 @@ export {
   specOf,
 } from './operations/index.js';
 export { holderIdentity, type ProjectInfo, resolveProject } from './project.js';
+export type { TakeReport } from './record-take.js';
 export { type GrantNote, type HeartbeatNote, stateFiles } from './state.js';
+export { DEFAULT_PART_BYTES, isProjectDocument, planTake, type TakeFile, type TakePart } from './take.js';

@@ -61,6 +61,7 @@ export type Online = Pick<
   | 'markKeepAlive'
   | 'push'
   | 'pull'
+  | 'commitTake'
   | 'sync'
   | 'authLogin'
   | 'authStatus'
@@ -176,6 +177,7 @@ export function createOnline(core: Core): Online {
       const { phase: _phase, ...progress } = p;
       emit({ type: 'transfer', operation: op.kind, progress });
     },
+    resumed: (_op, resume) => emit({ type: 'push-resume', ...resume }),
   } satisfies RunDeps;
   const executors = executorsFor(deps);
 
@@ -788,6 +790,16 @@ export function createOnline(core: Core): Online {
         lockKey: p.key,
         ...(note ? { fencingToken: note.fencingToken } : {}),
       });
+    },
+
+    async commitTake(o) {
+      const p = getProject();
+      const { commitTake } = await import('./record-take.js');
+      const { DEFAULT_PART_BYTES } = await import('./take.js');
+      return commitTake(
+        { cli: cliFor(p.root), locks: locksFor(p.remote.url), root: p.root, key: p.key },
+        { message: o.message, partBytes: o.partBytes ?? DEFAULT_PART_BYTES },
+      );
     },
 
     async pull(typed) {

@@ -75,6 +75,11 @@ export interface TransferOptions {
    * runs as usual and this is never called. Exceptions it throws are ignored.
    */
   readonly onProgress?: (progress: TransferProgress) => void;
+  /**
+   * Environment for this one run, over the wrapper's (e.g. `OXEN_NUM_THREADS`, `OXEN_NUM_RETRIES`
+   * for a push over a link that failed). Never a secret: oxen reads tokens from its own config.
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Options of {@link OxenCli.run}. */
@@ -417,7 +422,7 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const networkTimeoutMs = options.networkTimeoutMs ?? 600_000;
   const platform = options.platform ?? process.platform;
-  const env = { ...(options.env ?? process.env), NO_COLOR: '1' };
+  const baseEnv = { ...(options.env ?? process.env), NO_COLOR: '1' };
   const mine = new Set<LiveChild>();
 
   const run: OxenCli['run'] = (args, runOptions = {}) =>
@@ -439,6 +444,7 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
         return;
       }
       const onProgress = runOptions.onProgress;
+      const env = runOptions.env ? { ...baseEnv, ...runOptions.env } : baseEnv;
       const flavour = onProgress === undefined ? 'none' : scriptFlavour(platform, env);
       const terminal = flavour !== 'none';
       // Own process group, so a timeout kills oxen and anything it started. Under a terminal,

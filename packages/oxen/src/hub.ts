@@ -105,6 +105,11 @@ export interface OxenHub {
   setBranchHead(name: string, commitId: string, options?: CallOptions): Promise<Branch>;
   deleteBranch(name: string, options?: CallOptions): Promise<void>;
   getCommit(id: string, options?: CallOptions): Promise<Commit>;
+  /**
+   * `POST …/commits/missing`: which of `ids` the server lacks. A commit counts as there only once
+   * its push finished (its node and its dir-hashes, sent last, both arrived).
+   */
+  missingCommits(ids: readonly string[], options?: CallOptions): Promise<string[]>;
   listCommits(
     revision: string,
     page?: { page?: number; pageSize?: number },
@@ -586,6 +591,15 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
         'object',
         `commit ${id}`,
       );
+    },
+    async missingCommits(ids, o) {
+      const body = await call<{ hashes?: unknown }>(
+        'POST',
+        `${repoPath}/commits/missing`,
+        { json: { hashes: ids } },
+        o,
+      );
+      return Array.isArray(body.hashes) ? body.hashes.filter((h): h is string => typeof h === 'string') : [];
     },
     async listCommits(revision, page = {}, o) {
       return call<CommitPage & Envelope>(

@@ -45,6 +45,14 @@ export interface PushOp extends OperationBase {
   readonly lockKey?: string;
   readonly fencingToken?: number;
 }
+/** What a push re-run finds already on the remote of the project's last recorded take. */
+export interface PushResume {
+  readonly partsTotal: number;
+  /** Parts the remote has whole (`commits/missing` does not list them): the push skips them. */
+  readonly partsPresent: number;
+  readonly bytesTotal: number;
+  readonly bytesPresent: number;
+}
 /** Pull `branch`. */
 export interface PullOp extends OperationBase {
   readonly kind: 'pull';
@@ -74,6 +82,8 @@ export interface RunDeps {
   noteGrant(remote: string, key: string, grant: Grant | undefined): void;
   /** Progress of a push or pull, as oxen reports it. */
   progress?(op: PushOp | PullOp, progress: TransferProgress): void;
+  /** A push re-run after a cut, before it sends: how much of the take the remote already has. */
+  resumed?(op: PushOp, resume: PushResume): void;
 }
 
 /**

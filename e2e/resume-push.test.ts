@@ -1,0 +1,98 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorld, json, type World } from './helpers.js';
+
+/**
+ * A take recorded as parts, pushed, cut at 80 %, queued, resumed: real processes (the built CLI,
+ * the fake `oxen`, the fake server). Scaled down: 50 files of 190 KB (9.5 MB, ten parts of
+ * 950 KB) and a 100 KB stream segment for Oxen's 10 MiB, so every file goes in chunks.
+ */
+const FILES = 50;
+const FILE_BYTES = 190_000;
+const scaled = { OXEN_FAKE_SEGMENT_BYTES: '100000', OXEN_FAKE_RETRY_WAIT_MS: '0' };
+
+let world: World;
+beforeAll(async () => {
+  world = await createWorld();
+});
+afterAll(() => world.close());
+
+/** A Logic project: audio in the package's Media folder, the document in Alternatives. */
+const writeTake = (dir: string) => {
+  const media = join(dir, 'Song.logicx', 'Media', 'Audio Files');
+  mkdirSync(media, { recursive: true });
+  mkdirSync(join(dir, 'Song.logicx', 'Alternatives', '000'), { recursive: true });
+  for (let i = 0; i < FILES; i++)
+    writeFileSync(join(media, `Take ${String(i).padStart(2, '0')}.wav`), Buffer.alloc(FILE_BYTES, i + 1));
+  writeFileSync(join(dir, 'Song.logicx', 'Alternatives', '000', 'ProjectData'), 'the arrangement');
+};
+
+describe('21. a take recorded as parts resumes after a cut instead of restarting', () => {
+  it('commit records ten parts, the document last; a push cut at 80 % is queued; the sync sends only the parts not there', async () => {
+    const dir = await world.project('take');
+    writeTake(dir);
+    const commit = await world.run(['commit', '-m', 'vocal comp', '--part-size', '1MB', '--json'], {
+      cwd: dir,
+    });
+    expect(commit.stderr).toBe('');
+    expect(commit.code).toBe(0);
+    const take = json(commit);
+    expect(take.parts).toHaveLength(10);
+    expect(take.parts.map((p: { message: string }) => p.message)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `vocal comp (part ${i + 1} of 10)`),
+    );
+    expect(take.bytes).toBe(FILES * FILE_BYTES + 'the arrangement'.length);
+    const last = (await world.env.oxen(['log', '-n', '1'], dir)).stdout;
+    expect(last).toContain(take.parts[9].commit);
+
+    world.server.clearRequests();
+    await world.server.faults.add({ kind: 'cut', route: '/versions', bytes: Math.round(0.8 * take.bytes) });
+    const push = await world.run(['push', '--json'], { cwd: dir, env: scaled });
+    expect(push.code).toBe(75);
+    expect(json(push)).toMatchObject({ status: 'queued' });
+    const repo = world.server.repo('e2e', 'take')!;
+    const initial = repo.branches.main;
+    expect(initial).not.toBe(take.parts[9].commit);
+    const sentBeforeCut = world.server.receivedBytes('/versions');
+
+    await world.server.faults.online();
+    world.server.clearRequests();
+    const sync = await world.run(['queue', 'sync'], { cwd: dir, env: scaled });
+    expect(sync.code).toBe(0);
+    const resumed = /Resuming the push: (\d+) of 10 parts already on the remote, ([\d.]+) of 9\.5 MB/.exec(
+      sync.stderr,
+    );
+    expect(resumed).not.toBeNull();
+    const present = Number(resumed![1]);
+    expect(present).toBeGreaterThanOrEqual(5);
+    expect(present).toBeLessThan(10);
+    // The remote has the whole take, its head the last part (the document with it).
+    expect(repo.branches.main).toBe(take.parts[9].commit);
+    const head = repo.commits[repo.branches.main!]!;
+    expect(Object.keys(head.tree)).toHaveLength(FILES + 2);
+    const doc = head.tree['Song.logicx/Alternatives/000/ProjectData']!;
+    expect(Buffer.from(repo.objects[doc]!, 'base64').toString()).toBe('the arrangement');
+    // Each part not on the remote went once, in full (a cut part from its start, as Oxen does);
+    // none of the parts already there went again. Audio goes in chunks, raw: exact byte counts.
+    const partMedia = 5 * FILE_BYTES;
+    expect(world.server.receivedBytes('/chunks')).toBe((10 - present) * partMedia);
+    // What the cut cost: the bytes of the unfinished parts sent before the cut, at most two parts
+    // (two commits in flight on this 2-CPU machine's first try; one at a time on the re-run).
+    const wasted = sentBeforeCut - present * partMedia;
+    expect(wasted).toBeLessThanOrEqual(2 * partMedia);
+    expect(readFileSync(join(dir, 'Song.logicx', 'Alternatives', '000', 'ProjectData'), 'utf8')).toBe(
+      'the arrangement',
+    );
+  });
+
+  it('commit refuses while someone else holds the project lock (exit 3), and records nothing', async () => {
+    const dir = await world.project('held');
+    expect((await world.run(['lock', 'acquire'], { cwd: dir, user: 'bob' })).code).toBe(0);
+    writeFileSync(join(dir, 'Bass.wav'), 'bass');
+    const r = await world.run(['commit', '-m', 'bass'], { cwd: dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('bob@e2e holds the lock on this project');
+    expect((await world.env.oxen(['status'], dir)).stdout).toContain('Untracked Files');
+  });
+});

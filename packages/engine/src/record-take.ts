@@ -1,0 +1,85 @@
+import type { LockManager } from '@oxvcs/locks';
+import type { OxenCli } from '@oxvcs/oxen';
+import { classify, isRetryable } from '@oxvcs/retry';
+import { EngineError } from './errors.js';
+import { refuseWhileHeld } from './operations/push.js';
+import { filesUnder, partMessage, planTake, saveTake, type TakeFile, type TakePart } from './take.js';
+
+/** What `commitTake` recorded. */
+export interface TakeReport {
+  readonly message: string;
+  readonly partBytes: number;
+  /** The commits, first to last (the project document is in the last). */
+  readonly parts: ReadonlyArray<TakePart & { readonly commit: string; readonly message: string }>;
+  readonly bytes: number;
+  readonly files: number;
+  /** Parts holding a single file over the part size: a push cut inside one re-sends it whole. */
+  readonly oversized: readonly number[];
+  /** The lock could not be checked (the remote unreachable): the take was recorded anyway. */
+  readonly lockUnchecked?: boolean;
+}
+
+/** Paths passed to one `oxen add` (argument lists stay well under the system's limit). */
+const ADD_BATCH = 100;
+
+/**
+ * Stages the project's changes and records them as size-bounded commits, `MSG (part i of n)`,
+ * the project document last; refused (LockError HELD) while someone else holds a lock covering
+ * `key`. Changes staged before are recorded in part 1 as they are. Offline, the lock cannot be
+ * read: committing is local and the push is checked again when it runs, so the take is recorded.
+ */
+export async function commitTake(
+  deps: { readonly cli: OxenCli; readonly locks: LockManager; readonly root: string; readonly key: string },
+  options: { readonly message: string; readonly partBytes: number; readonly signal?: AbortSignal },
+): Promise<TakeReport> {
+  const { cli, locks, root, key } = deps;
+  let lockUnchecked = false;
+  try {
+    await refuseWhileHeld(locks, key, 'commit', options.signal);
+  } catch (error) {
+    if (!isRetryable(classify(error).kind)) throw error;
+    lockUnchecked = true;
+  }
+  const status = await cli.status();
+  const staged = new Set(status.staged);
+  const changed: TakeFile[] = [
+    ...[...status.modified, ...status.untracked].flatMap((p) => filesUnder(root, p.replace(/\/$/, ''))),
+    ...status.removed.map((path) => ({ path, bytes: 0, removed: true })),
+  ].filter((f) => !staged.has(f.path));
+  if (changed.length === 0 && staged.size === 0)
+    throw new EngineError(
+      'NOTHING_TO_COMMIT',
+      'Nothing to commit: the project has no changes since its last commit.',
+    );
+  const plan = planTake(changed, options.partBytes);
+  // Changes staged before this command are in the first commit, whatever its size.
+  const stagedFiles = [...staged].flatMap((p) => filesUnder(root, p));
+  const parts: TakePart[] =
+    staged.size === 0
+      ? plan
+      : plan.length === 0
+        ? [{ index: 1, paths: [], bytes: stagedFiles.reduce((n, f) => n + f.bytes, 0), oversized: false }]
+        : plan.map((p, i) =>
+            i === 0 ? { ...p, bytes: p.bytes + stagedFiles.reduce((n, f) => n + f.bytes, 0) } : p,
+          );
+  const recorded: Array<TakePart & { commit: string; message: string }> = [];
+  for (const part of parts) {
+    for (let i = 0; i < part.paths.length; i += ADD_BATCH) await cli.add(part.paths.slice(i, i + ADD_BATCH));
+    const message = partMessage(options.message, part.index, parts.length);
+    recorded.push({ ...part, message, commit: await cli.commit(message) });
+  }
+  saveTake(root, {
+    message: options.message,
+    partBytes: options.partBytes,
+    parts: recorded.map((p) => ({ commit: p.commit, bytes: p.bytes, files: p.paths.length })),
+  });
+  return {
+    message: options.message,
+    partBytes: options.partBytes,
+    parts: recorded,
+    bytes: recorded.reduce((n, p) => n + p.bytes, 0),
+    files: recorded.reduce((n, p) => n + p.paths.length, 0) + stagedFiles.length,
+    oversized: recorded.filter((p) => p.oversized).map((p) => p.index),
+    ...(lockUnchecked ? { lockUnchecked } : {}),
+  };
+}

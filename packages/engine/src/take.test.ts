@@ -1,0 +1,61 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isProjectDocument, partMessage, planTake, type TakeFile } from './take.js';
+
+const file = fc.record({
+  path: fc.oneof(
+    fc.stringMatching(/^Song\.logicx\/Media\/Audio Files\/[a-z]{1,6}\.wav$/),
+    fc.stringMatching(/^Song\.logicx\/Alternatives\/00[0-2]\/[A-Za-z]{1,11}$/),
+    fc.stringMatching(/^[a-z]{1,6}\/[a-z]{1,6}\.wav$/),
+  ),
+  bytes: fc.integer({ min: 0, max: 3_000 }),
+  removed: fc.boolean(),
+});
+const files = fc.uniqueArray(file, { selector: (f) => f.path, maxLength: 60 });
+
+describe('planTake', () => {
+  it('every file once; parts within the budget unless one file alone is over it; document and removals last', () => {
+    fc.assert(
+      fc.property(files, fc.integer({ min: 1, max: 5_000 }), (input: TakeFile[], budget) => {
+        const plan = planTake(input, budget);
+        const planned = plan.flatMap((p) => p.paths);
+        expect([...planned].sort()).toEqual(input.map((f) => f.path).sort());
+        const bytes = new Map(input.map((f) => [f.path, f.bytes]));
+        for (const part of plan) {
+          const sizes = part.paths.map((p) => bytes.get(p)!);
+          expect(part.bytes).toBe(sizes.reduce((n, b) => n + b, 0));
+          expect(part.oversized).toBe(sizes.some((b) => b > budget));
+          if (part.bytes > budget) expect(part.paths).toHaveLength(1);
+        }
+        // The document and removals come after every media file.
+        const late = (p: string) => input.some((f) => f.path === p && (f.removed || isProjectDocument(p)));
+        const firstLate = planned.findIndex(late);
+        if (firstLate >= 0) expect(planned.slice(firstLate).every(late)).toBe(true);
+        expect(plan.map((p) => p.index)).toEqual(plan.map((_, i) => i + 1));
+      }),
+    );
+  });
+
+  it('ten ~200 MB parts for a 2 GB take of 300 files, the project document in the last', () => {
+    const take: TakeFile[] = Array.from({ length: 300 }, (_, i) => ({
+      path: `Song.logicx/Media/Audio Files/Take ${String(i).padStart(3, '0')}.wav`,
+      bytes: 6_600_000,
+    }));
+    take.push({ path: 'Song.logicx/Alternatives/000/ProjectData', bytes: 2_000_000 });
+    const plan = planTake(take, 200_000_000);
+    expect(plan).toHaveLength(10);
+    expect(plan.at(-1)!.paths).toContain('Song.logicx/Alternatives/000/ProjectData');
+    expect(plan.every((p) => p.bytes <= 200_000_000)).toBe(true);
+  });
+});
+
+describe('isProjectDocument and partMessage', () => {
+  it('a .logicx package outside Media is the document; audio is not', () => {
+    expect(isProjectDocument('Song.logicx/Alternatives/000/ProjectData')).toBe(true);
+    expect(isProjectDocument('Album/Song.logicx/Resources/ProjectInformation.plist')).toBe(true);
+    expect(isProjectDocument('Song.logicx/Media/Audio Files/Vox.wav')).toBe(false);
+    expect(isProjectDocument('Bounces/Mix.wav')).toBe(false);
+    expect(partMessage('comp', 3, 10)).toBe('comp (part 3 of 10)');
+    expect(partMessage('comp', 1, 1)).toBe('comp');
+  });
+});

@@ -1,0 +1,122 @@
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Recording a take as commit-sized checkpoints. Oxen 0.54 resumes a cut push only at commit
+ * boundaries (a commit the server has whole is skipped, every other is sent again in full), so a
+ * take recorded as size-bounded parts re-sends at most about one part after a cut.
+ */
+
+/** Default part size: 200 MB, ten parts for a 2 GB take. */
+export const DEFAULT_PART_BYTES = 200_000_000;
+
+/** A changed file of the take: its path in the repository and its size (0 when removed). */
+export interface TakeFile {
+  readonly path: string;
+  readonly bytes: number;
+  /** Removed from the working copy (staged as a removal). */
+  readonly removed?: boolean;
+}
+
+/** One commit of a take. */
+export interface TakePart {
+  /** 1-based. */
+  readonly index: number;
+  readonly paths: readonly string[];
+  readonly bytes: number;
+  /** True when a single file alone is over the part size: this part cannot resume midway. */
+  readonly oversized: boolean;
+}
+
+/**
+ * The project document: what Logic opens, so it is recorded last and the branch head is a whole
+ * project whenever the branch moves. In a `.logicx` package, everything outside its `Media/` and
+ * `Audio Files/` folders (`Alternatives/…/ProjectData`, `Resources/`, metadata); elsewhere, files
+ * named `ProjectData` or ending in `.logicx`, `.band` or `.song`.
+ */
+export function isProjectDocument(path: string): boolean {
+  const inPackage = /(^|\/)[^/]+\.logicx\/(.*)$/.exec(path);
+  if (inPackage) return !/^(Media|Audio Files)\//.test(inPackage[2]!);
+  return /(^|\/)ProjectData$|\.(logicx|band|song)$/i.test(path);
+}
+
+/**
+ * Splits a take into parts of at most `partBytes` (a single larger file makes a part of its own):
+ * media first, in path order, then the project document and removals, so nothing of the document
+ * is recorded before the last media file. Pure.
+ */
+export function planTake(files: readonly TakeFile[], partBytes: number): TakePart[] {
+  const byPath = (a: TakeFile, b: TakeFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  const last = files.filter((f) => f.removed || isProjectDocument(f.path)).sort(byPath);
+  const media = files.filter((f) => !f.removed && !isProjectDocument(f.path)).sort(byPath);
+  const groups: TakeFile[][] = [];
+  let current: TakeFile[] = [];
+  let size = 0;
+  // One stream, media then the document: the document shares the last media part when it fits.
+  for (const file of [...media, ...last]) {
+    if (current.length > 0 && size + file.bytes > partBytes) {
+      groups.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(file);
+    size += file.bytes;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups.map((group, i) => ({
+    index: i + 1,
+    paths: group.map((f) => f.path),
+    bytes: group.reduce((n, f) => n + f.bytes, 0),
+    oversized: group.some((f) => f.bytes > partBytes),
+  }));
+}
+
+/** The commit message of part `index` of `count`: `MSG (part i of n)`; one part keeps `MSG`. */
+export const partMessage = (message: string, index: number, count: number) =>
+  count === 1 ? message : `${message} (part ${index} of ${count})`;
+
+/** A take as recorded: its parts' commits and sizes (`.oxen/oxvcs-take.json`). */
+export interface TakeRecord {
+  readonly message: string;
+  readonly partBytes: number;
+  readonly parts: ReadonlyArray<{ readonly commit: string; readonly bytes: number; readonly files: number }>;
+}
+
+const takeFile = (projectDir: string) => join(projectDir, '.oxen', 'oxvcs-take.json');
+
+/** Keeps the last recorded take beside the repository, for the resume report of its push. */
+export function saveTake(projectDir: string, take: TakeRecord): void {
+  const file = takeFile(projectDir);
+  writeFileSync(`${file}.tmp`, JSON.stringify(take));
+  renameSync(`${file}.tmp`, file);
+}
+
+/** The last recorded take of `projectDir`, if any (a file that does not parse counts as none). */
+export function loadTake(projectDir: string): TakeRecord | undefined {
+  const file = takeFile(projectDir);
+  if (!existsSync(file)) return undefined;
+  try {
+    const take = JSON.parse(readFileSync(file, 'utf8')) as TakeRecord;
+    return Array.isArray(take.parts) ? take : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The files under `dir` (a path inside `root`, `''` for the root), `.oxen` left out: real oxen
+ * lists an untracked folder as the folder, so its files are found here.
+ */
+export function filesUnder(root: string, dir: string): TakeFile[] {
+  const full = join(root, dir);
+  const stat = statSync(full, { throwIfNoEntry: false });
+  if (!stat) return [];
+  if (stat.isFile()) return [{ path: dir, bytes: stat.size }];
+  if (!stat.isDirectory()) return [];
+  const out: TakeFile[] = [];
+  for (const entry of readdirSync(full, { withFileTypes: true })) {
+    if (entry.name === '.oxen') continue;
+    out.push(...filesUnder(root, dir ? `${dir}/${entry.name}` : entry.name));
+  }
+  return out;
+}
