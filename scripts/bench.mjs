@@ -514,6 +514,18 @@ add(
   `${far1000.toFixed(0)} ops/s`,
   '≥ 25 ops/s',
 );
+process.stderr.write('Push resume\n');
+{
+  const { pushResumeFigures, pushResumeRow } = await import('./bench-push-resume.mjs');
+  const [at80, at79] = await pushResumeFigures();
+  process.stderr.write(`push resume: ${pushResumeRow(at80, at79)}\n`);
+  add(
+    'push',
+    'resume of a take recorded as parts (`oxenvcs commit`), cut, queued, `queue sync`',
+    pushResumeRow(at80, at79),
+    '≤ 12 % (one commit: 100 %)',
+  );
+}
 add(
   'memory',
   'peak RSS of this benchmark process',
@@ -539,6 +551,6 @@ const sha = (() => {
 process.stdout.write(`\n${table}\n`);
 writeFileSync(
   join(root, 'BENCHMARKS.md'),
-  `# Benchmarks\n\nCommand: \`pnpm bench\` (scripts/bench.mjs) · commit ${sha}\nMachine: ${machine}\nDate: ${new Date().toISOString()}\n\nMedians of repeated runs; the fake oxen-server runs in the benchmark's own process on loopback.\n\n${table}\n\nComparison: Git LFS takes one \`POST /locks\` round trip because its server implements locking; a\nstock Oxen remote has no lock API, so oxvcs builds compare-and-swap from branch creation on one\nlock table per repository: probe the ticket after the one it last saw (a cached read), prepare\nthe next table on a scratch branch, claim the next ticket; a renew or release of your own lease\nskips the probe. The original tool needed about a dozen oxen subprocesses and a fixed 2 s sleep.\n`,
+  `# Benchmarks\n\nCommand: \`pnpm bench\` (scripts/bench.mjs) · commit ${sha}\nMachine: ${machine}\nDate: ${new Date().toISOString()}\n\nMedians of repeated runs; the fake oxen-server runs in the benchmark's own process on loopback.\n\n${table}\n\nComparison: Git LFS takes one \`POST /locks\` round trip because its server implements locking; a\nstock Oxen remote has no lock API, so oxvcs builds compare-and-swap from branch creation on one\nlock table per repository: probe the ticket after the one it last saw (a cached read), prepare\nthe next table on a scratch branch, claim the next ticket; a renew or release of your own lease\nskips the probe. The original tool needed about a dozen oxen subprocesses and a fixed 2 s sleep.\n\nPush resume: re-sent = bytes on the wire over both pushes beyond one uncut push of the same take\n(fake oxen with a 64 KB stream segment for Oxen's 10 MiB; \`node scripts/bench-push-resume.mjs\` alone).\n`,
 );
 process.stderr.write('\nWrote BENCHMARKS.md\n');

@@ -1,5 +1,6 @@
 import type { LockManager } from '@oxvcs/locks';
 import { checkName, refuse } from '../input.js';
+import type { TakeRecord } from '../take.js';
 import { collapseIntoLast, lastSegment } from './shared.js';
 import type { OperationSpec, PushOp, PushResume, RunDeps } from './types.js';
 
@@ -10,18 +11,29 @@ import type { OperationSpec, PushOp, PushResume, RunDeps } from './types.js';
  */
 export const RESUME_ENV: Readonly<Record<string, string>> = { OXEN_NUM_THREADS: '1', OXEN_NUM_RETRIES: '20' };
 
-/**
- * How much of the last recorded take of the project is already on the remote, by
- * `POST …/commits/missing`; undefined when the branch head is not a recorded take's last part, or
- * the question fails (the push itself then says what is wrong).
- */
-async function resumeFacts(op: PushOp, deps: RunDeps, signal: AbortSignal): Promise<PushResume | undefined> {
+/** Oxen's settings for the push of a recorded take: one commit (part) in flight. */
+export const ONE_PART_ENV: Readonly<Record<string, string>> = { OXEN_NUM_THREADS: '1' };
+
+/** The project's last recorded take, when the branch's head is its last part (one local `oxen log`). */
+async function headTake(op: PushOp, deps: RunDeps): Promise<TakeRecord | undefined> {
   const { loadTake } = await import('../take.js');
   const take = loadTake(op.projectDir);
   const last = take?.parts.at(-1);
   if (!take || !last) return undefined;
   const [head] = await deps.cliFor(op.projectDir).log(1, op.branch);
-  if (head?.id !== last.commit) return undefined;
+  return head?.id === last.commit ? take : undefined;
+}
+
+/**
+ * How much of `take` is already on the remote, by `POST …/commits/missing`; undefined when the
+ * question fails (the push itself then says what is wrong).
+ */
+async function resumeFacts(
+  op: PushOp,
+  deps: RunDeps,
+  take: TakeRecord,
+  signal: AbortSignal,
+): Promise<PushResume | undefined> {
   try {
     const missing = new Set(
       await deps.hubFor(op.remote).missingCommits(
@@ -99,15 +111,17 @@ export const push: OperationSpec<PushOp> = {
       const remote = await deps.hubFor(op.remote).findBranch(op.branch, { signal: ctx.signal });
       if (local && remote?.commit_id === local.id) return { upToDate: true, commit: local.id };
     }
-    // A re-run after a cut: say what is already there, and send one commit at a time with more
-    // chunk retries (a link that failed once is likely to fail again).
-    const resume = ctx.verifyFirst ? await resumeFacts(op, deps, ctx.signal) : undefined;
+    // A take recorded as parts goes one part at a time, so a cut costs at most the part in flight;
+    // a re-run after a cut says what is already there and adds chunk retries (a link that failed
+    // once is likely to fail again).
+    const take = await headTake(op, deps);
+    const resume = ctx.verifyFirst && take ? await resumeFacts(op, deps, take, ctx.signal) : undefined;
     if (resume) deps.resumed?.(op, resume);
     const { remoteNameFor } = await import('./remote-name.js');
     const result = await cli.push(remoteNameFor(op.projectDir, op.remote), op.branch, {
       signal: ctx.signal,
       onProgress: (p) => deps.progress?.(op, p),
-      ...(ctx.verifyFirst ? { env: RESUME_ENV } : {}),
+      ...(ctx.verifyFirst ? { env: RESUME_ENV } : take ? { env: ONE_PART_ENV } : {}),
     });
     return {
       upToDate: result.upToDate,
