@@ -55,6 +55,11 @@ describe('21. a take recorded as parts resumes after a cut instead of restarting
     const initial = repo.branches.main;
     expect(initial).not.toBe(take.parts[9].commit);
     const sentBeforeCut = world.server.receivedBytes('/versions');
+    // `queue status` shows the queued push as a take whose push stopped partway.
+    const status = await world.run(['queue', 'status'], { cwd: dir });
+    expect(status.stdout).toContain(
+      'A take of 10 parts (9.5 MB), its push stopped before the end: parts already on the remote are skipped when it runs again',
+    );
 
     await world.server.faults.online();
     world.server.clearRequests();

@@ -70,4 +70,12 @@ export {
 export { holderIdentity, type ProjectInfo, resolveProject } from './project.js';
 export type { TakeReport } from './record-take.js';
 export { type GrantNote, type HeartbeatNote, stateFiles } from './state.js';
-export { DEFAULT_PART_BYTES, isProjectDocument, planTake, type TakeFile, type TakePart } from './take.js';
+export {
+  DEFAULT_PART_BYTES,
+  isProjectDocument,
+  loadTake,
+  planTake,
+  type TakeFile,
+  type TakePart,
+  type TakeRecord,
+} from './take.js';

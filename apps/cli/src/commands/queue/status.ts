@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
 import { ago, moment, shortId } from '../../output.js';
-import { entryJson, entryReason } from '../../render.js';
+import { entryJson, entryReason, sizeText } from '../../render.js';
 
 /** Pending entries listed by default: a page a person reads; `--all` and `--json` list every one. */
 const PAGE = 50;
@@ -37,7 +37,12 @@ export class QueueStatusCommand extends BaseCommand {
     const describe = this.describe;
     // Loaded with the engine already. A running entry whose process is gone (killed, or stopped
     // before it could put the entry back) is not running: the next sync checks, then replays it.
-    const { isRunning } = await import('../../engine.js');
+    const { isRunning, loadTake } = await import('../../engine.js');
+    /** A push tried before (it did not finish) of a project whose head is a recorded take. */
+    const partlyPushed = (e: (typeof entries)[number]) =>
+      e.operation.kind === 'push' && (e.verifyFirst || e.attempts > 0)
+        ? loadTake(e.operation.projectDir)
+        : undefined;
     const runningMark = (e: (typeof entries)[number]) =>
       e.runner && !isRunning(e.runner)
         ? ' [interrupted: the next sync checks the remote, then replays it]'
@@ -78,6 +83,11 @@ export class QueueStatusCommand extends BaseCommand {
           if (e.notBefore && Date.parse(e.notBefore) > now)
             ui.out(`     Next try after ${moment(e.notBefore, now)}`);
           if (e.reason) ui.out(`     ${entryReason(e, '', now)}`);
+          const take = partlyPushed(e);
+          if (take)
+            ui.out(
+              `     A take of ${take.parts.length} parts (${sizeText(take.parts.reduce((n, p) => n + p.bytes, 0))}), its push stopped before the end: parts already on the remote are skipped when it runs again`,
+            );
         });
         if (failed.length > 0) {
           ui.out('');
