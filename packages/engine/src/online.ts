@@ -274,9 +274,10 @@ export function createOnline(core: Core): Online {
   const runSync = async (signal?: AbortSignal, force = false, projectDir?: string): Promise<RunSummary> =>
     runQueue<Operation>(getQueue(), {
       executors,
-      // Lanes of different projects may run at once; lock operations of one repository share its
-      // lock table, so running them side by side only makes them race for the same ticket.
-      concurrency: 4,
+      // Lanes of different projects run side by side; lock operations of one repository share its
+      // lock table, so they run one at a time (side by side they would only race for one ticket).
+      concurrency: 8,
+      exclusive: (op) => (op.kind.endsWith('-lock') ? `lock-table ${op.remote}` : undefined),
       retryPolicy: policyFor,
       budget: createRetryBudget(),
       force,

@@ -458,6 +458,46 @@ describe('parallel replay', () => {
     }
   });
 
+  it('operations with the same exclusive key never run at once, even in different lanes; other keys run beside them', async () => {
+    // 8 projects on 4 servers: two lanes share each server (as two folders share a repository's lock table).
+    for (let i = 0; i < 48; i++) {
+      const p = i % 8;
+      await queue.enqueue({
+        operation: {
+          kind: 'reserve',
+          project: `/p${p}`,
+          server: `http://localhost:3000/ns/s${p % 4}`,
+          seat: `s${p}`,
+          guest: 'g',
+          holdMs: 60_000,
+        },
+      });
+    }
+    const running = new Map<string, number>();
+    let peakPerKey = 0;
+    let peak = 0;
+    let now = 0;
+    const exec = async (op: BookingOp) => {
+      const n = (running.get(op.server) ?? 0) + 1;
+      running.set(op.server, n);
+      peakPerKey = Math.max(peakPerKey, n);
+      peak = Math.max(peak, ++now);
+      await realSleep(2);
+      running.set(op.server, running.get(op.server)! - 1);
+      now -= 1;
+      return undefined;
+    };
+    const summary = await runQueue(queue, {
+      executors: { reserve: exec },
+      retryPolicy: policy,
+      concurrency: 8,
+      exclusive: (op) => op.server,
+    });
+    expect(summary).toMatchObject({ done: 48, failed: 0, remaining: 0 });
+    expect(peakPerKey).toBe(1);
+    expect(peak).toBe(4);
+  });
+
   it('a server that does not answer defers only its own entries; other servers replay meanwhile', async () => {
     for (let i = 0; i < 30; i++) {
       const down = i % 3 === 0;

@@ -110,6 +110,12 @@ export interface RunOptions<Op extends Operation = Operation> {
    * when it has none
    */
   readonly groupOf?: (operation: Op) => string;
+  /**
+   * Operations with the same key never run at the same time, even in different lanes (e.g. lock
+   * operations on one repository, which share its lock table and would only race each other);
+   * undefined: no such limit for that operation.
+   */
+  readonly exclusive?: (operation: Op) => string | undefined;
   /** Longest backoff stored on an entry between runs, in ms. @default 300000 */
   readonly maxDeferMs?: number;
   readonly clock?: { now(): number };
@@ -379,6 +385,8 @@ export async function runQueue<Op extends Operation>(
    * written, or given back unstarted and waiting to be written: id → remote.
    */
   const inFlight = new Map<string, string>();
+  /** The {@link RunOptions.exclusive} key of each entry in flight that has one. */
+  const exclusiveKeys = new Map<string, string>();
   /**
    * Claimed (durably `running`, so no other process takes them) and not started yet: each starts
    * as soon as a slot frees, without waiting for a write. Claims run one window ahead of the
@@ -524,13 +532,25 @@ export async function runQueue<Op extends Operation>(
         if (!recording.has(id)) probing.set(remote, (probing.get(remote) ?? 0) + 1);
       }
       const claimed: Array<{ entry: QueueEntry<Op>; remote: string }> = [];
+      // Keys of the operations still in flight (not being recorded now): one at a time per key.
+      const exclusiveOf = options.exclusive;
+      const busy = new Set<string>();
+      if (exclusiveOf) {
+        for (const id of inFlight.keys()) {
+          const key = recording.has(id) ? undefined : exclusiveKeys.get(id);
+          if (key !== undefined) busy.add(key);
+        }
+      }
       for (const e of plan.ready) {
         if (claimed.length >= free) break;
+        const key = exclusiveOf?.(e.operation);
+        if (key !== undefined && busy.has(key)) continue;
         const remote = remoteOf(e.operation);
         // Until a remote has answered in this run, one entry at a time probes it: a remote that is
         // down costs one entry's retries, not one per lane.
         if (!nowUp.has(remote) && (probing.get(remote) ?? 0) > 0) continue;
         probing.set(remote, (probing.get(remote) ?? 0) + 1);
+        if (key !== undefined) busy.add(key);
         e.status = 'running';
         e.attempts += 1;
         e.runner = { ...runnerHere(), since: iso(now) };
@@ -558,9 +578,13 @@ export async function runQueue<Op extends Operation>(
 
     sharing = step.others;
     for (const remote of step.nowUp) up.add(remote);
-    for (const id of giveBack) inFlight.delete(id);
+    for (const id of giveBack) {
+      inFlight.delete(id);
+      exclusiveKeys.delete(id);
+    }
     for (const { item, final } of step.recorded) {
       inFlight.delete(item.entry.id);
+      exclusiveKeys.delete(item.entry.id);
       if (!final) continue;
       if (final.status === 'done') {
         counts.done += 1;
@@ -596,6 +620,8 @@ export async function runQueue<Op extends Operation>(
     for (const { entry, remote } of step.claimed) {
       started += 1;
       inFlight.set(entry.id, remote);
+      const key = options.exclusive?.(entry.operation);
+      if (key !== undefined) exclusiveKeys.set(entry.id, key);
       backlog.push({ entry, remote });
     }
     // Priority between lanes holds in the backlog too (a stable sort keeps the claim order).
