@@ -251,8 +251,9 @@ export function applyRecords<Op extends Operation>(
 
 /**
  * What a transaction changed, as a record's `set` and `del`: `before` is what was read (`index` its
- * index), `copies` maps each shallow copy handed to the transaction to its place in `before`, and
- * `after` is what the transaction left. Undefined when the order after is not the one
+ * index), `copies` maps each shallow copy handed to the transaction to its place in `before`
+ * (undefined: the transaction got the entries themselves and replaced any it changed), and `after`
+ * is what the transaction left. Undefined when the order after is not the one
  * {@link applyRecords} would give (then a whole snapshot is written instead). An entry is changed
  * when any of its own fields is another value than before: a transaction changes an entry by
  * assigning its fields, and replaces a nested value (history, runner, reason…) rather than
@@ -261,7 +262,7 @@ export function applyRecords<Op extends Operation>(
 export function diffEntries<Op extends Operation>(
   before: readonly QueueEntry<Op>[],
   index: IdIndex,
-  copies: ReadonlyMap<QueueEntry<Op>, number>,
+  copies: ReadonlyMap<QueueEntry<Op>, number> | undefined,
   after: readonly QueueEntry<Op>[],
 ): { set: QueueEntry<Op>[]; del: string[] } | undefined {
   const set: QueueEntry<Op>[] = [];
@@ -269,7 +270,7 @@ export function diffEntries<Op extends Operation>(
   let last = -1;
   let added: Set<string> | undefined;
   for (const e of after) {
-    let at = copies.get(e);
+    let at = copies?.get(e);
     const copy = at !== undefined;
     // Another object: a replacement of the entry with its id, or a new entry.
     if (at === undefined) at = index.get(e.id);
@@ -284,7 +285,7 @@ export function diffEntries<Op extends Operation>(
     if (added || at <= last || kept[at]) return undefined;
     last = at;
     kept[at] = 1;
-    if (!copy || changed(before[at]!, e)) set.push(e);
+    if (copy ? changed(before[at]!, e) : e !== before[at]) set.push(e);
   }
   const del: string[] = [];
   for (let i = 0; i < before.length; i++) if (!kept[i]) del.push(before[i]!.id);

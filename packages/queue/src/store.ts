@@ -525,7 +525,9 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
   // read; a holder that took the lock over has also swept this writer's temp file away, so a
   // writer paused past that check cannot rename either. Either way nothing is overwritten: the
   // step is redone on a fresh read.
-  const update = <T>(fn: (data: QueueFile<Op>) => T): Promise<T> =>
+  // `pure`: `fn` never changes an entry object in place (it replaces, adds or removes entries), so
+  // it gets the entries as read, and an entry is changed exactly when its object is another.
+  const update = <T>(fn: (data: QueueFile<Op>) => T, pure = false): Promise<T> =>
     oneAtATime(resolvePath(lockPath), async () => {
       for (let attempt = 1; ; attempt += 1) {
         const lock = await takeLock();
@@ -537,14 +539,16 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
           }
           const state = readState();
           const before = state.entries;
-          const copies = new Map<QueueEntry<Op>, number>();
+          const copies = pure ? undefined : new Map<QueueEntry<Op>, number>();
           const data: QueueFile<Op> = {
             version: SCHEMA_VERSION,
-            entries: before.map((e, i) => {
-              const copy = { ...e };
-              copies.set(copy, i);
-              return copy;
-            }),
+            entries: copies
+              ? before.map((e, i) => {
+                  const copy = { ...e };
+                  copies.set(copy, i);
+                  return copy;
+                })
+              : before.slice(),
           };
           const result = fn(data);
           const after = pruneFinished(rules, data.entries, clock.now(), retention) ?? data.entries;
@@ -651,7 +655,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       const removed = data.entries.length - keep.length;
       data.entries = keep;
       return removed;
-    });
+    }, true);
   };
 
   const resolve = (entries: QueueEntry<Op>[], idOrPrefix: string): QueueEntry<Op> => {
@@ -715,7 +719,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
         const { entries: next, decision } = applyEnqueue(rules, data.entries, incoming, now);
         if (decision.outcome !== 'duplicate') data.entries = next;
         return decision;
-      });
+      }, true);
       if (decision.outcome === 'duplicate' || !decision.entry) {
         throw new QueueError(
           'DUPLICATE',
