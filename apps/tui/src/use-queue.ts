@@ -1,11 +1,11 @@
-import { stat } from 'node:fs/promises';
 import type { Engine } from '@oxvcs/engine';
 import { type Dispatch, useEffect } from 'react';
 import type { Action, Row } from './reducer.js';
 
 /**
- * Follows the queue file: re-reads it (without taking its lock) whenever its size or mtime
- * changes, checked every `pollMs`, so changes by the CLI or another process show within a second.
+ * Follows the queue: re-reads it (without taking its lock) whenever its stamp (the stats of the
+ * snapshot and its journal) changes, checked every `pollMs`, so changes by the CLI or another
+ * process show within a second.
  */
 export function useQueue(
   engine: Engine,
@@ -18,8 +18,7 @@ export function useQueue(
     let signature = '';
     const load = async (force = false) => {
       try {
-        const s = await stat(engine.queue.file).catch(() => undefined);
-        const next = s ? `${s.mtimeMs}:${s.size}` : 'none';
+        const next = engine.queue.stamp();
         if (!force && next === signature) return;
         signature = next;
         const entries = await engine.queue.list();

@@ -26,6 +26,7 @@ import {
   readJournal,
   removeJournals,
   START,
+  storedStamp,
 } from './journal.js';
 import { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
 import {
@@ -218,6 +219,11 @@ export interface Queue<Op extends Operation = Operation> {
   transact<T>(fn: (entries: QueueEntry<Op>[]) => T): Promise<T>;
   /** Entries left `running` by a process that died → pending, marked to verify first. */
   recover(): Promise<QueueEntry<Op>[]>;
+  /**
+   * A cheap mark of the stored queue (file stats only, nothing parsed) that changes with every
+   * write: a follower re-reads only when it changed. `none` when there is no queue file.
+   */
+  stamp(): string;
 }
 
 // Loaded on first enqueue: read-only commands (queue status) never pay for it.
@@ -852,6 +858,10 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       return stats;
     },
     transact,
+    stamp() {
+      const stamp = storedStamp(file);
+      return stamp ? `${stamp.mtimeMs}:${stamp.size}` : 'none';
+    },
     recover() {
       return transact((entries) =>
         recoverInterrupted(entries, new Date(clock.now()).toISOString(), historyLimit),
