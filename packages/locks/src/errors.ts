@@ -1,8 +1,11 @@
 import { type ErrorKind, OxvcsError } from '@oxvcs/retry';
+import type { Waiter } from './line.js';
 
 /** Codes of {@link LockError}. */
 export type LockErrorCode =
   | 'HELD'
+  /** You are in line for the lock (`acquire` with `line`): not granted yet; ask again later. */
+  | 'WAITING'
   /** The table was busy: every claim until the call's deadline lost a race (nobody holds the key). */
   | 'BUSY'
   /** The change would make the table bigger than readers accept; nothing was written. */
@@ -18,6 +21,7 @@ export type LockErrorCode =
 
 const KIND: Record<LockErrorCode, ErrorKind> = {
   HELD: 'conflict',
+  WAITING: 'conflict',
   BUSY: 'conflict',
   TABLE_FULL: 'permanent',
   NOT_HOLDER: 'conflict',
@@ -46,6 +50,12 @@ export interface LockErrorFacts {
   readonly heldKey?: string;
   /** CORRUPT_RECORD: the author of the invalid record's commit. */
   readonly writtenBy?: string;
+  /** HELD: others wait in line for it (a plain acquire does not jump the line). */
+  readonly inLine?: boolean;
+  /** WAITING: your place in line (1 = first), since when you wait, and the whole line. */
+  readonly position?: number;
+  readonly since?: string;
+  readonly waiters?: readonly Waiter[];
   readonly cause?: unknown;
 }
 
@@ -68,6 +78,10 @@ export class LockError extends OxvcsError {
   readonly ticket?: string;
   readonly writtenBy?: string;
   readonly heldKey?: string;
+  readonly inLine?: boolean;
+  readonly position?: number;
+  readonly since?: string;
+  readonly waiters?: readonly Waiter[];
 
   constructor(code: LockErrorCode, message: string, facts: LockErrorFacts = {}) {
     super(message, facts.cause === undefined ? undefined : { cause: facts.cause });

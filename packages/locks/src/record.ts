@@ -1,4 +1,5 @@
 import { clipServerText } from '@oxvcs/oxen';
+import type { Waiter } from './line.js';
 
 /** Lock vocabulary shared by the table, the manager and callers: who asks, leases, states, bounds. */
 
@@ -31,8 +32,14 @@ export function cleanText(value: string, max = MAX_TEXT): string {
  */
 export const EXPIRY_MARGIN_MS = 5_000;
 
-/** The state of a lock as a user sees it. */
-export type LockState =
+/**
+ * The state of a lock as a user sees it, with who waits in line for it (live waiters on it and on
+ * overlapping keys, first first) when anyone does.
+ */
+export type LockState = LockStateOnly & { readonly waiters?: readonly Waiter[] };
+
+/** {@link LockState} without the line. */
+export type LockStateOnly =
   | { readonly state: 'unlocked'; readonly key: string; readonly lastHolder?: string }
   | { readonly state: 'held-by-you'; readonly key: string; readonly lease: Lease }
   | { readonly state: 'held-by-other'; readonly key: string; readonly lease: Lease }
