@@ -85,6 +85,7 @@ const VALUE_NAMES: Readonly<Record<string, string>> = {
   '--timeout': 'HOURS',
   '--comment': 'TEXT',
   '--reason': 'TEXT',
+  '--max-wait': 'DURATION',
 };
 const nameValues = (text: string) =>
   text.replace(/(--[a-z][a-z-]*) #0\b/g, (all, name: string) =>

@@ -21,7 +21,8 @@ export type LockErrorCode =
 
 const KIND: Record<LockErrorCode, ErrorKind> = {
   HELD: 'conflict',
-  WAITING: 'conflict',
+  // Not a failure: ask again after `retryAfterMs` (a queue defers the entry that long).
+  WAITING: 'rate-limited',
   BUSY: 'conflict',
   TABLE_FULL: 'permanent',
   NOT_HOLDER: 'conflict',
@@ -56,6 +57,8 @@ export interface LockErrorFacts {
   readonly position?: number;
   readonly since?: string;
   readonly waiters?: readonly Waiter[];
+  /** WAITING: when to ask again (keeps the place, and grants the lock when the turn has come). */
+  readonly retryAfterMs?: number;
   readonly cause?: unknown;
 }
 

@@ -91,6 +91,8 @@ export interface LineOptions {
    * of it has gone. @default 300000 (5 minutes)
    */
   readonly leaseMs?: number;
+  /** When to ask again, as `WAITING` says (`retryAfterMs`). @default a third of `leaseMs` */
+  readonly recheckMs?: number;
 }
 
 /** Default {@link LineOptions.leaseMs}. */
@@ -312,10 +314,12 @@ export function createLockManager(options: LockManagerOptions): LockManager {
   const inLine = (
     snap: Snapshot,
     key: string,
-    id: string,
+    line: LineOptions,
     leaseMs: number,
     lease: Lease | undefined,
   ): Step<Grant> => {
+    const { id } = line;
+    const recheck = line.recheckMs ?? Math.floor(leaseMs / 3);
     const top = snap.state.effective;
     const at = snap.serverNow ?? top?.committedAt ?? 0;
     const mineIn = (t: ChainTicket | undefined) =>
@@ -332,6 +336,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
         queue,
         place?.position ?? queue.length,
         place?.since ?? new Date(at).toISOString(),
+        recheck,
       );
     };
     const place = mineIn(top);
@@ -386,7 +391,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
           !first ||
           (first.key === key && first.holder === identity.holder && first.machineId === identity.machineId);
         if (line && (heldNow || (!extending && !myTurn)))
-          return inLine(snap, key, line.id, waiterLease, heldNow);
+          return inLine(snap, key, line, waiterLease, heldNow);
         if (heldNow) throw heldError(heldNow, key);
         if (!extending && first && !myTurn) throw inLineError(first, key);
         if (own && extending) {

@@ -50,6 +50,7 @@ export const waitingError = (
   line: readonly Waiter[],
   position: number,
   since: string,
+  retryAfterMs: number,
 ) =>
   new LockError(
     'WAITING',
@@ -59,6 +60,7 @@ export const waitingError = (
       position,
       since,
       waiters: line,
+      retryAfterMs,
       ...(lease
         ? {
             holder: lease.holder,
