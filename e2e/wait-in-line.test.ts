@@ -25,6 +25,8 @@ function start(args: string[], cwd: string, user: string, env: Record<string, st
       PATH: `${notifiers.dir}:${world.envFor(user).PATH ?? ''}`,
       // Look at the line often: the test is about order, not about the default 5 s.
       OXENVCS_LOCK_WAIT_POLL_SECONDS: '0.2',
+      // The fake notifiers stand in for the desktop's (helpers.ts turns notifications off).
+      OXENVCS_UI_NOTIFICATIONS: 'true',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,6 +48,7 @@ describe('lock acquire --wait: two homes, real processes, the testkit server (is
   it('Bob waits behind Ada (everyone sees it); Ada releases; Bob gets the lock, is told, and gets a desktop notification; Carol’s Ctrl-C leaves the line', async () => {
     const dir = await world.project('wait-line');
     expect((await world.run(['lock', 'acquire'], { cwd: dir, user: 'ada' })).code).toBe(0);
+    const sent = notifiers.calls('notify-send').length;
 
     const bob = start(['lock', 'acquire', '--wait'], dir, 'bob');
     await vi.waitFor(
@@ -87,11 +90,11 @@ describe('lock acquire --wait: two homes, real processes, the testkit server (is
     expect(await bob.exited).toBe(0);
     expect(bob.out.stdout).toMatch(/Your turn: lock acquired after waiting \d+(s|m)/);
     expect(bob.out.stdout).toMatch(/Holder: bob@e2e/);
-    await vi.waitFor(() => expect(notifiers.calls('notify-send')).toHaveLength(1), {
+    await vi.waitFor(() => expect(notifiers.calls('notify-send')).toHaveLength(sent + 1), {
       timeout: 600_000,
       interval: 50,
     });
-    expect(notifiers.calls('notify-send')[0]?.slice(2)).toEqual([
+    expect(notifiers.calls('notify-send')[sent]?.slice(2)).toEqual([
       'Your turn: lock acquired',
       `wait-line is yours now (${/after waiting \d+(s|m)/.exec(bob.out.stdout)?.[0]}).`,
     ]);
@@ -117,5 +120,31 @@ describe('lock acquire --wait: two homes, real processes, the testkit server (is
       (await world.run(['lock', 'acquire', '--max-wait', 'soon'], { cwd: dir, user: 'bob' })).stderr,
     ).toMatch(/--max-wait must be a duration/);
     expect(notifiers.calls('notify-send')).toHaveLength(before);
+  });
+});
+
+describe('a keep-alive that loses the lock notifies (issue 22)', () => {
+  it('broken by Bob with a reason: `lock heartbeat` ends (exit 1) and a desktop notification says so, with why', async () => {
+    const dir = await world.project('keepalive-notify');
+    expect((await world.run(['lock', 'acquire'], { cwd: dir, user: 'ada' })).code).toBe(0);
+    const before = notifiers.calls('notify-send').length;
+    const keeper = start(['lock', 'heartbeat'], dir, 'ada', {
+      OXENVCS_LOCK_HEARTBEAT_INTERVAL_SECONDS: '0.3',
+    });
+    await vi.waitFor(() => expect(keeper.out.stderr).toMatch(/Keeping the lock alive/), {
+      timeout: 600_000,
+      interval: 50,
+    });
+    expect(
+      (await world.run(['lock', 'break', '--force', '--reason', 'deadline'], { cwd: dir, user: 'bob' })).code,
+    ).toBe(0);
+    expect(await keeper.exited).toBe(1);
+    await vi.waitFor(() => expect(notifiers.calls('notify-send')).toHaveLength(before + 1), {
+      timeout: 600_000,
+      interval: 50,
+    });
+    const [title, body] = notifiers.calls('notify-send')[before]?.slice(2) ?? [];
+    expect(title).toBe('Lock lost: stop editing');
+    expect(body).toMatch(/^keepalive-notify is no longer yours: .*broken by bob@e2e: deadline/);
   });
 });
