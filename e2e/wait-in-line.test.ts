@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { join } from 'node:path';
 import { type FakeNotifiers, fakeNotifiers } from '@oxvcs/oxen-testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLI, createWorld, json, type World } from './helpers.js';
@@ -146,5 +147,50 @@ describe('a keep-alive that loses the lock notifies (issue 22)', () => {
     const [title, body] = notifiers.calls('notify-send')[before]?.slice(2) ?? [];
     expect(title).toBe('Lock lost: stop editing');
     expect(body).toMatch(/^keepalive-notify is no longer yours: .*broken by bob@e2e: deadline/);
+  });
+});
+
+describe('a queued acquire waits its turn in line (issue 22 §1)', () => {
+  it('typed offline while Ada holds the lock: the sync leaves it queued and in line; after Ada’s release the next sync grants it, says so, and notifies', async () => {
+    const dir = await world.project('queued-line');
+    expect((await world.run(['lock', 'acquire'], { cwd: dir, user: 'ada' })).code).toBe(0);
+    await world.server.faults.offline();
+    expect((await world.run(['lock', 'acquire'], { cwd: dir, user: 'bob' })).code).toBe(75);
+    await world.server.faults.online();
+    const notify = {
+      PATH: `${notifiers.dir}:${world.envFor('bob').PATH ?? ''}`,
+      OXENVCS_UI_NOTIFICATIONS: 'true',
+    };
+    const first = await world.run(['queue', 'sync'], { cwd: dir, user: 'bob', env: notify });
+    expect(first.code).toBe(75);
+    expect(first.stderr).toMatch(
+      /Still queued: Acquire lock for queued-line — waiting in line for the lock \(others are ahead\), next look /,
+    );
+    expect(
+      json(await world.run(['lock', 'status', '--json'], { cwd: dir, user: 'ada' })).lock.waiters,
+    ).toMatchObject([{ holder: 'bob@e2e', position: 1 }]);
+    expect((await world.run(['lock', 'release'], { cwd: dir, user: 'ada' })).code).toBe(0);
+    // The entry's look-again time (90 s) passes: made due at once in the queue file.
+    const file = join(world.home('bob'), 'queue.json');
+    const queue = JSON.parse(readFileSync(file, 'utf8')) as { entries: { notBefore?: string }[] };
+    for (const e of queue.entries) delete e.notBefore;
+    writeFileSync(file, JSON.stringify(queue));
+    const sent = notifiers.calls('notify-send').length;
+    const second = await world.run(['queue', 'sync'], { cwd: dir, user: 'bob', env: notify });
+    expect(second.code).toBe(0);
+    expect(second.stderr).toMatch(
+      /Completed: Acquire lock for queued-line \(it waited in line; your turn came, the lock is yours\)/,
+    );
+    await vi.waitFor(() => expect(notifiers.calls('notify-send')).toHaveLength(sent + 1), {
+      timeout: 600_000,
+      interval: 50,
+    });
+    expect(notifiers.calls('notify-send')[sent]?.slice(2)).toEqual([
+      'Your turn: lock acquired',
+      'Acquire lock for queued-line: done after waiting in line; the lock is yours.',
+    ]);
+    expect(json(await world.run(['lock', 'status', '--json'], { cwd: dir, user: 'bob' })).lock.state).toBe(
+      'held-by-you',
+    );
   });
 });

@@ -1,4 +1,4 @@
-import type { Waiter, WaitProgress } from '@oxvcs/engine';
+import type { QueueEntry, Waiter, WaitProgress } from '@oxvcs/engine';
 import { UsageError } from 'clipanion';
 import { safeText, span } from './output.js';
 
@@ -76,3 +76,7 @@ export function parseWait(value: string, flag = '--max-wait'): number {
   }
   return Math.round(ms);
 }
+
+/** A queued acquisition that waited in line and is now done: its turn came during a sync. */
+export const grantedAfterWaiting = (entry: QueueEntry): boolean =>
+  entry.status === 'done' && entry.operation.kind === 'acquire-lock' && entry.lastError?.code === 'WAITING';
