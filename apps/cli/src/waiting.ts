@@ -80,3 +80,7 @@ export function parseWait(value: string, flag = '--max-wait'): number {
 /** A queued acquisition that waited in line and is now done: its turn came during a sync. */
 export const grantedAfterWaiting = (entry: QueueEntry): boolean =>
   entry.status === 'done' && entry.operation.kind === 'acquire-lock' && entry.lastError?.code === 'WAITING';
+
+/** The lock's name in a notification: the project folder's name, or the key of a folder lock. */
+export const lockName = (p: { root: string; key: string }) =>
+  safeText(p.key === '.' ? (p.root.split(/[\\/]/).filter(Boolean).pop() ?? p.root) : p.key);

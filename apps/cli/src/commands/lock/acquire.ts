@@ -3,7 +3,7 @@ import { BaseCommand, behindJson, parseHours, type Report, TIMEOUT_RANGE } from 
 import { startKeepAlive } from '../../keep-alive.js';
 import { EXIT, jsonLine, safeText, shortId } from '../../output.js';
 import { renderLease, renewedHeadline } from '../../render.js';
-import { parseWait, waitedWords, waitingLine } from '../../waiting.js';
+import { lockName, parseWait, waitedWords, waitingLine } from '../../waiting.js';
 
 /** `oxenvcs lock acquire`: take the project's exclusive lock, or queue the request when offline. */
 export class LockAcquireCommand extends BaseCommand {
@@ -149,7 +149,7 @@ export class LockAcquireCommand extends BaseCommand {
       const where = engine.project();
       await engine.notify(
         'Your turn: lock acquired',
-        `${where.key === '.' ? safeText(where.root.split(/[\\/]/).pop() ?? where.root) : safeText(where.key)} is yours now (${waitedWords(lease.waitedMs ?? 0)}).`,
+        `${lockName(where)} is yours now (${waitedWords(lease.waitedMs ?? 0)}).`,
       );
     }
     const keep = this.keepAlive ?? engine.config.lock.keep_alive;

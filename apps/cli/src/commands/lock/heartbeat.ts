@@ -2,6 +2,7 @@ import type { Engine } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
 import { EXIT, humanText } from '../../output.js';
+import { lockName } from '../../waiting.js';
 
 /** `oxenvcs lock heartbeat`: renew in the foreground until interrupted. */
 export class LockHeartbeatCommand extends BaseCommand {
@@ -24,11 +25,10 @@ export class LockHeartbeatCommand extends BaseCommand {
   /** A desktop notification that the keep-alive lost the lock (broken, taken over, lapsed), with why. */
   private async notifyLost(engine: Engine): Promise<void> {
     const p = engine.project();
-    const name = p.key === '.' ? (p.root.split(/[\\/]/).pop() ?? p.root) : p.key;
     const reason = (await engine.keepAlive()).note?.reason;
     await engine.notify(
       'Lock lost: stop editing',
-      `${name} is no longer yours${reason ? `: ${humanText(reason)}` : ''}`,
+      `${lockName(p)} is no longer yours${reason ? `: ${humanText(reason)}` : ''}`,
     );
   }
 
