@@ -1,4 +1,4 @@
-import { EXPIRY_MARGIN_MS, type Identity, MAX_ID } from './record.js';
+import { EXPIRY_MARGIN_MS, type Identity, isId, isTime } from './record.js';
 
 /**
  * Waiting in line for a lock, as pure functions over the lock table. A waiter is a record in the
@@ -50,14 +50,8 @@ export interface Waiter {
 export type Lines = Readonly<Record<string, readonly TableWaiter[]>>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const id = (v: unknown): v is string =>
-  typeof v === 'string' &&
-  v.length > 0 &&
-  v.length <= MAX_ID &&
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: identifiers may not hold them
-  !/[\u0000-\u001f\u007f-\u009f]/.test(v);
-const when = (v: unknown): v is string | undefined =>
-  v === undefined || (typeof v === 'string' && v.length <= 64 && Number.isFinite(Date.parse(v)));
+const id = isId;
+const when = isTime;
 
 /** Parses one key's line from a record (untrusted input), or undefined when it is not valid. */
 export function parseLine(v: unknown): TableWaiter[] | undefined {

@@ -3,9 +3,10 @@ import {
   cleanText,
   EXPIRY_MARGIN_MS,
   type Identity,
+  isId,
+  isTime,
   type Lease,
   type LockState,
-  MAX_ID,
   MAX_TEXT,
   MAX_TTL_MS,
 } from './record.js';
@@ -135,16 +136,10 @@ export interface ChainTicket {
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-const id = (v: unknown): v is string =>
-  typeof v === 'string' &&
-  v.length > 0 &&
-  v.length <= MAX_ID &&
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: identifiers may not hold them
-  !/[\u0000-\u001f\u007f-\u009f]/.test(v);
+const id = isId;
 const text = (v: unknown): v is string | undefined =>
   v === undefined || (typeof v === 'string' && v.length <= MAX_TEXT);
-const when = (v: unknown): v is string | undefined =>
-  v === undefined || (typeof v === 'string' && v.length <= 64 && Number.isFinite(Date.parse(v)));
+const when = isTime;
 const keyOk = (k: string) =>
   k.length > 0 &&
   k.length <= 1024 &&
