@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
+import { createEngine } from '@oxvcs/engine';
 import { type FakeNotifiers, fakeNotifiers } from '@oxvcs/oxen-testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLI, createWorld, json, type World } from './helpers.js';
@@ -170,11 +170,10 @@ describe('a queued acquire waits its turn in line (issue 22 §1)', () => {
       json(await world.run(['lock', 'status', '--json'], { cwd: dir, user: 'ada' })).lock.waiters,
     ).toMatchObject([{ holder: 'bob@e2e', position: 1 }]);
     expect((await world.run(['lock', 'release'], { cwd: dir, user: 'ada' })).code).toBe(0);
-    // The entry's look-again time (90 s) passes: made due at once in the queue file.
-    const file = join(world.home('bob'), 'queue.json');
-    const queue = JSON.parse(readFileSync(file, 'utf8')) as { entries: { notBefore?: string }[] };
-    for (const e of queue.entries) delete e.notBefore;
-    writeFileSync(file, JSON.stringify(queue));
+    // The entry's look-again time (90 s) passes: made due at once, through the queue's own API.
+    await createEngine({ cwd: dir, env: world.envFor('bob') }).queue.transact((entries) => {
+      for (const e of entries) delete e.notBefore;
+    });
     const sent = notifiers.calls('notify-send').length;
     const second = await world.run(['queue', 'sync'], { cwd: dir, user: 'bob', env: notify });
     expect(second.code).toBe(0);
