@@ -11,16 +11,19 @@ afterAll(() => world.close());
 const told = (stderr: string) => stderr.split('\n').filter((l) => l.includes('while you were away'));
 
 /**
- * Ada queues a lock acquisition on the train; Bob takes the lock meanwhile; a scheduled
- * `queue sync --json` (its output goes to a log) replays Ada's queue while she is away, and fails.
+ * Ada holds the lock and queues a renewal on the train; Bob breaks the lock and takes it meanwhile;
+ * a scheduled `queue sync --json` (its output goes to a log) replays Ada's queue while she is away,
+ * and fails. (A queued acquisition would not fail: it waits its turn in line, issue 22.)
  */
 async function failWhileAway(name: string) {
   const dir = await world.project(name);
+  expect((await world.run(['lock', 'acquire'], { cwd: dir })).code).toBe(0);
   await world.server.faults.offline();
-  const queued = await world.run(['lock', 'acquire', '--json'], { cwd: dir });
+  const queued = await world.run(['lock', 'renew', '--json'], { cwd: dir });
   expect(queued.code).toBe(75);
   await world.server.faults.online();
   const bob = await world.env.cloneProject(`${name}-bob`, world.server.repoUrl('e2e', name));
+  expect((await world.run(['lock', 'break', '--force'], { cwd: bob, user: 'bob' })).code).toBe(0);
   expect((await world.run(['lock', 'acquire'], { cwd: bob, user: 'bob' })).code).toBe(0);
   const sync = await world.run(['queue', 'sync', '--json'], { cwd: dir });
   expect(json(sync).summary).toMatchObject({ failed: 1 });
@@ -38,7 +41,7 @@ describe('16. what happened while you were away', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
       new RegExp(
-        `^\\[x\\] Failed while you were away: Acquire lock for away \\(${id}\\): .*bob@e2e.* — retry it with \`oxenvcs queue retry ${id}\` or remove it with \`oxenvcs queue remove ${id}\`$`,
+        `^\\[x\\] Failed while you were away: Renew lock for away \\(${id}\\): .*bob@e2e.* — retry it with \`oxenvcs queue retry ${id}\` or remove it with \`oxenvcs queue remove ${id}\`$`,
       ),
     );
     // Once: the command after that says nothing more of it.
@@ -49,7 +52,7 @@ describe('16. what happened while you were away', () => {
   it('queue status is looking: it lists the failure with its reason, and nothing is told after it', async () => {
     const { dir, id } = await failWhileAway('away-status');
     const status = await world.run(['queue', 'status'], { cwd: dir });
-    expect(status.stdout).toMatch(new RegExp(`${id} Acquire lock for away-status: .*bob@e2e`));
+    expect(status.stdout).toMatch(new RegExp(`${id} Renew lock for away-status: .*bob@e2e`));
     expect(told(status.stderr)).toEqual([]);
     expect(told((await world.run(['lock', 'status'], { cwd: dir })).stderr)).toEqual([]);
   });

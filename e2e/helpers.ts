@@ -52,6 +52,8 @@ export async function createWorld(options: { seed?: number } = {}): Promise<Worl
     OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
     OXENVCS_RETRY_INITIAL_BACKOFF_MS: '20',
     OXENVCS_RETRY_MAX_BACKOFF_MS: '200',
+    // No real desktop notification from a test run (wait-in-line.test.ts turns them on, with fakes).
+    OXENVCS_UI_NOTIFICATIONS: 'false',
   });
   return {
     server,

@@ -5,6 +5,7 @@ import type { CliContext } from './context.js';
 import { lockErrorWords } from './lock-words.js';
 import { createUi, EXIT, humanText, jsonLine, safeText, shortId, type Ui } from './output.js';
 import { type Describe, type InputFacts, inputWords, renderEvent } from './render.js';
+import { grantedAfterWaiting } from './waiting.js';
 
 /** What a command returns: one report serving both human output and `--json`. */
 export interface Report {
@@ -155,6 +156,8 @@ export abstract class BaseCommand extends Command<CliContext> {
   #engine: Engine | undefined;
   /** Ids of entries this command showed as they failed or expired (a sync's own lines). */
   readonly #shownLive: string[] = [];
+  /** Queued acquisitions that waited in line and were granted by a sync this command ran. */
+  readonly #granted: QueueEntry[] = [];
 
   protected abstract run(): Promise<Report>;
 
@@ -180,6 +183,12 @@ export abstract class BaseCommand extends Command<CliContext> {
       command: ['oxenvcs', ...this.commandPath].join(' '),
       onEvent: (event: EngineEvent) => {
         this.noteShown(event);
+        if (
+          event.type === 'sync' &&
+          event.event.type === 'entry-done' &&
+          grantedAfterWaiting(event.event.entry)
+        )
+          this.#granted.push(event.event.entry);
         if (!this.observe(event)) renderEvent(this.ui, event, this.describe);
       },
     });
@@ -263,6 +272,19 @@ export abstract class BaseCommand extends Command<CliContext> {
     }
   }
 
+  /** A desktop notification for each queued acquisition whose turn in line came during this command. */
+  private async notifyGranted(): Promise<void> {
+    const engine = this.#engine;
+    for (const entry of this.#granted.splice(0)) {
+      await engine
+        ?.notify(
+          'Your turn: lock acquired',
+          `${this.describe(entry)}: done after waiting in line; the lock is yours.`,
+        )
+        .catch(() => undefined);
+    }
+  }
+
   async execute(): Promise<number> {
     this.ui = createUi({
       stdout: this.context.stdout,
@@ -288,6 +310,7 @@ export abstract class BaseCommand extends Command<CliContext> {
       this.ui.clearProgress();
       code = this.fail(error);
     }
+    await this.notifyGranted();
     await this.afterShown();
     return code;
   }

@@ -99,7 +99,7 @@ describe('oxenvcs in-process', () => {
     const status = await oxenvcs(['queue', 'status']);
     expect(status.out).toContain('Pending: 1');
     expect(status.out).toMatch(
-      /1\. Acquire lock for cli\d+ \(\d+s ago\)\n {5}ID: [0-9a-z]{8} \| Priority: 100 \| Attempts: 0\/10/,
+      /1\. Acquire lock for cli\d+ \(\d+s ago\)\n {5}ID: [0-9a-z]{8} \| Priority: 100 \| Attempts: 0\/\d+/,
     );
   });
 

@@ -88,6 +88,7 @@ const VALUE_NAMES: Readonly<Record<string, string>> = {
   '--reason': 'TEXT',
   '--message': 'MESSAGE',
   '--part-size': 'SIZE',
+  '--max-wait': 'DURATION',
 };
 const nameValues = (text: string) =>
   text.replace(/(--[a-z][a-z-]*) #0\b/g, (all, name: string) =>

@@ -8,6 +8,7 @@ import type {
   RunSummary,
 } from '@oxvcs/engine';
 import { humanText, moment, safeText, shortId, type Ui } from './output.js';
+import { grantedAfterWaiting } from './waiting.js';
 
 /** A short description of an entry (the engine's own `describeOperation`, loaded with the engine). */
 export type Describe = (entry: QueueEntry) => string;
@@ -177,13 +178,18 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
       else if (e.type === 'entry-retry' && e.event.type === 'retry-scheduled') {
         ui.progress(`${ui.mark('warn')} ${describe(e.entry)}: ${humanText(e.event.message)}`);
         if (!ui.tty) ui.err(`   ${describe(e.entry)}: ${humanText(e.event.message)}`);
-      } else if (e.type === 'entry-done') ui.err(`${ui.mark('ok')} Completed: ${describe(e.entry)}`);
+      } else if (e.type === 'entry-done')
+        ui.err(
+          `${ui.mark('ok')} Completed: ${describe(e.entry)}${grantedAfterWaiting(e.entry) ? ' (it waited in line; your turn came, the lock is yours)' : ''}`,
+        );
       else if (e.type === 'entry-failed')
         ui.err(
           `${ui.mark('fail')} Failed: ${describe(e.entry)} (${shortId(e.entry.id)}): ${entryReason(e.entry)}`,
         );
       else if (e.type === 'entry-deferred')
-        ui.err(`${ui.mark('warn')} Still queued: ${describe(e.entry)} — next try ${moment(e.until)}`);
+        ui.err(
+          `${ui.mark('warn')} Still queued: ${describe(e.entry)} — ${e.entry.lastError?.code === 'WAITING' ? 'waiting in line for the lock (others are ahead), next look' : 'next try'} ${moment(e.until)}`,
+        );
       else if (e.type === 'entry-expired')
         ui.err(
           `${ui.mark('warn')} Expired: ${describe(e.entry)} (${entryReason(e.entry, 'too old to run')})`,

@@ -61,6 +61,20 @@ export function lockLine(lock: LockState | undefined, now: number): string {
 }
 
 /**
+ * Who waits in line for the lock, for the end of the header's lock line (terminal-safe): ` · bob
+ * is waiting since 12:10`, or with more ` · waiting: bob since 12:10, carol since 12:14`; empty
+ * when nobody waits. Names are said as people say them (`bob@studio` → `bob`).
+ */
+export function waitingText(lock: LockState | undefined, now: number): string {
+  const line = lock?.waiters ?? [];
+  const name = (holder: string) => safe(holder.split('@')[0] || holder);
+  const [first] = line;
+  if (!first) return '';
+  if (line.length === 1) return ` · ${name(first.holder)} is waiting since ${clock(first.since, now)}`;
+  return ` · waiting: ${line.map((w) => `${name(w.holder)} since ${clock(w.since, now)}`).join(', ')}`;
+}
+
+/**
  * The footer's key hints, fitted to `width`: the least used hints go first, so `? help` and
  * `q quit` are always shown (the status on the left is shortened last).
  */

@@ -28,11 +28,12 @@ describe('configuration layers', () => {
       renew_before_minutes: 30,
       heartbeat_interval_seconds: 0,
       keep_alive: false,
+      wait_poll_seconds: 5,
     });
     expect(config.retry.max_retries).toBe(2);
     expect(config.retry.initial_backoff_ms).toBe(DEFAULT_CONFIG.retry.initial_backoff_ms);
     expect(config.queue.auto_sync).toBe(false);
-    expect(config.ui).toEqual({ colour: true, emoji: false });
+    expect(config.ui).toEqual({ colour: true, emoji: false, notifications: true });
     const flags = loadConfig({
       env: { ...env, OXENVCS_LOCK_TIMEOUT_HOURS: '5' },
       projectRoot: project,

@@ -26,13 +26,20 @@ export interface Config {
     readonly heartbeat_interval_seconds: number;
     /** `lock acquire` starts a background keep-alive unless `--no-keep-alive`. */
     readonly keep_alive: boolean;
+    /** `lock acquire --wait` looks at the line every … seconds (a read; a write only to keep the place). */
+    readonly wait_poll_seconds: number;
   };
   readonly queue: {
     readonly auto_sync: boolean;
     readonly max_attempts: number;
     readonly retention_days: number;
   };
-  readonly ui: { readonly colour: boolean; readonly emoji: boolean };
+  readonly ui: {
+    readonly colour: boolean;
+    readonly emoji: boolean;
+    /** Desktop notifications (a waited-for lock granted, a keep-alive losing the lock). */
+    readonly notifications: boolean;
+  };
 }
 
 type Kind = 'int' | 'number' | 'bool';
@@ -54,13 +61,18 @@ const SCHEMA: Record<string, Record<string, { kind: Kind; min: number; max?: num
     renew_before_minutes: { kind: 'number', min: 0 },
     heartbeat_interval_seconds: { kind: 'number', min: 0 },
     keep_alive: { kind: 'bool', min: 0 },
+    wait_poll_seconds: { kind: 'number', min: 0.1, max: 600 },
   },
   queue: {
     auto_sync: { kind: 'bool', min: 0 },
     max_attempts: { kind: 'int', min: 1, max: 1000 },
     retention_days: { kind: 'number', min: 0.001 },
   },
-  ui: { colour: { kind: 'bool', min: 0 }, emoji: { kind: 'bool', min: 0 } },
+  ui: {
+    colour: { kind: 'bool', min: 0 },
+    emoji: { kind: 'bool', min: 0 },
+    notifications: { kind: 'bool', min: 0 },
+  },
 };
 
 /** Defaults (the original's: lock ops 5 retries 1 s → 15 s, 4 h locks, 5 s connectivity timeout). */
@@ -78,9 +90,10 @@ export const DEFAULT_CONFIG: Config = {
     renew_before_minutes: 30,
     heartbeat_interval_seconds: 0,
     keep_alive: false,
+    wait_poll_seconds: 5,
   },
   queue: { auto_sync: true, max_attempts: 10, retention_days: 7 },
-  ui: { colour: true, emoji: true },
+  ui: { colour: true, emoji: true, notifications: true },
 };
 
 /** Where oxvcs keeps its files. */

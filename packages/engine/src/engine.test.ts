@@ -256,3 +256,54 @@ describe('bounded, scoped online commands (issue 14 §4, issue 15)', () => {
     expect(await done).toBe('stopped');
   });
 });
+
+describe('a queued acquire waits its turn in line (issue 22 §1)', () => {
+  const others: string[] = [];
+  afterAll(() => {
+    for (const h of others) rmSync(h, { recursive: true, force: true });
+  });
+
+  it('offline, Ada’s acquire is queued while Bob holds the lock; replayed, it joins the line and stays pending (not failed); Carol cannot jump it; after Bob’s release the next sync grants it to Ada', async () => {
+    const homeOf = () => {
+      const h = mkdtempSync(join(tmpdir(), 'oxvcs-wait-'));
+      others.push(h);
+      return h;
+    };
+    const [bobHome, carolHome] = [homeOf(), homeOf()];
+    const ada = () => engineFor();
+    const bob = () => engineFor('bob@studio', bobHome);
+    const carol = () => engineFor('carol@mac', carolHome);
+    expect((await bob().lockAcquire({ ttlHours: 1 })).status).toBe('done');
+
+    await server.faults.offline();
+    const queued = await ada().lockAcquire({ ttlHours: 1 });
+    expect(queued.status).toBe('queued');
+    await server.faults.clear();
+
+    const first = await ada().sync();
+    expect(first.summary).toMatchObject({ failed: 0 });
+    const [entry] = await ada().queue.list();
+    expect(entry).toMatchObject({
+      status: 'pending',
+      operation: { kind: 'acquire-lock', waitInLine: true },
+      lastError: { code: 'WAITING' },
+    });
+    // Everyone sees Ada in line, the holder included.
+    const seen = await bob().lockStatus();
+    expect(seen.state?.waiters?.map((w) => [w.holder, w.position])).toEqual([['ada@laptop', 1]]);
+
+    expect((await bob().lockRelease()).status).toBe('done');
+    // Free, but Ada is first in line: a plain acquire does not jump it.
+    await expect(carol().lockAcquire({ ttlHours: 1 })).rejects.toMatchObject({ code: 'HELD', inLine: true });
+
+    // The entry's look-again time passes (90 s; here made due at once), and the next sync grants it.
+    await ada().queue.transact((entries) => {
+      for (const e of entries) delete e.notBefore;
+    });
+    const second = await ada().sync();
+    expect(second.summary).toMatchObject({ done: 1, failed: 0 });
+    const status = await ada().lockStatus();
+    expect(status.state).toMatchObject({ state: 'held-by-you' });
+    expect(status.state?.waiters).toBeUndefined();
+  });
+});

@@ -10,11 +10,13 @@ import {
 import type { ConnectivityResult, RetryEvent } from '@oxvcs/retry';
 import { awayFile, whileAway } from './away.js';
 import { type Config, type ConfigOverrides, loadConfig, type Paths, resolvePaths } from './config.js';
+import { createNotifier, type NotifyResult } from './notify.js';
 import type { Online } from './online.js';
 import { legacyEntries, type Operation, type OxvcsEntry, RULES } from './operations/index.js';
 import { type ProjectInfo, projectRoot, resolveProject } from './project.js';
 import type { TakeReport } from './record-take.js';
 import { type GrantNote, grantId, type HeartbeatNote, readState, stateFiles } from './state.js';
+import type { LockWaitOptions } from './wait-turn.js';
 
 /** A queue entry of an oxvcs operation. */
 export type QueueEntry = OxvcsEntry;
@@ -154,7 +156,16 @@ export interface Engine {
   /** The project (throws NOT_A_REPOSITORY / NO_REMOTE / REMOTE_URL_INVALID with what to do). */
   project(): ProjectInfo;
   connectivity(force?: boolean): Promise<ConnectivityResult>;
-  lockAcquire(options?: { ttlHours?: number; comment?: string }): Promise<Outcome<Grant>>;
+  /**
+   * Takes the lock. With `wait`, waits its turn in line (first come, first served) until granted,
+   * `maxWaitMs` (WAIT_ENDED) or abort; the grant then says `waited` and `waitedMs`. Offline, or
+   * behind queued work, it is queued; a queued acquisition waits in line when replayed.
+   */
+  lockAcquire(options?: {
+    ttlHours?: number;
+    comment?: string;
+    wait?: LockWaitOptions;
+  }): Promise<Outcome<Grant & { waited?: boolean; waitedMs?: number }>>;
   lockRelease(): Promise<Outcome<{ released: boolean; previous: LockState['state'] }>>;
   lockRenew(options?: { ttlHours?: number }): Promise<Outcome<Grant>>;
   /** `markSeen`: the user is shown the report (a lost keep-alive is then not shown again). */
@@ -172,6 +183,11 @@ export interface Engine {
   stopKeepAlive(): Promise<{ stopped: boolean; pid?: number }>;
   /** What this machine last knew of its lease on the current lock (a local note; the remote is the truth). */
   knownLease(): GrantNote | undefined;
+  /**
+   * A desktop notification (macOS `osascript`, elsewhere `notify-send`, when on `PATH`), unless
+   * `ui.notifications = false`. The apps word it; never put a secret in it.
+   */
+  notify(title: string, body: string): Promise<NotifyResult>;
   /** Keeps the lock alive until `signal` aborts; resolves with the final heartbeat state. */
   heartbeat(options: { signal: AbortSignal; ttlHours?: number }): Promise<'lost' | 'stopped'>;
   push(branch?: string): Promise<Outcome<Record<string, unknown>>>;
@@ -329,6 +345,8 @@ export function createEngine(options: EngineOptions): Engine {
     lockList: async () => (await net()).lockList(),
     lockBreak: async (o) => (await net()).lockBreak(o),
     heartbeat: async (o) => (await net()).heartbeat(o),
+    notify: (title, body) =>
+      createNotifier({ enabled: getConfig().ui.notifications, env: options.env }).notify(title, body),
     knownLease() {
       const p = getProject();
       return readState<Record<string, GrantNote>>(files.grants, {})[grantId(p.remote.url, p.key)];

@@ -18,7 +18,9 @@ export type EngineErrorCode =
   /** A keep-alive already renews this lock on this machine. */
   | 'KEEPALIVE_RUNNING'
   /** `commit` found no change to record. */
-  | 'NOTHING_TO_COMMIT';
+  | 'NOTHING_TO_COMMIT'
+  /** `lock acquire --wait --max-wait`: the wait ran out before the lock was yours (`waitedMs`); the line was left. */
+  | 'WAIT_ENDED';
 
 /** Failures of the engine's own: configuration, input, state files. */
 export class EngineError extends OxvcsError {
@@ -39,6 +41,8 @@ export class EngineError extends OxvcsError {
   readonly repository?: string;
   /** The project folder concerned (PROJECT_GONE). */
   readonly project?: string;
+  /** WAIT_ENDED: how long the wait lasted. */
+  readonly waitedMs?: number;
 
   constructor(
     code: EngineErrorCode,
@@ -52,6 +56,7 @@ export class EngineError extends OxvcsError {
       value?: string;
       repository?: string;
       project?: string;
+      waitedMs?: number;
     } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

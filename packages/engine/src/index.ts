@@ -1,7 +1,14 @@
 // Types and helpers of the lower layers that apps need to render results (apps import only the engine).
 
 export { isRunning } from '@oxvcs/durable';
-export { type Grant, type HeartbeatEvent, type Lease, LockError, type LockState } from '@oxvcs/locks';
+export {
+  type Grant,
+  type HeartbeatEvent,
+  type Lease,
+  LockError,
+  type LockState,
+  type Waiter,
+} from '@oxvcs/locks';
 export { OxenError } from '@oxvcs/oxen';
 export {
   type EntryReason,
@@ -48,6 +55,14 @@ export {
   MAX_NAME_LENGTH,
 } from './input.js';
 export {
+  createNotifier,
+  findOnPath,
+  type Notifier,
+  type NotifierOptions,
+  type NotifyResult,
+  notifierCommand,
+} from './notify.js';
+export {
   type AcquireLockOp,
   describeOperation,
   type EngineReasonCode,
@@ -79,3 +94,4 @@ export {
   type TakePart,
   type TakeRecord,
 } from './take.js';
+export { type LockWaitOptions, type WaitedGrant, type WaitProgress, waitTurn } from './wait-turn.js';

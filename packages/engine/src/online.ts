@@ -41,9 +41,11 @@ import type { Core, Engine, Outcome, QueuedOutcome } from './engine.js';
 import { EngineError } from './errors.js';
 import { checkName, checkText, refuse } from './input.js';
 import { fileChainCache, fileKeyStore, heartbeatFile } from './lock-state.js';
+import { QUEUED_RECHECK_MS } from './operations/acquire-lock.js';
 import { executorsFor, type Operation, RULES, type RunDeps, specOf } from './operations/index.js';
 import { holderIdentity } from './project.js';
 import { type GrantNote, grantId, type HeartbeatNote, readState, writeState } from './state.js';
+import { waitTurn } from './wait-turn.js';
 
 /** The engine's network half: everything that talks to the remote or the oxen CLI. */
 export type Online = Pick<
@@ -302,10 +304,16 @@ export function createOnline(core: Core): Online {
     tried = false,
   ): Promise<Extract<Outcome<never>, { status: 'queued' }>> => {
     const { ttlMs, expiresAt } = specOf(op).expiry(op, getConfig().queue.retention_days * DAY);
+    // A queued acquisition waits its turn in line when it meets a held lock: each look is an
+    // attempt, so its attempts are bounded by its expiry, not by the usual count.
+    const waits = op.kind === 'acquire-lock';
     const { entry, outcome, affected } = await getQueue().enqueue({
-      operation: op,
+      operation: waits ? { ...op, waitInLine: true } : op,
       idempotencyKey: nonce,
       ttlMs,
+      ...(waits
+        ? { maxAttempts: getConfig().queue.max_attempts + Math.ceil(ttlMs / QUEUED_RECHECK_MS) }
+        : {}),
       ...(expiresAt ? { expiresAt } : {}),
       ...(tried ? { verifyFirst: true } : {}),
     });
@@ -525,7 +533,7 @@ export function createOnline(core: Core): Online {
       const ttlMs = ttlFrom(o.ttlHours);
       // The record keeps at most MAX_TEXT characters: a longer comment is refused, not cut.
       if (o.comment !== undefined) refuse(o.comment, checkText('comment', o.comment, MAX_TEXT));
-      return runOrQueue<Grant & Record<string, unknown>>({
+      const op: Operation = {
         kind: 'acquire-lock',
         projectDir: p.root,
         remote: p.remote.url,
@@ -533,7 +541,24 @@ export function createOnline(core: Core): Online {
         ttlMs,
         holder: p.holder,
         ...(o.comment ? { comment: o.comment } : {}),
-      });
+      };
+      // Waiting in line needs the remote now; offline, or behind this project's queued work, the
+      // acquisition is queued as usual, and waits its turn in line when it is replayed.
+      if (o.wait && (await connectivity()).state !== 'offline' && (await getQueue().ahead(op)).length === 0) {
+        const grant = await waitTurn(
+          {
+            manager: locksFor(p.remote.url, p.holder),
+            key: p.key,
+            ttlMs,
+            lookMs: interactiveMs(),
+            ...(o.comment ? { comment: o.comment } : {}),
+          },
+          { pollMs: getConfig().lock.wait_poll_seconds * 1000, ...o.wait },
+        );
+        noteGrant(p.remote.url, p.key, grant);
+        return { status: 'done', result: grant };
+      }
+      return runOrQueue<Grant & Record<string, unknown>>(op);
     },
 
     async lockRelease() {

@@ -238,7 +238,7 @@ describe('causal replay (model-based, against the testkit)', () => {
     expect(await remoteState(w)).toEqual({ locks: [], files: ['Drums/kick.wav', 'take.txt'] });
   });
 
-  it('another user in between: the queued acquisition fails naming the holder, and what depends on it is held back', async () => {
+  it('another user in between: the queued acquisition waits its turn in line (pending, naming the holder), and what was typed after it waits behind it (issue 22 §1)', async () => {
     const w = await world();
     await server.faults.offline();
     expect(await type(w, { type: 'acquire', key: '.' })).toBe('queued');
@@ -258,13 +258,15 @@ describe('causal replay (model-based, against the testkit)', () => {
     });
     expect((await bob.lockAcquire({ ttlHours: 1 })).status).toBe('done');
     const summary = (await w.engine().sync()).summary;
-    expect(summary).toMatchObject({ done: 1, failed: 1, held: 1 });
+    // The order typed is kept: the pull typed after it waits behind it too.
+    expect(summary).toMatchObject({ done: 0, failed: 0 });
     const entries = (await w.engine().queueStatus()).entries;
     const acquire = entries.find((e) => e.operation.kind === 'acquire-lock')!;
-    expect(acquire.status).toBe('failed');
-    expect(acquire.lastError?.facts).toMatchObject({ holder: 'bob@studio' });
+    expect(acquire.status).toBe('pending');
+    expect(acquire.lastError).toMatchObject({ code: 'WAITING', facts: { holder: 'bob@studio' } });
+    expect((await bob.lockStatus()).state?.waiters?.map((x) => x.holder)).toEqual(['ada@laptop']);
     expect(entries.find((e) => e.operation.kind === 'push')!.status).toBe('pending');
-    expect(entries.find((e) => e.operation.kind === 'pull')!.status).toBe('done');
+    expect(entries.find((e) => e.operation.kind === 'pull')!.status).toBe('pending');
     expect((await remoteState(w)).files).toEqual(['Drums/kick.wav']);
   });
 });

@@ -3,6 +3,7 @@ import { type Branch, OxenError, type OxenHub } from '@oxvcs/oxen';
 import { retry } from '@oxvcs/retry';
 import type { ChainCache, ChainReader, Snapshot } from './chain.js';
 import { LockError } from './errors.js';
+import type { TableWaiter } from './line.js';
 import { signProof } from './proof.js';
 import type { Identity } from './record.js';
 import { judge, readChain } from './rule.js';
@@ -22,8 +23,9 @@ import {
   TABLE_SCHEMA,
   type TableLease,
   type TableRecord,
+  waitersFor,
 } from './table.js';
-import { blockedError, what } from './words.js';
+import { blockedError, inLineError, what } from './words.js';
 
 /** Branches holding each machine's prepared lock records: `oxvcs-scratch/<machine>.<base commit>`. */
 export const SCRATCH_ROOT = 'oxvcs-scratch';
@@ -51,6 +53,12 @@ export interface Draft {
   readonly exclusive?: boolean;
   /** Confirm on the commit clock that the key's lease has ended (a break without force). */
   readonly requireEnded?: boolean;
+  /** For `wait`: join the key's line, refresh your place in it, or leave it (by the wait's id). */
+  readonly wait?: {
+    readonly id: string;
+    readonly leaseMs: number;
+    readonly action: 'join' | 'refresh' | 'leave';
+  };
 }
 
 /** Things a claim tells a UI or a log. */
@@ -230,6 +238,33 @@ export function createClaimer(deps: ClaimerDeps) {
     if (draft.breakNote) table.breaks[draft.key] = draft.breakNote;
     else if (draft.op === 'acquire') delete table.breaks[draft.key];
     if (draft.last) table.last[draft.key] = draft.last;
+    const line = table.waiters[draft.key] ?? [];
+    const me = (w: TableWaiter) => w.holder === identity.holder && w.machineId === identity.machineId;
+    const wait = draft.wait;
+    let nextLine = line;
+    // A grant takes the writer out of the key's line (it waited for this).
+    if (draft.op === 'acquire') nextLine = line.filter((w) => !me(w));
+    else if (wait?.action === 'leave') nextLine = line.filter((w) => !(w.id === wait.id && me(w)));
+    else if (wait?.action === 'refresh')
+      nextLine = line.map((w, i) => {
+        // The live entry of this wait is its last (one that lapsed stays until it is dropped).
+        if (w.id !== wait.id || !me(w) || line.slice(i + 1).some((x) => x.id === wait.id)) return w;
+        const { seenAt: _s, ...fresh } = w;
+        return fresh;
+      });
+    else if (wait?.action === 'join')
+      nextLine = [
+        ...line,
+        {
+          id: wait.id,
+          holder: identity.holder,
+          machineId: identity.machineId,
+          joined: next,
+          leaseMs: wait.leaseMs,
+        },
+      ];
+    if (nextLine.length > 0) table.waiters[draft.key] = nextLine;
+    else delete table.waiters[draft.key];
     const unsigned = {
       schema: TABLE_SCHEMA,
       ticket: next,
@@ -248,6 +283,7 @@ export function createClaimer(deps: ClaimerDeps) {
       leases: table.leases,
       breaks: table.breaks,
       last: table.last,
+      ...(Object.keys(table.waiters).length > 0 ? { waiters: table.waiters } : {}),
     };
   };
 
@@ -295,6 +331,19 @@ export function createClaimer(deps: ClaimerDeps) {
       if (draft.exclusive) {
         const live = blockers(draft.key, effective, committedAt, deps.me);
         if (live[0]) throw blockedError(live[0], draft.key, identity);
+      }
+      // First come, first served, on the commit clock too: a grant waits behind the line.
+      if (draft.lease && draft.lease.fencingToken === next) {
+        const [first] = waitersFor(draft.key, effective, committedAt);
+        if (
+          first &&
+          !(
+            first.key === draft.key &&
+            first.holder === identity.holder &&
+            first.machineId === identity.machineId
+          )
+        )
+          throw inLineError(first, draft.key);
       }
       const lease = effective?.record?.leases[draft.key];
       if (

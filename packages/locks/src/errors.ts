@@ -1,8 +1,11 @@
 import { type ErrorKind, OxvcsError } from '@oxvcs/retry';
+import type { Waiter } from './line.js';
 
 /** Codes of {@link LockError}. */
 export type LockErrorCode =
   | 'HELD'
+  /** You are in line for the lock (`acquire` with `line`): not granted yet; ask again later. */
+  | 'WAITING'
   /** The table was busy: every claim until the call's deadline lost a race (nobody holds the key). */
   | 'BUSY'
   /** The change would make the table bigger than readers accept; nothing was written. */
@@ -24,6 +27,8 @@ export type LockErrorCode =
 
 const KIND: Record<LockErrorCode, ErrorKind> = {
   HELD: 'conflict',
+  // Not a failure: ask again after `retryAfterMs` (a queue defers the entry that long).
+  WAITING: 'rate-limited',
   BUSY: 'conflict',
   TABLE_FULL: 'permanent',
   NOT_HOLDER: 'conflict',
@@ -53,6 +58,14 @@ export interface LockErrorFacts {
   readonly heldKey?: string;
   /** CORRUPT_RECORD: the author of the invalid record's commit. */
   readonly writtenBy?: string;
+  /** HELD: others wait in line for it (a plain acquire does not jump the line). */
+  readonly inLine?: boolean;
+  /** WAITING: your place in line (1 = first), since when you wait, and the whole line. */
+  readonly position?: number;
+  readonly since?: string;
+  readonly waiters?: readonly Waiter[];
+  /** WAITING: when to ask again (keeps the place, and grants the lock when the turn has come). */
+  readonly retryAfterMs?: number;
   readonly cause?: unknown;
 }
 
@@ -75,6 +88,10 @@ export class LockError extends OxvcsError {
   readonly ticket?: string;
   readonly writtenBy?: string;
   readonly heldKey?: string;
+  readonly inLine?: boolean;
+  readonly position?: number;
+  readonly since?: string;
+  readonly waiters?: readonly Waiter[];
 
   constructor(code: LockErrorCode, message: string, facts: LockErrorFacts = {}) {
     super(message, facts.cause === undefined ? undefined : { cause: facts.cause });

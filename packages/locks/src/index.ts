@@ -8,6 +8,18 @@ export {
 } from './heartbeat.js';
 export { normaliseKey } from './key.js';
 export { fileKeyStore } from './key-store.js';
+export {
+  judgeLines,
+  type Lines,
+  lineFor,
+  MAX_WAITER_LEASE_MS,
+  MAX_WAITERS,
+  MIN_WAITER_LEASE_MS,
+  mayGrant,
+  type TableWaiter,
+  type Waiter,
+  waiterLapsed,
+} from './line.js';
 export { loadMachineId } from './machine.js';
 export {
   type CachedChain,
@@ -15,6 +27,7 @@ export {
   type ChainCache,
   createLockManager,
   type Grant,
+  type LineOptions,
   type LockCallOptions,
   type LockEvent,
   type LockManager,
@@ -22,6 +35,7 @@ export {
   MIN_SERVER_VERSION,
   memoryChainCache,
   SCRATCH_ROOT,
+  WAITER_LEASE_MS,
 } from './manager.js';
 export { checkProof, type KeyPair, type KeyStore, memoryKeyStore, newLeaseKey, signProof } from './proof.js';
 export {
@@ -29,6 +43,7 @@ export {
   type Identity,
   type Lease,
   type LockState,
+  type LockStateOnly,
   MAX_TEXT,
   MAX_TTL_MS,
   MIN_TTL_MS,

@@ -12,10 +12,19 @@ import {
 import { type ClaimEvent, createClaimer, type Draft } from './claim.js';
 import { LockError } from './errors.js';
 import { normaliseKey } from './key.js';
+import { MAX_WAITER_LEASE_MS, MIN_WAITER_LEASE_MS } from './line.js';
 import { type KeyStore, memoryKeyStore, newLeaseKey, publicKeyOf } from './proof.js';
 import { type Identity, type Lease, type LockState, MAX_TTL_MS, MIN_TTL_MS } from './record.js';
-import { blockers, type ChainTicket, leaseView, overlaps, type TableLease, tableState } from './table.js';
-import { blockedError, corruptError, keyLostError, what } from './words.js';
+import {
+  blockers,
+  type ChainTicket,
+  leaseView,
+  overlaps,
+  type TableLease,
+  tableState,
+  waitersFor,
+} from './table.js';
+import { blockedError, corruptError, inLineError, keyLostError, waitingError, what } from './words.js';
 
 export { type CachedChain, type CachedTicket, type ChainCache, memoryChainCache } from './chain.js';
 export { SCRATCH_ROOT } from './claim.js';
@@ -72,12 +81,36 @@ export interface LockCallOptions {
   readonly nonce?: string;
 }
 
+/** How a caller waits in line (see {@link LockManager.acquire}). */
+export interface LineOptions {
+  /** The wait's id: the same for every call of one wait (a fresh one joins at the end). */
+  readonly id: string;
+  /**
+   * How long the place is kept without a call: a waiter who stops calling leaves the line this
+   * long (plus the expiry margin) after its last refresh. A call refreshes the place once a third
+   * of it has gone. @default 300000 (5 minutes)
+   */
+  readonly leaseMs?: number;
+  /** When to ask again, as `WAITING` says (`retryAfterMs`). @default a third of `leaseMs` */
+  readonly recheckMs?: number;
+}
+
+/** Default {@link LineOptions.leaseMs}. */
+export const WAITER_LEASE_MS = 300_000;
+
 /** Manages exclusive locks (leases with fencing tokens) for one Oxen repository. */
 export interface LockManager {
+  /**
+   * Takes the lock. With `line`, a caller who cannot have it yet joins the line for it (or
+   * refreshes its place) and gets `WAITING` (its place, the line); call again to keep the place and
+   * to be granted when its turn comes. Without `line`, a held lock or an active line is `HELD`.
+   */
   acquire(
     key: string | undefined,
-    options: LockCallOptions & { ttlMs: number; comment?: string },
+    options: LockCallOptions & { ttlMs: number; comment?: string; line?: LineOptions },
   ): Promise<Grant>;
+  /** Leaves the line for `key` (the wait `id`); `left` is false when you were not in it. */
+  leave(key: string | undefined, options: LockCallOptions & { id: string }): Promise<{ left: boolean }>;
   renew(
     key: string | undefined,
     options: LockCallOptions & { ttlMs: number; fencingToken?: number },
@@ -276,11 +309,73 @@ export function createLockManager(options: LockManagerOptions): LockManager {
     }
   };
 
+  /**
+   * A waiter's step when it cannot have the lock yet: join the line, or refresh its place once a
+   * third of its lease has gone, then report WAITING with its place.
+   */
+  const inLine = (
+    snap: Snapshot,
+    key: string,
+    line: LineOptions,
+    leaseMs: number,
+    lease: Lease | undefined,
+  ): Step<Grant> => {
+    const { id } = line;
+    const recheck = line.recheckMs ?? Math.floor(leaseMs / 3);
+    const top = snap.state.effective;
+    const at = snap.serverNow ?? top?.committedAt ?? 0;
+    const mineIn = (t: ChainTicket | undefined) =>
+      waitersFor(key, t, t === top ? snap.serverNow : undefined).find(
+        (w) =>
+          w.id === id && w.key === key && w.holder === identity.holder && w.machineId === identity.machineId,
+      );
+    const waiting = (t: ChainTicket | undefined): never => {
+      const queue = waitersFor(key, t, t === top ? snap.serverNow : undefined);
+      const place = queue.find((w) => w.id === id);
+      throw waitingError(
+        key,
+        lease,
+        queue,
+        place?.position ?? queue.length,
+        place?.since ?? new Date(at).toISOString(),
+        recheck,
+      );
+    };
+    const place = mineIn(top);
+    // Refresh once a third of the place's lease has gone (its end is `leavesAt`).
+    if (place && Date.parse(place.leavesAt) - at > (leaseMs * 2) / 3) return { result: waiting(top) };
+    return {
+      write: {
+        op: 'wait',
+        key,
+        nonce: randomUUID(),
+        wait: { id, leaseMs, action: place ? 'refresh' : 'join' },
+      },
+      onClaimed: (ticket) => waiting(ticket),
+    };
+  };
+
   const manager: LockManager = {
     async acquire(rawKey, o) {
       checkTtl(o.ttlMs);
       const key = normaliseKey(rawKey);
       const nonce = o.nonce ?? randomUUID();
+      const line = o.line;
+      const waiterLease = line?.leaseMs ?? WAITER_LEASE_MS;
+      if (
+        line &&
+        !(
+          Number.isInteger(waiterLease) &&
+          waiterLease >= MIN_WAITER_LEASE_MS &&
+          waiterLease <= MAX_WAITER_LEASE_MS
+        )
+      ) {
+        throw new LockError(
+          'INVALID_TTL',
+          `A place in line must be kept from ${MIN_WAITER_LEASE_MS} ms to ${MAX_WAITER_LEASE_MS} ms without a refresh; got ${waiterLease}.`,
+          { key },
+        );
+      }
       return transition(key, o.signal, (snap, state): Step<Grant> => {
         const earlier = replayed(snap, nonce, key);
         const replayedLease = earlier?.record?.leases[key];
@@ -289,9 +384,22 @@ export function createLockManager(options: LockManagerOptions): LockManager {
         // Without a server clock (no `Date` header) a lease is never judged over from a read; the
         // commit clock of our prepared record decides instead (the exclusive check in claim).
         const live = blockers(key, snap.state.effective, snap.serverNow, me);
-        if (live[0] && snap.serverNow !== undefined) throw blockedError(live[0], key, identity);
+        const heldNow = live[0] && snap.serverNow !== undefined ? live[0] : undefined;
+        // Your own lease whose key is gone: no line can help (KEY_LOST).
+        if (heldNow && heldNow.holder === identity.holder && heldNow.machineId === identity.machineId)
+          throw blockedError(heldNow, key, identity);
         const own = ownLease(snap, key);
-        if (own && (state.state === 'held-by-you' || state.state === 'expired')) {
+        const extending = own && (state.state === 'held-by-you' || state.state === 'expired');
+        const queue = waitersFor(key, snap.state.effective, snap.serverNow);
+        const [first] = queue;
+        const myTurn =
+          !first ||
+          (first.key === key && first.holder === identity.holder && first.machineId === identity.machineId);
+        if (line && (heldNow || (!extending && !myTurn)))
+          return inLine(snap, key, line, waiterLease, heldNow);
+        if (heldNow) throw blockedError(heldNow, key, identity);
+        if (!extending && first && !myTurn) throw inLineError(first, key);
+        if (own && extending) {
           // Re-acquiring your own live lock extends it, keeping its fencing token.
           const comment = o.comment ?? own.lease.comment;
           const lease: TableLease = {
@@ -334,6 +442,30 @@ export function createLockManager(options: LockManagerOptions): LockManager {
           onClaimed: (ticket) => grantOf(key, ticket, false),
         };
       });
+    },
+
+    leave(rawKey, o) {
+      const key = normaliseKey(rawKey);
+      return transition(
+        key,
+        o.signal,
+        (snap): Step<{ left: boolean }> => {
+          const there = (snap.state.effective?.record?.waiters?.[key] ?? []).some(
+            (w) => w.id === o.id && w.holder === identity.holder && w.machineId === identity.machineId,
+          );
+          if (!there) return { result: { left: false } };
+          return {
+            write: {
+              op: 'wait',
+              key,
+              nonce: o.nonce ?? randomUUID(),
+              wait: { id: o.id, leaseMs: WAITER_LEASE_MS, action: 'leave' },
+            },
+            onClaimed: () => ({ left: true }),
+          };
+        },
+        true,
+      );
     },
 
     async renew(rawKey, o) {

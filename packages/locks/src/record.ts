@@ -1,4 +1,5 @@
 import { clipServerText } from '@oxvcs/oxen';
+import type { Waiter } from './line.js';
 
 /** Lock vocabulary shared by the table, the manager and callers: who asks, leases, states, bounds. */
 
@@ -17,6 +18,18 @@ export const MAX_TEXT = 500;
 /** Longest identifier (holder, machine id, lock id, nonce, key) a record may carry. */
 export const MAX_ID = 256;
 
+/** A record's identifier: a non-empty string of at most {@link MAX_ID} characters, no control characters. */
+export const isId = (v: unknown): v is string =>
+  typeof v === 'string' &&
+  v.length > 0 &&
+  v.length <= MAX_ID &&
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: identifiers may not hold them
+  !/[\u0000-\u001f\u007f-\u009f]/.test(v);
+
+/** A record's optional time: absent, or a date string (at most 64 characters) that parses. */
+export const isTime = (v: unknown): v is string | undefined =>
+  v === undefined || (typeof v === 'string' && v.length <= 64 && Number.isFinite(Date.parse(v)));
+
 /**
  * Free text from a record (comment, reason, author), made terminal-safe by the adapter's one
  * cleaner: escape sequences and control characters removed, one line, at most `max` characters.
@@ -31,8 +44,14 @@ export function cleanText(value: string, max = MAX_TEXT): string {
  */
 export const EXPIRY_MARGIN_MS = 5_000;
 
-/** The state of a lock as a user sees it. */
-export type LockState =
+/**
+ * The state of a lock as a user sees it, with who waits in line for it (live waiters on it and on
+ * overlapping keys, first first) when anyone does.
+ */
+export type LockState = LockStateOnly & { readonly waiters?: readonly Waiter[] };
+
+/** {@link LockState} without the line. */
+export type LockStateOnly =
   | { readonly state: 'unlocked'; readonly key: string; readonly lastHolder?: string }
   | { readonly state: 'held-by-you'; readonly key: string; readonly lease: Lease }
   | { readonly state: 'held-by-other'; readonly key: string; readonly lease: Lease }

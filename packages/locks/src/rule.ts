@@ -1,11 +1,12 @@
+import { judgeLines, mayGrant } from './line.js';
 import { checkProof } from './proof.js';
 import {
   blockers,
   type ChainTicket,
   leaseEnded,
+  overlaps,
   renewedAtOf,
   signedText,
-  type TableLease,
   type TableRecord,
 } from './table.js';
 
@@ -89,7 +90,7 @@ export function judge(
   next: ChainTicket,
 ): { readonly verdict: TicketVerdict; readonly key?: string } {
   if (!decodable(next)) return { verdict: 'corrupt' };
-  const a = base?.record ?? { leases: {} as Readonly<Record<string, TableLease>> };
+  const a: Pick<TableRecord, 'leases' | 'waiters'> = base?.record ?? { leases: {} };
   const at = base?.committedAt ?? 0;
   const b = next.record;
   const bad = (key: string) => ({ verdict: 'rejected' as const, key });
@@ -139,6 +140,20 @@ export function judge(
   // lease (a folder inside, or one containing it).
   const extends_ = b.op === 'acquire' || (b.op === 'renew' && b.leases[b.key] !== undefined);
   if (extends_ && base && blockers(b.key, base, next.committedAt, b.writer).length > 0) return bad(b.key);
+  // The line: every change to it explained by the ticket's operation, and first come, first
+  // served: a new grant (not an extension of your own lease) goes only to the first live waiter
+  // on an overlapping key, waiting on this key, or to anyone when nobody waits.
+  const lineKey = judgeLines(a.waiters, at, {
+    ticket: next.ticket,
+    committedAt: next.committedAt,
+    op: b.op,
+    key: b.key,
+    writer: b.writer,
+    lines: b.waiters,
+  });
+  if (lineKey !== undefined) return bad(lineKey);
+  const granted = b.op === 'acquire' && b.leases[b.key]?.fencingToken === next.ticket;
+  if (granted && !mayGrant(b.writer, b.key, a.waiters, at, next.committedAt, overlaps)) return bad(b.key);
   return { verdict: 'accepted' };
 }
 

@@ -1,10 +1,12 @@
+import { carryLines, type Lines, lineFor, parseLine, type TableWaiter, type Waiter } from './line.js';
 import {
   cleanText,
   EXPIRY_MARGIN_MS,
   type Identity,
+  isId,
+  isTime,
   type Lease,
   type LockState,
-  MAX_ID,
   MAX_TEXT,
   MAX_TTL_MS,
 } from './record.js';
@@ -17,10 +19,12 @@ import {
 export const CHAIN_ROOT = 'oxvcs-locks';
 /**
  * Schema of the table records this version writes. 3 added `prev` and the reading rule of the
- * README; schema 2 records are still read. A version that knows only 2 reads a 3 as corrupt and
- * refuses to change the table (it can never grant on a rule it does not follow).
+ * README; 4 added the waiting line (`waiters`, the `wait` operation, and the fairness rule).
+ * Schema 2 and 3 records are still read. A version that knows only 3 reads a 4 as corrupt and
+ * refuses to change the table (it can never grant on a rule it does not follow, nor drop a line
+ * it cannot see).
  */
-export const TABLE_SCHEMA = 3;
+export const TABLE_SCHEMA = 4;
 /** Largest table record (UTF-8 bytes of the commit message) readers accept and writers write. */
 export const MAX_TABLE_BYTES = 512 * 1024;
 /** Most keys a table may hold (leases, break notes and last holders together). */
@@ -75,7 +79,8 @@ export interface TableRecord {
   readonly ticket: number;
   /** Who wrote it. */
   readonly writer: Identity;
-  readonly op: 'acquire' | 'renew' | 'release' | 'break';
+  /** `wait`: join, refresh or leave the line for `key` (see `line.ts`). */
+  readonly op: 'acquire' | 'renew' | 'release' | 'break' | 'wait';
   /** The key the operation was about. */
   readonly key: string;
   /** Idempotency key of the operation that wrote this record. */
@@ -94,6 +99,8 @@ export interface TableRecord {
   readonly breaks: Readonly<Record<string, BreakNote>>;
   /** Who last held each recently released key (for `unlocked (last held by …)`). */
   readonly last: Readonly<Record<string, string>>;
+  /** Schema 4: who waits in line for each key, in the order they joined; absent: nobody. */
+  readonly waiters?: Lines;
 }
 
 /** What a renew or release signs: binds the ticket, the operation and the lease. */
@@ -129,16 +136,10 @@ export interface ChainTicket {
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-const id = (v: unknown): v is string =>
-  typeof v === 'string' &&
-  v.length > 0 &&
-  v.length <= MAX_ID &&
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: identifiers may not hold them
-  !/[\u0000-\u001f\u007f-\u009f]/.test(v);
+const id = isId;
 const text = (v: unknown): v is string | undefined =>
   v === undefined || (typeof v === 'string' && v.length <= MAX_TEXT);
-const when = (v: unknown): v is string | undefined =>
-  v === undefined || (typeof v === 'string' && v.length <= 64 && Number.isFinite(Date.parse(v)));
+const when = isTime;
 const keyOk = (k: string) =>
   k.length > 0 &&
   k.length <= 1024 &&
@@ -225,10 +226,15 @@ export function parseTable(message: string, ticket: number): TableRecord | undef
   } catch {
     return undefined;
   }
-  if (!isObject(v) || (v.schema !== 2 && v.schema !== TABLE_SCHEMA) || v.ticket !== ticket) return undefined;
+  if (!isObject(v) || ![2, 3, TABLE_SCHEMA].includes(v.schema as number) || v.ticket !== ticket)
+    return undefined;
   const writer = v.writer;
   if (!isObject(writer) || !id(writer.holder) || !id(writer.machineId)) return undefined;
-  if (!['acquire', 'renew', 'release', 'break'].includes(String(v.op))) return undefined;
+  const ops =
+    v.schema === TABLE_SCHEMA
+      ? ['acquire', 'renew', 'release', 'break', 'wait']
+      : ['acquire', 'renew', 'release', 'break'];
+  if (!ops.includes(String(v.op))) return undefined;
   if (typeof v.key !== 'string' || !keyOk(v.key) || !id(v.nonce)) return undefined;
   if (v.sig !== undefined && (typeof v.sig !== 'string' || !/^[A-Za-z0-9+/=]{40,200}$/.test(v.sig)))
     return undefined;
@@ -238,7 +244,8 @@ export function parseTable(message: string, ticket: number): TableRecord | undef
   const leases = parseMap(v.leases, parseLease);
   const breaks = parseMap(v.breaks ?? {}, parseBreak);
   const last = parseMap(v.last ?? {}, (x) => (id(x) ? x : undefined));
-  if (!leases || !breaks || !last) return undefined;
+  const waiters = v.waiters === undefined || v.schema !== TABLE_SCHEMA ? {} : parseMap(v.waiters, parseLine);
+  if (!leases || !breaks || !last || !waiters) return undefined;
   return {
     schema: v.schema as number,
     ticket,
@@ -252,6 +259,7 @@ export function parseTable(message: string, ticket: number): TableRecord | undef
     leases,
     breaks,
     last,
+    ...(Object.keys(waiters).length > 0 ? { waiters } : {}),
   };
 }
 
@@ -302,13 +310,31 @@ export type Asker = Identity & { readonly owns?: (lease: TableLease) => boolean 
 export const isMine = (lease: TableLease, me: Asker) =>
   me.owns ? me.owns(lease) : lease.holder === me.holder && lease.machineId === me.machineId;
 
-/** Pure: the state of `key` in the table at `top`, at server time `now`, for `me`. */
+/**
+ * Pure: the state of `key` in the table at `top`, at server time `now`, for `me`, with the live
+ * line for it (`waiters`) when anyone waits.
+ */
 export function tableState(
   key: string,
   top: ChainTicket | undefined,
   now: number | undefined,
   me: Asker,
 ): LockState {
+  const state = bareState(key, top, now, me);
+  const r = top?.record;
+  if (!top || !r?.waiters) return state;
+  const waiters = waitersFor(key, top, now);
+  return waiters.length > 0 ? { ...state, waiters } : state;
+}
+
+/** The live line for `key` at `top` (at server time `now`, else the ticket's own time). */
+export function waitersFor(key: string, top: ChainTicket | undefined, now: number | undefined): Waiter[] {
+  if (!top?.record?.waiters) return [];
+  const at = now !== undefined && Number.isFinite(now) ? Math.max(now, top.committedAt) : top.committedAt;
+  return lineFor(key, top.record.waiters, top.committedAt, at, overlaps);
+}
+
+function bareState(key: string, top: ChainTicket | undefined, now: number | undefined, me: Asker): LockState {
   if (!top) return { state: 'unlocked', key };
   const r = top.record;
   if (!r || !Number.isFinite(top.committedAt)) {
@@ -369,9 +395,10 @@ export function carryOver(
   leases: Record<string, TableLease>;
   breaks: Record<string, BreakNote>;
   last: Record<string, string>;
+  waiters: Record<string, TableWaiter[]>;
 } {
   const r = top?.record;
-  if (!top || !r) return { leases: {}, breaks: {}, last: {} };
+  if (!top || !r) return { leases: {}, breaks: {}, last: {}, waiters: {} };
   const at = iso(top.committedAt);
   const leases: Record<string, TableLease> = {};
   for (const [k, l] of Object.entries(r.leases)) {
@@ -385,7 +412,12 @@ export function carryOver(
     breaks[k] = { ...b, at: b.at ?? at };
   }
   const lastEntries = Object.entries(r.last).slice(-200);
-  return { leases, breaks, last: Object.fromEntries(lastEntries) };
+  return {
+    leases,
+    breaks,
+    last: Object.fromEntries(lastEntries),
+    waiters: carryLines(r.waiters, top.committedAt, keepAll),
+  };
 }
 
 /** A ticket's chain time: its commit time (ms), or its record's `floor` when later. */

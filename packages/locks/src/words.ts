@@ -1,4 +1,5 @@
 import { LockError } from './errors.js';
+import type { Waiter } from './line.js';
 import type { Identity, Lease, LockState } from './record.js';
 
 /** How a key reads in a message. */
@@ -45,4 +46,45 @@ export const corruptError = (key: string, state: Extract<LockState, { state: 'co
     'CORRUPT_RECORD',
     `The lock record on ticket ${state.ticket}${state.writtenBy ? ` (written by ${state.writtenBy})` : ''} is invalid; replace it with \`oxenvcs lock break --force\`.`,
     { key, ticket: String(state.ticket), ...(state.writtenBy ? { writtenBy: state.writtenBy } : {}) },
+  );
+
+/** HELD: others wait in line for `asked` (a plain acquire does not jump the line); `first` is first. */
+export const inLineError = (first: Waiter, asked: string) =>
+  new LockError(
+    'HELD',
+    `${first.holder} has been waiting in line for ${what(first.key)} since ${first.since}, so ${what(asked)} goes to them first; wait your turn with \`oxenvcs lock acquire --wait\`.`,
+    { key: asked, holder: first.holder, machineId: first.machineId, inLine: true },
+  );
+
+/**
+ * WAITING: you are in line for `asked` at `position`; `lease` (when any) is the lease you wait
+ * behind, `line` the whole line.
+ */
+export const waitingError = (
+  asked: string,
+  lease: Lease | undefined,
+  line: readonly Waiter[],
+  position: number,
+  since: string,
+  retryAfterMs: number,
+) =>
+  new LockError(
+    'WAITING',
+    `You are number ${position} in line for ${what(asked)}${lease ? ` (held by ${lease.holder} since ${lease.acquiredAt})` : ''}; it is yours when those ahead of you are done.`,
+    {
+      key: asked,
+      position,
+      since,
+      waiters: line,
+      retryAfterMs,
+      ...(lease
+        ? {
+            holder: lease.holder,
+            machineId: lease.machineId,
+            acquiredAt: lease.acquiredAt,
+            expiresAt: lease.expiresAt,
+            ...(lease.key !== asked ? { heldKey: lease.key } : {}),
+          }
+        : {}),
+    },
   );

@@ -8,6 +8,7 @@ export {
   seededRandom,
 } from './faults.js';
 export { type CommitRecord, invalidBranchName, MIN_CLI_VERSION, OXEN_VERSION } from './model.js';
+export { type FakeNotifiers, fakeNotifiers } from './notifiers.js';
 export { fakeOxenBinDir } from './paths.js';
 export {
   type FakeOxenServer,

@@ -77,6 +77,8 @@ export async function startHarness(name = 'song'): Promise<Harness> {
     OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
     OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
     OXENVCS_RETRY_MAX_BACKOFF_MS: '20',
+    // No real desktop notification from a test run.
+    OXENVCS_UI_NOTIFICATIONS: 'false',
     ...options.env,
   });
   return {

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { fit, lockLine, span } from '../format.js';
+import { fit, lockLine, span, waitingText } from '../format.js';
 import type { State } from '../reducer.js';
 
 /** Project, remote, connectivity and lock state (with heartbeat health). */
@@ -34,7 +34,10 @@ export function Header(props: { state: State; project: string; remote: string; w
             ? { color: lockColour }
             : {})}
       >
-        {fit(`${state.lockError ? `Lock: ${state.lockError}` : lockLine(state.lock, now)}${hbText}`, width)}
+        {fit(
+          `${state.lockError ? `Lock: ${state.lockError}` : `${lockLine(state.lock, now)}${waitingText(state.lock, now)}`}${hbText}`,
+          width,
+        )}
       </Text>
     </Box>
   );

@@ -18,6 +18,12 @@ export interface AcquireLockOp extends OperationBase {
   readonly ttlMs: number;
   readonly holder: string;
   readonly comment?: string;
+  /**
+   * Set on every queued acquisition: when it is replayed and the lock is held (or others are in
+   * line first), it waits its turn in the lock's line instead of failing: it joins the line, stays
+   * pending, and is tried again by later syncs until its expiry (see the engine README).
+   */
+  readonly waitInLine?: boolean;
 }
 /** Give the lock back. `fencingToken` when the grant was known at enqueue time. */
 export interface ReleaseLockOp extends OperationBase {

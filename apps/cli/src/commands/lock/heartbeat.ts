@@ -1,6 +1,8 @@
+import type { Engine } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
-import { EXIT } from '../../output.js';
+import { EXIT, humanText } from '../../output.js';
+import { lockName } from '../../waiting.js';
 
 /** `oxenvcs lock heartbeat`: renew in the foreground until interrupted. */
 export class LockHeartbeatCommand extends BaseCommand {
@@ -19,6 +21,16 @@ export class LockHeartbeatCommand extends BaseCommand {
   timeout = Option.String('--timeout', {
     description: `Lease length for each renewal, in ${TIMEOUT_RANGE} (default: the current one)`,
   });
+
+  /** A desktop notification that the keep-alive lost the lock (broken, taken over, lapsed), with why. */
+  private async notifyLost(engine: Engine): Promise<void> {
+    const p = engine.project();
+    const reason = (await engine.keepAlive()).note?.reason;
+    await engine.notify(
+      'Lock lost: stop editing',
+      `${lockName(p)} is no longer yours${reason ? `: ${humanText(reason)}` : ''}`,
+    );
+  }
 
   protected async run(): Promise<Report> {
     const hours = parseHours(this.timeout);
@@ -50,6 +62,7 @@ export class LockHeartbeatCommand extends BaseCommand {
         signal: controller.signal,
         ...(hours ? { ttlHours: hours } : {}),
       });
+      if (end === 'lost') await this.notifyLost(engine);
       return {
         exitCode: end === 'lost' ? EXIT.FAILURE : EXIT.OK,
         data: { heartbeat: end },

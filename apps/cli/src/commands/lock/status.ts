@@ -2,6 +2,7 @@ import { Command } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
 import { moment, safeText, shortId } from '../../output.js';
 import { describeState, renderLease } from '../../render.js';
+import { waiterLine } from '../../waiting.js';
 
 /** `oxenvcs lock status`. */
 export class LockStatusCommand extends BaseCommand {
@@ -45,6 +46,9 @@ export class LockStatusCommand extends BaseCommand {
           ui.out(`${ui.mark(mark)} ${describeState(state)}`);
           if (state.state === 'held-by-you' || state.state === 'held-by-other' || state.state === 'expired')
             renderLease(ui, state.lease);
+          // The line: who waits for this lock (or an overlapping one), first first.
+          for (const w of state.waiters ?? [])
+            ui.out(`  ${waiterLine(w, { holder: project.holder, machineId: project.machineId })}`);
           // This machine held a lease that has not run out, and someone else holds the lock now:
           // it was broken (and taken at once), which the table no longer says.
           if (state.state === 'held-by-other' && cached && Date.parse(cached.expiresAt) > Date.now())

@@ -1,0 +1,49 @@
+import type { LockState } from '@oxvcs/engine';
+import { describe, expect, it } from 'vitest';
+import { lockLine, waitingText } from './format.js';
+
+const at = (h: number, m: number) => new Date(2026, 11, 6, h, m).toISOString();
+const held: LockState = {
+  state: 'held-by-you',
+  key: '.',
+  lease: {
+    key: '.',
+    lockId: 'l',
+    holder: 'ada@laptop',
+    machineId: 'm',
+    acquiredAt: at(12, 0),
+    expiresAt: at(16, 0),
+    lastHeartbeat: at(12, 0),
+    ttlMs: 4 * 3_600_000,
+    fencingToken: 3,
+    ticket: 3,
+  },
+};
+const waiter = (holder: string, position: number, since: string) => ({
+  key: '.',
+  id: `w${position}`,
+  holder,
+  machineId: `m-${holder}`,
+  since,
+  leavesAt: at(23, 0),
+  position,
+});
+
+describe('the header’s lock line shows who waits in line (issue 22 §1)', () => {
+  it('nobody: nothing; one: "bob is waiting since 12:10"; more: each, first first; names are terminal-safe', () => {
+    const now = Date.parse(at(12, 30));
+    expect(waitingText(held, now)).toBe('');
+    expect(
+      `${lockLine(held, now)}${waitingText({ ...held, waiters: [waiter('bob@studio', 1, at(12, 10))] }, now)}`,
+    ).toBe('Lock: YOURS, 3h30m left (token 3) · bob is waiting since 12:10');
+    expect(
+      waitingText(
+        {
+          ...held,
+          waiters: [waiter('bob@studio', 1, at(12, 10)), waiter('car\u001b[2Jol@mac', 2, at(12, 14))],
+        },
+        now,
+      ),
+    ).toBe(' · waiting: bob since 12:10, carol since 12:14');
+  });
+});
