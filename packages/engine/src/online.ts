@@ -1,6 +1,7 @@
 import { identify, isRunning, signalProcess } from '@oxvcs/durable';
 import {
   createLockManager,
+  EXPIRY_MARGIN_MS,
   type Grant,
   type Lease,
   LockError,
@@ -43,7 +44,14 @@ import { checkName, checkText, refuse } from './input.js';
 import { fileChainCache, fileKeyStore, heartbeatFile } from './lock-state.js';
 import { executorsFor, type Operation, RULES, type RunDeps, specOf } from './operations/index.js';
 import { holderIdentity } from './project.js';
-import { type GrantNote, grantId, type HeartbeatNote, readState, writeState } from './state.js';
+import {
+  type GrantNote,
+  grantId,
+  type HeartbeatNote,
+  readState,
+  type SeenNote,
+  writeState,
+} from './state.js';
 
 /** The engine's network half: everything that talks to the remote or the oxen CLI. */
 export type Online = Pick<
@@ -71,6 +79,27 @@ export type Online = Pick<
 const HOUR = 3_600_000;
 /** Error codes of a connection that was never made, so no request was sent on it. */
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+/** The lock state a HELD error tells (someone else's live lease), or undefined for any other error. */
+function heldState(key: string, error: unknown): LockState | undefined {
+  if (!(error instanceof LockError) || error.code !== 'HELD') return undefined;
+  const { holder, machineId, acquiredAt, expiresAt, fencingToken, comment, heldKey } = error;
+  if (!holder || !acquiredAt || !expiresAt || fencingToken === undefined) return undefined;
+  const lease: Lease = {
+    key: heldKey ?? key,
+    lockId: '',
+    holder,
+    machineId: machineId ?? '',
+    acquiredAt,
+    expiresAt,
+    lastHeartbeat: acquiredAt,
+    ttlMs: Math.max(0, Date.parse(expiresAt) - Date.parse(acquiredAt)),
+    fencingToken,
+    ticket: 0,
+    ...(comment ? { comment } : {}),
+  };
+  return { state: 'held-by-other', key, lease };
+}
 const DAY = 24 * HOUR;
 
 /**
@@ -166,6 +195,12 @@ export function createOnline(core: Core): Online {
       delete all[grantId(remote, key)];
     }
     saveCache(files.grants, all);
+  };
+  /** Keeps what the remote said of a lock (anyone's), for `lock status` offline. */
+  const noteSeen = (remote: string, key: string, state: LockState) => {
+    const seen = readState<Record<string, SeenNote>>(files.seen, {});
+    seen[grantId(remote, key)] = { state, at: new Date().toISOString() };
+    saveCache(files.seen, seen);
   };
   const deps = {
     hubFor,
@@ -525,15 +560,22 @@ export function createOnline(core: Core): Online {
       const ttlMs = ttlFrom(o.ttlHours);
       // The record keeps at most MAX_TEXT characters: a longer comment is refused, not cut.
       if (o.comment !== undefined) refuse(o.comment, checkText('comment', o.comment, MAX_TEXT));
-      return runOrQueue<Grant & Record<string, unknown>>({
-        kind: 'acquire-lock',
-        projectDir: p.root,
-        remote: p.remote.url,
-        key: p.key,
-        ttlMs,
-        holder: p.holder,
-        ...(o.comment ? { comment: o.comment } : {}),
-      });
+      try {
+        return await runOrQueue<Grant & Record<string, unknown>>({
+          kind: 'acquire-lock',
+          projectDir: p.root,
+          remote: p.remote.url,
+          key: p.key,
+          ttlMs,
+          holder: p.holder,
+          ...(o.comment ? { comment: o.comment } : {}),
+        });
+      } catch (error) {
+        // Told who holds it: `lock status` offline shows that as the last known state.
+        const held = heldState(p.key, error);
+        if (held) noteSeen(p.remote.url, p.key, held);
+        throw error;
+      }
     },
 
     async lockRelease() {
@@ -596,20 +638,32 @@ export function createOnline(core: Core): Online {
       }
       const base = {
         project: p,
+        expiryMarginMs: EXPIRY_MARGIN_MS,
         queued,
         ...(cached ? { cached } : {}),
         ...(heartbeat ? { heartbeat } : {}),
       };
-      if (replayed && 'state' in replayed) return { ...base, connectivity: replayed };
+      // Offline: the lock as this machine last read it (anyone's), with when.
+      const offline = (connectivity: ConnectivityResult) => {
+        const lastKnown = readState<Record<string, SeenNote>>(files.seen, {})[grantId(p.remote.url, p.key)];
+        return { ...base, connectivity, ...(lastKnown ? { lastKnown } : {}) };
+      };
+      if (replayed && 'state' in replayed) return offline(replayed);
       try {
-        const { serverNow: _s, ...state } = await needsRemote('lock-status', 'lock status', (signal) =>
+        const { serverNow, ...state } = await needsRemote('lock-status', 'lock status', (signal) =>
           locksFor(p.remote.url).status(p.key, { signal }),
         );
-        return { ...base, connectivity: answered(p.remote.origin), state: state as LockState };
+        noteSeen(p.remote.url, p.key, state as LockState);
+        return {
+          ...base,
+          connectivity: answered(p.remote.origin),
+          state: state as LockState,
+          ...(serverNow !== undefined ? { serverNow } : {}),
+        };
       } catch (error) {
         const e = error as { name?: unknown; code?: unknown };
         const last = checker?.last;
-        if (e.name === 'EngineError' && e.code === 'OFFLINE' && last) return { ...base, connectivity: last };
+        if (e.name === 'EngineError' && e.code === 'OFFLINE' && last) return offline(last);
         throw error;
       }
     },
@@ -733,7 +787,11 @@ export function createOnline(core: Core): Online {
           else if (event.type === 'lost') {
             const error = event.error as { message?: string } | undefined;
             publish('lost', 0, lastExpiry, error?.message ?? 'the lease ended before a renewal got through');
-          } else publish('stopped', 0, lastExpiry);
+          } else {
+            // Who asked it to stop (`lock release`, `lock heartbeat --stop`), if they said.
+            const asked = readState<HeartbeatNote | undefined>(file, undefined)?.stopBy;
+            publish('stopped', 0, lastExpiry, asked);
+          }
           emit({ type: 'heartbeat', event });
         },
       });
@@ -765,9 +823,13 @@ export function createOnline(core: Core): Online {
       writeState(heartbeatFile(files.heartbeats, p.remote.url, p.key), note);
     },
 
-    async stopKeepAlive() {
+    async stopKeepAlive(o = {}) {
       const { note, running } = await this.keepAlive();
       if (!note || !running || note.pid === process.pid) return { stopped: false };
+      if (o.by) {
+        const p = getProject();
+        saveCache(heartbeatFile(files.heartbeats, p.remote.url, p.key), { ...note, stopBy: o.by });
+      }
       // Signalled only if it is still that very process (same start time): never a pid reused.
       if (!signalProcess(note, 'SIGTERM')) return { stopped: false };
       // It publishes `stopped` as it ends; wait briefly so the next command sees it.

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { NOT_A_FILE_NAMES, readText, replaceFile, StateFileError } from '@oxvcs/durable';
+import type { LockState } from '@oxvcs/locks';
 import { EngineError } from './errors.js';
 
 /** Reads a small JSON state file, or `fallback` when it does not exist. */
@@ -53,6 +54,13 @@ export interface GrantNote {
   readonly updatedAt: string;
 }
 
+/** The lock as this machine last read it from the remote (anyone's), for `lock status` offline. */
+export interface SeenNote {
+  readonly state: LockState;
+  /** When it was read (this machine's clock). */
+  readonly at: string;
+}
+
 /** Heartbeat health published by a running `lock heartbeat` (or the TUI) for other processes. */
 export interface HeartbeatNote {
   readonly remote: string;
@@ -69,6 +77,11 @@ export interface HeartbeatNote {
   readonly reason?: string;
   /** When the next renewal is due (a running keep-alive in good health). */
   readonly nextRenewalAt?: string;
+  /**
+   * Which command asked the keep-alive to stop (`oxenvcs lock release`), written just before it is
+   * signalled, so that the keep-alive's log and its `stopped` note can say why it stopped.
+   */
+  readonly stopBy?: string;
   /** When the holder last saw this note (a lost keep-alive is reported once). */
   readonly seenAt?: string;
 }
@@ -78,6 +91,7 @@ export function stateFiles(stateDir: string) {
   return {
     queue: join(stateDir, 'queue.json'),
     grants: join(stateDir, 'grants.json'),
+    seen: join(stateDir, 'lock-seen.json'),
     breaker: join(stateDir, 'breaker.json'),
     heartbeat: join(stateDir, 'heartbeat.json'),
     heartbeats: join(stateDir, 'heartbeats'),

@@ -1,6 +1,6 @@
 import { Command } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
-import { moment, safeText, shortId } from '../../output.js';
+import { ago, humanText, moment, safeText, shortId } from '../../output.js';
 import { describeState, renderLease } from '../../render.js';
 
 /** `oxenvcs lock status`. */
@@ -14,13 +14,17 @@ export class LockStatusCommand extends BaseCommand {
   protected async run(): Promise<Report> {
     const engine = await this.engine();
     const report = await engine.lockStatus({ markSeen: !this.json });
-    const { project, connectivity, state, cached, heartbeat, queued } = report;
+    const { project, connectivity, state, cached, heartbeat, queued, lastKnown } = report;
+    // Leases are judged on the server's clock: the margin is said on it too.
+    const now = Date.now();
+    const serverNow = report.serverNow ?? now;
     return {
       data: {
         project: { root: project.root, key: project.key, remote: project.remote.url, holder: project.holder },
         connectivity: { state: connectivity.state, reason: connectivity.reason },
         lock: state ?? null,
         cached: cached ?? null,
+        lastKnown: lastKnown ?? null,
         heartbeat: heartbeat ?? null,
         queued: queued.map((e) => ({
           id: e.id,
@@ -37,14 +41,23 @@ export class LockStatusCommand extends BaseCommand {
         ui.out(`Remote: ${safeText(project.remote.url)} (${connectivity.state})`);
         if (!state) {
           ui.out(`${ui.mark('warn')} Offline: showing what this machine last knew.`);
+          if (lastKnown)
+            ui.out(
+              `  Last read from the remote ${ago(lastKnown.at, now)}: ${describeState(lastKnown.state, now)}`,
+            );
+          // Our own grant note: a lease that has not ended by it is still ours (nothing says otherwise).
           if (cached)
-            ui.out(`  You held it until ${moment(cached.expiresAt)} (fencing token ${cached.fencingToken}).`);
-          else ui.out('  No lock recorded on this machine.');
+            ui.out(
+              Date.parse(cached.expiresAt) > now
+                ? `  You hold it until ${moment(cached.expiresAt, now)} by this machine's last note (fencing token ${cached.fencingToken}); the remote confirms it when you are back online.`
+                : `  Your lease ended ${moment(cached.expiresAt, now)} (fencing token ${cached.fencingToken}).`,
+            );
+          if (!lastKnown && !cached) ui.out('  No lock recorded on this machine.');
         } else {
           const mark = state.state === 'held-by-you' ? 'ok' : state.state === 'unlocked' ? 'info' : 'warn';
-          ui.out(`${ui.mark(mark)} ${describeState(state)}`);
+          ui.out(`${ui.mark(mark)} ${describeState(state, serverNow, report.expiryMarginMs)}`);
           if (state.state === 'held-by-you' || state.state === 'held-by-other' || state.state === 'expired')
-            renderLease(ui, state.lease);
+            renderLease(ui, state.lease, serverNow);
           // This machine held a lease that has not run out, and someone else holds the lock now:
           // it was broken (and taken at once), which the table no longer says.
           if (state.state === 'held-by-other' && cached && Date.parse(cached.expiresAt) > Date.now())
@@ -65,7 +78,7 @@ export class LockStatusCommand extends BaseCommand {
             `  Heartbeat: ${health} (pid ${heartbeat.pid}, updated ${moment(heartbeat.updatedAt)}${next})`,
           );
           if (heartbeat.state === 'lost' && heartbeat.reason)
-            ui.out(`  Keep-alive stopped: ${safeText(heartbeat.reason)}`);
+            ui.out(`  Keep-alive stopped: ${humanText(heartbeat.reason)}`);
         }
         for (const e of queued) ui.out(`  Queued: ${this.describe(e)} [${e.status}] ${shortId(e.id)}`);
       },
