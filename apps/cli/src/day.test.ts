@@ -34,6 +34,32 @@ describe('a producer’s day, in words', () => {
     expect((await h.run(['lock', 'status'], bob)).stdout).toContain('this project: expired');
   });
 
+  it('a break reaches the previous holder once, though the breaker took the lock since', async () => {
+    const ada = await fresh();
+    const bob = { ...BOB, cwd: ada.cwd, home: h.newHome() };
+    expect((await h.run(['lock', 'acquire', '--timeout', '0.0167'], ada)).code).toBe(0);
+    serverTime += 70_000;
+    const broke = await h.run(['lock', 'break', '--force', '--reason', 'Ada is away'], bob);
+    expect(broke.code).toBe(0);
+    expect((await h.run(['lock', 'acquire'], bob)).code).toBe(0);
+    const first = await h.run(['lock', 'status'], ada);
+    expect(first.stdout).toMatch(
+      /\[x\] Your lock on this project was broken by bob@studio at \d{4}-\d\d-\d\d \d\d:\d\d \((\d+s ago|now)\): Ada is away\n\[!\] this project: locked by bob@studio until /,
+    );
+    // Told once: then the usual line.
+    const again = await h.run(['lock', 'status'], ada);
+    expect(again.stdout).not.toContain('broken');
+    expect(again.stdout).toContain('this project: locked by bob@studio until');
+    // Ada's renew says why she lost it (her keep-alive's log would too).
+    const renew = await h.run(['lock', 'renew'], ada);
+    expect(renew.code).toBe(3);
+    expect(renew.stderr).toMatch(
+      /Your lock on this project was broken by bob@studio at \d{4}-\d\d-\d\d \d\d:\d\d \([^)]+\) \(Ada is away\); it is held by bob@studio until /,
+    );
+    // Bob and others see no such line.
+    expect((await h.run(['lock', 'status'], bob)).stdout).not.toContain('broken');
+  });
+
   it('offline, status shows the lock of anyone as last read, with its age; your own lease reads as yours', async () => {
     const ada = await fresh();
     const bob = { ...BOB, cwd: ada.cwd, home: h.newHome() };

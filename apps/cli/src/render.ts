@@ -363,7 +363,7 @@ export function describeState(state: LockState, now = Date.now(), marginMs = 0):
     case 'expired':
       return `${what}: expired ${moment(state.lease.expiresAt, now)}, was ${state.yours ? 'yours' : `held by ${safeText(state.lease.holder)}`}`;
     case 'broken':
-      return `${what}: your lock was broken by ${safeText(state.brokenBy)}${state.reason ? `: ${safeText(state.reason)}` : ''}`;
+      return `${what}: your lock was broken by ${safeText(state.brokenBy)} at ${moment(state.brokenAt, now)}${state.reason ? `: ${safeText(state.reason)}` : ''}`;
     case 'corrupt':
       return `${what}: the lock record on the remote is invalid${state.writtenBy ? ` (written by ${safeText(state.writtenBy)})` : ''}; replace it with \`oxenvcs lock break --force\``;
   }

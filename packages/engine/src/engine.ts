@@ -1,4 +1,4 @@
-import type { Grant, HeartbeatEvent, LockState } from '@oxvcs/locks';
+import type { Grant, HeartbeatEvent, LockState, YourBreak } from '@oxvcs/locks';
 import {
   createQueue,
   type PreviewStep as GenericPreviewStep,
@@ -138,6 +138,12 @@ export interface LockStatusReport {
   readonly state?: LockState;
   /** What we last knew locally (shown when offline). */
   readonly cached?: GrantNote;
+  /**
+   * Your lease was broken, and this is the first report that tells it (human output marks it
+   * told: `markSeen`): who, when, why. Also in `state` (`yourLeaseBroken`, or the `broken` state)
+   * for as long as the table keeps the note.
+   */
+  readonly brokenNews?: YourBreak;
   /** Offline: the lock as this machine last read it from the remote, whoever held it, and when. */
   readonly lastKnown?: SeenNote;
   /** The server's clock when `state` was read (its `Date` header, epoch ms), when it sent one. */

@@ -1,7 +1,14 @@
 // Types and helpers of the lower layers that apps need to render results (apps import only the engine).
 
 export { isRunning } from '@oxvcs/durable';
-export { type Grant, type HeartbeatEvent, type Lease, LockError, type LockState } from '@oxvcs/locks';
+export {
+  type Grant,
+  type HeartbeatEvent,
+  type Lease,
+  LockError,
+  type LockState,
+  type YourBreak,
+} from '@oxvcs/locks';
 export { OxenError } from '@oxvcs/oxen';
 export {
   type EntryReason,

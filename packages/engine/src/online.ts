@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { identify, isRunning, signalProcess } from '@oxvcs/durable';
 import {
   createLockManager,
@@ -10,6 +11,7 @@ import {
   loadMachineId,
   MAX_TEXT,
   startHeartbeat,
+  type YourBreak,
 } from '@oxvcs/locks';
 import {
   clipServerText,
@@ -79,6 +81,9 @@ export type Online = Pick<
 const HOUR = 3_600_000;
 /** Error codes of a connection that was never made, so no request was sent on it. */
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+/** Where a command asking a keep-alive to stop says who it is (`{by}`), beside the keep-alive's note. */
+const stopFileOf = (note: string) => note.replace(/\.json$/, '.stop.json');
 
 /** The lock state a HELD error tells (someone else's live lease), or undefined for any other error. */
 function heldState(key: string, error: unknown): LockState | undefined {
@@ -201,6 +206,24 @@ export function createOnline(core: Core): Online {
     const seen = readState<Record<string, SeenNote>>(files.seen, {});
     seen[grantId(remote, key)] = { state, at: new Date().toISOString() };
     saveCache(files.seen, seen);
+  };
+  /**
+   * The break of your lease that `state` tells, if it was not told before (each break is told once,
+   * by who and when it happened); `mark`: it is being told now.
+   */
+  const breakNews = (remote: string, key: string, state: LockState, mark: boolean): YourBreak | undefined => {
+    const broke: YourBreak | undefined =
+      state.state === 'broken'
+        ? { by: state.brokenBy, at: state.brokenAt, ...(state.reason ? { reason: state.reason } : {}) }
+        : state.state === 'held-by-other' || state.state === 'expired'
+          ? state.yourLeaseBroken
+          : undefined;
+    if (!broke) return undefined;
+    const told = readState<Record<string, string>>(files.breaksSeen, {});
+    const id = `${broke.at}|${broke.by}`;
+    if (told[grantId(remote, key)] === id) return undefined;
+    if (mark) saveCache(files.breaksSeen, { ...told, [grantId(remote, key)]: id });
+    return broke;
   };
   const deps = {
     hubFor,
@@ -654,11 +677,13 @@ export function createOnline(core: Core): Online {
           locksFor(p.remote.url).status(p.key, { signal }),
         );
         noteSeen(p.remote.url, p.key, state as LockState);
+        const brokenNews = breakNews(p.remote.url, p.key, state as LockState, o.markSeen === true);
         return {
           ...base,
           connectivity: answered(p.remote.origin),
           state: state as LockState,
           ...(serverNow !== undefined ? { serverNow } : {}),
+          ...(brokenNews ? { brokenNews } : {}),
         };
       } catch (error) {
         const e = error as { name?: unknown; code?: unknown };
@@ -769,6 +794,8 @@ export function createOnline(core: Core): Online {
         saveCache(file, note);
         saveCache(files.heartbeat, note);
       };
+      // A stop request left by an earlier keep-alive of this lock is not this one's.
+      rmSync(stopFileOf(file), { force: true });
       publish(offline ? 'jeopardy' : 'healthy', offline ? 1 : 0, lease.expiresAt);
       let lastExpiry = lease.expiresAt;
       const hb = startHeartbeat(manager, {
@@ -789,7 +816,8 @@ export function createOnline(core: Core): Online {
             publish('lost', 0, lastExpiry, error?.message ?? 'the lease ended before a renewal got through');
           } else {
             // Who asked it to stop (`lock release`, `lock heartbeat --stop`), if they said.
-            const asked = readState<HeartbeatNote | undefined>(file, undefined)?.stopBy;
+            const asked = readState<{ by?: string } | undefined>(stopFileOf(file), undefined)?.by;
+            rmSync(stopFileOf(file), { force: true });
             publish('stopped', 0, lastExpiry, asked);
           }
           emit({ type: 'heartbeat', event });
@@ -826,9 +854,10 @@ export function createOnline(core: Core): Online {
     async stopKeepAlive(o = {}) {
       const { note, running } = await this.keepAlive();
       if (!note || !running || note.pid === process.pid) return { stopped: false };
+      // Beside its note, which it rewrites at every renewal: the request is not overwritten.
       if (o.by) {
         const p = getProject();
-        saveCache(heartbeatFile(files.heartbeats, p.remote.url, p.key), { ...note, stopBy: o.by });
+        saveCache(stopFileOf(heartbeatFile(files.heartbeats, p.remote.url, p.key)), { by: o.by });
       }
       // Signalled only if it is still that very process (same start time): never a pid reused.
       if (!signalProcess(note, 'SIGTERM')) return { stopped: false };

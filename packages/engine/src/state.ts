@@ -77,11 +77,6 @@ export interface HeartbeatNote {
   readonly reason?: string;
   /** When the next renewal is due (a running keep-alive in good health). */
   readonly nextRenewalAt?: string;
-  /**
-   * Which command asked the keep-alive to stop (`oxenvcs lock release`), written just before it is
-   * signalled, so that the keep-alive's log and its `stopped` note can say why it stopped.
-   */
-  readonly stopBy?: string;
   /** When the holder last saw this note (a lost keep-alive is reported once). */
   readonly seenAt?: string;
 }
@@ -92,6 +87,7 @@ export function stateFiles(stateDir: string) {
     queue: join(stateDir, 'queue.json'),
     grants: join(stateDir, 'grants.json'),
     seen: join(stateDir, 'lock-seen.json'),
+    breaksSeen: join(stateDir, 'breaks-seen.json'),
     breaker: join(stateDir, 'breaker.json'),
     heartbeat: join(stateDir, 'heartbeat.json'),
     heartbeats: join(stateDir, 'heartbeats'),

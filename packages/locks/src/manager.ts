@@ -244,24 +244,28 @@ export function createLockManager(options: LockManagerOptions): LockManager {
           { key, brokenBy: state.brokenBy, ...(state.reason ? { reason: state.reason } : {}), ...token },
         );
       case 'held-by-other':
-      case 'expired':
+      case 'expired': {
         if (
           state.state === 'held-by-other' &&
           state.lease.holder === identity.holder &&
           state.lease.machineId === identity.machineId
         )
           return keyLostError(state.lease, key);
+        const broke = state.yourLeaseBroken;
         return new LockError(
           'NOT_HOLDER',
-          `The lock on ${what(key)} is held by ${state.lease.holder} until ${state.lease.expiresAt}, not by you; only its holder can renew or release it.`,
+          `${broke ? `Your lock on ${what(key)} was broken by ${broke.by} at ${broke.at}${broke.reason ? ` (${broke.reason})` : ''}; it` : `The lock on ${what(key)}`} is held by ${state.lease.holder} until ${state.lease.expiresAt}, not by you; only its holder can renew or release it.`,
           {
             key,
             holder: state.lease.holder,
             acquiredAt: state.lease.acquiredAt,
             expiresAt: state.lease.expiresAt,
+            ...(broke ? { brokenBy: broke.by, brokenAt: broke.at } : {}),
+            ...(broke?.reason ? { reason: broke.reason } : {}),
             ...token,
           },
         );
+      }
       case 'corrupt':
         return corruptError(key, state);
       default:

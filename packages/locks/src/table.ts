@@ -58,7 +58,11 @@ export interface TableLease {
   readonly grantNonce?: string;
 }
 
-/** What a break left for the previous holder to read. */
+/**
+ * What a break left for the previous holder to read. It stays in the table (for
+ * {@link HISTORY_MS}) when someone else acquires the key after the break; the previous holder's
+ * own acquisition, or a later break, replaces it.
+ */
 export interface BreakNote {
   readonly by: string;
   readonly reason?: string;
@@ -315,16 +319,30 @@ export function tableState(
     return { state: 'corrupt', key, ticket: top.ticket, ...(top.author ? { writtenBy: top.author } : {}) };
   }
   const lease = r.leases[key];
+  const broke = r.breaks[key];
+  const brokeMine = broke && broke.previousHolder === me.holder && broke.previousMachineId === me.machineId;
   if (lease) {
     const view = leaseView(key, lease, top);
+    const mine = isMine(lease, me);
+    // The note of a break stays when someone else takes the lock after it (see carryOver), so the
+    // previous holder learns who broke their lease, when and why, whatever happened since.
+    const told =
+      brokeMine && !mine
+        ? {
+            yourLeaseBroken: {
+              by: broke.by,
+              ...(broke.reason ? { reason: broke.reason } : {}),
+              at: broke.at ?? iso(top.committedAt),
+            },
+          }
+        : {};
     if (leaseEnded(lease, top.committedAt, now))
-      return { state: 'expired', key, lease: view, yours: isMine(lease, me) };
-    return isMine(lease, me)
+      return { state: 'expired', key, lease: view, yours: mine, ...told };
+    return mine
       ? { state: 'held-by-you', key, lease: view }
-      : { state: 'held-by-other', key, lease: view };
+      : { state: 'held-by-other', key, lease: view, ...told };
   }
-  const broke = r.breaks[key];
-  if (broke && broke.previousHolder === me.holder && broke.previousMachineId === me.machineId) {
+  if (brokeMine) {
     return {
       state: 'broken',
       key,

@@ -83,9 +83,9 @@ export class LockHeartbeatCommand extends BaseCommand {
 
   /** Why the keep-alive stopped, in words: the command that asked (from its note), else the signal. */
   private async stopReason(engine: Engine, signal: NodeJS.Signals | undefined): Promise<string> {
-    // The keep-alive's last note carries what `stopBy` said, as its reason.
+    // The keep-alive's last note carries who asked it to stop (`stopKeepAlive({by})`), as its reason.
     const note = (await engine.keepAlive()).note;
-    const by = note?.state === 'stopped' ? (note.stopBy ?? note.reason) : undefined;
+    const by = note?.state === 'stopped' ? note.reason : undefined;
     if (by) return `asked by ${safeText(by)}`;
     switch (signal) {
       case 'SIGINT':

@@ -1,7 +1,7 @@
 import { Command } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
 import { ago, humanText, moment, safeText, shortId } from '../../output.js';
-import { describeState, renderLease } from '../../render.js';
+import { describeState, keyName, renderLease } from '../../render.js';
 
 /** `oxenvcs lock status`. */
 export class LockStatusCommand extends BaseCommand {
@@ -25,6 +25,7 @@ export class LockStatusCommand extends BaseCommand {
         lock: state ?? null,
         cached: cached ?? null,
         lastKnown: lastKnown ?? null,
+        brokenNews: report.brokenNews ?? null,
         heartbeat: heartbeat ?? null,
         queued: queued.map((e) => ({
           id: e.id,
@@ -54,13 +55,19 @@ export class LockStatusCommand extends BaseCommand {
             );
           if (!lastKnown && !cached) ui.out('  No lock recorded on this machine.');
         } else {
+          const news = report.brokenNews;
+          // Said once, whatever happened since (the breaker took the lock, released it…).
+          if (news && state.state !== 'broken')
+            ui.out(
+              `${ui.mark('fail')} Your lock on ${keyName(state.key)} was broken by ${safeText(news.by)} at ${moment(news.at, serverNow)}${news.reason ? `: ${safeText(news.reason)}` : ''}`,
+            );
           const mark = state.state === 'held-by-you' ? 'ok' : state.state === 'unlocked' ? 'info' : 'warn';
           ui.out(`${ui.mark(mark)} ${describeState(state, serverNow, report.expiryMarginMs)}`);
           if (state.state === 'held-by-you' || state.state === 'held-by-other' || state.state === 'expired')
             renderLease(ui, state.lease, serverNow);
           // This machine held a lease that has not run out, and someone else holds the lock now:
           // it was broken (and taken at once), which the table no longer says.
-          if (state.state === 'held-by-other' && cached && Date.parse(cached.expiresAt) > Date.now())
+          if (state.state === 'held-by-other' && cached && Date.parse(cached.expiresAt) > serverNow)
             ui.out(
               `${ui.mark('fail')} You held this lock until ${moment(cached.expiresAt)} (fencing token ${cached.fencingToken}); ${safeText(state.lease.holder)} holds it now, so your lease was broken: do not edit the project until you hold the lock again.`,
             );
