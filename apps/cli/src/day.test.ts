@@ -60,6 +60,33 @@ describe('a producer’s day, in words', () => {
     expect((await h.run(['lock', 'status'], bob)).stdout).not.toContain('broken');
   });
 
+  it('others are told a keep-alive renews the holder’s lease, not to wait until it expires', async () => {
+    const ada = await fresh();
+    const bob = { ...BOB, cwd: ada.cwd, home: h.newHome() };
+    const env = { OXENVCS_LOCK_HEARTBEAT_INTERVAL_SECONDS: '0.5' };
+    const started = await h.run(['lock', 'acquire', '--keep-alive', '--json'], { ...ada, env });
+    const log = JSON.parse(started.stdout).keepAlive.log as string;
+    await vi.waitFor(() => expect(readFileSync(log, 'utf8')).toContain('Lock renewed until'), {
+      interval: 100,
+    });
+    try {
+      const refused = await h.run(['lock', 'acquire'], bob);
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toMatch(
+        /held by ada@laptop since .*; it is kept alive by a keep-alive, last renewed \d{4}-\d\d-\d\d \d\d:\d\d \([^)]+\), so it will not expire while their machine is up: ask them to release it\./,
+      );
+      expect(refused.stderr).not.toContain('wait until it expires');
+      expect((await h.run(['lock', 'status'], bob)).stdout).toMatch(
+        /this project: locked by ada@laptop until .*; kept alive by a keep-alive, last renewed /,
+      );
+    } finally {
+      expect((await h.run(['lock', 'release'], { ...ada, env })).code).toBe(0);
+    }
+    // Without a keep-alive, the usual advice.
+    expect((await h.run(['lock', 'acquire'], ada)).code).toBe(0);
+    expect((await h.run(['lock', 'acquire'], bob)).stderr).toContain('or wait until it expires');
+  });
+
   it('offline, status shows the lock of anyone as last read, with its age; your own lease reads as yours', async () => {
     const ada = await fresh();
     const bob = { ...BOB, cwd: ada.cwd, home: h.newHome() };

@@ -359,7 +359,7 @@ export function describeState(state: LockState, now = Date.now(), marginMs = 0):
     case 'held-by-you':
       return `${what}: locked by you ${leaseEndWords(state.lease.expiresAt, now, marginMs)}`;
     case 'held-by-other':
-      return `${what}: locked by ${safeText(state.lease.holder)}${state.lease.key !== state.key ? ` (who holds ${state.lease.key === '.' ? 'the whole project' : safeText(state.lease.key)})` : ''} ${leaseEndWords(state.lease.expiresAt, now, marginMs)}${state.lease.comment ? ` ("${safeText(state.lease.comment)}")` : ''}`;
+      return `${what}: locked by ${safeText(state.lease.holder)}${state.lease.key !== state.key ? ` (who holds ${state.lease.key === '.' ? 'the whole project' : safeText(state.lease.key)})` : ''} ${leaseEndWords(state.lease.expiresAt, now, marginMs)}${state.lease.comment ? ` ("${safeText(state.lease.comment)}")` : ''}${state.lease.keptAlive ? `; kept alive by a keep-alive, last renewed ${moment(state.lease.lastHeartbeat, now)}` : ''}`;
     case 'expired':
       return `${what}: expired ${moment(state.lease.expiresAt, now)}, was ${state.yours ? 'yours' : `held by ${safeText(state.lease.holder)}`}`;
     case 'broken':

@@ -88,7 +88,7 @@ const stopFileOf = (note: string) => note.replace(/\.json$/, '.stop.json');
 /** The lock state a HELD error tells (someone else's live lease), or undefined for any other error. */
 function heldState(key: string, error: unknown): LockState | undefined {
   if (!(error instanceof LockError) || error.code !== 'HELD') return undefined;
-  const { holder, machineId, acquiredAt, expiresAt, fencingToken, comment, heldKey } = error;
+  const { holder, machineId, acquiredAt, expiresAt, fencingToken, comment, heldKey, lastRenewedAt } = error;
   if (!holder || !acquiredAt || !expiresAt || fencingToken === undefined) return undefined;
   const lease: Lease = {
     key: heldKey ?? key,
@@ -97,8 +97,9 @@ function heldState(key: string, error: unknown): LockState | undefined {
     machineId: machineId ?? '',
     acquiredAt,
     expiresAt,
-    lastHeartbeat: acquiredAt,
-    ttlMs: Math.max(0, Date.parse(expiresAt) - Date.parse(acquiredAt)),
+    lastHeartbeat: lastRenewedAt ?? acquiredAt,
+    ttlMs: Math.max(0, Date.parse(expiresAt) - Date.parse(lastRenewedAt ?? acquiredAt)),
+    ...(error.keptAlive ? { keptAlive: true as const } : {}),
     fencingToken,
     ticket: 0,
     ...(comment ? { comment } : {}),

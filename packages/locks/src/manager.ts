@@ -78,9 +78,10 @@ export interface LockManager {
     key: string | undefined,
     options: LockCallOptions & { ttlMs: number; comment?: string },
   ): Promise<Grant>;
+  /** `keepAlive`: a keep-alive renews (others are told the lease's end keeps moving). @default false */
   renew(
     key: string | undefined,
-    options: LockCallOptions & { ttlMs: number; fencingToken?: number },
+    options: LockCallOptions & { ttlMs: number; fencingToken?: number; keepAlive?: boolean },
   ): Promise<Grant>;
   release(
     key: string | undefined,
@@ -365,8 +366,10 @@ export function createLockManager(options: LockManagerOptions): LockManager {
             nonce,
             acquiredAt:
               own.lease.acquiredAt ?? new Date(snap.state.effective?.committedAt ?? Date.now()).toISOString(),
+            ...(o.keepAlive ? { keptAlive: true as const } : {}),
           };
           delete (lease as { renewedAt?: string }).renewedAt;
+          if (!o.keepAlive) delete (lease as { keptAlive?: true }).keptAlive;
           return {
             write: {
               op: 'renew',

@@ -87,6 +87,8 @@ export interface Lease {
   readonly lastHeartbeat: string;
   readonly ttlMs: number;
   readonly comment?: string;
+  /** Last renewed by a keep-alive: its end keeps moving while the holder's machine is up. */
+  readonly keptAlive?: true;
   readonly fencingToken: number;
   /** The top ticket number. */
   readonly ticket: number;

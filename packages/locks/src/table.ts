@@ -56,6 +56,11 @@ export interface TableLease {
   readonly nonce?: string;
   /** Idempotency key of the acquire that started the lease (kept through renewals). */
   readonly grantNonce?: string;
+  /**
+   * Last renewed by a keep-alive (not by hand): others are told its end keeps moving. Not signed
+   * and not part of the reading rule (a reader of an older version drops it): words only.
+   */
+  readonly keptAlive?: true;
 }
 
 /**
@@ -185,6 +190,7 @@ function parseLease(v: unknown): TableLease | undefined {
     ...(typeof v.comment === 'string' ? { comment: cleanText(v.comment) } : {}),
     ...(typeof v.nonce === 'string' ? { nonce: v.nonce } : {}),
     ...(typeof v.grantNonce === 'string' ? { grantNonce: v.grantNonce } : {}),
+    ...(v.keptAlive === true ? { keptAlive: true as const } : {}),
   };
 }
 
@@ -285,6 +291,7 @@ export function leaseView(key: string, lease: TableLease, top: ChainTicket): Lea
     lastHeartbeat: iso(renewed),
     ttlMs: lease.ttlMs,
     ...(lease.comment ? { comment: lease.comment } : {}),
+    ...(lease.keptAlive ? { keptAlive: true as const } : {}),
     fencingToken: lease.fencingToken,
     ticket: top.ticket,
   };
