@@ -30,6 +30,11 @@ describe('a producer’s day, in words', () => {
     );
     expect(r.stdout).not.toMatch(/locked by .* until/);
     expect(r.stdout).toMatch(/Expired: .* \(ended /);
+    const refused = await h.run(['lock', 'break'], bob);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(
+      'The lock on this project (held by ada@laptop) expired 2 s ago; it is treated as held for 3 s more so clocks cannot disagree: break it then, or pass --force now.',
+    );
     serverTime += 10_000;
     expect((await h.run(['lock', 'status'], bob)).stdout).toContain('this project: expired');
   });

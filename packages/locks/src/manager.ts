@@ -13,7 +13,14 @@ import { type ClaimEvent, createClaimer, type Draft } from './claim.js';
 import { LockError } from './errors.js';
 import { normaliseKey } from './key.js';
 import { type KeyStore, memoryKeyStore, newLeaseKey, publicKeyOf } from './proof.js';
-import { type Identity, type Lease, type LockState, MAX_TTL_MS, MIN_TTL_MS } from './record.js';
+import {
+  EXPIRY_MARGIN_MS,
+  type Identity,
+  type Lease,
+  type LockState,
+  MAX_TTL_MS,
+  MIN_TTL_MS,
+} from './record.js';
 import { blockers, type ChainTicket, leaseView, overlaps, type TableLease, tableState } from './table.js';
 import { blockedError, corruptError, keyLostError, what } from './words.js';
 
@@ -473,9 +480,14 @@ export function createLockManager(options: LockManagerOptions): LockManager {
         if (!corruptTop && (state.state === 'unlocked' || state.state === 'broken'))
           return { result: { broken: false, previous: state } };
         if ((state.state === 'held-by-other' || state.state === 'held-by-you') && !o.force) {
+          // Ended by the server's clock but inside the margin: said as such, not as "live until 3s ago".
+          const over = snap.serverNow === undefined ? 0 : snap.serverNow - Date.parse(state.lease.expiresAt);
+          const s = (ms: number) => `${Math.max(0, Math.round(ms / 1000))} s`;
           throw new LockError(
             'HELD',
-            `The lock on ${what(key)} is live (held by ${state.lease.holder} until ${state.lease.expiresAt}); pass --force to break it anyway.`,
+            over >= 0 && over < EXPIRY_MARGIN_MS
+              ? `The lock on ${what(key)} (held by ${state.lease.holder}) expired ${s(over)} ago; it is treated as held for ${s(EXPIRY_MARGIN_MS - over)} more so clocks cannot disagree: break it then, or pass --force now.`
+              : `The lock on ${what(key)} is live (held by ${state.lease.holder} until ${state.lease.expiresAt}); pass --force to break it anyway.`,
             {
               key,
               holder: state.lease.holder,
