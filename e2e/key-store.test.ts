@@ -69,5 +69,5 @@ it('with the memory key store the next process cannot release it (why the file s
   const remote = server.repoUrl('lib', 'memorykeys');
   const home = join(state, 'memory');
   await run('memory', 'acquire', remote, home);
-  expect(await run('memory', 'release', remote, home)).toEqual({ code: 'NOT_HOLDER' });
+  expect(await run('memory', 'release', remote, home)).toEqual({ code: 'KEY_LOST' });
 });

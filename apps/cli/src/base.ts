@@ -292,6 +292,8 @@ export abstract class BaseCommand extends Command<CliContext> {
       env: this.context.env,
       json: this.json,
       verbose: this.verbose,
+      // The background keep-alive writes to a log read later: each line says when it happened.
+      stamp: this.context.env.OXENVCS_BACKGROUND === '1',
     });
     let code: number;
     try {

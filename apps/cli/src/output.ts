@@ -46,6 +46,11 @@ export function createUi(options: {
   env: Record<string, string | undefined>;
   json: boolean;
   verbose: boolean;
+  /**
+   * Starts every line with the local date and time to the second (a log nobody watches, such as
+   * the background keep-alive's, where a line is read long after it was written). @default false
+   */
+  stamp?: boolean;
 }): Ui {
   const tty = Boolean((options.stdout as { isTTY?: boolean }).isTTY);
   const errTty = Boolean((options.stderr as { isTTY?: boolean }).isTTY);
@@ -58,7 +63,8 @@ export function createUi(options: {
   };
   // Every line is made terminal-safe on its way out (defence in depth: foreign text is also
   // cleaned where it is inserted): only our own colour codes may pass, and only when colour is on.
-  const clean = (line: string) => terminalLine(line, ui.colour);
+  const clean = (line: string) =>
+    `${options.stamp ? `${stampOf(Date.now())} ` : ''}${terminalLine(line, ui.colour)}`;
   const ui: Ui = {
     json: options.json,
     verbose: options.verbose,
@@ -125,13 +131,13 @@ export function ago(iso: string, now = Date.now()): string {
  * "2026-11-24 14:05 (in 3h 55m)" or "2026-11-24 10:05 (5m ago)"; `ended` words a time in the
  * past as an end ("… (ended 5m ago)"). `--json` keeps ISO 8601.
  */
-export function moment(iso: string, now = Date.now(), options: { ended?: boolean } = {}): string {
-  const t = Date.parse(iso);
-  if (!Number.isFinite(t)) return safeText(iso);
+export function moment(iso: string | number, now = Date.now(), options: { ended?: boolean } = {}): string {
+  const t = typeof iso === 'number' ? iso : Date.parse(iso);
+  if (!Number.isFinite(t)) return safeText(String(iso));
   const d = t - now;
   const rel =
     Math.abs(d) < 1000 ? 'now' : d > 0 ? `in ${span(d)}` : `${options.ended ? 'ended ' : ''}${span(-d)} ago`;
-  return `${when(iso)} (${rel})`;
+  return `${when(t)} (${rel})`;
 }
 
 const ISO_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})/g;
@@ -155,8 +161,14 @@ export function span(ms: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
+/** Local date and time to the second, as a log line starts: "2026-11-24 14:05:09". */
+export function stampOf(ms: number): string {
+  const d = new Date(ms);
+  return `${when(ms)}:${String(d.getSeconds()).padStart(2, '0')}`;
+}
+
 /** Local date and time, minute precision: "2026-11-24 14:05". */
-export function when(iso: string): string {
+export function when(iso: string | number): string {
   const d = new Date(iso);
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;

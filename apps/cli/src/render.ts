@@ -217,10 +217,9 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
       if (e.type === 'renewed') ui.err(`${ui.mark('ok')} Lock renewed until ${moment(e.grant.expiresAt)}`);
       else if (e.type === 'jeopardy')
         ui.err(
-          `${ui.mark('warn')} Renewal failed (${e.failures}); the lease ends ${moment(e.leaseEndsAt)} unless a renewal gets through`,
+          `${ui.mark('warn')} Renewal failed (${e.failures} in a row: ${humanText(errorText(e.error)).replace(/\.$/, '')}); the lease ends ${moment(e.leaseEndsAt)} unless a renewal gets through`,
         );
-      else if (e.type === 'lost')
-        ui.err(`${ui.mark('fail')} Lock lost: ${humanText((e.error as Error).message ?? String(e.error))}`);
+      else if (e.type === 'lost') ui.err(`${ui.mark('fail')} Lock lost: ${humanText(errorText(e.error))}`);
       return;
     }
     case 'transfer':
@@ -240,6 +239,9 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
       return;
   }
 }
+
+/** An error's message, or what it is when it has none. */
+const errorText = (error: unknown) => (error as Error | undefined)?.message ?? String(error);
 
 /** The verdict line after a sync's results (which are printed once, by `queue sync`). */
 export function renderSummary(ui: Ui, summary: RunSummary): void {
@@ -264,7 +266,7 @@ export function renewedHeadline(
   if (before === undefined) return `Lock renewed until ${moment(expiresAt, now)}${held}`;
   // A second of slack: the new lease is timed on the server's clock.
   if (end < before - 1000)
-    return `Lock lease shortened to ${moment(expiresAt, now)}; ${alreadyHeld ? 'you already held it, until' : 'it was to end'} ${moment(new Date(before).toISOString(), now)}`;
+    return `Lock lease shortened to ${moment(expiresAt, now)}; ${alreadyHeld ? 'you already held it, until' : 'it was to end'} ${moment(before, now)}`;
   return `Lock extended until ${moment(expiresAt, now)}${held}`;
 }
 
@@ -339,20 +341,35 @@ function renderTransfer(ui: Ui, event: Extract<EngineEvent, { type: 'transfer' }
   if (ui.tty) ui.progress(line);
 }
 
-/** One line per lock state. */
-export function describeState(state: LockState, now = Date.now()): string {
+/**
+ * How a lease's end reads: "until 12:55 (in 3m)", or, once it has ended but still counts as held
+ * for `marginMs` (clocks may disagree by that much), "expired 2 s ago; treated as held for 3 s
+ * more so clocks cannot disagree".
+ */
+export function leaseEndWords(expiresAt: string, now = Date.now(), marginMs = 0): string {
+  const end = Date.parse(expiresAt);
+  if (!(end <= now)) return `until ${moment(expiresAt, now)}`;
+  const seconds = (ms: number) => `${Math.max(0, Math.round(ms / 1000))} s`;
+  const left = end + marginMs - now;
+  return left > 0
+    ? `expired ${seconds(now - end)} ago; treated as held for ${seconds(left)} more so clocks cannot disagree`
+    : `expired ${seconds(now - end)} ago`;
+}
+
+/** One line per lock state; `marginMs`: how long an ended lease still counts as held. */
+export function describeState(state: LockState, now = Date.now(), marginMs = 0): string {
   const what = keyName(state.key);
   switch (state.state) {
     case 'unlocked':
       return `${what}: unlocked${state.lastHolder ? ` (last held by ${safeText(state.lastHolder)})` : ''}`;
     case 'held-by-you':
-      return `${what}: locked by you until ${moment(state.lease.expiresAt, now)}`;
+      return `${what}: locked by you ${leaseEndWords(state.lease.expiresAt, now, marginMs)}`;
     case 'held-by-other':
-      return `${what}: locked by ${safeText(state.lease.holder)}${state.lease.key !== state.key ? ` (who holds ${state.lease.key === '.' ? 'the whole project' : safeText(state.lease.key)})` : ''} until ${moment(state.lease.expiresAt, now)}${state.lease.comment ? ` ("${safeText(state.lease.comment)}")` : ''}`;
+      return `${what}: locked by ${safeText(state.lease.holder)}${state.lease.key !== state.key ? ` (who holds ${state.lease.key === '.' ? 'the whole project' : safeText(state.lease.key)})` : ''} ${leaseEndWords(state.lease.expiresAt, now, marginMs)}${state.lease.comment ? ` ("${safeText(state.lease.comment)}")` : ''}${state.lease.keptAlive ? `; kept alive by a keep-alive, last renewed ${moment(state.lease.lastHeartbeat, now)}` : ''}`;
     case 'expired':
       return `${what}: expired ${moment(state.lease.expiresAt, now)}, was ${state.yours ? 'yours' : `held by ${safeText(state.lease.holder)}`}`;
     case 'broken':
-      return `${what}: your lock was broken by ${safeText(state.brokenBy)}${state.reason ? `: ${safeText(state.reason)}` : ''}`;
+      return `${what}: your lock was broken by ${safeText(state.brokenBy)} at ${moment(state.brokenAt, now)}${state.reason ? `: ${safeText(state.reason)}` : ''}`;
     case 'corrupt':
       return `${what}: the lock record on the remote is invalid${state.writtenBy ? ` (written by ${safeText(state.writtenBy)})` : ''}; replace it with \`oxenvcs lock break --force\``;
   }

@@ -5,7 +5,7 @@ import { Details } from './components/Details.js';
 import { EntryList } from './components/EntryList.js';
 import { Header } from './components/Header.js';
 import { Confirm, HelpOverlay, LockPanel, ReasonPrompt } from './components/Overlays.js';
-import { awayLines, fit, footer, keepAliveLines, safe, transferLine } from './format.js';
+import { awayLines, fit, footer, keepAliveLines, safe, transferLine, typedLine } from './format.js';
 import { initialState, reducer, selectedRow, visibleRows } from './reducer.js';
 import { useLockStatus } from './use-lock.js';
 import { useQueue } from './use-queue.js';
@@ -227,10 +227,15 @@ export function App(props: AppProps) {
 
   useInput((input, key) => {
     if (state.editingText) {
-      if (key.return) dispatch({ type: 'text-commit' });
-      else if (key.escape) dispatch({ type: 'text-cancel' });
+      // A paste, or keys typed faster than they are read, arrive as one chunk ("do\r"): the Enter
+      // in it ends the text, as a lone Enter would (what follows it in the chunk is dropped).
+      const typed = typedLine(input);
+      if (key.return || typed.enter) {
+        if (typed.text && !key.ctrl && !key.meta) dispatch({ type: 'text-input', value: typed.text });
+        dispatch({ type: 'text-commit' });
+      } else if (key.escape) dispatch({ type: 'text-cancel' });
       else if (key.backspace || key.delete) dispatch({ type: 'text-backspace' });
-      else if (input && !key.ctrl && !key.meta) dispatch({ type: 'text-input', value: input });
+      else if (typed.text && !key.ctrl && !key.meta) dispatch({ type: 'text-input', value: typed.text });
       return;
     }
     if (key.escape && state.overlay === 'none' && state.away) {
@@ -265,12 +270,16 @@ export function App(props: AppProps) {
           dispatch({ type: 'overlay', overlay: overlay === 'confirm-break' ? 'lock' : 'none' });
         return;
       }
-      case 'break-reason':
-        if (key.return) dispatch({ type: 'overlay', overlay: 'confirm-break' });
-        else if (key.escape) dispatch({ type: 'overlay', overlay: 'lock' });
+      case 'break-reason': {
+        const typed = typedLine(input);
+        if (key.return || typed.enter) {
+          if (typed.text && !key.ctrl) dispatch({ type: 'reason-input', value: typed.text });
+          dispatch({ type: 'overlay', overlay: 'confirm-break' });
+        } else if (key.escape) dispatch({ type: 'overlay', overlay: 'lock' });
         else if (key.backspace || key.delete) dispatch({ type: 'reason-backspace' });
-        else if (input && !key.ctrl) dispatch({ type: 'reason-input', value: input });
+        else if (typed.text && !key.ctrl) dispatch({ type: 'reason-input', value: typed.text });
         return;
+      }
       case 'lock':
         if (key.escape || input === 'l') dispatch({ type: 'overlay', overlay: 'none' });
         else if (input === 'a') void lockAction('acquire');
@@ -363,7 +372,9 @@ export function App(props: AppProps) {
             </Text>
           ))}
           <EntryList state={state} height={listHeight} width={columns} now={now} />
-          {detailsHeight > 0 ? <Details row={selected} height={detailsHeight} width={columns} /> : null}
+          {detailsHeight > 0 ? (
+            <Details row={selected} height={detailsHeight} width={columns} now={now} />
+          ) : null}
         </>
       )}
       <Text

@@ -1,5 +1,12 @@
 import { stripVTControlCharacters } from 'node:util';
-import type { EntryReason, HeartbeatNote, InputProblemCode, LockState, QueueEntry } from '@oxvcs/engine';
+import {
+  type EntryReason,
+  type HeartbeatNote,
+  type InputProblemCode,
+  type LockState,
+  type QueueEntry,
+  shortId,
+} from '@oxvcs/engine';
 import type { LiveHeartbeat, Transfer } from './reducer.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is matched
@@ -128,6 +135,16 @@ const INPUT_PROBLEMS: Readonly<Record<string, string>> = {
   'outside-repository': 'is a path outside the repository',
 } satisfies Partial<Record<InputProblemCode, string>>;
 
+/**
+ * Text typed into a one-line field, from one input chunk: what comes before the first line break
+ * (made terminal-safe), and whether there was one (an Enter in a paste or in fast typing ends the
+ * line, as a lone Enter does; the rest of the chunk is not part of the line).
+ */
+export function typedLine(chunk: string): { readonly text: string; readonly enter: boolean } {
+  const end = chunk.search(/[\r\n]/);
+  return end < 0 ? { text: safe(chunk), enter: false } : { text: safe(chunk.slice(0, end)), enter: true };
+}
+
 /** Why an entry has its status, in the TUI's short words (the queue stores a code and facts). */
 export function reasonText(reason: EntryReason | undefined): string {
   if (!reason) return '';
@@ -146,11 +163,11 @@ export function reasonText(reason: EntryReason | undefined): string {
     case 'interrupted':
       return 'interrupted; the remote is checked before it is replayed';
     case 'cancelled-by-release':
-      return `cancelled by release ${fact('entry')}`;
+      return `cancelled by release ${shortId(fact('entry'))}`;
     case 'cancelled-with-acquire':
-      return `cancelled with the pending acquisition ${fact('entry')}`;
+      return `cancelled with the pending acquisition ${shortId(fact('entry'))}`;
     case 'replaced':
-      return `replaced by ${fact('entry')}, the same request typed again`;
+      return `replaced by ${shortId(fact('entry'))}, the same request typed again`;
     case 'lease-ended':
       return `the lease ended at ${fact('at')}`;
     case 'project-gone':

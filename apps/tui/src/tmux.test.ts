@@ -42,8 +42,12 @@ async function project() {
   return { dir, home, vars };
 }
 
-/** Starts `oxenvcs-tui args` in a new 80×24 tmux session; the shell prints `TUI-EXIT <code>` after. */
-function startTui(at: { dir: string; home: string; vars: NodeJS.ProcessEnv }, args: string[] = []) {
+/** Starts `oxenvcs-tui args` in a new tmux session (80×24 unless `size`); the shell prints `TUI-EXIT <code>` after. */
+function startTui(
+  at: { dir: string; home: string; vars: NodeJS.ProcessEnv },
+  args: string[] = [],
+  size: { columns: number; rows: number } = { columns: 80, rows: 24 },
+) {
   const session = `oxvcs-tui-${process.pid}-${sessions.length}`;
   sessions.push(session);
   const script = join(at.home, `run-${session}.sh`);
@@ -56,7 +60,17 @@ function startTui(at: { dir: string; home: string; vars: NodeJS.ProcessEnv }, ar
     script,
     `${exports}\ncd '${at.dir}'\n'${process.execPath}' '${bin}' ${argv}\necho "TUI-EXIT $?"\nsleep 60\n`,
   );
-  tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', `bash ${script}`);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-x',
+    String(size.columns),
+    '-y',
+    String(size.rows),
+    `bash ${script}`,
+  );
   return session;
 }
 
@@ -240,6 +254,65 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     );
     await server.faults.online();
     await vi.waitFor(() => expect(screen(session)).toContain('Keep-alive: running in this window'));
+  });
+
+  it('an Enter in the same input chunk as text ends the filter: the next q quits (issue 22)', async () => {
+    const at = await project();
+    const session = startTui(at, ['--no-auto-sync']);
+    await vi.waitFor(() => expect(screen(session)).toContain('The queue is empty.'));
+    tmux('send-keys', '-t', session, '/');
+    await vi.waitFor(() => expect(screen(session)).toMatch(/^\/_/m));
+    // One write to the terminal, as a paste or fast typing makes: "do" and Enter together.
+    tmux('send-keys', '-t', session, '-l', 'do\r');
+    await vi.waitFor(() => expect(screen(session)).toContain('[all "do"] 0 shown'));
+    tmux('send-keys', '-t', session, 'q');
+    await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'));
+  });
+
+  it('a done entry’s details show its short id and no old error; times are local (issue 22)', async () => {
+    const at = await project();
+    const queue = createEngine({ cwd: at.dir, env: at.vars }).queue;
+    const { entry } = await queue.enqueue({
+      operation: { kind: 'pull', projectDir: at.dir, remote: server.repoUrl('ns', 'x'), branch: 'main' },
+      idempotencyKey: 'done-after-held',
+    });
+    const held = 'The lock on this project is held by bob@studio; ask them to release it.';
+    await queue.transact((entries) => {
+      Object.assign(entries[0] as QueueEntry, {
+        status: 'done',
+        attempts: 2,
+        lastError: {
+          message: held,
+          kind: 'permanent',
+          code: 'HELD',
+          chain: [{ name: 'LockError', code: 'HELD', message: held }],
+        },
+        history: [{ at: new Date().toISOString(), outcome: 'done' }],
+      });
+    });
+    const session = startTui(at, ['--no-auto-sync']);
+    const short = entry.id.slice(-8).toLowerCase();
+    await vi.waitFor(() => expect(screen(session)).toContain(`${short} · done`));
+    expect(screen(session)).not.toContain(entry.id);
+    expect(screen(session)).not.toContain('HELD');
+    expect(screen(session)).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
+    expect(screen(session)).toMatch(/^ {2}\d\d:\d\d done$/m);
+  });
+
+  it('at 200×50 the lock panel is as tall as what it says, not the whole screen (issue 22)', async () => {
+    const at = await project();
+    const session = startTui(at, ['--no-auto-sync'], { columns: 200, rows: 50 });
+    await vi.waitFor(() => expect(screen(session)).toContain('The queue is empty.'));
+    tmux('send-keys', '-t', session, 'l');
+    await vi.waitFor(() => expect(screen(session)).toContain('Esc to go back'));
+    const lines = screen(session).split('\n');
+    const top = lines.findIndex((l) => l.startsWith('╭'));
+    const bottom = lines.findIndex((l) => l.startsWith('╰'));
+    expect(top).toBeGreaterThan(0);
+    // Title, lock line, blank, keys, "Esc to go back" (and the keep-alive when there is one).
+    expect(bottom - top).toBeLessThan(12);
+    // The footer stays at the bottom of the screen.
+    expect(lines.slice(0, 50).at(-1)).toMatch(/q quit\s*$/);
   });
 
   it('--help prints the usage and exits 0, in a terminal and without one', async () => {

@@ -1,4 +1,4 @@
-import type { Grant, HeartbeatEvent, LockState } from '@oxvcs/locks';
+import type { Grant, HeartbeatEvent, LockState, YourBreak } from '@oxvcs/locks';
 import {
   createQueue,
   type PreviewStep as GenericPreviewStep,
@@ -15,7 +15,14 @@ import type { Online } from './online.js';
 import { legacyEntries, type Operation, type OxvcsEntry, RULES } from './operations/index.js';
 import { type ProjectInfo, projectRoot, resolveProject } from './project.js';
 import type { TakeReport } from './record-take.js';
-import { type GrantNote, grantId, type HeartbeatNote, readState, stateFiles } from './state.js';
+import {
+  type GrantNote,
+  grantId,
+  type HeartbeatNote,
+  readState,
+  type SeenNote,
+  stateFiles,
+} from './state.js';
 import type { LockWaitOptions } from './wait-turn.js';
 
 /** A queue entry of an oxvcs operation. */
@@ -133,6 +140,21 @@ export interface LockStatusReport {
   readonly state?: LockState;
   /** What we last knew locally (shown when offline). */
   readonly cached?: GrantNote;
+  /**
+   * Your lease was broken, and this is the first report that tells it (human output marks it
+   * told: `markSeen`): who, when, why. Also in `state` (`yourLeaseBroken`, or the `broken` state)
+   * for as long as the table keeps the note.
+   */
+  readonly brokenNews?: YourBreak;
+  /** Offline: the lock as this machine last read it from the remote, whoever held it, and when. */
+  readonly lastKnown?: SeenNote;
+  /** The server's clock when `state` was read (its `Date` header, epoch ms), when it sent one. */
+  readonly serverNow?: number;
+  /**
+   * How long after its end a lease still counts as held (`EXPIRY_MARGIN_MS` of `@oxvcs/locks`): the
+   * server's clock and the commit clock may disagree by that much.
+   */
+  readonly expiryMarginMs: number;
   /** A heartbeat running in another process (or the TUI), and its health. */
   readonly heartbeat?: HeartbeatNote;
   /** Lock operations for this project still waiting in the queue. */
@@ -179,8 +201,11 @@ export interface Engine {
   keepAlive(): Promise<{ note?: HeartbeatNote; running: boolean; log: string }>;
   /** Records a just-started keep-alive's pid at once, so a second start finds it running. */
   markKeepAlive(pid: number): Promise<void>;
-  /** Stops the current lock's keep-alive (SIGTERM to its pid), if one runs. */
-  stopKeepAlive(): Promise<{ stopped: boolean; pid?: number }>;
+  /**
+   * Stops the current lock's keep-alive (SIGTERM to its pid), if one runs; `by` (the command
+   * asking, e.g. `oxenvcs lock release`) is left in its note, so that it says why it stopped.
+   */
+  stopKeepAlive(options?: { by?: string }): Promise<{ stopped: boolean; pid?: number }>;
   /** What this machine last knew of its lease on the current lock (a local note; the remote is the truth). */
   knownLease(): GrantNote | undefined;
   /**
@@ -352,7 +377,7 @@ export function createEngine(options: EngineOptions): Engine {
       return readState<Record<string, GrantNote>>(files.grants, {})[grantId(p.remote.url, p.key)];
     },
     keepAlive: async () => (await net()).keepAlive(),
-    stopKeepAlive: async () => (await net()).stopKeepAlive(),
+    stopKeepAlive: async (o) => (await net()).stopKeepAlive(o),
     markKeepAlive: async (pid) => (await net()).markKeepAlive(pid),
     push: async (branch) => (await net()).push(branch),
     pull: async (branch) => (await net()).pull(branch),

@@ -8,6 +8,7 @@ export {
   LockError,
   type LockState,
   type Waiter,
+  type YourBreak,
 } from '@oxvcs/locks';
 export { OxenError } from '@oxvcs/oxen';
 export {
@@ -84,7 +85,7 @@ export {
 } from './operations/index.js';
 export { holderIdentity, type ProjectInfo, resolveProject } from './project.js';
 export type { TakeReport } from './record-take.js';
-export { type GrantNote, type HeartbeatNote, stateFiles } from './state.js';
+export { type GrantNote, type HeartbeatNote, type SeenNote, stateFiles } from './state.js';
 export {
   DEFAULT_PART_BYTES,
   isProjectDocument,

@@ -1,6 +1,8 @@
+import { rmSync } from 'node:fs';
 import { identify, isRunning, signalProcess } from '@oxvcs/durable';
 import {
   createLockManager,
+  EXPIRY_MARGIN_MS,
   type Grant,
   type Lease,
   LockError,
@@ -9,6 +11,7 @@ import {
   loadMachineId,
   MAX_TEXT,
   startHeartbeat,
+  type YourBreak,
 } from '@oxvcs/locks';
 import {
   clipServerText,
@@ -44,7 +47,14 @@ import { fileChainCache, fileKeyStore, heartbeatFile } from './lock-state.js';
 import { QUEUED_RECHECK_MS } from './operations/acquire-lock.js';
 import { executorsFor, type Operation, RULES, type RunDeps, specOf } from './operations/index.js';
 import { holderIdentity } from './project.js';
-import { type GrantNote, grantId, type HeartbeatNote, readState, writeState } from './state.js';
+import {
+  type GrantNote,
+  grantId,
+  type HeartbeatNote,
+  readState,
+  type SeenNote,
+  writeState,
+} from './state.js';
 import { waitTurn } from './wait-turn.js';
 
 /** The engine's network half: everything that talks to the remote or the oxen CLI. */
@@ -73,6 +83,31 @@ export type Online = Pick<
 const HOUR = 3_600_000;
 /** Error codes of a connection that was never made, so no request was sent on it. */
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+/** Where a command asking a keep-alive to stop says who it is (`{by}`), beside the keep-alive's note. */
+const stopFileOf = (note: string) => note.replace(/\.json$/, '.stop.json');
+
+/** The lock state a HELD error tells (someone else's live lease), or undefined for any other error. */
+function heldState(key: string, error: unknown): LockState | undefined {
+  if (!(error instanceof LockError) || error.code !== 'HELD') return undefined;
+  const { holder, machineId, acquiredAt, expiresAt, fencingToken, comment, heldKey, lastRenewedAt } = error;
+  if (!holder || !acquiredAt || !expiresAt || fencingToken === undefined) return undefined;
+  const lease: Lease = {
+    key: heldKey ?? key,
+    lockId: '',
+    holder,
+    machineId: machineId ?? '',
+    acquiredAt,
+    expiresAt,
+    lastHeartbeat: lastRenewedAt ?? acquiredAt,
+    ttlMs: Math.max(0, Date.parse(expiresAt) - Date.parse(lastRenewedAt ?? acquiredAt)),
+    ...(error.keptAlive ? { keptAlive: true as const } : {}),
+    fencingToken,
+    ticket: 0,
+    ...(comment ? { comment } : {}),
+  };
+  return { state: 'held-by-other', key, lease };
+}
 const DAY = 24 * HOUR;
 
 /**
@@ -168,6 +203,30 @@ export function createOnline(core: Core): Online {
       delete all[grantId(remote, key)];
     }
     saveCache(files.grants, all);
+  };
+  /** Keeps what the remote said of a lock (anyone's), for `lock status` offline. */
+  const noteSeen = (remote: string, key: string, state: LockState) => {
+    const seen = readState<Record<string, SeenNote>>(files.seen, {});
+    seen[grantId(remote, key)] = { state, at: new Date().toISOString() };
+    saveCache(files.seen, seen);
+  };
+  /**
+   * The break of your lease that `state` tells, if it was not told before (each break is told once,
+   * by who and when it happened); `mark`: it is being told now.
+   */
+  const breakNews = (remote: string, key: string, state: LockState, mark: boolean): YourBreak | undefined => {
+    const broke: YourBreak | undefined =
+      state.state === 'broken'
+        ? { by: state.brokenBy, at: state.brokenAt, ...(state.reason ? { reason: state.reason } : {}) }
+        : state.state === 'held-by-other' || state.state === 'expired'
+          ? state.yourLeaseBroken
+          : undefined;
+    if (!broke) return undefined;
+    const told = readState<Record<string, string>>(files.breaksSeen, {});
+    const id = `${broke.at}|${broke.by}`;
+    if (told[grantId(remote, key)] === id) return undefined;
+    if (mark) saveCache(files.breaksSeen, { ...told, [grantId(remote, key)]: id });
+    return broke;
   };
   const deps = {
     hubFor,
@@ -558,7 +617,14 @@ export function createOnline(core: Core): Online {
         noteGrant(p.remote.url, p.key, grant);
         return { status: 'done', result: grant };
       }
-      return runOrQueue<Grant & Record<string, unknown>>(op);
+      try {
+        return await runOrQueue<Grant & Record<string, unknown>>(op);
+      } catch (error) {
+        // Told who holds it: `lock status` offline shows that as the last known state.
+        const held = heldState(p.key, error);
+        if (held) noteSeen(p.remote.url, p.key, held);
+        throw error;
+      }
     },
 
     async lockRelease() {
@@ -621,20 +687,34 @@ export function createOnline(core: Core): Online {
       }
       const base = {
         project: p,
+        expiryMarginMs: EXPIRY_MARGIN_MS,
         queued,
         ...(cached ? { cached } : {}),
         ...(heartbeat ? { heartbeat } : {}),
       };
-      if (replayed && 'state' in replayed) return { ...base, connectivity: replayed };
+      // Offline: the lock as this machine last read it (anyone's), with when.
+      const offline = (connectivity: ConnectivityResult) => {
+        const lastKnown = readState<Record<string, SeenNote>>(files.seen, {})[grantId(p.remote.url, p.key)];
+        return { ...base, connectivity, ...(lastKnown ? { lastKnown } : {}) };
+      };
+      if (replayed && 'state' in replayed) return offline(replayed);
       try {
-        const { serverNow: _s, ...state } = await needsRemote('lock-status', 'lock status', (signal) =>
+        const { serverNow, ...state } = await needsRemote('lock-status', 'lock status', (signal) =>
           locksFor(p.remote.url).status(p.key, { signal }),
         );
-        return { ...base, connectivity: answered(p.remote.origin), state: state as LockState };
+        noteSeen(p.remote.url, p.key, state as LockState);
+        const brokenNews = breakNews(p.remote.url, p.key, state as LockState, o.markSeen === true);
+        return {
+          ...base,
+          connectivity: answered(p.remote.origin),
+          state: state as LockState,
+          ...(serverNow !== undefined ? { serverNow } : {}),
+          ...(brokenNews ? { brokenNews } : {}),
+        };
       } catch (error) {
         const e = error as { name?: unknown; code?: unknown };
         const last = checker?.last;
-        if (e.name === 'EngineError' && e.code === 'OFFLINE' && last) return { ...base, connectivity: last };
+        if (e.name === 'EngineError' && e.code === 'OFFLINE' && last) return offline(last);
         throw error;
       }
     },
@@ -740,6 +820,8 @@ export function createOnline(core: Core): Online {
         saveCache(file, note);
         saveCache(files.heartbeat, note);
       };
+      // A stop request left by an earlier keep-alive of this lock is not this one's.
+      rmSync(stopFileOf(file), { force: true });
       publish(offline ? 'jeopardy' : 'healthy', offline ? 1 : 0, lease.expiresAt);
       let lastExpiry = lease.expiresAt;
       const hb = startHeartbeat(manager, {
@@ -758,7 +840,12 @@ export function createOnline(core: Core): Online {
           else if (event.type === 'lost') {
             const error = event.error as { message?: string } | undefined;
             publish('lost', 0, lastExpiry, error?.message ?? 'the lease ended before a renewal got through');
-          } else publish('stopped', 0, lastExpiry);
+          } else {
+            // Who asked it to stop (`lock release`, `lock heartbeat --stop`), if they said.
+            const asked = readState<{ by?: string } | undefined>(stopFileOf(file), undefined)?.by;
+            rmSync(stopFileOf(file), { force: true });
+            publish('stopped', 0, lastExpiry, asked);
+          }
           emit({ type: 'heartbeat', event });
         },
       });
@@ -790,9 +877,14 @@ export function createOnline(core: Core): Online {
       writeState(heartbeatFile(files.heartbeats, p.remote.url, p.key), note);
     },
 
-    async stopKeepAlive() {
+    async stopKeepAlive(o = {}) {
       const { note, running } = await this.keepAlive();
       if (!note || !running || note.pid === process.pid) return { stopped: false };
+      // Beside its note, which it rewrites at every renewal: the request is not overwritten.
+      if (o.by) {
+        const p = getProject();
+        saveCache(stopFileOf(heartbeatFile(files.heartbeats, p.remote.url, p.key)), { by: o.by });
+      }
       // Signalled only if it is still that very process (same start time): never a pid reused.
       if (!signalProcess(note, 'SIGTERM')) return { stopped: false };
       // It publishes `stopped` as it ends; wait briefly so the next command sees it.

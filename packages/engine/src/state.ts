@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { NOT_A_FILE_NAMES, readText, replaceFile, StateFileError } from '@oxvcs/durable';
+import type { LockState } from '@oxvcs/locks';
 import { EngineError } from './errors.js';
 
 /** Reads a small JSON state file, or `fallback` when it does not exist. */
@@ -53,6 +54,13 @@ export interface GrantNote {
   readonly updatedAt: string;
 }
 
+/** The lock as this machine last read it from the remote (anyone's), for `lock status` offline. */
+export interface SeenNote {
+  readonly state: LockState;
+  /** When it was read (this machine's clock). */
+  readonly at: string;
+}
+
 /** Heartbeat health published by a running `lock heartbeat` (or the TUI) for other processes. */
 export interface HeartbeatNote {
   readonly remote: string;
@@ -78,6 +86,8 @@ export function stateFiles(stateDir: string) {
   return {
     queue: join(stateDir, 'queue.json'),
     grants: join(stateDir, 'grants.json'),
+    seen: join(stateDir, 'lock-seen.json'),
+    breaksSeen: join(stateDir, 'breaks-seen.json'),
     breaker: join(stateDir, 'breaker.json'),
     heartbeat: join(stateDir, 'heartbeat.json'),
     heartbeats: join(stateDir, 'heartbeats'),

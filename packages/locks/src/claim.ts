@@ -236,7 +236,13 @@ export function createClaimer(deps: ClaimerDeps) {
     if (draft.lease === null) delete table.leases[draft.key];
     else if (draft.lease) table.leases[draft.key] = draft.lease;
     if (draft.breakNote) table.breaks[draft.key] = draft.breakNote;
-    else if (draft.op === 'acquire') delete table.breaks[draft.key];
+    else if (draft.op === 'acquire') {
+      // Only the previous holder's own acquisition ends the note: another's leaves it, so the
+      // previous holder still learns who broke their lease and why (issue 22).
+      const note = table.breaks[draft.key];
+      if (note && note.previousHolder === identity.holder && note.previousMachineId === identity.machineId)
+        delete table.breaks[draft.key];
+    }
     if (draft.last) table.last[draft.key] = draft.last;
     const line = table.waiters[draft.key] ?? [];
     const me = (w: TableWaiter) => w.holder === identity.holder && w.machineId === identity.machineId;

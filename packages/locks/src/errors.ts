@@ -52,6 +52,12 @@ export interface LockErrorFacts {
   readonly comment?: string;
   readonly fencingToken?: number;
   readonly brokenBy?: string;
+  /** NOT_HOLDER / LOST: when your lease was broken (server time, ISO). */
+  readonly brokenAt?: string;
+  /** HELD: when the holder's lease was last renewed (server time, ISO). */
+  readonly lastRenewedAt?: string;
+  /** HELD: a keep-alive renews the holder's lease (its end keeps moving). */
+  readonly keptAlive?: boolean;
   readonly reason?: string;
   readonly ticket?: string;
   /** HELD: the key the blocking lease is on, when it is a folder containing yours or one inside it. */
@@ -82,8 +88,11 @@ export class LockError extends OxvcsError {
   readonly expiresAt?: string;
   readonly comment?: string;
   readonly fencingToken?: number;
-  /** LOST by a break: who broke it and why. */
+  /** LOST by a break (or NOT_HOLDER after one, once another took the lock): who broke it, when and why. */
   readonly brokenBy?: string;
+  readonly brokenAt?: string;
+  readonly lastRenewedAt?: string;
+  readonly keptAlive?: boolean;
   readonly reason?: string;
   readonly ticket?: string;
   readonly writtenBy?: string;

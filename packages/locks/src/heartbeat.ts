@@ -112,6 +112,7 @@ export function startHeartbeat(manager: LockManager, options: HeartbeatOptions):
         grant = await manager.renew(options.key, {
           ttlMs: options.ttlMs,
           fencingToken: grant.fencingToken,
+          keepAlive: true,
           signal,
         });
         failures = 0;

@@ -47,6 +47,7 @@ export {
   MAX_TEXT,
   MAX_TTL_MS,
   MIN_TTL_MS,
+  type YourBreak,
 } from './record.js';
 export {
   type ChainState,

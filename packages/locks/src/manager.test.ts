@@ -185,6 +185,35 @@ describe('lock manager against the testkit server', () => {
     expect((await b.acquire(undefined, { ttlMs: HOUR })).fencingToken).toBeGreaterThan(grant.fencingToken);
   });
 
+  it('the break note outlives the breaker’s acquisition; only the previous holder’s own acquisition ends it', async () => {
+    await freshRepo();
+    const a = managerFor(ada);
+    const b = managerFor(bob);
+    const grant = await a.acquire(undefined, { ttlMs: HOUR });
+    await b.break(undefined, { force: true, reason: 'deadline' });
+    await b.acquire(undefined, { ttlMs: HOUR });
+    const told = await a.status(undefined);
+    expect(told).toMatchObject({
+      state: 'held-by-other',
+      lease: { holder: 'bob@studio' },
+      yourLeaseBroken: { by: 'bob@studio', reason: 'deadline' },
+    });
+    expect(
+      Number.isFinite(Date.parse((told as { yourLeaseBroken: { at: string } }).yourLeaseBroken.at)),
+    ).toBe(true);
+    // Ada's renew says why; Bob, the holder, is told nothing of it.
+    const refused = await failure(a.renew(undefined, { ttlMs: HOUR, fencingToken: grant.fencingToken }));
+    expect(refused).toMatchObject({ code: 'NOT_HOLDER', brokenBy: 'bob@studio', reason: 'deadline' });
+    expect(refused.message).toMatch(/^Your lock on this project was broken by bob@studio at /);
+    expect(await b.status(undefined)).not.toHaveProperty('yourLeaseBroken');
+    // Bob releases; Ada takes the lock again: the note is gone for good.
+    await b.release(undefined);
+    expect(await a.status(undefined)).toMatchObject({ state: 'broken', brokenBy: 'bob@studio' });
+    await a.acquire(undefined, { ttlMs: HOUR });
+    await a.release(undefined);
+    expect(await a.status(undefined)).toMatchObject({ state: 'unlocked' });
+  });
+
   it('the ambiguous outcome (write applied, answer dropped) is resolved by reading the ticket back', async () => {
     await freshRepo();
     // The first POST forks the scratch branch, the second claims the ticket: both answers are lost.

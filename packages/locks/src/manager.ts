@@ -14,7 +14,14 @@ import { LockError } from './errors.js';
 import { normaliseKey } from './key.js';
 import { MAX_WAITER_LEASE_MS, MIN_WAITER_LEASE_MS } from './line.js';
 import { type KeyStore, memoryKeyStore, newLeaseKey, publicKeyOf } from './proof.js';
-import { type Identity, type Lease, type LockState, MAX_TTL_MS, MIN_TTL_MS } from './record.js';
+import {
+  EXPIRY_MARGIN_MS,
+  type Identity,
+  type Lease,
+  type LockState,
+  MAX_TTL_MS,
+  MIN_TTL_MS,
+} from './record.js';
 import {
   blockers,
   type ChainTicket,
@@ -111,9 +118,10 @@ export interface LockManager {
   ): Promise<Grant>;
   /** Leaves the line for `key` (the wait `id`); `left` is false when you were not in it. */
   leave(key: string | undefined, options: LockCallOptions & { id: string }): Promise<{ left: boolean }>;
+  /** `keepAlive`: a keep-alive renews (others are told the lease's end keeps moving). @default false */
   renew(
     key: string | undefined,
-    options: LockCallOptions & { ttlMs: number; fencingToken?: number },
+    options: LockCallOptions & { ttlMs: number; fencingToken?: number; keepAlive?: boolean },
   ): Promise<Grant>;
   release(
     key: string | undefined,
@@ -277,24 +285,28 @@ export function createLockManager(options: LockManagerOptions): LockManager {
           { key, brokenBy: state.brokenBy, ...(state.reason ? { reason: state.reason } : {}), ...token },
         );
       case 'held-by-other':
-      case 'expired':
+      case 'expired': {
         if (
           state.state === 'held-by-other' &&
           state.lease.holder === identity.holder &&
           state.lease.machineId === identity.machineId
         )
           return keyLostError(state.lease, key);
+        const broke = state.yourLeaseBroken;
         return new LockError(
           'NOT_HOLDER',
-          `The lock on ${what(key)} is held by ${state.lease.holder} until ${state.lease.expiresAt}, not by you; only its holder can renew or release it.`,
+          `${broke ? `Your lock on ${what(key)} was broken by ${broke.by} at ${broke.at}${broke.reason ? ` (${broke.reason})` : ''}; it` : `The lock on ${what(key)}`} is held by ${state.lease.holder} until ${state.lease.expiresAt}, not by you; only its holder can renew or release it.`,
           {
             key,
             holder: state.lease.holder,
             acquiredAt: state.lease.acquiredAt,
             expiresAt: state.lease.expiresAt,
+            ...(broke ? { brokenBy: broke.by, brokenAt: broke.at } : {}),
+            ...(broke?.reason ? { reason: broke.reason } : {}),
             ...token,
           },
         );
+      }
       case 'corrupt':
         return corruptError(key, state);
       default:
@@ -493,8 +505,10 @@ export function createLockManager(options: LockManagerOptions): LockManager {
             nonce,
             acquiredAt:
               own.lease.acquiredAt ?? new Date(snap.state.effective?.committedAt ?? Date.now()).toISOString(),
+            ...(o.keepAlive ? { keptAlive: true as const } : {}),
           };
           delete (lease as { renewedAt?: string }).renewedAt;
+          if (!o.keepAlive) delete (lease as { keptAlive?: true }).keptAlive;
           return {
             write: {
               op: 'renew',
@@ -598,9 +612,14 @@ export function createLockManager(options: LockManagerOptions): LockManager {
         if (!corruptTop && (state.state === 'unlocked' || state.state === 'broken'))
           return { result: { broken: false, previous: state } };
         if ((state.state === 'held-by-other' || state.state === 'held-by-you') && !o.force) {
+          // Ended by the server's clock but inside the margin: said as such, not as "live until 3s ago".
+          const over = snap.serverNow === undefined ? 0 : snap.serverNow - Date.parse(state.lease.expiresAt);
+          const s = (ms: number) => `${Math.max(0, Math.round(ms / 1000))} s`;
           throw new LockError(
             'HELD',
-            `The lock on ${what(key)} is live (held by ${state.lease.holder} until ${state.lease.expiresAt}); pass --force to break it anyway.`,
+            over >= 0 && over < EXPIRY_MARGIN_MS
+              ? `The lock on ${what(key)} (held by ${state.lease.holder}) expired ${s(over)} ago; it is treated as held for ${s(EXPIRY_MARGIN_MS - over)} more so clocks cannot disagree: break it then, or pass --force now.`
+              : `The lock on ${what(key)} is live (held by ${state.lease.holder} until ${state.lease.expiresAt}); pass --force to break it anyway.`,
             {
               key,
               holder: state.lease.holder,

@@ -44,6 +44,16 @@ export function cleanText(value: string, max = MAX_TEXT): string {
  */
 export const EXPIRY_MARGIN_MS = 5_000;
 
+/** A break of your lease, as the table still tells it after someone else took the lock. */
+export interface YourBreak {
+  /** Who broke it. */
+  readonly by: string;
+  /** Why, as they said. */
+  readonly reason?: string;
+  /** When (server time, ISO). */
+  readonly at: string;
+}
+
 /**
  * The state of a lock as a user sees it, with who waits in line for it (live waiters on it and on
  * overlapping keys, first first) when anyone does.
@@ -54,8 +64,21 @@ export type LockState = LockStateOnly & { readonly waiters?: readonly Waiter[] }
 export type LockStateOnly =
   | { readonly state: 'unlocked'; readonly key: string; readonly lastHolder?: string }
   | { readonly state: 'held-by-you'; readonly key: string; readonly lease: Lease }
-  | { readonly state: 'held-by-other'; readonly key: string; readonly lease: Lease }
-  | { readonly state: 'expired'; readonly key: string; readonly lease: Lease; readonly yours: boolean }
+  | {
+      readonly state: 'held-by-other';
+      readonly key: string;
+      readonly lease: Lease;
+      /** Your lease on this key was broken (by the holder or another) before this lease began. */
+      readonly yourLeaseBroken?: YourBreak;
+    }
+  | {
+      readonly state: 'expired';
+      readonly key: string;
+      readonly lease: Lease;
+      readonly yours: boolean;
+      /** As for `held-by-other`: your lease was broken before this (lapsed) one began. */
+      readonly yourLeaseBroken?: YourBreak;
+    }
   | {
       readonly state: 'broken';
       readonly key: string;
@@ -83,6 +106,8 @@ export interface Lease {
   readonly lastHeartbeat: string;
   readonly ttlMs: number;
   readonly comment?: string;
+  /** Last renewed by a keep-alive: its end keeps moving while the holder's machine is up. */
+  readonly keptAlive?: true;
   readonly fencingToken: number;
   /** The top ticket number. */
   readonly ticket: number;

@@ -60,9 +60,18 @@ export interface TableLease {
   readonly nonce?: string;
   /** Idempotency key of the acquire that started the lease (kept through renewals). */
   readonly grantNonce?: string;
+  /**
+   * Last renewed by a keep-alive (not by hand): others are told its end keeps moving. Not signed
+   * and not part of the reading rule (a reader of an older version drops it): words only.
+   */
+  readonly keptAlive?: true;
 }
 
-/** What a break left for the previous holder to read. */
+/**
+ * What a break left for the previous holder to read. It stays in the table (for
+ * {@link HISTORY_MS}) when someone else acquires the key after the break; the previous holder's
+ * own acquisition, or a later break, replaces it.
+ */
 export interface BreakNote {
   readonly by: string;
   readonly reason?: string;
@@ -182,6 +191,7 @@ function parseLease(v: unknown): TableLease | undefined {
     ...(typeof v.comment === 'string' ? { comment: cleanText(v.comment) } : {}),
     ...(typeof v.nonce === 'string' ? { nonce: v.nonce } : {}),
     ...(typeof v.grantNonce === 'string' ? { grantNonce: v.grantNonce } : {}),
+    ...(v.keptAlive === true ? { keptAlive: true as const } : {}),
   };
 }
 
@@ -289,6 +299,7 @@ export function leaseView(key: string, lease: TableLease, top: ChainTicket): Lea
     lastHeartbeat: iso(renewed),
     ttlMs: lease.ttlMs,
     ...(lease.comment ? { comment: lease.comment } : {}),
+    ...(lease.keptAlive ? { keptAlive: true as const } : {}),
     fencingToken: lease.fencingToken,
     ticket: top.ticket,
   };
@@ -341,16 +352,30 @@ function bareState(key: string, top: ChainTicket | undefined, now: number | unde
     return { state: 'corrupt', key, ticket: top.ticket, ...(top.author ? { writtenBy: top.author } : {}) };
   }
   const lease = r.leases[key];
+  const broke = r.breaks[key];
+  const brokeMine = broke && broke.previousHolder === me.holder && broke.previousMachineId === me.machineId;
   if (lease) {
     const view = leaseView(key, lease, top);
+    const mine = isMine(lease, me);
+    // The note of a break stays when someone else takes the lock after it (see carryOver), so the
+    // previous holder learns who broke their lease, when and why, whatever happened since.
+    const told =
+      brokeMine && !mine
+        ? {
+            yourLeaseBroken: {
+              by: broke.by,
+              ...(broke.reason ? { reason: broke.reason } : {}),
+              at: broke.at ?? iso(top.committedAt),
+            },
+          }
+        : {};
     if (leaseEnded(lease, top.committedAt, now))
-      return { state: 'expired', key, lease: view, yours: isMine(lease, me) };
-    return isMine(lease, me)
+      return { state: 'expired', key, lease: view, yours: mine, ...told };
+    return mine
       ? { state: 'held-by-you', key, lease: view }
-      : { state: 'held-by-other', key, lease: view };
+      : { state: 'held-by-other', key, lease: view, ...told };
   }
-  const broke = r.breaks[key];
-  if (broke && broke.previousHolder === me.holder && broke.previousMachineId === me.machineId) {
+  if (brokeMine) {
     return {
       state: 'broken',
       key,

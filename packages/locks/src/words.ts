@@ -22,8 +22,17 @@ export const heldError = (lease: Lease, asked: string) =>
     'HELD',
     `The lock on ${what(asked)} is held by ${lease.holder}${lease.key !== asked ? ` (who holds ${what(lease.key)})` : ''} since ${lease.acquiredAt} until ${lease.expiresAt}${
       lease.comment ? ` ("${lease.comment}")` : ''
-    }; ask them to release it, or wait until it expires.`,
-    { ...leaseFacts(lease, asked), ...(lease.comment ? { comment: lease.comment } : {}) },
+    }; ${
+      lease.keptAlive
+        ? `it is kept alive by a keep-alive, last renewed ${lease.lastHeartbeat}, so it will not expire while their machine is up: ask them to release it.`
+        : 'ask them to release it, or wait until it expires.'
+    }`,
+    {
+      ...leaseFacts(lease, asked),
+      lastRenewedAt: lease.lastHeartbeat,
+      ...(lease.keptAlive ? { keptAlive: true } : {}),
+      ...(lease.comment ? { comment: lease.comment } : {}),
+    },
   );
 
 /** KEY_LOST: `lease` is `me`'s, from this machine, but its private key is gone from the key store. */

@@ -1,7 +1,7 @@
 import type { EngineEvent, QueueEntry } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, behindJson, type Report } from '../base.js';
-import { EXIT, jsonLine, shortId } from '../output.js';
+import { EXIT, jsonLine, safeText, shortId } from '../output.js';
 
 abstract class TransferCommand extends BaseCommand {
   branch = Option.String({ required: false, name: 'BRANCH' });
@@ -76,6 +76,12 @@ abstract class TransferCommand extends BaseCommand {
 
   private async transfer(): Promise<Report> {
     const engine = await this.engine();
+    // Oxen prints nothing until its own bar starts (the connectivity check, replaying what is
+    // queued, oxen's start-up and its first requests take seconds): say at once that work began.
+    if (!this.json)
+      this.ui.err(
+        `${this.ui.mark('info')} Connecting to ${safeText(engine.project().remote.origin)}; preparing the ${this.verb}…`,
+      );
     const outcome = this.verb === 'push' ? await engine.push(this.branch) : await engine.pull(this.branch);
     if (outcome.status === 'queued') {
       // The same transfer was queued last: this entry replaces it, and one run does both.

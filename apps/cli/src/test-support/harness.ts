@@ -11,6 +11,7 @@ import {
   createFakeOxenEnv,
   type FakeOxenEnv,
   type FakeOxenServer,
+  type FakeOxenServerOptions,
   startFakeOxenServer,
 } from '@oxvcs/oxen-testkit';
 
@@ -54,9 +55,9 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-/** Starts a {@link Harness} with a fresh repository `ns/<name>`. */
-export async function startHarness(name = 'song'): Promise<Harness> {
-  const server = await startFakeOxenServer();
+/** Starts a {@link Harness} with a fresh repository `ns/<name>`; `server`: the testkit server's options. */
+export async function startHarness(name = 'song', server_: FakeOxenServerOptions = {}): Promise<Harness> {
+  const server = await startFakeOxenServer(server_);
   const env = createFakeOxenEnv();
   await server.createRepo('ns', name);
   const dir = await env.cloneProject(name, server.repoUrl('ns', name));

@@ -1,10 +1,11 @@
+import { shortId } from '@oxvcs/engine';
 import { Box, Text } from 'ink';
-import { fit, reasonText } from '../format.js';
+import { clock, fit, reasonText } from '../format.js';
 import type { Row } from '../reducer.js';
 
 /** The selected entry: operation fields, idempotency key, the whole cause chain, attempt history. */
-export function Details(props: { row: Row | undefined; height: number; width: number }) {
-  const { row, height, width } = props;
+export function Details(props: { row: Row | undefined; height: number; width: number; now: number }) {
+  const { row, height, width, now } = props;
   if (!row) return <Box height={height} />;
   const e = row.entry;
   const op = e.operation as unknown as Record<string, unknown>;
@@ -13,17 +14,21 @@ export function Details(props: { row: Row | undefined; height: number; width: nu
     .map(([k, v]) => `${k}=${typeof v === 'number' && k === 'ttlMs' ? `${v / 3_600_000}h` : String(v)}`)
     .join('  ');
   const lines = [
-    `${e.id} · ${e.status}${e.reason ? ` · ${reasonText(e.reason)}` : ''}`,
+    `${shortId(e.id)} · ${e.status}${e.reason ? ` · ${reasonText(e.reason)}` : ''}`,
     `project ${e.operation.projectDir} → ${e.operation.remote}`,
     `${e.operation.kind} ${fields}`,
-    `key ${e.idempotencyKey}${e.verifyFirst ? ' · verify first' : ''}${e.expiresAt ? ` · expires ${e.expiresAt}` : ''}`,
-    ...(e.lastError
+    `key ${e.idempotencyKey}${e.verifyFirst ? ' · verify first' : ''}${e.expiresAt ? ` · expires ${clock(e.expiresAt, now)}` : ''}`,
+    // A done entry's last error is from an attempt it got past (a HELD before the lock was free):
+    // the history below still tells it, but it is not shown as the entry's error.
+    ...(e.lastError && e.status !== 'done'
       ? e.lastError.chain.map(
           (link, i) =>
             `${i === 0 ? 'error' : '  caused by'} ${link.name}${link.code ? ` [${link.code}]` : ''}: ${link.message}`,
         )
       : []),
-    ...e.history.slice(-3).map((h) => `  ${h.at} ${h.outcome}${h.message ? `: ${h.message}` : ''}`),
+    ...e.history
+      .slice(-3)
+      .map((h) => `  ${clock(h.at, now)} ${h.outcome}${h.message ? `: ${h.message}` : ''}`),
   ];
   return (
     <Box

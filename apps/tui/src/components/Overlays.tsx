@@ -34,7 +34,11 @@ export function HelpOverlay(props: { height: number }) {
   );
 }
 
-/** The lock panel: the lock, its keep-alive (state, last renewal, lease end), and the lock keys. */
+/**
+ * The lock panel: the lock, its keep-alive (state, last renewal, lease end), and the lock keys.
+ * As tall as what it says (on a 50-row terminal it does not frame 40 empty rows); `height` is the
+ * room it is given, the rest left blank below it.
+ */
 export function LockPanel(props: {
   state: State;
   height: number;
@@ -43,19 +47,21 @@ export function LockPanel(props: {
 }) {
   const { state, keepAlive } = props;
   return (
-    <Box flexDirection="column" height={props.height} borderStyle="round" paddingX={1}>
-      <Text bold>Lock</Text>
-      <Text>{state.lockError ? `Lock: ${safe(state.lockError)}` : lockLine(state.lock, props.now)}</Text>
-      {keepAlive ? (
-        <>
-          <Text {...(keepAlive.colour ? { color: keepAlive.colour } : {})}>{keepAlive.state}</Text>
-          <Text dimColor> {keepAlive.detail}</Text>
-        </>
-      ) : null}
-      <Text> </Text>
-      <Text>[a] acquire [r] release [n] renew [b] break (asks for a reason)</Text>
-      {state.busy ? <Text color="cyan">{state.busy}…</Text> : null}
-      <Text dimColor>Esc to go back</Text>
+    <Box flexDirection="column" height={props.height}>
+      <Box flexDirection="column" borderStyle="round" paddingX={1} flexShrink={0}>
+        <Text bold>Lock</Text>
+        <Text>{state.lockError ? `Lock: ${safe(state.lockError)}` : lockLine(state.lock, props.now)}</Text>
+        {keepAlive ? (
+          <>
+            <Text {...(keepAlive.colour ? { color: keepAlive.colour } : {})}>{keepAlive.state}</Text>
+            <Text dimColor> {keepAlive.detail}</Text>
+          </>
+        ) : null}
+        <Text> </Text>
+        <Text>[a] acquire [r] release [n] renew [b] break (asks for a reason)</Text>
+        {state.busy ? <Text color="cyan">{state.busy}…</Text> : null}
+        <Text dimColor>Esc to go back</Text>
+      </Box>
     </Box>
   );
 }

@@ -1,7 +1,8 @@
 import type { Engine } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
-import { EXIT, humanText } from '../../output.js';
+import { EXIT, humanText, safeText } from '../../output.js';
+import { keyName } from '../../render.js';
 import { lockName } from '../../waiting.js';
 
 /** `oxenvcs lock heartbeat`: renew in the foreground until interrupted. */
@@ -36,7 +37,7 @@ export class LockHeartbeatCommand extends BaseCommand {
     const hours = parseHours(this.timeout);
     const engine = await this.engine();
     if (this.stop) {
-      const result = await engine.stopKeepAlive();
+      const result = await engine.stopKeepAlive({ by: '`oxenvcs lock heartbeat --stop`' });
       return {
         data: { stopped: result.stopped, ...(result.pid ? { pid: result.pid } : {}) },
         human: () =>
@@ -48,14 +49,20 @@ export class LockHeartbeatCommand extends BaseCommand {
       };
     }
     const controller = new AbortController();
-    const stop = () => controller.abort();
+    let signalled: NodeJS.Signals | undefined;
+    const stop = (signal: NodeJS.Signals) => {
+      signalled = signal;
+      controller.abort();
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     process.once('SIGHUP', stop);
+    const p = engine.project();
+    const which = `${keyName(p.key)} (${safeText(p.root)})`;
     this.ui.err(
-      this.context.env.OXENVCS_BACKGROUND === '1'
-        ? `${this.ui.mark('info')} Keeping the lock alive in the background; stop with \`oxenvcs lock heartbeat --stop\` (the lock stays yours until it expires).`
-        : `${this.ui.mark('info')} Keeping the lock alive; press Ctrl-C to stop (the lock stays yours until it expires).`,
+      this.background
+        ? `${this.ui.mark('info')} Keeping the lock on ${which} alive in the background (pid ${process.pid}); stop with \`oxenvcs lock heartbeat --stop\` (the lock stays yours until it expires).`
+        : `${this.ui.mark('info')} Keeping the lock on ${which} alive; press Ctrl-C to stop (the lock stays yours until it expires).`,
     );
     try {
       const end = await engine.heartbeat({
@@ -63,20 +70,44 @@ export class LockHeartbeatCommand extends BaseCommand {
         ...(hours ? { ttlHours: hours } : {}),
       });
       if (end === 'lost') await this.notifyLost(engine);
+      const why = end === 'stopped' ? await this.stopReason(engine, signalled) : undefined;
       return {
         exitCode: end === 'lost' ? EXIT.FAILURE : EXIT.OK,
-        data: { heartbeat: end },
-        human: () =>
+        data: { heartbeat: end, ...(why ? { reason: why } : {}) },
+        human: () => {
+          // A loss was said as it happened ("Lock lost: …", with its reason): one line per event.
+          if (end === 'lost') return;
           this.ui.out(
-            end === 'lost'
-              ? `${this.ui.mark('fail')} Heartbeat ended: the lock was lost`
-              : 'Heartbeat stopped.',
-          ),
+            `${this.ui.mark('info')} Keep-alive stopped: ${why}; the lock stays yours until it expires.`,
+          );
+        },
       };
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.off('SIGHUP', stop);
+    }
+  }
+
+  private get background(): boolean {
+    return this.context.env.OXENVCS_BACKGROUND === '1';
+  }
+
+  /** Why the keep-alive stopped, in words: the command that asked (from its note), else the signal. */
+  private async stopReason(engine: Engine, signal: NodeJS.Signals | undefined): Promise<string> {
+    // The keep-alive's last note carries who asked it to stop (`stopKeepAlive({by})`), as its reason.
+    const note = (await engine.keepAlive()).note;
+    const by = note?.state === 'stopped' ? note.reason : undefined;
+    if (by) return `asked by ${safeText(by)}`;
+    switch (signal) {
+      case 'SIGINT':
+        return 'Ctrl-C';
+      case 'SIGHUP':
+        return 'the terminal closed';
+      case undefined:
+        return 'stopped';
+      default:
+        return `the process was sent ${signal}`;
     }
   }
 }

@@ -1,7 +1,7 @@
 import { Command } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
-import { moment, safeText, shortId } from '../../output.js';
-import { describeState, renderLease } from '../../render.js';
+import { ago, humanText, moment, safeText, shortId } from '../../output.js';
+import { describeState, keyName, renderLease } from '../../render.js';
 import { waiterLine } from '../../waiting.js';
 
 /** `oxenvcs lock status`. */
@@ -15,13 +15,18 @@ export class LockStatusCommand extends BaseCommand {
   protected async run(): Promise<Report> {
     const engine = await this.engine();
     const report = await engine.lockStatus({ markSeen: !this.json });
-    const { project, connectivity, state, cached, heartbeat, queued } = report;
+    const { project, connectivity, state, cached, heartbeat, queued, lastKnown } = report;
+    // Leases are judged on the server's clock: the margin is said on it too.
+    const now = Date.now();
+    const serverNow = report.serverNow ?? now;
     return {
       data: {
         project: { root: project.root, key: project.key, remote: project.remote.url, holder: project.holder },
         connectivity: { state: connectivity.state, reason: connectivity.reason },
         lock: state ?? null,
         cached: cached ?? null,
+        lastKnown: lastKnown ?? null,
+        brokenNews: report.brokenNews ?? null,
         heartbeat: heartbeat ?? null,
         queued: queued.map((e) => ({
           id: e.id,
@@ -38,20 +43,35 @@ export class LockStatusCommand extends BaseCommand {
         ui.out(`Remote: ${safeText(project.remote.url)} (${connectivity.state})`);
         if (!state) {
           ui.out(`${ui.mark('warn')} Offline: showing what this machine last knew.`);
+          if (lastKnown)
+            ui.out(
+              `  Last read from the remote ${ago(lastKnown.at, now)}: ${describeState(lastKnown.state, now)}`,
+            );
+          // Our own grant note: a lease that has not ended by it is still ours (nothing says otherwise).
           if (cached)
-            ui.out(`  You held it until ${moment(cached.expiresAt)} (fencing token ${cached.fencingToken}).`);
-          else ui.out('  No lock recorded on this machine.');
+            ui.out(
+              Date.parse(cached.expiresAt) > now
+                ? `  You hold it until ${moment(cached.expiresAt, now)} by this machine's last note (fencing token ${cached.fencingToken}); the remote confirms it when you are back online.`
+                : `  Your lease ended ${moment(cached.expiresAt, now)} (fencing token ${cached.fencingToken}).`,
+            );
+          if (!lastKnown && !cached) ui.out('  No lock recorded on this machine.');
         } else {
+          const news = report.brokenNews;
+          // Said once, whatever happened since (the breaker took the lock, released it…).
+          if (news && state.state !== 'broken')
+            ui.out(
+              `${ui.mark('fail')} Your lock on ${keyName(state.key)} was broken by ${safeText(news.by)} at ${moment(news.at, serverNow)}${news.reason ? `: ${safeText(news.reason)}` : ''}`,
+            );
           const mark = state.state === 'held-by-you' ? 'ok' : state.state === 'unlocked' ? 'info' : 'warn';
-          ui.out(`${ui.mark(mark)} ${describeState(state)}`);
+          ui.out(`${ui.mark(mark)} ${describeState(state, serverNow, report.expiryMarginMs)}`);
           if (state.state === 'held-by-you' || state.state === 'held-by-other' || state.state === 'expired')
-            renderLease(ui, state.lease);
+            renderLease(ui, state.lease, serverNow);
           // The line: who waits for this lock (or an overlapping one), first first.
           for (const w of state.waiters ?? [])
             ui.out(`  ${waiterLine(w, { holder: project.holder, machineId: project.machineId })}`);
           // This machine held a lease that has not run out, and someone else holds the lock now:
           // it was broken (and taken at once), which the table no longer says.
-          if (state.state === 'held-by-other' && cached && Date.parse(cached.expiresAt) > Date.now())
+          if (state.state === 'held-by-other' && cached && Date.parse(cached.expiresAt) > serverNow)
             ui.out(
               `${ui.mark('fail')} You held this lock until ${moment(cached.expiresAt)} (fencing token ${cached.fencingToken}); ${safeText(state.lease.holder)} holds it now, so your lease was broken: do not edit the project until you hold the lock again.`,
             );
@@ -69,7 +89,7 @@ export class LockStatusCommand extends BaseCommand {
             `  Heartbeat: ${health} (pid ${heartbeat.pid}, updated ${moment(heartbeat.updatedAt)}${next})`,
           );
           if (heartbeat.state === 'lost' && heartbeat.reason)
-            ui.out(`  Keep-alive stopped: ${safeText(heartbeat.reason)}`);
+            ui.out(`  Keep-alive stopped: ${humanText(heartbeat.reason)}`);
         }
         for (const e of queued) ui.out(`  Queued: ${this.describe(e)} [${e.status}] ${shortId(e.id)}`);
       },
