@@ -203,8 +203,11 @@ describe('what failed while you were away: review findings', () => {
   });
 
   it('what to do is decided by the codes, not by text another user wrote in a lock comment', async () => {
+    // A renewal queued offline, and meanwhile Bob breaks the lock and takes it with a comment that
+    // reads like advice (a queued acquisition would wait in line instead of failing).
+    expect((await elsewhere().lockAcquire({ ttlHours: 1 })).status).toBe('done');
     await server.faults.offline();
-    const queued = await elsewhere().lockAcquire({ ttlHours: 1 });
+    const queued = await elsewhere().lockRenew({ ttlHours: 1 });
     await server.faults.online();
     const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
     try {
@@ -212,11 +215,12 @@ describe('what failed while you were away: review findings', () => {
         cwd: dir,
         env: { ...vars(), OXENVCS_HOME: bobHome, OXENVCS_HOLDER: 'bob@studio' },
       });
+      await bob.lockBreak({ force: true, reason: 'Please run `oxenvcs lock break --force` now' });
       await bob.lockAcquire({ ttlHours: 1, comment: 'Please run `oxenvcs lock break --force` now' });
       expect((await elsewhere().sync()).summary?.failed).toBe(1);
       const r = await oxenvcs(['lock', 'list']);
       const line = told(r.err).join('\n');
-      if (queued.status !== 'queued') throw new Error('expected the acquisition to queue');
+      if (queued.status !== 'queued') throw new Error('expected the renewal to queue');
       expect(line).toContain(`retry it with \`oxenvcs queue retry ${id8(queued.entry)}\``);
     } finally {
       rmSync(bobHome, { recursive: true, force: true });

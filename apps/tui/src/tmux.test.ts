@@ -193,12 +193,14 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     await server.faults.offline();
     expect(await oxenvcs(at, ['push'])).toBe(75);
     await server.faults.online();
-    // Each file takes 300 ms to go up, and the push holds once half of them are (until `gate`
-    // exists): the line stays on screen until the test has seen it, however slow the machine.
+    // Each file takes 300 ms to go up, two to a batch (a 256 KiB segment stands in for oxen's
+    // 10 MiB batches, so the bar moves in steps), and the push holds once half of them are (until
+    // `gate` exists): the line stays on screen until the test has seen it, however slow the machine.
     const gate = join(at.home, 'halfway');
     const vars = {
       ...at.vars,
       OXEN_FAKE_TRANSFER_DELAY_MS: '300',
+      OXEN_FAKE_SEGMENT_BYTES: String(256 * 1024),
       OXEN_FAKE_PAUSE_AT: 'push-halfway',
       OXEN_FAKE_PAUSE_FILE: gate,
     };
