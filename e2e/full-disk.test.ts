@@ -54,7 +54,12 @@ ls -a "$STATE" > "$OUT/listing"`;
       const err = readFileSync(join(out, `err-${last[0]}`), 'utf8');
       expect(err).toMatch(/disk is full/);
       // One line for the failure (after the push's "Connecting to …; preparing the push…").
-      expect(err.trim().split('\n').filter((line) => !/^.*Connecting to /.test(line))).toHaveLength(1);
+      expect(
+        err
+          .trim()
+          .split('\n')
+          .filter((line) => !/^.*Connecting to /.test(line)),
+      ).toHaveLength(1);
       const acknowledged = codes.filter(([, code]) => code === 75).map(([i]) => `take-${i}`);
       expect(acknowledged.length).toBeGreaterThan(3);
       // Every acknowledged push is in the queue, which still reads.
