@@ -54,7 +54,7 @@ describe('lock acquire --wait: two homes, real processes, the testkit server (is
     const bob = start(['lock', 'acquire', '--wait'], dir, 'bob');
     await vi.waitFor(
       () =>
-        expect(bob.out.stderr).toMatch(/Waiting behind ada \(held since \d\d:\d\d\); you are 1st in line/),
+        expect(bob.out.stderr).toMatch(/Waiting behind ada \(held since (?:\d{4}-\d\d-\d\d )?\d\d:\d\d\); you are 1st in line/),
       {
         interval: 50,
       },
@@ -67,7 +67,7 @@ describe('lock acquire --wait: two homes, real processes, the testkit server (is
     // The holder, and anyone else, sees the line in `lock status`, first first.
     const status = await world.run(['lock', 'status'], { cwd: dir, user: 'ada' });
     expect(status.stdout).toMatch(
-      /bob is waiting since \d\d:\d\d \(1st in line\)\n.*carol is waiting since \d\d:\d\d \(2nd in line\)/,
+      /bob is waiting since (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(1st in line\)\n.*carol is waiting since (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(2nd in line\)/,
     );
     const asJson = json(await world.run(['lock', 'status', '--json'], { cwd: dir, user: 'dan' }));
     expect(asJson.lock.waiters.map((w: { holder: string }) => w.holder)).toEqual(['bob@e2e', 'carol@e2e']);

@@ -229,11 +229,11 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
       tmux('send-keys', '-t', session, 'l');
       await vi.waitFor(() =>
         expect(screen(session)).toMatch(
-          /Keep-alive: running in the background \(pid \d+\), next renewal \d\d:\d\d/,
+          /Keep-alive: running in the background \(pid \d+\), next renewal (?:\d{4}-\d\d-\d\d )?\d\d:\d\d/,
         ),
       );
       expect(screen(session)).toMatch(
-        /last confirmed \d\d:\d\d \(.+\); the lease ends \d\d:\d\d \(in [34]h\d\dm\)/,
+        /last confirmed (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(.+\); the lease ends (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(in [34]h\d\dm\)/,
       );
       tmux('send-keys', '-t', session, 'Escape');
       await vi.waitFor(() => expect(screen(session)).not.toContain('Keep-alive:'));
@@ -252,7 +252,7 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
       expect(screen(session)).toMatch(/Keep-alive: IN JEOPARDY in this window \(\d+ renewals? failed\)/),
     );
     expect(screen(session)).toMatch(
-      /the lease ends \d\d:\d\d \(in [34]h\d\dm\) unless a renewal gets through/,
+      /the lease ends (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(in [34]h\d\dm\) unless a renewal gets through/,
     );
     await server.faults.online();
     await vi.waitFor(() => expect(screen(session)).toContain('Keep-alive: running in this window'));
