@@ -54,7 +54,9 @@ describe('lock acquire --wait: two homes, real processes, the testkit server (is
     const bob = start(['lock', 'acquire', '--wait'], dir, 'bob');
     await vi.waitFor(
       () =>
-        expect(bob.out.stderr).toMatch(/Waiting behind ada \(held since (?:\d{4}-\d\d-\d\d )?\d\d:\d\d\); you are 1st in line/),
+        expect(bob.out.stderr).toMatch(
+          /Waiting behind ada \(held since (?:\d{4}-\d\d-\d\d )?\d\d:\d\d\); you are 1st in line/,
+        ),
       {
         interval: 50,
       },
