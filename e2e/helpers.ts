@@ -1,14 +1,7 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  createFakeOxenEnv,
-  type FakeOxenEnv,
-  type FakeOxenServer,
-  startFakeOxenServer,
-} from '@oxvcs/oxen-testkit';
+import { createTestWorld, type FakeOxenEnv, type FakeOxenServer } from '@oxvcs/oxen-testkit';
 
 /** The built `oxenvcs` binary (e2e runs against the build, as a user would). */
 export const CLI = fileURLToPath(new URL('../apps/cli/bin/oxenvcs.js', import.meta.url));
@@ -36,32 +29,17 @@ export interface World {
 }
 
 export async function createWorld(options: { seed?: number } = {}): Promise<World> {
-  const server = await startFakeOxenServer({ seed: options.seed ?? 1 });
-  const env = createFakeOxenEnv();
-  const root = mkdtempSync(join(tmpdir(), 'oxvcs-e2e-'));
-  const envFor = (user: string): NodeJS.ProcessEnv => ({
-    ...env.env,
-    OXENVCS_HOME: join(root, user),
-    OXENVCS_HOLDER: `${user}@e2e`,
-    // The server is in this process on loopback: offline is a closed listener (refused at once), so
-    // a health check or request that takes long only means the machine is busy. The largest bounds
-    // the config takes, so a busy machine never reads as offline or hung; a test whose subject is a
-    // hang sets its own (hung.test.ts, adapter.test.ts).
-    OXENVCS_CONNECTIVITY_TIMEOUT_MS: '120000',
-    OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '600000',
-    OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
-    OXENVCS_RETRY_INITIAL_BACKOFF_MS: '20',
-    OXENVCS_RETRY_MAX_BACKOFF_MS: '200',
-    // No real desktop notification from a test run (wait-in-line.test.ts turns them on, with fakes).
-    OXENVCS_UI_NOTIFICATIONS: 'false',
-  });
+  const world = await createTestWorld({ seed: options.seed ?? 1, namespace: 'e2e' });
+  const { server, env } = world;
+  const root = world.folder('e2e');
+  // Patient bounds (see TestWorld.vars); a test whose subject is a hang sets its own (hung.test.ts,
+  // adapter.test.ts); wait-in-line.test.ts turns notifications on, with fakes.
+  const envFor = (user: string): NodeJS.ProcessEnv =>
+    world.vars({ home: join(root, user), holder: `${user}@e2e` });
   return {
     server,
     env,
-    async project(name) {
-      await server.createRepo('e2e', name);
-      return env.cloneProject(name, server.repoUrl('e2e', name));
-    },
+    project: (name) => world.project(name),
     run(args, o) {
       const started = Date.now();
       return new Promise((resolve) => {
@@ -89,11 +67,7 @@ export async function createWorld(options: { seed?: number } = {}): Promise<Worl
     },
     home: (user) => join(root, user),
     envFor,
-    async close() {
-      await server.stop();
-      env.cleanup();
-      rmSync(root, { recursive: true, force: true });
-    },
+    close: () => world.close(),
   };
 }
 

@@ -1,34 +1,19 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createEngine, type Engine, type QueueEntry } from '@oxvcs/engine';
-import {
-  createFakeOxenEnv,
-  type FakeOxenEnv,
-  type FakeOxenServer,
-  startFakeOxenServer,
-} from '@oxvcs/oxen-testkit';
+import { createTestWorld, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from './cli.js';
 
 let server: FakeOxenServer;
-let env: FakeOxenEnv;
+let world: TestWorld;
 let dir: string;
 let home: string;
 let n = 0;
 
-const vars = (extra: Record<string, string> = {}) => ({
-  ...env.env,
-  OXENVCS_HOME: home,
-  OXENVCS_HOLDER: 'ada@laptop',
-  OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
-  OXENVCS_CONNECTIVITY_TIMEOUT_MS: '120000',
-  OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '600000',
-  OXENVCS_RETRY_MAX_RETRIES: '1',
-  OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
-  ...extra,
-});
+const vars = (extra: Record<string, string> = {}) =>
+  world.vars({ home: home, extra: { OXENVCS_RETRY_MAX_RETRIES: '1', ...extra } });
 
 async function oxenvcs(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
   const stdout = new PassThrough();
@@ -71,20 +56,17 @@ const id8 = (e: QueueEntry) => e.id.slice(-8).toLowerCase();
 const told = (err: string) => err.split('\n').filter((l) => l.includes('while you were away'));
 
 beforeAll(async () => {
-  server = await startFakeOxenServer();
-  env = createFakeOxenEnv();
+  world = await createTestWorld();
+  ({ server } = world);
 });
 afterAll(async () => {
-  await server.stop();
-  env.cleanup();
+  await world.close();
 });
 beforeEach(async () => {
   await server.faults.clear();
   const name = `away${++n}`;
-  await server.createRepo('ns', name);
-  dir = await env.cloneProject(name, server.repoUrl('ns', name));
-  home = mkdtempSync(join(tmpdir(), 'oxvcs-away-'));
-  return () => rmSync(home, { recursive: true, force: true });
+  dir = await world.project(name);
+  home = world.folder('away');
 });
 
 describe('what failed while you were away', () => {
@@ -111,8 +93,7 @@ describe('what failed while you were away', () => {
 
   it('queue status lists it instead (and counts as looking); another project’s failure it still tells', async () => {
     const mine = await failWhileAway();
-    await server.createRepo('ns', `away-other${n}`);
-    const otherDir = await env.cloneProject(`away-other${n}`, server.repoUrl('ns', `away-other${n}`));
+    const otherDir = await world.project(`away-other${n}`);
     const theirs = await failWhileAway(otherDir);
     const status = await oxenvcs(['queue', 'status']);
     expect(status.out).toContain(`${id8(mine)} Pull no-such-branch of`);
@@ -209,7 +190,7 @@ describe('what failed while you were away: review findings', () => {
     await server.faults.offline();
     const queued = await elsewhere().lockRenew({ ttlHours: 1 });
     await server.faults.online();
-    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    const bobHome = world.folder('bob');
     try {
       const bob = createEngine({
         cwd: dir,

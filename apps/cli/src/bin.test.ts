@@ -1,15 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  createFakeOxenEnv,
-  type FakeOxenEnv,
-  type FakeOxenServer,
-  startFakeOxenServer,
-} from '@oxvcs/oxen-testkit';
+import { createTestWorld, type FakeOxenEnv, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const exec = promisify(execFile);
@@ -17,6 +10,7 @@ const bin = fileURLToPath(new URL('../bin/oxenvcs.js', import.meta.url));
 const trace = fileURLToPath(new URL('./test-support/trace-imports.mjs', import.meta.url));
 let server: FakeOxenServer;
 let env: FakeOxenEnv;
+let world: TestWorld;
 let dir: string;
 let home: string;
 
@@ -40,15 +34,14 @@ const run = async (args: string[], holder = 'ada@laptop', extra: string[] = [], 
 };
 
 beforeAll(async () => {
-  server = await startFakeOxenServer();
-  env = createFakeOxenEnv();
+  world = await createTestWorld();
+  ({ server, env } = world);
   await server.createRepo('ns', 'song');
   dir = await env.cloneProject('song', server.repoUrl('ns', 'song'));
-  home = mkdtempSync(join(tmpdir(), 'oxvcs-binhome-'));
+  home = world.folder('binhome');
 });
 afterAll(async () => {
-  await server.stop();
-  env.cleanup();
+  await world.close();
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -67,7 +60,7 @@ describe('the built oxenvcs binary against the testkit server', () => {
   });
 
   it('another holder → exit 3 naming them', async () => {
-    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    const bobHome = world.folder('bob');
     try {
       const r = await run(['lock', 'acquire'], 'bob@studio', [], bobHome);
       expect(r.code).toBe(3);
@@ -93,7 +86,7 @@ describe('the built oxenvcs binary against the testkit server', () => {
   });
 
   it('a reader that stops early (`| head -1`) ends the output quietly: no EPIPE trace, exit 0', async () => {
-    const pipeHome = mkdtempSync(join(tmpdir(), 'oxvcs-pipe-'));
+    const pipeHome = world.folder('pipe');
     try {
       const { createEngine } = await import('@oxvcs/engine');
       const queue = createEngine({ cwd: dir, env: { ...env.env, OXENVCS_HOME: pipeHome } }).queue;

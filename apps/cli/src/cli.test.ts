@@ -1,18 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import {
-  createFakeOxenEnv,
-  type FakeOxenEnv,
-  type FakeOxenServer,
-  startFakeOxenServer,
-} from '@oxvcs/oxen-testkit';
+import { createTestWorld, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 
 let server: FakeOxenServer;
-let env: FakeOxenEnv;
+let world: TestWorld;
 let dir: string;
 let home: string;
 let n = 0;
@@ -39,36 +33,27 @@ async function oxenvcs(
     stderr,
     colorDepth: 1,
     cwd: options.cwd ?? dir,
-    env: {
-      ...env.env,
-      OXENVCS_HOME: home,
-      OXENVCS_HOLDER: options.holder ?? 'ada@laptop',
-      OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
-      OXENVCS_CONNECTIVITY_TIMEOUT_MS: '120000',
-      OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '600000',
-      OXENVCS_RETRY_MAX_RETRIES: '1',
-      OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
-      ...options.extraEnv,
-    },
+    env: world.vars({
+      home: home,
+      holder: options.holder ?? 'ada@laptop',
+      extra: { OXENVCS_RETRY_MAX_RETRIES: '1', ...options.extraEnv },
+    }),
   });
   return { code, out, err };
 }
 
 beforeAll(async () => {
-  server = await startFakeOxenServer();
-  env = createFakeOxenEnv();
+  world = await createTestWorld();
+  ({ server } = world);
 });
 afterAll(async () => {
-  await server.stop();
-  env.cleanup();
+  await world.close();
 });
 beforeEach(async () => {
   await server.faults.clear();
   const name = `cli${++n}`;
-  await server.createRepo('ns', name);
-  dir = await env.cloneProject(name, server.repoUrl('ns', name));
-  home = mkdtempSync(join(tmpdir(), 'oxvcs-clihome-'));
-  return () => rmSync(home, { recursive: true, force: true });
+  dir = await world.project(name);
+  home = world.folder('clihome');
 });
 
 describe('oxenvcs in-process', () => {
@@ -104,7 +89,7 @@ describe('oxenvcs in-process', () => {
   });
 
   it('someone else holds it → exit 3 naming them', async () => {
-    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    const bobHome = world.folder('bob');
     try {
       const prev = home;
       home = bobHome;
@@ -174,7 +159,7 @@ describe('oxenvcs in-process', () => {
   });
 
   it('no repository here and unreadable config → exit 1, a malformed remote URL → exit 2, one line each', async () => {
-    const empty = mkdtempSync(join(tmpdir(), 'oxvcs-norepo-'));
+    const empty = world.folder('norepo');
     try {
       const r = await oxenvcs(['lock', 'status'], { cwd: empty });
       expect(r.code).toBe(1);
@@ -234,7 +219,7 @@ describe('oxenvcs in-process', () => {
 
   it('break needs --force on a live lock; the holder then sees who broke it and why', async () => {
     await oxenvcs(['lock', 'acquire']);
-    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    const bobHome = world.folder('bob');
     const prev = home;
     try {
       home = bobHome;

@@ -1,19 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { createEngine, type Engine, type EngineEvent } from '@oxvcs/engine';
-import {
-  createFakeOxenEnv,
-  type FakeOxenEnv,
-  type FakeOxenServer,
-  startFakeOxenServer,
-} from '@oxvcs/oxen-testkit';
+import { createTestWorld, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
 import { render } from 'ink-testing-library';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { App } from './App.js';
 
 let server: FakeOxenServer;
-let env: FakeOxenEnv;
+let world: TestWorld;
 let dir: string;
 let home: string;
 let n = 0;
@@ -22,16 +15,7 @@ let unmount: (() => void) | undefined;
 const makeEngine = (listeners: Set<(e: EngineEvent) => void>, holder = 'ada@laptop'): Engine =>
   createEngine({
     cwd: dir,
-    env: {
-      ...env.env,
-      OXENVCS_HOME: home,
-      OXENVCS_HOLDER: holder,
-      OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
-      OXENVCS_CONNECTIVITY_TIMEOUT_MS: '120000',
-      OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '600000',
-      OXENVCS_RETRY_MAX_RETRIES: '1',
-      OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
-    },
+    env: world.vars({ home: home, holder: holder, extra: { OXENVCS_RETRY_MAX_RETRIES: '1' } }),
     overrides: { queue: { auto_sync: false } },
     onEvent: (e) => {
       for (const l of listeners) l(e);
@@ -70,19 +54,17 @@ function start(
 }
 
 beforeAll(async () => {
-  server = await startFakeOxenServer();
-  env = createFakeOxenEnv();
+  world = await createTestWorld();
+  ({ server } = world);
 });
 afterAll(async () => {
-  await server.stop();
-  env.cleanup();
+  await world.close();
 });
 beforeEach(async () => {
   await server.faults.clear();
   const name = `tui${++n}`;
-  await server.createRepo('ns', name);
-  dir = await env.cloneProject(name, server.repoUrl('ns', name));
-  home = mkdtempSync(join(tmpdir(), 'oxvcs-tuihome-'));
+  dir = await world.project(name);
+  home = world.folder('tuihome');
 });
 afterEach(() => {
   unmount?.();
@@ -268,12 +250,16 @@ describe('oxenvcs-tui: what happened while you were away, and the keep-alive', (
     await plain.press('a');
     await vi.waitFor(() => expect(plain.frame()).toContain('Lock acquired'));
     await vi.waitFor(() => expect(plain.frame()).toContain('Keep-alive: none'));
-    expect(plain.frame()).toMatch(/the lease ends (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(in \dh\d\dm\) unless you renew it \(n\)/);
+    expect(plain.frame()).toMatch(
+      /the lease ends (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(in \dh\d\dm\) unless you renew it \(n\)/,
+    );
     unmount?.();
     const kept = start({ heartbeat: true });
     await vi.waitFor(() => expect(kept.frame()).toMatch(/Lock: YOURS/));
     await kept.press('l');
     await vi.waitFor(() => expect(kept.frame()).toContain('Keep-alive: running in this window'));
-    await vi.waitFor(() => expect(kept.frame()).toMatch(/the lease ends (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(in \dh\d\dm\)/));
+    await vi.waitFor(() =>
+      expect(kept.frame()).toMatch(/the lease ends (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(in \dh\d\dm\)/),
+    );
   });
 });

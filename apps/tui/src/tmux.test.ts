@@ -1,22 +1,17 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createEngine, type QueueEntry } from '@oxvcs/engine';
-import {
-  createFakeOxenEnv,
-  type FakeOxenEnv,
-  type FakeOxenServer,
-  startFakeOxenServer,
-} from '@oxvcs/oxen-testkit';
+import { createTestWorld, type FakeOxenEnv, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/oxenvcs-tui.js', import.meta.url));
 const cli = fileURLToPath(new URL('../../cli/bin/oxenvcs.js', import.meta.url));
 let server: FakeOxenServer;
 let env: FakeOxenEnv;
+let world: TestWorld;
 let n = 0;
 const sessions: string[] = [];
 const homes: string[] = [];
@@ -26,9 +21,8 @@ const screen = (session: string) => tmux('capture-pane', '-p', '-t', session);
 /** A fresh project and state folder, and the environment the TUI and CLI run with there. */
 async function project() {
   const name = `tmux${++n}`;
-  await server.createRepo('ns', name);
-  const dir = await env.cloneProject(name, server.repoUrl('ns', name));
-  const home = mkdtempSync(join(tmpdir(), 'oxvcs-tmux-'));
+  const dir = await world.project(name);
+  const home = world.folder('tmux');
   homes.push(home);
   const vars = {
     ...env.env,
@@ -82,8 +76,8 @@ const oxenvcs = (at: { dir: string; vars: NodeJS.ProcessEnv }, args: string[]) =
   );
 
 beforeAll(async () => {
-  server = await startFakeOxenServer();
-  env = createFakeOxenEnv();
+  world = await createTestWorld();
+  ({ server, env } = world);
 });
 afterEach(async () => {
   for (const s of sessions.splice(0)) {
@@ -94,8 +88,7 @@ afterEach(async () => {
   await server.faults.clear();
 });
 afterAll(async () => {
-  await server.stop();
-  env.cleanup();
+  await world.close();
   for (const home of homes) rmSync(home, { recursive: true, force: true });
 });
 

@@ -1,14 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createFakeOxenEnv,
-  type FakeOxenEnv,
-  type FakeOxenServer,
-  startFakeOxenServer,
-} from '@oxvcs/oxen-testkit';
+import { createTestWorld, type FakeOxenEnv, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
 import { createQueue } from '@oxvcs/queue';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createEngine, type EngineEvent } from './engine.js';
@@ -16,6 +11,7 @@ import { RULES } from './operations/index.js';
 
 let server: FakeOxenServer;
 let env: FakeOxenEnv;
+let world: TestWorld;
 let n = 0;
 let dir: string;
 let home: string;
@@ -23,35 +19,23 @@ const events: EngineEvent[] = [];
 const engineFor = (holder = 'ada@laptop', homeDir = home) =>
   createEngine({
     cwd: dir,
-    env: {
-      ...env.env,
-      OXENVCS_HOME: homeDir,
-      OXENVCS_HOLDER: holder,
-      OXENVCS_CONNECTIVITY_CACHE_SECONDS: '0',
-      OXENVCS_CONNECTIVITY_TIMEOUT_MS: '120000',
-      OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '600000',
-      OXENVCS_RETRY_MAX_RETRIES: '1',
-      OXENVCS_RETRY_INITIAL_BACKOFF_MS: '10',
-    },
+    env: world.vars({ home: homeDir, holder: holder, extra: { OXENVCS_RETRY_MAX_RETRIES: '1' } }),
     onEvent: (e) => events.push(e),
   });
 
 beforeAll(async () => {
-  server = await startFakeOxenServer();
-  env = createFakeOxenEnv();
+  world = await createTestWorld();
+  ({ server, env } = world);
 });
 afterAll(async () => {
-  await server.stop();
-  env.cleanup();
+  await world.close();
 });
 beforeEach(async () => {
   await server.faults.clear();
   const name = `e${++n}`;
-  await server.createRepo('ns', name);
-  dir = await env.cloneProject(name, server.repoUrl('ns', name));
-  home = mkdtempSync(join(tmpdir(), 'oxvcs-home-'));
+  dir = await world.project(name);
+  home = world.folder('home');
   events.length = 0;
-  return () => rmSync(home, { recursive: true, force: true });
 });
 
 describe('engine', () => {
@@ -83,7 +67,7 @@ describe('engine', () => {
     const ada = engineFor();
     const grant = await ada.lockAcquire({ ttlHours: 1 });
     expect(grant.status).toBe('done');
-    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    const bobHome = world.folder('bob');
     try {
       const bob = engineFor('bob@studio', bobHome);
       await bob.lockBreak({ force: true, reason: 'deadline' });
@@ -100,7 +84,7 @@ describe('engine', () => {
 
   it('nested keys: a folder someone holds blocks a push of the whole project; a project lock blocks a folder lock', async () => {
     mkdirSync(join(dir, 'Song.logicx'));
-    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    const bobHome = world.folder('bob');
     try {
       const bobOn = (project?: string) =>
         createEngine({
@@ -194,7 +178,7 @@ describe('engine', () => {
 
 describe('bounded, scoped online commands (issue 14 §4, issue 15)', () => {
   it('auto-sync replays only this project’s entries: another project’s dead remote costs nothing', async () => {
-    const other = mkdtempSync(join(tmpdir(), 'oxvcs-other-'));
+    const other = world.folder('other');
     // Dead as a hung host is: it takes connections and never answers, so touching it would cost the
     // whole health-check bound (120 s here), far beyond what a busy machine adds to a lock.
     const dead = createServer(() => {});
@@ -265,7 +249,7 @@ describe('a queued acquire waits its turn in line (issue 22 §1)', () => {
 
   it('offline, Ada’s acquire is queued while Bob holds the lock; replayed, it joins the line and stays pending (not failed); Carol cannot jump it; after Bob’s release the next sync grants it to Ada', async () => {
     const homeOf = () => {
-      const h = mkdtempSync(join(tmpdir(), 'oxvcs-wait-'));
+      const h = world.folder('wait');
       others.push(h);
       return h;
     };

@@ -1,12 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  createFakeOxenEnv,
-  type FakeOxenEnv,
-  type FakeOxenServer,
-  startFakeOxenServer,
-} from '@oxvcs/oxen-testkit';
+import { createTestWorld, type FakeOxenEnv, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from './engine.js';
@@ -19,16 +13,16 @@ import { createEngine, type Engine } from './engine.js';
 
 let server: FakeOxenServer;
 let env: FakeOxenEnv;
+let kit: TestWorld;
 let n = 0;
 const homes: string[] = [];
 
 beforeAll(async () => {
-  server = await startFakeOxenServer();
-  env = createFakeOxenEnv();
+  kit = await createTestWorld();
+  ({ server, env } = kit);
 });
 afterAll(async () => {
-  await server.stop();
-  env.cleanup();
+  await kit.close();
   for (const home of homes) rmSync(home, { recursive: true, force: true });
 });
 
@@ -51,7 +45,7 @@ async function world(autoSync = false) {
   const remote = server.repoUrl('ns', name);
   const dir = await env.cloneProject(name, remote);
   mkdirSync(join(dir, 'Drums'), { recursive: true });
-  const home = mkdtempSync(join(tmpdir(), 'oxvcs-replay-'));
+  const home = kit.folder('replay');
   homes.push(home);
   const engine = (key: Key = '.', extra: Record<string, string> = {}): Engine =>
     createEngine({
@@ -194,7 +188,7 @@ describe('causal replay (model-based, against the testkit)', () => {
           const expected = await remoteState(online);
 
           const mixed = await world(true);
-          const pause = join(mkdtempSync(join(tmpdir(), 'oxvcs-pause-')), 'never');
+          const pause = join(kit.folder('pause'), 'never');
           for (const [i, c] of commands.entries()) {
             const network = generated[i]![1];
             await server.faults.clear();
@@ -245,7 +239,7 @@ describe('causal replay (model-based, against the testkit)', () => {
     expect(await type(w, { type: 'commit-push', file: 'mine.txt' })).toBe('queued');
     expect(await type(w, { type: 'pull' })).toBe('queued');
     await server.faults.online();
-    const bobHome = mkdtempSync(join(tmpdir(), 'oxvcs-bob-'));
+    const bobHome = kit.folder('bob');
     homes.push(bobHome);
     const bob = createEngine({
       cwd: w.dir,

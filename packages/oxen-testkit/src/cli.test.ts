@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFakeOxenEnv, type FakeOxenEnv } from './env.js';
 import { type FakeOxenServer, startFakeOxenServer } from './server.js';
+import { createTestWorld, type TestWorld } from './world.js';
 
 let server: FakeOxenServer;
 let env: FakeOxenEnv;
+let world: TestWorld;
 let n = 0;
 
 const run = (args: string[], cwd: string) => env.oxen(args, cwd);
@@ -102,12 +104,11 @@ const runInTerminal = (args: string[], cwd: string, extra: NodeJS.ProcessEnv) =>
   });
 
 beforeAll(async () => {
-  server = await startFakeOxenServer();
-  env = createFakeOxenEnv();
+  world = await createTestWorld();
+  ({ server, env } = world);
 });
 afterAll(async () => {
-  await server.stop();
-  env.cleanup();
+  await world.close();
 });
 
 describe('fake oxen CLI (oxen-server-api.md §1)', () => {

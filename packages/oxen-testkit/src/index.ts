@@ -19,3 +19,4 @@ export {
   startFakeOxenServer,
   UPLOAD_LIMIT_BYTES,
 } from './server.js';
+export { createTestWorld, type TestWorld } from './world.js';

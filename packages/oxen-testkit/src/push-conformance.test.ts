@@ -10,12 +10,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createFakeOxenEnv, type FakeOxenEnv } from './env.js';
-import { type FakeOxenServer, startFakeOxenServer } from './server.js';
+import type { FakeOxenEnv } from './env.js';
+import type { FakeOxenServer } from './server.js';
+import { createTestWorld, type TestWorld } from './world.js';
 
 const SEGMENT = 1024;
 let server: FakeOxenServer;
 let env: FakeOxenEnv;
+let world: TestWorld;
 let n = 0;
 
 /** The fake `oxen` with the scaled-down segment and no wait between chunk retries. */
@@ -37,8 +39,7 @@ const oxen = (args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}) =>
 /** A cloned project with `parts` commits, each adding the given file sizes (random bytes). */
 const projectWithParts = async (parts: number[][]) => {
   const name = `push${++n}`;
-  await server.createRepo('ns', name);
-  const dir = await env.cloneProject(name, server.repoUrl('ns', name));
+  const dir = await world.project(name);
   let total = 0;
   for (const [i, sizes] of parts.entries()) {
     for (const [j, size] of sizes.entries()) {
@@ -58,12 +59,11 @@ const missing = async (api: string, hashes: unknown) => {
 };
 
 beforeAll(async () => {
-  server = await startFakeOxenServer();
-  env = createFakeOxenEnv();
+  world = await createTestWorld();
+  ({ server, env } = world);
 });
 afterAll(async () => {
-  await server.stop();
-  env.cleanup();
+  await world.close();
 });
 afterEach(() => server.faults.clear());
 

@@ -1,25 +1,16 @@
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { isRunning } from '@oxvcs/durable';
 import {
-  createFakeOxenEnv,
+  createTestWorld,
   type FakeOxenEnv,
   type FakeOxenServer,
   fakeOxenBinDir,
-  startFakeOxenServer,
+  type TestWorld,
 } from '@oxvcs/oxen-testkit';
 import { classify } from '@oxvcs/retry';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -31,11 +22,11 @@ const isProcessAlive = (pid: number) => isRunning({ pid });
 
 let server: FakeOxenServer;
 let env: FakeOxenEnv;
+let world: TestWorld;
 let n = 0;
 const project = async () => {
   const name = `c${++n}`;
-  await server.createRepo('ns', name);
-  const dir = await env.cloneProject(name, server.repoUrl('ns', name));
+  const dir = await world.project(name);
   // The wrapper's own network timeout (600 s): a loaded machine never reads as a hung server here.
   return { dir, name, cli: createOxenCli({ cwd: dir, env: env.env }) };
 };
@@ -256,11 +247,11 @@ const expectPushBar = (events: readonly TransferProgress[]) => {
 };
 
 beforeAll(async () => {
-  server = await startFakeOxenServer();
-  env = createFakeOxenEnv();
-  hostDir = mkdtempSync(join(tmpdir(), 'oxvcs-host-'));
+  world = await createTestWorld();
+  ({ server, env } = world);
+  hostDir = world.folder('host');
   writeFileSync(join(hostDir, 'host.mjs'), HOST);
-  bsdDir = mkdtempSync(join(tmpdir(), 'oxvcs-bsd-script-'));
+  bsdDir = world.folder('bsd-script');
   if (utilLinuxScript) {
     writeFileSync(join(bsdDir, 'script'), BSD_SCRIPT(utilLinuxScript));
     chmodSync(join(bsdDir, 'script'), 0o755);
@@ -274,8 +265,7 @@ afterAll(async () => {
       // Gone, as it should be.
     }
   }
-  await server.stop();
-  env.cleanup();
+  await world.close();
   rmSync(hostDir, { recursive: true, force: true });
   rmSync(bsdDir, { recursive: true, force: true });
 });
@@ -443,7 +433,7 @@ describe('what the real oxen 0.54 prints (oxen-0.54-audit.md #3, #4)', () => {
 
 describe('arguments from the user', () => {
   it('push and pull hand the remote and the branch to oxen after `--`: neither is read as an option', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'oxvcs-args-'));
+    const dir = world.folder('args');
     try {
       mkdirSync(join(dir, '.oxen'));
       const log = join(dir, 'argv');

@@ -1,27 +1,22 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createOxenCli, createOxenHub } from '@oxvcs/oxen';
-import {
-  createFakeOxenEnv,
-  type FakeOxenEnv,
-  type FakeOxenServer,
-  startFakeOxenServer,
-} from '@oxvcs/oxen-testkit';
+import { createTestWorld, type FakeOxenEnv, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
 import type { ExecutionContext } from '@oxvcs/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executorsFor, type SyncCommentsOp } from './index.js';
 
 let server: FakeOxenServer;
 let env: FakeOxenEnv;
+let world: TestWorld;
 let n = 0;
 
 beforeAll(async () => {
-  server = await startFakeOxenServer();
-  env = createFakeOxenEnv();
+  world = await createTestWorld();
+  ({ server, env } = world);
 });
 afterAll(async () => {
-  await server.stop();
-  env.cleanup();
+  await world.close();
 });
 
 const executors = () =>
