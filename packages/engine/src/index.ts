@@ -32,20 +32,7 @@ export {
   type Paths,
   resolvePaths,
 } from './config.js';
-export {
-  createEngine,
-  type Engine,
-  type EngineEvent,
-  type EngineOptions,
-  type LockStatusReport,
-  type Outcome,
-  type PreviewStep,
-  type Queue,
-  type QueuedOutcome,
-  type QueueEntry,
-  type RunEvent,
-  type SyncReport,
-} from './engine.js';
+export { createEngine } from './engine.js';
 export { EngineError, type EngineErrorCode } from './errors.js';
 export {
   checkName,
@@ -95,4 +82,17 @@ export {
   type TakePart,
   type TakeRecord,
 } from './take.js';
+export type {
+  Engine,
+  EngineEvent,
+  EngineOptions,
+  LockStatusReport,
+  Outcome,
+  PreviewStep,
+  Queue,
+  QueuedOutcome,
+  QueueEntry,
+  RunEvent,
+  SyncReport,
+} from './types.js';
 export { type LockWaitOptions, type WaitedGrant, type WaitProgress, waitTurn } from './wait-turn.js';
