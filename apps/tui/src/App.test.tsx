@@ -268,12 +268,16 @@ describe('oxenvcs-tui: what happened while you were away, and the keep-alive', (
     await plain.press('a');
     await vi.waitFor(() => expect(plain.frame()).toContain('Lock acquired'));
     await vi.waitFor(() => expect(plain.frame()).toContain('Keep-alive: none'));
-    expect(plain.frame()).toMatch(/the lease ends (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(in \dh\d\dm\) unless you renew it \(n\)/);
+    expect(plain.frame()).toMatch(
+      /the lease ends (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(in \dh\d\dm\) unless you renew it \(n\)/,
+    );
     unmount?.();
     const kept = start({ heartbeat: true });
     await vi.waitFor(() => expect(kept.frame()).toMatch(/Lock: YOURS/));
     await kept.press('l');
     await vi.waitFor(() => expect(kept.frame()).toContain('Keep-alive: running in this window'));
-    await vi.waitFor(() => expect(kept.frame()).toMatch(/the lease ends (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(in \dh\d\dm\)/));
+    await vi.waitFor(() =>
+      expect(kept.frame()).toMatch(/the lease ends (?:\d{4}-\d\d-\d\d )?\d\d:\d\d \(in \dh\d\dm\)/),
+    );
   });
 });
