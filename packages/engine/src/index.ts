@@ -1,16 +1,14 @@
 // Types and helpers of the lower layers that apps need to render results (apps import only the engine).
 
 export { isRunning } from '@oxvcs/durable';
-export {
-  type Grant,
-  type HeartbeatEvent,
-  type Lease,
-  LockError,
-  type LockState,
-  type Waiter,
-  type YourBreak,
+export type {
+  Grant,
+  HeartbeatEvent,
+  Lease,
+  LockState,
+  Waiter,
+  YourBreak,
 } from '@oxvcs/locks';
-export { OxenError } from '@oxvcs/oxen';
 export {
   type EntryReason,
   type EntryStatus,
@@ -43,6 +41,13 @@ export {
   MAX_NAME_LENGTH,
 } from './input.js';
 export {
+  isLeaseHours,
+  MAX_LEASE_HOURS,
+  MAX_LEASE_MS,
+  MIN_LEASE_HOURS,
+  MIN_LEASE_MS,
+} from './lease.js';
+export {
   createNotifier,
   findOnPath,
   type Notifier,
@@ -66,7 +71,6 @@ export {
   type RenewLockOp,
   RULES,
   type RunDeps,
-  remoteNameFor,
   type SyncCommentsOp,
   specOf,
 } from './operations/index.js';

@@ -27,6 +27,7 @@ import {
 import type { Core } from './core.js';
 import { EngineError } from './errors.js';
 import { checkName, refuse } from './input.js';
+import { isLeaseHours, MAX_LEASE_HOURS, MIN_LEASE_HOURS } from './lease.js';
 import { fileChainCache, fileKeyStore } from './lock-state.js';
 import { QUEUED_RECHECK_MS } from './operations/acquire-lock.js';
 import { carriedGrant } from './operations/behind-acquisition.js';
@@ -534,11 +535,10 @@ export function createSession(core: Core): Session {
 
   const ttlFrom = (hours: number | undefined) => {
     const h = hours ?? getConfig().lock.timeout_hours;
-    // A lease shorter than a minute ends before a renewal could keep it (the CLI says the same).
-    if (!Number.isFinite(h) || h < 1 / 60 || h > 24 * 30) {
+    if (!isLeaseHours(h)) {
       throw new EngineError(
         'INVALID_INPUT',
-        `The lock timeout must be from 1 minute (0.0167 hours) to 720 hours (got ${String(hours)}).`,
+        `The lock timeout must be from 1 minute (${MIN_LEASE_HOURS.toFixed(4)} hours) to ${MAX_LEASE_HOURS} hours (got ${String(hours)}).`,
         { field: 'timeout' },
       );
     }
