@@ -33,7 +33,7 @@ import { QUEUED_RECHECK_MS } from './operations/acquire-lock.js';
 import { carriedGrant } from './operations/behind-acquisition.js';
 import { executorsFor, type Operation, type RunDeps, specOf } from './operations/index.js';
 import { holderIdentity, type ProjectInfo } from './project.js';
-import { type GrantNote, grantId, readState, type SeenNote, writeState } from './state.js';
+import { type GrantNote, grantId, readState, type SeenNote, updateState, writeState } from './state.js';
 import type { Engine, Outcome, QueuedOutcome } from './types.js';
 
 const HOUR = 3_600_000;
@@ -186,9 +186,9 @@ export function createSession(core: Core): Session {
    * keep-alive. It is said once per file (`cache-not-saved`), and the next write tries again.
    */
   const unsaved = new Set<string>();
-  const saveCache = (file: string, value: unknown) => {
+  const cached = (file: string, write: () => void) => {
     try {
-      writeState(file, value);
+      write();
       unsaved.delete(file);
     } catch (error) {
       if (unsaved.has(file)) return;
@@ -197,27 +197,31 @@ export function createSession(core: Core): Session {
       emit({ type: 'cache-not-saved', file, ...(typeof errno === 'string' ? { errno } : {}) });
     }
   };
+  const saveCache = (file: string, value: unknown) => cached(file, () => writeState(file, value));
+  /** A cache several processes change (one entry each): changed under its lock (`updateState`). */
+  const updateCache = <T>(file: string, fallback: T, change: (current: T) => T) =>
+    cached(file, () => updateState(file, fallback, change));
   const grants = () => readState<Record<string, GrantNote>>(files.grants, {});
-  const noteGrant = (remote: string, key: string, grant: Grant | undefined) => {
-    const all = grants();
-    if (grant) {
-      all[grantId(remote, key)] = {
-        fencingToken: grant.fencingToken,
-        expiresAt: grant.expiresAt,
-        holder: grant.holder,
-        ttlMs: grant.ttlMs,
-        updatedAt: new Date().toISOString(),
-      };
-    } else {
-      delete all[grantId(remote, key)];
-    }
-    saveCache(files.grants, all);
-  };
-  const noteSeen = (remote: string, key: string, state: LockState) => {
-    const seen = readState<Record<string, SeenNote>>(files.seen, {});
-    seen[grantId(remote, key)] = { state, at: new Date().toISOString() };
-    saveCache(files.seen, seen);
-  };
+  const noteGrant = (remote: string, key: string, grant: Grant | undefined) =>
+    updateCache<Record<string, GrantNote>>(files.grants, {}, (all) => {
+      if (grant) {
+        all[grantId(remote, key)] = {
+          fencingToken: grant.fencingToken,
+          expiresAt: grant.expiresAt,
+          holder: grant.holder,
+          ttlMs: grant.ttlMs,
+          updatedAt: new Date().toISOString(),
+        };
+      } else {
+        delete all[grantId(remote, key)];
+      }
+      return all;
+    });
+  const noteSeen = (remote: string, key: string, state: LockState) =>
+    updateCache<Record<string, SeenNote>>(files.seen, {}, (seen) => ({
+      ...seen,
+      [grantId(remote, key)]: { state, at: new Date().toISOString() },
+    }));
   const breakNews = (remote: string, key: string, state: LockState, mark: boolean): YourBreak | undefined => {
     const broke: YourBreak | undefined =
       state.state === 'broken'
@@ -229,7 +233,11 @@ export function createSession(core: Core): Session {
     const told = readState<Record<string, string>>(files.breaksSeen, {});
     const id = `${broke.at}|${broke.by}`;
     if (told[grantId(remote, key)] === id) return undefined;
-    if (mark) saveCache(files.breaksSeen, { ...told, [grantId(remote, key)]: id });
+    if (mark)
+      updateCache<Record<string, string>>(files.breaksSeen, {}, (all) => ({
+        ...all,
+        [grantId(remote, key)]: id,
+      }));
     return broke;
   };
   const deps = {
@@ -271,11 +279,11 @@ export function createSession(core: Core): Session {
       ...(saved ? { initialState: saved } : {}),
     });
   };
-  const saveBreaker = (origin: string, breaker: CircuitBreaker) => {
-    const all = readState<Record<string, BreakerState>>(files.breaker, {});
-    all[origin] = breaker.toJSON();
-    saveCache(files.breaker, all);
-  };
+  const saveBreaker = (origin: string, breaker: CircuitBreaker) =>
+    updateCache<Record<string, BreakerState>>(files.breaker, {}, (all) => ({
+      ...all,
+      [origin]: breaker.toJSON(),
+    }));
 
   const connectivity = async (force = false) => {
     const p = getProject();
