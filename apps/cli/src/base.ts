@@ -1,4 +1,10 @@
-import type { Engine, EngineEvent, QueueEntry } from '@oxvcs/engine';
+import {
+  type Engine,
+  type EngineEvent,
+  MAX_LEASE_HOURS,
+  MIN_LEASE_HOURS,
+  type QueueEntry,
+} from '@oxvcs/engine';
 import { Command, Option, UsageError } from 'clipanion';
 import { awayLines } from './away.js';
 import type { CliContext } from './context.js';
@@ -16,12 +22,8 @@ export interface Report {
   readonly human: () => void;
 }
 
-/** The shortest lease `--timeout` accepts: 1 minute (a shorter one lapses before it can be renewed). */
-export const MIN_TIMEOUT_HOURS = 1 / 60;
-/** The longest lease `--timeout` accepts: 30 days. */
-export const MAX_TIMEOUT_HOURS = 24 * 30;
-/** `--timeout`'s description in help: the unit and the bounds. */
-export const TIMEOUT_RANGE = 'hours, from 0.0167 (1 minute) to 720 (30 days)';
+/** `--timeout`'s description in help: the unit and the engine's bounds (1 minute to 30 days). */
+export const TIMEOUT_RANGE = `hours, from ${MIN_LEASE_HOURS.toFixed(4)} (1 minute) to ${MAX_LEASE_HOURS} (30 days)`;
 
 /** Parses a number of hours for `--timeout` (1 minute to 30 days); a usage error otherwise. */
 export function parseHours(value: string | undefined, flag = '--timeout'): number | undefined {
@@ -32,12 +34,12 @@ export function parseHours(value: string | undefined, flag = '--timeout'): numbe
   if (!/^\s*\d+(\.\d+)?\s*$|^\s*\.\d+\s*$/.test(value) || !Number.isFinite(n) || n <= 0) {
     throw new UsageError(`${flag} must be a positive number of hours (got "${shown}"), e.g. ${flag} 4`);
   }
-  if (n < MIN_TIMEOUT_HOURS)
+  if (n < MIN_LEASE_HOURS)
     throw new UsageError(
-      `${flag} must be at least 0.0167 hours (1 minute), or the lease would lapse before it could be renewed (got "${shown}")`,
+      `${flag} must be at least ${MIN_LEASE_HOURS.toFixed(4)} hours (1 minute), or the lease would lapse before it could be renewed (got "${shown}")`,
     );
-  if (n > MAX_TIMEOUT_HOURS)
-    throw new UsageError(`${flag} must be at most 720 hours (30 days) (got "${shown}")`);
+  if (n > MAX_LEASE_HOURS)
+    throw new UsageError(`${flag} must be at most ${MAX_LEASE_HOURS} hours (30 days) (got "${shown}")`);
   return n;
 }
 

@@ -81,7 +81,10 @@ describe('the built oxenvcs binary against the testkit server', () => {
     expect(loaded).not.toContain('ky');
     expect(loaded).not.toContain('ink');
     expect(loaded).not.toContain('react');
-    expect(loaded).not.toContain('online'); // the lock manager, HTTP client and oxen CLI adapter
+    // The engine's session (clients, policies, run-or-queue), the lock manager and the HTTP client.
+    expect(loaded).not.toContain('session');
+    expect(loaded).not.toContain('manager');
+    expect(loaded).not.toContain('hub');
     expect(loaded).toContain('engine');
   });
 

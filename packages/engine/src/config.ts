@@ -4,6 +4,7 @@ import { findRepositoryRoot, readTomlFile } from '@oxvcs/oxen';
 import envPaths from 'env-paths';
 import { EngineError } from './errors.js';
 import { type InputProblem, inputError } from './input.js';
+import { MAX_LEASE_HOURS, MIN_LEASE_HOURS } from './lease.js';
 
 /** The merged configuration. */
 export interface Config {
@@ -56,7 +57,7 @@ const SCHEMA: Record<string, Record<string, { kind: Kind; min: number; max?: num
     transfer_timeout_seconds: { kind: 'number', min: 1 },
   },
   lock: {
-    timeout_hours: { kind: 'number', min: 1 / 60, max: 24 * 30 },
+    timeout_hours: { kind: 'number', min: MIN_LEASE_HOURS, max: MAX_LEASE_HOURS },
     auto_renew: { kind: 'bool', min: 0 },
     renew_before_minutes: { kind: 'number', min: 0 },
     heartbeat_interval_seconds: { kind: 'number', min: 0 },

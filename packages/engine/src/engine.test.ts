@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { createTestWorld, type FakeOxenEnv, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
 import { createQueue } from '@oxvcs/queue';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createEngine, type EngineEvent } from './engine.js';
+import { createEngine } from './engine.js';
 import { RULES } from './operations/index.js';
+import type { EngineEvent } from './types.js';
 
 let server: FakeOxenServer;
 let env: FakeOxenEnv;

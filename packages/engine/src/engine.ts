@@ -1,417 +1,90 @@
-import type { Grant, HeartbeatEvent, LockState, YourBreak } from '@oxvcs/locks';
-import {
-  createQueue,
-  type PreviewStep as GenericPreviewStep,
-  type Queue as GenericQueue,
-  type RunEvent as GenericRunEvent,
-  type QueueStats,
-  type RunSummary,
-} from '@oxvcs/queue';
-import type { ConnectivityResult, RetryEvent } from '@oxvcs/retry';
-import { awayFile, whileAway } from './away.js';
-import { type Config, type ConfigOverrides, loadConfig, type Paths, resolvePaths } from './config.js';
-import { createNotifier, type NotifyResult } from './notify.js';
-import type { Online } from './online.js';
-import { legacyEntries, type Operation, type OxvcsEntry, RULES } from './operations/index.js';
-import { type ProjectInfo, projectRoot, resolveProject } from './project.js';
-import type { TakeReport } from './record-take.js';
-import {
-  type GrantNote,
-  grantId,
-  type HeartbeatNote,
-  readState,
-  type SeenNote,
-  stateFiles,
-} from './state.js';
-import type { LockWaitOptions } from './wait-turn.js';
+import { type Core, createCore, type LocalVerb } from './core.js';
+import type { Session, Verb } from './session.js';
+import type { Engine, EngineOptions } from './types.js';
 
-/** A queue entry of an oxvcs operation. */
-export type QueueEntry = OxvcsEntry;
-/** The queue of oxvcs operations. */
-export type Queue = GenericQueue<Operation>;
-/** A step of a dry run. */
-export type PreviewStep = GenericPreviewStep<Operation>;
-/** Progress of a replay. */
-export type RunEvent = GenericRunEvent<Operation>;
+// The engine is its verbs, split by noun as the CLI's commands are: each noun's module is loaded on
+// first use, and the network verbs share one session (clients, policies, run-or-queue), itself
+// loaded by the first of them. Adding a verb: its function in a noun's module, one line below (and
+// its signature in `Engine`).
 
-/**
- * What an enqueue did: `added`; `cancelled` (a release met its pending acquisition, never tried:
- * both cancelled); `collapsed` (it replaced the same request queued last, pending); `expired` (a
- * renewal of a lease that has already ended: stored expired, it will not run).
- */
-export type QueuedOutcome = 'added' | 'cancelled' | 'collapsed' | 'expired';
+const lock = () => import('./verbs/lock.js');
+const keepAlive = () => import('./verbs/keep-alive.js');
+const transfer = () => import('./verbs/transfer.js');
+const sync = () => import('./verbs/sync.js');
+const auth = () => import('./verbs/auth.js');
+const queue = () => import('./verbs/queue.js');
+const notify = () => import('./verbs/notify.js');
 
-/** Everything the engine reports while it works; apps render these, the engine never prints. */
-export type EngineEvent =
-  | { readonly type: 'connectivity'; readonly result: ConnectivityResult }
-  | { readonly type: 'auto-sync'; readonly pending: number }
-  | { readonly type: 'sync'; readonly event: RunEvent }
-  | { readonly type: 'retry'; readonly operation: string; readonly event: RetryEvent }
-  | {
-      readonly type: 'queued';
-      readonly entry: QueueEntry;
-      readonly reason: string;
-      readonly enqueued: QueuedOutcome;
-    }
-  | { readonly type: 'heartbeat'; readonly event: HeartbeatEvent }
-  /** A push or pull moving data: oxen's own counts (bytes and files, totals when known). */
-  | {
-      readonly type: 'transfer';
-      readonly operation: 'push' | 'pull';
-      readonly progress: {
-        readonly bytesDone?: number;
-        readonly bytesTotal?: number;
-        readonly filesDone?: number;
-        readonly filesTotal?: number;
-      };
-    }
-  /** A push re-run after a cut: how much of the recorded take the remote already has. */
-  | {
-      readonly type: 'push-resume';
-      readonly partsTotal: number;
-      readonly partsPresent: number;
-      readonly bytesTotal: number;
-      readonly bytesPresent: number;
-    }
-  /**
-   * Another process (`pid`, doing `command`) holds the queue file's lock and is working: this one
-   * waits for it however long it takes (a very large queue), and says so after about a second.
-   */
-  | {
-      readonly type: 'queue-busy';
-      /** The process writing it; absent when the lock file names none (a crash of an older version, or foreign content). */
-      readonly pid?: number;
-      readonly command?: string;
-      /** The lock file. */
-      readonly lock: string;
-    }
-  /**
-   * A cache this machine keeps (grant notes, the breaker, a keep-alive note) could not be written
-   * (a full disk: `errno` ENOSPC); what happened on the remote stands, this machine's note of it
-   * does not. Said once per file per process.
-   */
-  | { readonly type: 'cache-not-saved'; readonly file: string; readonly errno?: string }
-  /** Oxen's auth config holding our token is readable by other users: used, but say `chmod 600`. */
-  | { readonly type: 'auth-file-readable'; readonly file: string; readonly mode: number };
+/** Verbs that need only the core (no network): by verb, the module that has it. */
+const LOCAL = {
+  queueStatus: queue,
+  queueRemove: queue,
+  queueRetry: queue,
+  queueClear: queue,
+  whileAway: queue,
+  notify,
+} as const satisfies { readonly [V in keyof Engine]?: () => Promise<{ readonly [K in V]: LocalVerb<K> }> };
 
-/** Result of an operation that may have been queued instead of done. */
-export type Outcome<T> =
-  | { readonly status: 'done'; readonly result: T; readonly synced?: RunSummary }
-  | {
-      readonly status: 'queued';
-      readonly entry: QueueEntry;
-      readonly reason: string;
-      readonly enqueued: QueuedOutcome;
-      /** For `collapsed`: the id of the identical entry this one replaced. */
-      readonly replaces?: string;
-      /**
-       * Queued online behind entries of its project that had to run first (the command never
-       * overtakes them): their ids and kinds.
-       */
-      readonly behind?: readonly { readonly id: string; readonly kind: string }[];
-      readonly synced?: RunSummary;
-    };
+/** Verbs of the network half, given the session: by verb, the module that has it. */
+const ONLINE = {
+  connectivity: sync,
+  sync,
+  lockAcquire: lock,
+  lockRelease: lock,
+  lockRenew: lock,
+  lockStatus: lock,
+  lockList: lock,
+  lockBreak: lock,
+  heartbeat: keepAlive,
+  keepAlive,
+  markKeepAlive: keepAlive,
+  stopKeepAlive: keepAlive,
+  push: transfer,
+  pull: transfer,
+  commitTake: transfer,
+  authLogin: auth,
+  authStatus: auth,
+  authLogout: auth,
+} as const satisfies { readonly [V in keyof Engine]?: () => Promise<{ readonly [K in V]: Verb<K> }> };
 
-/** Options of {@link createEngine}. */
-export interface EngineOptions {
-  readonly cwd: string;
-  readonly env: NodeJS.ProcessEnv;
-  /** `--project`: the project folder (the lock key is its path inside the repository). */
-  readonly project?: string;
-  /** `--remote`: a remote URL overriding the repository's. */
-  readonly remote?: string;
-  /** Flag-level config (highest precedence), e.g. `{ queue: { auto_sync: false } }`. */
-  readonly overrides?: ConfigOverrides;
-  readonly onEvent?: (event: EngineEvent) => void;
-  /**
-   * What this process is doing (e.g. `oxenvcs queue sync`), shown to another process that waits
-   * for the queue file while this one holds it.
-   */
-  readonly command?: string;
-  /** The oxen executable. @default 'oxen' */
-  readonly oxenBin?: string;
-}
+type LocalName = keyof typeof LOCAL;
+type OnlineName = keyof typeof ONLINE;
 
-/** `lock status` report. */
-export interface LockStatusReport {
-  readonly project: ProjectInfo;
-  readonly connectivity: ConnectivityResult;
-  /** The remote's view; absent when offline. */
-  readonly state?: LockState;
-  /** What we last knew locally (shown when offline). */
-  readonly cached?: GrantNote;
-  /**
-   * Your lease was broken, and this is the first report that tells it (human output marks it
-   * told: `markSeen`): who, when, why. Also in `state` (`yourLeaseBroken`, or the `broken` state)
-   * for as long as the table keeps the note.
-   */
-  readonly brokenNews?: YourBreak;
-  /** Offline: the lock as this machine last read it from the remote, whoever held it, and when. */
-  readonly lastKnown?: SeenNote;
-  /** The server's clock when `state` was read (its `Date` header, epoch ms), when it sent one. */
-  readonly serverNow?: number;
-  /**
-   * How long after its end a lease still counts as held (`EXPIRY_MARGIN_MS` of `@oxvcs/locks`): the
-   * server's clock and the commit clock may disagree by that much.
-   */
-  readonly expiryMarginMs: number;
-  /** A heartbeat running in another process (or the TUI), and its health. */
-  readonly heartbeat?: HeartbeatNote;
-  /** Lock operations for this project still waiting in the queue. */
-  readonly queued: readonly QueueEntry[];
-}
-
-/** `queue sync` report. */
-export interface SyncReport {
-  /** The current project's remote (absent for a sync of every project). */
-  readonly connectivity?: ConnectivityResult;
-  readonly summary?: RunSummary;
-  /** For a dry run: what would happen, in order. */
-  readonly preview?: readonly PreviewStep[];
-}
-
-/** The oxvcs core, shared by the CLI and the TUI. */
-export interface Engine {
-  readonly config: Config;
-  readonly paths: Paths;
-  readonly queue: Queue;
-  /** The project (throws NOT_A_REPOSITORY / NO_REMOTE / REMOTE_URL_INVALID with what to do). */
-  project(): ProjectInfo;
-  connectivity(force?: boolean): Promise<ConnectivityResult>;
-  /**
-   * Takes the lock. With `wait`, waits its turn in line (first come, first served) until granted,
-   * `maxWaitMs` (WAIT_ENDED) or abort; the grant then says `waited` and `waitedMs`. Offline, or
-   * behind queued work, it is queued; a queued acquisition waits in line when replayed.
-   */
-  lockAcquire(options?: {
-    ttlHours?: number;
-    comment?: string;
-    wait?: LockWaitOptions;
-  }): Promise<Outcome<Grant & { waited?: boolean; waitedMs?: number }>>;
-  lockRelease(): Promise<Outcome<{ released: boolean; previous: LockState['state'] }>>;
-  lockRenew(options?: { ttlHours?: number }): Promise<Outcome<Grant>>;
-  /** `markSeen`: the user is shown the report (a lost keep-alive is then not shown again). */
-  lockStatus(options?: { markSeen?: boolean }): Promise<LockStatusReport>;
-  lockList(): Promise<LockState[]>;
-  lockBreak(options: { force: boolean; reason?: string }): Promise<{ broken: boolean; previous: LockState }>;
-  /**
-   * The background keep-alive of the current lock: its note (`heartbeats/<hash>.json`, written by
-   * the running heartbeat) and the log file a detached one writes to.
-   */
-  keepAlive(): Promise<{ note?: HeartbeatNote; running: boolean; log: string }>;
-  /** Records a just-started keep-alive's pid at once, so a second start finds it running. */
-  markKeepAlive(pid: number): Promise<void>;
-  /**
-   * Stops the current lock's keep-alive (SIGTERM to its pid), if one runs; `by` (the command
-   * asking, e.g. `oxenvcs lock release`) is left in its note, so that it says why it stopped.
-   */
-  stopKeepAlive(options?: { by?: string }): Promise<{ stopped: boolean; pid?: number }>;
-  /** What this machine last knew of its lease on the current lock (a local note; the remote is the truth). */
-  knownLease(): GrantNote | undefined;
-  /**
-   * A desktop notification (macOS `osascript`, elsewhere `notify-send`, when on `PATH`), unless
-   * `ui.notifications = false`. The apps word it; never put a secret in it.
-   */
-  notify(title: string, body: string): Promise<NotifyResult>;
-  /** Keeps the lock alive until `signal` aborts; resolves with the final heartbeat state. */
-  heartbeat(options: { signal: AbortSignal; ttlHours?: number }): Promise<'lost' | 'stopped'>;
-  push(branch?: string): Promise<Outcome<Record<string, unknown>>>;
-  pull(branch?: string): Promise<Outcome<Record<string, unknown>>>;
-  /**
-   * Stages the project's changes and records them as commits of at most `partBytes` each
-   * (default 200 MB), `MESSAGE (part i of n)`, the project document last, so a
-   * cut push resumes at a part. Refused (LockError HELD) while someone else holds the lock.
-   */
-  commitTake(options: { message: string; partBytes?: number }): Promise<TakeReport>;
-  /**
-   * Replays the queue: the current project's entries, or with `allProjects` (or outside any
-   * project) every project's, each remote on its own (one remote down never holds back another).
-   */
-  sync(options?: {
-    dryRun?: boolean;
-    signal?: AbortSignal;
-    force?: boolean;
-    allProjects?: boolean;
-  }): Promise<SyncReport>;
-  /**
-   * The queue of the current project (inside one), or of every project (`allProjects`, or outside
-   * any project); `others` counts the other projects' unfinished entries.
-   */
-  queueStatus(options?: { allProjects?: boolean; limit?: number }): Promise<{
-    stats: QueueStats;
-    /** Running and pending in run order (the first `limit`), then the finished ones, newest first. */
-    entries: QueueEntry[];
-    scope: { readonly projectDir: string } | 'all';
-    others: number;
-    /** Running and pending entries left out by `limit`. */
-    omitted: number;
-  }>;
-  queueRemove(id: string): Promise<QueueEntry>;
-  queueRetry(id: string): Promise<QueueEntry>;
-  /** Removes finished entries (`all`: every entry) of the current project, or of every project. */
-  queueClear(options: { all: boolean; allProjects?: boolean }): Promise<number>;
-  authLogin(token: string): Promise<{ host: string; file: string }>;
-  authStatus(): Promise<{
-    host: string;
-    hasToken: boolean;
-    file: string;
-    connectivity?: ConnectivityResult;
-    authenticated?: boolean;
-  }>;
-  authLogout(): Promise<{ host: string; removed: boolean }>;
-  /**
-   * Queued operations of every project that failed or expired since the user last looked, oldest
-   * first; they are then recorded as seen (`away.json` in the state folder), so each is reported
-   * once. `shown`: ids of entries the caller already showed as they failed (recorded, not returned).
-   */
-  whileAway(options?: { shown?: readonly string[] }): Promise<QueueEntry[]>;
-}
-
-/** What the network half shares with the core (internal). */
-export interface Core {
-  readonly options: EngineOptions;
-  readonly emit: (event: EngineEvent) => void;
-  readonly files: ReturnType<typeof stateFiles>;
-  /** The state folder (machine id, lease keys). */
-  readonly stateDir: string;
-  readonly getProject: () => ProjectInfo;
-  readonly getConfig: () => Config;
-  readonly getQueue: () => Queue;
-}
+type AnyVerb = (first: unknown, ...args: unknown[]) => unknown;
 
 /**
  * Creates the engine for one invocation (CLI command or TUI session). Everything is lazy: the
- * configuration and the queue are read on first use, and the network half (locks, HTTP, oxen CLI)
- * is loaded only by the operations that need it.
+ * configuration and the queue are read on first use, and each verb's module (and, for the network
+ * verbs, the session: locks, HTTP, oxen CLI) is loaded by the first call that needs it.
  */
 export function createEngine(options: EngineOptions): Engine {
-  const emit = options.onEvent ?? (() => {});
-  const paths = resolvePaths(options.env);
-  const files = stateFiles(paths.stateDir);
-  let config: Config | undefined;
-  let project: ProjectInfo | undefined;
-  let queue: Queue | undefined;
-
-  const getProject = () => {
-    project ??= resolveProject({
-      cwd: options.cwd,
-      env: options.env,
-      stateDir: paths.stateDir,
-      ...(options.project ? { project: options.project } : {}),
-      ...(options.remote ? { remote: options.remote } : {}),
-    });
-    return project;
-  };
-  /** The repository root for the project config file, if there is a repository here. */
-  const rootIfAny = () => {
-    if (project) return project.root;
-    try {
-      return projectRoot({ cwd: options.cwd, ...(options.project ? { project: options.project } : {}) });
-    } catch {
-      return undefined;
-    }
-  };
-  const getConfig = () => {
-    if (config) return config;
-    const root = rootIfAny();
-    config = loadConfig({
-      env: options.env,
-      ...(root ? { projectRoot: root } : {}),
-      ...(options.overrides ? { overrides: options.overrides } : {}),
-    });
-    return config;
-  };
-  const getQueue = () => {
-    queue ??= createQueue({
-      file: files.queue,
-      rules: RULES,
-      legacy: legacyEntries,
-      defaultMaxAttempts: getConfig().queue.max_attempts,
-      // Finished entries are kept for the retention period (at most 1,000); failed ones stay.
-      retainFinishedMs: getConfig().queue.retention_days * 24 * 3_600_000,
-      maxFinishedEntries: 1000,
-      ...(options.command ? { command: options.command } : {}),
-      onEvent: (event) => {
-        if (event.type === 'lock-waiting') {
-          emit({
-            type: 'queue-busy',
-            lock: `${event.file}.lock`,
-            ...(event.holder ? { pid: event.holder.pid } : {}),
-            ...(event.holder?.command ? { command: event.holder.command } : {}),
-          });
-        }
-      },
-    });
-    return queue;
-  };
-
-  let online: Promise<Online> | undefined;
+  const core: Core = createCore(options);
+  let session: Promise<Session> | undefined;
   const net = () => {
-    online ??= import('./online.js').then((m) =>
-      m.createOnline({ options, emit, files, stateDir: paths.stateDir, getProject, getConfig, getQueue }),
-    );
-    return online;
+    session ??= import('./session.js').then((m) => m.createSession(core));
+    return session;
   };
-
+  const verbs: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const [name, load] of Object.entries(LOCAL)) {
+    verbs[name] = async (...args) =>
+      ((await load()) as unknown as Record<string, AnyVerb>)[name]!(core, ...args);
+  }
+  for (const [name, load] of Object.entries(ONLINE)) {
+    verbs[name] = async (...args) => {
+      const [mod, s] = await Promise.all([load(), net()]);
+      return (mod as unknown as Record<string, AnyVerb>)[name]!(s, ...args);
+    };
+  }
   return {
     get config() {
-      return getConfig();
+      return core.getConfig();
     },
-    paths,
+    paths: core.paths,
     get queue() {
-      return getQueue();
+      return core.getQueue();
     },
-    project: getProject,
-    connectivity: async (force) => (await net()).connectivity(force),
-    lockAcquire: async (o) => (await net()).lockAcquire(o),
-    lockRelease: async () => (await net()).lockRelease(),
-    lockRenew: async (o) => (await net()).lockRenew(o),
-    lockStatus: async (o) => (await net()).lockStatus(o),
-    lockList: async () => (await net()).lockList(),
-    lockBreak: async (o) => (await net()).lockBreak(o),
-    heartbeat: async (o) => (await net()).heartbeat(o),
-    notify: (title, body) =>
-      createNotifier({ enabled: getConfig().ui.notifications, env: options.env }).notify(title, body),
-    knownLease() {
-      const p = getProject();
-      return readState<Record<string, GrantNote>>(files.grants, {})[grantId(p.remote.url, p.key)];
-    },
-    keepAlive: async () => (await net()).keepAlive(),
-    stopKeepAlive: async (o) => (await net()).stopKeepAlive(o),
-    markKeepAlive: async (pid) => (await net()).markKeepAlive(pid),
-    push: async (branch) => (await net()).push(branch),
-    pull: async (branch) => (await net()).pull(branch),
-    commitTake: async (o) => (await net()).commitTake(o),
-    sync: async (o) => (await net()).sync(o),
-    async queueStatus(o = {}) {
-      const root = o.allProjects ? undefined : rootIfAny();
-      const view = await getQueue().overview({
-        ...(root ? { scope: root } : {}),
-        ...(o.limit !== undefined ? { limit: o.limit } : {}),
-      });
-      return {
-        stats: view.stats,
-        entries: [...view.entries],
-        scope: root ? { projectDir: root } : ('all' as const),
-        others: view.elsewhere,
-        omitted: view.omitted,
-      };
-    },
-    queueRemove: (id) => getQueue().remove(id),
-    queueRetry: (id) => getQueue().retry(id),
-    async queueClear(o) {
-      const root = o.allProjects ? undefined : rootIfAny();
-      if (!root) return o.all ? getQueue().clearAll() : getQueue().clearDone();
-      return getQueue().clear({ scope: root, all: o.all });
-    },
-    authLogin: async (token) => (await net()).authLogin(token),
-    authStatus: async () => (await net()).authStatus(),
-    authLogout: async () => (await net()).authLogout(),
-    whileAway: (o = {}) =>
-      whileAway({
-        queue: getQueue(),
-        file: awayFile(paths.stateDir),
-        ...(o.shown ? { shown: o.shown } : {}),
-      }),
+    project: core.getProject,
+    knownLease: core.knownLease,
+    ...(verbs as unknown as Pick<Engine, LocalName | OnlineName>),
   };
 }

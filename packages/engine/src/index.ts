@@ -1,16 +1,14 @@
 // Types and helpers of the lower layers that apps need to render results (apps import only the engine).
 
 export { isRunning } from '@oxvcs/durable';
-export {
-  type Grant,
-  type HeartbeatEvent,
-  type Lease,
-  LockError,
-  type LockState,
-  type Waiter,
-  type YourBreak,
+export type {
+  Grant,
+  HeartbeatEvent,
+  Lease,
+  LockState,
+  Waiter,
+  YourBreak,
 } from '@oxvcs/locks';
-export { OxenError } from '@oxvcs/oxen';
 export {
   type EntryReason,
   type EntryStatus,
@@ -32,20 +30,7 @@ export {
   type Paths,
   resolvePaths,
 } from './config.js';
-export {
-  createEngine,
-  type Engine,
-  type EngineEvent,
-  type EngineOptions,
-  type LockStatusReport,
-  type Outcome,
-  type PreviewStep,
-  type Queue,
-  type QueuedOutcome,
-  type QueueEntry,
-  type RunEvent,
-  type SyncReport,
-} from './engine.js';
+export { createEngine } from './engine.js';
 export { EngineError, type EngineErrorCode } from './errors.js';
 export {
   checkName,
@@ -55,6 +40,13 @@ export {
   type InputProblemCode,
   MAX_NAME_LENGTH,
 } from './input.js';
+export {
+  isLeaseHours,
+  MAX_LEASE_HOURS,
+  MAX_LEASE_MS,
+  MIN_LEASE_HOURS,
+  MIN_LEASE_MS,
+} from './lease.js';
 export {
   createNotifier,
   findOnPath,
@@ -79,7 +71,6 @@ export {
   type RenewLockOp,
   RULES,
   type RunDeps,
-  remoteNameFor,
   type SyncCommentsOp,
   specOf,
 } from './operations/index.js';
@@ -95,4 +86,17 @@ export {
   type TakePart,
   type TakeRecord,
 } from './take.js';
+export type {
+  Engine,
+  EngineEvent,
+  EngineOptions,
+  LockStatusReport,
+  Outcome,
+  PreviewStep,
+  Queue,
+  QueuedOutcome,
+  QueueEntry,
+  RunEvent,
+  SyncReport,
+} from './types.js';
 export { type LockWaitOptions, type WaitedGrant, type WaitProgress, waitTurn } from './wait-turn.js';

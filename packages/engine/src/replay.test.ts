@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { createTestWorld, type FakeOxenEnv, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, type Engine } from './engine.js';
+import { createEngine } from './engine.js';
+import type { Engine } from './types.js';
 
 /**
  * Causal replay (issue 14 §2), model-based against the testkit: any sequence of lock, push and

@@ -1,6 +1,17 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { NOT_A_FILE_NAMES, readText, replaceFile, StateFileError } from '@oxvcs/durable';
+import {
+  checkProcess,
+  identify,
+  NOT_A_FILE_NAMES,
+  type ProcessCheck,
+  type ProcessIdentity,
+  readText,
+  replaceFile,
+  StateFileError,
+  writeAll,
+} from '@oxvcs/durable';
 import type { LockState } from '@oxvcs/locks';
 import { EngineError } from './errors.js';
 
@@ -33,6 +44,98 @@ export function writeState(file: string, value: unknown, secret = false): void {
     replaceFile(file, JSON.stringify(value, null, 2), secret ? { mode: 0o600 } : {});
   } catch (error) {
     throw error instanceof StateFileError ? stateNotAFile(error) : error;
+  }
+}
+
+/**
+ * Changes a small JSON state file that several processes share (grant notes, the breaker, lock
+ * notes): read, `change`, and write whole (`writeState`), under a lock file beside it
+ * (`<file>.lock`, created exclusively and naming its holder), so that two commands noting
+ * different locks at once both keep their note. Errors are those of `writeState`.
+ */
+export function updateState<T>(file: string, fallback: T, change: (current: T) => T): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const release = holdStateLock(`${file}.lock`);
+  try {
+    writeState(file, change(readState(file, fallback)));
+  } finally {
+    release();
+  }
+}
+
+/** A state-file lock held this long is taken over: its read-modify-write takes milliseconds. */
+export const STATE_LOCK_STALE_MS = 10_000;
+
+/** What a process finds in a state file's lock: who holds it (if it says), and for how long. */
+export interface StateLockFacts {
+  /** The holder the lock file names; absent when it names none (being written, or foreign). */
+  readonly holder?: ProcessIdentity;
+  /** How long the lock file has existed, ms. */
+  readonly ageMs: number;
+  /** This machine's host name. */
+  readonly host: string;
+  /** The holder's process, checked by identity (only asked for a holder on this host). */
+  readonly processOf: (holder: ProcessIdentity) => ProcessCheck;
+}
+
+/**
+ * Whether to wait for a state file's lock or take it over (pure): a holder on this host whose
+ * process is gone is taken over at once; any lock held longer than {@link STATE_LOCK_STALE_MS}
+ * (a holder stopped or on another machine) after that.
+ */
+export function stateLockVerdict(facts: StateLockFacts): 'wait' | 'take-over' {
+  if (facts.holder && facts.holder.host === facts.host && facts.processOf(facts.holder) === 'gone')
+    return 'take-over';
+  return facts.ageMs > STATE_LOCK_STALE_MS ? 'take-over' : 'wait';
+}
+
+const HOST = hostname();
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Takes a state file's lock (synchronously: the callers are synchronous); returns its release. */
+function holdStateLock(lock: string): () => void {
+  const mine = JSON.stringify(identify());
+  for (;;) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(lock, 'wx', 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (fd !== undefined) {
+      try {
+        writeAll(fd, mine);
+      } finally {
+        closeSync(fd);
+      }
+      return () => rmSync(lock, { force: true });
+    }
+    let facts: { holder?: ProcessIdentity; ageMs: number };
+    let seen: number;
+    try {
+      const stat = statSync(lock);
+      seen = stat.ino;
+      const ageMs = Date.now() - stat.mtimeMs;
+      let holder: ProcessIdentity | undefined;
+      try {
+        holder = JSON.parse(readFileSync(lock, 'utf8')) as ProcessIdentity;
+      } catch {
+        // Being written, or not ours: judged by its age alone.
+      }
+      facts = { ageMs, ...(holder && typeof holder.pid === 'number' ? { holder } : {}) };
+    } catch {
+      continue; // released meanwhile: try again at once
+    }
+    if (stateLockVerdict({ ...facts, host: HOST, processOf: checkProcess }) === 'take-over') {
+      // Only the lock judged: another process may have taken it over and made its own meanwhile.
+      try {
+        if (statSync(lock).ino === seen) rmSync(lock, { force: true });
+      } catch {
+        // Gone already.
+      }
+      continue;
+    }
+    Atomics.wait(pause, 0, 0, 5);
   }
 }
 

@@ -8,7 +8,6 @@ import { assertProjectThere, errorFacts, failureReason } from './shared.js';
 import { syncComments } from './sync-comments.js';
 import type { Operation, OperationKind, OperationSpec, OxvcsEntry, RunDeps } from './types.js';
 
-export { remoteNameFor } from './remote-name.js';
 export { type EngineReasonCode, lastSegment } from './shared.js';
 export type * from './types.js';
 

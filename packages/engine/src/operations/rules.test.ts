@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { applyEnqueue, createQueue, type QueueEntry as GenericEntry, previewRun } from '@oxvcs/queue';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { carriedGrant } from './behind-acquisition.js';
 import {
   describeOperation,
   legacyEntries,
@@ -268,5 +269,19 @@ describe('the original tool’s queue file (schema 1)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('behind a queued acquisition, carry no token (carriedGrant)', () => {
+  const note = { fencingToken: 7 };
+  it('carries the noted grant when no acquisition of that lock waits', () => {
+    expect(carriedGrant([], remote, '.', note)).toBe(note);
+    // Another lock's acquisition, or one that already ran, does not stand in front of this one.
+    expect(carriedGrant([make(acq('/a', 'Drums'))], remote, '.', note)).toBe(note);
+    expect(carriedGrant([make(acq(), { status: 'failed' })], remote, '.', note)).toBe(note);
+  });
+  it('carries none behind a pending or running acquisition of the same lock', () => {
+    expect(carriedGrant([make(acq())], remote, '.', note)).toBeUndefined();
+    expect(carriedGrant([make(acq(), { status: 'running' })], remote, '.', note)).toBeUndefined();
   });
 });

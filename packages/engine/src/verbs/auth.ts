@@ -1,0 +1,43 @@
+import { removeAuthToken, writeAuthToken } from '@oxvcs/oxen';
+import { EngineError } from '../errors.js';
+import type { Verb } from '../session.js';
+
+// The auth verbs: keep, check and forget the API token of the project's remote host.
+
+/** `Engine.authLogin`. */
+export const authLogin: Verb<'authLogin'> = async (s, token) => {
+  const value = token.trim();
+  if (!value || /\s/.test(value)) {
+    throw new EngineError(
+      'INVALID_INPUT',
+      'The token is empty or contains spaces; paste the API token exactly as issued.',
+      { field: 'token' },
+    );
+  }
+  const host = s.getProject().remote.host;
+  const file = writeAuthToken(host, value, s.configDir());
+  return { host, file };
+};
+
+/** `Engine.authStatus`. */
+export const authStatus: Verb<'authStatus'> = async (s) => {
+  const p = s.getProject();
+  const file = `${s.configDir()}/auth_config.toml`;
+  const hasToken = s.tokenFor(p.remote.host) !== undefined;
+  const conn = await s.connectivity(true);
+  if (conn.state !== 'online') return { host: p.remote.host, hasToken, file, connectivity: conn };
+  try {
+    await s.hubFor(p.remote.url).getRepository();
+    return { host: p.remote.host, hasToken, file, connectivity: conn, authenticated: true };
+  } catch (error) {
+    if ((error as { code?: string }).code === 'AUTH')
+      return { host: p.remote.host, hasToken, file, connectivity: conn, authenticated: false };
+    throw error;
+  }
+};
+
+/** `Engine.authLogout`. */
+export const authLogout: Verb<'authLogout'> = async (s) => {
+  const host = s.getProject().remote.host;
+  return { host, removed: removeAuthToken(host, s.configDir()) };
+};
