@@ -225,8 +225,9 @@ describe('bounded, scoped online commands (issue 14 §4, issue 15)', () => {
         ...env.env,
         OXENVCS_HOME: home,
         OXENVCS_HOLDER: 'ada@laptop',
-        OXENVCS_CONNECTIVITY_TIMEOUT_MS: '1000',
-        OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '1000',
+        // Offline is a closed port (refused at once): no short bound needed to see jeopardy.
+        OXENVCS_CONNECTIVITY_TIMEOUT_MS: '120000',
+        OXENVCS_CONNECTIVITY_REQUEST_TIMEOUT_MS: '600000',
         OXENVCS_LOCK_HEARTBEAT_INTERVAL_SECONDS: '0.3',
       },
       onEvent: (event) => {

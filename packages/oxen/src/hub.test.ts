@@ -6,10 +6,12 @@ import { createOxenHub } from './hub.js';
 
 let server: FakeOxenServer;
 let n = 0;
+// Patient unless a test's subject is the timeout: the server is in this process, so a slow answer
+// only means a busy machine (a 2 MiB upload took over 2 s beside another copy of the suite).
 const fresh = async (options: { timeoutMs?: number } = {}) => {
   const name = `r${++n}`;
   await server.createRepo('ns', name);
-  return createOxenHub({ remoteUrl: server.repoUrl('ns', name), timeoutMs: options.timeoutMs ?? 2000 });
+  return createOxenHub({ remoteUrl: server.repoUrl('ns', name), timeoutMs: options.timeoutMs ?? 120_000 });
 };
 const failure = async (p: Promise<unknown>) => {
   const error = await p.then(
