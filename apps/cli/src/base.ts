@@ -4,12 +4,13 @@ import {
   MAX_LEASE_HOURS,
   MIN_LEASE_HOURS,
   type QueueEntry,
+  shortId,
 } from '@oxvcs/engine';
 import { Command, Option, UsageError } from 'clipanion';
 import { awayLines } from './away.js';
 import type { CliContext } from './context.js';
 import { lockErrorWords } from './lock-words.js';
-import { createUi, EXIT, humanText, jsonLine, safeText, shortId, type Ui } from './output.js';
+import { createUi, EXIT, humanText, jsonLine, safeText, type Ui } from './output.js';
 import { type Describe, type InputFacts, inputWords, renderEvent } from './render.js';
 import { grantedAfterWaiting } from './waiting.js';
 

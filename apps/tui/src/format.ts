@@ -4,6 +4,7 @@ import {
   type HeartbeatNote,
   type InputProblemCode,
   type LockState,
+  type OxvcsReasonCode,
   type QueueEntry,
   shortId,
 } from '@oxvcs/engine';
@@ -150,14 +151,17 @@ export function reasonText(reason: EntryReason | undefined): string {
   if (!reason) return '';
   const f = reason.facts ?? {};
   const fact = (name: string) => safe(String(f[name] ?? ''));
-  switch (reason.code) {
+  // A queue file written by another version may hold a code this one does not know: see `otherCode`.
+  const code = reason.code as OxvcsReasonCode;
+  switch (code) {
     case 'will-retry':
       return `will retry: ${fact('reason')}`;
     case 'gave-up':
       return `gave up after ${fact('attempts')} attempts: ${fact('reason')}`;
     case 'failed':
+      return fact('reason');
     case 'note':
-      return fact(reason.code === 'note' ? 'text' : 'reason');
+      return fact('text');
     case 'expired':
       return `expired at ${fact('expiresAt')} before it could run`;
     case 'interrupted':
@@ -175,9 +179,15 @@ export function reasonText(reason: EntryReason | undefined): string {
     case 'invalid-input':
       return `not run: its ${fact('field')} ${INPUT_PROBLEMS[String(f.problem)] ?? fact('problem')} (queued unchecked by an older version)`;
     default:
-      return safe(reason.code);
+      return otherCode(code);
   }
 }
+
+/**
+ * A reason code this version does not word (written by a newer one), shown as it is. Typed `never`
+ * so that a code added to the engine's or the queue's union fails typecheck until it is worded.
+ */
+const otherCode = (code: never): string => safe(String(code));
 
 /** A time as the TUI shows it: local `HH:MM`, with the date when it is not today. */
 export function clock(iso: string, now: number): string {
@@ -224,7 +234,7 @@ export function awayLines(
       colour: 'yellow',
     },
     ...named.map((e) => ({
-      text: `${e.status === 'failed' ? '✗ Failed' : '⚠ Expired'}: ${describe(e)} (${e.id.slice(-8).toLowerCase()}): ${entryReason(e, now, e.status === 'failed' ? 'failed' : 'too old to run')}`,
+      text: `${e.status === 'failed' ? '✗ Failed' : '⚠ Expired'}: ${describe(e)} (${shortId(e.id)}): ${entryReason(e, now, e.status === 'failed' ? 'failed' : 'too old to run')}`,
       colour: e.status === 'failed' ? ('red' as const) : ('yellow' as const),
     })),
     ...(rest > 0 ? [{ text: `  …and ${rest} more (Tab shows failed entries)`, colour: undefined }] : []),

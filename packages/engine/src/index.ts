@@ -64,6 +64,7 @@ export {
   type Operation,
   type OperationKind,
   type OperationSpec,
+  type OxvcsReasonCode,
   type PullOp,
   type PushOp,
   type PushResume,
