@@ -22,6 +22,15 @@ export {
   removeAuthToken,
   writeAuthToken,
 } from './config.js';
+export {
+  type ConnectivityChecker,
+  type ConnectivityCheckerOptions,
+  type ConnectivityOptions,
+  type ConnectivityResult,
+  type ConnectivityState,
+  checkConnectivity,
+  createConnectivityChecker,
+} from './connectivity.js';
 export { OxenError, type OxenErrorCode, type OxenErrorDetails } from './errors.js';
 export {
   type Author,
