@@ -11,6 +11,7 @@ import { awayLines } from './away.js';
 import type { CliContext } from './context.js';
 import { lockErrorWords } from './lock-words.js';
 import { createUi, EXIT, humanText, jsonLine, safeText, type Ui } from './output.js';
+import { oxenErrorWords } from './oxen-words.js';
 import { type Describe, type InputFacts, inputWords, renderEvent } from './render.js';
 import { grantedAfterWaiting } from './waiting.js';
 
@@ -350,6 +351,7 @@ export abstract class BaseCommand extends Command<CliContext> {
     const message =
       unexpected?.message ??
       lockErrorWords(e) ??
+      oxenErrorWords(e) ??
       (refused
         ? inputWords(e as unknown as InputFacts)
         : hint

@@ -127,6 +127,29 @@ export function refusedStateDir(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * No project, or a remote URL that is not one, as the TUI starts (the library gives the code and
+ * the facts; the remedy names the TUI's own flags), in words; undefined for anything else.
+ */
+export function refusedProject(error: unknown): string | undefined {
+  const e = error as { name?: string; code?: string; problem?: string; url?: string; directory?: string };
+  if (e?.name !== 'OxenError') return undefined;
+  if (e.code === 'NOT_A_REPOSITORY' && e.directory !== undefined)
+    return `No Oxen repository at ${safe(e.directory)} or above it; start oxenvcs-tui inside a project (or pass --project).`;
+  if (e.code !== 'REMOTE_URL_INVALID') return undefined;
+  const url = `The remote URL "${safe(e.url ?? '?')}"`;
+  const shape = 'http(s)://host[:port]/<namespace>/<repo>';
+  switch (e.problem) {
+    case 'credentials':
+      return `${url} carries credentials; remove them from the URL and store the token with \`oxenvcs auth login\`.`;
+    case 'not-a-url':
+    case 'not-a-repository-url':
+      return `${url} is not of the form ${shape}; fix the repository's remote or --remote.`;
+    default:
+      return undefined;
+  }
+}
+
 /** A stored `invalid-input` reason's problem, in the TUI's short words. */
 const INPUT_PROBLEMS: Readonly<Record<string, string>> = {
   empty: 'is empty',

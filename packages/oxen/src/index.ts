@@ -31,7 +31,7 @@ export {
   checkConnectivity,
   createConnectivityChecker,
 } from './connectivity.js';
-export { OxenError, type OxenErrorCode, type OxenErrorDetails } from './errors.js';
+export { OxenError, type OxenErrorCode, type OxenErrorDetails, type OxenProblem } from './errors.js';
 export {
   type Author,
   type Branch,
