@@ -1,6 +1,5 @@
 export {
   type CliResult,
-  cliErrorFrom,
   createOxenCli,
   killAllOxenChildren,
   type LogEntry,
@@ -37,7 +36,6 @@ export {
   type Branch,
   type CallOptions,
   type Commit,
-  type CommitPage,
   clipServerText,
   createOxenHub,
   type OxenHub,
@@ -46,4 +44,4 @@ export {
   type ServerFacts,
 } from './hub.js';
 export { compareVersions, parseRemoteUrl, type RemoteRef, redactUrl } from './remote.js';
-export { TRANSFER_LOCK_FILE, type TransferRecord } from './transfer-lock.js';
+export type { TransferRecord } from './transfer-lock.js';
