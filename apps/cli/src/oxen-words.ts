@@ -1,11 +1,16 @@
-import type { OxenError } from '@oxvcs/engine';
-
 /** Oxen failures the CLI words itself: the library gives the code and the facts. */
 
 /** The facts of an `OxenError` as the CLI receives it (structurally, not by class). */
-type OxenFacts = { readonly name?: string; readonly code?: string } & Partial<
-  Pick<OxenError, 'problem' | 'url' | 'directory'>
->;
+interface OxenFacts {
+  readonly name?: string;
+  readonly code?: string;
+  /** What is wrong with a remote URL (REMOTE_URL_INVALID). */
+  readonly problem?: string;
+  /** The remote URL, its credentials hidden. */
+  readonly url?: string;
+  /** NOT_A_REPOSITORY: the folder searched from. */
+  readonly directory?: string;
+}
 
 /** What is wrong with a remote URL, said after it; the same remedies as the flags' help. */
 function remoteUrlWords(e: OxenFacts): string | undefined {
