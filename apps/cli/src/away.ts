@@ -1,5 +1,5 @@
 import type { QueueEntry } from '@oxvcs/engine';
-import { shortId } from './output.js';
+import { shortId } from '@oxvcs/engine';
 import { type Describe, entryReason } from './render.js';
 
 /** How many entries the report names one by one; the rest are counted. */

@@ -4,12 +4,14 @@ import {
   MAX_LEASE_HOURS,
   MIN_LEASE_HOURS,
   type QueueEntry,
+  shortId,
 } from '@oxvcs/engine';
 import { Command, Option, UsageError } from 'clipanion';
 import { awayLines } from './away.js';
 import type { CliContext } from './context.js';
 import { lockErrorWords } from './lock-words.js';
-import { createUi, EXIT, humanText, jsonLine, safeText, shortId, type Ui } from './output.js';
+import { createUi, EXIT, humanText, jsonLine, safeText, type Ui } from './output.js';
+import { oxenErrorWords } from './oxen-words.js';
 import { type Describe, type InputFacts, inputWords, renderEvent } from './render.js';
 import { grantedAfterWaiting } from './waiting.js';
 
@@ -349,6 +351,7 @@ export abstract class BaseCommand extends Command<CliContext> {
     const message =
       unexpected?.message ??
       lockErrorWords(e) ??
+      oxenErrorWords(e) ??
       (refused
         ? inputWords(e as unknown as InputFacts)
         : hint

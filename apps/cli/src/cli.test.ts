@@ -171,7 +171,20 @@ describe('oxenvcs in-process', () => {
     }
     const bad = await oxenvcs(['lock', 'status', '--remote', 'localhost:3000']);
     expect(bad.code).toBe(2);
-    expect(bad.err).toContain('is not of the form http(s)://host[:port]/<namespace>/<repo>');
+    expect(bad.err).toContain(
+      "is not of the form http(s)://host[:port]/<namespace>/<repo>; fix the repository's remote or --remote.",
+    );
+    const secret = await oxenvcs([
+      'lock',
+      'status',
+      '--remote',
+      'http://ada:hunter2@localhost:3000/ada/song',
+    ]);
+    expect(secret.code).toBe(2);
+    expect(secret.err).toContain(
+      '"http://***@localhost:3000/ada/song" carries credentials; remove them from the URL and store the token with `oxenvcs auth login`.',
+    );
+    expect(secret.err).not.toContain('hunter2');
     mkdirSync(join(dir, '.oxenvcs'), { recursive: true });
     writeFileSync(join(dir, '.oxenvcs', 'config.toml'), '[queue]\nmax_attempts = "many"\n');
     const cfg = await oxenvcs(['queue', 'status']);

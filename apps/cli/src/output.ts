@@ -174,9 +174,6 @@ export function when(iso: string | number): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-/** The short id shown for an entry: the last 8 characters of its ULID, lower case. */
-export const shortId = (id: string) => id.slice(-8).toLowerCase();
-
 const ESCAPE =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are what is matched
   /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\u001b[\]PX^_]|[\u0090\u0098\u009d-\u009f])[\s\S]*?(?:\u0007|\u001b\\|\u009c|$)|\u001b[ -/]*[0-~]?/g;

@@ -4,10 +4,12 @@ import type {
   InputProblemCode,
   Lease,
   LockState,
+  OxvcsReasonCode,
   QueueEntry,
   RunSummary,
 } from '@oxvcs/engine';
-import { humanText, moment, safeText, shortId, type Ui } from './output.js';
+import { shortId } from '@oxvcs/engine';
+import { humanText, moment, safeText, type Ui } from './output.js';
 import { grantedAfterWaiting } from './waiting.js';
 
 /** A short description of an entry (the engine's own `describeOperation`, loaded with the engine). */
@@ -91,7 +93,9 @@ export function reasonWords(entry: QueueEntry): string | undefined {
   if (!reason) return undefined;
   const f = reason.facts ?? {};
   const fact = (name: string) => String(f[name] ?? '');
-  switch (reason.code) {
+  // A queue file written by another version may hold a code this one does not know: see `otherCode`.
+  const code = reason.code as OxvcsReasonCode;
+  switch (code) {
     case 'will-retry':
       return `Will retry: ${fact('reason')}`;
     case 'gave-up':
@@ -120,9 +124,15 @@ export function reasonWords(entry: QueueEntry): string | undefined {
     case 'note':
       return fact('text');
     default:
-      return reason.code;
+      return otherCode(code);
   }
 }
+
+/**
+ * A reason code this version does not word (written by a newer one), shown as it is. Typed `never`
+ * so that a code added to the engine's or the queue's union fails typecheck until it is worded.
+ */
+const otherCode = (code: never): string => String(code);
 
 /**
  * Why an entry failed or waits, in words a user can act on: terminal-safe, times as local times.

@@ -1,4 +1,4 @@
-import { describeOperation, type Engine, type EngineEvent, type QueueEntry } from '@oxvcs/engine';
+import { describeOperation, type Engine, type EngineEvent, type QueueEntry, shortId } from '@oxvcs/engine';
 import { Box, Text, useApp, useInput, useWindowSize } from 'ink';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { Details } from './components/Details.js';
@@ -254,10 +254,7 @@ export function App(props: AppProps) {
           dispatch({ type: 'overlay', overlay: 'none' });
           if (overlay === 'confirm-remove' && selected) {
             const id = selected.entry.id;
-            void act(
-              'removing',
-              async () => `Removed ${(await engine.queueRemove(id)).id.slice(-8).toLowerCase()}`,
-            );
+            void act('removing', async () => `Removed ${shortId((await engine.queueRemove(id)).id)}`);
           } else if (overlay === 'confirm-clear') {
             void act(
               'clearing',
@@ -313,7 +310,7 @@ export function App(props: AppProps) {
       const id = selected.entry.id;
       void act(
         'retrying',
-        async () => `Requeued ${(await engine.queueRetry(id)).id.slice(-8).toLowerCase()}; press s to sync`,
+        async () => `Requeued ${shortId((await engine.queueRetry(id)).id)}; press s to sync`,
       );
     } else if ((input === 'd' || key.delete) && selected)
       dispatch({ type: 'overlay', overlay: 'confirm-remove' });
@@ -359,7 +356,7 @@ export function App(props: AppProps) {
         />
       ) : state.overlay === 'confirm-remove' ? (
         <Confirm
-          text={`Remove ${selected?.description ?? 'this entry'} (${selected?.entry.id.slice(-8).toLowerCase()})? It will not run.`}
+          text={`Remove ${selected?.description ?? 'this entry'} (${selected ? shortId(selected.entry.id) : ''})? It will not run.`}
           height={mainHeight}
         />
       ) : state.overlay === 'confirm-clear' ? (

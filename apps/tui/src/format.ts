@@ -4,6 +4,7 @@ import {
   type HeartbeatNote,
   type InputProblemCode,
   type LockState,
+  type OxvcsReasonCode,
   type QueueEntry,
   shortId,
 } from '@oxvcs/engine';
@@ -126,6 +127,29 @@ export function refusedStateDir(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * No project, or a remote URL that is not one, as the TUI starts (the library gives the code and
+ * the facts; the remedy names the TUI's own flags), in words; undefined for anything else.
+ */
+export function refusedProject(error: unknown): string | undefined {
+  const e = error as { name?: string; code?: string; problem?: string; url?: string; directory?: string };
+  if (e?.name !== 'OxenError') return undefined;
+  if (e.code === 'NOT_A_REPOSITORY' && e.directory !== undefined)
+    return `No Oxen repository at ${safe(e.directory)} or above it; start oxenvcs-tui inside a project (or pass --project).`;
+  if (e.code !== 'REMOTE_URL_INVALID') return undefined;
+  const url = `The remote URL "${safe(e.url ?? '?')}"`;
+  const shape = 'http(s)://host[:port]/<namespace>/<repo>';
+  switch (e.problem) {
+    case 'credentials':
+      return `${url} carries credentials; remove them from the URL and store the token with \`oxenvcs auth login\`.`;
+    case 'not-a-url':
+    case 'not-a-repository-url':
+      return `${url} is not of the form ${shape}; fix the repository's remote or --remote.`;
+    default:
+      return undefined;
+  }
+}
+
 /** A stored `invalid-input` reason's problem, in the TUI's short words. */
 const INPUT_PROBLEMS: Readonly<Record<string, string>> = {
   empty: 'is empty',
@@ -150,14 +174,17 @@ export function reasonText(reason: EntryReason | undefined): string {
   if (!reason) return '';
   const f = reason.facts ?? {};
   const fact = (name: string) => safe(String(f[name] ?? ''));
-  switch (reason.code) {
+  // A queue file written by another version may hold a code this one does not know: see `otherCode`.
+  const code = reason.code as OxvcsReasonCode;
+  switch (code) {
     case 'will-retry':
       return `will retry: ${fact('reason')}`;
     case 'gave-up':
       return `gave up after ${fact('attempts')} attempts: ${fact('reason')}`;
     case 'failed':
+      return fact('reason');
     case 'note':
-      return fact(reason.code === 'note' ? 'text' : 'reason');
+      return fact('text');
     case 'expired':
       return `expired at ${fact('expiresAt')} before it could run`;
     case 'interrupted':
@@ -175,9 +202,15 @@ export function reasonText(reason: EntryReason | undefined): string {
     case 'invalid-input':
       return `not run: its ${fact('field')} ${INPUT_PROBLEMS[String(f.problem)] ?? fact('problem')} (queued unchecked by an older version)`;
     default:
-      return safe(reason.code);
+      return otherCode(code);
   }
 }
+
+/**
+ * A reason code this version does not word (written by a newer one), shown as it is. Typed `never`
+ * so that a code added to the engine's or the queue's union fails typecheck until it is worded.
+ */
+const otherCode = (code: never): string => safe(String(code));
 
 /** A time as the TUI shows it: local `HH:MM`, with the date when it is not today. */
 export function clock(iso: string, now: number): string {
@@ -224,7 +257,7 @@ export function awayLines(
       colour: 'yellow',
     },
     ...named.map((e) => ({
-      text: `${e.status === 'failed' ? '✗ Failed' : '⚠ Expired'}: ${describe(e)} (${e.id.slice(-8).toLowerCase()}): ${entryReason(e, now, e.status === 'failed' ? 'failed' : 'too old to run')}`,
+      text: `${e.status === 'failed' ? '✗ Failed' : '⚠ Expired'}: ${describe(e)} (${shortId(e.id)}): ${entryReason(e, now, e.status === 'failed' ? 'failed' : 'too old to run')}`,
       colour: e.status === 'failed' ? ('red' as const) : ('yellow' as const),
     })),
     ...(rest > 0 ? [{ text: `  …and ${rest} more (Tab shows failed entries)`, colour: undefined }] : []),

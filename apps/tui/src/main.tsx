@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { createEngine, type EngineEvent, loadConfig } from '@oxvcs/engine';
 import { render } from 'ink';
 import { App } from './App.js';
-import { refusedStateDir } from './format.js';
+import { refusedProject, refusedStateDir } from './format.js';
 
 /** Options of {@link startTui}. */
 export interface TuiOptions {
@@ -16,12 +16,12 @@ export interface TuiOptions {
   readonly noAutoSync?: boolean;
 }
 
-/** Runs `fn`; an input the engine refused is thrown again in the TUI's words. */
+/** Runs `fn`; an input the engine or Oxen refused is thrown again in the TUI's words. */
 function wordRefusal<T>(fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    const words = refusedStateDir(error);
+    const words = refusedStateDir(error) ?? refusedProject(error);
     throw words ? new Error(words, { cause: error }) : error;
   }
 }
@@ -45,7 +45,7 @@ export async function startTui(options: TuiOptions): Promise<void> {
     }),
   );
   // Fail before taking the screen when there is no project or the config is bad.
-  const project = engine.project();
+  const project = wordRefusal(() => engine.project());
   const heartbeat = engine.config.lock.auto_renew;
   // The user's own `queue.auto_sync` (the engine above has it overridden).
   const autoSync =

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { QueueEntry } from '@oxvcs/engine';
 import { createEngine } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +10,7 @@ import {
   footer,
   keepAliveLines,
   reasonText,
+  refusedProject,
   refusedStateDir,
   safe,
   transferLine,
@@ -428,5 +432,43 @@ describe('a state folder the engine refuses, in the TUI’s words', () => {
       'OXENVCS_HOME ("state") is a relative path, which would follow the folder you are in; set OXENVCS_HOME to an absolute path outside any project (e.g. "$HOME/.oxenvcs"), or unset it.',
     );
     expect(refusedStateDir(new Error('other'))).toBeUndefined();
+  });
+});
+
+describe('no project, or a remote URL that is not one, in the TUI’s words', () => {
+  const refusal = (options: { cwd: string; remote?: string }) => {
+    try {
+      createEngine({ ...options, env: { OXENVCS_HOME: join(options.cwd, '..', 'state') } }).project();
+    } catch (error) {
+      return error;
+    }
+    throw new Error('the engine accepted it');
+  };
+
+  it('the library gives the facts, the TUI names its own flags; credentials are never shown', () => {
+    const top = mkdtempSync(join(tmpdir(), 'oxvcs-tui-refused-'));
+    try {
+      const empty = join(top, 'empty');
+      mkdirSync(empty);
+      const none = refusal({ cwd: empty });
+      expect((none as Error).message).not.toContain('--project');
+      expect(refusedProject(none)).toBe(
+        `No Oxen repository at ${empty} or above it; start oxenvcs-tui inside a project (or pass --project).`,
+      );
+      const project = join(top, 'song');
+      mkdirSync(join(project, '.oxen'), { recursive: true });
+      const secret = refusal({ cwd: project, remote: 'http://ada:hunter2@localhost:3000/ada/song' });
+      expect((secret as Error).message).not.toContain('auth login');
+      expect(refusedProject(secret)).toBe(
+        'The remote URL "http://***@localhost:3000/ada/song" carries credentials; remove them from the URL and store the token with `oxenvcs auth login`.',
+      );
+      const shape = refusal({ cwd: project, remote: 'http://localhost:3000/only-one' });
+      expect(refusedProject(shape)).toBe(
+        'The remote URL "http://localhost:3000/only-one" is not of the form http(s)://host[:port]/<namespace>/<repo>; fix the repository\'s remote or --remote.',
+      );
+      expect(refusedProject(new Error('other'))).toBeUndefined();
+    } finally {
+      rmSync(top, { recursive: true, force: true });
+    }
   });
 });

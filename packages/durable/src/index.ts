@@ -17,7 +17,6 @@ export {
   readText,
   readVersion,
   replaceFile,
-  tempFileFor,
   writeAll,
   writeNewFile,
 } from './whole-file.js';

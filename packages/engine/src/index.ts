@@ -9,6 +9,7 @@ export type {
   Waiter,
   YourBreak,
 } from '@oxvcs/locks';
+export type { ConnectivityResult } from '@oxvcs/oxen';
 export {
   type EntryReason,
   type EntryStatus,
@@ -19,7 +20,7 @@ export {
   type StoredError,
   shortId,
 } from '@oxvcs/queue';
-export { type ConnectivityResult, classify, isOxvcsError, type RetryEvent } from '@oxvcs/retry';
+export { classify, isOxvcsError, type RetryEvent } from '@oxvcs/retry';
 export { AWAY_MARGIN_MS, awayFile, markSeen, type SeenMarker, unseenFailures } from './away.js';
 export {
   type Config,
@@ -64,6 +65,7 @@ export {
   type Operation,
   type OperationKind,
   type OperationSpec,
+  type OxvcsReasonCode,
   type PullOp,
   type PushOp,
   type PushResume,

@@ -1,6 +1,9 @@
 import type { Grant, LockManager, LockState, YourBreak } from '@oxvcs/locks';
 import { createLockManager, loadMachineId } from '@oxvcs/locks';
 import {
+  type ConnectivityChecker,
+  type ConnectivityResult,
+  createConnectivityChecker,
   createOxenCli,
   createOxenHub,
   type OxenCli,
@@ -13,11 +16,8 @@ import { type QueueEntry, type RunSummary, runQueue } from '@oxvcs/queue';
 import {
   type BreakerState,
   type CircuitBreaker,
-  type ConnectivityChecker,
-  type ConnectivityResult,
   classify,
   createCircuitBreaker,
-  createConnectivityChecker,
   createRetryBudget,
   isRetryable,
   type RetryPolicy,

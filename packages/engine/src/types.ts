@@ -1,4 +1,5 @@
 import type { Grant, HeartbeatEvent, LockState, YourBreak } from '@oxvcs/locks';
+import type { ConnectivityResult } from '@oxvcs/oxen';
 import type {
   PreviewStep as GenericPreviewStep,
   Queue as GenericQueue,
@@ -6,7 +7,7 @@ import type {
   QueueStats,
   RunSummary,
 } from '@oxvcs/queue';
-import type { ConnectivityResult, RetryEvent } from '@oxvcs/retry';
+import type { RetryEvent } from '@oxvcs/retry';
 import type { Config, ConfigOverrides, Paths } from './config.js';
 import type { NotifyResult } from './notify.js';
 import type { Operation, OxvcsEntry } from './operations/index.js';

@@ -29,11 +29,23 @@ describe('repository config', () => {
     expect(readRepositoryRemote(dir)).toEqual({ name: 'origin', url: 'http://localhost:3000/ns/song' });
   });
 
-  it('errors name what is wrong and what to do', () => {
-    expect(() => findRepositoryRoot(dir)).toThrow(/No Oxen repository at .* pass --project/);
+  it('errors carry the code and the facts; the apps name their own flags', () => {
+    expect(() => findRepositoryRoot(dir)).toThrow(
+      expect.objectContaining({
+        code: 'NOT_A_REPOSITORY',
+        directory: dir,
+        message: expect.not.stringContaining('--'),
+      }),
+    );
     mkdirSync(join(dir, '.oxen'));
+    expect(() => readRepositoryRemote(dir)).toThrow(
+      expect.objectContaining({ code: 'NO_REMOTE', directory: dir, remoteName: 'origin' }),
+    );
     writeFileSync(join(dir, '.oxen', 'config.toml'), 'remote_name = [broken');
     expect(() => readRepositoryRemote(dir)).toThrow(/config\.toml is not valid TOML/);
+    expect(() => readRepositoryRemote(dir)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', problem: 'not-toml', line: 1 }),
+    );
   });
 
   it('validates remote URLs', () => {
@@ -44,6 +56,14 @@ describe('repository config', () => {
     });
     expect(parseRemoteUrl('https://hub.oxen.ai/ada/song').host).toBe('hub.oxen.ai');
     expect(() => parseRemoteUrl('localhost:3000')).toThrow(/not of the form|not a URL/);
+    expect(() => parseRemoteUrl('http://ada:hunter2@localhost:3000/ns/song')).toThrow(
+      expect.objectContaining({
+        code: 'REMOTE_URL_INVALID',
+        problem: 'credentials',
+        url: 'http://***@localhost:3000/ns/song',
+        message: expect.not.stringMatching(/hunter2|oxenvcs/),
+      }),
+    );
     expect(() => parseRemoteUrl('http://host/only-one')).toThrow(
       /http\(s\):\/\/host\[:port\]\/<namespace>\/<repo>/,
     );

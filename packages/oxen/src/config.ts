@@ -12,10 +12,10 @@ export function findRepositoryRoot(from: string): string {
     if (existsSync(join(dir, '.oxen'))) return dir;
     const parent = dirname(dir);
     if (parent === dir) {
-      throw new OxenError(
-        'NOT_A_REPOSITORY',
-        `No Oxen repository at ${resolve(from)} or above it; run this inside a project (or pass --project).`,
-      );
+      // Where to run instead (a folder, a flag) is the caller's to say.
+      throw new OxenError('NOT_A_REPOSITORY', `No Oxen repository at ${resolve(from)} or above it.`, {
+        directory: resolve(from),
+      });
     }
     dir = parent;
   }
@@ -33,14 +33,16 @@ export function readTomlFile(file: string): Record<string, unknown> {
       error instanceof StateFileError
         ? `${file} is ${NOT_A_FILE_NAMES[error.kind]}, not a regular file; move it away, then run again.`
         : `Cannot read ${file}: ${(error as Error).message}; check its permissions.`,
-      {
-        cause: error,
-        file,
-      },
+      error instanceof StateFileError
+        ? { cause: error, file, problem: 'not-a-file', fileKind: error.kind }
+        : { cause: error, file, problem: 'unreadable' },
     );
   }
   if (text === undefined) {
-    throw new OxenError('CONFIG_INVALID', `Cannot read ${file}: it does not exist.`, { file });
+    throw new OxenError('CONFIG_INVALID', `Cannot read ${file}: it does not exist.`, {
+      file,
+      problem: 'missing',
+    });
   }
   try {
     return parse(text) as Record<string, unknown>;
@@ -49,10 +51,7 @@ export function readTomlFile(file: string): Record<string, unknown> {
     throw new OxenError(
       'CONFIG_INVALID',
       `${file} is not valid TOML${line ? ` (line ${line})` : ''}; fix it or remove it.`,
-      {
-        cause: error,
-        file,
-      },
+      { cause: error, file, problem: 'not-toml', ...(line ? { line } : {}) },
     );
   }
 }
@@ -64,9 +63,7 @@ export function readRepositoryRemote(repoRoot: string, name?: string): { name: s
     throw new OxenError(
       'NO_REMOTE',
       `The repository at ${repoRoot} has no remote; set one with: oxen config --set-remote origin <url>.`,
-      {
-        file,
-      },
+      { file, directory: repoRoot, remoteName: name ?? 'origin' },
     );
   }
   const config = readTomlFile(file) as { remote_name?: unknown; remotes?: unknown };
@@ -79,9 +76,7 @@ export function readRepositoryRemote(repoRoot: string, name?: string): { name: s
     throw new OxenError(
       'NO_REMOTE',
       `No remote named '${wanted}' is set for ${repoRoot}; set one with: oxen config --set-remote ${wanted} <url>.`,
-      {
-        file,
-      },
+      { file, directory: repoRoot, remoteName: wanted },
     );
   }
   return { name: wanted, url: remote.url };

@@ -1,3 +1,4 @@
+import type { NotAFileKind } from '@oxvcs/durable';
 import { type ErrorKind, OxvcsError } from '@oxvcs/retry';
 
 /** Codes of {@link OxenError}. */
@@ -80,6 +81,21 @@ const KIND: Record<OxenErrorCode, ErrorKind> = {
   PAYLOAD_TOO_LARGE: 'permanent',
 };
 
+/**
+ * What is wrong, for the codes that say it as a fact: a config file (CONFIG_INVALID) is
+ * `not-a-file` (see `fileKind`), `unreadable`, `missing` or `not-toml` (see `line`); a remote URL
+ * (REMOTE_URL_INVALID) is `not-a-url`, holds `credentials`, or is `not-a-repository-url` (not
+ * `http(s)://host[:port]/<namespace>/<repo>`). Words are the caller's.
+ */
+export type OxenProblem =
+  | 'not-a-file'
+  | 'unreadable'
+  | 'missing'
+  | 'not-toml'
+  | 'not-a-url'
+  | 'credentials'
+  | 'not-a-repository-url';
+
 /** Facts an {@link OxenError} may carry. */
 export interface OxenErrorDetails {
   readonly cause?: unknown;
@@ -105,6 +121,18 @@ export interface OxenErrorDetails {
   readonly exitCode?: number;
   /** A file the error is about (config, auth file). */
   readonly file?: string;
+  /** What is wrong (CONFIG_INVALID, REMOTE_URL_INVALID). */
+  readonly problem?: OxenProblem;
+  /** For CONFIG_INVALID `not-toml`: the line the parser stopped at, when it says. */
+  readonly line?: number;
+  /** For CONFIG_INVALID `not-a-file`: what the path is instead (`fifo`, `directory`…). */
+  readonly fileKind?: NotAFileKind;
+  /** For REMOTE_URL_INVALID: the URL with any credentials hidden (`redactUrl`). */
+  readonly url?: string;
+  /** For NOT_A_REPOSITORY: the folder searched from (and above); for NO_REMOTE: the repository. */
+  readonly directory?: string;
+  /** For NO_REMOTE: the remote's name looked for. */
+  readonly remoteName?: string;
 }
 
 /** Every failure of the Oxen adapter: one class, a string-union `code`, and the facts a caller needs. */
@@ -124,6 +152,12 @@ export class OxenError extends OxvcsError {
   readonly stderr?: string;
   readonly exitCode?: number;
   readonly file?: string;
+  readonly problem?: OxenProblem;
+  readonly line?: number;
+  readonly fileKind?: NotAFileKind;
+  readonly url?: string;
+  readonly directory?: string;
+  readonly remoteName?: string;
 
   constructor(code: OxenErrorCode, message: string, details: OxenErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

@@ -53,15 +53,6 @@ export interface Repository {
   readonly [key: string]: unknown;
 }
 
-/** A page of commit history. */
-export interface CommitPage {
-  readonly commits: readonly Commit[];
-  readonly page_number: number;
-  readonly page_size: number;
-  readonly total_pages: number;
-  readonly total_entries: number;
-}
-
 /** Author of a commit made over HTTP. */
 export interface Author {
   readonly name: string;
@@ -81,9 +72,6 @@ export interface OxenHub {
   readonly remote: RemoteRef;
   /** Facts from the most recent answer (every Oxen answer carries `oxen-version` and `Date`). */
   readonly lastServer: ServerFacts;
-  /** The server's current time (from a `Date` header), for judging leases on the server's clock. */
-  serverTime(options?: CallOptions): Promise<number>;
-  health(options?: CallOptions): Promise<Record<string, unknown>>;
   /** The server's `oxen_version`. */
   version(options?: CallOptions): Promise<string>;
   /** The oldest CLI the server accepts. */
@@ -91,9 +79,6 @@ export interface OxenHub {
   /** Resolves to the server version, or throws SERVER_TOO_OLD naming both versions. */
   requireVersion(minimum: string, options?: CallOptions): Promise<string>;
   getRepository(options?: CallOptions): Promise<Repository>;
-  /** Creates this repository (tests and demos); `files` seed an initial commit where the server supports it. */
-  createRepository(options?: CallOptions): Promise<Repository>;
-  deleteRepository(options?: CallOptions): Promise<void>;
   listBranches(options?: CallOptions): Promise<Branch[]>;
   /** Throws BRANCH_NOT_FOUND when absent. */
   getBranch(name: string, options?: CallOptions): Promise<Branch>;
@@ -110,11 +95,6 @@ export interface OxenHub {
    * its push finished (its node and its dir-hashes, sent last, both arrived).
    */
   missingCommits(ids: readonly string[], options?: CallOptions): Promise<string[]>;
-  listCommits(
-    revision: string,
-    page?: { page?: number; pageSize?: number },
-    options?: CallOptions,
-  ): Promise<CommitPage>;
   /** Raw bytes of `path` at `revision`, and the commit id it was read from. */
   downloadFile(
     revision: string,
@@ -130,26 +110,6 @@ export interface OxenHub {
     author: Author & { message: string },
     options?: CallOptions,
   ): Promise<Commit>;
-  createWorkspace(
-    workspaceId: string,
-    branch: string,
-    options?: CallOptions,
-  ): Promise<{ id: string; commit: Commit }>;
-  addWorkspaceFile(
-    workspaceId: string,
-    directory: string,
-    fileName: string,
-    content: Buffer | string,
-    options?: CallOptions,
-  ): Promise<string[]>;
-  /** CONFLICT ("Workspace is behind") when the branch moved and a staged file changed on both sides. */
-  commitWorkspace(
-    workspaceId: string,
-    branch: string,
-    author: Author & { message: string },
-    options?: CallOptions,
-  ): Promise<Commit>;
-  deleteWorkspace(workspaceId: string, options?: CallOptions): Promise<void>;
 }
 
 /** Encodes a branch or path keeping its slashes (Oxen routes take `{name:.*}`). */
@@ -486,17 +446,6 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     get lastServer() {
       return lastServer;
     },
-    async serverTime(o) {
-      await call('GET', 'version', {}, o);
-      if (lastServer.date === undefined) {
-        throw new OxenError(
-          'BAD_RESPONSE',
-          `${remote.origin} sent no Date header, so its clock cannot be read.`,
-        );
-      }
-      return lastServer.date;
-    },
-    health: (o) => call('GET', 'health', {}, o),
     async version(o) {
       return String((await call('GET', 'version', {}, o)).oxen_version ?? '');
     },
@@ -516,19 +465,6 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     },
     async getRepository(o) {
       return (await call<{ repository: Repository }>('GET', repoPath, {}, o)).repository;
-    },
-    async createRepository(o) {
-      return (
-        await call<{ repository: Repository }>(
-          'POST',
-          'repos',
-          { json: { namespace: remote.namespace, name: remote.repo } },
-          o,
-        )
-      ).repository;
-    },
-    async deleteRepository(o) {
-      await call('DELETE', repoPath, {}, o);
     },
     async listBranches(o) {
       const branches = field<unknown[]>(
@@ -601,14 +537,6 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
       );
       return Array.isArray(body.hashes) ? body.hashes.filter((h): h is string => typeof h === 'string') : [];
     },
-    async listCommits(revision, page = {}, o) {
-      return call<CommitPage & Envelope>(
-        'GET',
-        `${repoPath}/commits/history/${encodePath(revision)}`,
-        { searchParams: { page: page.page ?? 1, page_size: page.pageSize ?? 100 } },
-        o,
-      );
-    },
     async downloadFile(revision, path, o) {
       const target = `${repoPath}/file/${encodePath(revision)}/${encodePath(path)}`;
       const { response, body } = await exchange('GET', target, {}, o, maxDownloadBytes);
@@ -629,34 +557,6 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
         'object',
         `the upload to ${branch}`,
       );
-    },
-    async createWorkspace(workspaceId, branch, o) {
-      return (
-        await call<{ workspace: { id: string; commit: Commit } }>(
-          'PUT',
-          `${repoPath}/workspaces`,
-          { json: { workspace_id: workspaceId, branch_name: branch } },
-          o,
-        )
-      ).workspace;
-    },
-    async addWorkspaceFile(workspaceId, directory, fileName, content, o) {
-      // Always `files/{dir}` (empty for the root): the real server has no route for bare `files`.
-      const target = `${repoPath}/workspaces/${encodeURIComponent(workspaceId)}/files/${directory ? encodePath(directory) : ''}`;
-      return (await call<{ paths: string[] }>('POST', target, { body: form(fileName, content) }, o)).paths;
-    },
-    async commitWorkspace(workspaceId, branch, author, o) {
-      return (
-        await call<{ commit: Commit }>(
-          'POST',
-          `${repoPath}/workspaces/${encodeURIComponent(workspaceId)}/commit/${encodePath(branch)}`,
-          { json: { message: author.message, author: author.name, email: author.email } },
-          o,
-        )
-      ).commit;
-    },
-    async deleteWorkspace(workspaceId, o) {
-      await call('DELETE', `${repoPath}/workspaces/${encodeURIComponent(workspaceId)}`, {}, o);
     },
   };
   return hub;

@@ -1,6 +1,5 @@
 export {
   type CliResult,
-  cliErrorFrom,
   createOxenCli,
   killAllOxenChildren,
   type LogEntry,
@@ -22,13 +21,21 @@ export {
   removeAuthToken,
   writeAuthToken,
 } from './config.js';
-export { OxenError, type OxenErrorCode, type OxenErrorDetails } from './errors.js';
+export {
+  type ConnectivityChecker,
+  type ConnectivityCheckerOptions,
+  type ConnectivityOptions,
+  type ConnectivityResult,
+  type ConnectivityState,
+  checkConnectivity,
+  createConnectivityChecker,
+} from './connectivity.js';
+export { OxenError, type OxenErrorCode, type OxenErrorDetails, type OxenProblem } from './errors.js';
 export {
   type Author,
   type Branch,
   type CallOptions,
   type Commit,
-  type CommitPage,
   clipServerText,
   createOxenHub,
   type OxenHub,
@@ -37,4 +44,4 @@ export {
   type ServerFacts,
 } from './hub.js';
 export { compareVersions, parseRemoteUrl, type RemoteRef, redactUrl } from './remote.js';
-export { TRANSFER_LOCK_FILE, type TransferRecord } from './transfer-lock.js';
+export type { TransferRecord } from './transfer-lock.js';

@@ -22,7 +22,10 @@ export function redactUrl(url: string): string {
   return `${scheme}***${url.slice(at)}`;
 }
 
-/** Parses and validates a remote URL; a malformed one is a REMOTE_URL_INVALID error saying what shape is expected. */
+/**
+ * Parses and validates a remote URL; a malformed one is a REMOTE_URL_INVALID error with the
+ * `problem` and the URL with its credentials hidden (where to fix it is the caller's to say).
+ */
 export function parseRemoteUrl(url: string): RemoteRef {
   const shown = redactUrl(url);
   let parsed: URL;
@@ -32,19 +35,21 @@ export function parseRemoteUrl(url: string): RemoteRef {
     throw new OxenError(
       'REMOTE_URL_INVALID',
       `The remote URL "${shown}" is not a URL; expected http(s)://host[:port]/<namespace>/<repo>.`,
+      { problem: 'not-a-url', url: shown },
     );
   }
   if (url.includes('@')) {
-    throw new OxenError(
-      'REMOTE_URL_INVALID',
-      `The remote URL "${shown}" carries credentials; remove them from the URL and store the token with \`oxenvcs auth login\`.`,
-    );
+    throw new OxenError('REMOTE_URL_INVALID', `The remote URL "${shown}" carries credentials.`, {
+      problem: 'credentials',
+      url: shown,
+    });
   }
   const segments = parsed.pathname.split('/').filter(Boolean);
   if (!/^https?:$/.test(parsed.protocol) || segments.length !== 2) {
     throw new OxenError(
       'REMOTE_URL_INVALID',
-      `The remote URL "${shown}" is not of the form http(s)://host[:port]/<namespace>/<repo>; fix the repository's remote or --remote.`,
+      `The remote URL "${shown}" is not of the form http(s)://host[:port]/<namespace>/<repo>.`,
+      { problem: 'not-a-repository-url', url: shown },
     );
   }
   const [namespace, repo] = segments as [string, string];

@@ -1,29 +1,15 @@
 export { QueueError, type QueueErrorCode } from './errors.js';
-export type { LockHolder } from './file-lock.js';
 export { readStoredEntries, storedStamp } from './journal.js';
-export { type LegacyReader, migrate, SCHEMA_VERSION } from './migrate.js';
+export type { LegacyReader } from './migrate.js';
 export {
-  aheadInLane,
   applyEnqueue,
-  compareForRun,
   type EnqueueDecision,
-  heldBy,
-  laneOf,
   MIN_ID_PREFIX,
-  type NextStep,
-  nextStep,
-  type PlanOptions,
   type PreviewStep,
-  planRun,
   previewRun,
-  pruneFinished,
-  type Retention,
-  type RunPlan,
-  runOrder,
   shortId,
 } from './plan.js';
 export {
-  clip,
   type ExecutionContext,
   type Executor,
   type Executors,
@@ -31,9 +17,6 @@ export {
   type RunOptions,
   type RunSummary,
   runQueue,
-  STORED_CHAIN_LIMIT,
-  STORED_TEXT_LIMIT,
-  toStoredError,
 } from './runner.js';
 export {
   createQueue,

@@ -11,10 +11,11 @@ export type Facts = Readonly<Record<string, string | number | boolean>>;
 
 /**
  * Why an entry has its status: a code and the facts to word it with. The queue writes the codes of
- * {@link QueueReasonCode}; supersession rules add their own. Words are the caller's.
+ * {@link QueueReasonCode}; supersession rules add their own (`Code` names a caller's union, so the
+ * caller can check what it writes). Words are the caller's.
  */
-export interface EntryReason {
-  readonly code: string;
+export interface EntryReason<Code extends string = string> {
+  readonly code: Code;
   readonly facts?: Facts;
 }
 

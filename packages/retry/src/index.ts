@@ -6,16 +6,7 @@ export {
   createCircuitBreaker,
 } from './breaker.js';
 export { createRetryBudget, type RetryBudget, type RetryBudgetOptions } from './budget.js';
-export { type Classification, classify, isRetryable, TRANSIENT_NETWORK_CODES } from './classify.js';
-export {
-  type ConnectivityChecker,
-  type ConnectivityCheckerOptions,
-  type ConnectivityOptions,
-  type ConnectivityResult,
-  type ConnectivityState,
-  checkConnectivity,
-  createConnectivityChecker,
-} from './connectivity.js';
+export { type Classification, classify, isRetryable } from './classify.js';
 export { type ErrorKind, isOxvcsError, OxvcsError, RetryError, type RetryErrorCode } from './errors.js';
 export { type RetryEvent, type RetryOptions, retry } from './retry.js';
-export { clampServerDelay, MAX_RETRY_AFTER_MS, parseRetryAfter } from './retry-after.js';
+export { parseRetryAfter } from './retry-after.js';

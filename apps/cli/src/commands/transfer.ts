@@ -1,7 +1,8 @@
 import type { EngineEvent, QueueEntry } from '@oxvcs/engine';
+import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, behindJson, type Report } from '../base.js';
-import { EXIT, jsonLine, safeText, shortId } from '../output.js';
+import { EXIT, jsonLine, safeText } from '../output.js';
 
 abstract class TransferCommand extends BaseCommand {
   branch = Option.String({ required: false, name: 'BRANCH' });

@@ -8,7 +8,7 @@ import { assertProjectThere, errorFacts, failureReason } from './shared.js';
 import { syncComments } from './sync-comments.js';
 import type { Operation, OperationKind, OperationSpec, OxvcsEntry, RunDeps } from './types.js';
 
-export { type EngineReasonCode, lastSegment } from './shared.js';
+export { lastSegment } from './shared.js';
 export type * from './types.js';
 
 /** Every kind of operation oxvcs queues, by kind: the one home of what each is. */

@@ -1,5 +1,5 @@
 import { shortId } from '@oxvcs/queue';
-import { collapseIntoLast, lockTarget } from './shared.js';
+import { collapseIntoLast, engineReason, lockTarget } from './shared.js';
 import type { OperationSpec, ReleaseLockOp } from './types.js';
 
 /** Give a lock back. */
@@ -39,12 +39,12 @@ export const releaseLock: OperationSpec<ReleaseLockOp> = {
       outcome: 'cancelled',
       supersede: {
         ids: [...acquires, ...sameLock('renew-lock')].map((e) => e.id),
-        reason: { code: 'cancelled-by-release', facts: { entry: shortId(incoming.id) } },
+        reason: engineReason('cancelled-by-release', { entry: shortId(incoming.id) }),
       },
       incoming: {
         status: 'superseded',
         supersededBy: acquires[0]!.id,
-        reason: { code: 'cancelled-with-acquire', facts: { entry: shortId(acquires[0]!.id) } },
+        reason: engineReason('cancelled-with-acquire', { entry: shortId(acquires[0]!.id) }),
       },
     };
   },

@@ -1,4 +1,4 @@
-import { grantFacts, lockTarget } from './shared.js';
+import { engineReason, grantFacts, lockTarget } from './shared.js';
 import type { OperationSpec, RenewLockOp } from './types.js';
 
 /** Extend the lease of a lock we hold. */
@@ -12,7 +12,7 @@ export const renewLock: OperationSpec<RenewLockOp> = {
     if (!end || Date.parse(end) > now) return undefined;
     return {
       outcome: 'expired',
-      incoming: { status: 'expired', reason: { code: 'lease-ended', facts: { at: end } } },
+      incoming: { status: 'expired', reason: engineReason('lease-ended', { at: end }) },
     };
   },
   // Worth running only while the lease it extends lasts.

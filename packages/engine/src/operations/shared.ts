@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Grant } from '@oxvcs/locks';
-import { type EnqueueRule, type Facts, shortId } from '@oxvcs/queue';
+import { type EnqueueRule, type EntryReason, type Facts, shortId } from '@oxvcs/queue';
 import { EngineError } from '../errors.js';
-import type { Operation, OxvcsEntry } from './types.js';
+import type { EngineReasonCode, Operation, OxvcsEntry } from './types.js';
 
 /**
  * PROJECT_GONE when a queued entry's project folder is no longer an Oxen repository (deleted,
@@ -50,16 +50,14 @@ const FACT_KEYS = [
   'heldKey',
 ] as const;
 
-/**
- * Reason codes the engine stores with an entry that failed for good, beside the queue's own:
- * `project-gone` (fact `project`: its folder is gone or no longer a repository) and `invalid-input`
- * (facts `field`, `problem`, and `limit` where one applies: see `input.ts`; an entry stored by an
- * older version that did not check what it queued).
- */
-export type EngineReasonCode = 'project-gone' | 'invalid-input';
+/** A reason of the engine's own: the compiler checks its code is one of {@link EngineReasonCode}. */
+export const engineReason = (code: EngineReasonCode, facts: Facts): EntryReason<EngineReasonCode> => ({
+  code,
+  facts,
+});
 
 /** The reason stored with an entry whose run failed with one of the engine's own codes. */
-export function failureReason(error: unknown): { code: EngineReasonCode; facts: Facts } | undefined {
+export function failureReason(error: unknown): EntryReason<EngineReasonCode> | undefined {
   if (!(error instanceof EngineError)) return undefined;
   if (error.code === 'PROJECT_GONE') return { code: 'project-gone', facts: { project: error.project ?? '' } };
   if (error.code === 'INVALID_INPUT' && error.problem)
@@ -101,6 +99,6 @@ export function collapseIntoLast(
   if (last?.status !== 'pending' || !same(last.operation)) return undefined;
   return {
     outcome: 'collapsed',
-    supersede: { ids: [last.id], reason: { code: 'replaced', facts: { entry: shortId(incoming.id) } } },
+    supersede: { ids: [last.id], reason: engineReason('replaced', { entry: shortId(incoming.id) }) },
   };
 }

@@ -1,6 +1,6 @@
 import type { Grant, LockManager } from '@oxvcs/locks';
 import type { OxenCli, OxenHub, TransferProgress } from '@oxvcs/oxen';
-import type { EnqueueRule, ExecutionContext, Facts, QueueEntry } from '@oxvcs/queue';
+import type { EnqueueRule, ExecutionContext, Facts, QueueEntry, QueueReasonCode } from '@oxvcs/queue';
 import type { GrantNote } from '../state.js';
 
 /** Fields every oxvcs operation carries: where it runs and against which remote. */
@@ -70,6 +70,29 @@ export interface SyncCommentsOp extends OperationBase {
   /** The branch the comments are on. @default the project's checked-out branch when the operation runs */
   readonly branch?: string;
 }
+
+/**
+ * Reason codes the engine stores with an entry, beside the queue's own: `project-gone` (fact
+ * `project`: its folder is gone or no longer a repository), `invalid-input` (facts `field`,
+ * `problem`, and `limit` where one applies: see `input.ts`; an entry stored by an older version that
+ * did not check what it queued), `cancelled-by-release` (fact `entry`: the release that cancelled a
+ * pending acquisition or renewal), `cancelled-with-acquire` (fact `entry`: the acquisition a release
+ * was cancelled with), `replaced` (fact `entry`: the same request typed again) and `lease-ended`
+ * (fact `at`: a renewal queued after the lease it would extend ended).
+ */
+export type EngineReasonCode =
+  | 'project-gone'
+  | 'invalid-input'
+  | 'cancelled-by-release'
+  | 'cancelled-with-acquire'
+  | 'replaced'
+  | 'lease-ended';
+
+/**
+ * Every reason code an oxvcs entry is stored with: the queue's and the engine's. The apps word each
+ * one in an exhaustive switch. A queue file written by another version may hold a code outside it.
+ */
+export type OxvcsReasonCode = QueueReasonCode | EngineReasonCode;
 
 /** What a queue entry of oxvcs does: data only. */
 export type Operation = AcquireLockOp | ReleaseLockOp | RenewLockOp | PushOp | PullOp | SyncCommentsOp;

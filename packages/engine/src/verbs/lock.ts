@@ -1,6 +1,6 @@
 import { isRunning } from '@oxvcs/durable';
 import { EXPIRY_MARGIN_MS, type Grant, type Lease, LockError, type LockState, MAX_TEXT } from '@oxvcs/locks';
-import type { ConnectivityResult } from '@oxvcs/retry';
+import type { ConnectivityResult } from '@oxvcs/oxen';
 import { EngineError } from '../errors.js';
 import { checkText, refuse } from '../input.js';
 import { heartbeatFile } from '../lock-state.js';

@@ -1,7 +1,8 @@
+import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, behindJson, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
 import { startKeepAlive } from '../../keep-alive.js';
-import { EXIT, jsonLine, safeText, shortId } from '../../output.js';
+import { EXIT, jsonLine, safeText } from '../../output.js';
 import { renderLease, renewedHeadline } from '../../render.js';
 import { lockName, parseWait, waitedWords, waitingLine } from '../../waiting.js';
 

@@ -1,6 +1,7 @@
+import { shortId } from '@oxvcs/engine';
 import { Command } from 'clipanion';
 import { BaseCommand, behindJson, type Report } from '../../base.js';
-import { EXIT, safeText, shortId } from '../../output.js';
+import { EXIT, safeText } from '../../output.js';
 
 /** `oxenvcs lock release`. */
 export class LockReleaseCommand extends BaseCommand {

@@ -1,6 +1,7 @@
+import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, behindJson, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
-import { EXIT, moment, shortId } from '../../output.js';
+import { EXIT, moment } from '../../output.js';
 import { renderLease, renewedHeadline } from '../../render.js';
 
 /** `oxenvcs lock renew`. */

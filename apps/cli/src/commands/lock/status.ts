@@ -1,6 +1,7 @@
+import { shortId } from '@oxvcs/engine';
 import { Command } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
-import { ago, humanText, moment, safeText, shortId } from '../../output.js';
+import { ago, humanText, moment, safeText } from '../../output.js';
 import { describeState, keyName, renderLease } from '../../render.js';
 import { waiterLine } from '../../waiting.js';
 

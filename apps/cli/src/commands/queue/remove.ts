@@ -1,6 +1,6 @@
+import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
-import { shortId } from '../../output.js';
 import { entryJson } from '../../render.js';
 
 /** `oxenvcs queue remove <ID|PREFIX>`. */

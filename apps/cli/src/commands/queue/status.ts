@@ -1,6 +1,7 @@
+import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
-import { ago, moment, shortId } from '../../output.js';
+import { ago, moment } from '../../output.js';
 import { entryJson, entryReason, sizeText } from '../../render.js';
 
 /** Pending entries listed by default: a page a person reads; `--all` and `--json` list every one. */

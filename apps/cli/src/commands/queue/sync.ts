@@ -1,7 +1,8 @@
 import type { EngineEvent, QueueEntry } from '@oxvcs/engine';
+import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
-import { EXIT, humanText, moment, shortId } from '../../output.js';
+import { EXIT, humanText, moment } from '../../output.js';
 import { entryJson, renderSummary } from '../../render.js';
 
 /** `oxenvcs queue sync`. */
