@@ -66,6 +66,8 @@ export interface Snapshot {
   readonly serverNow: number | undefined;
   /** The branch list, when this read had to list (no usable cache). */
   readonly branches?: readonly Branch[];
+  /** True when no request was made: the state last verified, from the cache. */
+  readonly fromCache?: boolean;
 }
 
 /** Events of a read. */
@@ -100,7 +102,7 @@ const PARALLEL = 8;
  * a time) and judge them all.
  */
 export function createChainReader(deps: ChainReaderDeps) {
-  const { hub, cache, identity } = deps;
+  const { hub, cache } = deps;
   let versionChecked = false;
   /** Commits already read, by id (a ticket's commit never changes). */
   const commits = new Map<string, CommitFacts | 'too-large'>();
@@ -373,23 +375,29 @@ export function createChainReader(deps: ChainReaderDeps) {
     );
 
   /**
-   * The cached state as a snapshot without any request, when the top is a ticket this machine
-   * wrote (a renew or release of it: the claim of the next ticket proves nothing came after).
+   * The cached state as a snapshot without any request (`fromCache` set), when it is young, names its
+   * top and has no corrupt ticket. A change may be decided on it and claimed at once: the claim of
+   * ticket top+1 is the compare-and-swap, so it wins only if the cached top is still the top (a
+   * ticket written since makes the create fail with "already exists", and the caller reads).
    */
-  const fromOwnTop = (): Snapshot | undefined => {
+  const cachedSnapshot = (): Snapshot | undefined => {
     const cached = loadState();
     const top = cached?.top;
-    const w = top?.record?.writer;
-    if (!cached || !top || cached.state.corrupt || cached.state.effective?.ticket !== top.ticket)
-      return undefined;
-    if (w?.holder !== identity.holder || w.machineId !== identity.machineId) return undefined;
-    return { state: cached.state, top, shown: top, serverNow: serverNow(cached.state) };
+    if (!cached || !top || cached.state.corrupt) return undefined;
+    const shown = cached.state.effective;
+    return {
+      state: cached.state,
+      top,
+      ...(shown ? { shown } : {}),
+      serverNow: serverNow(cached.state),
+      fromCache: true,
+    };
   };
 
   /** Records a commit this manager wrote itself (its message is known without reading it). */
   const remember = (commit: CommitFacts) => void commits.set(commit.id, commit);
 
-  return { read, readTicket, fromOwnTop, save, list, coldRun, readListed, remember, checkVersion };
+  return { read, readTicket, cachedSnapshot, save, list, coldRun, readListed, remember, checkVersion };
 }
 
 /** The reader {@link createChainReader} makes. */
