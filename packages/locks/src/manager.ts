@@ -27,6 +27,7 @@ import {
   type ChainTicket,
   leaseView,
   overlaps,
+  progressedElsewhere,
   type TableLease,
   tableState,
   waitersFor,
@@ -67,9 +68,16 @@ export interface LockManagerOptions {
   readonly cleanupHorizonMs?: number;
   /**
    * How long a change keeps trying when it loses ticket races (others changing the table at the
-   * same time), with exponential backoff and full jitter; then it fails with BUSY. @default 60000
+   * same time), with exponential backoff and full jitter; then it fails with BUSY. Each race lost
+   * to a change of unrelated keys (the team got through) moves the deadline to this long after
+   * it, up to {@link LockManagerOptions.claimPatienceMs}. @default 60000
    */
   readonly claimDeadlineMs?: number;
+  /**
+   * The longest a change keeps trying while the races it loses are to unrelated keys.
+   * @default 5 × claimDeadlineMs
+   */
+  readonly claimPatienceMs?: number;
   /** First backoff step after a lost race, in ms (doubles each time, capped at 2 s). @default 50 */
   readonly claimBackoffMs?: number;
   /** Test seam: random numbers in [0, 1). @default Math.random */
@@ -174,6 +182,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
   const now = options.now ?? (() => performance.now());
   const clock = options.clock ?? (() => Date.now());
   const deadlineMs = options.claimDeadlineMs ?? 60_000;
+  const patienceMs = Math.max(deadlineMs, options.claimPatienceMs ?? 5 * deadlineMs);
   let background: Promise<void> = Promise.resolve();
   /** Runs best-effort work off the critical path; {@link LockManager.idle} waits for it. */
   const later = (work: () => Promise<void>) => {
@@ -245,7 +254,8 @@ export function createLockManager(options: LockManagerOptions): LockManager {
    * Every change to a lock is the same loop: read the chain, decide, claim the next ticket.
    * Losing the race re-reads and decides again, after a backoff that doubles from
    * `claimBackoffMs` (full jitter, capped at 2 s) until the deadline; then BUSY (or HELD, when
-   * the last read shows someone else's lease). The first round decides on the cached state
+   * the last read shows someone else's lease). A race lost to a change of unrelated keys moves the
+   * deadline on (up to `claimPatienceMs`): the team is getting through. The first round decides on the cached state
    * without a read when the cache is young: the claim of the next ticket is itself the
    * compare-and-swap (it wins only while the cached top is still the top). Anything but a won
    * claim on the cache (a refusal, a lost race, nothing to do) is decided again on a fresh read, so
@@ -256,15 +266,22 @@ export function createLockManager(options: LockManagerOptions): LockManager {
     signal: AbortSignal | undefined,
     decide: (snap: Snapshot, state: LockState) => Step<R>,
   ): Promise<R> => {
-    const deadline = now() + deadlineMs;
+    const start = now();
+    let deadline = start + deadlineMs;
     const policy = { maxRetries: 0, initialDelayMs: options.claimBackoffMs ?? 50, maxDelayMs: 2000 };
     const cached = reader.cachedSnapshot();
+    let before: Snapshot | undefined;
     if (cached) {
       const won = await onCache(key, cached, decide, signal);
       if (won) return won.result;
+      before = cached;
     }
     for (let round = 1; ; round++) {
       const snap = await read(signal);
+      // Lost to others' work on unrelated keys: the team is getting through, so keep trying.
+      if (before && progressedElsewhere(key, before.state, snap.state))
+        deadline = Math.min(Math.max(deadline, now() + deadlineMs), start + patienceMs);
+      before = snap;
       const step = decide(snap, tableState(key, snap.shown, snap.serverNow, me));
       if ('result' in step) return step.result;
       if ('fresh' in step) throw new Error('decide asked for a fresh read after a read');
