@@ -92,6 +92,8 @@ type CommitFacts = Pick<Commit, 'id' | 'message' | 'timestamp' | 'author'>;
 
 /** Most tickets read one after another from a cache before listing the branches instead. */
 const WALK = 8;
+/** A read that found nothing new rewrites the cache only when it is at least this old (ms). */
+const UNCHANGED_SAVE_MS = 60_000;
 /** Tickets read at once on a cold read. */
 const PARALLEL = 8;
 
@@ -344,7 +346,10 @@ export function createChainReader(deps: ChainReaderDeps) {
     }
     report(result.judged);
     const top = tickets[tickets.length - 1] ?? cached?.top;
-    save(result.state, top);
+    // Nothing new, and the cache said so less than a minute ago: leave the file alone (a status
+    // then writes nothing; the cache only looks a little older, which trusts it less, never more).
+    const age = Date.now() - (cache.load()?.at ?? 0);
+    if (!(cached && tickets.length === 0 && age >= 0 && age < UNCHANGED_SAVE_MS)) save(result.state, top);
     const shown = result.state.corrupt ?? result.state.effective;
     return {
       state: result.state,

@@ -75,7 +75,7 @@ export interface LockManagerOptions {
   readonly claimDeadlineMs?: number;
   /**
    * The longest a change keeps trying while the races it loses are to unrelated keys.
-   * @default 5 × claimDeadlineMs
+   * @default 10 × claimDeadlineMs
    */
   readonly claimPatienceMs?: number;
   /** First backoff step after a lost race, in ms (doubles each time, capped at 2 s). @default 50 */
@@ -182,7 +182,7 @@ export function createLockManager(options: LockManagerOptions): LockManager {
   const now = options.now ?? (() => performance.now());
   const clock = options.clock ?? (() => Date.now());
   const deadlineMs = options.claimDeadlineMs ?? 60_000;
-  const patienceMs = Math.max(deadlineMs, options.claimPatienceMs ?? 5 * deadlineMs);
+  const patienceMs = Math.max(deadlineMs, options.claimPatienceMs ?? 10 * deadlineMs);
   let background: Promise<void> = Promise.resolve();
   /** Runs best-effort work off the critical path; {@link LockManager.idle} waits for it. */
   const later = (work: () => Promise<void>) => {
