@@ -404,7 +404,11 @@ for (const op of Object.keys(goals)) {
   );
 }
 
-const { contention, contentionRows } = await import('./bench-contention.mjs');
+const { contention, contentionRows, libraryContention, libraryRows } = await import('./bench-contention.mjs');
+for (const latencyMs of [0, 50]) {
+  for (const [what, value, goal] of libraryRows(await libraryContention({ users: 30, latencyMs })))
+    add('locks', what, value, goal);
+}
 for (const latencyMs of [0, 50]) {
   for (const [what, value, goal] of contentionRows(await contention({ users: 30, latencyMs })))
     add('locks', what, value, goal);
@@ -551,6 +555,6 @@ const sha = (() => {
 process.stdout.write(`\n${table}\n`);
 writeFileSync(
   join(root, 'BENCHMARKS.md'),
-  `# Benchmarks\n\nCommand: \`pnpm bench\` (scripts/bench.mjs) · commit ${sha}\nMachine: ${machine}\nDate: ${new Date().toISOString()}\n\nMedians of repeated runs; the fake oxen-server runs in the benchmark's own process on loopback.\n\n${table}\n\nComparison: Git LFS takes one \`POST /locks\` round trip because its server implements locking; a\nstock Oxen remote has no lock API, so oxvcs builds compare-and-swap from branch creation on one\nlock table per repository: probe the ticket after the one it last saw (a cached read), prepare\nthe next table on a scratch branch, claim the next ticket; a renew or release of your own lease\nskips the probe. The original tool needed about a dozen oxen subprocesses and a fixed 2 s sleep.\n\nPush resume: re-sent = bytes on the wire over both pushes beyond one uncut push of the same take\n(fake oxen with a 64 KB stream segment for Oxen's 10 MiB; \`node scripts/bench-push-resume.mjs\` alone).\n`,
+  `# Benchmarks\n\nCommand: \`pnpm bench\` (scripts/bench.mjs) · commit ${sha}\nMachine: ${machine}\nDate: ${new Date().toISOString()}\n\nMedians of repeated runs; the fake oxen-server runs in the benchmark's own process on loopback.\n\n${table}\n\nComparison: Git LFS takes one \`POST /locks\` round trip because its server implements locking; a\nstock Oxen remote has no lock API, so oxvcs builds compare-and-swap from branch creation on one\nlock table per repository: prepare the next table on a scratch branch from the table it last\nverified (no read first) and claim the next ticket, the compare-and-swap; a new grant then reads\nthe ticket below back, a fresh renew or release need not.\nThe original tool needed about a dozen oxen subprocesses and a fixed 2 s sleep.\n\nPush resume: re-sent = bytes on the wire over both pushes beyond one uncut push of the same take\n(fake oxen with a 64 KB stream segment for Oxen's 10 MiB; \`node scripts/bench-push-resume.mjs\` alone).\n`,
 );
 process.stderr.write('\nWrote BENCHMARKS.md\n');

@@ -167,6 +167,7 @@ export function createSession(core: Core): Session {
         // Lost ticket races are retried until shortly before the command's own deadline, so a
         // busy table ends as BUSY (exit 1), not as a queued "did not finish".
         claimDeadlineMs: Math.round(interactiveMs() * 0.8),
+        claimPatienceMs: Math.round(interactiveMs() * 0.8),
       });
       managers.set(id, manager);
     }

@@ -66,6 +66,8 @@ export interface Snapshot {
   readonly serverNow: number | undefined;
   /** The branch list, when this read had to list (no usable cache). */
   readonly branches?: readonly Branch[];
+  /** True when no request was made: the state last verified, from the cache. */
+  readonly fromCache?: boolean;
 }
 
 /** Events of a read. */
@@ -90,6 +92,8 @@ type CommitFacts = Pick<Commit, 'id' | 'message' | 'timestamp' | 'author'>;
 
 /** Most tickets read one after another from a cache before listing the branches instead. */
 const WALK = 8;
+/** A read that found nothing new rewrites the cache only when it is at least this old (ms). */
+const UNCHANGED_SAVE_MS = 60_000;
 /** Tickets read at once on a cold read. */
 const PARALLEL = 8;
 
@@ -100,7 +104,7 @@ const PARALLEL = 8;
  * a time) and judge them all.
  */
 export function createChainReader(deps: ChainReaderDeps) {
-  const { hub, cache, identity } = deps;
+  const { hub, cache } = deps;
   let versionChecked = false;
   /** Commits already read, by id (a ticket's commit never changes). */
   const commits = new Map<string, CommitFacts | 'too-large'>();
@@ -342,7 +346,10 @@ export function createChainReader(deps: ChainReaderDeps) {
     }
     report(result.judged);
     const top = tickets[tickets.length - 1] ?? cached?.top;
-    save(result.state, top);
+    // Nothing new, and the cache said so less than a minute ago: leave the file alone (a status
+    // then writes nothing; the cache only looks a little older, which trusts it less, never more).
+    const age = Date.now() - (cache.load()?.at ?? 0);
+    if (!(cached && tickets.length === 0 && age >= 0 && age < UNCHANGED_SAVE_MS)) save(result.state, top);
     const shown = result.state.corrupt ?? result.state.effective;
     return {
       state: result.state,
@@ -373,23 +380,29 @@ export function createChainReader(deps: ChainReaderDeps) {
     );
 
   /**
-   * The cached state as a snapshot without any request, when the top is a ticket this machine
-   * wrote (a renew or release of it: the claim of the next ticket proves nothing came after).
+   * The cached state as a snapshot without any request (`fromCache` set), when it is young, names its
+   * top and has no corrupt ticket. A change may be decided on it and claimed at once: the claim of
+   * ticket top+1 is the compare-and-swap, so it wins only if the cached top is still the top (a
+   * ticket written since makes the create fail with "already exists", and the caller reads).
    */
-  const fromOwnTop = (): Snapshot | undefined => {
+  const cachedSnapshot = (): Snapshot | undefined => {
     const cached = loadState();
     const top = cached?.top;
-    const w = top?.record?.writer;
-    if (!cached || !top || cached.state.corrupt || cached.state.effective?.ticket !== top.ticket)
-      return undefined;
-    if (w?.holder !== identity.holder || w.machineId !== identity.machineId) return undefined;
-    return { state: cached.state, top, shown: top, serverNow: serverNow(cached.state) };
+    if (!cached || !top || cached.state.corrupt) return undefined;
+    const shown = cached.state.effective;
+    return {
+      state: cached.state,
+      top,
+      ...(shown ? { shown } : {}),
+      serverNow: serverNow(cached.state),
+      fromCache: true,
+    };
   };
 
   /** Records a commit this manager wrote itself (its message is known without reading it). */
   const remember = (commit: CommitFacts) => void commits.set(commit.id, commit);
 
-  return { read, readTicket, fromOwnTop, save, list, coldRun, readListed, remember, checkVersion };
+  return { read, readTicket, cachedSnapshot, save, list, coldRun, readListed, remember, checkVersion };
 }
 
 /** The reader {@link createChainReader} makes. */

@@ -90,6 +90,44 @@ export interface ClaimerDeps {
   readonly later: (work: () => Promise<void>) => void;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly random: () => number;
+  /** The local monotonic clock (ms): how long a claim was in flight. */
+  readonly now: () => number;
+  /** The local wall clock (ms): clean-up's second opinion on a ticket's age. */
+  readonly clock: () => number;
+}
+
+/** A won claim answered within this long of the start of its upload (monotonic) may be fresh. */
+export const FRESH_FLIGHT_MS = 10_000;
+
+/** What {@link mustConfirm} judges a won claim by. */
+export interface WonClaim {
+  /** The ticket created. */
+  readonly ticket: number;
+  /** A new grant (an acquire with a new fencing token). */
+  readonly newGrant: boolean;
+  /** Chain time of the ticket built on, when it is the table in force; else undefined. */
+  readonly baseAt: number | undefined;
+  /** The server's commit time of our own upload, stamped just before the create. */
+  readonly commitAt: number;
+  /** Local monotonic ms from the start of the upload to the create's answer. */
+  readonly flightMs: number;
+  /** Clean-up horizon (ms). */
+  readonly horizonMs: number;
+  /** The create's answer was lost and the ticket read back. */
+  readonly ambiguous: boolean;
+}
+
+/**
+ * Pure: must a won claim read ticket N back before it is reported? The create's answer is the
+ * same whether ticket N+1 was new or a number clean-up had deleted (see the README, "Why a won
+ * claim is believed"). Ticket 1, a new grant, an ambiguous create, a claim built on a rejected top,
+ * one whose own commit is half a horizon or more from its base on the commit clock, and one that
+ * took {@link FRESH_FLIGHT_MS} or longer are confirmed; any other is fresh.
+ */
+export function mustConfirm(c: WonClaim): boolean {
+  if (c.ticket <= 1 || c.newGrant || c.ambiguous || c.baseAt === undefined) return true;
+  if (!Number.isFinite(c.baseAt) || !Number.isFinite(c.commitAt)) return true;
+  return Math.abs(c.commitAt - c.baseAt) >= c.horizonMs / 2 || !(c.flightMs < FRESH_FLIGHT_MS);
 }
 
 const AMBIGUOUS = ['NETWORK', 'TIMEOUT', 'SERVER_ERROR'];
@@ -323,8 +361,10 @@ export function createClaimer(deps: ClaimerDeps) {
     const o = signal ? { signal } : {};
     const next = snap.state.verified + 1;
     const effective = snap.state.effective;
+    const started = deps.now();
     let ticket: ChainTicket | undefined;
     let commitId = '';
+    let commitAt = Number.NaN;
     for (const keepAll of [false, true]) {
       const record = prepare(snap, draft, keepAll);
       const text = JSON.stringify(record);
@@ -376,6 +416,7 @@ export function createClaimer(deps: ClaimerDeps) {
       if (verdict.verdict === 'accepted') {
         ticket = candidate;
         commitId = commit.id;
+        commitAt = Date.parse(commit.timestamp);
         break;
       }
       // A lease the carry-over left out is still live on this commit's time (the commit clock
@@ -390,6 +431,7 @@ export function createClaimer(deps: ClaimerDeps) {
     }
     if (!ticket) return { won: false };
     const name = chainTicket(next);
+    let ambiguousCreate = false;
     try {
       await hub.createBranchFromCommit(name, commitId, o);
     } catch (error) {
@@ -413,8 +455,18 @@ export function createClaimer(deps: ClaimerDeps) {
       emit({ type: 'ambiguous-claim', key: draft.key, ticket: next, won });
       if (existing === undefined) throw error;
       if (!won) return { won: false };
+      ambiguousCreate = true;
     }
-    if (!(await confirmed(ticket, snap, o))) {
+    const confirm = mustConfirm({
+      ticket: next,
+      newGrant: draft.lease?.fencingToken === next,
+      baseAt: snap.top && snap.top.ticket === effective?.ticket ? effective.committedAt : undefined,
+      commitAt,
+      flightMs: deps.now() - started,
+      horizonMs: deps.horizonMs,
+      ambiguous: ambiguousCreate,
+    });
+    if (confirm && !(await confirmed(ticket, snap, o))) {
       emit({ type: 'stale-claim', key: draft.key, ticket: next });
       // Ours is a number clean-up had deleted (the chain moved on while our claim was in flight):
       // withdraw it, and read the chain afresh next time.
@@ -469,7 +521,10 @@ export function createClaimer(deps: ClaimerDeps) {
         const above = judged[i + 1];
         const here = judged[i];
         if (!above || !here || above.verdict !== 'accepted') break;
-        if (!(claimed.committedAt - above.ticket.committedAt > deps.horizonMs)) break;
+        // A day old on the commit clock and on this machine's own clock: a commit clock stepped
+        // forward alone never deletes a ticket a claim in flight could re-create.
+        const age = Math.min(claimed.committedAt, deps.clock()) - above.ticket.committedAt;
+        if (!(age > deps.horizonMs)) break;
         try {
           await hub.deleteBranch(chainTicket(here.ticket.ticket));
           deleted++;

@@ -26,6 +26,30 @@ describe('contention (issue 19 §3)', () => {
     expect(listed.filter((s) => s.state === 'held-by-other')).toHaveLength(30);
   }, 900_000);
 
+  it('30 users at once with a 2 s deadline on a virtual clock: races lost to unrelated keys keep each going, 30 of 30 granted', async () => {
+    await world.freshRepo();
+    // Each user's deadline runs on its own virtual clock, moved only by its backoff sleeps: how
+    // slow this machine is never decides the outcome, only how many races each user lost.
+    const users = Array.from({ length: 30 }, (_, i) => {
+      let clock = 0;
+      return world.managerFor(
+        { holder: `user${i}@e2e`, machineId: `machine-v${i}` },
+        {
+          claimDeadlineMs: 2_000,
+          claimPatienceMs: 3_600_000,
+          now: () => clock,
+          sleep: async (ms) => {
+            clock += ms;
+            await new Promise((resolve) => setImmediate(resolve));
+          },
+        },
+      );
+    });
+    const grants = await Promise.all(users.map((m, i) => m.acquire(`Take${i}`, { ttlMs: HOUR })));
+    expect(grants.map((g) => g.holder)).toEqual(users.map((_, i) => `user${i}@e2e`));
+    expect(new Set(grants.map((g) => g.fencingToken)).size).toBe(30);
+  });
+
   it('a change that keeps losing races backs off exponentially with full jitter, then fails BUSY (not HELD) at its deadline', async () => {
     await world.freshRepo();
     // Every claim meets the real server's answer to a taken name (another writer was first).

@@ -65,6 +65,7 @@ export {
   overlaps,
   parseChainTicket,
   parseTable,
+  progressedElsewhere,
   TABLE_SCHEMA,
   type TableLease,
   type TableRecord,

@@ -65,7 +65,7 @@ const freshRepo = async () => {
 };
 
 describe('lock manager against the testkit server', () => {
-  it('acquire, status, release; round trips: acquire 4, renew and release 3, status and list 1', async () => {
+  it('acquire, status, release; round trips: acquire 3, renew and release 2, status and list 1', async () => {
     await freshRepo();
     const a = managerFor();
     const first = await a.acquire(undefined, { ttlMs: 4 * HOUR, comment: 'mixing' });
@@ -84,19 +84,29 @@ describe('lock manager against the testkit server', () => {
     expect(await a.status(undefined)).toMatchObject({ state: 'unlocked', lastHolder: 'ada@laptop' });
     server.clearRequests();
     const second = await managerFor().acquire(undefined, { ttlMs: HOUR });
-    // Probe the next ticket, prepare, claim, confirm the ticket below is still the one read.
-    expect(server.requests.map((r) => `${r.method} ${r.route}`)).toHaveLength(4);
+    // On the cached table: prepare, claim (the compare-and-swap), confirm the ticket below is still
+    // the one built on (a new grant always is).
+    const routes = () =>
+      server.requests.map(
+        (r) => `${r.method} ${decodeURIComponent(r.path).replace(/^\/api\/repos\/[^/]+\/[^/]+/, '')}`,
+      );
+    expect(routes()).toEqual([
+      expect.stringMatching(/^PUT \/file\/oxvcs-scratch\//),
+      'POST /branches',
+      'GET /branches/oxvcs-locks/0000000002',
+    ]);
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
     server.clearRequests();
+    // A renew and a release that prove themselves fresh: prepare and claim only.
     await managerFor().renew(undefined, { ttlMs: HOUR });
-    expect(server.requests).toHaveLength(3);
+    expect(routes()).toEqual([expect.stringMatching(/^PUT \/file\//), 'POST /branches']);
     server.clearRequests();
     await managerFor().status(undefined);
     await managerFor().list();
     expect(server.requests).toHaveLength(2);
     server.clearRequests();
     await managerFor().release(undefined);
-    expect(server.requests).toHaveLength(3);
+    expect(routes()).toEqual([expect.stringMatching(/^PUT \/file\//), 'POST /branches']);
   });
 
   it('someone else → HELD naming who, since when, until when and the comment', async () => {
@@ -261,7 +271,8 @@ describe('lock manager against the testkit server', () => {
 
   it('old tickets are cleaned up from the bottom once past the horizon, keeping the last six whatever their age', async () => {
     await freshRepo();
-    const a = managerFor();
+    let wall = 0;
+    const a = managerFor(ada, url, { clock: () => Date.now() + wall });
     await a.acquire(undefined, { ttlMs: HOUR });
     for (let i = 0; i < 10; i++) await a.renew(undefined, { ttlMs: HOUR });
     await a.idle();
@@ -269,10 +280,16 @@ describe('lock manager against the testkit server', () => {
     expect(await chainOf()).toHaveLength(11);
     server.advanceClock(25 * HOUR);
     try {
+      // The commit clock alone says a day has passed: this machine's clock disagrees, nothing goes.
       await a.renew(undefined, { ttlMs: HOUR });
       await a.idle();
-      const tickets = await chainOf();
-      expect(tickets).toEqual([12, 11, 10, 9, 8, 7]);
+      expect(await chainOf()).toHaveLength(12);
+      // Both clocks agree (a day really passed; earlier tests left the server's clock an hour
+      // ahead): old tickets go, from the bottom, keeping six.
+      wall = 30 * HOUR;
+      for (let i = 0; i < 4; i++) await a.renew(undefined, { ttlMs: HOUR });
+      await a.idle();
+      expect(await chainOf()).toEqual([16, 15, 14, 13, 12, 11]);
     } finally {
       server.advanceClock(-25 * HOUR);
     }
@@ -325,8 +342,14 @@ describe('lock manager against the testkit server', () => {
       (e: unknown) => ({ ok: false as const, e: e as LockError }),
     );
     await vi.waitFor(() => expect(held()).toBe(true));
-    // Ada moves on past the horizon, so her clean-up deletes ticket 3 before Carol's claim lands.
-    const ada2 = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: ada, keepTickets: 2 });
+    // Ada moves on past the horizon (her own clock too), so her clean-up deletes ticket 3 before
+    // Carol's claim lands.
+    const ada2 = createLockManager({
+      hub: createOxenHub({ remoteUrl: url }),
+      identity: ada,
+      keepTickets: 2,
+      clock: () => Date.now() + 30 * HOUR,
+    });
     await ada2.acquire(undefined, { ttlMs: HOUR }); // 3
     await ada2.release(undefined); // 4
     server.advanceClock(25 * HOUR);
@@ -340,6 +363,41 @@ describe('lock manager against the testkit server', () => {
       const result = await carolTry;
       expect(result.ok).toBe(false);
       if (!result.ok) expect(result.e).toMatchObject({ code: 'HELD', holder: 'ada@laptop' });
+    } finally {
+      server.advanceClock(-25 * HOUR);
+    }
+  });
+
+  it('a renew that skips its confirmation is never a grant on a re-created ticket: a commit clock stepped a day ahead alone deletes nothing', async () => {
+    await freshRepo();
+    const carol = { holder: 'carol@mac', machineId: 'machine-carol' };
+    await managerFor(carol).acquire('Song', { ttlMs: HOUR }); // 1, Carol's: her renew skips the read
+    const { fetch: slowClaims, release, held } = gatedClaims();
+    const slowCarol = createLockManager({
+      hub: createOxenHub({ remoteUrl: url, fetch: slowClaims, timeoutMs: 60_000 }),
+      identity: carol,
+      ...stateOf(carol, url),
+    });
+    const renewing = slowCarol.renew('Song', { ttlMs: 2 * HOUR });
+    await vi.waitFor(() => expect(held()).toBe(true));
+    // While Carol's claim of ticket 2 is in flight, Ada writes 2 and 3, the commit clock steps a
+    // day ahead, and Ada's ticket 4 would make 1 and 2 a day old: on the commit clock only.
+    const ada2 = createLockManager({ hub: createOxenHub({ remoteUrl: url }), identity: ada, keepTickets: 2 });
+    await ada2.acquire('Other', { ttlMs: HOUR }); // 2
+    await ada2.release('Other'); // 3
+    server.advanceClock(25 * HOUR);
+    try {
+      await ada2.acquire('Third', { ttlMs: HOUR }); // 4
+      await ada2.idle();
+      expect(await chainOf()).toEqual([4, 3, 2, 1]);
+      release();
+      // Carol's create met ticket 2 (taken): she read and renewed on top of the chain.
+      const renewed = await renewing;
+      expect(renewed).toMatchObject({ fencingToken: 1, ticket: 5, ttlMs: 2 * HOUR });
+      expect(await managerFor(bob).status('Song')).toMatchObject({
+        state: 'held-by-other',
+        lease: { holder: 'carol@mac', fencingToken: 1, ticket: 5 },
+      });
     } finally {
       server.advanceClock(-25 * HOUR);
     }

@@ -27,6 +27,7 @@ import {
   type ChainTicket,
   leaseView,
   overlaps,
+  progressedElsewhere,
   type TableLease,
   tableState,
   waitersFor,
@@ -67,9 +68,16 @@ export interface LockManagerOptions {
   readonly cleanupHorizonMs?: number;
   /**
    * How long a change keeps trying when it loses ticket races (others changing the table at the
-   * same time), with exponential backoff and full jitter; then it fails with BUSY. @default 60000
+   * same time), with exponential backoff and full jitter; then it fails with BUSY. Each race lost
+   * to a change of unrelated keys (the team got through) moves the deadline to this long after
+   * it, up to {@link LockManagerOptions.claimPatienceMs}. @default 60000
    */
   readonly claimDeadlineMs?: number;
+  /**
+   * The longest a change keeps trying while the races it loses are to unrelated keys.
+   * @default 10 × claimDeadlineMs
+   */
+  readonly claimPatienceMs?: number;
   /** First backoff step after a lost race, in ms (doubles each time, capped at 2 s). @default 50 */
   readonly claimBackoffMs?: number;
   /** Test seam: random numbers in [0, 1). @default Math.random */
@@ -78,6 +86,8 @@ export interface LockManagerOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Test seam: the local monotonic clock in ms, for the claim deadline. @default performance.now */
   readonly now?: () => number;
+  /** Test seam: the local wall clock in ms, clean-up's second opinion on a ticket's age. @default Date.now */
+  readonly clock?: () => number;
   readonly onEvent?: (event: LockEvent) => void;
 }
 
@@ -155,7 +165,9 @@ export interface LockManager {
 
 type Step<R> =
   | { readonly result: R }
-  | { readonly write: Draft; readonly onClaimed: (ticket: ChainTicket) => R };
+  | { readonly write: Draft; readonly onClaimed: (ticket: ChainTicket) => R }
+  /** Only on a cached snapshot: decide on a fresh read instead (the cache would likely refuse). */
+  | { readonly fresh: true };
 
 /** Creates a {@link LockManager} over a hub. */
 export function createLockManager(options: LockManagerOptions): LockManager {
@@ -168,7 +180,9 @@ export function createLockManager(options: LockManagerOptions): LockManager {
   const sleep =
     options.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, signal ? { signal } : {}));
   const now = options.now ?? (() => performance.now());
+  const clock = options.clock ?? (() => Date.now());
   const deadlineMs = options.claimDeadlineMs ?? 60_000;
+  const patienceMs = Math.max(deadlineMs, options.claimPatienceMs ?? 10 * deadlineMs);
   let background: Promise<void> = Promise.resolve();
   /** Runs best-effort work off the critical path; {@link LockManager.idle} waits for it. */
   const later = (work: () => Promise<void>) => {
@@ -203,34 +217,76 @@ export function createLockManager(options: LockManagerOptions): LockManager {
     later,
     sleep,
     random,
+    now,
+    clock,
   });
   const read = reader.read;
+
+  /** A won claim: the new top becomes the verified state, and old tickets may go. */
+  const settle = <R>(snap: Snapshot, ticket: ChainTicket, onClaimed: (t: ChainTicket) => R): R => {
+    reader.save({ verified: ticket.ticket, effective: ticket }, ticket);
+    claimer.cleanup(snap, ticket);
+    return onClaimed(ticket);
+  };
+
+  /**
+   * One attempt on the cached state: the decision and the claim, with no read first. Resolves to
+   * the result only when the claim won; a refusal on the cache (it may be stale) is not an answer.
+   */
+  const onCache = async <R>(
+    key: string,
+    snap: Snapshot,
+    decide: (snap: Snapshot, state: LockState) => Step<R>,
+    signal: AbortSignal | undefined,
+  ): Promise<{ result: R } | undefined> => {
+    try {
+      const step = decide(snap, tableState(key, snap.shown, snap.serverNow, me));
+      if (!('write' in step)) return undefined;
+      const claimed = await claimer.claim(snap, step.write, signal);
+      return claimed.won ? { result: settle(snap, claimed.ticket, step.onClaimed) } : undefined;
+    } catch (error) {
+      if (error instanceof LockError) return undefined;
+      throw error;
+    }
+  };
 
   /**
    * Every change to a lock is the same loop: read the chain, decide, claim the next ticket.
    * Losing the race re-reads and decides again, after a backoff that doubles from
    * `claimBackoffMs` (full jitter, capped at 2 s) until the deadline; then BUSY (or HELD, when
-   * the last read shows someone else's lease). `fast` lets a renew or release of a lease we
-   * wrote last skip the read: the claim of the next ticket itself proves nothing came after.
+   * the last read shows someone else's lease). A race lost to a change of unrelated keys moves the
+   * deadline on (up to `claimPatienceMs`): the team is getting through. The first round decides on the cached state
+   * without a read when the cache is young: the claim of the next ticket is itself the
+   * compare-and-swap (it wins only while the cached top is still the top). Anything but a won
+   * claim on the cache (a refusal, a lost race, nothing to do) is decided again on a fresh read, so
+   * no answer but a grant ever rests on the cache.
    */
   const transition = async <R>(
     key: string,
     signal: AbortSignal | undefined,
     decide: (snap: Snapshot, state: LockState) => Step<R>,
-    fast = false,
   ): Promise<R> => {
-    const deadline = now() + deadlineMs;
+    const start = now();
+    let deadline = start + deadlineMs;
     const policy = { maxRetries: 0, initialDelayMs: options.claimBackoffMs ?? 50, maxDelayMs: 2000 };
+    const cached = reader.cachedSnapshot();
+    let before: Snapshot | undefined;
+    if (cached) {
+      const won = await onCache(key, cached, decide, signal);
+      if (won) return won.result;
+      before = cached;
+    }
     for (let round = 1; ; round++) {
-      const snap = (round === 1 && fast ? reader.fromOwnTop() : undefined) ?? (await read(signal));
+      const snap = await read(signal);
+      // Lost to others' work on unrelated keys: the team is getting through, so keep trying.
+      if (before && progressedElsewhere(key, before.state, snap.state))
+        deadline = Math.min(Math.max(deadline, now() + deadlineMs), start + patienceMs);
+      before = snap;
       const step = decide(snap, tableState(key, snap.shown, snap.serverNow, me));
       if ('result' in step) return step.result;
+      if ('fresh' in step) throw new Error('decide asked for a fresh read after a read');
       const claimed = await claimer.claim(snap, step.write, signal);
-      if (claimed.won) {
-        reader.save({ verified: claimed.ticket.ticket, effective: claimed.ticket }, claimed.ticket);
-        claimer.cleanup(snap, claimed.ticket);
-        return step.onClaimed(claimed.ticket);
-      }
+      if (claimed.won) return settle(snap, claimed.ticket, step.onClaimed);
       const left = deadline - now();
       if (left <= 0) break;
       await sleep(Math.min(left, computeDelay(policy, round, random)), signal);
@@ -389,6 +445,15 @@ export function createLockManager(options: LockManagerOptions): LockManager {
         );
       }
       return transition(key, o.signal, (snap, state): Step<Grant> => {
+        // On the cache, a key someone else seems to hold (by this machine's clock) or with a line
+        // is read first: a refusal must rest on a read, and an upload the claim would refuse
+        // anyway is a commit stored for good.
+        if (
+          snap.fromCache &&
+          (blockers(key, snap.state.effective, clock(), me).length > 0 ||
+            waitersFor(key, snap.state.effective, clock()).length > 0)
+        )
+          return { fresh: true };
         const earlier = replayed(snap, nonce, key);
         const replayedLease = earlier?.record?.leases[key];
         if (earlier && replayedLease && mine(replayedLease)) return { result: grantOf(key, earlier, false) };
@@ -458,111 +523,96 @@ export function createLockManager(options: LockManagerOptions): LockManager {
 
     leave(rawKey, o) {
       const key = normaliseKey(rawKey);
-      return transition(
-        key,
-        o.signal,
-        (snap): Step<{ left: boolean }> => {
-          const there = (snap.state.effective?.record?.waiters?.[key] ?? []).some(
-            (w) => w.id === o.id && w.holder === identity.holder && w.machineId === identity.machineId,
-          );
-          if (!there) return { result: { left: false } };
-          return {
-            write: {
-              op: 'wait',
-              key,
-              nonce: o.nonce ?? randomUUID(),
-              wait: { id: o.id, leaseMs: WAITER_LEASE_MS, action: 'leave' },
-            },
-            onClaimed: () => ({ left: true }),
-          };
-        },
-        true,
-      );
+      return transition(key, o.signal, (snap): Step<{ left: boolean }> => {
+        const there = (snap.state.effective?.record?.waiters?.[key] ?? []).some(
+          (w) => w.id === o.id && w.holder === identity.holder && w.machineId === identity.machineId,
+        );
+        if (!there) return { result: { left: false } };
+        return {
+          write: {
+            op: 'wait',
+            key,
+            nonce: o.nonce ?? randomUUID(),
+            wait: { id: o.id, leaseMs: WAITER_LEASE_MS, action: 'leave' },
+          },
+          onClaimed: () => ({ left: true }),
+        };
+      });
     },
 
     async renew(rawKey, o) {
       checkTtl(o.ttlMs);
       const key = normaliseKey(rawKey);
       const nonce = o.nonce ?? randomUUID();
-      return transition(
-        key,
-        o.signal,
-        (snap, state): Step<Grant> => {
-          const earlier = replayed(snap, nonce, key);
-          if (earlier?.record?.leases[key]) return { result: grantOf(key, earlier, true) };
-          const own = ownLease(snap, key);
-          if (!own) throw notHolder(key, state, o.fencingToken);
-          if (o.fencingToken !== undefined && o.fencingToken !== own.lease.fencingToken) {
-            throw new LockError(
-              'STALE_TOKEN',
-              `Fencing token ${o.fencingToken} is stale: the current grant of ${what(key)} is ${own.lease.fencingToken}; acquire the lock again.`,
-              { key, fencingToken: o.fencingToken },
-            );
-          }
-          const lease: TableLease = {
-            ...own.lease,
-            ttlMs: o.ttlMs,
+      return transition(key, o.signal, (snap, state): Step<Grant> => {
+        const earlier = replayed(snap, nonce, key);
+        if (earlier?.record?.leases[key]) return { result: grantOf(key, earlier, true) };
+        const own = ownLease(snap, key);
+        if (!own) throw notHolder(key, state, o.fencingToken);
+        if (o.fencingToken !== undefined && o.fencingToken !== own.lease.fencingToken) {
+          throw new LockError(
+            'STALE_TOKEN',
+            `Fencing token ${o.fencingToken} is stale: the current grant of ${what(key)} is ${own.lease.fencingToken}; acquire the lock again.`,
+            { key, fencingToken: o.fencingToken },
+          );
+        }
+        const lease: TableLease = {
+          ...own.lease,
+          ttlMs: o.ttlMs,
+          nonce,
+          acquiredAt:
+            own.lease.acquiredAt ?? new Date(snap.state.effective?.committedAt ?? Date.now()).toISOString(),
+          ...(o.keepAlive ? { keptAlive: true as const } : {}),
+        };
+        delete (lease as { renewedAt?: string }).renewedAt;
+        if (!o.keepAlive) delete (lease as { keptAlive?: true }).keptAlive;
+        return {
+          write: {
+            op: 'renew',
+            key,
             nonce,
-            acquiredAt:
-              own.lease.acquiredAt ?? new Date(snap.state.effective?.committedAt ?? Date.now()).toISOString(),
-            ...(o.keepAlive ? { keptAlive: true as const } : {}),
-          };
-          delete (lease as { renewedAt?: string }).renewedAt;
-          if (!o.keepAlive) delete (lease as { keptAlive?: true }).keptAlive;
-          return {
-            write: {
-              op: 'renew',
-              key,
-              nonce,
-              lease,
-              sign: { privateKey: own.privateKey, lease },
-              exclusive: true,
-            },
-            onClaimed: (ticket) => grantOf(key, ticket, true),
-          };
-        },
-        true,
-      );
+            lease,
+            sign: { privateKey: own.privateKey, lease },
+            exclusive: true,
+          },
+          onClaimed: (ticket) => grantOf(key, ticket, true),
+        };
+      });
     },
 
     release(rawKey, o = {}) {
       const key = normaliseKey(rawKey);
       const nonce = o.nonce ?? randomUUID();
-      return transition(
-        key,
-        o.signal,
-        (snap, state): Step<{ released: boolean; previous: LockState }> => {
-          if (replayed(snap, nonce)) return { result: { released: true, previous: state } };
-          if (state.state === 'unlocked' || state.state === 'broken')
-            return { result: { released: false, previous: state } };
-          const own = ownLease(snap, key);
-          if (!own || (o.fencingToken !== undefined && o.fencingToken !== own.lease.fencingToken)) {
-            if (own) {
-              throw new LockError(
-                'STALE_TOKEN',
-                `Fencing token ${o.fencingToken} is stale: the current grant of ${what(key)} is ${own.lease.fencingToken}.`,
-                { key, ...(o.fencingToken !== undefined ? { fencingToken: o.fencingToken } : {}) },
-              );
-            }
-            throw notHolder(key, state, o.fencingToken);
+      return transition(key, o.signal, (snap, state): Step<{ released: boolean; previous: LockState }> => {
+        if (replayed(snap, nonce)) return { result: { released: true, previous: state } };
+        if (state.state === 'unlocked' || state.state === 'broken')
+          return { result: { released: false, previous: state } };
+        const own = ownLease(snap, key);
+        if (!own || (o.fencingToken !== undefined && o.fencingToken !== own.lease.fencingToken)) {
+          if (own) {
+            throw new LockError(
+              'STALE_TOKEN',
+              `Fencing token ${o.fencingToken} is stale: the current grant of ${what(key)} is ${own.lease.fencingToken}.`,
+              { key, ...(o.fencingToken !== undefined ? { fencingToken: o.fencingToken } : {}) },
+            );
           }
-          return {
-            write: {
-              op: 'release',
-              key,
-              nonce,
-              lease: null,
-              last: own.lease.holder,
-              sign: { privateKey: own.privateKey, lease: own.lease },
-            },
-            onClaimed: () => {
-              keys.delete(own.lease.lockId);
-              return { released: true, previous: state };
-            },
-          };
-        },
-        true,
-      );
+          throw notHolder(key, state, o.fencingToken);
+        }
+        return {
+          write: {
+            op: 'release',
+            key,
+            nonce,
+            lease: null,
+            last: own.lease.holder,
+            sign: { privateKey: own.privateKey, lease: own.lease },
+          },
+          onClaimed: () => {
+            keys.delete(own.lease.lockId);
+            return { released: true, previous: state };
+          },
+        };
+      });
     },
 
     async status(rawKey, o = {}) {

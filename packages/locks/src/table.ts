@@ -402,6 +402,32 @@ export function blockers(
     .map(([k, l]) => leaseView(k, l, top));
 }
 
+/**
+ * Pure: did the table change only away from `key` between `before` and `after`? True when `after`
+ * is a later ticket and the leases and places in line on keys overlapping `key` are the same ones
+ * (same lease ids and tokens, same waiters): a change that lost the race to it lost it to someone
+ * else's unrelated work, so the team made progress (see `claimDeadlineMs`).
+ */
+export function progressedElsewhere(
+  key: string,
+  before: { readonly verified: number; readonly effective?: ChainTicket },
+  after: { readonly verified: number; readonly effective?: ChainTicket },
+): boolean {
+  if (after.verified <= before.verified) return false;
+  const around = (t: ChainTicket | undefined) => {
+    const r = t?.record;
+    if (t && !r) return 'corrupt';
+    const leases = Object.entries(r?.leases ?? {})
+      .filter(([k]) => overlaps(k, key))
+      .map(([k, l]) => `${k}|${l.lockId}|${l.fencingToken}`);
+    const waiters = Object.entries(r?.waiters ?? {})
+      .filter(([k]) => overlaps(k, key))
+      .flatMap(([k, line]) => line.map((w) => `${k}|${w.id}|${w.joined}`));
+    return JSON.stringify([leases.sort(), waiters.sort()]);
+  };
+  return around(before.effective) === around(after.effective);
+}
+
 /** How long a lease stays in the table after it ended (its holder still reads "expired"), and a break note after the break. */
 export const HISTORY_MS = 24 * 3_600_000;
 
