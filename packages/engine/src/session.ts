@@ -150,6 +150,15 @@ export function createSession(core: Core): Session {
   };
   /** Lock operations run directly must end within one request timeout (then they queue). */
   const interactiveMs = () => getConfig().connectivity.request_timeout_ms;
+  const claimDeadlineMs = () => Math.round(interactiveMs() * 0.8);
+  const claimPatienceMs = () => 10 * claimDeadlineMs();
+  /**
+   * The overall deadline of a lock change run directly: the claim patience plus one request
+   * timeout. Only a remote that answers (with other people's progress) can use the patience: a
+   * hung one fails its first request at the request timeout, and no retry is started after
+   * `interactiveMs`, so it still queues within about one request timeout.
+   */
+  const lockDeadlineMs = () => claimPatienceMs() + interactiveMs();
   // This user and machine, without a project: a sync typed outside any project replays each entry
   // for its own project, and the lock manager needs only the remote and who asks.
   let machineId: string | undefined;
@@ -164,10 +173,12 @@ export function createSession(core: Core): Session {
         identity: { holder: who, machineId },
         keys: fileKeyStore(files.lockKeys),
         cache: fileChainCache(files.chains, remoteUrl),
-        // Lost ticket races are retried until shortly before the command's own deadline, so a
-        // busy table ends as BUSY (exit 1), not as a queued "did not finish".
-        claimDeadlineMs: Math.round(interactiveMs() * 0.8),
-        claimPatienceMs: Math.round(interactiveMs() * 0.8),
+        // Lost ticket races are retried within the claim deadline, moved on (up to the patience)
+        // while the races are lost to other people's changes: the team is getting through. The
+        // command's deadline (lockDeadlineMs) covers the patience, so a busy table ends as granted
+        // or as BUSY (exit 1), never as a queued "did not finish".
+        claimDeadlineMs: claimDeadlineMs(),
+        claimPatienceMs: claimPatienceMs(),
       });
       managers.set(id, manager);
     }
@@ -488,7 +499,8 @@ export function createSession(core: Core): Session {
     // A lock operation gets one overall deadline, so a hung remote makes it queue (exit 75)
     // within the connectivity timeout plus one request timeout; a transfer has its own timeout.
     const bounded = spec.class === 'lock';
-    const deadline = bounded ? AbortSignal.timeout(interactiveMs()) : undefined;
+    const overallMs = lockDeadlineMs();
+    const deadline = bounded ? AbortSignal.timeout(overallMs) : undefined;
     const signal = deadline ?? new AbortController().signal;
     const policy = policyFor(op);
     // Offline, and whether any attempt may have reached the remote before it went away.
@@ -528,7 +540,7 @@ export function createSession(core: Core): Session {
         const queued = await enqueue(
           op,
           nonce,
-          `Gave up for now: ${origin} did not finish within ${Math.round(interactiveMs() / 100) / 10} s`,
+          `Gave up for now: ${origin} did not finish within ${Math.round(overallMs / 100) / 10} s`,
           true,
         );
         return { ...queued, ...(synced ? { synced } : {}) };
