@@ -280,11 +280,13 @@ export function createSession(core: Core): Session {
       ...(saved ? { initialState: saved } : {}),
     });
   };
-  const saveBreaker = (origin: string, breaker: CircuitBreaker) =>
-    updateCache<Record<string, BreakerState>>(files.breaker, {}, (all) => ({
-      ...all,
-      [origin]: breaker.toJSON(),
-    }));
+  const saveBreaker = (origin: string, breaker: CircuitBreaker) => {
+    const next = breaker.toJSON();
+    // Unchanged (closed, as after most commands): no lock, no write, no fsync on the way out.
+    const saved = readState<Record<string, BreakerState>>(files.breaker, {})[origin];
+    if (JSON.stringify(saved ?? { state: 'closed', consecutiveFailures: 0 }) === JSON.stringify(next)) return;
+    updateCache<Record<string, BreakerState>>(files.breaker, {}, (all) => ({ ...all, [origin]: next }));
+  };
 
   const connectivity = async (force = false) => {
     const p = getProject();

@@ -288,6 +288,16 @@ describe('createOxenCli with the fake oxen on PATH', () => {
     expect((await cli.push()).upToDate).toBe(true);
   });
 
+  it('the current branch is read from .oxen/HEAD without a process; a detached HEAD (a commit id) asks oxen', async () => {
+    const { dir } = await project();
+    // An oxen that is not there: any process started would fail with CLI_NOT_FOUND.
+    const absent = createOxenCli({ cwd: dir, env: env.env, bin: join(dir, 'no-such-oxen') });
+    writeFileSync(join(dir, '.oxen', 'HEAD'), 'take-2');
+    expect(await absent.currentBranch()).toBe('take-2');
+    writeFileSync(join(dir, '.oxen', 'HEAD'), 'a'.repeat(32));
+    expect((await failure(absent.currentBranch())).code).toBe('CLI_NOT_FOUND');
+  });
+
   it('maps Error: lines to typed errors', async () => {
     const { dir, cli, name } = await project();
     expect((await failure(cli.commit('nothing'))).code).toBe('NOTHING_TO_COMMIT');
