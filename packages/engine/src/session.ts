@@ -252,6 +252,8 @@ export function createSession(core: Core): Session {
       emit({ type: 'transfer', operation: op.kind, progress });
     },
     resumed: (_op, resume) => emit({ type: 'push-resume', ...resume }),
+    unresumable: (_op, fact) => emit({ type: 'push-unresumable', ...fact }),
+    partBytes: () => getConfig().transfer.part_size_mb * 1e6,
   } satisfies RunDeps;
   const executors = executorsFor(deps);
 
