@@ -59,7 +59,7 @@ export function followPush(
   missing: ReadonlySet<string> | undefined,
 ): {
   readonly onProgress: (frame: TransferProgress) => void;
-  /** After a push that succeeded with `head` as the local head oxen reported. */
+  /** After a push that succeeded with `head` as the local head oxen reported (progress ends whole). */
   readonly finished: (head: string | undefined) => void;
 } {
   const last = take?.parts.at(-1)?.commit;
@@ -112,6 +112,16 @@ export function followPush(
       note(there.length + now, before.bytes + sending.slice(0, now).reduce((n, p) => n + p.bytes, 0));
     },
     finished(head) {
+      // oxen's last frame may be drawn before its end (at most 20 a second): a push that succeeded
+      // sent everything, so what was shown ends whole.
+      if (shown?.bytesTotal !== undefined) {
+        shown = {
+          ...shown,
+          bytesDone: shown.bytesTotal,
+          ...(shown.filesTotal !== undefined ? { filesDone: shown.filesTotal } : {}),
+        };
+        deps.progress?.(op, { phase: 'push', ...shown });
+      }
       if (!take || head !== last) return;
       note(
         take.parts.length,
