@@ -56,10 +56,16 @@ describe('21. a take recorded as parts resumes after a cut instead of restarting
     expect(initial).not.toBe(take.parts[9].commit);
     const sentBeforeCut = world.server.receivedBytes('/versions');
     // `queue status` shows the queued push as a take whose push stopped partway.
+    // `queue status` shows the queued push as a take partly on the remote: the parts the cut push
+    // saw finished (a part is whole once a file of the next one is done), a lower bound.
     const status = await world.run(['queue', 'status'], { cwd: dir });
-    expect(status.stdout).toContain(
-      'A take of 10 parts (9.5 MB), its push stopped before the end: parts already on the remote are skipped when it runs again',
-    );
+    const seen =
+      /push: (\d+) of 10 parts on the remote \(at least\), ([\d.]+) of 9\.5 MB; the rest is sent when it runs again/.exec(
+        status.stdout,
+      );
+    expect(seen, status.stdout).not.toBeNull();
+    const statusJson = json(await world.run(['queue', 'status', '--json'], { cwd: dir }));
+    expect(statusJson.entries[0].take).toMatchObject({ parts: 10, partsOnRemote: Number(seen![1]) });
 
     await world.server.faults.online();
     world.server.clearRequests();
@@ -72,6 +78,16 @@ describe('21. a take recorded as parts resumes after a cut instead of restarting
     const present = Number(resumed![1]);
     expect(present).toBeGreaterThanOrEqual(7);
     expect(present).toBeLessThan(10);
+    // What the status showed was true, and at most the part in flight behind.
+    expect(Number(seen![1])).toBeLessThanOrEqual(present);
+    expect(Number(seen![1])).toBeGreaterThanOrEqual(present - 1);
+    // Progress covers the whole take: it starts where the parts already there end, never goes
+    // back (oxen's total grows with each part's nodes, which count past it), and ends at 100 %.
+    const shares = [...sync.stderr.matchAll(/Pushing: (\d+)%/g)].map((m) => Number(m[1]));
+    expect(shares.length).toBeGreaterThan(0);
+    expect(shares[0]).toBeGreaterThanOrEqual(10 * present - 10);
+    expect(shares.at(-1)).toBe(100);
+    for (let i = 1; i < shares.length; i++) expect(shares[i]).toBeGreaterThanOrEqual(shares[i - 1]!);
     // The remote has the whole take, its head the last part (the document with it).
     expect(repo.branches.main).toBe(take.parts[9].commit);
     const head = repo.commits[repo.branches.main!]!;
@@ -89,6 +105,35 @@ describe('21. a take recorded as parts resumes after a cut instead of restarting
     expect(readFileSync(join(dir, 'Song.logicx', 'Alternatives', '000', 'ProjectData'), 'utf8')).toBe(
       'the arrangement',
     );
+  });
+
+  it('a push sending a commit larger than the part size says once that it cannot resume midway, and how to avoid it', async () => {
+    const dir = await world.project('unrecorded');
+    // A plain `oxen commit` of 1.5 MB, with a part size of 1 MB.
+    writeFileSync(join(dir, 'Mix.wav'), Buffer.alloc(1_500_000, 7));
+    expect((await world.env.oxen(['add', 'Mix.wav'], dir)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'mix'], dir)).code).toBe(0);
+    const partSize = { ...scaled, OXENVCS_TRANSFER_PART_SIZE_MB: '1' };
+    const push = await world.run(['push'], { cwd: dir, env: partSize });
+    expect(push.code, push.stderr).toBe(0);
+    const warning =
+      'This push sends 1.5 MB in commits not recorded as parts: a push cut midway sends the commit it was in again from its start, as Oxen resumes only whole commits; next time record the take with `oxenvcs commit -m "…" --part-size 1.0MB` so a cut costs at most one part.';
+    expect(push.stderr.split(warning)).toHaveLength(2);
+
+    // A take whose one file is over the part size: the part it makes is named; --json has the fact.
+    writeFileSync(join(dir, 'Bass.wav'), Buffer.alloc(1_200_000, 8));
+    const take = await world.run(['commit', '-m', 'bass', '--json'], { cwd: dir, env: partSize });
+    expect(take.code, take.stderr).toBe(0);
+    const pushed = await world.run(['push', '--json'], { cwd: dir, env: partSize });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(json(pushed).unresumable).toEqual({
+      recorded: true,
+      parts: [1],
+      bytes: 1_200_000,
+      partBytes: 1_000_000,
+    });
+    const human = await world.run(['push'], { cwd: dir, env: partSize });
+    expect(human.stderr).not.toContain('resumes only whole commits');
   });
 
   it('commit refuses while someone else holds the project lock (exit 3), and records nothing', async () => {

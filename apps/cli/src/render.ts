@@ -240,6 +240,14 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
         `${ui.mark('info')} Resuming the push: ${event.partsPresent} of ${event.partsTotal} parts already on the remote, ${partOfText(event.bytesPresent, event.bytesTotal)}; ${event.partsPresent === event.partsTotal ? 'only the branch is left to move' : 'the rest goes one part at a time'}.`,
       );
       return;
+    case 'push-unresumable': {
+      // Once per fact: a retried or resumed run of the same push tells it again.
+      const key = JSON.stringify(event);
+      if (unresumableTold.has(key)) return;
+      unresumableTold.add(key);
+      ui.err(`${ui.mark('warn')} ${unresumableWords(event)}`);
+      return;
+    }
     case 'auth-file-readable':
       ui.err(
         `${ui.mark('warn')} ${safeText(event.file)} holds your Oxen token and other users can read it (mode ${event.mode.toString(8)}); run: chmod 600 ${safeText(event.file)}`,
@@ -248,6 +256,20 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
     default:
       return;
   }
+}
+
+const unresumableTold = new Set<string>();
+
+/** What cannot resume midway in a push, and how to avoid that next time. */
+export function unresumableWords(
+  fact: Omit<Extract<EngineEvent, { type: 'push-unresumable' }>, 'type'>,
+): string {
+  const budget = sizeText(fact.partBytes);
+  if (fact.recorded) {
+    const parts = fact.parts ?? [];
+    return `${parts.length === 1 ? `Part ${parts[0]} of this take is` : `Parts ${parts.join(', ')} of this take are`} larger than its ${budget} part size (${sizeText(fact.bytes)}${parts.length === 1 ? '' : ' the largest'}): a push cut inside one sends it again from its start, as Oxen resumes only whole commits; next time keep single files under the part size (bounce or split them).`;
+  }
+  return `This push sends ${sizeText(fact.bytes)} in commits not recorded as parts: a push cut midway sends the commit it was in again from its start, as Oxen resumes only whole commits; next time record the take with \`oxenvcs commit -m "…" --part-size ${budget.replace(' ', '')}\` so a cut costs at most one part.`;
 }
 
 /** An error's message, or what it is when it has none. */

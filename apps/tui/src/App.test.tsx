@@ -1,4 +1,6 @@
-import { rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createEngine, type Engine, type EngineEvent } from '@oxvcs/engine';
 import { createTestWorld, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
 import { render } from 'ink-testing-library';
@@ -199,6 +201,24 @@ describe('oxenvcs-tui when the network comes back', () => {
     await vi.waitFor(() => expect(frame()).toMatch(/· online/));
     await vi.waitFor(() => expect(frame()).not.toContain('Offline:'));
     expect((await engine.queueStatus()).stats.pending).toBe(2);
+  });
+
+  it('a queued push of a take that stopped partway says so in the details', async () => {
+    const e = makeEngine(new Set());
+    for (const name of ['a', 'b', 'c']) writeFileSync(join(dir, `${name}.wav`), randomBytes(3000));
+    const take = await e.commitTake({ message: 'take', partBytes: 3000 });
+    expect(take.parts).toHaveLength(3);
+    // The link drops inside the third part's batch: the push is queued, to resume.
+    await server.faults.add({ kind: 'cut', route: '/versions', bytes: 2 * 3300 + 1500 });
+    expect((await e.push()).status).toBe('queued');
+    await server.faults.online();
+    const { frame } = start();
+    await vi.waitFor(() => expect(frame()).toContain('Push main'));
+    await vi.waitFor(() =>
+      expect(frame()).toMatch(
+        /push: (?:[0-2] of 3 parts on the remote \(at least\), [\d.]+ of 9\.0 KB|a take of 3 parts)/,
+      ),
+    );
   });
 
   it('after r the row shows the entry’s new status (pending), as the details do', async () => {

@@ -1,6 +1,6 @@
 import type { LockState } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
-import { lockLine, waitingText } from './format.js';
+import { lockLine, takeText, waitingText } from './format.js';
 
 const at = (h: number, m: number) => new Date(2026, 11, 6, h, m).toISOString();
 const held: LockState = {
@@ -45,5 +45,16 @@ describe('the header’s lock line shows who waits in line (issue 22 §1)', () =
         now,
       ),
     ).toBe(' · waiting: bob since 12:10, carol since 12:14');
+  });
+});
+
+describe('a take whose push stopped partway (issue 21)', () => {
+  it('says how much of it is on the remote, in the take’s unit, or that the push stopped when nothing was seen', () => {
+    expect(takeText({ parts: 10, bytes: 2e9, partsOnRemote: 7, bytesOnRemote: 1.4e9 })).toBe(
+      'push: 7 of 10 parts on the remote (at least), 1.4 of 2.0 GB',
+    );
+    expect(takeText({ parts: 3, bytes: 9500 })).toBe(
+      'push: a take of 3 parts (9.5 KB) stopped partway; parts on the remote are skipped',
+    );
   });
 });

@@ -8,7 +8,7 @@ import {
   type QueueEntry,
   shortId,
 } from '@oxvcs/engine';
-import type { LiveHeartbeat, Transfer } from './reducer.js';
+import type { LiveHeartbeat, TakeOnRemote, Transfer } from './reducer.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is matched
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -338,4 +338,14 @@ export function keepAliveLines(input: {
         ? { state: 'Keep-alive: stopped', detail: `${ends} unless you renew it (n)`, colour: 'yellow' }
         : undefined;
   }
+}
+
+/** A take's push that stopped partway: `push: 7 of 10 parts on the remote (at least), 6.7 of 9.5 MB`. */
+export function takeText(take: TakeOnRemote): string {
+  // In the take's unit, decimal as sizes of takes are read: `1.4 of 2.0 GB`.
+  const [scale, unit] = take.bytes >= 1e9 ? [1e9, 'GB'] : take.bytes >= 1e6 ? [1e6, 'MB'] : [1e3, 'KB'];
+  const size = (bytes: number) => (bytes / scale).toFixed(1);
+  if (take.partsOnRemote === undefined)
+    return `push: a take of ${take.parts} parts (${size(take.bytes)} ${unit}) stopped partway; parts on the remote are skipped`;
+  return `push: ${take.partsOnRemote} of ${take.parts} parts on the remote (at least), ${size(take.bytesOnRemote ?? 0)} of ${size(take.bytes)} ${unit}`;
 }

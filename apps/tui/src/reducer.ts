@@ -18,6 +18,16 @@ export const FILTERS: readonly Filter[] = ['all', 'pending', 'failed', 'done'];
 export interface Row {
   readonly entry: QueueEntry;
   readonly description: string;
+  /** A queued push of a recorded take that stopped partway: how much of it is on the remote. */
+  readonly take?: TakeOnRemote;
+}
+
+/** A take's parts and bytes, and how many of them its pushes saw on the remote (at least). */
+export interface TakeOnRemote {
+  readonly parts: number;
+  readonly bytes: number;
+  readonly partsOnRemote?: number;
+  readonly bytesOnRemote?: number;
 }
 
 /** Live progress of one entry during a sync. */

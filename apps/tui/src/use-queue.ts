@@ -1,6 +1,21 @@
-import type { Engine } from '@oxvcs/engine';
+import { type Engine, loadTake } from '@oxvcs/engine';
 import { type Dispatch, useEffect } from 'react';
-import type { Action, Row } from './reducer.js';
+import type { Action, Row, TakeOnRemote } from './reducer.js';
+
+/** A push tried before (it did not finish) of a project whose head is a recorded take. */
+function takeOf(entry: Row['entry']): TakeOnRemote | undefined {
+  const op = entry.operation;
+  if (op.kind !== 'push' || entry.status === 'done' || !(entry.verifyFirst || entry.attempts > 0))
+    return undefined;
+  const take = loadTake(op.projectDir);
+  if (!take || take.pushed) return undefined;
+  const on = take.onRemote;
+  return {
+    parts: take.parts.length,
+    bytes: take.parts.reduce((n, p) => n + p.bytes, 0),
+    ...(on ? { partsOnRemote: on.parts, bytesOnRemote: on.bytes } : {}),
+  };
+}
 
 /**
  * Follows the queue: re-reads it (without taking its lock) whenever its stamp (the stats of the
@@ -23,7 +38,13 @@ export function useQueue(
         signature = next;
         const entries = await engine.queue.list();
         if (!stopped)
-          dispatch({ type: 'rows', rows: entries.map((entry) => ({ entry, description: describe(entry) })) });
+          dispatch({
+            type: 'rows',
+            rows: entries.map((entry) => {
+              const take = takeOf(entry);
+              return { entry, description: describe(entry), ...(take ? { take } : {}) };
+            }),
+          });
       } catch (error) {
         if (!stopped) dispatch({ type: 'load-error', message: (error as Error).message });
       }

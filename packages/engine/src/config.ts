@@ -35,6 +35,13 @@ export interface Config {
     readonly max_attempts: number;
     readonly retention_days: number;
   };
+  readonly transfer: {
+    /**
+     * The part size of a take (`oxenvcs commit` without `--part-size`), in MB; a push that sends
+     * a commit larger than this says it cannot resume midway.
+     */
+    readonly part_size_mb: number;
+  };
   readonly ui: {
     readonly colour: boolean;
     readonly emoji: boolean;
@@ -69,6 +76,9 @@ const SCHEMA: Record<string, Record<string, { kind: Kind; min: number; max?: num
     max_attempts: { kind: 'int', min: 1, max: 1000 },
     retention_days: { kind: 'number', min: 0.001 },
   },
+  transfer: {
+    part_size_mb: { kind: 'number', min: 1 },
+  },
   ui: {
     colour: { kind: 'bool', min: 0 },
     emoji: { kind: 'bool', min: 0 },
@@ -94,6 +104,7 @@ export const DEFAULT_CONFIG: Config = {
     wait_poll_seconds: 5,
   },
   queue: { auto_sync: true, max_attempts: 10, retention_days: 7 },
+  transfer: { part_size_mb: 200 },
   ui: { colour: true, emoji: true, notifications: true },
 };
 

@@ -69,6 +69,7 @@ export {
   type PullOp,
   type PushOp,
   type PushResume,
+  type PushUnresumable,
   type ReleaseLockOp,
   type RenewLockOp,
   RULES,

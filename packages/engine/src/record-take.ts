@@ -71,7 +71,12 @@ export async function commitTake(
   saveTake(root, {
     message: options.message,
     partBytes: options.partBytes,
-    parts: recorded.map((p) => ({ commit: p.commit, bytes: p.bytes, files: p.paths.length })),
+    // Files staged before are in part 1: counted there, as oxen's push counts them.
+    parts: recorded.map((p, i) => ({
+      commit: p.commit,
+      bytes: p.bytes,
+      files: p.paths.length + (i === 0 ? stagedFiles.length : 0),
+    })),
   });
   return {
     message: options.message,

@@ -263,6 +263,8 @@ export function createSession(core: Core): Session {
       emit({ type: 'transfer', operation: op.kind, progress });
     },
     resumed: (_op, resume) => emit({ type: 'push-resume', ...resume }),
+    unresumable: (_op, fact) => emit({ type: 'push-unresumable', ...fact }),
+    partBytes: () => getConfig().transfer.part_size_mb * 1e6,
   } satisfies RunDeps;
   const executors = executorsFor(deps);
 
@@ -291,11 +293,13 @@ export function createSession(core: Core): Session {
       ...(saved ? { initialState: saved } : {}),
     });
   };
-  const saveBreaker = (origin: string, breaker: CircuitBreaker) =>
-    updateCache<Record<string, BreakerState>>(files.breaker, {}, (all) => ({
-      ...all,
-      [origin]: breaker.toJSON(),
-    }));
+  const saveBreaker = (origin: string, breaker: CircuitBreaker) => {
+    const next = breaker.toJSON();
+    // Unchanged (closed, as after most commands): no lock, no write, no fsync on the way out.
+    const saved = readState<Record<string, BreakerState>>(files.breaker, {})[origin];
+    if (JSON.stringify(saved ?? { state: 'closed', consecutiveFailures: 0 }) === JSON.stringify(next)) return;
+    updateCache<Record<string, BreakerState>>(files.breaker, {}, (all) => ({ ...all, [origin]: next }));
+  };
 
   const connectivity = async (force = false) => {
     const p = getProject();

@@ -80,6 +80,13 @@ export interface TakeRecord {
   readonly message: string;
   readonly partBytes: number;
   readonly parts: ReadonlyArray<{ readonly commit: string; readonly bytes: number; readonly files: number }>;
+  /** Its push finished (the remote branch is its last part): later pushes do not look it up. */
+  readonly pushed?: boolean;
+  /**
+   * What its pushes found on the remote, at least: how many parts, and their bytes, as of `at`
+   * (ISO time). Told by `queue status` for a push that stopped partway.
+   */
+  readonly onRemote?: { readonly parts: number; readonly bytes: number; readonly at: string };
 }
 
 const takeFile = (projectDir: string) => join(projectDir, '.oxen', 'oxvcs-take.json');
@@ -89,6 +96,24 @@ export function saveTake(projectDir: string, take: TakeRecord): void {
   const file = takeFile(projectDir);
   writeFileSync(`${file}.tmp`, JSON.stringify(take));
   renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * Notes what a push learnt of the take `commit` ends (its last part's commit): a take recorded
+ * since is left alone. Best effort: a note that cannot be written is only a report missing.
+ */
+export function noteTake(
+  projectDir: string,
+  commit: string,
+  note: Pick<TakeRecord, 'pushed' | 'onRemote'>,
+): void {
+  const take = loadTake(projectDir);
+  if (take?.parts.at(-1)?.commit !== commit) return;
+  try {
+    saveTake(projectDir, { ...take, ...note });
+  } catch {
+    // The push itself is what counts.
+  }
 }
 
 /** The last recorded take of `projectDir`, if any (a file that does not parse counts as none). */

@@ -11,6 +11,7 @@ import type { RetryEvent } from '@oxvcs/retry';
 import type { Config, ConfigOverrides, Paths } from './config.js';
 import type { NotifyResult } from './notify.js';
 import type { Operation, OxvcsEntry } from './operations/index.js';
+import type { PushUnresumable } from './operations/types.js';
 import type { ProjectInfo } from './project.js';
 import type { TakeReport } from './record-take.js';
 import type { GrantNote, HeartbeatNote, SeenNote } from './state.js';
@@ -67,6 +68,8 @@ export type EngineEvent =
       readonly bytesTotal: number;
       readonly bytesPresent: number;
     }
+  /** A push sends something that cannot resume midway if cut (told once per push run). */
+  | ({ readonly type: 'push-unresumable' } & PushUnresumable)
   /**
    * Another process (`pid`, doing `command`) holds the queue file's lock and is working: this one
    * waits for it however long it takes (a very large queue), and says so after about a second.

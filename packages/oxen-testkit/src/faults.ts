@@ -19,6 +19,9 @@
  * - `redirect`: `status` (default 302) with `Location: location`, by default the same path and
  *   query on another origin, `http://127.0.0.2:<port>` (a loopback address on Linux).
  *   The request is not applied.
+ * - `drop-body`: the connection drops partway through a matching request's body, after `bytes`
+ *   of it (default 0: at its first bytes); the request is not applied, and the server stays up
+ *   (the next request is answered). A dropped small-file batch (`POST …/versions`), for one.
  * - `cut`: the link drops after `bytes` request-body bytes of matching requests (counted across
  *   requests, default: all of them): the request in flight is cut mid-body (not applied), and the
  *   server goes offline, as with `offline`, until `online()` or `clear()`. Cuts a push at a point.
@@ -35,6 +38,7 @@ export type FaultKind =
   | 'stall-body'
   | 'huge-body'
   | 'redirect'
+  | 'drop-body'
   | 'cut';
 
 /** Every {@link FaultKind}, for validation and command-line help. */
@@ -50,6 +54,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'stall-body',
   'huge-body',
   'redirect',
+  'drop-body',
   'cut',
 ];
 
@@ -73,7 +78,8 @@ export interface FaultRule {
   /**
    * For `huge-body`: the body's size (default 314572800, i.e. 300 MiB). For `stall-body`: how many
    * bytes of the real body are sent before the stall (default: half of it, rounded down). For
-   * `cut`: request-body bytes let through before the link drops. @default 0
+   * `cut`: request-body bytes let through before the link drops; `drop-body`: bytes of the
+   * request's body that arrive before its connection drops. @default 0
    */
   readonly bytes?: number;
   /** For `huge-body`: send without `Content-Length` (chunked), so only reading reveals the size. @default false */
@@ -124,14 +130,19 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Picks the rule that applies to a request, consuming one of its uses; pure apart from the rules' counters. */
+/**
+ * Picks the rule that applies to a request, consuming one of its uses; pure apart from the rules'
+ * counters. `drop-body` rules apply while the body arrives: picked only when `only` asks for them.
+ */
 export function pickFault(
   rules: ActiveFault[],
   request: { method: string; route: string; path: string },
   random: () => number,
+  only?: 'drop-body',
 ): ActiveFault | undefined {
   for (const rule of rules) {
     if (rule.kind === 'offline' || rule.kind === 'cut' || rule.remaining <= 0) continue;
+    if ((rule.kind === 'drop-body') !== (only === 'drop-body')) continue;
     if (rule.method && rule.method.toUpperCase() !== request.method) continue;
     if (rule.route && !request.route.includes(rule.route) && !request.path.includes(rule.route)) continue;
     if (rule.probability !== undefined && random() >= rule.probability) continue;

@@ -212,3 +212,79 @@ describe('push: OXEN_NUM_THREADS and OXEN_NUM_RETRIES (util/concurrency.rs, cons
       ]);
   });
 });
+
+describe('push: a connection dropped mid-batch (push.rs:527-543, 806-830; versions.rs:491-521)', () => {
+  it('the `drop-body` fault fails that commit at once (the batch is not retried), the other commits run to their end, the branch stays; a re-run sends only that commit', async () => {
+    const p = await projectWithParts([[600], [600], [600]]);
+    const heads = (await oxen(['log', '-n', '3'], p.dir)).stdout
+      .match(/^commit ([0-9a-f]+)$/gm)!
+      .map((l) => l.slice(7))
+      .reverse();
+    // The first commit's batch: its connection drops after 100 bytes of the multipart body.
+    await server.faults.add({ kind: 'drop-body', route: '/versions', method: 'POST', count: 1, bytes: 100 });
+    const first = await oxen(['push', 'origin', 'main'], p.dir, { OXEN_NUM_THREADS: '1' });
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(
+      new RegExp(
+        `^Error: Failed to push 1 commit\\(s\\):\\nError pushing commit "${heads[0]}": Network error:`,
+      ),
+    );
+    // `multipart_batch_upload` returns the transport error with `?`: no second try of the batch.
+    const batches = server.requests.filter((q) => q.route.endsWith('/versions') && q.method === 'POST');
+    expect(batches.map((q) => q.fault ?? 'ok')).toEqual(['drop-body', 'ok', 'ok']);
+    // The failed commit sent neither nodes nor dir-hashes; the other two did (present).
+    expect(routes().filter((s) => s === 'POST /commits/upload')).toHaveLength(2);
+    const repo = server.repo('ns', p.name)!;
+    const before = repo.branches.main;
+    expect(heads).not.toContain(before);
+    expect((await missing(p.api, heads)).body.hashes).toEqual([heads[0]]);
+    server.clearRequests();
+    const second = await oxen(['push', 'origin', 'main'], p.dir, { OXEN_NUM_THREADS: '1' });
+    expect(second.code).toBe(0);
+    expect(routes().filter((s) => s === 'POST /versions')).toHaveLength(1);
+    expect(repo.branches.main).toBe(heads[2]);
+  });
+});
+
+describe('push: the progress bar (api/client/tree.rs:86-128, core/progress/sync_progress.rs:80-82, 141-143)', () => {
+  it("under a terminal, each commit's nodes grow the bar's total, can carry it past that total, and clear the line", async () => {
+    const p = await projectWithParts([[300], [300], [300]]);
+    // `script` gives the fake a terminal, as the oxen wrapper does for progress.
+    const r = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(
+        'script',
+        ['-q', '-e', '-c', 'oxen push origin main', '/dev/null'],
+        {
+          cwd: p.dir,
+          env: {
+            ...env.env,
+            OXEN_FAKE_SEGMENT_BYTES: String(SEGMENT),
+            OXEN_NUM_THREADS: '1',
+            SHELL: '/bin/sh',
+          },
+          encoding: 'utf8',
+        },
+        (error, stdout) => resolve({ code: error ? 1 : 0, out: stdout }),
+      );
+    });
+    expect(r.code).toBe(0);
+    const frames = [
+      ...r.out.matchAll(/push \((\d+)\/(\d+) files\).*? ([\d.]+ [KM]?i?B)\/([\d.]+ [KM]?i?B)/g),
+    ];
+    const bytes = (s: string) => {
+      const [n, unit] = s.split(' ');
+      return Number(n) * (unit === 'KiB' ? 1024 : unit === 'MiB' ? 1024 ** 2 : 1);
+    };
+    const totals = frames.map((f) => bytes(f[4]!));
+    // Files alone are 900 B; each commit's nodes add their estimate to the total as they go.
+    expect(totals[0]).toBe(900);
+    expect(Math.max(...totals)).toBeGreaterThan(900);
+    for (let i = 1; i < totals.length; i++) expect(totals[i]).toBeGreaterThanOrEqual(totals[i - 1]!);
+    // The bytes counted (tar headers included) pass the estimate: done > total at the end.
+    const last = frames.at(-1)!;
+    expect(bytes(last[3]!)).toBeGreaterThan(bytes(last[4]!));
+    // Cleared after each commit's nodes: three clears of the line that are not a frame's start.
+    const clears = r.out.split('\r\u001b[2K').slice(1);
+    expect(clears.filter((after) => !/^[⠁⠂⠄⡀⢀⠠⠐⠈]/u.test(after)).length).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -1071,8 +1071,16 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
         bytes: received,
         ...(fault ? { fault } : {}),
       });
+    // The `drop-body` fault: this request's connection drops partway through its body.
+    const drop = pickFault(rules, { method, route: template, path }, random, 'drop-body');
     for await (const chunk of req) {
       const piece = chunk as Buffer;
+      if (drop && received + piece.length > (drop.bytes ?? 0)) {
+        received = Math.max(received, drop.bytes ?? 0);
+        record(0, 'drop-body');
+        req.socket.destroy();
+        return;
+      }
       // The `cut` fault: the link drops once its byte budget is spent, mid-body, and stays down.
       const cut = takeCut(rules, { method, route: template, path }, piece.length);
       if (cut !== undefined) {
@@ -1085,6 +1093,11 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
       }
       received += piece.length;
       chunks.push(piece);
+    }
+    if (drop && chunks.length === 0) {
+      record(0, 'drop-body');
+      req.socket.destroy();
+      return;
     }
     const body = Buffer.concat(chunks);
 

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { OxenError, type OxenErrorCode } from './errors.js';
@@ -416,6 +418,24 @@ function unhookHost(): void {
 
 const TRANSFERS = new Set(['push', 'pull', 'fetch']);
 
+/**
+ * The checked-out branch as oxen keeps it: `.oxen/HEAD` holds the head ref, a branch name, or a
+ * commit id when detached (liboxen `RefReader::read_head_ref`, `core/refs/ref_reader.rs`). Read
+ * here, it saves starting `oxen branch --show-current` (one process per push or pull); undefined
+ * (ask oxen) when the file is missing or names a commit rather than a branch.
+ */
+export function headBranch(cwd: string): string | undefined {
+  let head: string;
+  try {
+    head = readFileSync(join(cwd, '.oxen', 'HEAD'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  // Oxen's commit ids are 32 hex digits (xxh3-128); a branch name has no white space.
+  if (head === '' || /\s/.test(head) || /^[0-9a-f]{32}$/.test(head)) return undefined;
+  return head;
+}
+
 /** Creates an {@link OxenCli} bound to a project directory. */
 export function createOxenCli(options: OxenCliOptions): OxenCli {
   const bin = options.bin ?? 'oxen';
@@ -624,7 +644,7 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
       return { ...(current ? { current } : {}), names };
     },
     async currentBranch() {
-      return (await ok(['branch', '--show-current'])).stdout.trim();
+      return headBranch(options.cwd) ?? (await ok(['branch', '--show-current'])).stdout.trim();
     },
     async log(count = 10, revision) {
       const { stdout } = await ok([

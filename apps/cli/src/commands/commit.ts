@@ -40,7 +40,7 @@ export class CommitCommand extends BaseCommand {
 
   message = Option.String('-m,--message', { required: true, description: 'The commit message' });
   partSize = Option.String('--part-size', {
-    description: 'Largest part, e.g. 200MB, 1GB, 512MiB (default: 200MB)',
+    description: 'Largest part, e.g. 200MB, 1GB, 512MiB (default: config transfer.part_size_mb, 200MB)',
   });
 
   protected async run(): Promise<Report> {

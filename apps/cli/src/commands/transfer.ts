@@ -12,7 +12,14 @@ abstract class TransferCommand extends BaseCommand {
   #autoSync: { running?: QueueEntry } | undefined;
   #interrupted = false;
 
+  /** What this push sends that cannot resume midway (`--json`: the `unresumable` field). */
+  #unresumable: Omit<Extract<EngineEvent, { type: 'push-unresumable' }>, 'type'> | undefined;
+
   protected override observe(event: EngineEvent): boolean {
+    if (event.type === 'push-unresumable') {
+      const { type: _type, ...fact } = event;
+      this.#unresumable ??= fact;
+    }
     if (event.type === 'auto-sync') this.#autoSync = {};
     if (event.type !== 'sync' || !this.#autoSync) return false;
     const e = event.event;
@@ -93,6 +100,7 @@ abstract class TransferCommand extends BaseCommand {
         data: {
           status: 'queued',
           reason: outcome.reason,
+          ...(this.#unresumable ? { unresumable: this.#unresumable } : {}),
           ...behindJson(outcome),
           entry: { id, shortId: shortId(id) },
           ...(replaced ? { replaces: { id: replaced, shortId: shortId(replaced) } } : {}),
@@ -110,7 +118,11 @@ abstract class TransferCommand extends BaseCommand {
       };
     }
     return {
-      data: { status: 'done', result: outcome.result },
+      data: {
+        status: 'done',
+        result: outcome.result,
+        ...(this.#unresumable ? { unresumable: this.#unresumable } : {}),
+      },
       human: () =>
         this.ui.out(
           outcome.result.upToDate

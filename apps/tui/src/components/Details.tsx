@@ -1,6 +1,6 @@
 import { shortId } from '@oxvcs/engine';
 import { Box, Text } from 'ink';
-import { clock, fit, reasonText } from '../format.js';
+import { clock, fit, reasonText, takeText } from '../format.js';
 import type { Row } from '../reducer.js';
 
 /** The selected entry: operation fields, idempotency key, the whole cause chain, attempt history. */
@@ -17,6 +17,7 @@ export function Details(props: { row: Row | undefined; height: number; width: nu
     `${shortId(e.id)} · ${e.status}${e.reason ? ` · ${reasonText(e.reason)}` : ''}`,
     `project ${e.operation.projectDir} → ${e.operation.remote}`,
     `${e.operation.kind} ${fields}`,
+    ...(row.take ? [takeText(row.take)] : []),
     `key ${e.idempotencyKey}${e.verifyFirst ? ' · verify first' : ''}${e.expiresAt ? ` · expires ${clock(e.expiresAt, now)}` : ''}`,
     // A done entry's last error is from an attempt it got past (a HELD before the lock was free):
     // the history below still tells it, but it is not shown as the entry's error.

@@ -1,8 +1,8 @@
 import type { LockManager } from '@oxvcs/locks';
 import { checkName, refuse } from '../input.js';
-import type { TakeRecord } from '../take.js';
+import { followPush, headTake, resumeFacts } from './push-take.js';
 import { collapseIntoLast, lastSegment } from './shared.js';
-import type { OperationSpec, PushOp, PushResume, RunDeps } from './types.js';
+import type { OperationSpec, PushOp } from './types.js';
 
 /**
  * Oxen's settings for a push re-run over a link that failed: one commit in flight (so at most one
@@ -13,45 +13,6 @@ export const RESUME_ENV: Readonly<Record<string, string>> = { OXEN_NUM_THREADS: 
 
 /** Oxen's settings for the push of a recorded take: one commit (part) in flight. */
 export const ONE_PART_ENV: Readonly<Record<string, string>> = { OXEN_NUM_THREADS: '1' };
-
-/** The project's last recorded take, when the branch's head is its last part (one local `oxen log`). */
-async function headTake(op: PushOp, deps: RunDeps): Promise<TakeRecord | undefined> {
-  const { loadTake } = await import('../take.js');
-  const take = loadTake(op.projectDir);
-  const last = take?.parts.at(-1);
-  if (!take || !last) return undefined;
-  const [head] = await deps.cliFor(op.projectDir).log(1, op.branch);
-  return head?.id === last.commit ? take : undefined;
-}
-
-/**
- * How much of `take` is already on the remote, by `POST …/commits/missing`; undefined when the
- * question fails (the push itself then says what is wrong).
- */
-async function resumeFacts(
-  op: PushOp,
-  deps: RunDeps,
-  take: TakeRecord,
-  signal: AbortSignal,
-): Promise<PushResume | undefined> {
-  try {
-    const missing = new Set(
-      await deps.hubFor(op.remote).missingCommits(
-        take.parts.map((p) => p.commit),
-        { signal },
-      ),
-    );
-    const present = take.parts.filter((p) => !missing.has(p.commit));
-    return {
-      partsTotal: take.parts.length,
-      partsPresent: present.length,
-      bytesTotal: take.parts.reduce((n, p) => n + p.bytes, 0),
-      bytesPresent: present.reduce((n, p) => n + p.bytes, 0),
-    };
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Refuses (LockError HELD) while anyone else's live lease covers `key`: on it, a folder containing
@@ -115,18 +76,23 @@ export const push: OperationSpec<PushOp> = {
     // a re-run after a cut says what is already there and adds chunk retries (a link that failed
     // once is likely to fail again).
     const take = await headTake(op, deps);
-    const resume = ctx.verifyFirst && take ? await resumeFacts(op, deps, take, ctx.signal) : undefined;
-    if (resume) deps.resumed?.(op, resume);
+    const facts = ctx.verifyFirst && take ? await resumeFacts(op, deps, take, ctx.signal) : undefined;
+    if (facts) {
+      const { missing: _missing, ...resume } = facts;
+      deps.resumed?.(op, resume);
+    }
+    const follow = followPush(op, deps, take, facts?.missing);
     const { remoteNameFor } = await import('./remote-name.js');
     const result = await cli.push(remoteNameFor(op.projectDir, op.remote), op.branch, {
       signal: ctx.signal,
-      onProgress: (p) => deps.progress?.(op, p),
+      onProgress: follow.onProgress,
       ...(ctx.verifyFirst ? { env: RESUME_ENV } : take ? { env: ONE_PART_ENV } : {}),
     });
+    follow.finished(result.commit);
     return {
       upToDate: result.upToDate,
       ...(result.commit ? { commit: result.commit } : {}),
-      ...(resume ? { partsTotal: resume.partsTotal, partsPresent: resume.partsPresent } : {}),
+      ...(facts ? { partsTotal: facts.partsTotal, partsPresent: facts.partsPresent } : {}),
     };
   },
 };

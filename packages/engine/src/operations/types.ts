@@ -59,6 +59,19 @@ export interface PushResume {
   readonly bytesTotal: number;
   readonly bytesPresent: number;
 }
+/**
+ * A push sends something that cannot resume midway if it is cut (Oxen resumes only whole
+ * commits): parts of a recorded take over its part size (`recorded`, with their 1-based
+ * indices), or commits not recorded as parts, `bytes` in all, more than a part would be.
+ */
+export interface PushUnresumable {
+  readonly recorded: boolean;
+  readonly parts?: readonly number[];
+  /** The largest such part, or all the unrecorded commits together. */
+  readonly bytes: number;
+  /** The part size it is over. */
+  readonly partBytes: number;
+}
 /** Pull `branch`. */
 export interface PullOp extends OperationBase {
   readonly kind: 'pull';
@@ -113,6 +126,10 @@ export interface RunDeps {
   progress?(op: PushOp | PullOp, progress: TransferProgress): void;
   /** A push re-run after a cut, before it sends: how much of the take the remote already has. */
   resumed?(op: PushOp, resume: PushResume): void;
+  /** The part size of a take, in bytes (config `transfer.part_size_mb`). @default DEFAULT_PART_BYTES */
+  partBytes?(): number;
+  /** A push is sending something that cannot resume midway (told once per push run). */
+  unresumable?(op: PushOp, fact: PushUnresumable): void;
 }
 
 /**

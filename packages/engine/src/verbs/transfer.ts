@@ -28,9 +28,8 @@ export const pull: Verb<'pull'> = async (s, typed) => {
 export const commitTake: Verb<'commitTake'> = async (s, o) => {
   const p = s.getProject();
   const { commitTake: record } = await import('../record-take.js');
-  const { DEFAULT_PART_BYTES } = await import('../take.js');
   return record(
     { cli: s.cliFor(p.root), locks: s.locksFor(p.remote.url), root: p.root, key: p.key },
-    { message: o.message, partBytes: o.partBytes ?? DEFAULT_PART_BYTES },
+    { message: o.message, partBytes: o.partBytes ?? s.getConfig().transfer.part_size_mb * 1e6 },
   );
 };

@@ -46,9 +46,13 @@
  * remote head's tree, `POST …/commits/missing`, then each missing commit in full (small files in
  * gzip-bundled batches, larger ones in chunks retried `OXEN_NUM_RETRIES` (default 5) times),
  * its node and last its dir-hashes; up to min(`OXEN_NUM_THREADS` or 8, CPU count) commits in
- * flight; the branch is moved once at the end. A transport error in a batch fails its commit at once;
- * the other commits still run to their end; then `Error: Failed to push N commit(s):` and one line
- * per commit. Nothing on disk records progress: a re-run skips only commits the server has whole.
+ * flight; the branch is moved once at the end. A transport error in a batch fails its commit at once
+ * (`multipart_batch_upload_with_retry` retries only files the server names, `versions.rs:502-507`;
+ * the error stops that commit's batches, `push.rs:826-830`); the other commits still run to their
+ * end (`push.rs:527-543`); then `Error: Failed to push N commit(s):` and one line per commit.
+ * Nothing on disk records progress: a re-run skips only commits the server has whole. The bar's
+ * total grows by each commit's node bytes, it can pass that total, and it is cleared after each
+ * commit's nodes (see `create_nodes` below).
  *
  * Test controls (environment variables; the real CLI has none of these):
  * - `OXEN_FAKE_SEGMENT_BYTES`: the stream segment (batch size and chunk size), to scale a push
@@ -316,11 +320,14 @@ async function pauseAt(point: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Progress bars (indicatif), drawn only on a terminal
 
+/** A tar entry's header: what the node bytes counted add to the estimate, per commit. */
+const TAR_HEADER_BYTES = 512;
+
 /** Oxen's SyncProgress with totals: `{spinner} 🐂 push (n/N files) [elapsed] [bar] bytes/total`. */
 class Progress {
   private readonly kind: 'push' | 'pull';
   private readonly totalFiles: number;
-  private readonly totalBytes: number;
+  private totalBytes: number;
   private readonly started = Date.now();
   private files = 0;
   private bytes = 0;
@@ -345,6 +352,15 @@ class Progress {
     this.frames++;
   }
 
+  /** `inc_total_bytes` (indicatif `inc_length`): a commit's tree nodes grow the total as they go. */
+  growTotal(bytes: number): void {
+    this.totalBytes += bytes;
+  }
+
+  /**
+   * `finish_and_clear`: the line is cleared. Oxen calls it after each commit's nodes
+   * (`api/client/tree.rs:128`) on the push's one bar, and later counts draw it again.
+   */
   finishAndClear(): void {
     if (process.stderr.isTTY && this.frames > 0) process.stderr.write('\r\x1b[2K');
   }
@@ -790,7 +806,14 @@ async function upload(
       sendSmall(small),
     ]);
     const gz = (value: unknown) => gzipSync(Buffer.from(JSON.stringify(value)));
+    // `create_nodes` (`api/client/tree.rs:86-128`): the total grows by an estimate of the nodes'
+    // bytes, the bytes counted are those written into the tar (headers too: more than the
+    // estimate, so the bar can pass its total), then the bar is cleared.
+    const nodeBytes = Buffer.byteLength(JSON.stringify({ commit }));
+    progress.growTotal(nodeBytes);
     await sendOnce(http, `${api}/tree/nodes`, 'POST', gz({ commit }), 'application/gzip');
+    progress.add(0, nodeBytes + TAR_HEADER_BYTES);
+    progress.finishAndClear();
     await sendOnce(http, `${api}/commits/upload`, 'POST', gz({ commit_id: commit.id }), 'application/gzip');
   });
   progress.finishAndClear();

@@ -1,11 +1,31 @@
-import { shortId } from '@oxvcs/engine';
+import { shortId, type TakeRecord } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
 import { ago, moment } from '../../output.js';
-import { entryJson, entryReason, sizeText } from '../../render.js';
+import { entryJson, entryReason, partOfText, sizeText } from '../../render.js';
 
 /** Pending entries listed by default: a page a person reads; `--all` and `--json` list every one. */
 const PAGE = 50;
+
+type Take = TakeRecord;
+const takeBytes = (take: Take) => take.parts.reduce((n, p) => n + p.bytes, 0);
+
+/** A recorded take whose push stopped partway: how much of it is on the remote, as far as known. */
+function takeLine(take: Take): string {
+  const on = take.onRemote;
+  if (!on)
+    return `A take of ${take.parts.length} parts (${sizeText(takeBytes(take))}), its push stopped before the end: parts already on the remote are skipped when it runs again`;
+  return `push: ${on.parts} of ${take.parts.length} parts on the remote (at least), ${partOfText(on.bytes, takeBytes(take))}; the rest is sent when it runs again (a part cut midway from its start)`;
+}
+
+/** The same, for `--json`. */
+const takeJson = (take: Take) => ({
+  parts: take.parts.length,
+  bytes: takeBytes(take),
+  ...(take.onRemote
+    ? { partsOnRemote: take.onRemote.parts, bytesOnRemote: take.onRemote.bytes, checkedAt: take.onRemote.at }
+    : {}),
+});
 
 /** `oxenvcs queue status`. */
 export class QueueStatusCommand extends BaseCommand {
@@ -55,7 +75,10 @@ export class QueueStatusCommand extends BaseCommand {
         otherProjects: others,
         // Shaped only when `--json` prints it (1,000 entries are not free to shape).
         get entries() {
-          return entries.map((e) => entryJson(e, describe));
+          return entries.map((e) => {
+            const take = partlyPushed(e);
+            return { ...entryJson(e, describe), ...(take ? { take: takeJson(take) } : {}) };
+          });
         },
       },
       human: () => {
@@ -85,10 +108,7 @@ export class QueueStatusCommand extends BaseCommand {
             ui.out(`     Next try after ${moment(e.notBefore, now)}`);
           if (e.reason) ui.out(`     ${entryReason(e, '', now)}`);
           const take = partlyPushed(e);
-          if (take)
-            ui.out(
-              `     A take of ${take.parts.length} parts (${sizeText(take.parts.reduce((n, p) => n + p.bytes, 0))}), its push stopped before the end: parts already on the remote are skipped when it runs again`,
-            );
+          if (take) ui.out(`     ${takeLine(take)}`);
         });
         if (failed.length > 0) {
           ui.out('');

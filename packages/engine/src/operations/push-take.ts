@@ -1,0 +1,133 @@
+import type { TransferProgress } from '@oxvcs/oxen';
+import { type AlreadyThere, nextProgress, type ProgressCounts, partsWhole } from '../push-progress.js';
+import { DEFAULT_PART_BYTES, loadTake, noteTake, type TakeRecord } from '../take.js';
+import type { PushOp, PushResume, PushUnresumable, RunDeps } from './types.js';
+
+/**
+ * The project's last recorded take, when its push has not finished and the branch's head is its
+ * last part (one local `oxen log`; none once the take is on the remote, so a push of an
+ * up-to-date branch starts no process of its own).
+ */
+export async function headTake(op: PushOp, deps: RunDeps): Promise<TakeRecord | undefined> {
+  const take = loadTake(op.projectDir);
+  const last = take?.parts.at(-1);
+  if (!take || !last || take.pushed) return undefined;
+  const [head] = await deps.cliFor(op.projectDir).log(1, op.branch);
+  return head?.id === last.commit ? take : undefined;
+}
+
+/**
+ * How much of `take` is already on the remote, by `POST …/commits/missing`, with the parts still
+ * missing; undefined when the question fails (the push itself then says what is wrong).
+ */
+export async function resumeFacts(
+  op: PushOp,
+  deps: RunDeps,
+  take: TakeRecord,
+  signal: AbortSignal,
+): Promise<(PushResume & { readonly missing: ReadonlySet<string> }) | undefined> {
+  try {
+    const missing = new Set(
+      await deps.hubFor(op.remote).missingCommits(
+        take.parts.map((p) => p.commit),
+        { signal },
+      ),
+    );
+    const present = take.parts.filter((p) => !missing.has(p.commit));
+    return {
+      partsTotal: take.parts.length,
+      partsPresent: present.length,
+      bytesTotal: take.parts.reduce((n, p) => n + p.bytes, 0),
+      bytesPresent: present.reduce((n, p) => n + p.bytes, 0),
+      missing,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Follows one push: turns oxen's frames into steady progress (see {@link nextProgress}), notes in
+ * the take how many of its parts are on the remote as they complete (for `queue status`), and
+ * tells once when something it sends cannot resume midway (a part over the budget, or commits not
+ * recorded as parts that are larger than a part would be).
+ */
+export function followPush(
+  op: PushOp,
+  deps: RunDeps,
+  take: TakeRecord | undefined,
+  missing: ReadonlySet<string> | undefined,
+): {
+  readonly onProgress: (frame: TransferProgress) => void;
+  /** After a push that succeeded with `head` as the local head oxen reported (progress ends whole). */
+  readonly finished: (head: string | undefined) => void;
+} {
+  const last = take?.parts.at(-1)?.commit;
+  // Without a commits/missing answer, every part counts as still to send.
+  const sending = take?.parts.filter((p) => !missing || missing.has(p.commit)) ?? [];
+  const there = take?.parts.filter((p) => missing && !missing.has(p.commit)) ?? [];
+  const before: AlreadyThere = {
+    bytes: there.reduce((n, p) => n + p.bytes, 0),
+    files: there.reduce((n, p) => n + p.files, 0),
+  };
+  const budget = deps.partBytes?.() ?? DEFAULT_PART_BYTES;
+  let shown: ProgressCounts | undefined;
+  let whole = -1;
+  let told = false;
+  const tell = (fact: PushUnresumable) => {
+    told = true;
+    deps.unresumable?.(op, fact);
+  };
+  const note = (parts: number, bytes: number, pushed = false) => {
+    if (last)
+      noteTake(op.projectDir, last, {
+        ...(pushed ? { pushed } : {}),
+        onRemote: { parts, bytes, at: new Date().toISOString() },
+      });
+  };
+  // The remote's answer, when there is one, is the best fact.
+  if (missing) note(there.length, before.bytes);
+  if (take) {
+    const over = take.parts.flatMap((p, i) =>
+      sending.includes(p) && p.bytes > take.partBytes ? [{ index: i + 1, bytes: p.bytes }] : [],
+    );
+    if (over.length > 0)
+      tell({
+        recorded: true,
+        parts: over.map((p) => p.index),
+        bytes: Math.max(...over.map((p) => p.bytes)),
+        partBytes: take.partBytes,
+      });
+  }
+  return {
+    onProgress(frame) {
+      if (!take && !told && frame.bytesTotal !== undefined && frame.bytesTotal > budget)
+        tell({ recorded: false, bytes: frame.bytesTotal, partBytes: budget });
+      shown = nextProgress(shown, frame, before);
+      deps.progress?.(op, { phase: frame.phase, ...shown });
+      if (!take || !last || frame.filesDone === undefined) return;
+      const now = partsWhole(sending, frame.filesDone);
+      if (now <= whole) return;
+      whole = now;
+      note(there.length + now, before.bytes + sending.slice(0, now).reduce((n, p) => n + p.bytes, 0));
+    },
+    finished(head) {
+      // oxen's last frame may be drawn before its end (at most 20 a second): a push that succeeded
+      // sent everything, so what was shown ends whole.
+      if (shown?.bytesTotal !== undefined) {
+        shown = {
+          ...shown,
+          bytesDone: shown.bytesTotal,
+          ...(shown.filesTotal !== undefined ? { filesDone: shown.filesTotal } : {}),
+        };
+        deps.progress?.(op, { phase: 'push', ...shown });
+      }
+      if (!take || head !== last) return;
+      note(
+        take.parts.length,
+        take.parts.reduce((n, p) => n + p.bytes, 0),
+        true,
+      );
+    },
+  };
+}
