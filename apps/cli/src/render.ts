@@ -9,6 +9,7 @@ import type {
   RunSummary,
 } from '@oxvcs/engine';
 import { shortId } from '@oxvcs/engine';
+import { guardLines } from './guard-words.js';
 import { humanText, moment, safeText, type Ui } from './output.js';
 import { grantedAfterWaiting } from './waiting.js';
 
@@ -239,6 +240,9 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
       ui.err(
         `${ui.mark('info')} Resuming the push: ${event.partsPresent} of ${event.partsTotal} parts already on the remote, ${partOfText(event.bytesPresent, event.bytesTotal)}; ${event.partsPresent === event.partsTotal ? 'only the branch is left to move' : 'the rest goes one part at a time'}.`,
       );
+      return;
+    case 'guard':
+      for (const line of guardLines(event.report)) ui.err(`${ui.mark(line.mark)} ${line.text}`);
       return;
     case 'auth-file-readable':
       ui.err(

@@ -1,6 +1,7 @@
 import { shortId } from '@oxvcs/engine';
 import { Command } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
+import { guardStatusLine } from '../../guard-words.js';
 import { ago, humanText, moment, safeText } from '../../output.js';
 import { describeState, keyName, renderLease } from '../../render.js';
 import { waiterLine } from '../../waiting.js';
@@ -29,6 +30,8 @@ export class LockStatusCommand extends BaseCommand {
         lastKnown: lastKnown ?? null,
         brokenNews: report.brokenNews ?? null,
         heartbeat: heartbeat ?? null,
+        // Whether the read-only guard is on, what it keeps read-only, and what it did just now.
+        guard: report.guard ? { ...report.guard, change: this.guardReport ?? null } : null,
         queued: queued.map((e) => ({
           id: e.id,
           shortId: shortId(e.id),
@@ -93,6 +96,11 @@ export class LockStatusCommand extends BaseCommand {
             ui.out(`  Keep-alive stopped: ${humanText(heartbeat.reason)}`);
         }
         for (const e of queued) ui.out(`  Queued: ${this.describe(e)} [${e.status}] ${shortId(e.id)}`);
+        const guardLine = guardStatusLine(
+          report.guard,
+          state ? state.state === 'held-by-you' : !!cached && Date.parse(cached.expiresAt) > now,
+        );
+        if (guardLine) ui.out(`  ${guardLine}`);
       },
     };
   }
