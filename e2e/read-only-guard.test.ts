@@ -137,6 +137,30 @@ describe('the read-only guard (issue 22: lock.read_only_guard, built CLI, real f
     expect(modeOf(join(dir, 'audio/take.wav'))).toBe(0o664);
   });
 
+  it('a pull while not held brings the colleague’s files, and they are read-only too', async () => {
+    const { dir } = await guardedProject('guard-pull');
+    expect((await world.run(['lock', 'status'], { cwd: dir, user: 'ada' })).code).toBe(0);
+    expect(modeOf(join(dir, PROJECT_DATA))).toBe(0o444);
+    // Bob, in his own copy, records and pushes a new file under the lock.
+    const bobDir = await world.env.cloneProject('guard-pull-bob', world.server.repoUrl('e2e', 'guard-pull'));
+    expect((await world.run(['lock', 'acquire'], { cwd: bobDir, user: 'bob' })).code).toBe(0);
+    writeFileSync(join(bobDir, 'Bass.wav'), 'bass');
+    await world.env.oxen(['add', 'Bass.wav'], bobDir);
+    await world.env.oxen(['commit', '-m', 'bass'], bobDir);
+    expect((await world.run(['push'], { cwd: bobDir, user: 'bob' })).code).toBe(0);
+    expect((await world.run(['lock', 'release'], { cwd: bobDir, user: 'bob' })).code).toBe(0);
+
+    const pulled = await world.run(['pull'], { cwd: dir, user: 'ada' });
+    expect(pulled.code).toBe(0);
+    expect(modeOf(join(dir, 'Bass.wav'))).toBe(0o444);
+    expect(pulled.stderr).toContain('Made 1 file read-only (you do not hold the lock)');
+    expect(modeOf(join(dir, PROJECT_DATA))).toBe(0o444);
+    // And all of them come back writable, exactly, on acquire.
+    expect((await world.run(['lock', 'acquire'], { cwd: dir, user: 'ada' })).code).toBe(0);
+    expect(modeOf(join(dir, PROJECT_DATA))).toBe(0o644);
+    expect(modeOf(join(dir, 'Song.logicx/Resources/mine.wav'))).toBe(0o400);
+  });
+
   it('off (the default): nothing changes', async () => {
     const dir = await world.project('guard-off');
     writeFileSync(join(dir, 'take.wav'), 'x');

@@ -328,7 +328,11 @@ export function guardLocks(engine: Engine, deps: GuardDeps): Engine {
       return false;
     }
   };
-  const apply = (held: boolean, reason: GuardReason): GuardReport | undefined => {
+  /**
+   * Sets the files as `held` says and reports it; `lifted`: files a pull had made writable for its
+   * run (see {@link lifting}), so that taking them back is not news and giving them is.
+   */
+  const apply = (held: boolean, reason: GuardReason, lifted = 0): GuardReport | undefined => {
     const g = guardOf();
     if (!g) return undefined;
     let result: GuardReport;
@@ -336,7 +340,11 @@ export function guardLocks(engine: Engine, deps: GuardDeps): Engine {
       if (!engine.config.lock.read_only_guard) {
         if (g.readOnly() === 0) return undefined;
         result = g.unlock('guard-off');
-      } else result = held ? g.unlock(reason) : g.lock(reason);
+      } else {
+        result = held ? g.unlock(reason) : g.lock(reason);
+        const changed = held ? result.changed + lifted : Math.max(0, result.changed - lifted);
+        result = { ...result, changed };
+      }
     } catch (error) {
       // The record could not be read or written (a full disk): said, and the lock change stands.
       result = {
@@ -350,6 +358,28 @@ export function guardLocks(engine: Engine, deps: GuardDeps): Engine {
     }
     deps.emit({ type: 'guard', report: result });
     return result;
+  };
+  /**
+   * Runs a pull (or a sync, which may replay one) with the guarded files writable: oxen writes over
+   * a file in place, which a read-only file refuses. The guard comes back afterwards, whatever
+   * happened, by this machine's note of its lease then (`reason`; `held` and `acquired`: writable).
+   */
+  const lifting = async <T>(run: () => Promise<T>, reason: () => GuardReason): Promise<T> => {
+    const g = guardOf();
+    let lifted = 0;
+    if (g && engine.config.lock.read_only_guard) {
+      try {
+        lifted = g.unlock('held').changed;
+      } catch {
+        // The record cannot be read: the pull runs as things are, and the next apply says why.
+      }
+    }
+    try {
+      return await run();
+    } finally {
+      const why = reason();
+      apply(why === 'held' || why === 'acquired', why, lifted);
+    }
   };
   const onError = (wasLive: boolean) => (error: unknown) => {
     if (isLockError(error, 'HELD', 'NOT_HOLDER')) apply(false, wasLive ? 'lost' : 'not-held');
@@ -391,16 +421,17 @@ export function guardLocks(engine: Engine, deps: GuardDeps): Engine {
       return end;
     },
     sync: async (o?: Parameters<Engine['sync']>[0]) => {
+      if (o?.dryRun) return sync(o);
       const wasLive = noteLive();
-      const out = await sync(o);
-      if (out.summary)
-        apply(noteLive(), noteLive() ? (wasLive ? 'held' : 'acquired') : wasLive ? 'released' : 'not-held');
-      return out;
+      return lifting(
+        () => sync(o),
+        () => (noteLive() ? (wasLive ? 'held' : 'acquired') : wasLive ? 'released' : 'not-held'),
+      );
     },
-    pull: async (branch?: string) => {
-      const out = await pull(branch);
-      apply(noteLive(), noteLive() ? 'held' : 'not-held');
-      return out;
-    },
+    pull: async (branch?: string) =>
+      lifting(
+        () => pull(branch),
+        () => (noteLive() ? 'held' : 'not-held'),
+      ),
   } satisfies Partial<Engine>);
 }
