@@ -11,6 +11,12 @@ const BECAUSE: Readonly<Record<GuardReason, string>> = {
   'guard-off': 'the read-only guard is off',
 };
 
+/** The read-only guard in help text (lock acquire, release, status): one home for the words. */
+export const GUARD_HELP = `Read-only guard (opt-in per repository: \`[lock] read_only_guard = true\` in the
+      repository's .oxenvcs/config.toml): while you do not hold the lock, the project's files are
+      read-only on disk (acquire makes them writable, release or losing the lock makes them read-only
+      again; a file you made read-only yourself stays so; .oxen/ is never touched).`;
+
 const files = (n: number) => `${n} ${n === 1 ? 'file' : 'files'}`;
 
 /**

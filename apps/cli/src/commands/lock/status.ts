@@ -1,7 +1,7 @@
 import { shortId } from '@oxvcs/engine';
 import { Command } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
-import { guardStatusLine } from '../../guard-words.js';
+import { GUARD_HELP, guardStatusLine } from '../../guard-words.js';
 import { ago, humanText, moment, safeText } from '../../output.js';
 import { describeState, keyName, renderLease } from '../../render.js';
 import { waiterLine } from '../../waiting.js';
@@ -12,6 +12,9 @@ export class LockStatusCommand extends BaseCommand {
   static override usage = Command.Usage({
     category: 'Locks',
     description: 'Show who holds the project lock (read from the remote; the last known state when offline).',
+    details: `
+      ${GUARD_HELP}
+    `,
   });
 
   protected async run(): Promise<Report> {
