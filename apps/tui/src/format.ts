@@ -8,7 +8,7 @@ import {
   type QueueEntry,
   shortId,
 } from '@oxvcs/engine';
-import type { LiveHeartbeat, Transfer } from './reducer.js';
+import type { LiveHeartbeat, LostLock, Transfer } from './reducer.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is matched
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -262,6 +262,32 @@ export function awayLines(
     })),
     ...(rest > 0 ? [{ text: `  …and ${rest} more (Tab shows failed entries)`, colour: undefined }] : []),
     { text: '  Select one below: r retry · d remove · Esc hides this', colour: 'cyan' },
+  ];
+}
+
+/**
+ * The banner of a lock this window's keep-alive lost: said at once, in red, above everything, with
+ * what to do; `name`: the project or folder the lock is on.
+ */
+export function lostLines(
+  lost: LostLock,
+  name: string,
+): { readonly text: string; readonly colour: 'red' | 'cyan' }[] {
+  return [
+    {
+      text: `✗ LOCK LOST at ${clock(new Date(lost.at).toISOString(), lost.at)}: ${name} is no longer yours${
+        lost.reason
+          ? ` (${safe(lost.reason)
+              .replace(ISO_TIME, (iso) => clock(iso, lost.at))
+              .replace(/\.$/, '')})`
+          : ''
+      }`,
+      colour: 'red',
+    },
+    {
+      text: '  Stop editing: saves now are not under your lock · l, then a, to take it again · Esc hides this',
+      colour: 'cyan',
+    },
   ];
 }
 
