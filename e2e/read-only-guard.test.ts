@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  realpathSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -159,6 +161,43 @@ describe('the read-only guard (issue 22: lock.read_only_guard, built CLI, real f
     expect((await world.run(['lock', 'acquire'], { cwd: dir, user: 'ada' })).code).toBe(0);
     expect(modeOf(join(dir, PROJECT_DATA))).toBe(0o644);
     expect(modeOf(join(dir, 'Song.logicx/Resources/mine.wav'))).toBe(0o400);
+  });
+
+  it('a guard that cannot keep its record changes nothing and says so; the next command, once it can, does the job', async () => {
+    const { dir } = await guardedProject('guard-record');
+    // A folder where the guard's record belongs (as a full disk would, it cannot be written).
+    const record = join(
+      world.home('ada'),
+      'guard',
+      `${createHash('sha256').update(realpathSync(dir)).digest('hex').slice(0, 24)}.json`,
+    );
+    mkdirSync(record, { recursive: true });
+    const r = await world.run(['lock', 'status'], { cwd: dir, user: 'ada' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /The read-only guard could not keep its record in the state folder \(\w+\), so it changed nothing/,
+    );
+    expect(modeOf(join(dir, PROJECT_DATA))).toBe(0o644);
+    rmSync(record, { recursive: true });
+    const again = json(await world.run(['lock', 'status', '--json'], { cwd: dir, user: 'ada' }));
+    expect(again.guard.change).toMatchObject({ made: 'read-only', changed: 4, failed: [] });
+    expect(modeOf(join(dir, PROJECT_DATA))).toBe(0o444);
+  });
+
+  it('turned off: the next lock command gives back every mode it took', async () => {
+    const { dir } = await guardedProject('guard-turned-off');
+    expect((await world.run(['lock', 'status'], { cwd: dir, user: 'ada' })).code).toBe(0);
+    expect(modeOf(join(dir, PROJECT_DATA))).toBe(0o444);
+    writeFileSync(join(dir, '.oxenvcs', 'config.toml'), '[lock]\nread_only_guard = false\n');
+    const r = await world.run(['lock', 'status'], { cwd: dir, user: 'ada' });
+    expect(r.stderr).toContain('Made 4 files writable (the read-only guard is off)');
+    expect(modeOf(join(dir, PROJECT_DATA))).toBe(0o644);
+    expect(modeOf(join(dir, 'Song.logicx/Resources/bounce.sh'))).toBe(0o750);
+    expect(modeOf(join(dir, 'Song.logicx/Resources/mine.wav'))).toBe(0o400);
+    // And then nothing more, and status says nothing of a guard.
+    const after = await world.run(['lock', 'status'], { cwd: dir, user: 'ada' });
+    expect(after.stderr).not.toContain('Made');
+    expect(after.stdout).not.toContain('Read-only guard');
   });
 
   it('off (the default): nothing changes', async () => {

@@ -34,12 +34,12 @@ export function guardLines(report: GuardReport): { mark: 'info' | 'warn'; text: 
           : `Made ${files(report.changed)} writable (${BECAUSE[report.reason]})`,
     });
   const first = report.failed[0];
-  if (first && first.path === '')
+  if (report.recordFailed)
     lines.push({
       mark: 'warn',
-      text: `The read-only guard could not keep its record in the state folder (${safeText(first.errno)}), so it changed nothing; free some space or fix its permissions, then run \`oxenvcs lock status\` to try again`,
+      text: `The read-only guard could not keep its record in the state folder (${safeText(report.recordFailed)}), so it changed nothing; free some space or fix its permissions, then run \`oxenvcs lock status\` to try again`,
     });
-  else if (first)
+  if (first)
     lines.push({
       mark: 'warn',
       text: `Could not make ${files(report.failed.length)} ${report.made} (${safeText(first.path)}: ${safeText(first.errno)}${report.failed.length > 1 ? ', and others' : ''}); fix their permissions, then run \`oxenvcs lock status\` to try again`,

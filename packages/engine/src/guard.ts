@@ -58,6 +58,11 @@ export interface GuardReport {
   readonly readOnly: number;
   /** Files it could not change: run the command again once their permissions allow it. */
   readonly failed: readonly GuardFailure[];
+  /**
+   * Its record in the state folder could not be read or written (`errno`, e.g. ENOSPC): it changed
+   * nothing, so that no mode is ever lost.
+   */
+  readonly recordFailed?: string;
 }
 
 /** `lock status`: whether the guard is on, and how many files it keeps read-only now. */
@@ -353,7 +358,8 @@ export function guardLocks(engine: Engine, deps: GuardDeps): Engine {
         dir: g.dir,
         changed: 0,
         readOnly: 0,
-        failed: [{ path: '', errno: errnoOf(error) }],
+        failed: [],
+        recordFailed: errnoOf(error),
       };
     }
     deps.emit({ type: 'guard', report: result });
@@ -409,11 +415,13 @@ export function guardLocks(engine: Engine, deps: GuardDeps): Engine {
       const report = await lockStatus(o);
       const held = report.state ? report.state.state === 'held-by-you' : noteLive();
       apply(held, held ? 'held' : wasLive ? 'lost' : 'not-held');
-      const g = guardOf();
-      return {
-        ...report,
-        guard: { enabled: engine.config.lock.read_only_guard, readOnly: g ? g.readOnly() : 0 },
-      };
+      let readOnly = 0;
+      try {
+        readOnly = guardOf()?.readOnly() ?? 0;
+      } catch {
+        // An unreadable record: the guard event has said so.
+      }
+      return { ...report, guard: { enabled: engine.config.lock.read_only_guard, readOnly } };
     },
     heartbeat: async (o: Parameters<Engine['heartbeat']>[0]) => {
       const end = await heartbeat(o);
