@@ -238,7 +238,11 @@ export function createGuard(options: { dir: string; root: string; stateDir: stri
     lock(reason) {
       const before = load();
       const plan = planReadOnly(scanFiles(dir, root, new Set([stateReal])), before);
-      save(plan.record);
+      // Nothing to change and nothing gone: the record stands (a status every few seconds, from
+      // the TUI, must not rewrite it each time).
+      const same =
+        plan.changes.length === 0 && Object.keys(plan.record).length === Object.keys(before).length;
+      if (!same) save(plan.record);
       const failed: GuardFailure[] = [];
       let changed = 0;
       for (const change of plan.changes) {
