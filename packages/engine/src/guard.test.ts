@@ -1,9 +1,28 @@
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { identify } from '@oxvcs/durable';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createGuard, type FileMode, guardFile, planReadOnly, planWritable } from './guard.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  createGuard,
+  type FileMode,
+  guardFile,
+  planReadOnly,
+  planWritable,
+  withRecordLock,
+} from './guard.js';
 import { writeState } from './state.js';
 
 let dirs: string[] = [];
@@ -134,5 +153,61 @@ describe('read-only guard on a real folder', () => {
     guard.unlock('acquired');
     expect(modeOf(join(root, 'by-hand'))).toBe(0o600);
     expect(modeOf(join(root, 'saved'))).toBe(0o640);
+  });
+});
+
+describe('the guard record lock', () => {
+  it('a lock left by a process that is gone is taken over at once; the lock is gone after the work', () => {
+    const state = temp('lock');
+    const record = join(state, 'guard', 'x.json');
+    mkdirSync(join(state, 'guard'), { recursive: true });
+    // A pid no process has (above the kernel's maximum), on this host.
+    writeFileSync(`${record}.lock`, JSON.stringify({ ...identify(), pid: 2 ** 22 + 1, start: '0' }));
+    expect(withRecordLock(record, () => 42)).toBe(42);
+    expect(existsSync(`${record}.lock`)).toBe(false);
+    expect(readdirSync(join(state, 'guard'))).toEqual([]);
+  });
+
+  it('processes guarding one folder at the same moment keep every mode (the record is never overwritten by a stale copy)', async () => {
+    const root = temp('race');
+    const state = temp('race-state');
+    const modes: Record<string, number> = {};
+    for (let i = 0; i < 1500; i++) {
+      modes[`f${i}`] = i % 3 === 0 ? 0o755 : i % 3 === 1 ? 0o644 : 0o400;
+      put(join(root, `f${i}`), modes[`f${i}`]!);
+    }
+    // The built engine (the root `pnpm test` builds first), as the CLI and the TUI run it.
+    const guardJs = new URL('../dist/guard.js', import.meta.url).pathname;
+    const go = join(state, 'go');
+    // Each child says it is ready, waits for the go file, then guards the folder (as a TUI poll and
+    // a command would, side by side): they start their passes together, so the passes overlap.
+    const child = (n: number) => {
+      const ready = join(state, `ready-${n}`);
+      const script = [
+        `import { existsSync, writeFileSync } from 'node:fs';`,
+        `const { createGuard } = await import(${JSON.stringify(guardJs)});`,
+        `const guard = createGuard({ dir: ${JSON.stringify(root)}, root: ${JSON.stringify(root)}, stateDir: ${JSON.stringify(state)} });`,
+        `writeFileSync(${JSON.stringify(ready)}, '');`,
+        `while (!existsSync(${JSON.stringify(go)})) await new Promise((r) => setTimeout(r, 1));`,
+        `guard.lock('not-held');`,
+      ].join('\n');
+      const p = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' });
+      return {
+        ready,
+        exited: new Promise<number | null>((done) => p.on('exit', done)),
+      };
+    };
+    for (let round = 0; round < 2; round++) {
+      rmSync(go, { force: true });
+      const children = [0, 1, 2].map(child);
+      await vi.waitFor(() => expect(children.every((c) => existsSync(c.ready))).toBe(true), {
+        interval: 20,
+      });
+      writeFileSync(go, '');
+      expect(await Promise.all(children.map((c) => c.exited))).toEqual([0, 0, 0]);
+      for (const c of children) rmSync(c.ready);
+      createGuard({ dir: root, root, stateDir: state }).unlock('acquired');
+      for (const [name, m] of Object.entries(modes)) expect(modeOf(join(root, name))).toBe(m);
+    }
   });
 });

@@ -1,16 +1,22 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   closeSync,
   constants,
   type Dirent,
   fchmodSync,
   fstatSync,
+  linkSync,
   lstatSync,
+  mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   realpathSync,
+  rmSync,
+  statSync,
 } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { checkProcess, identify, type ProcessIdentity, writeNewFile } from '@oxvcs/durable';
 import { readState, writeState } from './state.js';
 import type { Engine, EngineEvent, EngineOptions } from './types.js';
 
@@ -188,6 +194,54 @@ const errnoOf = (error: unknown) => {
 export const guardFile = (stateDir: string, dir: string) =>
   join(stateDir, 'guard', `${createHash('sha256').update(dir).digest('hex').slice(0, 24)}.json`);
 
+/** A record lock whose holder cannot be checked (stopped, or of another host) is taken over after this. */
+const RECORD_LOCK_STALE_MS = 30_000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs `fn` holding `<record>.lock`, so two processes guarding one folder at once (the TUI's poll
+ * and a command) never lose a recorded mode to each other's read-modify-write. The lock file names
+ * its holder (written aside, hard-linked into place whole); one whose process is gone is taken
+ * over at once, a live one is waited for (its job is one pass over the folder).
+ */
+export function withRecordLock<T>(record: string, fn: () => T): T {
+  const lock = `${record}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  const side = `${lock}.${process.pid}.${randomUUID().slice(0, 8)}`;
+  writeNewFile(side, JSON.stringify(identify()));
+  try {
+    for (;;) {
+      try {
+        linkSync(side, lock);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      let holder: ProcessIdentity | undefined;
+      let age = 0;
+      try {
+        holder = JSON.parse(readFileSync(lock, 'utf8')) as ProcessIdentity;
+        age = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue; // released meanwhile
+      }
+      const state = holder.host === identify().host ? checkProcess(holder) : 'stopped';
+      if (state === 'gone' || (state === 'stopped' && age > RECORD_LOCK_STALE_MS)) {
+        rmSync(lock, { force: true });
+        continue;
+      }
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  } finally {
+    rmSync(side, { force: true });
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
 interface StoredRecord {
   readonly dir: string;
   readonly modes: Record<string, number>;
@@ -218,7 +272,7 @@ export function createGuard(options: { dir: string; root: string; stateDir: stri
     return stored && stored.dir === dir ? { ...stored.modes } : {};
   };
   const save = (modes: Record<string, number>) => writeState(file, { dir, modes } satisfies StoredRecord);
-  let stateReal: string | undefined;
+  let stateReal: string;
   try {
     stateReal = realpathSync(options.stateDir);
   } catch {
@@ -235,57 +289,60 @@ export function createGuard(options: { dir: string; root: string; stateDir: stri
   return {
     dir,
     readOnly: () => Object.keys(load()).length,
-    lock(reason) {
-      const before = load();
-      const plan = planReadOnly(scanFiles(dir, root, new Set([stateReal])), before);
-      // Nothing to change and nothing gone: the record stands (a status every few seconds, from
-      // the TUI, must not rewrite it each time).
-      const same =
-        plan.changes.length === 0 && Object.keys(plan.record).length === Object.keys(before).length;
-      if (!same) save(plan.record);
-      const failed: GuardFailure[] = [];
-      let changed = 0;
-      for (const change of plan.changes) {
-        try {
-          chmodNoFollow(join(dir, change.path), change.to);
-          changed++;
-        } catch (error) {
-          failed.push({ path: change.path, errno: errnoOf(error) });
-          // Not changed: nothing of it to give back (unless it was read-only by the guard before).
-          if (before[change.path] === undefined) delete plan.record[change.path];
-        }
-      }
-      if (failed.length > 0) save(plan.record);
-      return report('read-only', reason, changed, Object.keys(plan.record).length, failed);
-    },
-    unlock(reason) {
-      const record = load();
-      if (Object.keys(record).length === 0) return report('writable', reason, 0, 0, []);
-      const current = new Map<string, number>();
-      for (const path of Object.keys(record)) {
-        try {
-          const st = lstatSync(join(dir, path));
-          if (st.isFile()) current.set(path, st.mode & 0o7777);
-        } catch {
-          // gone
-        }
-      }
-      const failed: GuardFailure[] = [];
-      let changed = 0;
-      const left: Record<string, number> = {};
-      for (const change of planWritable(current, record)) {
-        try {
-          chmodNoFollow(join(dir, change.path), change.to);
-          changed++;
-        } catch (error) {
-          failed.push({ path: change.path, errno: errnoOf(error) });
-          left[change.path] = record[change.path]!;
-        }
-      }
-      save(left);
-      return report('writable', reason, changed, Object.keys(left).length, failed);
-    },
+    lock: (reason) => withRecordLock(file, () => lockNow(reason)),
+    unlock: (reason) => withRecordLock(file, () => unlockNow(reason)),
   };
+
+  function lockNow(reason: GuardReason): GuardReport {
+    const before = load();
+    const plan = planReadOnly(scanFiles(dir, root, new Set([stateReal])), before);
+    // Nothing to change and nothing gone: the record stands (a status every few seconds, from
+    // the TUI, must not rewrite it each time).
+    const same = plan.changes.length === 0 && Object.keys(plan.record).length === Object.keys(before).length;
+    if (!same) save(plan.record);
+    const failed: GuardFailure[] = [];
+    let changed = 0;
+    for (const change of plan.changes) {
+      try {
+        chmodNoFollow(join(dir, change.path), change.to);
+        changed++;
+      } catch (error) {
+        failed.push({ path: change.path, errno: errnoOf(error) });
+        // Not changed: nothing of it to give back (unless it was read-only by the guard before).
+        if (before[change.path] === undefined) delete plan.record[change.path];
+      }
+    }
+    if (failed.length > 0) save(plan.record);
+    return report('read-only', reason, changed, Object.keys(plan.record).length, failed);
+  }
+
+  function unlockNow(reason: GuardReason): GuardReport {
+    const record = load();
+    if (Object.keys(record).length === 0) return report('writable', reason, 0, 0, []);
+    const current = new Map<string, number>();
+    for (const path of Object.keys(record)) {
+      try {
+        const st = lstatSync(join(dir, path));
+        if (st.isFile()) current.set(path, st.mode & 0o7777);
+      } catch {
+        // gone
+      }
+    }
+    const failed: GuardFailure[] = [];
+    let changed = 0;
+    const left: Record<string, number> = {};
+    for (const change of planWritable(current, record)) {
+      try {
+        chmodNoFollow(join(dir, change.path), change.to);
+        changed++;
+      } catch (error) {
+        failed.push({ path: change.path, errno: errnoOf(error) });
+        left[change.path] = record[change.path]!;
+      }
+    }
+    save(left);
+    return report('writable', reason, changed, Object.keys(left).length, failed);
+  }
 }
 
 /** What {@link guardLocks} needs of the engine's core. */
