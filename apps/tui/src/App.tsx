@@ -9,6 +9,7 @@ import {
   awayLines,
   fit,
   footer,
+  guardText,
   keepAliveLines,
   lostLines,
   safe,
@@ -67,6 +68,8 @@ export function App(props: AppProps) {
   const [now, setNow] = useState(Date.now());
   const sync = useRef<AbortController | undefined>(undefined);
   const heartbeat = useRef<AbortController | undefined>(undefined);
+  /** What the read-only guard last did (a lock action adds it to its own message). */
+  const guarded = useRef<string | undefined>(undefined);
   const log = props.log ?? (() => {});
 
   useQueue(engine, dispatch, props.pollMs ?? 500, describe);
@@ -89,7 +92,14 @@ export function App(props: AppProps) {
         else if (event.type === 'heartbeat')
           dispatch({ type: 'heartbeat', event: event.event, now: Date.now() });
         else if (event.type === 'connectivity') dispatch({ type: 'connectivity', result: event.result });
-        else if (event.type === 'transfer')
+        else if (event.type === 'guard') {
+          const text = guardText(event.report);
+          if (text) {
+            guarded.current = text;
+            const warn = event.report.failed.length > 0 || event.report.recordFailed !== undefined;
+            dispatch({ type: 'message', kind: warn ? 'warn' : 'info', text: `Files: ${text}` });
+          }
+        } else if (event.type === 'transfer')
           dispatch({
             type: 'transfer',
             operation: event.operation,
@@ -227,6 +237,7 @@ export function App(props: AppProps) {
 
   const lockAction = (kind: 'acquire' | 'release' | 'renew' | 'break') =>
     act(`${kind} in progress`, async () => {
+      guarded.current = undefined;
       let text: string;
       if (kind === 'acquire') {
         const o = await engine.lockAcquire({});
@@ -251,7 +262,7 @@ export function App(props: AppProps) {
         text = r.broken ? 'Lock broken (recorded with your reason)' : 'Nothing to break';
       }
       await refreshLock();
-      return text;
+      return guarded.current ? `${text}; ${guarded.current}` : text;
     });
 
   useInput((input, key) => {

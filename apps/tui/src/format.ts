@@ -1,6 +1,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import {
   type EntryReason,
+  type GuardReport,
   type HeartbeatNote,
   type InputProblemCode,
   type LockState,
@@ -289,6 +290,23 @@ export function lostLines(
       colour: 'cyan',
     },
   ];
+}
+
+/**
+ * What the read-only guard did, in one line for the footer ("made 312 files read-only"), or
+ * undefined when it changed nothing and nothing failed.
+ */
+export function guardText(report: GuardReport): string | undefined {
+  const files = (n: number) => `${n} file${n === 1 ? '' : 's'}`;
+  const first = report.failed[0];
+  const parts = [
+    report.changed > 0 ? `made ${files(report.changed)} ${report.made}` : '',
+    report.recordFailed ? `the read-only guard could not keep its record (${safe(report.recordFailed)})` : '',
+    first
+      ? `could not make ${files(report.failed.length)} ${report.made} (${safe(first.path)}: ${safe(first.errno)})`
+      : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
 const MiB = 1024 * 1024;
