@@ -1,6 +1,7 @@
 import {
   type Engine,
   type EngineEvent,
+  type GuardReport,
   MAX_LEASE_HOURS,
   MIN_LEASE_HOURS,
   type QueueEntry,
@@ -162,6 +163,8 @@ export abstract class BaseCommand extends Command<CliContext> {
   readonly #shownLive: string[] = [];
   /** Queued acquisitions that waited in line and were granted by a sync this command ran. */
   readonly #granted: QueueEntry[] = [];
+  /** What the read-only guard last did during this command (`guard` in `--json`). */
+  protected guardReport: GuardReport | undefined;
 
   protected abstract run(): Promise<Report>;
 
@@ -187,6 +190,7 @@ export abstract class BaseCommand extends Command<CliContext> {
       command: ['oxenvcs', ...this.commandPath].join(' '),
       onEvent: (event: EngineEvent) => {
         this.noteShown(event);
+        if (event.type === 'guard') this.guardReport = event.report;
         if (
           event.type === 'sync' &&
           event.event.type === 'entry-done' &&
@@ -307,6 +311,7 @@ export abstract class BaseCommand extends Command<CliContext> {
         this.ui.out(
           jsonLine({
             ok: (report.exitCode ?? 0) === 0 || report.exitCode === EXIT.QUEUED,
+            ...(this.guardReport ? { guard: this.guardReport } : {}),
             ...report.data,
           }),
         );

@@ -9,6 +9,7 @@ import type {
   RunSummary,
 } from '@oxvcs/engine';
 import { shortId } from '@oxvcs/engine';
+import { guardLines } from './guard-words.js';
 import { humanText, moment, safeText, type Ui } from './output.js';
 import { grantedAfterWaiting } from './waiting.js';
 
@@ -248,6 +249,9 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
       ui.err(`${ui.mark('warn')} ${unresumableWords(event)}`);
       return;
     }
+    case 'guard':
+      for (const line of guardLines(event.report)) ui.err(`${ui.mark(line.mark)} ${line.text}`);
+      return;
     case 'auth-file-readable':
       ui.err(
         `${ui.mark('warn')} ${safeText(event.file)} holds your Oxen token and other users can read it (mode ${event.mode.toString(8)}); run: chmod 600 ${safeText(event.file)}`,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine, type Engine, type EngineEvent } from '@oxvcs/engine';
 import { createTestWorld, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
@@ -14,10 +14,14 @@ let home: string;
 let n = 0;
 let unmount: (() => void) | undefined;
 
-const makeEngine = (listeners: Set<(e: EngineEvent) => void>, holder = 'ada@laptop'): Engine =>
+const makeEngine = (
+  listeners: Set<(e: EngineEvent) => void>,
+  holder = 'ada@laptop',
+  extra: Record<string, string> = {},
+): Engine =>
   createEngine({
     cwd: dir,
-    env: world.vars({ home: home, holder: holder, extra: { OXENVCS_RETRY_MAX_RETRIES: '1' } }),
+    env: world.vars({ home: home, holder: holder, extra: { OXENVCS_RETRY_MAX_RETRIES: '1', ...extra } }),
     overrides: { queue: { auto_sync: false } },
     onEvent: (e) => {
       for (const l of listeners) l(e);
@@ -25,10 +29,16 @@ const makeEngine = (listeners: Set<(e: EngineEvent) => void>, holder = 'ada@lapt
   });
 
 function start(
-  options: { autoSync?: boolean; offlinePollMs?: number; lockPollMs?: number; heartbeat?: boolean } = {},
+  options: {
+    autoSync?: boolean;
+    offlinePollMs?: number;
+    lockPollMs?: number;
+    heartbeat?: boolean;
+    env?: Record<string, string>;
+  } = {},
 ) {
   const listeners = new Set<(e: EngineEvent) => void>();
-  const engine = makeEngine(listeners);
+  const engine = makeEngine(listeners, 'ada@laptop', options.env);
   const app = render(
     <App
       engine={engine}
@@ -261,6 +271,23 @@ describe('oxenvcs-tui: what happened while you were away, and the keep-alive', (
     const second = start();
     await vi.waitFor(() => expect(second.frame()).toMatch(/▶ failed +pull/));
     expect(second.frame()).not.toContain('While you were away');
+  });
+
+  it('with the read-only guard on, acquiring and releasing say what it did to the files (issue 22)', async () => {
+    writeFileSync(join(dir, 'Take.wav'), 'take');
+    chmodSync(join(dir, 'Take.wav'), 0o644);
+    const app = start({ env: { OXENVCS_LOCK_READ_ONLY_GUARD: 'true' } });
+    // The first look at the lock (not yours) makes the files read-only, and the footer says so.
+    await vi.waitFor(() => expect(app.frame()).toContain('Lock: free'));
+    await vi.waitFor(() => expect(app.drew(/Files: made \d+ files? read-only/)).toBe(true));
+    expect(lstatSync(join(dir, 'Take.wav')).mode & 0o777).toBe(0o444);
+    await app.press('l');
+    await app.press('a');
+    await vi.waitFor(() => expect(app.frame()).toMatch(/Lock acquired; made \d+ files? writable/));
+    expect(lstatSync(join(dir, 'Take.wav')).mode & 0o777).toBe(0o644);
+    await app.press('r');
+    await vi.waitFor(() => expect(app.frame()).toMatch(/Lock released; made \d+ files? read-only/));
+    expect(lstatSync(join(dir, 'Take.wav')).mode & 0o777).toBe(0o444);
   });
 
   it('the lock panel shows the keep-alive: none, then this window renewing, and when the lease ends', async () => {

@@ -5,7 +5,17 @@ import { Details } from './components/Details.js';
 import { EntryList } from './components/EntryList.js';
 import { Header } from './components/Header.js';
 import { Confirm, HelpOverlay, LockPanel, ReasonPrompt } from './components/Overlays.js';
-import { awayLines, fit, footer, keepAliveLines, safe, transferLine, typedLine } from './format.js';
+import {
+  awayLines,
+  fit,
+  footer,
+  guardText,
+  keepAliveLines,
+  lostLines,
+  safe,
+  transferLine,
+  typedLine,
+} from './format.js';
 import { initialState, reducer, selectedRow, visibleRows } from './reducer.js';
 import { useLockStatus } from './use-lock.js';
 import { useQueue } from './use-queue.js';
@@ -35,6 +45,15 @@ export interface AppProps {
   readonly log?: (line: string) => void;
 }
 
+/** What the lock is on, in words: the project, or its folder (`--project`). */
+const lockName = (engine: Engine) => {
+  try {
+    const key = engine.project().key;
+    return key === '.' ? 'The lock on this project' : `The lock on ${safe(key)}`;
+  } catch {
+    return 'The lock';
+  }
+};
 const describe = (entry: QueueEntry) => safe(describeOperation(entry.operation));
 const message = (error: unknown) => safe(error instanceof Error ? error.message : String(error));
 
@@ -49,6 +68,8 @@ export function App(props: AppProps) {
   const [now, setNow] = useState(Date.now());
   const sync = useRef<AbortController | undefined>(undefined);
   const heartbeat = useRef<AbortController | undefined>(undefined);
+  /** What the read-only guard last did (a lock action adds it to its own message). */
+  const guarded = useRef<string | undefined>(undefined);
   const log = props.log ?? (() => {});
 
   useQueue(engine, dispatch, props.pollMs ?? 500, describe);
@@ -71,7 +92,14 @@ export function App(props: AppProps) {
         else if (event.type === 'heartbeat')
           dispatch({ type: 'heartbeat', event: event.event, now: Date.now() });
         else if (event.type === 'connectivity') dispatch({ type: 'connectivity', result: event.result });
-        else if (event.type === 'transfer')
+        else if (event.type === 'guard') {
+          const text = guardText(event.report);
+          if (text) {
+            guarded.current = text;
+            const warn = event.report.failed.length > 0 || event.report.recordFailed !== undefined;
+            dispatch({ type: 'message', kind: warn ? 'warn' : 'info', text: `Files: ${text}` });
+          }
+        } else if (event.type === 'transfer')
           dispatch({
             type: 'transfer',
             operation: event.operation,
@@ -96,6 +124,16 @@ export function App(props: AppProps) {
     dispatch({ type: 'heartbeat-started' });
     engine
       .heartbeat({ signal: controller.signal })
+      .then(async (end) => {
+        // Lost (broken, taken over, lapsed): the banner says it (the reducer, from the event), and
+        // the desktop too, once per loss, for a producer looking at Logic rather than this window.
+        if (end !== 'lost') return;
+        const reason = (await engine.keepAlive()).note?.reason;
+        await engine.notify(
+          'Lock lost: stop editing',
+          `${lockName(engine)} is no longer yours${reason ? `: ${safe(reason)}` : ''}`,
+        );
+      })
       .catch((error: unknown) => {
         // A background keep-alive (`lock acquire --keep-alive`) already renews it: nothing to do.
         if ((error as { code?: unknown }).code === 'KEEPALIVE_RUNNING') {
@@ -123,13 +161,14 @@ export function App(props: AppProps) {
   const headerHeight = 3;
   const footerHeight = 2;
   const detailsHeight = rows >= 20 ? 8 : 0;
-  // The away banner names up to 3 entries (fewer on a short screen): title + entries + hint.
+  // A lost lock first (red), then the away banner, which names up to 3 entries (fewer on a short
+  // screen): title + entries + hint.
   const banner =
-    state.away && state.overlay === 'none'
-      ? awayLines(state.away, describe, now, rows >= 20 ? 3 : 1).map((line) => ({
-          ...line,
-          text: fit(line.text, columns),
-        }))
+    state.overlay === 'none'
+      ? [
+          ...(state.lost ? lostLines(state.lost, lockName(engine)) : []),
+          ...(state.away ? awayLines(state.away, describe, now, rows >= 20 ? 3 : 1) : []),
+        ].map((line) => ({ ...line, text: fit(line.text, columns) }))
       : [];
   const listHeight = Math.max(3, rows - headerHeight - footerHeight - detailsHeight - 1 - banner.length);
   const selected = selectedRow(state);
@@ -198,6 +237,7 @@ export function App(props: AppProps) {
 
   const lockAction = (kind: 'acquire' | 'release' | 'renew' | 'break') =>
     act(`${kind} in progress`, async () => {
+      guarded.current = undefined;
       let text: string;
       if (kind === 'acquire') {
         const o = await engine.lockAcquire({});
@@ -222,7 +262,7 @@ export function App(props: AppProps) {
         text = r.broken ? 'Lock broken (recorded with your reason)' : 'Nothing to break';
       }
       await refreshLock();
-      return text;
+      return guarded.current ? `${text}; ${guarded.current}` : text;
     });
 
   useInput((input, key) => {
@@ -238,8 +278,8 @@ export function App(props: AppProps) {
       else if (typed.text && !key.ctrl && !key.meta) dispatch({ type: 'text-input', value: typed.text });
       return;
     }
-    if (key.escape && state.overlay === 'none' && state.away) {
-      dispatch({ type: 'away-dismiss' });
+    if (key.escape && state.overlay === 'none' && (state.lost || state.away)) {
+      dispatch({ type: state.lost ? 'lost-dismiss' : 'away-dismiss' });
       return;
     }
     switch (state.overlay) {

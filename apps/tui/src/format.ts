@@ -1,6 +1,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import {
   type EntryReason,
+  type GuardReport,
   type HeartbeatNote,
   type InputProblemCode,
   type LockState,
@@ -8,7 +9,7 @@ import {
   type QueueEntry,
   shortId,
 } from '@oxvcs/engine';
-import type { LiveHeartbeat, TakeOnRemote, Transfer } from './reducer.js';
+import type { LiveHeartbeat, LostLock, TakeOnRemote, Transfer } from './reducer.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is matched
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -263,6 +264,49 @@ export function awayLines(
     ...(rest > 0 ? [{ text: `  …and ${rest} more (Tab shows failed entries)`, colour: undefined }] : []),
     { text: '  Select one below: r retry · d remove · Esc hides this', colour: 'cyan' },
   ];
+}
+
+/**
+ * The banner of a lock this window's keep-alive lost: said at once, in red, above everything, with
+ * what to do; `name`: the project or folder the lock is on.
+ */
+export function lostLines(
+  lost: LostLock,
+  name: string,
+): { readonly text: string; readonly colour: 'red' | 'cyan' }[] {
+  return [
+    {
+      text: `✗ LOCK LOST at ${clock(new Date(lost.at).toISOString(), lost.at)}: ${name} is no longer yours${
+        lost.reason
+          ? ` (${safe(lost.reason)
+              .replace(ISO_TIME, (iso) => clock(iso, lost.at))
+              .replace(/\.$/, '')})`
+          : ''
+      }`,
+      colour: 'red',
+    },
+    {
+      text: '  Stop editing: saves now are not under your lock · l, then a, to take it again · Esc hides this',
+      colour: 'cyan',
+    },
+  ];
+}
+
+/**
+ * What the read-only guard did, in one line for the footer ("made 312 files read-only"), or
+ * undefined when it changed nothing and nothing failed.
+ */
+export function guardText(report: GuardReport): string | undefined {
+  const files = (n: number) => `${n} file${n === 1 ? '' : 's'}`;
+  const first = report.failed[0];
+  const parts = [
+    report.changed > 0 ? `made ${files(report.changed)} ${report.made}` : '',
+    report.recordFailed ? `the read-only guard could not keep its record (${safe(report.recordFailed)})` : '',
+    first
+      ? `could not make ${files(report.failed.length)} ${report.made} (${safe(first.path)}: ${safe(first.errno)})`
+      : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
 const MiB = 1024 * 1024;

@@ -9,6 +9,7 @@ import {
   fit,
   footer,
   keepAliveLines,
+  lostLines,
   reasonText,
   refusedProject,
   refusedStateDir,
@@ -139,6 +140,31 @@ describe('TUI reducer', () => {
     expect(s.heartbeat).toEqual({ state: 'jeopardy', failures: 2 });
     s = reducer(s, { type: 'heartbeat', event: { type: 'lost', error: new Error('x') } });
     expect(s.heartbeat?.state).toBe('lost');
+  });
+
+  it('a loss by its own keep-alive raises the lost banner (with why) until Esc, or until the lock is yours again', () => {
+    let s = reducer(initialState, { type: 'heartbeat-started' });
+    s = reducer(s, {
+      type: 'heartbeat',
+      event: { type: 'lost', error: new Error('broken by bob at 2026-12-06T12:00:00Z') },
+      now: 1000,
+    });
+    expect(s.lost).toEqual({ at: 1000, reason: 'broken by bob at 2026-12-06T12:00:00Z' });
+    expect(reducer(s, { type: 'lost-dismiss' }).lost).toBeUndefined();
+    // Someone else's lock read afterwards does not hide it; the lock yours again does.
+    const other = { state: 'held-by-other', key: '.', lease: {} } as never;
+    expect(reducer(s, { type: 'lock', lock: other }).lost).toBeDefined();
+    const yours = { state: 'held-by-you', key: '.', lease: {} } as never;
+    expect(reducer(s, { type: 'lock', lock: yours }).lost).toBeUndefined();
+    const [title, hint] = lostLines(
+      { at: 1000, reason: 'Broken by bob at 2026-12-06T12:00:00Z.' },
+      'The lock on Song',
+    );
+    expect(title?.colour).toBe('red');
+    expect(title?.text).toMatch(
+      /^✗ LOCK LOST at .*: The lock on Song is no longer yours \(Broken by bob at (?:\d{4}-\d\d-\d\d )?\d\d:\d\d\)$/,
+    );
+    expect(hint?.text).toContain('Esc hides this');
   });
 });
 

@@ -103,10 +103,21 @@ export interface State {
   readonly keepAlive?: HeartbeatNote;
   /** Queued operations that failed or expired while the user was away: the banner until Esc. */
   readonly away?: readonly QueueEntry[];
+  /**
+   * This window's keep-alive lost the lock (broken, taken over, lapsed): a red banner until Esc,
+   * or until the lock is yours again.
+   */
+  readonly lost?: LostLock;
   /** The push or pull being replayed now (its progress line). */
   readonly transfer?: Transfer;
   readonly busy?: string | undefined;
   readonly loadError?: string | undefined;
+}
+
+/** A lock this window's keep-alive lost: when, and why (the keep-alive's error). */
+export interface LostLock {
+  readonly at: number;
+  readonly reason?: string;
 }
 
 export const initialState: State = {
@@ -156,6 +167,7 @@ export type Action =
   | { type: 'heartbeat-declined' }
   | { type: 'away'; entries: readonly QueueEntry[] }
   | { type: 'away-dismiss' }
+  | { type: 'lost-dismiss' }
   | ({ type: 'transfer'; now: number } & Pick<Transfer, 'operation' | 'progress'>)
   | { type: 'auto-sync-skipped' };
 
@@ -201,7 +213,7 @@ const keepSelection = (before: State, after: State): State => {
   return { ...after, cursor, offset: Math.min(after.offset, Math.max(0, cursor)) };
 };
 
-type Optional = 'transfer' | 'away' | 'heartbeat' | 'keepAlive';
+type Optional = 'transfer' | 'away' | 'heartbeat' | 'keepAlive' | 'lost';
 
 /** `state` without the optional fields `keys` (exactOptionalPropertyTypes: absent, not undefined). */
 function omit(state: State, ...keys: Optional[]): State {
@@ -347,7 +359,10 @@ export function reducer(state: State, action: Action): State {
       return action.label ? { ...state, busy: action.label } : ({ ...state, busy: undefined } as State);
     case 'lock':
       return {
-        ...omit(state, 'keepAlive'),
+        // The lock is yours again: the loss is old news.
+        ...(action.lock?.state === 'held-by-you'
+          ? omit(state, 'keepAlive', 'lost')
+          : omit(state, 'keepAlive')),
         lock: action.lock,
         lockError: action.error,
         ...(action.keepAlive ? { keepAlive: action.keepAlive } : {}),
@@ -392,14 +407,22 @@ export function reducer(state: State, action: Action): State {
             ...(e.leaseEndsAt ? { leaseEndsAt: e.leaseEndsAt } : ends),
           },
         };
-      if (e.type === 'lost')
-        return { ...state, heartbeat: { state: 'lost', failures: was?.failures ?? 0, ...renewed, ...ends } };
+      if (e.type === 'lost') {
+        const reason = (e.error as { message?: unknown } | undefined)?.message;
+        return {
+          ...state,
+          heartbeat: { state: 'lost', failures: was?.failures ?? 0, ...renewed, ...ends },
+          lost: { at: action.now ?? Date.now(), ...(typeof reason === 'string' ? { reason } : {}) },
+        };
+      }
       return { ...state, heartbeat: { state: 'stopped', failures: 0, ...renewed, ...ends } };
     }
     case 'away':
       return action.entries.length > 0 ? { ...state, away: action.entries } : state;
     case 'away-dismiss':
       return omit(state, 'away');
+    case 'lost-dismiss':
+      return omit(state, 'lost');
     case 'transfer': {
       const same = state.transfer?.operation === action.operation;
       return {

@@ -1,10 +1,16 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createEngine, type QueueEntry } from '@oxvcs/engine';
-import { createTestWorld, type FakeOxenEnv, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
+import {
+  createTestWorld,
+  type FakeOxenEnv,
+  type FakeOxenServer,
+  fakeNotifiers,
+  type TestWorld,
+} from '@oxvcs/oxen-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/oxenvcs-tui.js', import.meta.url));
@@ -249,6 +255,55 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     );
     await server.faults.online();
     await vi.waitFor(() => expect(screen(session)).toContain('Keep-alive: running in this window'));
+  });
+
+  it('its own keep-alive loses the lock (broken by Bob): a red banner at once, one desktop notification, the files read-only (issue 22)', async () => {
+    const base = await project();
+    const notifiers = fakeNotifiers();
+    homes.push(notifiers.dir);
+    const at = {
+      ...base,
+      vars: {
+        ...base.vars,
+        PATH: `${notifiers.dir}:${(base.vars as NodeJS.ProcessEnv).PATH ?? ''}`,
+        OXENVCS_UI_NOTIFICATIONS: 'true',
+        OXENVCS_LOCK_HEARTBEAT_INTERVAL_SECONDS: '0.5',
+        OXENVCS_LOCK_READ_ONLY_GUARD: 'true',
+      },
+    };
+    writeFileSync(join(at.dir, 'Take.wav'), 'take');
+    expect(await oxenvcs(at, ['lock', 'acquire'])).toBe(0);
+    const session = startTui(at, ['--no-auto-sync']);
+    await vi.waitFor(() => expect(screen(session)).toMatch(/Lock: YOURS.*heartbeat healthy/));
+    const bob = {
+      ...at,
+      vars: { ...at.vars, OXENVCS_HOLDER: 'bob@studio', OXENVCS_HOME: join(at.home, 'bob') },
+    };
+    expect(await oxenvcs(bob, ['lock', 'break', '--force', '--reason', 'mixdown due'])).toBe(0);
+    await vi.waitFor(() =>
+      expect(screen(session)).toMatch(
+        /✗ LOCK LOST at \d\d:\d\d: The lock on this project is no longer yours/,
+      ),
+    );
+    expect(screen(session)).toContain('Stop editing: saves now are not under your lock');
+    await vi.waitFor(() => expect(notifiers.calls('notify-send')).toHaveLength(1));
+    const [call] = notifiers.calls('notify-send');
+    expect(call).toContain('Lock lost: stop editing');
+    expect(call?.at(-1)).toMatch(/^The lock on this project is no longer yours: .*bob@studio/);
+    // The guard made the project's files read-only when the keep-alive reported the loss.
+    await vi.waitFor(() => expect(lstatSync(join(at.dir, 'Take.wav')).mode & 0o222).toBe(0));
+    // Once: later looks at the lock (the panel reads it again) send nothing more.
+    tmux('send-keys', '-t', session, 'l');
+    await vi.waitFor(() => expect(screen(session)).toContain('Keep-alive: STOPPED, the lock was lost'));
+    tmux('send-keys', '-t', session, 'Escape');
+    await vi.waitFor(() => expect(screen(session)).not.toContain('Keep-alive:'));
+    expect(notifiers.calls('notify-send')).toHaveLength(1);
+    // Esc hides the banner.
+    tmux('send-keys', '-t', session, 'Escape');
+    await vi.waitFor(() => expect(screen(session)).not.toContain('LOCK LOST'));
+    tmux('send-keys', '-t', session, 'q');
+    await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'));
+    expect(notifiers.calls('notify-send')).toHaveLength(1);
   });
 
   it('an Enter in the same input chunk as text ends the filter: the next q quits (issue 22)', async () => {

@@ -29,6 +29,7 @@ describe('configuration layers', () => {
       heartbeat_interval_seconds: 0,
       keep_alive: false,
       wait_poll_seconds: 5,
+      read_only_guard: false,
     });
     expect(config.retry.max_retries).toBe(2);
     expect(config.retry.initial_backoff_ms).toBe(DEFAULT_CONFIG.retry.initial_backoff_ms);

@@ -29,6 +29,11 @@ export interface Config {
     readonly keep_alive: boolean;
     /** `lock acquire --wait` looks at the line every … seconds (a read; a write only to keep the place). */
     readonly wait_poll_seconds: number;
+    /**
+     * The read-only guard: while you do not hold the project's lock its files are read-only on
+     * disk (set it in the repository's `.oxenvcs/config.toml` to turn it on for that repository).
+     */
+    readonly read_only_guard: boolean;
   };
   readonly queue: {
     readonly auto_sync: boolean;
@@ -70,6 +75,7 @@ const SCHEMA: Record<string, Record<string, { kind: Kind; min: number; max?: num
     heartbeat_interval_seconds: { kind: 'number', min: 0 },
     keep_alive: { kind: 'bool', min: 0 },
     wait_poll_seconds: { kind: 'number', min: 0.1, max: 600 },
+    read_only_guard: { kind: 'bool', min: 0 },
   },
   queue: {
     auto_sync: { kind: 'bool', min: 0 },
@@ -102,6 +108,7 @@ export const DEFAULT_CONFIG: Config = {
     heartbeat_interval_seconds: 0,
     keep_alive: false,
     wait_poll_seconds: 5,
+    read_only_guard: false,
   },
   queue: { auto_sync: true, max_attempts: 10, retention_days: 7 },
   transfer: { part_size_mb: 200 },

@@ -1,4 +1,5 @@
 import { type Core, createCore, type LocalVerb } from './core.js';
+import { guardLocks } from './guard.js';
 import type { Session, Verb } from './session.js';
 import type { Engine, EngineOptions } from './types.js';
 
@@ -75,7 +76,7 @@ export function createEngine(options: EngineOptions): Engine {
       return (mod as unknown as Record<string, AnyVerb>)[name]!(s, ...args);
     };
   }
-  return {
+  const engine: Engine = {
     get config() {
       return core.getConfig();
     },
@@ -87,4 +88,6 @@ export function createEngine(options: EngineOptions): Engine {
     knownLease: core.knownLease,
     ...(verbs as unknown as Pick<Engine, LocalName | OnlineName>),
   };
+  // The read-only guard follows the lock where it changes hands (acquire, release, loss…).
+  return guardLocks(engine, { options, stateDir: core.paths.stateDir, emit: core.emit });
 }

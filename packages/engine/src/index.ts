@@ -33,6 +33,12 @@ export {
 } from './config.js';
 export { createEngine } from './engine.js';
 export { EngineError, type EngineErrorCode } from './errors.js';
+export type {
+  GuardFailure,
+  GuardReason,
+  GuardReport,
+  GuardStatus,
+} from './guard.js';
 export {
   checkName,
   checkText,

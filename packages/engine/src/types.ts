@@ -9,6 +9,7 @@ import type {
 } from '@oxvcs/queue';
 import type { RetryEvent } from '@oxvcs/retry';
 import type { Config, ConfigOverrides, Paths } from './config.js';
+import type { GuardReport, GuardStatus } from './guard.js';
 import type { NotifyResult } from './notify.js';
 import type { Operation, OxvcsEntry } from './operations/index.js';
 import type { PushUnresumable } from './operations/types.js';
@@ -88,6 +89,8 @@ export type EngineEvent =
    * does not. Said once per file per process.
    */
   | { readonly type: 'cache-not-saved'; readonly file: string; readonly errno?: string }
+  /** The read-only guard (`lock.read_only_guard`) changed the project's files, or could not. */
+  | { readonly type: 'guard'; readonly report: GuardReport }
   /** Oxen's auth config holding our token is readable by other users: used, but say `chmod 600`. */
   | { readonly type: 'auth-file-readable'; readonly file: string; readonly mode: number };
 
@@ -156,6 +159,8 @@ export interface LockStatusReport {
   readonly heartbeat?: HeartbeatNote;
   /** Lock operations for this project still waiting in the queue. */
   readonly queued: readonly QueueEntry[];
+  /** The read-only guard: on or off, and how many files it keeps read-only now. */
+  readonly guard?: GuardStatus;
 }
 
 /** `queue sync` report. */

@@ -1,6 +1,7 @@
 import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, behindJson, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
+import { GUARD_HELP } from '../../guard-words.js';
 import { startKeepAlive } from '../../keep-alive.js';
 import { EXIT, jsonLine, safeText } from '../../output.js';
 import { renderLease, renewedHeadline } from '../../render.js';
@@ -20,6 +21,7 @@ export class LockAcquireCommand extends BaseCommand {
       With --wait you join the line for the lock (everyone's \`lock status\` shows it) and get it when your
       turn comes: first come, first served. Ctrl-C or --max-wait leaves the line. A queued acquire
       (offline) waits in line the same way when it is replayed, until its timeout.
+      ${GUARD_HELP}
     `,
     examples: [
       ['Lock for 4 hours with a note', 'oxenvcs lock acquire --timeout 4 --comment "vocal comping"'],

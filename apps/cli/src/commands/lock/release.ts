@@ -1,6 +1,7 @@
 import { shortId } from '@oxvcs/engine';
 import { Command } from 'clipanion';
 import { BaseCommand, behindJson, type Report } from '../../base.js';
+import { GUARD_HELP } from '../../guard-words.js';
 import { EXIT, safeText } from '../../output.js';
 
 /** `oxenvcs lock release`. */
@@ -14,6 +15,7 @@ export class LockReleaseCommand extends BaseCommand {
       A background keep-alive of the lock is stopped first, even when the release is queued (offline):
       the lock then stays yours until its lease runs out or the release replays, whichever comes
       first, and nothing renews it meanwhile.
+      ${GUARD_HELP}
     `,
   });
 

@@ -1,6 +1,7 @@
 import { shortId } from '@oxvcs/engine';
 import { Command } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
+import { GUARD_HELP, guardStatusLine } from '../../guard-words.js';
 import { ago, humanText, moment, safeText } from '../../output.js';
 import { describeState, keyName, renderLease } from '../../render.js';
 import { waiterLine } from '../../waiting.js';
@@ -11,6 +12,9 @@ export class LockStatusCommand extends BaseCommand {
   static override usage = Command.Usage({
     category: 'Locks',
     description: 'Show who holds the project lock (read from the remote; the last known state when offline).',
+    details: `
+      ${GUARD_HELP}
+    `,
   });
 
   protected async run(): Promise<Report> {
@@ -29,6 +33,8 @@ export class LockStatusCommand extends BaseCommand {
         lastKnown: lastKnown ?? null,
         brokenNews: report.brokenNews ?? null,
         heartbeat: heartbeat ?? null,
+        // Whether the read-only guard is on, what it keeps read-only, and what it did just now.
+        guard: report.guard ? { ...report.guard, change: this.guardReport ?? null } : null,
         queued: queued.map((e) => ({
           id: e.id,
           shortId: shortId(e.id),
@@ -93,6 +99,11 @@ export class LockStatusCommand extends BaseCommand {
             ui.out(`  Keep-alive stopped: ${humanText(heartbeat.reason)}`);
         }
         for (const e of queued) ui.out(`  Queued: ${this.describe(e)} [${e.status}] ${shortId(e.id)}`);
+        const guardLine = guardStatusLine(
+          report.guard,
+          state ? state.state === 'held-by-you' : !!cached && Date.parse(cached.expiresAt) > now,
+        );
+        if (guardLine) ui.out(`  ${guardLine}`);
       },
     };
   }
