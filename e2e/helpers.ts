@@ -17,8 +17,8 @@ export interface Result {
 export interface World {
   server: FakeOxenServer;
   env: FakeOxenEnv;
-  /** A project cloned from a fresh repository. */
-  project(name: string): Promise<string>;
+  /** A project cloned from a fresh repository (with `files`, a README by default). */
+  project(name: string, files?: Record<string, string>): Promise<string>;
   /** Runs the built CLI as `user` in `cwd`. */
   run(args: string[], options: { cwd: string; user?: string; env?: Record<string, string> }): Promise<Result>;
   /** Spawns the built CLI (for kill tests). */
@@ -39,7 +39,7 @@ export async function createWorld(options: { seed?: number } = {}): Promise<Worl
   return {
     server,
     env,
-    project: (name) => world.project(name),
+    project: (name, files) => world.project(name, files),
     run(args, o) {
       const started = Date.now();
       return new Promise((resolve) => {
