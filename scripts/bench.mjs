@@ -159,23 +159,35 @@ for (const n of [100, 1000, 10000]) {
   const file = join(work, `q${n}.json`);
   seedQueue(file, n);
   const { enq, list } = await enqueueAndList(createQueue({ file, rules: RULES }), 30, 20, 'e');
-  const fresh = median(
-    Array.from({ length: 7 }, (_, i) =>
-      wall([
-        '--input-type=module',
-        '-e',
-        `const { createQueue } = await import(${JSON.stringify(join(root, 'packages/queue/dist/index.js'))}); const { RULES } = await import(${JSON.stringify(join(root, 'packages/engine/dist/index.js'))}); await createQueue({ file: ${JSON.stringify(file)}, rules: RULES }).enqueue({ operation: { kind: 'pull', projectDir: '/m', remote: 'http://127.0.0.1:1/n/r', branch: 'f${i}' } });`,
-      ]),
-    ),
-  );
+  // A fresh process that enqueues one operation: `@oxvcs/queue` with the rules from
+  // `@oxvcs/engine/operations` (what a tool that only enqueues loads), and, beside it, through the
+  // whole engine index (lock manager, HTTP client and config reader loaded too). Interleaved.
+  const enqueueIn = (rulesFrom, i) =>
+    wall([
+      '--input-type=module',
+      '-e',
+      `const { createQueue } = await import(${JSON.stringify(join(root, 'packages/queue/dist/index.js'))}); const { RULES } = await import(${JSON.stringify(join(root, rulesFrom))}); await createQueue({ file: ${JSON.stringify(file)}, rules: RULES }).enqueue({ operation: { kind: 'pull', projectDir: '/m', remote: 'http://127.0.0.1:1/n/r', branch: 'f${i}' } });`,
+    ]);
+  const freshRuns = Array.from({ length: 7 }, (_, i) => [
+    enqueueIn('packages/engine/dist/operations/index.js', `o${i}`),
+    enqueueIn('packages/engine/dist/index.js', `e${i}`),
+  ]);
+  const fresh = median(freshRuns.map(([o]) => o));
+  const freshEngine = median(freshRuns.map(([, e]) => e));
   const goal = n === 1000 ? ['≤ 5 ms', '≤ 50 ms'] : ['', ''];
   add('queue', `enqueue, in-process, ${n.toLocaleString('en')} entries (p50)`, ms(median(enq)), goal[0]);
   add('queue', `list, in-process, ${n.toLocaleString('en')} entries (p50)`, ms(median(list)), goal[1]);
   add(
     'queue',
-    `enqueue, fresh process, ${n.toLocaleString('en')} entries (p50)`,
+    `enqueue, fresh process, ${n.toLocaleString('en')} entries (p50; queue + engine/operations)`,
     `${ms(fresh)} (${(fresh / bare).toFixed(2)}× bare)`,
     n === 10000 ? '≤ 3× bare node' : '',
+  );
+  add(
+    'queue',
+    `same, rules through the whole engine index`,
+    `${ms(freshEngine)} (${(freshEngine / bare).toFixed(2)}× bare)`,
+    '',
   );
 }
 
