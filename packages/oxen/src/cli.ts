@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
+import { clipServerText } from './clip.js';
 import { OxenError, type OxenErrorCode } from './errors.js';
-import { clipServerText } from './hub.js';
 import { claimTransfer, type TransferClaim } from './transfer-lock.js';
 
 /** Options of {@link createOxenCli}. */

@@ -1,6 +1,6 @@
-import { stripVTControlCharacters } from 'node:util';
 import { parseRetryAfter } from '@oxvcs/retry';
 import type { KyInstance } from 'ky';
+import { clipServerText } from './clip.js';
 import { OxenError } from './errors.js';
 import { compareVersions, parseRemoteUrl, type RemoteRef } from './remote.js';
 
@@ -122,25 +122,10 @@ type Envelope = Record<string, unknown> & {
   error?: { type?: string; title?: string; detail?: string };
 };
 
-/** Longest excerpt of server-sent text (titles, error pages) kept in an error. */
-const MAX_SAID = 300;
 /** Error answers are read up to this many bytes: enough for any Oxen envelope, never a whole error page. */
 const MAX_ERROR_BODY = 64 * 1024;
 /** Same-origin redirects followed before giving up. */
 const MAX_REDIRECTS = 3;
-
-/** Server text made safe to keep and show: escape sequences and control characters removed, one line, bounded. */
-export function clipServerText(text: string, max = MAX_SAID): string {
-  let flat = '';
-  for (const ch of stripVTControlCharacters(text)) {
-    const c = ch.codePointAt(0) ?? 0;
-    // C0, DEL and C1 controls (a lone ESC or CSI included) become a space.
-    flat += c < 0x20 || (c >= 0x7f && c <= 0x9f) ? ' ' : ch;
-    if (flat.length > max * 4) break;
-  }
-  flat = flat.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
 
 /** Reads at most `limit` bytes of a body; undefined past that (the rest is never downloaded). */
 async function readCapped(response: Response, limit: number): Promise<Buffer | undefined> {

@@ -11,6 +11,7 @@ export {
   type TransferOptions,
   type TransferProgress,
 } from './cli.js';
+export { clipServerText } from './clip.js';
 export {
   findRepositoryRoot,
   oxenConfigDir,
@@ -36,7 +37,6 @@ export {
   type Branch,
   type CallOptions,
   type Commit,
-  clipServerText,
   createOxenHub,
   type OxenHub,
   type OxenHubOptions,
