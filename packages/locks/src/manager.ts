@@ -278,18 +278,20 @@ export function createLockManager(options: LockManagerOptions): LockManager {
     }
     for (let round = 1; ; round++) {
       const snap = await read(signal);
-      // Lost to others' work on unrelated keys: the team is getting through, so keep trying.
+      // Lost to others' work on unrelated keys: the team is getting through, so keep trying. Judged
+      // on a read after every lost race, before the deadline is: on a busy machine one round (read,
+      // claim, confirm) can outlast the deadline by itself, and a race lost to progress is no reason
+      // to stop.
       if (before && progressedElsewhere(key, before.state, snap.state))
         deadline = Math.min(Math.max(deadline, now() + deadlineMs), start + patienceMs);
       before = snap;
+      if (round > 1 && now() >= deadline) break;
       const step = decide(snap, tableState(key, snap.shown, snap.serverNow, me));
       if ('result' in step) return step.result;
       if ('fresh' in step) throw new Error('decide asked for a fresh read after a read');
       const claimed = await claimer.claim(snap, step.write, signal);
       if (claimed.won) return settle(snap, claimed.ticket, step.onClaimed);
-      const left = deadline - now();
-      if (left <= 0) break;
-      await sleep(Math.min(left, computeDelay(policy, round, random)), signal);
+      await sleep(Math.max(0, Math.min(deadline - now(), computeDelay(policy, round, random))), signal);
     }
     const snap = await read(signal);
     const live = blockers(key, snap.state.effective, snap.serverNow, me);
