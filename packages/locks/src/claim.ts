@@ -538,3 +538,6 @@ export function createClaimer(deps: ClaimerDeps) {
 
   return { claim, cleanup };
 }
+
+/** The claimer {@link createClaimer} makes. */
+export type Claimer = ReturnType<typeof createClaimer>;
