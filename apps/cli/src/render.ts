@@ -10,6 +10,7 @@ import type {
 } from '@oxvcs/engine';
 import { shortId } from '@oxvcs/engine';
 import { guardLines } from './guard-words.js';
+import { lockErrorWords } from './lock-words.js';
 import { humanText, moment, safeText, type Ui } from './output.js';
 import { grantedAfterWaiting } from './waiting.js';
 
@@ -276,8 +277,11 @@ export function unresumableWords(
   return `This push sends ${sizeText(fact.bytes)} in commits not recorded as parts: a push cut midway sends the commit it was in again from its start, as Oxen resumes only whole commits; next time record the take with \`oxenvcs commit -m "…" --part-size ${budget.replace(' ', '')}\` so a cut costs at most one part.`;
 }
 
-/** An error's message, or what it is when it has none. */
-const errorText = (error: unknown) => (error as Error | undefined)?.message ?? String(error);
+/** An error's message (a lock failure's in the CLI's words), or what it is when it has none. */
+const errorText = (error: unknown) =>
+  (typeof error === 'object' && error !== null ? lockErrorWords(error) : undefined) ??
+  (error as Error | undefined)?.message ??
+  String(error);
 
 /** The verdict line after a sync's results (which are printed once, by `queue sync`). */
 export function renderSummary(ui: Ui, summary: RunSummary): void {

@@ -375,7 +375,7 @@ export function createChainReader(deps: ChainReaderDeps) {
   const unreadable = (ticket: number) =>
     new LockError(
       'CORRUPT_RECORD',
-      `Lock ticket ${ticket} on ${hub.remote.url} is listed but cannot be read; try again, or break the lock with \`oxenvcs lock break --force\`.`,
+      `Lock ticket ${ticket} on ${hub.remote.url} is listed but cannot be read.`,
       { ticket: String(ticket) },
     );
 

@@ -245,7 +245,7 @@ export function createClaimer(deps: ClaimerDeps) {
         if (error instanceof OxenError && error.code === 'PAYLOAD_TOO_LARGE') {
           throw new LockError(
             'TABLE_FULL',
-            `${hub.remote.origin} refused the lock table (${Math.ceil(Buffer.byteLength(text, 'utf8') / 1024)} KiB) as too large, so ${what(key)} was not changed; release locks nobody needs (\`oxenvcs lock list\`) or use shorter comments.`,
+            `${hub.remote.origin} refused the lock table (${Math.ceil(Buffer.byteLength(text, 'utf8') / 1024)} KiB) as too large, so ${what(key)} was not changed.`,
             { key, cause: error },
           );
         }
@@ -342,7 +342,7 @@ export function createClaimer(deps: ClaimerDeps) {
     if (keys > MAX_KEYS || bytes > MAX_TABLE_BYTES) {
       throw new LockError(
         'TABLE_FULL',
-        `The lock table would hold ${keys} keys in ${Math.ceil(bytes / 1024)} KiB, more than every reader accepts (${MAX_KEYS} keys, ${MAX_TABLE_BYTES / 1024} KiB), so ${what(key)} was not changed; release locks nobody needs (\`oxenvcs lock list\`) or use shorter comments.`,
+        `The lock table would hold ${keys} keys in ${Math.ceil(bytes / 1024)} KiB, more than every reader accepts (${MAX_KEYS} keys, ${MAX_TABLE_BYTES / 1024} KiB), so ${what(key)} was not changed.`,
         { key },
       );
     }
@@ -401,8 +401,14 @@ export function createClaimer(deps: ClaimerDeps) {
         const view = leaseView(draft.key, lease, effective);
         throw new LockError(
           'HELD',
-          `The lock on ${what(draft.key)} is live (held by ${view.holder} until ${view.expiresAt} on the server's commit clock); pass --force to break it anyway.`,
-          { key: draft.key, holder: view.holder, acquiredAt: view.acquiredAt, expiresAt: view.expiresAt },
+          `The lock on ${what(draft.key)} is live (held by ${view.holder} until ${view.expiresAt} on the server's commit clock).`,
+          {
+            key: draft.key,
+            holder: view.holder,
+            acquiredAt: view.acquiredAt,
+            expiresAt: view.expiresAt,
+            force: true,
+          },
         );
       }
       const candidate: ChainTicket = {
@@ -424,7 +430,7 @@ export function createClaimer(deps: ClaimerDeps) {
       if (keepAll || verdict.key === draft.key) {
         throw new LockError(
           'LOST',
-          `The change to ${what(draft.key)} would not be a valid change of the lock table on ticket ${next}; run \`oxenvcs lock status\` and try again.`,
+          `The change to ${what(draft.key)} would not be a valid change of the lock table on ticket ${next}.`,
           { key: draft.key, ticket: String(next) },
         );
       }

@@ -437,16 +437,19 @@ export function decideBreak(
     // Ended by the server's clock but inside the margin: said as such, not as "live until 3s ago".
     const over = snap.serverNow === undefined ? 0 : snap.serverNow - Date.parse(state.lease.expiresAt);
     const s = (ms: number) => `${Math.max(0, Math.round(ms / 1000))} s`;
+    const inMargin = over >= 0 && over < EXPIRY_MARGIN_MS;
     throw new LockError(
       'HELD',
-      over >= 0 && over < EXPIRY_MARGIN_MS
-        ? `The lock on ${what(key)} (held by ${state.lease.holder}) expired ${s(over)} ago; it is treated as held for ${s(EXPIRY_MARGIN_MS - over)} more so clocks cannot disagree: break it then, or pass --force now.`
-        : `The lock on ${what(key)} is live (held by ${state.lease.holder} until ${state.lease.expiresAt}); pass --force to break it anyway.`,
+      inMargin
+        ? `The lock on ${what(key)} (held by ${state.lease.holder}) expired ${s(over)} ago; it is treated as held for ${s(EXPIRY_MARGIN_MS - over)} more so clocks cannot disagree.`
+        : `The lock on ${what(key)} is live (held by ${state.lease.holder} until ${state.lease.expiresAt}).`,
       {
         key,
         holder: state.lease.holder,
         acquiredAt: state.lease.acquiredAt,
         expiresAt: state.lease.expiresAt,
+        force: true,
+        ...(inMargin ? { endedAgoMs: over } : {}),
       },
     );
   }

@@ -14,7 +14,7 @@ export type LockErrorCode =
   /**
    * The lease is this holder's, taken on this machine, but its private key is not in this machine's
    * key store (the state folder was deleted or restored from a backup): nothing can prove it is
-   * yours, so it can be neither renewed nor released; `break --force` takes it over, or it expires.
+   * yours, so it can be neither renewed nor released; a forced break takes it over, or it expires.
    */
   | 'KEY_LOST'
   | 'LOST'
@@ -72,6 +72,12 @@ export interface LockErrorFacts {
   readonly waiters?: readonly Waiter[];
   /** WAITING: when to ask again (keeps the place, and grants the lock when the turn has come). */
   readonly retryAfterMs?: number;
+  /** HELD by a break without `force`: a forced break would go ahead. */
+  readonly force?: boolean;
+  /** HELD by a break without `force`: the lease ended this long ago (server clock), inside the expiry margin. */
+  readonly endedAgoMs?: number;
+  /** LOST by a lapse (the keep-alive): how long the lock was free before a renewal could be sent (ms). */
+  readonly freeForMs?: number;
   readonly cause?: unknown;
 }
 
@@ -101,6 +107,9 @@ export class LockError extends OxvcsError {
   readonly position?: number;
   readonly since?: string;
   readonly waiters?: readonly Waiter[];
+  readonly force?: boolean;
+  readonly endedAgoMs?: number;
+  readonly freeForMs?: number;
 
   constructor(code: LockErrorCode, message: string, facts: LockErrorFacts = {}) {
     super(message, facts.cause === undefined ? undefined : { cause: facts.cause });

@@ -99,8 +99,13 @@ export function startHeartbeat(manager: LockManager, options: HeartbeatOptions):
           type: 'lost',
           error: new LockError(
             'LOST',
-            `Your lease on ${options.key ?? 'this project'} lapsed at ${at} and the lock was free for ${Math.round(freeForMs / 1000)} s before it could be renewed (renewals failed, the machine slept or the process was frozen); run \`oxenvcs lock acquire\` to take it again.`,
-            { ...(options.key ? { key: options.key } : {}), expiresAt: at, fencingToken: grant.fencingToken },
+            `Your lease on ${options.key ?? 'this project'} lapsed at ${at} and the lock was free for ${Math.round(freeForMs / 1000)} s before it could be renewed (renewals failed, the machine slept or the process was frozen).`,
+            {
+              ...(options.key ? { key: options.key } : {}),
+              expiresAt: at,
+              fencingToken: grant.fencingToken,
+              freeForMs,
+            },
           ),
           lapsed: { at, freeForMs },
         });

@@ -39,7 +39,7 @@ export const heldError = (lease: Lease, asked: string) =>
 export const keyLostError = (lease: Lease, asked: string) =>
   new LockError(
     'KEY_LOST',
-    `The lock on ${what(asked)} is held by you on this machine until ${lease.expiresAt}, but its lease key is missing from this machine's state folder, so it cannot be renewed or released; take it over with \`oxenvcs lock break --force\`, or wait until it expires.`,
+    `The lock on ${what(asked)} is held by you on this machine until ${lease.expiresAt}, but its lease key is missing from this machine's state folder, so it cannot be renewed or released until it expires or a forced break takes it over.`,
     leaseFacts(lease, asked),
   );
 
@@ -53,7 +53,7 @@ export const blockedError = (lease: Lease, asked: string, me: Identity) =>
 export const corruptError = (key: string, state: Extract<LockState, { state: 'corrupt' }>) =>
   new LockError(
     'CORRUPT_RECORD',
-    `The lock record on ticket ${state.ticket}${state.writtenBy ? ` (written by ${state.writtenBy})` : ''} is invalid; replace it with \`oxenvcs lock break --force\`.`,
+    `The lock record on ticket ${state.ticket}${state.writtenBy ? ` (written by ${state.writtenBy})` : ''} is invalid; only a forced break replaces it.`,
     { key, ticket: String(state.ticket), ...(state.writtenBy ? { writtenBy: state.writtenBy } : {}) },
   );
 
@@ -61,7 +61,7 @@ export const corruptError = (key: string, state: Extract<LockState, { state: 'co
 export const inLineError = (first: Waiter, asked: string) =>
   new LockError(
     'HELD',
-    `${first.holder} has been waiting in line for ${what(first.key)} since ${first.since}, so ${what(asked)} goes to them first; wait your turn with \`oxenvcs lock acquire --wait\`.`,
+    `${first.holder} has been waiting in line for ${what(first.key)} since ${first.since}, so ${what(asked)} goes to them first.`,
     { key: asked, holder: first.holder, machineId: first.machineId, inLine: true },
   );
 
