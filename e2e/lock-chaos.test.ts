@@ -1,8 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { type ChainTicket, overlaps, parseChainTicket, parseTable, readChain, runsOf } from '@oxvcs/locks';
 import { createOxenHub } from '@oxvcs/oxen';
 import { seededRandom } from '@oxvcs/oxen-testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+// The reading rule and the table format are internal to @oxvcs/locks: this test checks the chain with them.
+import { readChain, runsOf } from '../packages/locks/src/rule.js';
+import { type ChainTicket, overlaps, parseChainTicket, parseTable } from '../packages/locks/src/table.js';
 import { createWorld, type Result, type World } from './helpers.js';
 
 /**

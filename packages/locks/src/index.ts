@@ -1,3 +1,8 @@
+/**
+ * The public surface of @oxvcs/locks: what the README documents. The reading rule, the lock
+ * table's format, the line's rules and the claim's decisions are internal (their modules are
+ * tested beside them); a caller needs only the manager, its stores, the heartbeat and the error.
+ */
 export { LockError, type LockErrorCode, type LockErrorFacts } from './errors.js';
 export {
   type Heartbeat,
@@ -8,18 +13,7 @@ export {
 } from './heartbeat.js';
 export { normaliseKey } from './key.js';
 export { fileKeyStore } from './key-store.js';
-export {
-  judgeLines,
-  type Lines,
-  lineFor,
-  MAX_WAITER_LEASE_MS,
-  MAX_WAITERS,
-  MIN_WAITER_LEASE_MS,
-  mayGrant,
-  type TableWaiter,
-  type Waiter,
-  waiterLapsed,
-} from './line.js';
+export type { Waiter } from './line.js';
 export { loadMachineId } from './machine.js';
 export {
   type CachedChain,
@@ -34,40 +28,16 @@ export {
   type LockManagerOptions,
   MIN_SERVER_VERSION,
   memoryChainCache,
-  SCRATCH_ROOT,
   WAITER_LEASE_MS,
 } from './manager.js';
-export { checkProof, type KeyPair, type KeyStore, memoryKeyStore, newLeaseKey, signProof } from './proof.js';
+export { type KeyStore, memoryKeyStore } from './proof.js';
 export {
   EXPIRY_MARGIN_MS,
   type Identity,
   type Lease,
   type LockState,
-  type LockStateOnly,
   MAX_TEXT,
   MAX_TTL_MS,
   MIN_TTL_MS,
   type YourBreak,
 } from './record.js';
-export {
-  type ChainState,
-  judge,
-  readChain,
-  runsOf,
-  type TicketVerdict,
-  writtenByThisRule,
-} from './rule.js';
-export {
-  type BreakNote,
-  CHAIN_ROOT,
-  type ChainTicket,
-  chainTicket,
-  overlaps,
-  parseChainTicket,
-  parseTable,
-  progressedElsewhere,
-  TABLE_SCHEMA,
-  type TableLease,
-  type TableRecord,
-  tableState,
-} from './table.js';

@@ -30,11 +30,9 @@ import {
 import { normaliseKey } from './key.js';
 import { type KeyStore, memoryKeyStore, newLeaseKey, publicKeyOf } from './proof.js';
 import type { Identity, Lease, LockState } from './record.js';
-import { overlaps } from './table.js';
 import { createTransitions } from './transition.js';
 
 export { type CachedChain, type CachedTicket, type ChainCache, memoryChainCache } from './chain.js';
-export { SCRATCH_ROOT } from './claim.js';
 export { type Grant, type LineOptions, WAITER_LEASE_MS } from './decide.js';
 
 /** Oldest oxen-server whose branch creation is atomic (the compare-and-swap we rely on). */
@@ -293,5 +291,3 @@ export function createLockManager(options: LockManagerOptions): LockManager {
   };
   return manager;
 }
-
-export { overlaps };
