@@ -1,3 +1,8 @@
+/**
+ * Reading the chain: the ticket branches and their commits from the server (or the cache), judged
+ * by the reading rule (`rule.ts`) into the table in force. Owns the chain cache, the commit memo and
+ * the server version check; decides nothing about locks.
+ */
 import { type Branch, type Commit, compareVersions, OxenError, type OxenHub } from '@oxvcs/oxen';
 import { LockError } from './errors.js';
 import { cleanText, type Identity, MAX_ID } from './record.js';

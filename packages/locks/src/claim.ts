@@ -1,3 +1,8 @@
+/**
+ * Claiming a ticket: prepare the next table on this machine's scratch branch, judge it with the
+ * reading rule, create ticket N+1 (the compare-and-swap), confirm it when it cannot prove it is
+ * fresh ({@link mustConfirm}, pure), and clean up old tickets in the background.
+ */
 import { randomUUID } from 'node:crypto';
 import { type Branch, OxenError, type OxenHub } from '@oxvcs/oxen';
 import { retry } from '@oxvcs/retry';

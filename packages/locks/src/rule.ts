@@ -1,3 +1,7 @@
+/**
+ * The reading rule, pure: tickets in, verdicts and the table in force out (see the README,
+ * "Reading rule"). The caller does the I/O.
+ */
 import { judgeLines, mayGrant } from './line.js';
 import { checkProof } from './proof.js';
 import {

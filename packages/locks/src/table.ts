@@ -1,3 +1,7 @@
+/**
+ * The lock table: its format (a ticket's commit message), parsing it, and pure reads of it (the
+ * state of a key, who blocks it, who waits for it, what a change carries over).
+ */
 import { carryLines, type Lines, lineFor, parseLine, type TableWaiter, type Waiter } from './line.js';
 import {
   cleanText,

@@ -1,3 +1,7 @@
+/**
+ * The lock errors the decisions and the claim share: each carries a code and the facts a caller
+ * words (holder, key, line, ticket), with a sentence of those facts and no command.
+ */
 import { LockError } from './errors.js';
 import type { Waiter } from './line.js';
 import type { Identity, Lease, LockState } from './record.js';
