@@ -21,10 +21,7 @@ export default defineConfig({
     // Stable, readable names (stack traces, and the start-up test checks which chunks load).
     chunkFileNames: '[name].js',
     codeSplitting: {
-      groups: [
-        { name: 'clipanion', test: /[\\/]node_modules[\\/](clipanion|typanion)[\\/]/ },
-        { name: 'ky', test: /[\\/]node_modules[\\/]ky[\\/]/ },
-      ],
+      groups: [{ name: 'clipanion', test: /[\\/]node_modules[\\/](clipanion|typanion)[\\/]/ }],
     },
   },
 });

@@ -1,8 +1,8 @@
 import { parseRetryAfter } from '@oxvcs/retry';
-import type { KyInstance } from 'ky';
 import { clipServerText } from './clip.js';
 import { OxenError } from './errors.js';
 import { compareVersions, parseRemoteUrl, type RemoteRef } from './remote.js';
+import { encodeForm, fetchTransport, nodeTransport, type TransportAnswer } from './transport.js';
 
 /** Options of {@link createOxenHub}. */
 export interface OxenHubOptions {
@@ -19,7 +19,11 @@ export interface OxenHubOptions {
   readonly maxResponseBytes?: number;
   /** Largest file {@link OxenHub.downloadFile} reads, in bytes. @default 64 MiB */
   readonly maxDownloadBytes?: number;
-  /** Test seam. @default globalThis.fetch */
+  /**
+   * Test seam: requests go through this fetch instead (a test that rewrites answers). Node's fetch
+   * loads undici, about 100 ms of CPU per process, so the default never does.
+   * @default node:http / node:https with a keep-alive pool
+   */
   readonly fetch?: typeof fetch;
 }
 
@@ -127,61 +131,28 @@ const MAX_ERROR_BODY = 64 * 1024;
 /** Same-origin redirects followed before giving up. */
 const MAX_REDIRECTS = 3;
 
-/** Reads at most `limit` bytes of a body; undefined past that (the rest is never downloaded). */
-async function readCapped(response: Response, limit: number): Promise<Buffer | undefined> {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > limit) {
-    await response.body?.cancel().catch(() => {});
-    return undefined;
-  }
-  if (!response.body) return Buffer.alloc(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, size);
-}
-
-/** Creates an {@link OxenHub}. ky's own retry is off: `@oxvcs/retry` is the single owner of retries. */
+/** Creates an {@link OxenHub}. It never retries: `@oxvcs/retry` is the single owner of retries. */
 export function createOxenHub(options: OxenHubOptions): OxenHub {
   const remote = parseRemoteUrl(options.remoteUrl);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxResponseBytes = options.maxResponseBytes ?? 8 * 1024 * 1024;
   const maxDownloadBytes = options.maxDownloadBytes ?? 64 * 1024 * 1024;
-  // ky is loaded on the first request, so programs that never talk HTTP never load it.
-  let client: Promise<KyInstance> | undefined;
-  const getClient = () =>
-    (client ??= import('ky').then(({ default: ky }) =>
-      ky.create({
-        prefix: `${remote.origin}/api/`,
-        retry: 0,
-        // Our own deadline covers the body too (ky's stops at the headers).
-        timeout: false,
-        throwHttpErrors: false,
-        redirect: 'manual',
-        ...(options.fetch ? { fetch: options.fetch } : {}),
-        headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
-      }),
-    ));
+  const transport = options.fetch ? fetchTransport(options.fetch) : nodeTransport;
+  // Not an `oxen/<version>` agent, so oxen-server's CLI version gate (426) never applies.
+  const headers: Record<string, string> = {
+    'user-agent': 'oxvcs',
+    ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+  };
   const repoPath = `repos/${encodeURIComponent(remote.namespace)}/${encodeURIComponent(remote.repo)}`;
 
-  const failure = (method: string, path: string, response: Response, text: string): OxenError => {
+  const failure = (method: string, path: string, response: TransportAnswer, text: string): OxenError => {
     let body: Envelope = {};
     try {
       body = JSON.parse(text) as Envelope;
     } catch {}
     if (typeof body !== 'object' || body === null) body = {};
     const request = `${method} ${remote.origin}/api/${path}`;
-    const requestId = response.headers.get('x-oxen-request-id') ?? undefined;
+    const requestId = response.header('x-oxen-request-id') ?? undefined;
     const str = (v: unknown) => (typeof v === 'string' && v !== '' ? clipServerText(v) : undefined);
     const title = str(body.error?.title);
     const detail = str(body.error?.detail);
@@ -200,7 +171,7 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     const said = title ?? description ?? (clipServerText(text) || response.statusText);
     const s = response.status;
     if (s === 429) {
-      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      const retryAfterMs = parseRetryAfter(response.header('retry-after'));
       const wait = retryAfterMs === undefined ? '' : ` for ${Math.ceil(retryAfterMs / 1000)} s`;
       return new OxenError(
         'RATE_LIMITED',
@@ -259,16 +230,17 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
   };
 
   let lastServer: ServerFacts = {};
-  const note = (response: Response) => {
-    const version = response.headers.get('oxen-version') ?? undefined;
-    const date = Date.parse(response.headers.get('date') ?? '');
+  const note = (response: TransportAnswer) => {
+    const version = response.header('oxen-version') ?? undefined;
+    const date = Date.parse(response.header('date') ?? '');
     lastServer = {
       ...(version ? { version: clipServerText(version, 40) } : {}),
       ...(Number.isFinite(date) ? { date } : {}),
     };
   };
 
-  type Init = { json?: unknown; body?: FormData; searchParams?: Record<string, string | number> };
+  type Init = { json?: unknown; form?: { contentType: string; body: Buffer } };
+  const ok = (response: TransportAnswer) => response.status >= 200 && response.status < 300;
 
   /**
    * One request and its whole answer under one deadline: the status, the headers and the body
@@ -282,27 +254,28 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     init: Init,
     call: CallOptions = {},
     limit = maxResponseBytes,
-  ): Promise<{ response: Response; body: Buffer }> => {
+  ): Promise<{ response: TransportAnswer; body: Buffer }> => {
     const request = `${method} ${remote.origin}/api/${path}`;
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
-    const ky = await getClient();
+    const body =
+      init.json !== undefined
+        ? { type: 'application/json', bytes: Buffer.from(JSON.stringify(init.json)) }
+        : init.form && { type: init.form.contentType, bytes: init.form.body };
     let target = path;
     try {
       for (let hop = 0; ; hop++) {
-        const response = await ky(target, {
+        const response = await transport({
           method,
-          ...(init.json !== undefined
-            ? { body: JSON.stringify(init.json), headers: { 'content-type': 'application/json' } }
-            : {}),
-          ...(init.body ? { body: init.body } : {}),
-          ...(init.searchParams && target === path ? { searchParams: init.searchParams } : {}),
+          url: new URL(`${remote.origin}/api/${target}`),
+          headers: body ? { ...headers, 'content-type': body.type } : headers,
+          ...(body ? { body: body.bytes } : {}),
           signal,
         });
         note(response);
-        if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
-          await response.body?.cancel().catch(() => {});
-          const location = new URL(response.headers.get('location') ?? '', `${remote.origin}/api/${target}`);
+        if (response.status >= 300 && response.status < 400 && response.header('location') !== undefined) {
+          response.discard();
+          const location = new URL(response.header('location') ?? '', `${remote.origin}/api/${target}`);
           const api = `${remote.origin}/api/`;
           const preserves = response.status === 307 || response.status === 308 || method === 'GET';
           if (
@@ -320,19 +293,19 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
           target = location.href.slice(api.length);
           continue;
         }
-        const body = await readCapped(response, response.ok ? limit : MAX_ERROR_BODY);
+        const answer = await response.read(ok(response) ? limit : MAX_ERROR_BODY);
         // Let the connection go back to the pool before the caller's next request: a request sent
         // in the same turn would open a second connection (one per process and remote is the aim).
         await new Promise((resolve) => setImmediate(resolve));
-        if (body === undefined) {
-          if (!response.ok) return { response, body: Buffer.alloc(0) };
+        if (answer === undefined) {
+          if (!ok(response)) return { response, body: Buffer.alloc(0) };
           throw new OxenError(
             'RESPONSE_TOO_LARGE',
             `${remote.origin} answered ${request} with more than ${Math.round(limit / 1024)} KiB, which no Oxen answer we use needs; check the remote URL or the server.`,
             { status: response.status, request },
           );
         }
-        return { response, body };
+        return { response, body: answer };
       }
     } catch (error) {
       if (error instanceof OxenError) throw error;
@@ -378,7 +351,7 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
   ): Promise<T> => {
     const { response, body } = await exchange(method, path, init, callOptions);
     const text = body.toString('utf8');
-    if (!response.ok) throw failure(method, path, response, text);
+    if (!ok(response)) throw failure(method, path, response, text);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -415,16 +388,11 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     return value as T;
   };
 
-  const form = (fileName: string, content: Buffer | string, fields: Record<string, string> = {}) => {
-    const data = new FormData();
-    data.append(
-      'file',
-      new Blob([typeof content === 'string' ? content : new Uint8Array(content)]),
-      fileName,
-    );
-    for (const [k, v] of Object.entries(fields)) data.append(k, v);
-    return data;
-  };
+  const form = (fileName: string, content: Buffer | string, fields: Record<string, string>) =>
+    encodeForm([
+      { name: 'file', fileName, content: typeof content === 'string' ? Buffer.from(content) : content },
+      ...Object.entries(fields).map(([name, value]) => ({ name, value })),
+    ]);
 
   const hub: OxenHub = {
     remote,
@@ -525,19 +493,19 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     async downloadFile(revision, path, o) {
       const target = `${repoPath}/file/${encodePath(revision)}/${encodePath(path)}`;
       const { response, body } = await exchange('GET', target, {}, o, maxDownloadBytes);
-      if (!response.ok) throw failure('GET', target, response, body.toString('utf8'));
-      const revisionId = response.headers.get('oxen-revision-id') ?? undefined;
+      if (!ok(response)) throw failure('GET', target, response, body.toString('utf8'));
+      const revisionId = response.header('oxen-revision-id') ?? undefined;
       return { content: body, ...(revisionId ? { revisionId: clipServerText(revisionId, 100) } : {}) };
     },
     async uploadFile(branch, directory, fileName, content, author, o) {
       const target = `${repoPath}/file/${encodePath(branch)}${directory ? `/${encodePath(directory)}` : ''}`;
-      const body = form(fileName, content, {
+      const upload = form(fileName, content, {
         name: author.name,
         email: author.email,
         message: author.message,
       });
       return field<Commit>(
-        await call('PUT', target, { body }, o),
+        await call('PUT', target, { form: upload }, o),
         'commit',
         'object',
         `the upload to ${branch}`,
@@ -547,7 +515,11 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
   return hub;
 }
 
-/** TLS certificate codes of Node/OpenSSL, and undici's header limits: failures no wait can cure. */
+/**
+ * TLS certificate codes of Node/OpenSSL (the same under node:https and undici), and the header
+ * limits of node:http's parser (HPE_HEADER_OVERFLOW) and undici's (UND_ERR_HEADERS_OVERFLOW, the
+ * fetch seam): failures no wait can cure.
+ */
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_|ERR_SSL_/;
 const HEADER_CODES = new Set(['UND_ERR_HEADERS_OVERFLOW', 'HPE_HEADER_OVERFLOW']);
 
