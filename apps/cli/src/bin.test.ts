@@ -78,7 +78,7 @@ describe('the built oxenvcs binary against the testkit server', () => {
     const status = await run(['queue', 'status'], 'ada@laptop', ['--import', trace]);
     expect(status.code).toBe(0);
     const loaded = JSON.parse(/TRACE (.*)/.exec(status.stderr)![1]!) as string[];
-    expect(loaded).not.toContain('ky');
+    expect(loaded).not.toContain('undici');
     expect(loaded).not.toContain('ink');
     expect(loaded).not.toContain('react');
     // The engine's session (clients, policies, run-or-queue), the lock manager and the HTTP client.

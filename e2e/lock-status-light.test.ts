@@ -1,0 +1,26 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorld, type World } from './helpers.js';
+
+let world: World;
+beforeAll(async () => {
+  world = await createWorld();
+});
+afterAll(() => world.close());
+
+// Preloaded: says at exit whether the process loaded Node's undici (what fetch, Request,
+// Response, Headers and FormData load on first touch, about 100 ms of CPU).
+const probe = `process.on('exit', () => process.stderr.write('UNDICI ' + process.moduleLoadList.some((m) => m.endsWith('internal/deps/undici/undici')) + '\\n'));`;
+const NODE_OPTIONS = `--import=data:text/javascript,${encodeURIComponent(probe)}`;
+
+describe('an online lock status stays light (issue 19: ≤ 2.5× bare node plus its round trips)', () => {
+  it('talks to the remote over node:http: one request, and undici is never loaded', async () => {
+    const dir = await world.project('light');
+    expect((await world.run(['lock', 'acquire'], { cwd: dir })).code).toBe(0);
+    world.server.clearRequests();
+    const status = await world.run(['lock', 'status'], { cwd: dir, env: { NODE_OPTIONS } });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain('ada@e2e');
+    expect(world.server.requests).toHaveLength(1);
+    expect(status.stderr).toContain('UNDICI false');
+  });
+});
