@@ -128,6 +128,17 @@ add(
   `${Math.round(Number(/RSS (\d+)/.exec(rssRun.stderr)?.[1]) / 1024)} MiB`,
 );
 
+{
+  // Online lock status (issue 19): run here, while this parent has loaded only the testkit.
+  const { lockStatusOnline, lockStatusRow } = await import('./bench-lock-status.mjs');
+  add(
+    'start-up',
+    'oxenvcs lock status online (warm cache, 1 round trip)',
+    lockStatusRow(await lockStatusOnline()),
+    '≤ 2.5× bare node plus its round trips',
+  );
+}
+
 const { createQueue, runQueue } = await import(join(root, 'packages/queue/dist/index.js'));
 const { RULES, createEngine } = await import(join(root, 'packages/engine/dist/index.js'));
 const { startFakeOxenServer, createFakeOxenEnv } = await import(
