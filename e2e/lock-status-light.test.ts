@@ -1,3 +1,4 @@
+import { createServer, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, type World } from './helpers.js';
 
@@ -22,5 +23,36 @@ describe('an online lock status stays light (issue 19: ≤ 2.5× bare node plus 
     expect(status.stdout).toContain('ada@e2e');
     expect(world.server.requests).toHaveLength(1);
     expect(status.stderr).toContain('UNDICI false');
+  });
+});
+
+describe('the HTTP transport honours NODE_USE_ENV_PROXY as Node’s fetch does', () => {
+  it('with NODE_USE_ENV_PROXY=1 and HTTP_PROXY, lock status goes through the proxy', async () => {
+    const dir = await world.project('proxied');
+    expect((await world.run(['lock', 'acquire'], { cwd: dir })).code).toBe(0);
+    const seen: string[] = [];
+    const proxy = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const upstream = request(req.url ?? '', { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as { port: number };
+      const status = await world.run(['lock', 'status'], {
+        cwd: dir,
+        env: { NODE_USE_ENV_PROXY: '1', HTTP_PROXY: `http://127.0.0.1:${port}`, NO_PROXY: '' },
+      });
+      expect(status.code, status.stderr).toBe(0);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/api\/repos\/e2e\/proxied\//);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
   });
 });

@@ -49,7 +49,10 @@ const clientFor = (protocol: string) => {
     // Not `import('node:http')`: the ESM facade of node:http reads every export, and its WebSocket
     // and MessageEvent getters load undici (about 100 ms of CPU); getBuiltinModule reads none.
     const module = process.getBuiltinModule(protocol === 'https:' ? 'node:https' : 'node:http') as HttpModule;
-    client = { module, agent: new module.Agent({ keepAlive: true, timeout: 4000 }) };
+    // As Node's own agents and fetch do: NODE_USE_ENV_PROXY=1 sends requests through HTTP(S)_PROXY
+    // (Node ≥ 24.5 for node:http; older ones ignore the option).
+    const proxy = process.env.NODE_USE_ENV_PROXY ? { proxyEnv: process.env } : {};
+    client = { module, agent: new module.Agent({ keepAlive: true, timeout: 4000, ...proxy }) };
     clients.set(protocol, client);
   }
   return client;
