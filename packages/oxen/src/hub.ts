@@ -152,7 +152,7 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     } catch {}
     if (typeof body !== 'object' || body === null) body = {};
     const request = `${method} ${remote.origin}/api/${path}`;
-    const requestId = response.header('x-oxen-request-id') ?? undefined;
+    const requestId = response.header('x-oxen-request-id');
     const str = (v: unknown) => (typeof v === 'string' && v !== '' ? clipServerText(v) : undefined);
     const title = str(body.error?.title);
     const detail = str(body.error?.detail);
@@ -231,7 +231,7 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
 
   let lastServer: ServerFacts = {};
   const note = (response: TransportAnswer) => {
-    const version = response.header('oxen-version') ?? undefined;
+    const version = response.header('oxen-version');
     const date = Date.parse(response.header('date') ?? '');
     lastServer = {
       ...(version ? { version: clipServerText(version, 40) } : {}),
@@ -494,7 +494,7 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
       const target = `${repoPath}/file/${encodePath(revision)}/${encodePath(path)}`;
       const { response, body } = await exchange('GET', target, {}, o, maxDownloadBytes);
       if (!ok(response)) throw failure('GET', target, response, body.toString('utf8'));
-      const revisionId = response.header('oxen-revision-id') ?? undefined;
+      const revisionId = response.header('oxen-revision-id');
       return { content: body, ...(revisionId ? { revisionId: clipServerText(revisionId, 100) } : {}) };
     },
     async uploadFile(branch, directory, fileName, content, author, o) {
