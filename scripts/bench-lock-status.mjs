@@ -4,7 +4,7 @@
 // measured too, so the row can say what the round trip itself cost.
 // Run alone with `node scripts/bench-lock-status.mjs` (after `pnpm build`); `pnpm bench` runs it too.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,22 +21,25 @@ export async function lockStatusOnline() {
   const world = await createTestWorld({ namespace: 'bench' });
   const work = mkdtempSync(join(tmpdir(), 'oxvcs-bench-status-'));
   const childEnv = world.vars({ home: join(work, 'home'), holder: 'bench@host' });
-  // CPU time of the process (GNU time where there is one): on a busy machine the steadier measure.
-  const timed = existsSync('/usr/bin/time');
+  // CPU time to the microsecond (GNU time counts in 10 ms steps, an eighth of a bare start): both
+  // commands preload one line that reports process.cpuUsage() at exit; lock status starts no child.
+  const probe = join(work, 'cpu.cjs');
+  writeFileSync(
+    probe,
+    "process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('CPU ' + (u.user + u.system) + '\\n'); });\n",
+  );
   const run = (args, cwd) =>
     new Promise((resolve, reject) => {
       const t = performance.now();
-      const [cmd, argv] = timed
-        ? ['/usr/bin/time', ['-f', 'CPU %U %S', process.execPath, ...args]]
-        : [process.execPath, args];
-      execFile(cmd, argv, { cwd, env: childEnv }, (error, _stdout, stderr) => {
-        if (error) return reject(new Error(`${args.join(' ')} failed: ${stderr}`));
-        const cpu = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(stderr);
-        resolve({
-          wall: performance.now() - t,
-          cpu: cpu ? 1000 * (Number(cpu[1]) + Number(cpu[2])) : Number.NaN,
-        });
-      });
+      execFile(
+        process.execPath,
+        ['--require', probe, ...args],
+        { cwd, env: childEnv },
+        (error, _stdout, stderr) => {
+          if (error) return reject(new Error(`${args.join(' ')} failed: ${stderr}`));
+          resolve({ wall: performance.now() - t, cpu: Number(/CPU (\d+)\s*$/.exec(stderr)?.[1]) / 1000 });
+        },
+      );
     });
   try {
     const dir = await world.project('status');
