@@ -4,16 +4,18 @@ import {
   type GuardReport,
   MAX_LEASE_HOURS,
   MIN_LEASE_HOURS,
+  type QueuedReason,
   type QueueEntry,
   shortId,
 } from '@oxvcs/engine';
 import { Command, Option, UsageError } from 'clipanion';
 import { awayLines } from './away.js';
 import type { CliContext } from './context.js';
+import { engineErrorWords } from './engine-words.js';
 import { lockErrorWords } from './lock-words.js';
 import { createUi, EXIT, humanText, jsonLine, safeText, type Ui } from './output.js';
 import { oxenErrorWords } from './oxen-words.js';
-import { type Describe, type InputFacts, inputWords, renderEvent } from './render.js';
+import { type Describe, type InputFacts, inputSaysAll, queuedWords, renderEvent } from './render.js';
 import { grantedAfterWaiting } from './waiting.js';
 
 /** What a command returns: one report serving both human output and `--json`. */
@@ -351,17 +353,15 @@ export abstract class BaseCommand extends Command<CliContext> {
       e.name === 'QueueError' && (e.code === 'NOT_FOUND' || e.code === 'ID_TOO_SHORT')
         ? '; run `oxenvcs queue status` to see ids'
         : '';
-    // Input the engine's rules refused comes as a field and a problem: the words are ours.
-    const refused = e.name === 'EngineError' && typeof e.problem === 'string';
+    // Input the engine's rules refused, whose words say what to do: no usage hint after them.
+    const refused =
+      e.name === 'EngineError' && typeof e.problem === 'string' && inputSaysAll(e as unknown as InputFacts);
     const message =
       unexpected?.message ??
       lockErrorWords(e) ??
       oxenErrorWords(e) ??
-      (refused
-        ? inputWords(e as unknown as InputFacts)
-        : hint
-          ? `${String(e.message).replace(/\.$/, '')}${hint}.`
-          : String(e.message));
+      engineErrorWords(e) ??
+      (hint ? `${String(e.message).replace(/\.$/, '')}${hint}.` : String(e.message));
     if (this.json) {
       const facts = Object.fromEntries(
         Object.entries(e).filter(
@@ -409,9 +409,9 @@ export abstract class BaseCommand extends Command<CliContext> {
   }
 
   /** Human lines for a queued operation, shaped like the original design's. */
-  protected renderQueued(entry: QueueEntry, reason: string, lines: string[]): void {
+  protected renderQueued(entry: QueueEntry, reason: QueuedReason, lines: string[]): void {
     const ui = this.ui;
-    ui.err(`${ui.mark('warn')} ${humanText(reason).replace(/\.$/, '')} - operation queued`);
+    ui.err(`${ui.mark('warn')} ${humanText(queuedWords(reason)).replace(/\.$/, '')} - operation queued`);
     ui.out('');
     ui.out(`  Queued: ${this.describe(entry)}`);
     for (const line of lines) ui.out(`  ${line}`);

@@ -44,7 +44,7 @@ describe('engine', () => {
     await server.faults.offline();
     const queued = await engineFor().lockAcquire({ ttlHours: 1 });
     expect(queued.status).toBe('queued');
-    if (queued.status === 'queued') expect(queued.reason).toBe('Network is offline');
+    if (queued.status === 'queued') expect(queued.reason).toEqual({ code: 'offline' });
     await server.faults.online();
     const status = await engineFor().lockStatus();
     expect(events.some((e) => e.type === 'auto-sync')).toBe(true);

@@ -3,6 +3,7 @@ import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, behindJson, type Report } from '../base.js';
 import { EXIT, jsonLine, safeText } from '../output.js';
+import { queuedWords } from '../render.js';
 
 abstract class TransferCommand extends BaseCommand {
   branch = Option.String({ required: false, name: 'BRANCH' });
@@ -99,7 +100,7 @@ abstract class TransferCommand extends BaseCommand {
         exitCode: EXIT.QUEUED,
         data: {
           status: 'queued',
-          reason: outcome.reason,
+          reason: queuedWords(outcome.reason),
           ...(this.#unresumable ? { unresumable: this.#unresumable } : {}),
           ...behindJson(outcome),
           entry: { id, shortId: shortId(id) },

@@ -4,7 +4,7 @@ import { BaseCommand, behindJson, parseHours, type Report, TIMEOUT_RANGE } from 
 import { GUARD_HELP } from '../../guard-words.js';
 import { startKeepAlive } from '../../keep-alive.js';
 import { EXIT, jsonLine, safeText } from '../../output.js';
-import { renderLease, renewedHeadline } from '../../render.js';
+import { queuedWords, renderLease, renewedHeadline } from '../../render.js';
 import { lockName, parseWait, waitedWords, waitingLine } from '../../waiting.js';
 
 /** `oxenvcs lock acquire`: take the project's exclusive lock, or queue the request when offline. */
@@ -126,7 +126,7 @@ export class LockAcquireCommand extends BaseCommand {
         exitCode: EXIT.QUEUED,
         data: {
           status: 'queued',
-          reason: outcome.reason,
+          reason: queuedWords(outcome.reason),
           ...behindJson(outcome),
           entry: {
             id: outcome.entry.id,

@@ -3,6 +3,7 @@ import { Command } from 'clipanion';
 import { BaseCommand, behindJson, type Report } from '../../base.js';
 import { GUARD_HELP } from '../../guard-words.js';
 import { EXIT, safeText } from '../../output.js';
+import { queuedWords } from '../../render.js';
 
 /** `oxenvcs lock release`. */
 export class LockReleaseCommand extends BaseCommand {
@@ -38,7 +39,7 @@ export class LockReleaseCommand extends BaseCommand {
         exitCode: cancelled ? EXIT.OK : EXIT.QUEUED,
         data: {
           status: cancelled ? 'cancelled' : 'queued',
-          reason: outcome.reason,
+          reason: queuedWords(outcome.reason),
           ...behindJson(outcome),
           entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
           ...keepAlive,

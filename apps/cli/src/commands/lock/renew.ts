@@ -2,7 +2,7 @@ import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, behindJson, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
 import { EXIT, moment } from '../../output.js';
-import { renderLease, renewedHeadline } from '../../render.js';
+import { queuedWords, renderLease, renewedHeadline } from '../../render.js';
 
 /** `oxenvcs lock renew`. */
 export class LockRenewCommand extends BaseCommand {
@@ -30,7 +30,7 @@ export class LockRenewCommand extends BaseCommand {
         exitCode: EXIT.FAILURE,
         data: {
           status: 'expired',
-          reason: outcome.reason,
+          reason: queuedWords(outcome.reason),
           ...behindJson(outcome),
           entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
           ...(ended ? { leaseEndedAt: ended } : {}),
@@ -46,7 +46,7 @@ export class LockRenewCommand extends BaseCommand {
         exitCode: EXIT.QUEUED,
         data: {
           status: 'queued',
-          reason: outcome.reason,
+          reason: queuedWords(outcome.reason),
           ...behindJson(outcome),
           entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
         },
