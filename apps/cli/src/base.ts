@@ -408,6 +408,35 @@ export abstract class BaseCommand extends Command<CliContext> {
     return ((this.constructor as typeof BaseCommand).paths?.[0] ?? []) as string[];
   }
 
+  /**
+   * Ends the process by SIGINT, as a shell expects of Ctrl-C (status 130): the command's own
+   * SIGINT `listener` is removed first, so that the signal's default action ends it.
+   */
+  protected endBySigint(listener: () => void): void {
+    process.off('SIGINT', listener);
+    process.kill(process.pid, 'SIGINT');
+  }
+
+  /**
+   * The one ending of a command stopped by Ctrl-C: one line saying what was stopped and what that
+   * leaves (with `--json`, an `INTERRUPTED` error on stdout), then, once that line is out, the
+   * process ends by SIGINT ({@link endBySigint}).
+   */
+  protected endInterrupted(message: string, listener: () => void): void {
+    this.ui.clearProgress();
+    if (this.json)
+      this.ui.out(
+        jsonLine({
+          ok: false,
+          error: { name: 'Interrupted', code: 'INTERRUPTED', message },
+          exitCode: EXIT.INTERRUPTED,
+        }),
+      );
+    else this.ui.err(`${this.ui.mark('warn')} ${message}`);
+    const stream = this.json ? this.context.stdout : this.context.stderr;
+    stream.write('', () => this.endBySigint(listener));
+  }
+
   /** Human lines for a queued operation, shaped like the original design's. */
   protected renderQueued(entry: QueueEntry, reason: QueuedReason, lines: string[]): void {
     const ui = this.ui;

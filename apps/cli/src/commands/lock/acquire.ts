@@ -3,7 +3,7 @@ import { Command, Option } from 'clipanion';
 import { BaseCommand, behindJson, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
 import { GUARD_HELP } from '../../guard-words.js';
 import { startKeepAlive } from '../../keep-alive.js';
-import { EXIT, jsonLine, safeText } from '../../output.js';
+import { EXIT, safeText } from '../../output.js';
 import { queuedWords, renderLease, renewedHeadline } from '../../render.js';
 import { lockName, parseWait, waitedWords, waitingLine } from '../../waiting.js';
 
@@ -52,32 +52,16 @@ export class LockAcquireCommand extends BaseCommand {
   private onInterrupt = () => {
     if (this.#interrupted) {
       // A second Ctrl-C does not wait for the line to be left: the place lapses by itself.
-      process.off('SIGINT', this.onInterrupt);
-      process.kill(process.pid, 'SIGINT');
+      this.endBySigint(this.onInterrupt);
       return;
     }
     this.#interrupted = true;
     this.#waiting?.abort(new Error('interrupted'));
   };
 
-  /** After Ctrl-C: one line, then the process ends by the signal. */
-  private endInterrupted(): never {
-    const message = 'Interrupted: you left the line; the lock was not taken.';
-    this.ui.clearProgress();
-    if (this.json)
-      this.ui.out(
-        jsonLine({
-          ok: false,
-          error: { name: 'Interrupted', code: 'INTERRUPTED', message },
-          exitCode: EXIT.INTERRUPTED,
-        }),
-      );
-    else this.ui.err(`${this.ui.mark('warn')} ${message}`);
-    const stream = this.json ? this.context.stdout : this.context.stderr;
-    stream.write('', () => {
-      process.off('SIGINT', this.onInterrupt);
-      process.kill(process.pid, 'SIGINT');
-    });
+  /** After Ctrl-C, once the line is left: one line, then the process ends by the signal. */
+  private leftTheLine(): never {
+    this.endInterrupted('Interrupted: you left the line; the lock was not taken.', this.onInterrupt);
     // The signal ends the process; nothing after this runs.
     throw new Error('interrupted');
   }
@@ -115,7 +99,7 @@ export class LockAcquireCommand extends BaseCommand {
           : {}),
       });
     } catch (error) {
-      if (this.#interrupted) this.endInterrupted();
+      if (this.#interrupted) this.leftTheLine();
       throw error;
     } finally {
       if (this.#waiting && !this.#interrupted) process.off('SIGINT', this.onInterrupt);
