@@ -420,9 +420,10 @@ export abstract class BaseCommand extends Command<CliContext> {
   /**
    * The one ending of a command stopped by Ctrl-C: one line saying what was stopped and what that
    * leaves (with `--json`, an `INTERRUPTED` error on stdout), then, once that line is out, the
-   * process ends by SIGINT ({@link endBySigint}).
+   * process ends by SIGINT ({@link endBySigint}). What it returns never settles: a command that
+   * awaits it goes no further (no failure is reported after that line; the signal ends it).
    */
-  protected endInterrupted(message: string, listener: () => void): void {
+  protected endInterrupted(message: string, listener: () => void): Promise<never> {
     this.ui.clearProgress();
     if (this.json)
       this.ui.out(
@@ -435,6 +436,7 @@ export abstract class BaseCommand extends Command<CliContext> {
     else this.ui.err(`${this.ui.mark('warn')} ${message}`);
     const stream = this.json ? this.context.stdout : this.context.stderr;
     stream.write('', () => this.endBySigint(listener));
+    return new Promise<never>(() => {});
   }
 
   /** Human lines for a queued operation, shaped like the original design's. */

@@ -56,7 +56,7 @@ abstract class TransferCommand extends BaseCommand {
   private onInterrupt = () => {
     if (this.#interrupted) return;
     this.#interrupted = true;
-    this.endInterrupted(this.interruptedMessage(), this.onInterrupt);
+    void this.endInterrupted(this.interruptedMessage(), this.onInterrupt);
   };
 
   protected async run(): Promise<Report> {

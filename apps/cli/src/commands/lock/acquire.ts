@@ -59,13 +59,6 @@ export class LockAcquireCommand extends BaseCommand {
     this.#waiting?.abort(new Error('interrupted'));
   };
 
-  /** After Ctrl-C, once the line is left: one line, then the process ends by the signal. */
-  private leftTheLine(): never {
-    this.endInterrupted('Interrupted: you left the line; the lock was not taken.', this.onInterrupt);
-    // The signal ends the process; nothing after this runs.
-    throw new Error('interrupted');
-  }
-
   protected async run(): Promise<Report> {
     const hours = parseHours(this.timeout);
     const maxWaitMs = this.maxWait === undefined ? undefined : parseWait(this.maxWait);
@@ -99,7 +92,12 @@ export class LockAcquireCommand extends BaseCommand {
           : {}),
       });
     } catch (error) {
-      if (this.#interrupted) this.leftTheLine();
+      // After Ctrl-C, once the line is left: one line, then the process ends by the signal.
+      if (this.#interrupted)
+        return await this.endInterrupted(
+          'Interrupted: you left the line; the lock was not taken.',
+          this.onInterrupt,
+        );
       throw error;
     } finally {
       if (this.#waiting && !this.#interrupted) process.off('SIGINT', this.onInterrupt);
