@@ -92,11 +92,6 @@ type ErrorShape = {
   oxvcs?: unknown;
 };
 
-/**
- * The one line shown for an error no oxvcs package described: a failed system call says what it
- * was doing, on which path, and what to do; anything else says which command failed and asks for
- * a bug report. `command` is the command line without its options (`oxenvcs lock status`).
- */
 /** `--json` of a command queued online behind its project's unfinished entries: what it waits for. */
 export function behindJson(outcome: {
   readonly behind?: readonly { readonly id: string; readonly kind: string }[];
@@ -105,6 +100,29 @@ export function behindJson(outcome: {
     ? { behind: outcome.behind.map((e) => ({ id: e.id, shortId: shortId(e.id), kind: e.kind })) }
     : {};
 }
+
+/**
+ * `--json` of a lock command that was queued: its `status` (@default 'queued'), why (worded), what
+ * it waits behind, and its entry (with the operation's `kind` when asked).
+ */
+export function queuedJson(
+  outcome: Parameters<typeof behindJson>[0] & { readonly entry: QueueEntry; readonly reason: QueuedReason },
+  options: { readonly status?: string; readonly kind?: boolean } = {},
+) {
+  const { id, operation } = outcome.entry;
+  return {
+    status: options.status ?? 'queued',
+    reason: queuedWords(outcome.reason),
+    ...behindJson(outcome),
+    entry: { id, shortId: shortId(id), ...(options.kind ? { kind: operation.kind } : {}) },
+  };
+}
+
+/**
+ * The one line shown for an error no oxvcs package described: a failed system call says what it
+ * was doing, on which path, and what to do; anything else says which command failed and asks for
+ * a bug report. `command` is the command line without its options (`oxenvcs lock status`).
+ */
 
 export function unexpectedFailure(error: unknown, command: string): { code: string; message: string } {
   // The system error may be the cause of a wrapper.

@@ -1,10 +1,9 @@
-import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
-import { BaseCommand, behindJson, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
+import { BaseCommand, parseHours, queuedJson, type Report, TIMEOUT_RANGE } from '../../base.js';
 import { GUARD_HELP } from '../../guard-words.js';
 import { startKeepAlive } from '../../keep-alive.js';
 import { EXIT, safeText } from '../../output.js';
-import { queuedWords, renderLease, renewedHeadline } from '../../render.js';
+import { renderLease, renewedHeadline } from '../../render.js';
 import { lockName, parseWait, waitedWords, waitingLine } from '../../waiting.js';
 
 /** `oxenvcs lock acquire`: take the project's exclusive lock, or queue the request when offline. */
@@ -106,16 +105,7 @@ export class LockAcquireCommand extends BaseCommand {
       const p = engine.project();
       return {
         exitCode: EXIT.QUEUED,
-        data: {
-          status: 'queued',
-          reason: queuedWords(outcome.reason),
-          ...behindJson(outcome),
-          entry: {
-            id: outcome.entry.id,
-            shortId: shortId(outcome.entry.id),
-            kind: outcome.entry.operation.kind,
-          },
-        },
+        data: queuedJson(outcome, { kind: true }),
         human: () => {
           this.renderQueued(outcome.entry, outcome.reason, [
             `User: ${safeText(p.holder)}`,
