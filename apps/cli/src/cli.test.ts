@@ -41,6 +41,10 @@ describe('oxenvcs in-process', () => {
       lock: { state: 'held-by-you', lease: { holder: 'ada@laptop', comment: 'vocals' } },
     });
     expect(body.connectivity.state).toBe('online');
+    // The reason as a sentence, as before the library returned it as a code.
+    expect(body.connectivity.reason).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+ answered the command's own requests\.$/,
+    );
   });
 
   it('offline: exit 75 with the original message shape, and queue status lists it', async () => {
