@@ -123,7 +123,6 @@ export function queuedJson(
  * was doing, on which path, and what to do; anything else says which command failed and asks for
  * a bug report. `command` is the command line without its options (`oxenvcs lock status`).
  */
-
 export function unexpectedFailure(error: unknown, command: string): { code: string; message: string } {
   // The system error may be the cause of a wrapper.
   for (
