@@ -81,6 +81,8 @@ describe('lock acquire --wait: two homes, real processes, the testkit server (is
     carol.child.kill('SIGINT');
     expect(await carol.exited).toBe(130);
     expect(carol.out.stderr).toMatch(/Interrupted: you left the line; the lock was not taken\./);
+    // That line is the ending: no failure is reported after it.
+    expect(carol.out.stderr).not.toMatch(/\[x\]|failed/);
     expect(
       json(await world.run(['lock', 'status', '--json'], { cwd: dir, user: 'ada' })).lock.waiters.map(
         (w: { holder: string }) => w.holder,

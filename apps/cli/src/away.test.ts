@@ -1,43 +1,20 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { basename, join } from 'node:path';
 import { createEngine, type Engine, type QueueEntry } from '@oxvcs/engine';
-import { createTestWorld, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { runCli } from './cli.js';
+import type { FakeOxenServer, TestWorld } from '@oxvcs/oxen-testkit';
+import { describe, expect, it, vi } from 'vitest';
+import { runInProcess, worldPerFile } from './test-support/in-process.js';
 
 let server: FakeOxenServer;
 let world: TestWorld;
 let dir: string;
 let home: string;
-let n = 0;
 
 const vars = (extra: Record<string, string> = {}) =>
   world.vars({ home: home, extra: { OXENVCS_RETRY_MAX_RETRIES: '1', ...extra } });
 
-async function oxenvcs(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const stdin = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
-  });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  stdin.end('');
-  const code = await runCli(args, {
-    stdin,
-    stdout,
-    stderr,
-    colorDepth: 1,
-    cwd: options.cwd ?? dir,
-    env: vars(options.env),
-  });
-  return { code, out, err };
-}
+const oxenvcs = (args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) =>
+  runInProcess(args, { cwd: options.cwd ?? dir, env: vars(options.env) });
 
 /** An engine as another process would have it (a sync nobody watched: a script, the TUI left open). */
 const elsewhere = (cwd = dir): Engine => createEngine({ cwd, env: vars() });
@@ -55,18 +32,8 @@ async function failWhileAway(cwd = dir): Promise<QueueEntry> {
 const id8 = (e: QueueEntry) => e.id.slice(-8).toLowerCase();
 const told = (err: string) => err.split('\n').filter((l) => l.includes('while you were away'));
 
-beforeAll(async () => {
-  world = await createTestWorld();
-  ({ server } = world);
-});
-afterAll(async () => {
-  await world.close();
-});
-beforeEach(async () => {
-  await server.faults.clear();
-  const name = `away${++n}`;
-  dir = await world.project(name);
-  home = world.folder('away');
+worldPerFile('away', (fresh) => {
+  ({ world, server, dir, home } = fresh);
 });
 
 describe('what failed while you were away', () => {
@@ -93,7 +60,7 @@ describe('what failed while you were away', () => {
 
   it('queue status lists it instead (and counts as looking); another project’s failure it still tells', async () => {
     const mine = await failWhileAway();
-    const otherDir = await world.project(`away-other${n}`);
+    const otherDir = await world.project(`${basename(dir)}-other`);
     const theirs = await failWhileAway(otherDir);
     const status = await oxenvcs(['queue', 'status']);
     expect(status.out).toContain(`${id8(mine)} Pull no-such-branch of`);
@@ -112,7 +79,12 @@ describe('what failed while you were away', () => {
     // An entry that expires in a run nobody watched.
     const e = elsewhere();
     const { entry } = await e.queue.enqueue({
-      operation: { kind: 'pull', projectDir: dir, remote: server.repoUrl('ns', `away${n}`), branch: 'main' },
+      operation: {
+        kind: 'pull',
+        projectDir: dir,
+        remote: server.repoUrl('ns', basename(dir)),
+        branch: 'main',
+      },
       idempotencyKey: 'expiring',
       ttlMs: 1,
     });

@@ -4,16 +4,18 @@ import {
   type GuardReport,
   MAX_LEASE_HOURS,
   MIN_LEASE_HOURS,
+  type QueuedReason,
   type QueueEntry,
   shortId,
 } from '@oxvcs/engine';
 import { Command, Option, UsageError } from 'clipanion';
 import { awayLines } from './away.js';
 import type { CliContext } from './context.js';
+import { engineErrorWords } from './engine-words.js';
 import { lockErrorWords } from './lock-words.js';
 import { createUi, EXIT, humanText, jsonLine, safeText, type Ui } from './output.js';
 import { oxenErrorWords } from './oxen-words.js';
-import { type Describe, type InputFacts, inputWords, renderEvent } from './render.js';
+import { type Describe, type InputFacts, inputSaysAll, queuedWords, renderEvent } from './render.js';
 import { grantedAfterWaiting } from './waiting.js';
 
 /** What a command returns: one report serving both human output and `--json`. */
@@ -90,11 +92,6 @@ type ErrorShape = {
   oxvcs?: unknown;
 };
 
-/**
- * The one line shown for an error no oxvcs package described: a failed system call says what it
- * was doing, on which path, and what to do; anything else says which command failed and asks for
- * a bug report. `command` is the command line without its options (`oxenvcs lock status`).
- */
 /** `--json` of a command queued online behind its project's unfinished entries: what it waits for. */
 export function behindJson(outcome: {
   readonly behind?: readonly { readonly id: string; readonly kind: string }[];
@@ -104,6 +101,28 @@ export function behindJson(outcome: {
     : {};
 }
 
+/**
+ * `--json` of a lock command that was queued: its `status` (@default 'queued'), why (worded), what
+ * it waits behind, and its entry (with the operation's `kind` when asked).
+ */
+export function queuedJson(
+  outcome: Parameters<typeof behindJson>[0] & { readonly entry: QueueEntry; readonly reason: QueuedReason },
+  options: { readonly status?: string; readonly kind?: boolean } = {},
+) {
+  const { id, operation } = outcome.entry;
+  return {
+    status: options.status ?? 'queued',
+    reason: queuedWords(outcome.reason),
+    ...behindJson(outcome),
+    entry: { id, shortId: shortId(id), ...(options.kind ? { kind: operation.kind } : {}) },
+  };
+}
+
+/**
+ * The one line shown for an error no oxvcs package described: a failed system call says what it
+ * was doing, on which path, and what to do; anything else says which command failed and asks for
+ * a bug report. `command` is the command line without its options (`oxenvcs lock status`).
+ */
 export function unexpectedFailure(error: unknown, command: string): { code: string; message: string } {
   // The system error may be the cause of a wrapper.
   for (
@@ -351,17 +370,15 @@ export abstract class BaseCommand extends Command<CliContext> {
       e.name === 'QueueError' && (e.code === 'NOT_FOUND' || e.code === 'ID_TOO_SHORT')
         ? '; run `oxenvcs queue status` to see ids'
         : '';
-    // Input the engine's rules refused comes as a field and a problem: the words are ours.
-    const refused = e.name === 'EngineError' && typeof e.problem === 'string';
+    // Input the engine's rules refused, whose words say what to do: no usage hint after them.
+    const refused =
+      e.name === 'EngineError' && typeof e.problem === 'string' && inputSaysAll(e as unknown as InputFacts);
     const message =
       unexpected?.message ??
       lockErrorWords(e) ??
       oxenErrorWords(e) ??
-      (refused
-        ? inputWords(e as unknown as InputFacts)
-        : hint
-          ? `${String(e.message).replace(/\.$/, '')}${hint}.`
-          : String(e.message));
+      engineErrorWords(e) ??
+      (hint ? `${String(e.message).replace(/\.$/, '')}${hint}.` : String(e.message));
     if (this.json) {
       const facts = Object.fromEntries(
         Object.entries(e).filter(
@@ -408,10 +425,41 @@ export abstract class BaseCommand extends Command<CliContext> {
     return ((this.constructor as typeof BaseCommand).paths?.[0] ?? []) as string[];
   }
 
+  /**
+   * Ends the process by SIGINT, as a shell expects of Ctrl-C (status 130): the command's own
+   * SIGINT `listener` is removed first, so that the signal's default action ends it.
+   */
+  protected endBySigint(listener: () => void): void {
+    process.off('SIGINT', listener);
+    process.kill(process.pid, 'SIGINT');
+  }
+
+  /**
+   * The one ending of a command stopped by Ctrl-C: one line saying what was stopped and what that
+   * leaves (with `--json`, an `INTERRUPTED` error on stdout), then, once that line is out, the
+   * process ends by SIGINT ({@link endBySigint}). What it returns never settles: a command that
+   * awaits it goes no further (no failure is reported after that line; the signal ends it).
+   */
+  protected endInterrupted(message: string, listener: () => void): Promise<never> {
+    this.ui.clearProgress();
+    if (this.json)
+      this.ui.out(
+        jsonLine({
+          ok: false,
+          error: { name: 'Interrupted', code: 'INTERRUPTED', message },
+          exitCode: EXIT.INTERRUPTED,
+        }),
+      );
+    else this.ui.err(`${this.ui.mark('warn')} ${message}`);
+    const stream = this.json ? this.context.stdout : this.context.stderr;
+    stream.write('', () => this.endBySigint(listener));
+    return new Promise<never>(() => {});
+  }
+
   /** Human lines for a queued operation, shaped like the original design's. */
-  protected renderQueued(entry: QueueEntry, reason: string, lines: string[]): void {
+  protected renderQueued(entry: QueueEntry, reason: QueuedReason, lines: string[]): void {
     const ui = this.ui;
-    ui.err(`${ui.mark('warn')} ${humanText(reason).replace(/\.$/, '')} - operation queued`);
+    ui.err(`${ui.mark('warn')} ${humanText(queuedWords(reason)).replace(/\.$/, '')} - operation queued`);
     ui.out('');
     ui.out(`  Queued: ${this.describe(entry)}`);
     for (const line of lines) ui.out(`  ${line}`);

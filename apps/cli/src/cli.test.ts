@@ -1,59 +1,30 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { createTestWorld, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
+import type { FakeOxenServer, TestWorld } from '@oxvcs/oxen-testkit';
+import { describe, expect, it } from 'vitest';
+import { runInProcess, worldPerFile } from './test-support/in-process.js';
 
 let server: FakeOxenServer;
 let world: TestWorld;
 let dir: string;
 let home: string;
-let n = 0;
 
-async function oxenvcs(
+const oxenvcs = (
   args: string[],
   options: { holder?: string; cwd?: string; stdin?: string; extraEnv?: Record<string, string> } = {},
-) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const stdin = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
-  });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  stdin.end(options.stdin ?? '');
-  const code = await runCli(args, {
-    stdin,
-    stdout,
-    stderr,
-    colorDepth: 1,
+) =>
+  runInProcess(args, {
     cwd: options.cwd ?? dir,
+    ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
     env: world.vars({
       home: home,
       holder: options.holder ?? 'ada@laptop',
       extra: { OXENVCS_RETRY_MAX_RETRIES: '1', ...options.extraEnv },
     }),
   });
-  return { code, out, err };
-}
 
-beforeAll(async () => {
-  world = await createTestWorld();
-  ({ server } = world);
-});
-afterAll(async () => {
-  await world.close();
-});
-beforeEach(async () => {
-  await server.faults.clear();
-  const name = `cli${++n}`;
-  dir = await world.project(name);
-  home = world.folder('clihome');
+worldPerFile('cli', (fresh) => {
+  ({ world, server, dir, home } = fresh);
 });
 
 describe('oxenvcs in-process', () => {
@@ -70,6 +41,10 @@ describe('oxenvcs in-process', () => {
       lock: { state: 'held-by-you', lease: { holder: 'ada@laptop', comment: 'vocals' } },
     });
     expect(body.connectivity.state).toBe('online');
+    // The reason as a sentence, as before the library returned it as a code.
+    expect(body.connectivity.reason).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+ answered the command's own requests\.$/,
+    );
   });
 
   it('offline: exit 75 with the original message shape, and queue status lists it', async () => {

@@ -2,8 +2,17 @@ import { Writable } from 'node:stream';
 import type { LockState, QueueEntry } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
 import { unexpectedFailure } from './base.js';
+import { engineErrorWords } from './engine-words.js';
 import { createUi } from './output.js';
-import { describeState, entryReason, reasonWords, renderLease, renewedHeadline } from './render.js';
+import {
+  connectivityWords,
+  describeState,
+  entryReason,
+  queuedWords,
+  reasonWords,
+  renderLease,
+  renewedHeadline,
+} from './render.js';
 
 const now = Date.parse('2026-11-24T12:00:00Z');
 const iso = (ms: number) => new Date(now + ms).toISOString();
@@ -184,5 +193,78 @@ describe('reason words', () => {
     ).toBe(
       'Not run: the branch name it was queued with starts with "-", so oxen would read it as an option (an older version queued it unchecked); remove it.',
     );
+  });
+});
+
+describe('codes and facts from the libraries, worded by the CLI', () => {
+  it('every connectivity reason reads as the sentence it was before it became a code', () => {
+    const origin = 'http://oxen.local:3000';
+    expect(connectivityWords({ code: 'unreachable', origin, errno: 'ECONNREFUSED' })).toBe(
+      `${origin} is unreachable (ECONNREFUSED).`,
+    );
+    expect(connectivityWords({ code: 'timeout', origin, timeoutMs: 300 })).toBe(
+      `${origin} did not answer within 300 ms.`,
+    );
+    expect(connectivityWords({ code: 'oxen-answered', origin, status: 429, serverVersion: '0.54.0' })).toBe(
+      `${origin} answered (HTTP 429, oxen 0.54.0).`,
+    );
+    expect(connectivityWords({ code: 'not-oxen', origin, status: 200 })).toBe(
+      `${origin} answered HTTP 200 but not as an Oxen server (a captive portal or proxy?).`,
+    );
+  });
+
+  it('why an operation was queued: offline, behind the project queue, the deadline, the breaker', () => {
+    expect(queuedWords({ code: 'offline' })).toBe('Network is offline');
+    expect(queuedWords({ code: 'behind', count: 1, operations: ['Push main'] })).toBe(
+      'An operation queued before it in this project must finish first (Push main); `oxenvcs queue sync` runs them in order',
+    );
+    expect(queuedWords({ code: 'behind', count: 6, operations: ['a', 'b', 'c', 'd', 'e'] })).toMatch(
+      /^6 operations queued before it in this project must finish first \(a, b, c and 2 more\)/,
+    );
+    expect(queuedWords({ code: 'deadline', origin: 'http://h', timeoutMs: 1500 })).toBe(
+      'Gave up for now: http://h did not finish within 1.5 s',
+    );
+    expect(queuedWords({ code: 'resting', origin: 'http://h', restMs: 30_000 })).toBe(
+      'http://h failed repeatedly and is being rested for up to 30 s',
+    );
+  });
+
+  it('engine failures that name commands, flags or settings are worded here, from their facts', () => {
+    const engineError = (code: string, facts: Record<string, unknown>) => ({
+      name: 'EngineError',
+      code,
+      ...facts,
+    });
+    expect(engineErrorWords(engineError('KEEPALIVE_RUNNING', { pid: 4242, key: 'Song.logicx' }))).toBe(
+      'A keep-alive (pid 4242) already renews the lock on Song.logicx; stop it with `oxenvcs lock heartbeat --stop` first.',
+    );
+    expect(
+      engineErrorWords(
+        engineError('OFFLINE', {
+          origin: 'http://h',
+          operation: 'lock-status',
+          connectivity: { code: 'unreachable', origin: 'http://h', errno: 'ECONNREFUSED' },
+        }),
+      ),
+    ).toBe(
+      'http://h is unreachable (ECONNREFUSED); lock status needs the remote, so try again when you are back online.',
+    );
+    expect(
+      engineErrorWords(
+        engineError('DEADLINE', { origin: 'http://h', operation: 'lock-list', timeoutMs: 2500 }),
+      ),
+    ).toBe(
+      'http://h did not answer lock list within 2.5 s; try again, or raise connectivity.request_timeout_ms.',
+    );
+    expect(
+      engineErrorWords(
+        engineError('INVALID_INPUT', { field: 'project', problem: 'no-such-folder', value: 'Bass.logicx' }),
+      ),
+    ).toBe(
+      "--project Bass.logicx: no such folder here; give an existing folder inside the repository (pull it first if it is someone else's).",
+    );
+    // A code whose engine message names no command keeps that message.
+    expect(engineErrorWords(engineError('NOTHING_TO_COMMIT', {}))).toBeUndefined();
+    expect(engineErrorWords({ name: 'LockError', code: 'HELD' })).toBeUndefined();
   });
 });

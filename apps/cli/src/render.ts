@@ -1,14 +1,16 @@
 import type {
+  ConnectivityReason,
   EngineEvent,
   InputField,
   InputProblemCode,
   Lease,
   LockState,
   OxvcsReasonCode,
+  QueuedReason,
   QueueEntry,
   RunSummary,
 } from '@oxvcs/engine';
-import { shortId } from '@oxvcs/engine';
+import { MAX_LEASE_HOURS, MIN_LEASE_HOURS, shortId } from '@oxvcs/engine';
 import { guardLines } from './guard-words.js';
 import { lockErrorWords } from './lock-words.js';
 import { humanText, moment, safeText, type Ui } from './output.js';
@@ -27,6 +29,8 @@ export interface InputFacts {
   readonly value?: string;
   readonly limit?: number;
   readonly repository?: string;
+  readonly min?: number;
+  readonly max?: number;
 }
 
 const FIELD_NAMES: Readonly<Record<InputField, string>> = {
@@ -35,6 +39,9 @@ const FIELD_NAMES: Readonly<Record<InputField, string>> = {
   comment: 'the --comment',
   reason: 'the --reason',
   OXENVCS_HOME: 'OXENVCS_HOME',
+  project: 'the --project folder',
+  OXENVCS_HOLDER: 'OXENVCS_HOLDER',
+  timeout: 'the lock timeout',
 };
 
 /** What is wrong, after the field's name: "starts with "-", so oxen would read it as an option". */
@@ -54,6 +61,12 @@ function problemWords(f: InputFacts): string {
       return 'is a relative path, which would follow the folder you are in (into a project)';
     case 'inside-repository':
       return `is inside the Oxen repository at ${safeText(f.repository ?? '?')}, where \`oxen add\` would commit your lease keys`;
+    case 'not-a-folder':
+      return 'is a file, not a folder';
+    case 'no-such-folder':
+      return 'names no folder here';
+    case 'out-of-range':
+      return `is outside ${f.min ?? '?'} to ${f.max ?? '?'}`;
   }
 }
 
@@ -71,11 +84,48 @@ function remedy(f: InputFacts): string {
       return 'shorten it';
     case 'OXENVCS_HOME':
       return 'set OXENVCS_HOME to an absolute path outside any project (e.g. "$HOME/.oxenvcs"), or unset it';
+    case 'project':
+      return 'give an existing folder inside the repository';
+    case 'OXENVCS_HOLDER':
+      return 'set it to a plain name such as ada@studio';
+    case 'timeout':
+      return `give a lease from 1 minute (${MIN_LEASE_HOURS.toFixed(4)} hours) to ${MAX_LEASE_HOURS} hours`;
   }
 }
 
+/**
+ * The words for how a command was set up (the project folder, the holder name, the lease length)
+ * rather than for a typed name or text: undefined for the fields the shared input rules check.
+ */
+function setupWords(f: InputFacts): string | undefined {
+  const given = safeText(f.value ?? '?');
+  switch (f.field) {
+    case 'project':
+      return f.problem === 'not-a-folder'
+        ? `--project ${given} is a file; give the folder to lock (e.g. the .logicx package).`
+        : f.problem === 'no-such-folder'
+          ? `--project ${given}: no such folder here; give an existing folder inside the repository (pull it first if it is someone else's).`
+          : `--project ${given} is outside the repository at ${safeText(f.repository ?? '?')}; give a folder inside it.`;
+    case 'OXENVCS_HOLDER':
+      return 'OXENVCS_HOLDER holds control characters or is over 200 characters; set it to a plain name such as ada@studio.';
+    case 'timeout':
+      return `The lock timeout must be from 1 minute (${MIN_LEASE_HOURS.toFixed(4)} hours) to ${MAX_LEASE_HOURS} hours (got ${given}).`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Whether the words of a refused input already say what to do, so no usage hint follows: true for
+ * typed names and texts; false for the command's set-up (`--project`, `OXENVCS_HOLDER`, the lease
+ * length), whose help tells the options.
+ */
+export const inputSaysAll = (f: InputFacts): boolean => setupWords(f) === undefined;
+
 /** The one line for an input refused as it was typed: what was wrong, and what to do. */
 export function inputWords(f: InputFacts): string {
+  const setup = setupWords(f);
+  if (setup !== undefined) return setup;
   const name = FIELD_NAMES[f.field];
   // Shown only when it helps and is short: a 5,000-character name is not repeated.
   const shown =
@@ -136,6 +186,61 @@ export function reasonWords(entry: QueueEntry): string | undefined {
  */
 const otherCode = (code: never): string => String(code);
 
+/** As {@link otherCode}, for a reason object whose code this version does not word. */
+const otherReason = (reason: never): string => String((reason as { code?: unknown }).code);
+
+/** What a connectivity check found, in one sentence (each code worded: the compiler finds a missing one). */
+export function connectivityWords(reason: ConnectivityReason): string {
+  switch (reason.code) {
+    case 'oxen-answered':
+      return `${reason.origin} answered (HTTP ${reason.status}, oxen ${reason.serverVersion}).`;
+    case 'auth-required':
+      return `${reason.origin} answered HTTP ${reason.status} (authentication required).`;
+    case 'not-oxen':
+      return `${reason.origin} answered HTTP ${reason.status} but not as an Oxen server (a captive portal or proxy?).`;
+    case 'requests-answered':
+      return `${reason.origin} answered the command's own requests.`;
+    case 'invalid-url':
+      return `The remote URL "${reason.url}" is not a valid URL.`;
+    case 'cancelled':
+      return 'The connectivity check was cancelled.';
+    case 'timeout':
+      return `${reason.origin} did not answer within ${reason.timeoutMs} ms.`;
+    case 'unreachable':
+      return `${reason.origin} is unreachable (${reason.errno}).`;
+    case 'tls-failed':
+      return `${reason.origin} failed the TLS handshake (${reason.errno}).`;
+    case 'unrecognised':
+      return `Could not tell whether ${reason.origin} is reachable: ${reason.detail}`;
+    default:
+      return otherReason(reason);
+  }
+}
+
+/** Seconds to one decimal: `1.5 s`. */
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+/** Why an operation was queued instead of run (each code worded: the compiler finds a missing one). */
+export function queuedWords(reason: QueuedReason): string {
+  switch (reason.code) {
+    case 'offline':
+      return 'Network is offline';
+    case 'resting':
+      return `${reason.origin} failed repeatedly and is being rested for up to ${seconds(reason.restMs)}`;
+    case 'behind': {
+      const kinds = reason.operations;
+      const shown = kinds.slice(0, 3).join(', ') + (kinds.length > 3 ? ` and ${kinds.length - 3} more` : '');
+      return `${reason.count === 1 ? 'An operation' : `${reason.count} operations`} queued before it in this project must finish first (${shown}); \`oxenvcs queue sync\` runs them in order`;
+    }
+    case 'deadline':
+      return `Gave up for now: ${reason.origin} did not finish within ${seconds(reason.timeoutMs)}`;
+    case 'gave-up':
+      return `Gave up for now: ${reason.detail}`;
+    default:
+      return otherReason(reason);
+  }
+}
+
 /**
  * Why an entry failed or waits, in words a user can act on: terminal-safe, times as local times.
  * A queued renewal refused for a stale fencing token means you hold a newer grant of the lock
@@ -156,7 +261,9 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
   switch (event.type) {
     case 'connectivity':
       if (ui.verbose)
-        ui.err(`${ui.mark('info')} Network is ${event.result.state}: ${humanText(event.result.reason)}`);
+        ui.err(
+          `${ui.mark('info')} Network is ${event.result.state}: ${humanText(connectivityWords(event.result.reason))}`,
+        );
       return;
     case 'auto-sync':
       ui.err(`[Auto-syncing ${event.pending} pending operation(s)...]`);

@@ -166,3 +166,24 @@ describe('what the built oxenvcs says', () => {
     expect(json).toMatchObject({ ok: false, exitCode: 1, error: { code: 'ENOTDIR' } });
   });
 });
+
+describe('--project refused by the engine, worded by the CLI', () => {
+  it('a file, or a folder this copy does not have: exit 2, one line saying what to give, then the usage hint', async () => {
+    const at = await fresh();
+    writeFileSync(join(at.cwd, 'notes.txt'), 'la');
+    const file = await h.run(['lock', 'acquire', '--project', 'notes.txt'], at);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toBe(
+      '[x] --project notes.txt is a file; give the folder to lock (e.g. the .logicx package).\n  Run `oxenvcs lock acquire --help` for usage.\n',
+    );
+    const missing = await h.run(['lock', 'acquire', '--project', 'Bass.logicx', '--json'], at);
+    expect(missing.code).toBe(2);
+    expect(JSON.parse(missing.stdout).error).toMatchObject({
+      code: 'INVALID_INPUT',
+      field: 'project',
+      problem: 'no-such-folder',
+      message:
+        "--project bass.logicx: no such folder here; give an existing folder inside the repository (pull it first if it is someone else's).",
+    });
+  });
+});

@@ -7,11 +7,14 @@ import { Header } from './components/Header.js';
 import { Confirm, HelpOverlay, LockPanel, ReasonPrompt } from './components/Overlays.js';
 import {
   awayLines,
+  connectivityText,
+  errorText,
   fit,
   footer,
   guardText,
   keepAliveLines,
   lostLines,
+  queuedText,
   safe,
   transferLine,
   typedLine,
@@ -55,7 +58,7 @@ const lockName = (engine: Engine) => {
   }
 };
 const describe = (entry: QueueEntry) => safe(describeOperation(entry.operation));
-const message = (error: unknown) => safe(error instanceof Error ? error.message : String(error));
+const message = errorText;
 
 /** The whole screen: header, queue list, details, footer, and overlays. */
 export function App(props: AppProps) {
@@ -197,7 +200,7 @@ export function App(props: AppProps) {
             ? { type: 'sync-finished', summary: report.summary }
             : {
                 type: 'sync-finished',
-                offline: `Offline: ${safe(report.connectivity?.reason ?? 'the remote is unreachable')}`,
+                offline: `Offline: ${report.connectivity ? connectivityText(report.connectivity.reason) : 'the remote is unreachable'}`,
               },
         ),
       )
@@ -241,7 +244,10 @@ export function App(props: AppProps) {
       let text: string;
       if (kind === 'acquire') {
         const o = await engine.lockAcquire({});
-        text = o.status === 'done' ? 'Lock acquired' : `Queued: ${o.reason} (the lock is NOT held yet)`;
+        text =
+          o.status === 'done'
+            ? 'Lock acquired'
+            : `Queued: ${queuedText(o.reason)} (the lock is NOT held yet)`;
       } else if (kind === 'release') {
         const o = await engine.lockRelease();
         text =
@@ -249,11 +255,11 @@ export function App(props: AppProps) {
             ? o.result.released
               ? 'Lock released'
               : 'Nothing to release'
-            : `Queued: ${o.reason}`;
+            : `Queued: ${queuedText(o.reason)}`;
         heartbeat.current?.abort();
       } else if (kind === 'renew') {
         const o = await engine.lockRenew({});
-        text = o.status === 'done' ? 'Lock renewed' : `Queued: ${o.reason}`;
+        text = o.status === 'done' ? 'Lock renewed' : `Queued: ${queuedText(o.reason)}`;
       } else {
         const r = await engine.lockBreak({
           force: true,

@@ -1,6 +1,6 @@
 import type { LockState } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
-import { lockLine, takeText, waitingText } from './format.js';
+import { connectivityText, errorText, lockLine, queuedText, takeText, waitingText } from './format.js';
 
 const at = (h: number, m: number) => new Date(2026, 11, 6, h, m).toISOString();
 const held: LockState = {
@@ -55,6 +55,45 @@ describe('a take whose push stopped partway (issue 21)', () => {
     );
     expect(takeText({ parts: 3, bytes: 9500 })).toBe(
       'push: a take of 3 parts (9.5 KB) stopped partway; parts on the remote are skipped',
+    );
+  });
+});
+
+describe('codes and facts from the libraries, worded by the TUI', () => {
+  it('an engine failure is worded from its facts, without the CLI commands the CLI names', () => {
+    const keepAlive = Object.assign(new Error('A keep-alive (pid 7) already renews the lock.'), {
+      name: 'EngineError',
+      code: 'KEEPALIVE_RUNNING',
+      pid: 7,
+      key: '.',
+    });
+    expect(errorText(keepAlive)).toBe('A keep-alive (pid 7) already renews the lock on this project');
+    const offline = {
+      name: 'EngineError',
+      code: 'OFFLINE',
+      connectivity: { code: 'timeout', origin: 'http://h', timeoutMs: 5000 },
+    };
+    expect(errorText(offline)).toBe('Offline: http://h did not answer within 5000 ms');
+    const file = {
+      name: 'EngineError',
+      code: 'INVALID_INPUT',
+      field: 'project',
+      problem: 'not-a-folder',
+      value: 'a.txt',
+    };
+    expect(errorText(file)).toBe(
+      '--project a.txt is a file; give the folder to lock (e.g. the .logicx package).',
+    );
+    // Anything else: its message, terminal-safe.
+    expect(errorText(new Error('disk \u001b[2Jfull'))).toBe('disk full');
+  });
+
+  it('why an operation was queued, and what a connectivity check found', () => {
+    expect(queuedText({ code: 'behind', count: 2, operations: ['Push main'] })).toBe(
+      '2 operations queued before it in this project must finish first; a sync (s) runs them in order',
+    );
+    expect(connectivityText({ code: 'unreachable', origin: 'http://h', errno: 'ENOTFOUND' })).toBe(
+      'http://h is unreachable (ENOTFOUND)',
     );
   });
 });

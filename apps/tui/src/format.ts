@@ -1,11 +1,14 @@
 import { stripVTControlCharacters } from 'node:util';
 import {
+  type ConnectivityReason,
+  type EngineErrorCode,
   type EntryReason,
   type GuardReport,
   type HeartbeatNote,
   type InputProblemCode,
   type LockState,
   type OxvcsReasonCode,
+  type QueuedReason,
   type QueueEntry,
   shortId,
 } from '@oxvcs/engine';
@@ -117,7 +120,7 @@ export function footer(status: string, syncing: boolean, width: number): string 
  * typed input the TUI takes that the engine's rules check), in words; undefined for anything else.
  */
 export function refusedStateDir(error: unknown): string | undefined {
-  const e = error as { name?: string; field?: string; problem?: string; value?: string; repository?: string };
+  const e = error as EngineFacts;
   if (e?.name !== 'EngineError' || e.field !== 'OXENVCS_HOME') return undefined;
   const todo =
     'set OXENVCS_HOME to an absolute path outside any project (e.g. "$HOME/.oxenvcs"), or unset it.';
@@ -148,6 +151,121 @@ export function refusedProject(error: unknown): string | undefined {
       return `${url} is not of the form ${shape}; fix the repository's remote or --remote.`;
     default:
       return undefined;
+  }
+}
+
+/** The facts of an `EngineError` as the TUI receives it (structurally, not by class). */
+interface EngineFacts {
+  readonly name?: string;
+  readonly code?: string;
+  readonly field?: string;
+  readonly problem?: string;
+  readonly value?: string;
+  readonly repository?: string;
+  readonly origin?: string;
+  readonly operation?: string;
+  readonly timeoutMs?: number;
+  readonly connectivity?: ConnectivityReason;
+  readonly pid?: number;
+  readonly key?: string;
+}
+
+/** `--project` or `OXENVCS_HOLDER` refused as the TUI starts, in words; undefined for other input. */
+function refusedSetup(e: EngineFacts): string | undefined {
+  const given = safe(e.value ?? '?');
+  if (e.field === 'OXENVCS_HOLDER')
+    return 'OXENVCS_HOLDER holds control characters or is over 200 characters; set it to a plain name such as ada@studio.';
+  if (e.field !== 'project') return undefined;
+  if (e.problem === 'not-a-folder')
+    return `--project ${given} is a file; give the folder to lock (e.g. the .logicx package).`;
+  if (e.problem === 'no-such-folder')
+    return `--project ${given}: no such folder here; give an existing folder inside the repository (pull it first if it is someone else's).`;
+  return `--project ${given} is outside the repository at ${safe(e.repository ?? '?')}; give a folder inside it.`;
+}
+
+/**
+ * An engine failure in the TUI's words (the engine gives the code and the facts), or undefined to
+ * show its message. Every code is listed: the compiler finds one added and not yet considered.
+ */
+function engineErrorText(e: EngineFacts): string | undefined {
+  if (e.name !== 'EngineError') return undefined;
+  const code = e.code as EngineErrorCode;
+  switch (code) {
+    case 'INVALID_INPUT':
+      return refusedStateDir(e) ?? refusedSetup(e);
+    case 'OFFLINE':
+      return e.connectivity ? `Offline: ${connectivityText(e.connectivity)}` : undefined;
+    case 'DEADLINE':
+      return e.origin && e.timeoutMs !== undefined
+        ? `${safe(e.origin)} did not answer within ${Math.round(e.timeoutMs / 100) / 10} s; try again`
+        : undefined;
+    case 'KEEPALIVE_RUNNING':
+      return `A keep-alive${e.pid === undefined ? '' : ` (pid ${e.pid})`} already renews the lock on ${e.key === undefined || e.key === '.' ? 'this project' : safe(e.key)}`;
+    case 'CONFIG_INVALID':
+    case 'PROJECT_GONE':
+    case 'STATE_UNREADABLE':
+    case 'STATE_NOT_A_FILE':
+    case 'NOTHING_TO_COMMIT':
+    case 'WAIT_ENDED':
+      return undefined;
+    default:
+      return unworded(code);
+  }
+}
+
+/** A code this version does not know (a newer engine's): its message is shown. */
+const unworded = (_code: never): undefined => undefined;
+
+/** Any failure as the TUI shows it: in its own words where the library gave a code, else the message (terminal-safe). */
+export function errorText(error: unknown): string {
+  const e = error as EngineFacts | undefined;
+  const words = (e && (engineErrorText(e) ?? refusedProject(e))) ?? undefined;
+  return words ?? safe(error instanceof Error ? error.message : String(error));
+}
+
+/** What a connectivity check found, in the TUI's short words (each code worded). */
+export function connectivityText(reason: ConnectivityReason): string {
+  switch (reason.code) {
+    case 'oxen-answered':
+      return `${safe(reason.origin)} answered (HTTP ${reason.status}, oxen ${safe(reason.serverVersion)})`;
+    case 'auth-required':
+      return `${safe(reason.origin)} answered HTTP ${reason.status} (authentication required)`;
+    case 'not-oxen':
+      return `${safe(reason.origin)} answered HTTP ${reason.status}, not as an Oxen server (a captive portal or proxy?)`;
+    case 'requests-answered':
+      return `${safe(reason.origin)} answered`;
+    case 'invalid-url':
+      return `the remote URL "${safe(reason.url)}" is not a valid URL`;
+    case 'cancelled':
+      return 'the check was cancelled';
+    case 'timeout':
+      return `${safe(reason.origin)} did not answer within ${reason.timeoutMs} ms`;
+    case 'unreachable':
+      return `${safe(reason.origin)} is unreachable (${safe(reason.errno)})`;
+    case 'tls-failed':
+      return `${safe(reason.origin)} failed the TLS handshake (${safe(reason.errno)})`;
+    case 'unrecognised':
+      return `could not tell whether ${safe(reason.origin)} is reachable: ${safe(reason.detail)}`;
+    default:
+      return otherReason(reason);
+  }
+}
+
+/** Why an operation was queued instead of run, in the TUI's words (each code worded). */
+export function queuedText(reason: QueuedReason): string {
+  switch (reason.code) {
+    case 'offline':
+      return 'Network is offline';
+    case 'resting':
+      return `${safe(reason.origin)} failed repeatedly and is being rested for up to ${Math.round(reason.restMs / 1000)} s`;
+    case 'behind':
+      return `${reason.count === 1 ? 'an operation' : `${reason.count} operations`} queued before it in this project must finish first; a sync (s) runs them in order`;
+    case 'deadline':
+      return `gave up for now: ${safe(reason.origin)} did not finish within ${Math.round(reason.timeoutMs / 100) / 10} s`;
+    case 'gave-up':
+      return `gave up for now: ${safe(reason.detail)}`;
+    default:
+      return otherReason(reason);
   }
 }
 
@@ -212,6 +330,9 @@ export function reasonText(reason: EntryReason | undefined): string {
  * so that a code added to the engine's or the queue's union fails typecheck until it is worded.
  */
 const otherCode = (code: never): string => safe(String(code));
+
+/** As {@link otherCode}, for a reason object whose code this version does not word. */
+const otherReason = (reason: never): string => safe(String((reason as { code?: unknown }).code));
 
 /** A time as the TUI shows it: local `HH:MM`, with the date when it is not today. */
 export function clock(iso: string, now: number): string {

@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { createEngine, type EngineEvent, loadConfig } from '@oxvcs/engine';
 import { render } from 'ink';
 import { App } from './App.js';
-import { refusedProject, refusedStateDir } from './format.js';
+import { errorText } from './format.js';
 
 /** Options of {@link startTui}. */
 export interface TuiOptions {
@@ -16,13 +16,12 @@ export interface TuiOptions {
   readonly noAutoSync?: boolean;
 }
 
-/** Runs `fn`; an input the engine or Oxen refused is thrown again in the TUI's words. */
+/** Runs `fn`; what the engine or Oxen refused is thrown again in the TUI's words. */
 function wordRefusal<T>(fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    const words = refusedStateDir(error) ?? refusedProject(error);
-    throw words ? new Error(words, { cause: error }) : error;
+    throw new Error(errorText(error), { cause: error });
   }
 }
 

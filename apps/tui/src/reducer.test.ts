@@ -169,8 +169,16 @@ describe('TUI reducer', () => {
 });
 
 describe('TUI reducer: coming back online, rows following their entry', () => {
-  const online = { state: 'online', reason: 'ok', checkedAt: 1 } as const;
-  const offline = { state: 'offline', reason: 'connect ECONNREFUSED', checkedAt: 1 } as const;
+  const online = {
+    state: 'online',
+    reason: { code: 'requests-answered', origin: 'http://h' },
+    checkedAt: 1,
+  } as const;
+  const offline = {
+    state: 'offline',
+    reason: { code: 'unreachable', origin: 'http://h', errno: 'ECONNREFUSED' },
+    checkedAt: 1,
+  } as const;
 
   it('the first online check and every return from offline make a sync due; staying online does not', () => {
     let s = reducer(initialState, { type: 'connectivity', result: online });

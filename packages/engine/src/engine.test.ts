@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createTestWorld, type FakeOxenEnv, type FakeOxenServer, type TestWorld } from '@oxvcs/oxen-testkit';
 import { createQueue } from '@oxvcs/queue';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -44,7 +44,7 @@ describe('engine', () => {
     await server.faults.offline();
     const queued = await engineFor().lockAcquire({ ttlHours: 1 });
     expect(queued.status).toBe('queued');
-    if (queued.status === 'queued') expect(queued.reason).toBe('Network is offline');
+    if (queued.status === 'queued') expect(queued.reason).toEqual({ code: 'offline' });
     await server.faults.online();
     const status = await engineFor().lockStatus();
     expect(events.some((e) => e.type === 'auto-sync')).toBe(true);
@@ -208,7 +208,18 @@ describe('bounded, scoped online commands (issue 14 §4, issue 15)', () => {
   it('lock list and lock break check connectivity first: offline is one quick OFFLINE error', async () => {
     await server.faults.offline();
     const started = Date.now();
-    await expect(engineFor().lockList()).rejects.toMatchObject({ code: 'OFFLINE' });
+    // The code and the facts an app words it from; the engine's message names no command.
+    const origin = new URL(world.remote(basename(dir))).origin;
+    const list = await engineFor()
+      .lockList()
+      .catch((error: unknown) => error as Error & Record<string, unknown>);
+    expect(list).toMatchObject({
+      code: 'OFFLINE',
+      origin,
+      operation: 'lock-list',
+      connectivity: { code: 'unreachable', origin, errno: 'ECONNREFUSED' },
+    });
+    expect((list as Error).message).not.toMatch(/oxenvcs|try again/);
     await expect(engineFor().lockBreak({ force: true })).rejects.toMatchObject({ code: 'OFFLINE' });
     // A refused connection answers at once: far below the health-check bound (120 s here).
     expect(Date.now() - started).toBeLessThan(60_000);

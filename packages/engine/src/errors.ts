@@ -1,3 +1,4 @@
+import type { ConnectivityReason } from '@oxvcs/oxen';
 import { OxvcsError } from '@oxvcs/retry';
 import type { InputField, InputProblemCode } from './input.js';
 
@@ -11,15 +12,18 @@ export type EngineErrorCode =
   | 'STATE_UNREADABLE'
   /** A FIFO, folder, device or symbolic link stands where a state file belongs. */
   | 'STATE_NOT_A_FILE'
-  /** A command that needs the remote (lock list, lock break) while it is unreachable. */
+  /**
+   * A command that needs the remote (lock list, lock break) while it is unreachable: `origin`,
+   * `operation` (the verb, e.g. `lock-status`) and, when the check said why, `connectivity`.
+   */
   | 'OFFLINE'
-  /** A command that needs the remote did not finish within its deadline. */
+  /** A command that needs the remote did not finish within its deadline: `origin`, `operation`, `timeoutMs`. */
   | 'DEADLINE'
-  /** A keep-alive already renews this lock on this machine. */
+  /** A keep-alive (`pid`) already renews this lock (`key`) on this machine. */
   | 'KEEPALIVE_RUNNING'
   /** `commit` found no change to record. */
   | 'NOTHING_TO_COMMIT'
-  /** `lock acquire --wait --max-wait`: the wait ran out before the lock was yours (`waitedMs`); the line was left. */
+  /** `lock acquire --wait --max-wait`: the wait ran out before the lock was yours (`waitedMs`, `maxWaitMs`); the line was left. */
   | 'WAIT_ENDED';
 
 /** Failures of the engine's own: configuration, input, state files. */
@@ -41,8 +45,22 @@ export class EngineError extends OxvcsError {
   readonly repository?: string;
   /** The project folder concerned (PROJECT_GONE). */
   readonly project?: string;
-  /** WAIT_ENDED: how long the wait lasted. */
+  /** WAIT_ENDED: how long the wait lasted, and how long it was allowed to. */
   readonly waitedMs?: number;
+  readonly maxWaitMs?: number;
+  /** The bounds of an `out-of-range` input. */
+  readonly min?: number;
+  readonly max?: number;
+  /** KEEPALIVE_RUNNING: the keep-alive's process and the lock key it renews. */
+  readonly pid?: number;
+  readonly key?: string;
+  /** OFFLINE, DEADLINE: the remote's origin and the verb that needed it (`lock-status`…). */
+  readonly origin?: string;
+  readonly operation?: string;
+  /** DEADLINE: the deadline it ran out of. */
+  readonly timeoutMs?: number;
+  /** OFFLINE: why the remote was judged unreachable. */
+  readonly connectivity?: ConnectivityReason;
 
   constructor(
     code: EngineErrorCode,
@@ -57,6 +75,15 @@ export class EngineError extends OxvcsError {
       repository?: string;
       project?: string;
       waitedMs?: number;
+      maxWaitMs?: number;
+      min?: number;
+      max?: number;
+      pid?: number;
+      key?: string;
+      origin?: string;
+      operation?: string;
+      timeoutMs?: number;
+      connectivity?: ConnectivityReason;
     } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

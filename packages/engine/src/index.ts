@@ -9,7 +9,7 @@ export type {
   Waiter,
   YourBreak,
 } from '@oxvcs/locks';
-export type { ConnectivityResult } from '@oxvcs/oxen';
+export type { ConnectivityReason, ConnectivityResult } from '@oxvcs/oxen';
 export {
   type EntryReason,
   type EntryStatus,
@@ -104,6 +104,7 @@ export type {
   PreviewStep,
   Queue,
   QueuedOutcome,
+  QueuedReason,
   QueueEntry,
   RunEvent,
   SyncReport,

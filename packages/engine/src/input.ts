@@ -19,10 +19,27 @@ export type InputProblemCode =
   /** A path that must be absolute is relative (`OXENVCS_HOME=state`). */
   | 'relative'
   /** A folder that must not be inside an Oxen repository is (`repository`: the repository's root). */
-  | 'inside-repository';
+  | 'inside-repository'
+  /** A folder was asked for and a file was given (`--project Song.logicx/data`). */
+  | 'not-a-folder'
+  /** The folder does not exist in this copy (`--project` of someone else's folder, not pulled yet). */
+  | 'no-such-folder'
+  /** A number outside its bounds (`min`, `max`). */
+  | 'out-of-range';
 
-/** Which input a problem is about. */
-export type InputField = 'branch' | 'remote-name' | 'comment' | 'reason' | 'OXENVCS_HOME';
+/**
+ * Which input a problem is about: typed names and texts (checked by the rules below, also on
+ * replay), and the project folder, holder name and lease length a command is set up with.
+ */
+export type InputField =
+  | 'branch'
+  | 'remote-name'
+  | 'comment'
+  | 'reason'
+  | 'OXENVCS_HOME'
+  | 'project'
+  | 'OXENVCS_HOLDER'
+  | 'timeout';
 
 /** A refused input: the field, the problem, the value as given and, where one applies, the bound. */
 export interface InputProblem {
@@ -31,8 +48,11 @@ export interface InputProblem {
   readonly value: string;
   /** The longest allowed (`too-long`), in characters. */
   readonly limit?: number;
-  /** The repository the value is inside (`inside-repository`). */
+  /** The repository the value is inside (`inside-repository`), or outside of (`outside-repository`). */
   readonly repository?: string;
+  /** The bounds of an `out-of-range` number. */
+  readonly min?: number;
+  readonly max?: number;
 }
 
 /**
@@ -76,8 +96,11 @@ export function inputError(p: InputProblem): EngineError {
     problem: p.problem,
     ...(p.limit !== undefined ? { limit: p.limit } : {}),
     ...(p.repository !== undefined ? { repository: p.repository } : {}),
-    // Enough to recognise it: a 120 KB comment is not repeated in a `--json` error.
-    value: p.value.slice(0, 80),
+    ...(p.min !== undefined ? { min: p.min } : {}),
+    ...(p.max !== undefined ? { max: p.max } : {}),
+    // Enough to recognise it: a 120 KB comment is not repeated in a `--json` error. A folder is
+    // named whole: a clipped path names no folder.
+    value: p.field === 'project' ? p.value : p.value.slice(0, 80),
   });
 }
 

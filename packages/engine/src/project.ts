@@ -11,7 +11,7 @@ import {
   readOxenUserName,
   readRepositoryRemote,
 } from '@oxvcs/oxen';
-import { EngineError } from './errors.js';
+import { inputError } from './input.js';
 
 /** The project a command acts on. */
 export interface ProjectInfo {
@@ -29,8 +29,10 @@ export interface ProjectInfo {
   readonly keyExists: boolean;
 }
 
+/** The longest holder name accepted, in characters. */
+const MAX_HOLDER = 200;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: a holder name is one plain line
-const unfitHolder = (name: string) => /[\u0000-\u001f\u007f-\u009f]/.test(name) || name.length > 200;
+const unfitHolder = (name: string) => /[\u0000-\u001f\u007f-\u009f]/.test(name) || name.length > MAX_HOLDER;
 
 /**
  * The holder identity: `OXENVCS_HOLDER`, else the name given to Oxen (`oxen config --name`, read
@@ -39,11 +41,13 @@ const unfitHolder = (name: string) => /[\u0000-\u001f\u007f-\u009f]/.test(name) 
 export function holderIdentity(env: NodeJS.ProcessEnv): string {
   if (env.OXENVCS_HOLDER) {
     if (unfitHolder(env.OXENVCS_HOLDER)) {
-      throw new EngineError(
-        'INVALID_INPUT',
-        'OXENVCS_HOLDER holds control characters or is over 200 characters; set it to a plain name such as ada@studio.',
-        { field: 'OXENVCS_HOLDER' },
-      );
+      const long = env.OXENVCS_HOLDER.length > MAX_HOLDER;
+      throw inputError({
+        field: 'OXENVCS_HOLDER',
+        problem: long ? 'too-long' : 'control-character',
+        value: env.OXENVCS_HOLDER,
+        ...(long ? { limit: MAX_HOLDER } : {}),
+      });
     }
     return env.OXENVCS_HOLDER;
   }
@@ -78,19 +82,11 @@ function projectKey(root: string, start: string, given: string): { key: string; 
     exists = false;
     real = resolve(realpathSync(root), relative(root, start));
   }
-  if (exists && !statSync(real).isDirectory()) {
-    throw new EngineError(
-      'INVALID_INPUT',
-      `--project ${given} is a file; give the folder to lock (e.g. the .logicx package).`,
-    );
-  }
+  if (exists && !statSync(real).isDirectory())
+    throw inputError({ field: 'project', problem: 'not-a-folder', value: given });
   const inside = relative(realpathSync(root), real);
-  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
-    throw new EngineError(
-      'INVALID_INPUT',
-      `--project ${given} is outside the repository at ${root}; give a folder inside it.`,
-    );
-  }
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside))
+    throw inputError({ field: 'project', problem: 'outside-repository', value: given, repository: root });
   return { key: normaliseKey(inside.split(sep).join('/') || '.'), exists };
 }
 
@@ -111,10 +107,12 @@ function findProjectRoot(options: { cwd: string; project?: string }, start: stri
       here = findRepositoryRoot(resolve(options.cwd));
     } catch {}
     if (!here) throw error;
-    throw new EngineError(
-      'INVALID_INPUT',
-      `--project ${options.project} is outside the repository at ${here}; give a folder inside it.`,
-    );
+    throw inputError({
+      field: 'project',
+      problem: 'outside-repository',
+      value: options.project,
+      repository: here,
+    });
   }
 }
 

@@ -26,7 +26,7 @@ import {
 } from '@oxvcs/retry';
 import type { Core } from './core.js';
 import { EngineError } from './errors.js';
-import { checkName, refuse } from './input.js';
+import { checkName, inputError, refuse } from './input.js';
 import { isLeaseHours, MAX_LEASE_HOURS, MIN_LEASE_HOURS } from './lease.js';
 import { fileChainCache, fileKeyStore } from './lock-state.js';
 import { QUEUED_RECHECK_MS } from './operations/acquire-lock.js';
@@ -34,10 +34,12 @@ import { carriedGrant } from './operations/behind-acquisition.js';
 import { executorsFor, type Operation, type RunDeps, specOf } from './operations/index.js';
 import { holderIdentity, type ProjectInfo } from './project.js';
 import { type GrantNote, grantId, readState, type SeenNote, updateState, writeState } from './state.js';
-import type { Engine, Outcome, QueuedOutcome } from './types.js';
+import type { Engine, Outcome, QueuedOutcome, QueuedReason } from './types.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+/** How long a remote whose breaker opened is rested before one request is let through. */
+const BREAKER_REST_MS = 30_000;
 /** Error codes of a connection that was never made, so no request was sent on it. */
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 
@@ -97,13 +99,10 @@ export interface Session extends Core {
   readonly autoSync: () => Promise<RunSummary | ConnectivityResult | undefined>;
   /**
    * A command that needs the remote and cannot be queued (status, list, break): the quick offline
-   * check first, then retries within one request timeout; OFFLINE or DEADLINE say what happened.
+   * check first, then retries within one request timeout; OFFLINE or DEADLINE say what happened
+   * (with `operation`, e.g. `lock-status`, as a fact).
    */
-  readonly needsRemote: <T>(
-    operation: string,
-    what: string,
-    fn: (signal: AbortSignal) => Promise<T>,
-  ) => Promise<T>;
+  readonly needsRemote: <T>(operation: string, fn: (signal: AbortSignal) => Promise<T>) => Promise<T>;
   /** The heart of offline mode: run `op` now when we can, queue it when we cannot. */
   readonly runOrQueue: <T extends Record<string, unknown>>(op: Operation) => Promise<Outcome<T>>;
   /**
@@ -289,7 +288,7 @@ export function createSession(core: Core): Session {
     const saved = readState<Record<string, BreakerState>>(files.breaker, {})[origin];
     return createCircuitBreaker({
       failureThreshold: 5,
-      halfOpenAfterMs: 30_000,
+      halfOpenAfterMs: BREAKER_REST_MS,
       ...(saved ? { initialState: saved } : {}),
     });
   };
@@ -329,7 +328,7 @@ export function createSession(core: Core): Session {
   const answered = (origin: string): ConnectivityResult => {
     const result: ConnectivityResult = {
       state: 'online',
-      reason: `${origin} answered the command's own requests.`,
+      reason: { code: 'requests-answered', origin },
       checkedAt: Date.now(),
     };
     emit({ type: 'connectivity', result });
@@ -355,7 +354,10 @@ export function createSession(core: Core): Session {
       const result = await connectivity(true);
       if (result.state !== 'offline') throw error;
       offline(result, unsent(error));
-      throw new EngineError('OFFLINE', result.reason, { cause: error });
+      throw new EngineError('OFFLINE', `The remote is offline (${result.reason.code}).`, {
+        cause: error,
+        connectivity: result.reason,
+      });
     }
   };
 
@@ -385,7 +387,7 @@ export function createSession(core: Core): Session {
   const enqueue = async (
     op: Operation,
     nonce: string,
-    reason: string,
+    reason: QueuedReason,
     tried = false,
   ): Promise<Extract<Outcome<never>, { status: 'queued' }>> => {
     const { ttlMs, expiresAt } = specOf(op).expiry(op, getConfig().queue.retention_days * DAY);
@@ -430,11 +432,7 @@ export function createSession(core: Core): Session {
     });
   };
 
-  const needsRemote = async <T>(
-    operation: string,
-    what: string,
-    fn: (signal: AbortSignal) => Promise<T>,
-  ): Promise<T> => {
+  const needsRemote = async <T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     const p = getProject();
     const deadline = AbortSignal.timeout(interactiveMs());
     let offline: ConnectivityResult | undefined;
@@ -454,45 +452,48 @@ export function createSession(core: Core): Session {
         },
       );
     } catch (error) {
+      const { origin } = p.remote;
       if (offline) {
-        throw new EngineError(
-          'OFFLINE',
-          `${p.remote.origin} is unreachable (${offline.reason}); ${what} needs the remote, so try again when you are back online.`,
-          { cause: error },
-        );
+        throw new EngineError('OFFLINE', `${origin} is unreachable; ${operation} needs the remote.`, {
+          cause: error,
+          origin,
+          operation,
+          connectivity: offline.reason,
+        });
       }
       if (!deadline.aborted) throw error;
-      throw new EngineError(
-        'DEADLINE',
-        `${p.remote.origin} did not answer ${what} within ${Math.round(interactiveMs() / 100) / 10} s; try again, or raise connectivity.request_timeout_ms.`,
-        { cause: error },
-      );
+      throw new EngineError('DEADLINE', `${origin} did not answer ${operation} in time.`, {
+        cause: error,
+        origin,
+        operation,
+        timeoutMs: interactiveMs(),
+      });
     }
   };
 
-  /** Why a command waits behind `ahead` (unfinished entries of its project's lane). */
-  const behindWords = (ahead: readonly QueueEntry<Operation>[]) => {
-    const kinds = [...new Set(ahead.map((e) => specOf(e.operation).describe(e.operation)))];
-    const shown = kinds.slice(0, 3).join(', ') + (kinds.length > 3 ? ` and ${kinds.length - 3} more` : '');
-    return `${ahead.length === 1 ? 'An operation' : `${ahead.length} operations`} queued before it in this project must finish first (${shown}); \`oxenvcs queue sync\` runs them in order`;
-  };
+  /** Why a command waits behind `ahead` (unfinished entries of its project's lane): their count and descriptions. */
+  const behind = (ahead: readonly QueueEntry<Operation>[]): QueuedReason => ({
+    code: 'behind',
+    count: ahead.length,
+    operations: [...new Set(ahead.map((e) => specOf(e.operation).describe(e.operation)))],
+  });
 
   const runOrQueue = async <T extends Record<string, unknown>>(op: Operation): Promise<Outcome<T>> => {
     const nonce = `${op.kind}:${globalThis.crypto.randomUUID()}`;
     const origin = parseRemoteUrl(op.remote).origin;
     const breaker = breakerFor(origin);
     if (breaker.state === 'open') {
-      return enqueue(op, nonce, `${origin} failed repeatedly and is being rested for up to 30 s`);
+      return enqueue(op, nonce, { code: 'resting', origin, restMs: BREAKER_REST_MS });
     }
     const replayed = await autoSync();
-    if (replayed && 'state' in replayed) return enqueue(op, nonce, 'Network is offline');
+    if (replayed && 'state' in replayed) return enqueue(op, nonce, { code: 'offline' });
     const synced = replayed;
     // Never overtake what this project queued before: what the auto-sync could not finish (a take
     // still uploading, an entry waiting out a backoff, one another process is running) runs first,
     // and this command is queued behind it, in the order typed.
     const ahead = await getQueue().ahead(op);
     if (ahead.length > 0) {
-      const queued = await enqueue(op, nonce, behindWords(ahead));
+      const queued = await enqueue(op, nonce, behind(ahead));
       return {
         ...queued,
         behind: ahead.map((e) => ({ id: e.id, kind: e.operation.kind })),
@@ -537,21 +538,16 @@ export function createSession(core: Core): Session {
       saveBreaker(origin, breaker);
       if (offline) {
         // When an attempt may have reached the remote, the replay checks first.
-        const queued = await enqueue(op, nonce, 'Network is offline', offline.tried);
+        const queued = await enqueue(op, nonce, { code: 'offline' }, offline.tried);
         return { ...queued, ...(synced ? { synced } : {}) };
       }
       if (deadline?.aborted) {
-        const queued = await enqueue(
-          op,
-          nonce,
-          `Gave up for now: ${origin} did not finish within ${Math.round(overallMs / 100) / 10} s`,
-          true,
-        );
+        const queued = await enqueue(op, nonce, { code: 'deadline', origin, timeoutMs: overallMs }, true);
         return { ...queued, ...(synced ? { synced } : {}) };
       }
       const verdict = classify(error);
       if (isRetryable(verdict.kind)) {
-        const queued = await enqueue(op, nonce, `Gave up for now: ${verdict.reason}`, true);
+        const queued = await enqueue(op, nonce, { code: 'gave-up', detail: verdict.reason }, true);
         return { ...queued, ...(synced ? { synced } : {}) };
       }
       throw error;
@@ -561,11 +557,13 @@ export function createSession(core: Core): Session {
   const ttlFrom = (hours: number | undefined) => {
     const h = hours ?? getConfig().lock.timeout_hours;
     if (!isLeaseHours(h)) {
-      throw new EngineError(
-        'INVALID_INPUT',
-        `The lock timeout must be from 1 minute (${MIN_LEASE_HOURS.toFixed(4)} hours) to ${MAX_LEASE_HOURS} hours (got ${String(hours)}).`,
-        { field: 'timeout' },
-      );
+      throw inputError({
+        field: 'timeout',
+        problem: 'out-of-range',
+        value: String(hours),
+        min: MIN_LEASE_HOURS,
+        max: MAX_LEASE_HOURS,
+      });
     }
     return Math.round(h * HOUR);
   };

@@ -37,6 +37,22 @@ export type RunEvent = GenericRunEvent<Operation>;
  */
 export type QueuedOutcome = 'added' | 'cancelled' | 'collapsed' | 'expired';
 
+/**
+ * Why an operation was queued instead of run, as a code and facts (the apps word it):
+ * - `offline`: the remote is unreachable;
+ * - `resting`: `origin` failed repeatedly, and its circuit breaker rests it for up to `restMs`;
+ * - `behind`: `count` unfinished entries of this project, queued before it, must run first
+ *   (`operations`: their descriptions, each once);
+ * - `deadline`: `origin` did not finish within `timeoutMs`; it may have taken effect, so the replay checks first;
+ * - `gave-up`: a retryable failure outlasted the retries (`detail`: what the last one was).
+ */
+export type QueuedReason =
+  | { readonly code: 'offline' }
+  | { readonly code: 'resting'; readonly origin: string; readonly restMs: number }
+  | { readonly code: 'behind'; readonly count: number; readonly operations: readonly string[] }
+  | { readonly code: 'deadline'; readonly origin: string; readonly timeoutMs: number }
+  | { readonly code: 'gave-up'; readonly detail: string };
+
 /** Everything the engine reports while it works; apps render these, the engine never prints. */
 export type EngineEvent =
   | { readonly type: 'connectivity'; readonly result: ConnectivityResult }
@@ -46,7 +62,7 @@ export type EngineEvent =
   | {
       readonly type: 'queued';
       readonly entry: QueueEntry;
-      readonly reason: string;
+      readonly reason: QueuedReason;
       readonly enqueued: QueuedOutcome;
     }
   | { readonly type: 'heartbeat'; readonly event: HeartbeatEvent }
@@ -100,7 +116,7 @@ export type Outcome<T> =
   | {
       readonly status: 'queued';
       readonly entry: QueueEntry;
-      readonly reason: string;
+      readonly reason: QueuedReason;
       readonly enqueued: QueuedOutcome;
       /** For `collapsed`: the id of the identical entry this one replaced. */
       readonly replaces?: string;

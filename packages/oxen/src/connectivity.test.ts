@@ -44,7 +44,7 @@ describe('checkConnectivity against a real loopback server', () => {
   it('a 429 with Retry-After (the server is busy, not gone) is online', async () => {
     const result = await checkConnectivity(await serve('oxen-429'));
     expect(result).toMatchObject({ state: 'online', serverVersion: '0.54.0' });
-    expect(result.reason).toContain('HTTP 429');
+    expect(result.reason).toMatchObject({ code: 'oxen-answered', status: 429 });
   });
 
   it('a 401 from an auth-guarded server is online', async () => {
@@ -54,7 +54,7 @@ describe('checkConnectivity against a real loopback server', () => {
   it('a captive portal answer is unknown', async () => {
     const result = await checkConnectivity(await serve('portal'));
     expect(result.state).toBe('unknown');
-    expect(result.reason).toContain('captive portal');
+    expect(result.reason).toMatchObject({ code: 'not-oxen', status: 200 });
   });
 
   it('a reset connection is offline', async () => {
@@ -65,7 +65,7 @@ describe('checkConnectivity against a real loopback server', () => {
     const started = Date.now();
     const result = await checkConnectivity(await serve('silent'), { timeoutMs: 300 });
     expect(result.state).toBe('offline');
-    expect(result.reason).toContain('did not answer within 300 ms');
+    expect(result.reason).toMatchObject({ code: 'timeout', timeoutMs: 300 });
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
@@ -75,11 +75,14 @@ describe('checkConnectivity against a real loopback server', () => {
     server = undefined;
     const result = await checkConnectivity(url);
     expect(result).toMatchObject({ state: 'offline' });
-    expect(result.reason).toContain('ECONNREFUSED');
+    expect(result.reason).toMatchObject({ code: 'unreachable', errno: 'ECONNREFUSED' });
   });
 
   it('a malformed URL is unknown with a reason naming it', async () => {
-    expect(await checkConnectivity('not a url')).toMatchObject({ state: 'unknown' });
+    expect(await checkConnectivity('not a url')).toMatchObject({
+      state: 'unknown',
+      reason: { code: 'invalid-url', url: 'not a url' },
+    });
   });
 
   it('caches a result for the configured time', async () => {

@@ -1,11 +1,39 @@
 /** Result of a connectivity check against the configured Oxen remote. */
 export type ConnectivityState = 'online' | 'offline' | 'unknown';
 
+/**
+ * Why a connectivity result is what it is, as a code and its facts (the apps word it):
+ * - `oxen-answered`: the origin answered as an Oxen server (`status`, `serverVersion`);
+ * - `auth-required`: the origin answered 401 or 403 (an auth-guarded Oxen server);
+ * - `not-oxen`: the origin answered `status`, but not as an Oxen server (a captive portal or proxy);
+ * - `requests-answered`: the origin answered a command's own requests (no probe was sent);
+ * - `invalid-url`: the remote URL `url` is not a URL;
+ * - `cancelled`: the caller's signal ended the check;
+ * - `timeout`: no answer within `timeoutMs`;
+ * - `unreachable`: the connection failed with `errno` (refused, reset, no such host…);
+ * - `tls-failed`: the TLS handshake failed with `errno`;
+ * - `unrecognised`: any other failure, with its `detail` (the error's message).
+ */
+export type ConnectivityReason =
+  | {
+      readonly code: 'oxen-answered';
+      readonly origin: string;
+      readonly status: number;
+      readonly serverVersion: string;
+    }
+  | { readonly code: 'auth-required' | 'not-oxen'; readonly origin: string; readonly status: number }
+  | { readonly code: 'requests-answered'; readonly origin: string }
+  | { readonly code: 'invalid-url'; readonly url: string }
+  | { readonly code: 'cancelled' }
+  | { readonly code: 'timeout'; readonly origin: string; readonly timeoutMs: number }
+  | { readonly code: 'unreachable' | 'tls-failed'; readonly origin: string; readonly errno: string }
+  | { readonly code: 'unrecognised'; readonly origin: string; readonly detail: string };
+
 /** What {@link checkConnectivity} found, and why. */
 export interface ConnectivityResult {
   readonly state: ConnectivityState;
-  /** One sentence a user can read. */
-  readonly reason: string;
+  /** Why, as a code and facts (the apps word it). */
+  readonly reason: ConnectivityReason;
   /** Epoch ms of the check. */
   readonly checkedAt: number;
   /** Round trip in ms, when the host answered. */
@@ -71,7 +99,7 @@ export async function checkConnectivity(
   try {
     origin = new URL(remoteUrl).origin;
   } catch {
-    return { state: 'unknown', reason: `The remote URL "${remoteUrl}" is not a valid URL.`, checkedAt };
+    return { state: 'unknown', reason: { code: 'invalid-url', url: remoteUrl }, checkedAt };
   }
   const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -90,24 +118,16 @@ export async function checkConnectivity(
       return {
         ...base,
         state: 'online',
-        reason: `${origin} answered (HTTP ${response.status}, oxen ${serverVersion}).`,
+        reason: { code: 'oxen-answered', origin, status: response.status, serverVersion },
       };
     }
     if (response.status === 401 || response.status === 403) {
-      return {
-        ...base,
-        state: 'online',
-        reason: `${origin} answered HTTP ${response.status} (authentication required).`,
-      };
+      return { ...base, state: 'online', reason: { code: 'auth-required', origin, status: response.status } };
     }
-    return {
-      ...base,
-      state: 'unknown',
-      reason: `${origin} answered HTTP ${response.status} but not as an Oxen server (a captive portal or proxy?).`,
-    };
+    return { ...base, state: 'unknown', reason: { code: 'not-oxen', origin, status: response.status } };
   } catch (error) {
     if (options.signal?.aborted) {
-      return { state: 'unknown', reason: 'The connectivity check was cancelled.', checkedAt };
+      return { state: 'unknown', reason: { code: 'cancelled' }, checkedAt };
     }
     const codes = codesOf(error);
     if (
@@ -115,14 +135,15 @@ export async function checkConnectivity(
       codes.includes('ABORT_ERR') ||
       codes.includes('UND_ERR_HEADERS_TIMEOUT')
     ) {
-      return { state: 'offline', reason: `${origin} did not answer within ${timeoutMs} ms.`, checkedAt };
+      return { state: 'offline', reason: { code: 'timeout', origin, timeoutMs }, checkedAt };
     }
     const offline = codes.find((c) => OFFLINE_CODES.has(c));
-    if (offline) return { state: 'offline', reason: `${origin} is unreachable (${offline}).`, checkedAt };
+    if (offline)
+      return { state: 'offline', reason: { code: 'unreachable', origin, errno: offline }, checkedAt };
     const tls = codes.find((c) => /CERT|TLS|SSL|SELF_SIGNED/.test(c));
-    if (tls) return { state: 'unknown', reason: `${origin} failed the TLS handshake (${tls}).`, checkedAt };
-    const text = error instanceof Error ? error.message : String(error);
-    return { state: 'unknown', reason: `Could not tell whether ${origin} is reachable: ${text}`, checkedAt };
+    if (tls) return { state: 'unknown', reason: { code: 'tls-failed', origin, errno: tls }, checkedAt };
+    const detail = error instanceof Error ? error.message : String(error);
+    return { state: 'unknown', reason: { code: 'unrecognised', origin, detail }, checkedAt };
   }
 }
 

@@ -96,9 +96,19 @@ export type OxenProblem =
   | 'credentials'
   | 'not-a-repository-url';
 
-/** Facts an {@link OxenError} may carry. */
-export interface OxenErrorDetails {
-  readonly cause?: unknown;
+/**
+ * Facts an {@link OxenError} may carry: its own fields (each documented there), the server-given
+ * wait (`retryAfterMs`) and the cause.
+ */
+export type OxenErrorDetails = { readonly cause?: unknown } & Partial<
+  Omit<OxenError, Exclude<keyof OxvcsError, 'retryAfterMs'>>
+>;
+
+/** Every failure of the Oxen adapter: one class, a string-union `code`, and the facts a caller needs. */
+export class OxenError extends OxvcsError {
+  override readonly name = 'OxenError';
+  readonly code: OxenErrorCode;
+  override readonly retryKind: ErrorKind;
   /** HTTP status of the answer. */
   readonly status?: number;
   /** The envelope's `status_message`. */
@@ -111,8 +121,6 @@ export interface OxenErrorDetails {
   readonly requestId?: string;
   /** Method and URL of the request (never a token). */
   readonly request?: string;
-  /** Server-given wait (Retry-After), in ms. */
-  readonly retryAfterMs?: number;
   /** For SERVER_TOO_OLD: what the server runs and what we need. */
   readonly serverVersion?: string;
   readonly requiredVersion?: string;
@@ -132,31 +140,6 @@ export interface OxenErrorDetails {
   /** For NOT_A_REPOSITORY: the folder searched from (and above); for NO_REMOTE: the repository. */
   readonly directory?: string;
   /** For NO_REMOTE: the remote's name looked for. */
-  readonly remoteName?: string;
-}
-
-/** Every failure of the Oxen adapter: one class, a string-union `code`, and the facts a caller needs. */
-export class OxenError extends OxvcsError {
-  override readonly name = 'OxenError';
-  readonly code: OxenErrorCode;
-  override readonly retryKind: ErrorKind;
-  readonly status?: number;
-  readonly statusMessage?: string;
-  readonly errorType?: string;
-  readonly title?: string;
-  readonly detail?: string;
-  readonly requestId?: string;
-  readonly request?: string;
-  readonly serverVersion?: string;
-  readonly requiredVersion?: string;
-  readonly stderr?: string;
-  readonly exitCode?: number;
-  readonly file?: string;
-  readonly problem?: OxenProblem;
-  readonly line?: number;
-  readonly fileKind?: NotAFileKind;
-  readonly url?: string;
-  readonly directory?: string;
   readonly remoteName?: string;
 
   constructor(code: OxenErrorCode, message: string, details: OxenErrorDetails = {}) {

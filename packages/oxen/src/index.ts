@@ -26,6 +26,7 @@ export {
   type ConnectivityChecker,
   type ConnectivityCheckerOptions,
   type ConnectivityOptions,
+  type ConnectivityReason,
   type ConnectivityResult,
   type ConnectivityState,
   checkConnectivity,

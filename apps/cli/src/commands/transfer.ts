@@ -2,7 +2,8 @@ import type { EngineEvent, QueueEntry } from '@oxvcs/engine';
 import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, behindJson, type Report } from '../base.js';
-import { EXIT, jsonLine, safeText } from '../output.js';
+import { EXIT, safeText } from '../output.js';
+import { queuedWords } from '../render.js';
 
 abstract class TransferCommand extends BaseCommand {
   branch = Option.String({ required: false, name: 'BRANCH' });
@@ -55,22 +56,7 @@ abstract class TransferCommand extends BaseCommand {
   private onInterrupt = () => {
     if (this.#interrupted) return;
     this.#interrupted = true;
-    const message = this.interruptedMessage();
-    this.ui.clearProgress();
-    if (this.json)
-      this.ui.out(
-        jsonLine({
-          ok: false,
-          error: { name: 'Interrupted', code: 'INTERRUPTED', message },
-          exitCode: EXIT.INTERRUPTED,
-        }),
-      );
-    else this.ui.err(`${this.ui.mark('warn')} ${message}`);
-    const stream = this.json ? this.context.stdout : this.context.stderr;
-    stream.write('', () => {
-      process.off('SIGINT', this.onInterrupt);
-      process.kill(process.pid, 'SIGINT');
-    });
+    void this.endInterrupted(this.interruptedMessage(), this.onInterrupt);
   };
 
   protected async run(): Promise<Report> {
@@ -99,7 +85,7 @@ abstract class TransferCommand extends BaseCommand {
         exitCode: EXIT.QUEUED,
         data: {
           status: 'queued',
-          reason: outcome.reason,
+          reason: queuedWords(outcome.reason),
           ...(this.#unresumable ? { unresumable: this.#unresumable } : {}),
           ...behindJson(outcome),
           entry: { id, shortId: shortId(id) },

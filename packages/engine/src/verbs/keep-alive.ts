@@ -25,10 +25,10 @@ export const heartbeat: Verb<'heartbeat'> = async (s, o) => {
     isRunning(running) &&
     (running.state === 'healthy' || running.state === 'jeopardy')
   ) {
-    throw new EngineError(
-      'KEEPALIVE_RUNNING',
-      `A keep-alive (pid ${running.pid}) already renews the lock on ${p.key === '.' ? 'this project' : p.key}; stop it with \`oxenvcs lock heartbeat --stop\` first.`,
-    );
+    throw new EngineError('KEEPALIVE_RUNNING', `A keep-alive (pid ${running.pid}) already renews the lock.`, {
+      pid: running.pid,
+      key: p.key,
+    });
   }
   // Started while offline: keep the lease we last saw alive from the cached grant, in
   // jeopardy, renewing as soon as the remote answers (never past the lease's end).

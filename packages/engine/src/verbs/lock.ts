@@ -1,8 +1,7 @@
 import { isRunning } from '@oxvcs/durable';
 import { EXPIRY_MARGIN_MS, type Grant, type Lease, LockError, type LockState, MAX_TEXT } from '@oxvcs/locks';
 import type { ConnectivityResult } from '@oxvcs/oxen';
-import { EngineError } from '../errors.js';
-import { checkText, refuse } from '../input.js';
+import { checkText, inputError, refuse } from '../input.js';
 import { heartbeatFile } from '../lock-state.js';
 import type { Operation } from '../operations/index.js';
 import { specOf } from '../operations/index.js';
@@ -39,12 +38,7 @@ const HOUR = 3_600_000;
 /** `Engine.lockAcquire`. */
 export const lockAcquire: Verb<'lockAcquire'> = async (s, o = {}) => {
   const p = s.getProject();
-  if (!p.keyExists) {
-    throw new EngineError(
-      'INVALID_INPUT',
-      `--project ${p.key}: no such folder here; give an existing folder inside the repository (pull it first if it is someone else's).`,
-    );
-  }
+  if (!p.keyExists) throw inputError({ field: 'project', problem: 'no-such-folder', value: p.key });
   const ttlMs = s.ttlFrom(o.ttlHours);
   // The record keeps at most MAX_TEXT characters: a longer comment is refused, not cut.
   if (o.comment !== undefined) refuse(o.comment, checkText('comment', o.comment, MAX_TEXT));
@@ -153,7 +147,7 @@ export const lockStatus: Verb<'lockStatus'> = async (s, o = {}) => {
   };
   if (replayed && 'state' in replayed) return offline(replayed);
   try {
-    const { serverNow, ...state } = await s.needsRemote('lock-status', 'lock status', (signal) =>
+    const { serverNow, ...state } = await s.needsRemote('lock-status', (signal) =>
       s.locksFor(p.remote.url).status(p.key, { signal }),
     );
     s.noteSeen(p.remote.url, p.key, state as LockState);
@@ -176,14 +170,14 @@ export const lockStatus: Verb<'lockStatus'> = async (s, o = {}) => {
 /** `Engine.lockList`. */
 export const lockList: Verb<'lockList'> = async (s) => {
   const p = s.getProject();
-  return s.needsRemote('lock-list', 'lock list', (signal) => s.locksFor(p.remote.url).list({ signal }));
+  return s.needsRemote('lock-list', (signal) => s.locksFor(p.remote.url).list({ signal }));
 };
 
 /** `Engine.lockBreak`. */
 export const lockBreak: Verb<'lockBreak'> = async (s, o) => {
   const p = s.getProject();
   if (o.reason !== undefined) refuse(o.reason, checkText('reason', o.reason, MAX_TEXT));
-  return s.needsRemote('lock-break', 'lock break', (signal) =>
+  return s.needsRemote('lock-break', (signal) =>
     s.locksFor(p.remote.url).break(p.key, {
       force: o.force,
       signal,

@@ -1,9 +1,8 @@
-import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
-import { BaseCommand, behindJson, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
+import { BaseCommand, parseHours, queuedJson, type Report, TIMEOUT_RANGE } from '../../base.js';
 import { GUARD_HELP } from '../../guard-words.js';
 import { startKeepAlive } from '../../keep-alive.js';
-import { EXIT, jsonLine, safeText } from '../../output.js';
+import { EXIT, safeText } from '../../output.js';
 import { renderLease, renewedHeadline } from '../../render.js';
 import { lockName, parseWait, waitedWords, waitingLine } from '../../waiting.js';
 
@@ -52,35 +51,12 @@ export class LockAcquireCommand extends BaseCommand {
   private onInterrupt = () => {
     if (this.#interrupted) {
       // A second Ctrl-C does not wait for the line to be left: the place lapses by itself.
-      process.off('SIGINT', this.onInterrupt);
-      process.kill(process.pid, 'SIGINT');
+      this.endBySigint(this.onInterrupt);
       return;
     }
     this.#interrupted = true;
     this.#waiting?.abort(new Error('interrupted'));
   };
-
-  /** After Ctrl-C: one line, then the process ends by the signal. */
-  private endInterrupted(): never {
-    const message = 'Interrupted: you left the line; the lock was not taken.';
-    this.ui.clearProgress();
-    if (this.json)
-      this.ui.out(
-        jsonLine({
-          ok: false,
-          error: { name: 'Interrupted', code: 'INTERRUPTED', message },
-          exitCode: EXIT.INTERRUPTED,
-        }),
-      );
-    else this.ui.err(`${this.ui.mark('warn')} ${message}`);
-    const stream = this.json ? this.context.stdout : this.context.stderr;
-    stream.write('', () => {
-      process.off('SIGINT', this.onInterrupt);
-      process.kill(process.pid, 'SIGINT');
-    });
-    // The signal ends the process; nothing after this runs.
-    throw new Error('interrupted');
-  }
 
   protected async run(): Promise<Report> {
     const hours = parseHours(this.timeout);
@@ -115,7 +91,12 @@ export class LockAcquireCommand extends BaseCommand {
           : {}),
       });
     } catch (error) {
-      if (this.#interrupted) this.endInterrupted();
+      // After Ctrl-C, once the line is left: one line, then the process ends by the signal.
+      if (this.#interrupted)
+        return await this.endInterrupted(
+          'Interrupted: you left the line; the lock was not taken.',
+          this.onInterrupt,
+        );
       throw error;
     } finally {
       if (this.#waiting && !this.#interrupted) process.off('SIGINT', this.onInterrupt);
@@ -124,16 +105,7 @@ export class LockAcquireCommand extends BaseCommand {
       const p = engine.project();
       return {
         exitCode: EXIT.QUEUED,
-        data: {
-          status: 'queued',
-          reason: outcome.reason,
-          ...behindJson(outcome),
-          entry: {
-            id: outcome.entry.id,
-            shortId: shortId(outcome.entry.id),
-            kind: outcome.entry.operation.kind,
-          },
-        },
+        data: queuedJson(outcome, { kind: true }),
         human: () => {
           this.renderQueued(outcome.entry, outcome.reason, [
             `User: ${safeText(p.holder)}`,

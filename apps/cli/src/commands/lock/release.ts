@@ -1,6 +1,5 @@
-import { shortId } from '@oxvcs/engine';
 import { Command } from 'clipanion';
-import { BaseCommand, behindJson, type Report } from '../../base.js';
+import { BaseCommand, queuedJson, type Report } from '../../base.js';
 import { GUARD_HELP } from '../../guard-words.js';
 import { EXIT, safeText } from '../../output.js';
 
@@ -36,13 +35,7 @@ export class LockReleaseCommand extends BaseCommand {
       const cancelled = outcome.enqueued === 'cancelled';
       return {
         exitCode: cancelled ? EXIT.OK : EXIT.QUEUED,
-        data: {
-          status: cancelled ? 'cancelled' : 'queued',
-          reason: outcome.reason,
-          ...behindJson(outcome),
-          entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
-          ...keepAlive,
-        },
+        data: { ...queuedJson(outcome, { status: cancelled ? 'cancelled' : 'queued' }), ...keepAlive },
         human: () => {
           stopped();
           if (cancelled)

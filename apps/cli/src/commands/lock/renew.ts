@@ -1,6 +1,5 @@
-import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
-import { BaseCommand, behindJson, parseHours, type Report, TIMEOUT_RANGE } from '../../base.js';
+import { BaseCommand, parseHours, queuedJson, type Report, TIMEOUT_RANGE } from '../../base.js';
 import { EXIT, moment } from '../../output.js';
 import { renderLease, renewedHeadline } from '../../render.js';
 
@@ -28,13 +27,7 @@ export class LockRenewCommand extends BaseCommand {
       const ended = outcome.entry.expiresAt;
       return {
         exitCode: EXIT.FAILURE,
-        data: {
-          status: 'expired',
-          reason: outcome.reason,
-          ...behindJson(outcome),
-          entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
-          ...(ended ? { leaseEndedAt: ended } : {}),
-        },
+        data: { ...queuedJson(outcome, { status: 'expired' }), ...(ended ? { leaseEndedAt: ended } : {}) },
         human: () =>
           this.ui.err(
             `${this.ui.mark('fail')} Not renewed: your lease ended ${ended ? moment(ended) : 'already'}, so there is nothing to extend; take the lock again with \`oxenvcs lock acquire\` (queued while offline).`,
@@ -44,12 +37,7 @@ export class LockRenewCommand extends BaseCommand {
     if (outcome.status === 'queued') {
       return {
         exitCode: EXIT.QUEUED,
-        data: {
-          status: 'queued',
-          reason: outcome.reason,
-          ...behindJson(outcome),
-          entry: { id: outcome.entry.id, shortId: shortId(outcome.entry.id) },
-        },
+        data: queuedJson(outcome),
         human: () =>
           this.renderQueued(outcome.entry, outcome.reason, [
             `Expires unless synced by: ${outcome.entry.expiresAt ? moment(outcome.entry.expiresAt) : 'never'}`,

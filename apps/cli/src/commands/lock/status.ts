@@ -3,7 +3,7 @@ import { Command } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
 import { GUARD_HELP, guardStatusLine } from '../../guard-words.js';
 import { ago, humanText, moment, safeText } from '../../output.js';
-import { describeState, keyName, renderLease } from '../../render.js';
+import { connectivityWords, describeState, keyName, renderLease } from '../../render.js';
 import { waiterLine } from '../../waiting.js';
 
 /** `oxenvcs lock status`. */
@@ -27,7 +27,7 @@ export class LockStatusCommand extends BaseCommand {
     return {
       data: {
         project: { root: project.root, key: project.key, remote: project.remote.url, holder: project.holder },
-        connectivity: { state: connectivity.state, reason: connectivity.reason },
+        connectivity: { state: connectivity.state, reason: connectivityWords(connectivity.reason) },
         lock: state ?? null,
         cached: cached ?? null,
         lastKnown: lastKnown ?? null,

@@ -3,7 +3,7 @@ import { shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, type Report } from '../../base.js';
 import { EXIT, humanText, moment } from '../../output.js';
-import { entryJson, renderSummary } from '../../render.js';
+import { connectivityWords, entryJson, renderSummary } from '../../render.js';
 
 /** `oxenvcs queue sync`. */
 export class QueueSyncCommand extends BaseCommand {
@@ -70,10 +70,9 @@ export class QueueSyncCommand extends BaseCommand {
         allProjects: this.allProjects,
       });
       // Absent when no single remote was checked (a sync of every project).
-      const conn = report.connectivity ?? {
-        state: 'unknown' as const,
-        reason: 'no single remote was checked',
-      };
+      const conn = report.connectivity
+        ? { state: report.connectivity.state, reason: connectivityWords(report.connectivity.reason) }
+        : { state: 'unknown' as const, reason: 'no single remote was checked' };
       if (report.preview) {
         const preview = report.preview;
         return {
