@@ -265,7 +265,7 @@ describe('lock manager against the testkit server', () => {
     expect(main.commit_id).not.toBe(junk.id);
     const error = await failure(managerFor().acquire(undefined, { ttlMs: HOUR }));
     expect(error.code).toBe('CORRUPT_RECORD');
-    expect(error.message).toContain('only a forced break replaces it');
+    expect(error.message).toContain('ticket 1 (written by x) is invalid');
     expect(await managerFor().status(undefined)).toMatchObject({ state: 'corrupt' });
     await managerFor().break(undefined, { force: true, reason: 'corrupt' });
     expect((await managerFor().acquire(undefined, { ttlMs: HOUR })).fencingToken).toBe(3);

@@ -57,7 +57,7 @@ export const blockedError = (lease: Lease, asked: string, me: Identity) =>
 export const corruptError = (key: string, state: Extract<LockState, { state: 'corrupt' }>) =>
   new LockError(
     'CORRUPT_RECORD',
-    `The lock record on ticket ${state.ticket}${state.writtenBy ? ` (written by ${state.writtenBy})` : ''} is invalid; only a forced break replaces it.`,
+    `The lock record on ticket ${state.ticket}${state.writtenBy ? ` (written by ${state.writtenBy})` : ''} is invalid.`,
     { key, ticket: String(state.ticket), ...(state.writtenBy ? { writtenBy: state.writtenBy } : {}) },
   );
 
