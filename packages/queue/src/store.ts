@@ -13,6 +13,7 @@ import { LowSync } from 'lowdb';
 import { type ConflictReason, GuardedFileSync, sweepTemps, WriteConflict } from './durable-file.js';
 import { QueueError } from './errors.js';
 import { acquireLock, type HeldLock, LockBusy, type LockHolder } from './file-lock.js';
+import { decodeLine, entryLines, idOfLine, markLines, snapshotText } from './focus.js';
 import {
   appendRecord,
   applyRecords,
@@ -245,6 +246,9 @@ function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
+/** Text only the line of a finished entry contains (a focused write must see them all: a prune may be due). */
+const FINISHED_TEXT = ['"status":"done"', '"status":"superseded"', '"status":"expired"'];
+
 /** Attempts of one write whose lock keeps being taken over before it gives up. */
 const WRITE_ATTEMPTS = 5;
 
@@ -332,7 +336,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
   // journal is named by it, the summary file says which version it describes, and a reader that
   // has the same generation and file identity in memory does not read the rest again.
   const stringify = (entries: readonly QueueEntry<Op>[], generation: string) =>
-    `{"version":${SCHEMA_VERSION},"generation":"${generation}","entries":${JSON.stringify(entries)}}`;
+    snapshotText(entries, generation, SCHEMA_VERSION);
   const summaryPath = `${file}.summary`;
   const pageSize = options.summaryPageSize ?? 50;
   const summaryMin = options.summaryMinEntries ?? 5000;
@@ -429,6 +433,68 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
   };
 
   const load = async (): Promise<QueueEntry<Op>[]> => readState().entries;
+
+  /**
+   * The part of the queue a focused write needs (see focus.ts), as read under the file lock: the
+   * entries whose line contains one of `needles`, the finished ones (a prune may be due), and those
+   * the journal changed, with the journal applied, in the queue's order. Undefined when a whole
+   * read is needed or costs nothing more: this process holds the version on disk already, or the
+   * file is absent, not in the one-entry-a-line layout, or a line to decode is not JSON (the whole
+   * read judges the file, and reports what is wrong with it).
+   */
+  const readFocused = (needles: readonly string[]): State<Op> | undefined => {
+    let fd: number | undefined;
+    try {
+      fd = openRegular(file);
+    } catch {
+      return undefined;
+    }
+    if (fd === undefined) return undefined;
+    try {
+      const stats = fstatSync(fd, { bigint: true });
+      const identity = `${stats.ino}:${stats.size}:${stats.mtimeNs}`;
+      if (known?.identity === identity) return undefined;
+      const bytes = readFileSync(fd);
+      const generation = generationOf(bytes.subarray(0, 96), SCHEMA_VERSION);
+      if (generation === undefined) return undefined;
+      const text = bytes.toString('utf8');
+      const lines = entryLines(text, generation, SCHEMA_VERSION);
+      if (!lines) return undefined;
+      const read = readJournal<Op>(journalFile(file, generation), generation, START);
+      const touched = new Set<string>();
+      for (const record of read?.records ?? []) {
+        for (const e of record.set ?? []) touched.add(e.id);
+        for (const id of record.del ?? []) touched.add(id);
+      }
+      const marks = new Uint8Array(lines.starts.length);
+      markLines(text, lines, [...needles, ...FINISHED_TEXT], marks);
+      const part: QueueEntry<Op>[] = [];
+      for (let i = 0; i < marks.length; i++) {
+        const [start, end] = [lines.starts[i]!, lines.ends[i]!];
+        if (marks[i] === 0 && touched.size > 0) {
+          const id = idOfLine(text, start, end);
+          if (id === undefined || touched.has(id)) marks[i] = 1;
+        }
+        if (marks[i] === 0) continue;
+        const entry = decodeLine<Op>(text, start, end);
+        if (!entry) return undefined;
+        part.push(entry);
+      }
+      const index = indexOf(part);
+      return {
+        identity,
+        generation,
+        size: Number(stats.size),
+        entries: read ? applyRecords(part, index, read.records) : part,
+        index,
+        journal: read?.cursor ?? START,
+      };
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
+  };
 
   const unreadable = (error: unknown) =>
     new QueueError(
@@ -533,9 +599,14 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
   // step is redone on a fresh read.
   // `pure`: `fn` never changes an entry object in place (it replaces, adds or removes entries), so
   // it gets the entries as read, and an entry is changed exactly when its object is another.
-  const update = <T>(fn: (data: QueueFile<Op>) => T, pure = false): Promise<T> =>
+  // `focus`: the text every entry `fn`'s result depends on contains (see focus.ts); then, when this
+  // process has not read the queue yet, only those entries (and finished ones, and those the journal
+  // changed) are decoded, and the change is appended to the journal. Whenever that is not enough (a
+  // prune is due, the journal is full, the file is not in the one-entry-a-line layout), `fn` runs
+  // again on the whole queue.
+  const update = <T>(fn: (data: QueueFile<Op>) => T, pure = false, focus?: readonly string[]): Promise<T> =>
     oneAtATime(resolvePath(lockPath), async () => {
-      for (let attempt = 1; ; attempt += 1) {
+      attempts: for (let attempt = 1; ; attempt += 1) {
         const lock = await takeLock();
         try {
           try {
@@ -543,107 +614,124 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
           } catch (error) {
             throw notWritable(error);
           }
-          const state = readState();
-          const before = state.entries;
-          const copies = pure ? undefined : new Map<QueueEntry<Op>, number>();
-          const data: QueueFile<Op> = {
-            version: SCHEMA_VERSION,
-            entries: copies
-              ? before.map((e, i) => {
-                  const copy = { ...e };
-                  copies.set(copy, i);
-                  return copy;
-                })
-              : before.slice(),
-          };
-          const result = fn(data);
-          const after = pruneFinished(rules, data.entries, clock.now(), retention) ?? data.entries;
-          const diff = diffEntries(before, state.index, copies, after);
-          if (diff && diff.set.length === 0 && diff.del.length === 0) return result;
-          const writer = `${lock.token}.${attempt}`;
-          const conflict = (reason: ConflictReason) => {
-            if (attempt >= WRITE_ATTEMPTS) {
-              throw new QueueError(
-                'WRITE_CONFLICT',
-                `The queue file ${file} was not written: its lock was taken over ${attempt} times while this process was paused (nothing was overwritten); run again.`,
-                { file, lock: lockPath },
-              );
-            }
-            emit({ type: 'write-redone', file, reason, attempt });
-          };
-          const { generation } = state;
-          const journal = generation === undefined ? undefined : journalFile(file, generation);
-          const record =
-            diff && journal && !state.journal.sealed
-              ? { g: generation!, seq: state.journal.seq + 1, w: writer, set: diff.set, del: diff.del }
-              : undefined;
-          const small =
-            record !== undefined &&
-            state.journal.size + JSON.stringify(record).length <= Math.max(JOURNAL_MIN, state.size / 2);
-          try {
-            if (!lock.held()) {
-              conflict('lock-lost');
+          let part = focus && attempt === 1 ? readFocused(focus) : undefined;
+          for (;;) {
+            const state = part ?? readState();
+            const before = state.entries;
+            const copies = pure ? undefined : new Map<QueueEntry<Op>, number>();
+            const data: QueueFile<Op> = {
+              version: SCHEMA_VERSION,
+              entries: copies
+                ? before.map((e, i) => {
+                    const copy = { ...e };
+                    copies.set(copy, i);
+                    return copy;
+                  })
+                : before.slice(),
+            };
+            const result = fn(data);
+            const pruned = pruneFinished(rules, data.entries, clock.now(), retention);
+            if (part && pruned) {
+              part = undefined;
               continue;
             }
-            if (small) {
-              // Checked (the lock still ours): about to commit, as a snapshot's rename would.
-              emit({ type: 'write-verified', file });
-              if (!appendRecord(journal!, record, state.journal)) {
-                conflict('file-changed');
-                continue;
+            const after = pruned ?? data.entries;
+            const diff = diffEntries(before, state.index, copies, after);
+            if (diff && diff.set.length === 0 && diff.del.length === 0) return result;
+            const writer = `${lock.token}.${attempt}`;
+            const conflict = (reason: ConflictReason) => {
+              if (attempt >= WRITE_ATTEMPTS) {
+                throw new QueueError(
+                  'WRITE_CONFLICT',
+                  `The queue file ${file} was not written: its lock was taken over ${attempt} times while this process was paused (nothing was overwritten); run again.`,
+                  { file, lock: lockPath },
+                );
               }
-              // What every reader now reads, applied here as they apply it.
-              const read = readJournal<Op>(journal!, generation!, state.journal);
-              known = {
-                ...state,
-                entries: applyRecords(before, state.index, read?.records ?? [record]),
-                journal: read?.cursor ?? state.journal,
-              };
-              return result;
-            }
-            // A new snapshot: the journal sealed first (no record can count after it), then written whole.
-            if (journal && !state.journal.sealed) {
-              const seal = { g: generation!, seq: state.journal.seq + 1, w: writer, seal: true as const };
-              if (!appendRecord(journal, seal, state.journal)) {
-                conflict('file-changed');
-                continue;
-              }
-            }
-            const next = newGeneration();
-            const adapter = new GuardedFileSync<QueueFile<Op>>(file, {
-              parse,
-              stringify: (data) => stringify(data.entries, next),
-              basedOn: state.identity,
-              guard: {
-                token: lock.token,
-                held: () => lock.held(),
-                onVerified: () => emit({ type: 'write-verified', file }),
-              },
-            });
-            const db = new LowSync<QueueFile<Op>>(adapter, { version: SCHEMA_VERSION, entries: after });
-            db.write();
-            const identity = adapter.version!.identity;
-            known = {
-              generation: next,
-              identity,
-              entries: after,
-              index: indexOf(after),
-              size: Number(identity.split(':')[1]),
-              journal: START,
+              emit({ type: 'write-redone', file, reason, attempt });
             };
-          } catch (error) {
-            if (!(error instanceof WriteConflict)) throw notWritable(error);
-            conflict(error.reason);
-            continue;
+            const { generation } = state;
+            const journal = generation === undefined ? undefined : journalFile(file, generation);
+            const record =
+              diff && journal && !state.journal.sealed
+                ? { g: generation!, seq: state.journal.seq + 1, w: writer, set: diff.set, del: diff.del }
+                : undefined;
+            const small =
+              record !== undefined &&
+              state.journal.size + JSON.stringify(record).length <= Math.max(JOURNAL_MIN, state.size / 2);
+            if (part && !small) {
+              part = undefined;
+              continue;
+            }
+            try {
+              if (!lock.held()) {
+                conflict('lock-lost');
+                continue attempts;
+              }
+              if (small) {
+                // Checked (the lock still ours): about to commit, as a snapshot's rename would.
+                emit({ type: 'write-verified', file });
+                if (!appendRecord(journal!, record, state.journal)) {
+                  conflict('file-changed');
+                  continue attempts;
+                }
+                if (part) {
+                  // Only part of the queue was read: the next read reads it whole.
+                  known = undefined;
+                  return result;
+                }
+                // What every reader now reads, applied here as they apply it.
+                const read = readJournal<Op>(journal!, generation!, state.journal);
+                known = {
+                  ...state,
+                  entries: applyRecords(before, state.index, read?.records ?? [record]),
+                  journal: read?.cursor ?? state.journal,
+                };
+                return result;
+              }
+              // A new snapshot: the journal sealed first (no record can count after it), then written whole.
+              if (journal && !state.journal.sealed) {
+                const seal = { g: generation!, seq: state.journal.seq + 1, w: writer, seal: true as const };
+                if (!appendRecord(journal, seal, state.journal)) {
+                  conflict('file-changed');
+                  continue attempts;
+                }
+              }
+              const next = newGeneration();
+              const adapter = new GuardedFileSync<QueueFile<Op>>(file, {
+                parse,
+                stringify: (data) => stringify(data.entries, next),
+                basedOn: state.identity,
+                guard: {
+                  token: lock.token,
+                  held: () => lock.held(),
+                  onVerified: () => emit({ type: 'write-verified', file }),
+                },
+              });
+              const db = new LowSync<QueueFile<Op>>(adapter, { version: SCHEMA_VERSION, entries: after });
+              db.write();
+              const identity = adapter.version!.identity;
+              known = {
+                generation: next,
+                identity,
+                entries: after,
+                index: indexOf(after),
+                size: Number(identity.split(':')[1]),
+                journal: START,
+              };
+            } catch (error) {
+              if (!(error instanceof WriteConflict)) throw notWritable(error);
+              conflict(error.reason);
+              continue attempts;
+            }
+            // Journals of older generations are dead now; best effort (a reader ignores them).
+            try {
+              removeJournals(deadJournals(file, known.generation));
+            } catch {
+              // Left for the next snapshot.
+            }
+            summarise(after, onDisk(file, SCHEMA_VERSION));
+            return result;
           }
-          // Journals of older generations are dead now; best effort (a reader ignores them).
-          try {
-            removeJournals(deadJournals(file, known.generation));
-          } catch {
-            // Left for the next snapshot.
-          }
-          summarise(after, onDisk(file, SCHEMA_VERSION));
-          return result;
         } finally {
           lock.release();
         }
@@ -721,11 +809,26 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
         ...(expiresAt ? { expiresAt } : {}),
         ...(input.verifyFirst ? { verifyFirst: true } : {}),
       };
-      const decision = await update((data) => {
-        const { entries: next, decision } = applyEnqueue(rules, data.entries, incoming, now);
-        if (decision.outcome !== 'duplicate') data.entries = next;
-        return decision;
-      }, true);
+      // What the decision depends on: the entries of the incoming one's scope (its lane is among
+      // them) and any with its key. A scope the rules do not name as a field: the whole queue.
+      const field = rules.scopeField;
+      const scope = rules.scope(op);
+      const focus =
+        field !== undefined && (op as Record<string, unknown>)[field] === scope
+          ? [
+              `"${field}":${JSON.stringify(scope)}`,
+              `"idempotencyKey":${JSON.stringify(incoming.idempotencyKey)}`,
+            ]
+          : undefined;
+      const decision = await update(
+        (data) => {
+          const { entries: next, decision } = applyEnqueue(rules, data.entries, incoming, now);
+          if (decision.outcome !== 'duplicate') data.entries = next;
+          return decision;
+        },
+        true,
+        focus,
+      );
       if (decision.outcome === 'duplicate' || !decision.entry) {
         throw new QueueError(
           'DUPLICATE',

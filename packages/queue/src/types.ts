@@ -124,6 +124,12 @@ export interface EnqueueRule {
 export interface QueueRules<Op extends Operation = Operation> {
   /** The group a user works in (a project, say): list filters and scoped runs use it. */
   scope(operation: Op): string;
+  /**
+   * The operation's field whose value {@link scope} returns, as it is (`projectDir`, say), when
+   * there is one: an enqueue then decodes only the entries of its own scope, so other scopes'
+   * entries cost it little more than reading the file. Undefined: an enqueue decodes every entry.
+   */
+  readonly scopeField?: string;
   /** What the operation talks to (a server URL): a target that does not answer defers only its own entries. */
   target(operation: Op): string;
   /** Higher runs first, between lanes only. @default 0 */

@@ -35,6 +35,7 @@ const PRIORITY = { lock: 100, transfer: 0 } as const;
  */
 export const RULES: QueueRules<Operation> = {
   scope: (op) => op.projectDir,
+  scopeField: 'projectDir',
   target: (op) => op.remote,
   priority: (op) => PRIORITY[specOf(op).class],
   provides: (op) => specOf(op).provides?.(op),
