@@ -15,6 +15,7 @@ import { engineErrorWords } from './engine-words.js';
 import { lockErrorWords } from './lock-words.js';
 import { createUi, EXIT, humanText, jsonLine, safeText, type Ui } from './output.js';
 import { oxenErrorWords } from './oxen-words.js';
+import { type QueueFacts, queueErrorWords } from './queue-words.js';
 import { type Describe, type InputFacts, inputSaysAll, queuedWords, renderEvent } from './render.js';
 import { grantedAfterWaiting } from './waiting.js';
 
@@ -249,7 +250,7 @@ export abstract class BaseCommand extends Command<CliContext> {
       // Never in the way of the command itself (a state folder it cannot write, say).
       if (this.verbose)
         this.ui.err(
-          `${this.ui.mark('info')} Could not check the queue for what failed while you were away: ${safeText((error as Error).message ?? String(error))}`,
+          `${this.ui.mark('info')} Could not check the queue for what failed while you were away: ${safeText(queueErrorWords(error as QueueFacts) ?? (error as Error).message ?? String(error))}`,
         );
       return;
     }
@@ -365,11 +366,6 @@ export abstract class BaseCommand extends Command<CliContext> {
         : EXIT.FAILURE;
     const known = usage || (typeof e.code === 'string' && e.oxvcs === true);
     const unexpected = known ? undefined : unexpectedFailure(error, `oxenvcs ${this.commandPath.join(' ')}`);
-    // The queue's messages name no command: what to run next is the CLI's to say.
-    const hint =
-      e.name === 'QueueError' && (e.code === 'NOT_FOUND' || e.code === 'ID_TOO_SHORT')
-        ? '; run `oxenvcs queue status` to see ids'
-        : '';
     // Input the engine's rules refused, whose words say what to do: no usage hint after them.
     const refused =
       e.name === 'EngineError' && typeof e.problem === 'string' && inputSaysAll(e as unknown as InputFacts);
@@ -378,7 +374,8 @@ export abstract class BaseCommand extends Command<CliContext> {
       lockErrorWords(e) ??
       oxenErrorWords(e) ??
       engineErrorWords(e) ??
-      (hint ? `${String(e.message).replace(/\.$/, '')}${hint}.` : String(e.message));
+      queueErrorWords(e) ??
+      String(e.message);
     if (this.json) {
       const facts = Object.fromEntries(
         Object.entries(e).filter(

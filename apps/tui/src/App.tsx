@@ -19,6 +19,7 @@ import {
   transferLine,
   typedLine,
 } from './format.js';
+import { queueErrorText } from './queue-words.js';
 import { initialState, reducer, selectedRow, visibleRows } from './reducer.js';
 import { useLockStatus } from './use-lock.js';
 import { useQueue } from './use-queue.js';
@@ -58,7 +59,10 @@ const lockName = (engine: Engine) => {
   }
 };
 const describe = (entry: QueueEntry) => safe(describeOperation(entry.operation));
-const message = errorText;
+const message = (error: unknown) => {
+  const words = queueErrorText(error);
+  return words === undefined ? errorText(error) : safe(words);
+};
 
 /** The whole screen: header, queue list, details, footer, and overlays. */
 export function App(props: AppProps) {

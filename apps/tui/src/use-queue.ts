@@ -1,5 +1,6 @@
 import { type Engine, loadTake } from '@oxvcs/engine';
 import { type Dispatch, useEffect } from 'react';
+import { queueErrorText } from './queue-words.js';
 import type { Action, Row, TakeOnRemote } from './reducer.js';
 
 /** A push tried before (it did not finish) of a project whose head is a recorded take. */
@@ -46,7 +47,8 @@ export function useQueue(
             }),
           });
       } catch (error) {
-        if (!stopped) dispatch({ type: 'load-error', message: (error as Error).message });
+        if (!stopped)
+          dispatch({ type: 'load-error', message: queueErrorText(error) ?? (error as Error).message });
       }
     };
     void load(true);

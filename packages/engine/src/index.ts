@@ -1,6 +1,6 @@
 // Types and helpers of the lower layers that apps need to render results (apps import only the engine).
 
-export { isRunning } from '@oxvcs/durable';
+export { isRunning, NOT_A_FILE_NAMES, type NotAFileKind } from '@oxvcs/durable';
 export type {
   Grant,
   HeartbeatEvent,
@@ -15,6 +15,8 @@ export {
   type EntryStatus,
   MIN_ID_PREFIX,
   QueueError,
+  type QueueErrorCode,
+  type QueueProblem,
   type QueueStats,
   type RunSummary,
   type StoredError,

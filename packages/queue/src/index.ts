@@ -1,4 +1,4 @@
-export { QueueError, type QueueErrorCode } from './errors.js';
+export { QueueError, type QueueErrorCode, type QueueErrorFacts, type QueueProblem } from './errors.js';
 export { readStoredEntries, storedStamp } from './journal.js';
 export type { LegacyReader } from './migrate.js';
 export {

@@ -37,28 +37,19 @@ export function migrate<Op extends Operation = Operation>(
   legacy?: LegacyReader<Op>,
 ): QueueFile<Op> {
   if (data == null) return { version: SCHEMA_VERSION, entries: [] };
-  const corrupt = (what: string) =>
-    new QueueError(
-      'CORRUPT',
-      `The queue file ${file} ${what}; repair or move the file away, then run again.`,
-      { file },
-    );
-  if (typeof data !== 'object' || Array.isArray(data)) throw corrupt('is not a queue (no object at the top)');
+  if (typeof data !== 'object' || Array.isArray(data))
+    throw new QueueError('CORRUPT', { problem: 'not-an-object', file });
   const raw = data as { version?: unknown; entries?: unknown };
   const version = raw.version === undefined ? 1 : raw.version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-    throw corrupt(`has an invalid schema version (${JSON.stringify(version)})`);
+    throw new QueueError('CORRUPT', { problem: 'bad-version', file, schemaVersion: version });
   }
   if (version > SCHEMA_VERSION) {
-    throw new QueueError(
-      'SCHEMA_TOO_NEW',
-      `The queue file ${file} has schema version ${version}, newer than the ${SCHEMA_VERSION} this version knows, so it was left unchanged; upgrade to use it.`,
-      { file, schemaVersion: version },
-    );
+    throw new QueueError('SCHEMA_TOO_NEW', { file, schemaVersion: version, knownVersion: SCHEMA_VERSION });
   }
-  if (!Array.isArray(raw.entries)) throw corrupt('has no "entries" list');
+  if (!Array.isArray(raw.entries)) throw new QueueError('CORRUPT', { problem: 'no-entries', file });
   if (version === 1) {
-    if (!legacy) throw corrupt('has no schema version');
+    if (!legacy) throw new QueueError('CORRUPT', { problem: 'no-version', file });
     return { version: SCHEMA_VERSION, entries: legacy(raw.entries) };
   }
   if (version === 2) {

@@ -88,7 +88,7 @@ describe('queue storage', () => {
     const ambiguous = await failure(q.get(common));
     expect(ambiguous.code).toBe('AMBIGUOUS_ID');
     expect(ambiguous.candidates).toEqual([a.id, b.id]);
-    expect((await failure(q.get('zzzzzzzz'))).message).toBe('No queue entry matches "zzzzzzzz".');
+    expect(await failure(q.get('zzzzzzzz'))).toMatchObject({ code: 'NOT_FOUND', id: 'zzzzzzzz' });
   });
 
   it('remove reports when nothing matched; retry only failed entries; clear done / all; stats', async () => {
@@ -96,7 +96,12 @@ describe('queue storage', () => {
     const a = (await q.enqueue({ operation: send('a') })).entry;
     await q.enqueue({ operation: send('b') });
     expect((await failure(q.remove('nothing'))).code).toBe('NOT_FOUND');
-    expect((await failure(q.retry(a.id))).message).toContain('only failed or expired entries can be retried');
+    expect(await failure(q.retry(a.id))).toMatchObject({
+      code: 'INVALID_STATE',
+      problem: 'not-retryable',
+      entryId: a.id,
+      entryStatus: 'pending',
+    });
     await q.transact((entries) => {
       entries[0]!.status = 'failed';
       entries[1]!.status = 'done';
@@ -138,8 +143,8 @@ describe('queue storage', () => {
     const q = open();
     const error = await failure(q.list());
     expect(error.code).toBe('CORRUPT');
-    expect(error.message).toContain(file);
-    expect(error.message).toContain('Repair or move the file away');
+    expect(error).toMatchObject({ problem: 'not-json', file });
+    expect(error.detail).toMatch(/JSON/);
     expect(readFileSync(file, 'utf8')).toBe('{"version":3,"entries":[{"id":"01');
     expect(existsSync(error.quarantine!)).toBe(true);
     expect((await failure(q.enqueue({ operation: send() }))).code).toBe('CORRUPT');
@@ -213,10 +218,7 @@ describe('queue storage', () => {
     const q = open();
     for (const attempt of [q.list(), q.enqueue({ operation: fetchList() })]) {
       const error = await failure(attempt);
-      expect(error).toMatchObject({ code: 'CORRUPT', file });
-      expect(error.message).toBe(
-        `The queue file ${file} has no schema version; repair or move the file away, then run again.`,
-      );
+      expect(error).toMatchObject({ code: 'CORRUPT', problem: 'no-version', file });
     }
     expect(readFileSync(file, 'utf8')).toBe(v1);
     writeFileSync(file, JSON.stringify({ version: 99, entries: [] }));
@@ -241,10 +243,13 @@ describe('queue storage', () => {
     ];
     for (const attempt of attempts) {
       const error = await failure(attempt);
-      expect(error).toMatchObject({ code: 'SCHEMA_TOO_NEW', file, schemaVersion: 5, retryKind: 'permanent' });
-      expect(error.message).toBe(
-        `The queue file ${file} has schema version 5, newer than the 4 this version knows, so it was left unchanged; upgrade to use it.`,
-      );
+      expect(error).toMatchObject({
+        code: 'SCHEMA_TOO_NEW',
+        file,
+        schemaVersion: 5,
+        knownVersion: 4,
+        retryKind: 'permanent',
+      });
     }
     expect(readFileSync(file, 'utf8')).toBe(future);
     const after = statSync(file);
@@ -420,8 +425,7 @@ describe('queue storage', () => {
     expect((await q.get(shortId(a!.id))).id).toBe(a!.id);
     expect((await q.get(shortId(b!.id))).id).toBe(b!.id);
     const ambiguous = await failure(q.get('227k'));
-    expect(ambiguous).toMatchObject({ code: 'AMBIGUOUS_ID', candidates: ids, id: '227k' });
-    expect(ambiguous.message).toBe('"227k" matches 2 entries (227k1jhd, 227km000); give more characters.');
+    expect(ambiguous).toMatchObject({ code: 'AMBIGUOUS_ID', candidates: ids, id: '227k', matches: 2 });
     expect(await failure(q.get('227x'))).toMatchObject({ code: 'NOT_FOUND', id: '227x' });
     expect((await failure(q.remove('227k'))).code).toBe('AMBIGUOUS_ID');
     expect((await q.remove('227km')).id).toBe(ids[1]);

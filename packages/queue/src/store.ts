@@ -1,14 +1,7 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
-import {
-  checkProcess,
-  currentIdentity,
-  NOT_A_FILE_NAMES,
-  openRegular,
-  replaceFile,
-  StateFileError,
-} from '@oxvcs/durable';
+import { checkProcess, currentIdentity, openRegular, replaceFile, StateFileError } from '@oxvcs/durable';
 import { LowSync } from 'lowdb';
 import { type ConflictReason, GuardedFileSync, sweepTemps, WriteConflict } from './durable-file.js';
 import { QueueError } from './errors.js';
@@ -255,8 +248,6 @@ const WRITE_ATTEMPTS = 5;
 /** Ids listed with AMBIGUOUS_ID at most. */
 const MAX_CANDIDATES = 20;
 
-const seconds = (ms: number) => (ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000)));
-
 const DAY = 86_400_000;
 
 /** The snapshot as read: its generation (none before schema 4), identity, size and entries. */
@@ -322,13 +313,13 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       } catch {
         kept = existsSync(quarantine);
       }
-      throw new QueueError(
-        'CORRUPT',
-        kept
-          ? `The queue file ${file} is not valid JSON (${(error as Error).message}); a copy is kept at ${quarantine}. Repair or move the file away, then run again.`
-          : `The queue file ${file} is not valid JSON (${(error as Error).message}), and no copy could be kept beside it. Repair or move the file away, then run again.`,
-        { cause: error, file, ...(kept ? { quarantine } : {}) },
-      );
+      throw new QueueError('CORRUPT', {
+        cause: error,
+        problem: 'not-json',
+        file,
+        detail: (error as Error).message,
+        ...(kept ? { quarantine } : {}),
+      });
     }
     return migrate(parsed, file, options.legacy);
   };
@@ -497,72 +488,42 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
   };
 
   const unreadable = (error: unknown) =>
-    new QueueError(
-      'UNREADABLE',
-      `Cannot read the queue file ${file}: ${(error as Error).message}; check its permissions.`,
-      { cause: error, file },
-    );
+    new QueueError('UNREADABLE', { cause: error, file, detail: (error as Error).message });
 
   const notAFile = (error: StateFileError): QueueError =>
-    new QueueError(
-      'NOT_A_FILE',
-      error.kind === 'symlink'
-        ? `The queue file ${error.file} is a symbolic link; state files must be regular files (to keep the state elsewhere, point the state folder there instead): replace the link with the file it points to, then run again.`
-        : `The queue file ${error.file} is ${NOT_A_FILE_NAMES[error.kind]}, not a regular file; move it away, then run again.`,
-      { cause: error, file: error.file },
-    );
+    new QueueError('NOT_A_FILE', { cause: error, file: error.file, kind: error.kind });
 
   const notWritable = (error: unknown): unknown => {
     if (error instanceof StateFileError) return notAFile(error);
     const errno = (error as NodeJS.ErrnoException | undefined)?.code;
     if (error instanceof QueueError || typeof errno !== 'string' || !errno.startsWith('E')) return error;
-    const facts = { cause: error, file, folder, errno };
-    const message =
-      errno === 'EACCES' || errno === 'EPERM'
-        ? `Cannot write in the queue folder ${folder}: permission denied; make it writable for this user (chmod u+w "${folder}"), then run again.`
-        : errno === 'EROFS'
-          ? `Cannot write in the queue folder ${folder}: it is on a read-only file system; put the state folder on a writable disk, then run again.`
-          : errno === 'ENOSPC' || errno === 'EDQUOT'
-            ? `Cannot write the queue file ${file}: the disk is full; free some space, then run again.`
-            : errno === 'ENOTDIR' || errno === 'EEXIST'
-              ? `Cannot write the queue file ${file}: ${folder} or a folder above it is a file, not a folder; move that file away, then run again.`
-              : `Cannot write the queue file ${file} (${(error as Error).message}); check the folder ${folder}, then run again.`;
-    return new QueueError('NOT_WRITABLE', message, facts);
+    return new QueueError('NOT_WRITABLE', {
+      cause: error,
+      file,
+      folder,
+      errno,
+      detail: (error as Error).message,
+    });
   };
 
   const busy = (error: LockBusy): QueueError => {
     const seen = error.observation;
-    const waited = seconds(error.waitedMs);
-    const facts = { cause: error, file, lock: lockPath };
-    if (seen?.kind !== 'held') {
-      return new QueueError(
-        'LOCK_TIMEOUT',
-        `The queue file ${file} has been locked for over ${waited} s by ${lockPath}, which names no process (left by an older version?); if no process of this program is running, delete it, then run again.`,
-        facts,
-      );
-    }
-    const { pid, host } = seen.holder;
-    const holderFacts = { ...facts, holderPid: pid, holderHost: host };
-    if (error.holdings > 1) {
-      return new QueueError(
-        'LOCK_TIMEOUT',
-        `Other processes kept the queue file ${file} busy for ${waited} s (last process ${pid} on ${host}); try again in a moment.`,
-        holderFacts,
-      );
-    }
+    const facts = { cause: error, file, lock: lockPath, waitedMs: error.waitedMs };
+    if (seen?.kind !== 'held') return new QueueError('LOCK_TIMEOUT', { ...facts, problem: 'unnamed' });
+    const { pid, host, command } = seen.holder;
+    const holder = {
+      ...facts,
+      holderPid: pid,
+      holderHost: host,
+      ...(command ? { holderCommand: command } : {}),
+    };
+    if (error.holdings > 1) return new QueueError('LOCK_TIMEOUT', { ...holder, problem: 'taken-in-turn' });
     const ahead = seen.mtimeMs - Date.now();
-    const here = host === hostname();
-    const future =
-      ahead > 1000
-        ? `; the lock is dated ${seconds(ahead)} s in the future, so ${here ? 'the clock was set back' : 'the two clocks disagree'}`
-        : '';
-    return new QueueError(
-      'LOCK_TIMEOUT',
-      here
-        ? `Process ${pid} on this machine, still running, has held the queue file ${file} for over ${waited} s${future}; wait for it to finish or end it, then run again.`
-        : `Process ${pid} on ${host} has held the queue file ${file} for over ${waited} s${future}; if that process no longer runs, delete ${lockPath}, then run again.`,
-      holderFacts,
-    );
+    return new QueueError('LOCK_TIMEOUT', {
+      ...holder,
+      problem: host === hostname() ? 'held-here' : 'held-elsewhere',
+      ...(ahead > 1000 ? { aheadMs: Math.round(ahead) } : {}),
+    });
   };
 
   const takeLock = async (): Promise<HeldLock> => {
@@ -641,11 +602,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
             const writer = `${lock.token}.${attempt}`;
             const conflict = (reason: ConflictReason) => {
               if (attempt >= WRITE_ATTEMPTS) {
-                throw new QueueError(
-                  'WRITE_CONFLICT',
-                  `The queue file ${file} was not written: its lock was taken over ${attempt} times while this process was paused (nothing was overwritten); run again.`,
-                  { file, lock: lockPath },
-                );
+                throw new QueueError('WRITE_CONFLICT', { file, lock: lockPath, attempts: attempt });
               }
               emit({ type: 'write-redone', file, reason, attempt });
             };
@@ -754,15 +711,11 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
 
   const resolve = (entries: QueueEntry<Op>[], idOrPrefix: string): QueueEntry<Op> => {
     const needle = idOrPrefix.trim().toUpperCase();
-    if (!needle) throw new QueueError('NOT_FOUND', 'No entry id given.', { id: idOrPrefix });
+    if (!needle) throw new QueueError('NOT_FOUND', { id: idOrPrefix });
     const exact = entries.find((e) => e.id.toUpperCase() === needle);
     if (exact) return exact;
     if (needle.length < MIN_ID_PREFIX) {
-      throw new QueueError(
-        'ID_TOO_SHORT',
-        `"${idOrPrefix}" is too short to select an entry; give at least ${MIN_ID_PREFIX} characters of its id.`,
-        { id: idOrPrefix, minimum: MIN_ID_PREFIX },
-      );
+      throw new QueueError('ID_TOO_SHORT', { id: idOrPrefix, minimum: MIN_ID_PREFIX });
     }
     // The id shown is the short id (the ULID's random tail, as its time part is shared by entries
     // made close together): a prefix of it selects, and so does a prefix of the full id.
@@ -772,16 +725,10 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
     });
     if (matches.length === 1) return matches[0]!;
     if (matches.length === 0) {
-      throw new QueueError('NOT_FOUND', `No queue entry matches "${idOrPrefix}".`, { id: idOrPrefix });
+      throw new QueueError('NOT_FOUND', { id: idOrPrefix });
     }
     const candidates = matches.slice(0, MAX_CANDIDATES).map((e) => e.id);
-    const shown = candidates.slice(0, 5).map(shortId).join(', ');
-    const more = matches.length > 5 ? ` and ${matches.length - 5} more` : '';
-    throw new QueueError(
-      'AMBIGUOUS_ID',
-      `"${idOrPrefix}" matches ${matches.length} entries (${shown}${more}); give more characters.`,
-      { id: idOrPrefix, candidates },
-    );
+    throw new QueueError('AMBIGUOUS_ID', { id: idOrPrefix, candidates, matches: matches.length });
   };
 
   const queue: Queue<Op> = {
@@ -830,10 +777,7 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
         focus,
       );
       if (decision.outcome === 'duplicate' || !decision.entry) {
-        throw new QueueError(
-          'DUPLICATE',
-          `An entry with idempotency key "${incoming.idempotencyKey}" is already queued.`,
-        );
+        throw new QueueError('DUPLICATE', { idempotencyKey: incoming.idempotencyKey });
       }
       return decision as EnqueueDecision<Op> & { entry: QueueEntry<Op> };
     },
@@ -902,14 +846,12 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       return update((data) => {
         const entry = resolve(data.entries, idOrPrefix);
         if (entry.status === 'running' && entry.runner && isRunnerAlive(entry.runner)) {
-          const { pid } = entry.runner;
-          throw new QueueError(
-            'INVALID_STATE',
-            checkProcess(entry.runner) === 'stopped'
-              ? `Entry ${shortId(entry.id)} is held by process ${pid}, which is stopped (suspended); resume it (kill -CONT ${pid}) or end it (kill ${pid}), then run again.`
-              : `Entry ${shortId(entry.id)} is being run by process ${pid} right now; wait for it, or stop that sync (Ctrl-C in its terminal, or kill ${pid}), then run again.`,
-            { entryId: entry.id },
-          );
+          throw new QueueError('INVALID_STATE', {
+            problem: checkProcess(entry.runner) === 'stopped' ? 'stopped' : 'running',
+            entryId: entry.id,
+            entryStatus: entry.status,
+            runnerPid: entry.runner.pid,
+          });
         }
         data.entries = data.entries.filter((e) => e !== entry);
         return entry;
@@ -919,11 +861,11 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       return transact((entries) => {
         const entry = resolve(entries, idOrPrefix);
         if (entry.status !== 'failed' && entry.status !== 'expired') {
-          throw new QueueError(
-            'INVALID_STATE',
-            `Entry ${shortId(entry.id)} is ${entry.status}; only failed or expired entries can be retried.`,
-            { entryId: entry.id },
-          );
+          throw new QueueError('INVALID_STATE', {
+            problem: 'not-retryable',
+            entryId: entry.id,
+            entryStatus: entry.status,
+          });
         }
         entry.status = 'pending';
         entry.attempts = 0;

@@ -89,6 +89,8 @@ try {
     throw new Error(`unknown mode ${mode}`);
   }
 } catch (error) {
-  say(`error ${JSON.stringify({ name: error.name, code: error.code, message: error.message })}`);
+  say(
+    `error ${JSON.stringify({ name: error.name, code: error.code, problem: error.problem, folder: error.folder, errno: error.errno })}`,
+  );
   process.exitCode = 1;
 }
