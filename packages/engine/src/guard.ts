@@ -1,4 +1,3 @@
-import { createHash, randomUUID } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -19,6 +18,9 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { checkProcess, identify, type ProcessIdentity, writeNewFile } from '@oxvcs/durable';
 import { readState, writeState } from './state.js';
 import type { Engine, EngineEvent, EngineOptions } from './types.js';
+
+// node:crypto loaded on first use: a command that never hashes (queue status) does not pay for it.
+const crypto = () => process.getBuiltinModule('node:crypto');
 
 /**
  * The read-only guard (opt-in per repository, config `lock.read_only_guard`), as Git LFS does for
@@ -192,7 +194,7 @@ const errnoOf = (error: unknown) => {
 
 /** Where the guard keeps its record of one project folder (in the state folder, never in the project). */
 export const guardFile = (stateDir: string, dir: string) =>
-  join(stateDir, 'guard', `${createHash('sha256').update(dir).digest('hex').slice(0, 24)}.json`);
+  join(stateDir, 'guard', `${crypto().createHash('sha256').update(dir).digest('hex').slice(0, 24)}.json`);
 
 /** A record lock whose holder cannot be checked (stopped, or of another host) is taken over after this. */
 const RECORD_LOCK_STALE_MS = 30_000;
@@ -207,7 +209,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 export function withRecordLock<T>(record: string, fn: () => T): T {
   const lock = `${record}.lock`;
   mkdirSync(dirname(lock), { recursive: true });
-  const side = `${lock}.${process.pid}.${randomUUID().slice(0, 8)}`;
+  const side = `${lock}.${process.pid}.${crypto().randomUUID().slice(0, 8)}`;
   writeNewFile(side, JSON.stringify(identify()));
   try {
     for (;;) {
