@@ -1246,10 +1246,16 @@ export async function startFakeOxenServer(options: FakeOxenServerOptions = {}): 
       // Idle keep-alive connections would otherwise hold `close()` for up to 5 s.
       server.closeAllConnections();
       for (const s of sockets) s.destroy();
-      // One turn of the event loop lets in-process clients see their pooled connections close, so a
-      // request made right after comes in on a new connection (refused while offline).
-      if (!server.listening) return setImmediate(resolve);
-      server.close(() => setImmediate(resolve));
+      // A few turns of the event loop (each with its I/O poll) let in-process clients see their
+      // pooled connections close, so a request made right after comes in on a new connection
+      // (refused while offline). node:http's agent needs more than one: it reads the end of the
+      // stream, shuts its side down, and only then drops the socket from its pool. A client in
+      // another process sees it long before its next command; in one process, a request sent on a
+      // connection the server already closed would read as reset mid-request (was it applied?).
+      const settle = (turns: number) =>
+        turns === 0 ? resolve() : setTimeout(() => setImmediate(() => settle(turns - 1)), 0);
+      if (!server.listening) return settle(4);
+      server.close(() => settle(4));
     });
 
   const port = await listen(options.port ?? 0);
