@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorld, json, type World } from './helpers.js';
+import { createWorld, type World } from './helpers.js';
 
 let world: World;
 beforeAll(async () => {
@@ -82,25 +82,5 @@ describe('21. a thin wrapper: the processes oxenvcs push starts, with the built 
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
-  });
-});
-
-describe('21. a thin wrapper: the lock read a push sends ahead, with the built CLI', () => {
-  it('a push queued behind its project’s queued work drops the read it sent ahead: it ends (75) though the remote never answers', async () => {
-    const dir = await world.project('ahead');
-    await world.server.faults.offline();
-    expect((await world.run(['pull'], { cwd: dir })).code).toBe(75);
-    // The remote takes requests and never answers: a read left in flight would keep the command up
-    // until the world's 600 s request timeout.
-    await world.server.faults.clear();
-    await world.server.faults.add({ kind: 'blackhole' });
-    world.server.clearRequests();
-    const r = await world.run(['push', '--no-auto-sync', '--json'], { cwd: dir });
-    await world.server.faults.clear();
-    expect(r.code, r.stderr).toBe(75);
-    expect(json(r)).toMatchObject({ status: 'queued', behind: [{ kind: 'pull' }] });
-    // At most the lock read went out (whether it did depends on which came first, it or the queue's
-    // answer); oxen never started.
-    expect(world.server.requests.length).toBeLessThanOrEqual(1);
   });
 });

@@ -1,4 +1,4 @@
-import type { Grant, Lease, LockManager, LockState, YourBreak } from '@oxvcs/locks';
+import type { Grant, LockManager, LockState, YourBreak } from '@oxvcs/locks';
 import { createLockManager, loadMachineId } from '@oxvcs/locks';
 import {
   type ConnectivityChecker,
@@ -112,13 +112,6 @@ export interface Session extends Core {
   readonly transferTarget: (branch?: string) => Promise<{ p: ProjectInfo; branch: string }>;
   /** The project around the working directory, if there is one with a remote. */
   readonly projectIfAny: () => ProjectInfo | undefined;
-  /**
-   * Sends a push's lock read (who else holds `key` on `remote`) now, ahead of the rest of its
-   * preparation, so its answer overlaps it; the push's first look at the lock takes it
-   * (`RunDeps.earlyBlockers`) instead of reading again. Nothing is sent to a remote being rested.
-   * Returns a function that drops the read if nothing took it (so it keeps no process up).
-   */
-  readonly readBlockersEarly: (remote: string, key: string) => () => void;
 }
 
 /** A verb of the network half: `Engine[V]` with the session first. */
@@ -258,18 +251,10 @@ export function createSession(core: Core): Session {
       }));
     return broke;
   };
-  /** Lock reads sent ahead (`readBlockersEarly`), by remote and key, until taken. */
-  const early = new Map<string, Promise<readonly Lease[]>>();
-  const earlyId = (remote: string, key: string) => `${remote}\0${key}`;
   const deps = {
     hubFor,
     locksFor,
     cliFor,
-    earlyBlockers: (remote, key) => {
-      const read = early.get(earlyId(remote, key));
-      early.delete(earlyId(remote, key));
-      return read;
-    },
     grant: (remote, key) => grants()[grantId(remote, key)],
     noteGrant,
     progress: (op: { kind: 'push' | 'pull' }, p: { phase?: unknown }) => {
@@ -603,20 +588,6 @@ export function createSession(core: Core): Session {
     return { p, branch: refuse(current, checkName('branch', current)) };
   };
 
-  const readBlockersEarly = (remote: string, key: string) => {
-    if (breakerFor(parseRemoteUrl(remote).origin).state === 'open') return () => {};
-    const stop = new AbortController();
-    const read = locksFor(remote).blockers(key, { signal: stop.signal });
-    // Its failure is for the push that takes it to meet, as a read of its own would be.
-    read.catch(() => undefined);
-    early.set(earlyId(remote, key), read);
-    return () => {
-      if (early.get(earlyId(remote, key)) !== read) return;
-      early.delete(earlyId(remote, key));
-      stop.abort();
-    };
-  };
-
   return {
     ...core,
     configDir,
@@ -642,6 +613,5 @@ export function createSession(core: Core): Session {
     runOrQueue,
     transferTarget,
     projectIfAny,
-    readBlockersEarly,
   };
 }

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -102,11 +102,6 @@ export interface OxenCli {
   status(): Promise<OxenStatus>;
   branches(): Promise<{ current?: string; names: string[] }>;
   currentBranch(): Promise<string>;
-  /**
-   * Gets ready for a transfer without starting one (which `script` gives oxen a terminal for its
-   * bar): a caller that must wait before it starts oxen (a lock read) does this meanwhile.
-   */
-  prepareTransfer(): Promise<void>;
   log(count?: number, revision?: string): Promise<LogEntry[]>;
   add(paths: readonly string[]): Promise<void>;
   /** Commits what is staged; resolves to the new commit id. */
@@ -316,37 +311,26 @@ function terminalText(raw: string): string {
  */
 type ScriptFlavour = 'util-linux' | 'bsd' | 'none';
 
-const flavours = new Map<string, Promise<ScriptFlavour>>();
+const flavours = new Map<string, ScriptFlavour>();
 /**
- * The `script` on PATH, probed once per platform and PATH, without blocking: a push asks for it
- * while its lock read is on the way (`prepareTransfer`). `--version` is harmless everywhere:
+ * The `script` on PATH, probed once per platform and PATH. `--version` is harmless everywhere:
  * util-linux prints its name, BSD getopt refuses the option before opening any file.
  */
-function scriptFlavour(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): Promise<ScriptFlavour> {
-  if (platform === 'win32') return Promise.resolve('none');
+function scriptFlavour(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): ScriptFlavour {
+  if (platform === 'win32') return 'none';
   const key = `${platform}\0${env.PATH ?? ''}`;
   let flavour = flavours.get(key);
   if (flavour === undefined) {
-    flavour = new Promise<ScriptFlavour>((resolve) => {
-      let stdout = '';
-      const probe = spawn('script', ['--version'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
-      const timer = setTimeout(() => probe.kill('SIGKILL'), 5000);
-      probe.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
-      });
-      // Not there, or not startable: no terminal (oxen still runs, without its bar).
-      probe.on('error', () => {
-        clearTimeout(timer);
-        resolve('none');
-      });
-      probe.on('close', (_code, signal) => {
-        clearTimeout(timer);
-        if (signal) resolve('none');
-        else if (stdout.includes('util-linux')) resolve('util-linux');
-        // OpenBSD's and NetBSD's `script` take `-c` but no command words; busybox's has no `-e`.
-        else resolve(platform === 'darwin' || platform === 'freebsd' ? 'bsd' : 'none');
-      });
+    const probe = spawnSync('script', ['--version'], {
+      env,
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (probe.error) flavour = 'none';
+    else if ((probe.stdout ?? '').includes('util-linux')) flavour = 'util-linux';
+    // OpenBSD's and NetBSD's `script` take `-c` but no command words; busybox's has no `-e`.
+    else flavour = platform === 'darwin' || platform === 'freebsd' ? 'bsd' : 'none';
     flavours.set(key, flavour);
   }
   return flavour;
@@ -461,11 +445,8 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
   const baseEnv = { ...(options.env ?? process.env), NO_COLOR: '1' };
   const mine = new Set<LiveChild>();
 
-  const run: OxenCli['run'] = async (args, runOptions = {}) => {
-    const onProgress = runOptions.onProgress;
-    const env = runOptions.env ? { ...baseEnv, ...runOptions.env } : baseEnv;
-    const flavour = onProgress === undefined ? 'none' : await scriptFlavour(platform, env);
-    return new Promise((resolve, reject) => {
+  const run: OxenCli['run'] = (args, runOptions = {}) =>
+    new Promise((resolve, reject) => {
       const limit = runOptions.network ? networkTimeoutMs : timeoutMs;
       let claim: TransferClaim | undefined;
       try {
@@ -482,6 +463,9 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
         );
         return;
       }
+      const onProgress = runOptions.onProgress;
+      const env = runOptions.env ? { ...baseEnv, ...runOptions.env } : baseEnv;
+      const flavour = onProgress === undefined ? 'none' : scriptFlavour(platform, env);
       const terminal = flavour !== 'none';
       // Own process group, so a timeout kills oxen and anything it started. Under a terminal,
       // oxen's stdout goes to fd 3 and its stderr (where the bar is drawn) to the terminal; the
@@ -613,7 +597,6 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
         resolve({ stdout, stderr, exitCode: code ?? 1 });
       });
     });
-  };
 
   const ok = async (args: readonly string[], runOptions: RunOptions = {}) => {
     const result = await run(args, runOptions);
@@ -623,9 +606,6 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
 
   return {
     run,
-    async prepareTransfer() {
-      await scriptFlavour(platform, baseEnv);
-    },
     async status() {
       const { stdout } = await ok(['status']);
       const lines = stdout.split('\n');

@@ -1,4 +1,4 @@
-import type { Grant, Lease, LockManager } from '@oxvcs/locks';
+import type { Grant, LockManager } from '@oxvcs/locks';
 import type { OxenCli, OxenHub, TransferProgress } from '@oxvcs/oxen';
 import type { EnqueueRule, ExecutionContext, Facts, QueueEntry, QueueReasonCode } from '@oxvcs/queue';
 import type { GrantNote } from '../state.js';
@@ -130,11 +130,6 @@ export interface RunDeps {
   partBytes?(): number;
   /** A push is sending something that cannot resume midway (told once per push run). */
   unresumable?(op: PushOp, fact: PushUnresumable): void;
-  /**
-   * The read of `key`'s blockers on `remote` a push sent ahead (see `Session.readBlockersEarly`),
-   * taken once: the next caller gets undefined and reads for itself.
-   */
-  earlyBlockers?(remote: string, key: string): Promise<readonly Lease[]> | undefined;
 }
 
 /**

@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => world.close());
 
-describe('push: the lock read goes ahead, oxen only after its answer', () => {
+describe('push: oxen only after the lock read answered', () => {
   it('refused while someone else holds the project: the remote sees lock reads only, never oxen', async () => {
     const dir = await world.project('held-push');
     const homes = [world.folder('ada'), world.folder('bob')];

@@ -6,24 +6,16 @@ import { grantId } from '../state.js';
 /** `Engine.push`. */
 export const push: Verb<'push'> = async (s, typed) => {
   const { p, branch } = await s.transferTarget(typed);
-  // The one request a push of an up-to-date branch makes itself (does anyone else hold the lock?)
-  // goes now: the queue's reads and oxen's preparation overlap its answer. Oxen starts only once
-  // it has answered; a push that ends up queued instead drops it.
-  const drop = s.readBlockersEarly(p.remote.url, p.key);
-  try {
-    // Fenced by the grant we hold now (none behind a queued acquisition: see `carriedGrant`).
-    const note = await s.grantToCarry(p, s.grants()[grantId(p.remote.url, p.key)]);
-    return await s.runOrQueue({
-      kind: 'push',
-      projectDir: p.root,
-      remote: p.remote.url,
-      branch,
-      lockKey: p.key,
-      ...(note ? { fencingToken: note.fencingToken } : {}),
-    });
-  } finally {
-    drop();
-  }
+  // Fenced by the grant we hold now (none behind a queued acquisition: see `carriedGrant`).
+  const note = await s.grantToCarry(p, s.grants()[grantId(p.remote.url, p.key)]);
+  return s.runOrQueue({
+    kind: 'push',
+    projectDir: p.root,
+    remote: p.remote.url,
+    branch,
+    lockKey: p.key,
+    ...(note ? { fencingToken: note.fencingToken } : {}),
+  });
 };
 
 /** `Engine.pull`. */
