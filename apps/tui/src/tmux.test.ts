@@ -1,9 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createEngine, type QueueEntry } from '@oxvcs/engine';
+import { createEngine, loadTake, type QueueEntry } from '@oxvcs/engine';
 import {
   createTestWorld,
   type FakeOxenEnv,
@@ -215,6 +215,38 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     writeFileSync(gate, '');
     await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'));
     expect(screen(session)).not.toContain('Pushing:');
+  });
+
+  it('a queued push of a take cut partway shows how much is on the remote; s resumes it and the line goes (issue 21)', async () => {
+    const at = await project();
+    // A Logic project of 8 × 480 KB recorded in parts of 1 MB: four parts, the document in the last.
+    const media = join(at.dir, 'Song.logicx', 'Media');
+    mkdirSync(media, { recursive: true });
+    mkdirSync(join(at.dir, 'Song.logicx', 'Alternatives', '000'), { recursive: true });
+    for (let i = 0; i < 8; i++) writeFileSync(join(media, `Take ${i}.wav`), Buffer.alloc(480_000, i + 1));
+    writeFileSync(join(at.dir, 'Song.logicx', 'Alternatives', '000', 'ProjectData'), 'the arrangement');
+    expect(await oxenvcs(at, ['commit', '-m', 'vocal comp', '--part-size', '1MB'])).toBe(0);
+    const take = loadTake(at.dir);
+    expect(take?.parts).toHaveLength(4);
+    // A 100 KB stream segment for Oxen's 10 MiB (every file goes in chunks); the link drops after
+    // 80 % of the take's bytes, inside its last part: the push is queued, to resume.
+    const vars = { ...at.vars, OXEN_FAKE_SEGMENT_BYTES: '100000', OXEN_FAKE_RETRY_WAIT_MS: '0' };
+    await server.faults.add({ kind: 'cut', route: '/versions', bytes: 3_072_000 });
+    expect(await oxenvcs({ ...at, vars }, ['push'])).toBe(75);
+    // Still offline (the cut keeps the remote away): what the screen shows is what the cut left.
+    const session = startTui({ ...at, vars }, ['--no-auto-sync']);
+    await vi.waitFor(() => expect(screen(session)).toMatch(/Push main of tmux\d+/));
+    // The details of the selected entry, as `queue status` words it: the parts the cut push saw
+    // whole (a lower bound: a part counts once a file of the next one is done), of the whole take.
+    await vi.waitFor(() =>
+      expect(screen(session)).toMatch(/push: [1-3] of 4 parts on the remote \(at least\), [\d.]+ of 3\.8 MB/),
+    );
+    await server.faults.online();
+    tmux('send-keys', '-t', session, 's');
+    await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'));
+    // The push finished: the remote branch is the take's last part, and the line is gone.
+    expect(server.repo(world.namespace, basename(at.dir))?.branches.main).toBe(take?.parts.at(-1)?.commit);
+    await vi.waitFor(() => expect(screen(session)).not.toContain('parts on the remote'));
   });
 
   it('the lock panel shows the keep-alive: a background one, then this window’s, in jeopardy and back', async () => {
