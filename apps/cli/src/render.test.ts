@@ -94,6 +94,39 @@ describe('lease and lock state lines', () => {
       'not needed: it was queued for an earlier grant of the lock on this project, and you hold a newer one; remove it with `oxenvcs queue remove tvwxyz12`',
     );
   });
+  it('a queued acquisition refused because others wait in line says what to run next, as the command does', () => {
+    const entry = {
+      id: '01ABCDEFGHJKMNPQRSTVWXYZ12',
+      status: 'failed',
+      operation: { kind: 'acquire-lock', key: '.', projectDir: '/p', remote: 'http://h/n/r', ttlMs: 1 },
+      reason: {
+        code: 'failed',
+        facts: {
+          kind: 'conflict',
+          reason:
+            'bob has been waiting in line for this project since 10:00, so this project goes to them first.',
+        },
+      },
+      lastError: {
+        message:
+          'bob has been waiting in line for this project since 10:00, so this project goes to them first.',
+        kind: 'conflict',
+        code: 'HELD',
+        chain: [
+          {
+            name: 'LockError',
+            code: 'HELD',
+            message:
+              'bob has been waiting in line for this project since 10:00, so this project goes to them first.',
+          },
+        ],
+        facts: { holder: 'bob', inLine: true },
+      },
+    } as unknown as QueueEntry;
+    expect(entryReason(entry)).toBe(
+      'bob has been waiting in line for this project since 10:00, so this project goes to them first; wait your turn with `oxenvcs lock acquire --wait`.',
+    );
+  });
 });
 
 describe('errors no oxvcs package described', () => {

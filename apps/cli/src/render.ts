@@ -147,13 +147,15 @@ export function reasonWords(entry: QueueEntry): string | undefined {
   const fact = (name: string) => String(f[name] ?? '');
   // A queue file written by another version may hold a code this one does not know: see `otherCode`.
   const code = reason.code as OxvcsReasonCode;
+  // A lock failure as the command would have worded it; the stored sentence names no command.
+  const why = () => storedLockWords(entry) ?? fact('reason');
   switch (code) {
     case 'will-retry':
-      return `Will retry: ${fact('reason')}`;
+      return `Will retry: ${why()}`;
     case 'gave-up':
-      return `Gave up after ${fact('attempts')} attempts: ${fact('reason')}`;
+      return `Gave up after ${fact('attempts')} attempts: ${why()}`;
     case 'failed':
-      return fact('reason');
+      return why();
     case 'expired':
       return `Expired at ${fact('expiresAt')} before it could run.`;
     case 'interrupted':
@@ -252,7 +254,20 @@ export function entryReason(entry: QueueEntry, fallback = 'failed', now = Date.n
   if (op.kind === 'renew-lock' && entry.status === 'failed' && codes.includes('STALE_TOKEN')) {
     return `not needed: it was queued for an earlier grant of the lock on ${keyName(op.key)}, and you hold a newer one; remove it with \`oxenvcs queue remove ${shortId(entry.id)}\``;
   }
-  return humanText(reasonWords(entry) ?? entry.lastError?.message ?? fallback, now);
+  return humanText(reasonWords(entry) ?? storedLockWords(entry) ?? entry.lastError?.message ?? fallback, now);
+}
+
+/** A stored lock failure worded as the command would have said it (with what to run next). */
+function storedLockWords(entry: QueueEntry): string | undefined {
+  const last = entry.lastError;
+  const link = last?.chain[0];
+  if (!last || link?.name !== 'LockError') return undefined;
+  return lockErrorWords({
+    ...last.facts,
+    name: link.name,
+    message: link.message,
+    ...(link.code ? { code: link.code } : {}),
+  });
 }
 
 /** Renders engine events as they happen (stderr), in the original tool's wording. */

@@ -48,6 +48,12 @@ const FACT_KEYS = [
   'brokenBy',
   'reason',
   'heldKey',
+  // What the CLI needs to say what to run next after a lock failure (the library names no command).
+  'inLine',
+  'force',
+  'endedAgoMs',
+  'freeForMs',
+  'ticket',
 ] as const;
 
 /** A reason of the engine's own: the compiler checks its code is one of {@link EngineReasonCode}. */
