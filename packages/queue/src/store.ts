@@ -760,10 +760,11 @@ export function createQueue<Op extends Operation>(options: QueueOptions<Op>): Qu
       // them) and any with its key. A scope the rules do not name as a field: the whole queue.
       const field = rules.scopeField;
       const scope = rules.scope(op);
+      // Only a string scope has one text (an absent field has none to search for).
       const focus =
-        field !== undefined && (op as Record<string, unknown>)[field] === scope
+        field !== undefined && typeof scope === 'string' && (op as Record<string, unknown>)[field] === scope
           ? [
-              `"${field}":${JSON.stringify(scope)}`,
+              `${JSON.stringify(field)}:${JSON.stringify(scope)}`,
               `"idempotencyKey":${JSON.stringify(incoming.idempotencyKey)}`,
             ]
           : undefined;
