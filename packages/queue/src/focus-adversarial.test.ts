@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { QueueError } from './errors.js';
 import { readStoredEntries } from './journal.js';
+import { applyEnqueue } from './plan.js';
 import { createQueue } from './store.js';
 import { BOOKING_RULES, type BookingOp } from './test-support/rules.js';
 import type { QueueRules } from './types.js';
@@ -86,5 +89,64 @@ describe('scopes the needle cannot name', () => {
     const got = await bothWays(file, { operation: noProject });
     expect(got.whole).toBe('collapsed:1');
     expect(got.focused).toBe(got.whole);
+  });
+});
+
+const hooks = fileURLToPath(new URL('../../../source-hooks.mjs', import.meta.url));
+const writerScript = fileURLToPath(new URL('./test-support/queue-writer.mjs', import.meta.url));
+
+/** A writer process enqueueing `count` fetches with the focused rules; resolves with its exit code and acked keys. */
+function focusedWriter(
+  file: string,
+  tag: string,
+  count: number,
+): Promise<{ code: number | null; acked: string[] }> {
+  const options = JSON.stringify({ count, focused: true, shared: true });
+  const child = spawn(process.execPath, ['--import', hooks, writerScript, 'enqueue', file, tag, options], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  return new Promise((resolve) =>
+    child.on('close', (code) =>
+      resolve({
+        code,
+        acked: out
+          .split('\n')
+          .filter((l) => l.startsWith('ack '))
+          .map((l) => l.slice(4)),
+      }),
+    ),
+  );
+}
+
+describe('focused enqueues in real processes', () => {
+  it('6 processes enqueueing 40 entries each into the same three projects: every acknowledged entry once, each writer in its order, collapses as a whole read decides them', async () => {
+    const file = join(dir, 'queue.json');
+    const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => focusedWriter(file, `w${i}`, 40)));
+    expect(runs.map((r) => r.code)).toEqual(Array(6).fill(0));
+    // Read whole (and checked) first, then in the file's order (a list puts finished entries last).
+    expect(await createQueue({ file, rules: BOOKING_RULES }).list()).toHaveLength(240);
+    const keys = readStoredEntries<BookingOp>(file).map((e) => e.idempotencyKey);
+    expect(keys).toHaveLength(240);
+    expect(new Set(keys).size).toBe(240);
+    // Replayed in the file's order (the order they were enqueued in) through a whole read's rule:
+    // the same entries superseded, by the same entries.
+    const stored = readStoredEntries<BookingOp>(file);
+    let replay: typeof stored = [];
+    for (const e of stored) {
+      const { supersededBy: _by, reason: _reason, completedAt: _at, ...fresh } = e;
+      replay = applyEnqueue(BOOKING_RULES, replay, { ...fresh, status: 'pending' }, Date.now()).entries;
+    }
+    const verdict = (list: typeof stored) =>
+      list.map((e) => `${e.idempotencyKey} ${e.status} ${e.supersededBy ?? ''}`);
+    expect(verdict(stored)).toEqual(verdict(replay));
+    for (const run of runs) {
+      expect(run.acked).toHaveLength(40);
+      const tag = run.acked[0]!.split(':')[0]!;
+      expect(keys.filter((k) => k.startsWith(`${tag}:`))).toEqual(run.acked);
+    }
   });
 });

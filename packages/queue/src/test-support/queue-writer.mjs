@@ -7,7 +7,9 @@
 //   enqueue-forever   the same without end
 //   hold              one read-modify-write adding the entry tag:held; inside it, print `inside`
 //                     and wait for a byte on stdin (the first time only), then commit
-// options: { count, staleLockMs, lockWaitMs, pauseAt: { event, n } } — at the n-th store event of
+// options: { count, staleLockMs, lockWaitMs, pauseAt: { event, n }, focused, shared } — focused: the
+// rules name their scope's field (an enqueue reads only its project's lines, as oxvcs's do); shared:
+// the projects are /p/shared-0…2 for every writer (otherwise each writer's own) — at the n-th store event of
 // that type, print `at <event>` and wait for a byte on stdin. Store events are printed as
 // `event <json>`; a failure as `error <json>` (exit 1).
 import { readSync, writeSync } from 'node:fs';
@@ -36,7 +38,7 @@ const waitForParent = () => {
 const counts = new Map();
 const queue = createQueue({
   file,
-  rules: BOOKING_RULES,
+  rules: options.focused ? { ...BOOKING_RULES, scopeField: 'project' } : BOOKING_RULES,
   lockWaitMs: options.lockWaitMs ?? 60_000,
   ...(options.staleLockMs ? { staleLockMs: options.staleLockMs } : {}),
   onEvent(event) {
@@ -52,7 +54,7 @@ const queue = createQueue({
 
 const op = (i) => ({
   kind: 'fetch',
-  project: `/p/${tag}-${i % 7}`,
+  project: options.shared ? `/p/shared-${i % 3}` : `/p/${tag}-${i % 7}`,
   server: 'http://127.0.0.1:1/ns/r',
   list: `b${i}`,
 });
