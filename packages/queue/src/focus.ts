@@ -3,9 +3,14 @@ import type { Operation, QueueEntry } from './types.js';
 /**
  * The snapshot's text, one entry a line, and reading back only the lines that matter.
  *
- * A snapshot is `{"version":V,"generation":"G","entries":[` then each entry on its own line (a
- * comma ends every one but the last), then `]}` on the last line: JSON as any reader parses it,
- * and, since `JSON.stringify` never writes a raw newline, every newline is one of these breaks.
+ * A snapshot is `{"version":V,"generation":"G","size":N,"entries":[` then each entry on its own
+ * line (a comma ends every one but the last), then `]}` on the last line: JSON as any reader parses
+ * it, and, since `JSON.stringify` never writes a raw newline, every newline is one of these breaks.
+ * N is the length of what follows `[` (in UTF-16 units): the search below is right only for text
+ * exactly as `JSON.stringify` wrote it (`"projectDir":"/a"`, never `"projectDir": "/a"` or a
+ * `\u` escape), so a file edited by hand or by another tool, which a whole read still accepts,
+ * is read whole: its length no longer matches (an edit that keeps the length exactly, and changes
+ * only how an entry is spelt, is the case this cannot see).
  * A writer that needs a few entries (an enqueue needs its own scope's, and those that share its
  * key or are finished) finds their lines by searching the bytes for the text such an entry must
  * contain, and decodes those lines only: the others are neither decoded nor written again (the
@@ -14,9 +19,8 @@ import type { Operation, QueueEntry } from './types.js';
 
 /** The snapshot of `entries`, named by `generation`. */
 export function snapshotText(entries: readonly QueueEntry[], generation: string, version: number): string {
-  const head = `{"version":${version},"generation":"${generation}","entries":[`;
-  if (entries.length === 0) return `${head}\n]}`;
-  return `${head}\n${entries.map((e) => JSON.stringify(e)).join(',\n')}\n]}`;
+  const body = entries.length === 0 ? '\n]}' : `\n${entries.map((e) => JSON.stringify(e)).join(',\n')}\n]}`;
+  return `{"version":${version},"generation":"${generation}","size":${body.length},"entries":[${body}`;
 }
 
 /** Where each entry's line is in a snapshot's text: `[starts[i], ends[i])`, without its comma. */
@@ -33,12 +37,16 @@ export interface EntryLines {
  * than a Buffer's, and there is one call a line.)
  */
 export function entryLines(text: string, generation: string, version: number): EntryLines | undefined {
-  const head = `{"version":${version},"generation":"${generation}","entries":[\n`;
+  const head = `{"version":${version},"generation":"${generation}","size":`;
   if (!text.startsWith(head)) return undefined;
+  const open = text.indexOf(',"entries":[\n', head.length);
+  if (open < 0 || open - head.length > 10) return undefined;
+  const size = text.slice(head.length, open);
+  if (!/^\d+$/.test(size) || text.length - (open + ',"entries":['.length) !== Number(size)) return undefined;
   const starts: number[] = [];
   const ends: number[] = [];
   const closed = (at: number) => text.length - at === 2 && text.endsWith(']}');
-  let at = head.length;
+  let at = open + ',"entries":[\n'.length;
   for (;;) {
     const nl = text.indexOf('\n', at);
     if (nl < 0) return closed(at) ? { starts, ends } : undefined;
