@@ -1,0 +1,112 @@
+// Adversarial pass over the Hub client's HTTP transport (issue 19): real loopback servers that
+// misbehave in the ways a broken proxy, a hostile server or a bad configuration would.
+import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import { classify } from '@oxvcs/retry';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { OxenError } from './errors.js';
+import { createOxenHub } from './hub.js';
+
+const open: TcpServer[] = [];
+const sockets: Socket[] = [];
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const s of open.splice(0)) s.close();
+});
+/** A raw TCP server on loopback answering every request with `answer(socket)`. */
+const raw = (answer: (socket: Socket) => void) =>
+  new Promise<string>((resolve) => {
+    const server = createTcpServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+      socket.once('data', () => answer(socket));
+    });
+    open.push(server);
+    server.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(server.address() as { port: number }).port}`));
+  });
+const failure = async (p: Promise<unknown>) => {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(OxenError);
+  return error as OxenError;
+};
+const patient = { timeoutMs: 120_000 };
+const version = JSON.stringify({ status: 'success', version: '0.54.0' });
+
+describe('transport under attack', () => {
+  it('a response header the parser rejects (a bare CR in a value) is a permanent header error, never offline', async () => {
+    const host = await raw((socket) =>
+      socket.end(`HTTP/1.1 200 OK\r\nX-Bad: a\rb\r\nContent-Length: ${version.length}\r\n\r\n${version}`),
+    );
+    const error = await failure(createOxenHub({ remoteUrl: `http://${host}/ns/r`, ...patient }).version());
+    expect(error.message).toContain('HPE_');
+    expect(classify(error).kind).toBe('permanent');
+  });
+
+  it('two different Content-Length headers are a permanent header error, never offline', async () => {
+    const host = await raw((socket) =>
+      socket.end(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}`),
+    );
+    const error = await failure(createOxenHub({ remoteUrl: `http://${host}/ns/r`, ...patient }).version());
+    expect(classify(error).kind).toBe('permanent');
+  });
+
+  it('a token with a line break is refused as configuration (permanent), never queued as offline, and never echoed', async () => {
+    const host = await raw((socket) =>
+      socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${version.length}\r\n\r\n${version}`),
+    );
+    const token = 'sekrit-token\n';
+    const error = await failure(
+      createOxenHub({ remoteUrl: `http://${host}/ns/r`, token, ...patient }).version(),
+    );
+    expect(error.message).not.toContain('sekrit');
+    expect(classify(error).kind).toBe('permanent');
+  });
+
+  it('a 101 answer to a plain request settles by the deadline (today the request never settles: a CLI exits 13, silently)', async () => {
+    const host = await raw((socket) =>
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'),
+    );
+    let outcome: unknown = 'pending';
+    createOxenHub({ remoteUrl: `http://${host}/ns/r`, timeoutMs: 1000 })
+      .version()
+      .then(
+        () => (outcome = 'resolved'),
+        (e: unknown) => (outcome = e),
+      );
+    // The condition is the deadline itself: once it has passed, the call must have settled.
+    await vi.waitFor(() => expect(outcome).not.toBe('pending'));
+    expect(outcome).toBeInstanceOf(OxenError);
+    expect(classify(outcome).kind).toBe('permanent');
+  });
+
+  it('a proxy URL with user:password (NODE_USE_ENV_PROXY) never reaches the message, and its 407 is never offline, over http and https', async () => {
+    const proxy = await raw((socket) =>
+      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n'),
+    );
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      NODE_USE_ENV_PROXY: '1',
+      HTTPS_PROXY: `http://user:pw-sekrit@${proxy}`,
+      HTTP_PROXY: `http://user:pw-sekrit@${proxy}`,
+      NO_PROXY: '',
+    });
+    try {
+      for (const remoteUrl of ['https://127.0.0.1:9/ns/r', 'http://127.0.0.1:9/ns/r']) {
+        const error = await failure(createOxenHub({ remoteUrl, ...patient }).version());
+        const said = JSON.stringify({
+          message: error.message,
+          cause: String(error.cause),
+          stack: error.stack,
+        });
+        expect(said).not.toContain('pw-sekrit');
+        // 407 is the proxy refusing our configuration: over http it is BAD_REQUEST (permanent); over
+        // https Node reports a failed tunnel, which must not read as offline (queued) either.
+        expect(classify(error).kind, `${remoteUrl}: ${error.code}`).not.toBe('transient');
+      }
+    } finally {
+      process.env = saved;
+    }
+  });
+});
