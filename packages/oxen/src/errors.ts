@@ -39,6 +39,13 @@ export type OxenErrorCode =
   | 'TLS_FAILED'
   /** The remote (or a proxy before it) answered with headers larger than an HTTP client accepts. */
   | 'HEADERS_TOO_LARGE'
+  /**
+   * The exchange broke HTTP's rules: an answer this client cannot parse (a malformed header, two
+   * lengths, a switch of protocol), or a request header (the token?) with a character HTTP cannot carry.
+   */
+  | 'PROTOCOL_ERROR'
+  /** The proxy in front of the remote refused the credentials it was given (407). */
+  | 'PROXY_AUTH'
   /** The remote (or a proxy before it) refused a request body as too large (413, or actix's size-limit 400). */
   | 'PAYLOAD_TOO_LARGE';
 
@@ -78,6 +85,8 @@ const KIND: Record<OxenErrorCode, ErrorKind> = {
   REDIRECTED: 'permanent',
   TLS_FAILED: 'permanent',
   HEADERS_TOO_LARGE: 'permanent',
+  PROTOCOL_ERROR: 'permanent',
+  PROXY_AUTH: 'permanent',
   PAYLOAD_TOO_LARGE: 'permanent',
 };
 

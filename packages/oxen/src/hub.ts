@@ -332,6 +332,27 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
           { cause: error, request },
         );
       }
+      if (cause?.kind === 'answer') {
+        throw new OxenError(
+          'PROTOCOL_ERROR',
+          `${remote.origin} answered ${request} with something that is not HTTP this client can read (${cause.code}); check the remote URL or the proxy in front of it (nothing was queued).`,
+          { cause: error, request },
+        );
+      }
+      if (cause?.kind === 'request') {
+        throw new OxenError(
+          'PROTOCOL_ERROR',
+          `A request header for ${remote.origin} holds a character HTTP cannot carry (${cause.code}); check the token stored for it (nothing was queued).`,
+          { cause: error, request },
+        );
+      }
+      if (cause?.kind === 'proxy-auth') {
+        throw new OxenError(
+          'PROXY_AUTH',
+          `The proxy in front of ${remote.origin} refused the credentials it was given (407); check HTTPS_PROXY / HTTP_PROXY (nothing was queued).`,
+          { cause: error, request },
+        );
+      }
       throw new OxenError(
         'NETWORK',
         `Could not reach ${remote.origin} (${request}): ${(error as Error).message}.`,
@@ -522,9 +543,20 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
  */
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_|ERR_SSL_/;
 const HEADER_CODES = new Set(['UND_ERR_HEADERS_OVERFLOW', 'HPE_HEADER_OVERFLOW']);
+/**
+ * node:http's own refusals of a request header value (a token with a line break or a character
+ * above U+00FF): thrown before anything is sent, and no wait changes them.
+ */
+const REQUEST_CODES = new Set([
+  'ERR_INVALID_CHAR',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+]);
 
 /** A failure of the connection itself that is a configuration problem, found in the cause chain. */
-function connectionFailure(error: unknown): { kind: 'tls' | 'headers'; code: string } | undefined {
+function connectionFailure(
+  error: unknown,
+): { kind: 'tls' | 'headers' | 'answer' | 'request' | 'proxy-auth'; code: string } | undefined {
   const seen = new Set<unknown>();
   for (let node = error; node && typeof node === 'object' && !seen.has(node); ) {
     seen.add(node);
@@ -532,6 +564,14 @@ function connectionFailure(error: unknown): { kind: 'tls' | 'headers'; code: str
     if (typeof code === 'string') {
       if (HEADER_CODES.has(code)) return { kind: 'headers', code };
       if (TLS_CODE.test(code)) return { kind: 'tls', code };
+      // llhttp's parse errors (a malformed header, two Content-Lengths…) and a switch of protocol:
+      // the same answer comes back next time. A cut connection is ECONNRESET, not one of these.
+      if (code.startsWith('HPE_') || code === 'UNEXPECTED_UPGRADE') return { kind: 'answer', code };
+      if (REQUEST_CODES.has(code)) return { kind: 'request', code };
+      // A proxy that wants other credentials (Node's own proxy support, NODE_USE_ENV_PROXY); a
+      // proxy that cannot reach the remote (502, 503) stays a network failure to wait out.
+      if (code === 'ERR_PROXY_TUNNEL' && (node as { statusCode?: unknown }).statusCode === 407)
+        return { kind: 'proxy-auth', code };
     }
     node = (node as { cause?: unknown }).cause;
   }

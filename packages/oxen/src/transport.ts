@@ -44,7 +44,13 @@ const clients = new Map<string, { module: HttpModule; agent: Agent }>();
  * that closes idle connections first would otherwise reset the next request on a reused one.
  */
 const clientFor = (protocol: string) => {
-  let client = clients.get(protocol);
+  // Keyed by the proxy settings too: a process (a test, a long-lived library user) that changes
+  // them gets a pool that follows them.
+  const env = process.env;
+  const key = env.NODE_USE_ENV_PROXY
+    ? `${protocol} ${env.HTTP_PROXY ?? env.http_proxy} ${env.HTTPS_PROXY ?? env.https_proxy} ${env.NO_PROXY ?? env.no_proxy}`
+    : protocol;
+  let client = clients.get(key);
   if (!client) {
     // Not `import('node:http')`: the ESM facade of node:http reads every export, and its WebSocket
     // and MessageEvent getters load undici (about 100 ms of CPU); getBuiltinModule reads none.
@@ -53,7 +59,7 @@ const clientFor = (protocol: string) => {
     // (Node ≥ 24.5 for node:http; older ones ignore the option).
     const proxy = process.env.NODE_USE_ENV_PROXY ? { proxyEnv: process.env } : {};
     client = { module, agent: new module.Agent({ keepAlive: true, timeout: 4000, ...proxy }) };
-    clients.set(protocol, client);
+    clients.set(key, client);
   }
   return client;
 };
@@ -76,6 +82,16 @@ export const nodeTransport: Transport = async (request) => {
     // `on`, not `once`: an abort after the answer arrived errors the request again.
     req.on('error', reject);
     req.once('response', (res) => resolve(answerOf(res, signal)));
+    // A 101 to a plain request: node:http would emit neither an answer nor an error (nor heed the
+    // signal), so the call would never settle. No Oxen answer switches protocol.
+    req.once('upgrade', (_res, socket) => {
+      socket.destroy();
+      reject(
+        Object.assign(new Error('The server switched protocols (101), which no Oxen answer does.'), {
+          code: 'UNEXPECTED_UPGRADE',
+        }),
+      );
+    });
     req.end(request.body);
   });
 };
