@@ -1,39 +1,7 @@
-import {
-  NOT_A_FILE_NAMES,
-  type NotAFileKind,
-  type QueueErrorCode,
-  type QueueProblem,
-  shortId,
-} from '@oxvcs/engine';
+import { NOT_A_FILE_NAMES, type QueueErrorCode, type QueueErrorFacts, shortId } from '@oxvcs/engine';
 
 /** The facts of a `QueueError` as the CLI receives it (structurally, not by class). */
-export interface QueueFacts {
-  readonly name?: string;
-  readonly code?: string;
-  readonly problem?: QueueProblem;
-  readonly file?: string;
-  readonly quarantine?: string;
-  readonly detail?: string;
-  readonly id?: string;
-  readonly candidates?: readonly string[];
-  readonly matches?: number;
-  readonly minimum?: number;
-  readonly schemaVersion?: unknown;
-  readonly knownVersion?: number;
-  readonly idempotencyKey?: string;
-  readonly entryId?: string;
-  readonly entryStatus?: string;
-  readonly runnerPid?: number;
-  readonly lock?: string;
-  readonly waitedMs?: number;
-  readonly holderPid?: number;
-  readonly holderHost?: string;
-  readonly aheadMs?: number;
-  readonly folder?: string;
-  readonly errno?: string;
-  readonly kind?: NotAFileKind;
-  readonly attempts?: number;
-}
+export type QueueFacts = Omit<QueueErrorFacts, 'cause'> & { readonly name?: string; readonly code?: string };
 
 /** Seconds as a person reads them: one decimal under ten. */
 const seconds = (ms: number) => (ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000)));

@@ -1,34 +1,7 @@
-import {
-  NOT_A_FILE_NAMES,
-  type NotAFileKind,
-  type QueueErrorCode,
-  type QueueProblem,
-  shortId,
-} from '@oxvcs/engine';
+import { NOT_A_FILE_NAMES, type QueueErrorCode, type QueueErrorFacts, shortId } from '@oxvcs/engine';
 
 /** The facts of a `QueueError` as the TUI receives it (structurally, not by class). */
-interface QueueFacts {
-  readonly name?: string;
-  readonly code?: string;
-  readonly problem?: QueueProblem;
-  readonly file?: string;
-  readonly quarantine?: string;
-  readonly detail?: string;
-  readonly id?: string;
-  readonly matches?: number;
-  readonly schemaVersion?: unknown;
-  readonly idempotencyKey?: string;
-  readonly entryId?: string;
-  readonly entryStatus?: string;
-  readonly runnerPid?: number;
-  readonly lock?: string;
-  readonly waitedMs?: number;
-  readonly holderPid?: number;
-  readonly holderHost?: string;
-  readonly holderCommand?: string;
-  readonly errno?: string;
-  readonly kind?: NotAFileKind;
-}
+type QueueFacts = Omit<QueueErrorFacts, 'cause'> & { readonly name?: string; readonly code?: string };
 
 /** Why a queue file is not a queue, in a few words. */
 const CORRUPT_WHAT: Readonly<Record<string, string>> = {

@@ -16,6 +16,7 @@ export {
   MIN_ID_PREFIX,
   QueueError,
   type QueueErrorCode,
+  type QueueErrorFacts,
   type QueueProblem,
   type QueueStats,
   type RunSummary,

@@ -56,34 +56,13 @@ export type QueueProblem =
   | 'stopped'
   | 'not-retryable';
 
-/** The facts a {@link QueueError} may carry (which ones, by code: see {@link QueueErrorCode}). */
-export interface QueueErrorFacts {
-  readonly cause?: unknown;
-  readonly problem?: QueueProblem;
-  readonly file?: string;
-  readonly quarantine?: string;
-  readonly detail?: string;
-  readonly id?: string;
-  readonly candidates?: readonly string[];
-  readonly matches?: number;
-  readonly minimum?: number;
-  readonly schemaVersion?: unknown;
-  readonly knownVersion?: number;
-  readonly idempotencyKey?: string;
-  readonly entryId?: string;
-  readonly entryStatus?: string;
-  readonly runnerPid?: number;
-  readonly lock?: string;
-  readonly waitedMs?: number;
-  readonly holderPid?: number;
-  readonly holderHost?: string;
-  readonly holderCommand?: string;
-  readonly aheadMs?: number;
-  readonly folder?: string;
-  readonly errno?: string;
-  readonly kind?: NotAFileKind;
-  readonly attempts?: number;
-}
+/**
+ * The facts a {@link QueueError} may carry (which ones, by code: see {@link QueueErrorCode}): its
+ * own fields, and the cause.
+ */
+export type QueueErrorFacts = { readonly cause?: unknown } & Partial<
+  Omit<QueueError, keyof OxvcsError | 'code'>
+>;
 
 /**
  * Every failure of the queue: a code, a `problem` where a code has several cases, and the facts a
