@@ -15,7 +15,7 @@ import {
 import { classify } from '@oxvcs/retry';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cliErrorFrom, createOxenCli, parseProgressLine, type TransferProgress } from './cli.js';
-import { OxenError } from './errors.js';
+import { failure } from './test-support/failure.js';
 import { TRANSFER_LOCK_FILE, type TransferRecord } from './transfer-lock.js';
 
 const isProcessAlive = (pid: number) => isRunning({ pid });
@@ -29,14 +29,6 @@ const project = async () => {
   const dir = await world.project(name);
   // The wrapper's own network timeout (600 s): a loaded machine never reads as a hung server here.
   return { dir, name, cli: createOxenCli({ cwd: dir, env: env.env }) };
-};
-const failure = async (p: Promise<unknown>) => {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OxenError);
-  return error as OxenError;
 };
 
 /** A project with one local commit not yet pushed (so a push has something to upload). */

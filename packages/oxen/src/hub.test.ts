@@ -1,8 +1,9 @@
 import { createFakeOxenEnv, type FakeOxenServer, startFakeOxenServer } from '@oxvcs/oxen-testkit';
 import { classify, retry } from '@oxvcs/retry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { OxenError } from './errors.js';
+import type { OxenError } from './errors.js';
 import { createOxenHub } from './hub.js';
+import { failure } from './test-support/failure.js';
 
 let server: FakeOxenServer;
 let n = 0;
@@ -12,14 +13,6 @@ const fresh = async (options: { timeoutMs?: number } = {}) => {
   const name = `r${++n}`;
   await server.createRepo('ns', name);
   return createOxenHub({ remoteUrl: server.repoUrl('ns', name), timeoutMs: options.timeoutMs ?? 120_000 });
-};
-const failure = async (p: Promise<unknown>) => {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OxenError);
-  return error as OxenError;
 };
 
 beforeAll(async () => {

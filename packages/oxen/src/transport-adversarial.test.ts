@@ -3,8 +3,8 @@
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
 import { classify } from '@oxvcs/retry';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OxenError } from './errors.js';
 import { createOxenHub } from './hub.js';
+import { failure } from './test-support/failure.js';
 
 const open: TcpServer[] = [];
 const sockets: Socket[] = [];
@@ -23,14 +23,6 @@ const raw = (answer: (socket: Socket) => void) =>
     open.push(server);
     server.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(server.address() as { port: number }).port}`));
   });
-const failure = async (p: Promise<unknown>) => {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OxenError);
-  return error as OxenError;
-};
 const patient = { timeoutMs: 120_000 };
 const version = JSON.stringify({ status: 'success', version: '0.54.0' });
 

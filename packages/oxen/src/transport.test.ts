@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { startFakeOxenServer } from '@oxvcs/oxen-testkit';
 import { classify } from '@oxvcs/retry';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OxenError } from './errors.js';
 import { createOxenHub } from './hub.js';
+import { failure } from './test-support/failure.js';
 import { nodeTransport } from './transport.js';
 
 // Real servers on loopback: each test starts the ones it needs and closes them after.
@@ -41,14 +41,6 @@ const serve = async (handler: (req: IncomingMessage, res: ServerResponse, body: 
   });
   const host = await listen(server);
   return { origin: `http://${host}`, seen, connections: () => sockets.size };
-};
-const failure = async (p: Promise<unknown>) => {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(OxenError);
-  return error as OxenError;
 };
 const patient = { timeoutMs: 120_000 };
 const envelope = (extra: object) => JSON.stringify({ status: 'success', ...extra });
