@@ -56,3 +56,14 @@ describe('the HTTP transport honours NODE_USE_ENV_PROXY as Node’s fetch does',
     }
   });
 });
+
+describe('the connectivity probe goes over node:http too', () => {
+  it('queue sync asks /api/health without loading undici', async () => {
+    const dir = await world.project('probe-light');
+    world.server.clearRequests();
+    const sync = await world.run(['queue', 'sync'], { cwd: dir, env: { NODE_OPTIONS } });
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(world.server.requests.map((r) => r.path)).toContain('/api/health');
+    expect(sync.stderr).toContain('UNDICI false');
+  });
+});

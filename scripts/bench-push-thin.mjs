@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(root, 'apps/cli/bin/oxenvcs.js');
+const FLOOR = join(root, 'scripts/push-floor.mjs');
 const ROUNDS = 9;
 
 /** `{ ratio, ours, bare, requests: { [branches]: { ours, bare, listed } } }` (times in ms). */
@@ -55,6 +56,8 @@ export async function pushThin() {
     });
   const ours = (dir) => run(process.execPath, [CLI, 'push'], dir);
   const bare = (dir) => run('oxen', ['push', 'origin', 'main'], dir);
+  // What any Node wrapper that reads the lock table first costs at the least.
+  const floor = (dir) => run(process.execPath, [FLOOR], dir);
   const project = async (name, branches) => {
     await server.createRepo('bench', name);
     const repo = server.repo('bench', name);
@@ -85,13 +88,14 @@ export async function pushThin() {
     const dir = await project('thin-times', 10);
     const node = () => run(process.execPath, ['-e', '0'], dir);
     const fakeStart = () => run('oxen', ['branch', '--show-current'], dir);
-    const times = { ours: [], bare: [], node: [], fakeStart: [] };
+    const times = { ours: [], bare: [], floor: [], node: [], fakeStart: [] };
     // One unrecorded round: the first run of each fills caches (Node's compile cache, the OS's).
     await bare(dir);
     await ours(dir);
     for (let i = 0; i < ROUNDS; i++) {
       times.bare.push(await bare(dir));
       times.ours.push(await ours(dir));
+      times.floor.push(await floor(dir));
       times.node.push(await node());
       times.fakeStart.push(await fakeStart());
     }
@@ -105,6 +109,10 @@ export async function pushThin() {
       cpu: of('cpu'),
       // What oxenvcs adds, as the median of each round's difference (steadier than a difference of medians).
       addedMs: median(times.ours.map((t, i) => t.wall - times.bare[i].wall)),
+      floor: {
+        addedMs: median(times.floor.map((t, i) => t.wall - times.bare[i].wall)),
+        ratio: median(times.floor.map((t) => t.wall)) / median(times.bare.map((t) => t.wall)),
+      },
       nodeMs: median(times.node.map((t) => t.wall)),
       fakeStartMs: median(times.fakeStart.map((t) => t.wall)),
       requests,
@@ -128,6 +136,7 @@ export const pushThinRows = (r) => {
   return {
     time: `+${r.addedMs.toFixed(0)} ms wall, ${(r.wall.ours / r.wall.bare).toFixed(2)}× (${r.wall.ours.toFixed(0)} vs ${r.wall.bare.toFixed(0)} ms); CPU of the process tree ${(r.cpu.ours / r.cpu.bare).toFixed(2)}× (${r.cpu.ours.toFixed(0)} vs ${r.cpu.bare.toFixed(0)} ms); \`node -e 0\` alone ${r.nodeMs.toFixed(0)} ms; medians of ${ROUNDS}, taking turns, load average ${r.load.toFixed(1)}`,
     real: `≈ ${((realMs + r.addedMs) / realMs).toFixed(1)}× (≈ ${realMs.toFixed(0)} ms: ${REAL_OXEN_START_MS} ms to start + the ${(r.wall.bare - r.fakeStartMs).toFixed(0)} ms a fake push takes past its own ${r.fakeStartMs.toFixed(0)} ms start; plus our ${r.addedMs.toFixed(0)} ms); estimated, not run`,
+    floor: `+${r.floor.addedMs.toFixed(0)} ms wall, ${r.floor.ratio.toFixed(2)}× a bare oxen push; oxenvcs adds ${(r.addedMs - r.floor.addedMs).toFixed(0)} ms more (same rounds)`,
     requests: `${r.requests[10].ours} / ${r.requests[2000].ours} (bare oxen push: ${r.requests[10].bare} / ${r.requests[2000].bare}; branch lists: ${r.requests[10].listed} / ${r.requests[2000].listed})`,
   };
 };
@@ -135,6 +144,7 @@ export const pushThinRows = (r) => {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = pushThinRows(await pushThin());
   process.stdout.write(`push (up to date), oxenvcs vs bare oxen push: ${rows.time}\n`);
+  process.stdout.write(`push (up to date), the floor of a Node wrapper: ${rows.floor}\n`);
   process.stdout.write(`push (up to date), against the real oxen: ${rows.real}\n`);
   process.stdout.write(`push (up to date), HTTP requests at 10 / 2,000 branches: ${rows.requests}\n`);
 }

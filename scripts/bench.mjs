@@ -551,6 +551,12 @@ process.stderr.write('Push of an up-to-date branch\n');
     rows.time,
     '≤ 1.3×',
   );
+  add(
+    'push',
+    'push (up to date): the floor of any Node wrapper that reads the lock table (scripts/push-floor.mjs: Node, one GET, oxen)',
+    rows.floor,
+    '',
+  );
   add('push', 'push (up to date): the same wall added, over the real oxen (Rust)', rows.real, '');
   add(
     'push',

@@ -1,3 +1,5 @@
+import { fetchTransport, nodeTransport, type Transport } from './transport.js';
+
 /** Result of a connectivity check against the configured Oxen remote. */
 export type ConnectivityState = 'online' | 'offline' | 'unknown';
 
@@ -48,7 +50,10 @@ export interface ConnectivityOptions {
   readonly timeoutMs?: number;
   /** Sent as `Authorization: Bearer` (oxen-server with auth guards /api/health too). Never logged. */
   readonly token?: string;
-  /** Test seam. @default globalThis.fetch */
+  /**
+   * Test seam: a fetch that rewrites answers. By default the probe goes over node:http(s), as the
+   * Hub client's requests do (same proxy settings, and no undici to load).
+   */
   readonly fetch?: typeof fetch;
   readonly signal?: AbortSignal;
   readonly clock?: { now(): number };
@@ -92,7 +97,7 @@ export async function checkConnectivity(
   options: ConnectivityOptions = {},
 ): Promise<ConnectivityResult> {
   const clock = options.clock ?? Date;
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const transport: Transport = options.fetch ? fetchTransport(options.fetch) : nodeTransport;
   const timeoutMs = options.timeoutMs ?? 5000;
   const checkedAt = clock.now();
   let origin: string;
@@ -105,14 +110,16 @@ export async function checkConnectivity(
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   try {
-    const response = await doFetch(`${origin}/api/health`, {
+    // Redirects are not followed: a captive portal's redirect is an answer that is not Oxen's.
+    const response = await transport({
+      method: 'GET',
+      url: new URL('/api/health', origin),
       headers,
-      redirect: 'manual',
       signal: AbortSignal.any(signals),
     });
     const latencyMs = clock.now() - checkedAt;
-    const serverVersion = response.headers.get('oxen-version') ?? undefined;
-    await response.body?.cancel().catch(() => {});
+    const serverVersion = response.header('oxen-version') || undefined;
+    response.discard();
     const base = { checkedAt, latencyMs, ...(serverVersion ? { serverVersion } : {}) };
     if (serverVersion) {
       return {
