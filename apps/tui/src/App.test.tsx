@@ -62,7 +62,11 @@ function start(
   };
   /** Whether any frame drawn so far matched: a state that passes does not race the polling. */
   const drew = (pattern: RegExp) => app.frames.some((f) => pattern.test(f));
-  return { engine, frame, press, drew };
+  /** Tells the App an engine event, as the engine's `onEvent` does. */
+  const emit = (event: EngineEvent) => {
+    for (const l of listeners) l(event);
+  };
+  return { engine, frame, press, drew, emit };
 }
 
 beforeAll(async () => {
@@ -229,6 +233,39 @@ describe('oxenvcs-tui when the network comes back', () => {
         /push: (?:[0-2] of 3 parts on the remote \(at least\), [\d.]+ of 9\.0 KB|a take of 3 parts)/,
       ),
     );
+  });
+
+  it('a resuming push says so above its progress line, which does not overwrite it; a push warning shows once, Esc hides it', async () => {
+    const { frame, press, emit } = start();
+    await vi.waitFor(() => expect(frame()).toContain('The queue is empty.'));
+    emit({ type: 'push-resume', partsTotal: 10, partsPresent: 7, bytesTotal: 2e9, bytesPresent: 1.4e9 });
+    emit({ type: 'transfer', operation: 'push', progress: { bytesDone: 1.5e9, bytesTotal: 2e9 } });
+    emit({ type: 'transfer', operation: 'push', progress: { bytesDone: 1.6e9, bytesTotal: 2e9 } });
+    await vi.waitFor(() => expect(frame()).toMatch(/Pushing: 80%/));
+    const lines = frame().split('\n');
+    const at = lines.findIndex((l) => l.includes('Pushing:'));
+    expect(lines.slice(at - 2, at).map((l) => l.trimEnd())).toEqual([
+      'ℹ Resuming the push: 7 of 10 parts already on the remote, 1.4 of 2.0 GB; the',
+      '  rest goes one part at a time.',
+    ]);
+    // The screen keeps its height: the list gave up the rows.
+    expect(lines).toHaveLength(24);
+    const fact = { recorded: true, parts: [3], bytes: 1_400_000, partBytes: 1_000_000 } as const;
+    emit({ type: 'push-unresumable', ...fact });
+    emit({ type: 'push-unresumable', ...fact });
+    await vi.waitFor(() =>
+      expect(frame()).toContain('⚠ Part 3 of this take is larger than its 1.0 MB part size'),
+    );
+    expect(frame().match(/⚠ Part 3/g)).toHaveLength(1);
+    expect(frame().split('\n')).toHaveLength(24);
+    await press('\u001b');
+    await vi.waitFor(() => expect(frame()).not.toContain('⚠ Part 3'));
+    expect(frame()).toContain('Resuming the push');
+    // Told again (a retried run): not warned of again. The frame after it shows it was handled.
+    emit({ type: 'push-unresumable', ...fact });
+    emit({ type: 'transfer', operation: 'push', progress: { bytesDone: 1.8e9, bytesTotal: 2e9 } });
+    await vi.waitFor(() => expect(frame()).toMatch(/Pushing: 90%/));
+    expect(frame()).not.toContain('⚠ Part 3');
   });
 
   it('after r the row shows the entry’s new status (pending), as the details do', async () => {

@@ -14,6 +14,7 @@ import {
   guardText,
   keepAliveLines,
   lostLines,
+  pushNoteLines,
   queuedText,
   safe,
   transferLine,
@@ -113,6 +114,13 @@ export function App(props: AppProps) {
             progress: event.progress,
             now: Date.now(),
           });
+        else if (event.type === 'push-resume') {
+          const { type: _type, ...resume } = event;
+          dispatch({ type: 'push-resume', resume });
+        } else if (event.type === 'push-unresumable') {
+          const { type: _type, ...fact } = event;
+          dispatch({ type: 'push-unresumable', fact });
+        }
       }),
     [props.subscribe, log],
   );
@@ -177,7 +185,17 @@ export function App(props: AppProps) {
           ...(state.away ? awayLines(state.away, describe, now, rows >= 20 ? 3 : 1) : []),
         ].map((line) => ({ ...line, text: fit(line.text, columns) }))
       : [];
-  const listHeight = Math.max(3, rows - headerHeight - footerHeight - detailsHeight - 1 - banner.length);
+  // Above the progress line: a push resuming a take cut partway, and what cannot resume midway; as
+  // many lines as leave the list 3 rows.
+  const notes = pushNoteLines(
+    state,
+    columns,
+    Math.max(0, rows - headerHeight - footerHeight - detailsHeight - 1 - banner.length - 3),
+  ).map((line) => ({ ...line, text: fit(line.text, columns) }));
+  const listHeight = Math.max(
+    3,
+    rows - headerHeight - footerHeight - detailsHeight - 1 - banner.length - notes.length,
+  );
   const selected = selectedRow(state);
 
   const act = useCallback(async (label: string, fn: () => Promise<string>) => {
@@ -288,8 +306,8 @@ export function App(props: AppProps) {
       else if (typed.text && !key.ctrl && !key.meta) dispatch({ type: 'text-input', value: typed.text });
       return;
     }
-    if (key.escape && state.overlay === 'none' && (state.lost || state.away)) {
-      dispatch({ type: state.lost ? 'lost-dismiss' : 'away-dismiss' });
+    if (key.escape && state.overlay === 'none' && (state.lost || state.away || state.unresumable)) {
+      dispatch({ type: state.lost ? 'lost-dismiss' : state.away ? 'away-dismiss' : 'unresumable-dismiss' });
       return;
     }
     switch (state.overlay) {
@@ -424,6 +442,11 @@ export function App(props: AppProps) {
           ) : null}
         </>
       )}
+      {notes.map((line, i) => (
+        <Text key={`note-${i}`} wrap="truncate" color={line.colour}>
+          {line.text}
+        </Text>
+      ))}
       <Text
         color={state.transfer && !state.loadError && !state.editingText ? 'cyan' : msgColour}
         wrap="truncate"

@@ -1,6 +1,16 @@
 import type { LockState } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
-import { connectivityText, errorText, lockLine, queuedText, takeText, waitingText } from './format.js';
+import {
+  connectivityText,
+  errorText,
+  lockLine,
+  partOfText,
+  queuedText,
+  sizeText,
+  takeText,
+  waitingText,
+  wrap,
+} from './format.js';
 
 const at = (h: number, m: number) => new Date(2026, 11, 6, h, m).toISOString();
 const held: LockState = {
@@ -95,5 +105,35 @@ describe('codes and facts from the libraries, worded by the TUI', () => {
     expect(connectivityText({ code: 'unreachable', origin: 'http://h', errno: 'ENOTFOUND' })).toBe(
       'http://h is unreachable (ENOTFOUND)',
     );
+  });
+});
+
+describe('sizes and wrapped lines, as the push notes use them', () => {
+  it('sizes read as a take’s, in decimal units with one decimal, a part in its total’s unit', () => {
+    expect([512, 1_000_000, 1_400_000, 2e9, 3e12].map(sizeText)).toEqual([
+      '512 B',
+      '1.0 MB',
+      '1.4 MB',
+      '2.0 GB',
+      '3.0 TB',
+    ]);
+    expect(partOfText(1.4e9, 2e9)).toBe('1.4 of 2.0 GB');
+    expect(partOfText(900_000, 3_840_015)).toBe('0.9 of 3.8 MB');
+    expect(partOfText(0, 700)).toBe('0 of 700 B');
+  });
+
+  it('wraps at spaces, indents the lines after the first, cuts a word longer than a line, drops controls', () => {
+    expect(wrap('⚠ one two three four', 9)).toEqual(['⚠ one two', '  three', '  four']);
+    expect(wrap('short', 80)).toEqual(['short']);
+    expect(wrap('', 10)).toEqual(['']);
+    expect(wrap('a http://example.test/a/very/long/path end', 12)).toEqual([
+      'a',
+      '  http://exa',
+      '  mple.test/',
+      '  a/very/lon',
+      '  g/path end',
+    ]);
+    expect(wrap('x\u001b[2J\ny', 10)).toEqual(['x y']);
+    for (const line of wrap('word '.repeat(40), 17)) expect(line.length).toBeLessThanOrEqual(17);
   });
 });

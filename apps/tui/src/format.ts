@@ -8,6 +8,8 @@ import {
   type InputProblemCode,
   type LockState,
   type OxvcsReasonCode,
+  type PushResume,
+  type PushUnresumable,
   type QueuedReason,
   type QueueEntry,
   shortId,
@@ -513,4 +515,113 @@ export function takeText(take: TakeOnRemote): string {
   if (take.partsOnRemote === undefined)
     return `push: a take of ${take.parts} parts (${size(take.bytes)} ${unit}) stopped partway; parts on the remote are skipped`;
   return `push: ${take.partsOnRemote} of ${take.parts} parts on the remote (at least), ${size(take.bytesOnRemote ?? 0)} of ${size(take.bytes)} ${unit}`;
+}
+
+const SIZE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
+const sizeExp = (bytes: number) => (bytes < 1000 ? 0 : Math.min(4, Math.floor(Math.log10(bytes) / 3)));
+
+/** A size as people read a take's, as the CLI says it: decimal units, one decimal (`1.4 GB`, `512 B`). */
+export function sizeText(bytes: number): string {
+  const exp = sizeExp(bytes);
+  return exp === 0 ? `${bytes} B` : `${(bytes / 1000 ** exp).toFixed(1)} ${SIZE_UNITS[exp]}`;
+}
+
+/** `part` of `total` in the total's unit: `1.4 of 2.0 GB`. */
+export function partOfText(part: number, total: number): string {
+  const exp = sizeExp(total);
+  if (exp === 0) return `${part} of ${total} B`;
+  return `${(part / 1000 ** exp).toFixed(1)} of ${(total / 1000 ** exp).toFixed(1)} ${SIZE_UNITS[exp]}`;
+}
+
+/**
+ * A push of a recorded take resuming after a cut, in the CLI's words: `Resuming the push: 7 of 10
+ * parts already on the remote, 1.4 of 2.0 GB; the rest goes one part at a time.`
+ */
+export function resumeText(resume: PushResume): string {
+  const rest =
+    resume.partsPresent === resume.partsTotal
+      ? 'only the branch is left to move'
+      : 'the rest goes one part at a time';
+  return `Resuming the push: ${resume.partsPresent} of ${resume.partsTotal} parts already on the remote, ${partOfText(resume.bytesPresent, resume.bytesTotal)}; ${rest}.`;
+}
+
+/**
+ * What a push sends that cannot resume midway if it is cut, and how to avoid that next time, in
+ * the CLI's words (the take is recorded with the CLI: `oxenvcs commit --part-size`).
+ */
+export function unresumableText(fact: PushUnresumable): string {
+  const budget = sizeText(fact.partBytes);
+  if (fact.recorded) {
+    const parts = fact.parts ?? [];
+    const one = parts.length === 1;
+    return `${one ? `Part ${parts[0]} of this take is` : `Parts ${parts.join(', ')} of this take are`} larger than its ${budget} part size (${sizeText(fact.bytes)}${one ? '' : ' the largest'}): a push cut inside one sends it again from its start, as Oxen resumes only whole commits; next time keep single files under the part size (bounce or split them).`;
+  }
+  return `This push sends ${sizeText(fact.bytes)} in commits not recorded as parts: a push cut midway sends the commit it was in again from its start, as Oxen resumes only whole commits; next time record the take with \`oxenvcs commit -m "…" --part-size ${budget.replace(' ', '')}\` so a cut costs at most one part.`;
+}
+
+/**
+ * `text` broken at spaces into lines of at most `width` characters (a longer word is cut), the
+ * lines after the first indented by `indent` spaces (under the text after a mark such as `⚠ `).
+ */
+export function wrap(text: string, width: number, indent = 2): string[] {
+  if (width <= 0) return [''];
+  const pad = ' '.repeat(Math.min(indent, width - 1));
+  const lines: string[] = [];
+  let prefix = '';
+  let words = '';
+  const flush = () => {
+    lines.push(prefix + words);
+    prefix = pad;
+    words = '';
+  };
+  for (let word of safe(text)
+    .split(' ')
+    .filter((w) => w !== '')) {
+    if (words && prefix.length + words.length + 1 + word.length > width) flush();
+    while (!words && prefix.length + word.length > width) {
+      const cut = width - prefix.length;
+      lines.push(prefix + word.slice(0, cut));
+      prefix = pad;
+      word = word.slice(cut);
+    }
+    words = words ? `${words} ${word}` : word;
+  }
+  if (words || lines.length === 0) flush();
+  return lines;
+}
+
+/**
+ * The lines just above the progress line: that the push being replayed resumes a take cut partway
+ * (how much of it is already on the remote), while that push runs, and what a push sends that
+ * cannot resume midway (until Esc or the next sync), each wrapped to `width`; at most `room`
+ * lines, the last ending in `…` when there is more.
+ */
+export function pushNoteLines(
+  notes: {
+    readonly resume?: PushResume | undefined;
+    readonly unresumable?: readonly PushUnresumable[] | undefined;
+  },
+  width: number,
+  room: number,
+): { readonly text: string; readonly colour: 'cyan' | 'yellow' }[] {
+  const lines = [
+    ...(notes.resume
+      ? wrap(`ℹ ${resumeText(notes.resume)}`, width).map((text) => ({ text, colour: 'cyan' as const }))
+      : []),
+    ...(notes.unresumable ?? []).flatMap((fact) =>
+      wrap(`⚠ ${unresumableText(fact)} (Esc hides this)`, width).map((text) => ({
+        text,
+        colour: 'yellow' as const,
+      })),
+    ),
+  ];
+  if (lines.length <= room) return lines;
+  const kept = lines.slice(0, Math.max(0, room));
+  const last = kept.at(-1);
+  if (last)
+    kept[kept.length - 1] = {
+      ...last,
+      text: last.text.length >= width ? `${last.text.slice(0, Math.max(0, width - 1))}…` : `${last.text}…`,
+    };
+  return kept;
 }

@@ -10,6 +10,7 @@ import {
   footer,
   keepAliveLines,
   lostLines,
+  pushNoteLines,
   reasonText,
   refusedProject,
   refusedStateDir,
@@ -332,6 +333,126 @@ describe('while you were away, transfer progress, keep-alive', () => {
     expect(transferLine(s.transfer!)).toBe('Pulling: 3.0 MiB');
     s = reducer(s, { type: 'sync-finished', error: 'stopped' });
     expect(s.transfer).toBeUndefined();
+  });
+
+  it('a push resuming a take cut partway says how much is on the remote above its progress, while it runs', () => {
+    const push = row(1, 'pending', 'push').entry;
+    let s = reducer(initialState, { type: 'sync-started' });
+    s = reducer(s, { type: 'sync-event', now: NOW, event: { type: 'entry-started', entry: push } });
+    s = reducer(s, {
+      type: 'push-resume',
+      resume: { partsTotal: 10, partsPresent: 7, bytesTotal: 2e9, bytesPresent: 1.4e9 },
+    });
+    const said = [
+      'ℹ Resuming the push: 7 of 10 parts already on the remote, 1.4 of 2.0 GB; the rest goes one',
+      '  part at a time.',
+    ];
+    expect(pushNoteLines(s, 90, 5).map((l) => l.text)).toEqual(said);
+    // Progress frames draw the progress line; the resume line stays above it.
+    for (const done of [0, 1e8, 3e8])
+      s = reducer(s, {
+        type: 'transfer',
+        operation: 'push',
+        progress: { bytesDone: 1.4e9 + done, bytesTotal: 2e9 },
+        now: NOW + done / 1e5,
+      });
+    expect(s.transfer).toBeDefined();
+    expect(pushNoteLines(s, 90, 5)).toEqual(said.map((text) => ({ text, colour: 'cyan' })));
+    // Another entry's end leaves it; the push's own end takes it away with the progress line.
+    s = reducer(s, {
+      type: 'sync-event',
+      now: NOW,
+      event: { type: 'entry-done', entry: row(2, 'done', 'acquire-lock').entry },
+    });
+    expect(pushNoteLines(s, 90, 5)).toHaveLength(2);
+    s = reducer(s, {
+      type: 'sync-event',
+      now: NOW,
+      event: { type: 'entry-deferred', entry: push, until: at(NOW + 60_000) },
+    });
+    expect(s.resume).toBeUndefined();
+    expect(pushNoteLines(s, 90, 5)).toEqual([]);
+    // A whole take on the remote leaves only the branch; a sync that ends (here in an error) takes the line too.
+    s = reducer(s, {
+      type: 'push-resume',
+      resume: { partsTotal: 4, partsPresent: 4, bytesTotal: 3_840_015, bytesPresent: 3_840_015 },
+    });
+    expect(pushNoteLines(s, 200, 5).map((l) => l.text)).toEqual([
+      'ℹ Resuming the push: 4 of 4 parts already on the remote, 3.8 of 3.8 MB; only the branch is left to move.',
+    ]);
+    s = reducer(s, { type: 'sync-finished', error: 'stopped' });
+    expect(s.resume).toBeUndefined();
+  });
+
+  it('what a push sends that cannot resume midway is warned of once per fact, until Esc or the next sync', () => {
+    const over = { recorded: true, parts: [3], bytes: 1_400_000, partBytes: 1_000_000 } as const;
+    const loose = { recorded: false, bytes: 3_800_000, partBytes: 1_000_000 } as const;
+    let s = reducer(initialState, { type: 'sync-started' });
+    s = reducer(s, { type: 'push-unresumable', fact: over });
+    // A retried run of the same push tells the same fact again: it is not warned of twice.
+    const once = reducer(s, {
+      type: 'push-unresumable',
+      fact: { partBytes: 1_000_000, bytes: 1_400_000, parts: [3], recorded: true },
+    });
+    expect(once).toBe(s);
+    expect(pushNoteLines(s, 300, 5)).toEqual([
+      {
+        text: '⚠ Part 3 of this take is larger than its 1.0 MB part size (1.4 MB): a push cut inside one sends it again from its start, as Oxen resumes only whole commits; next time keep single files under the part size (bounce or split them). (Esc hides this)',
+        colour: 'yellow',
+      },
+    ]);
+    s = reducer(s, { type: 'push-unresumable', fact: loose });
+    expect(pushNoteLines(s, 300, 5).map((l) => l.text)).toEqual([
+      expect.stringMatching(/^⚠ Part 3 of this take/),
+      '⚠ This push sends 3.8 MB in commits not recorded as parts: a push cut midway sends the commit it was in again from its start, as Oxen resumes only whole commits; next time record the take with `oxenvcs commit -m "…" --part-size 1.0MB` so a cut costs at most one part. (Esc hides this)',
+    ]);
+    // The warning outlives the push and the sync: it is advice for next time.
+    s = reducer(s, {
+      type: 'sync-finished',
+      summary: { done: 1, failed: 0, deferred: 0, expired: 0, held: 0, remaining: 0 },
+    });
+    expect(s.unresumable).toHaveLength(2);
+    s = reducer(s, { type: 'unresumable-dismiss' });
+    expect(pushNoteLines(s, 300, 5)).toEqual([]);
+    // A later sync running the same push again does not warn again; a new fact is warned of, and
+    // goes when the next sync starts.
+    s = reducer(s, { type: 'sync-started' });
+    s = reducer(s, { type: 'push-unresumable', fact: over });
+    expect(s.unresumable).toBeUndefined();
+    s = reducer(s, { type: 'push-unresumable', fact: { ...over, parts: [2, 5], bytes: 2_000_000 } });
+    expect(pushNoteLines(s, 300, 5).map((l) => l.text)).toEqual([
+      expect.stringMatching(
+        /^⚠ Parts 2, 5 of this take are larger than its 1\.0 MB part size \(2\.0 MB the largest\): /,
+      ),
+    ]);
+    s = reducer(s, { type: 'sync-started' });
+    expect(s.unresumable).toBeUndefined();
+  });
+
+  it('the push notes wrap at the screen width and fit the room they are given', () => {
+    const s = reducer(
+      reducer(initialState, {
+        type: 'push-resume',
+        resume: { partsTotal: 10, partsPresent: 7, bytesTotal: 2e9, bytesPresent: 1.4e9 },
+      }),
+      { type: 'push-unresumable', fact: { recorded: false, bytes: 3_800_000, partBytes: 1_000_000 } },
+    );
+    const lines = pushNoteLines(s, 80, 10);
+    expect(lines.map((l) => l.colour)).toEqual(['cyan', 'cyan', 'yellow', 'yellow', 'yellow', 'yellow']);
+    for (const line of lines) expect(line.text.length).toBeLessThanOrEqual(80);
+    expect(
+      lines
+        .slice(2)
+        .map((l) => l.text.trim())
+        .join(' '),
+    ).toContain(
+      'next time record the take with `oxenvcs commit -m "…" --part-size 1.0MB` so a cut costs at most one part.',
+    );
+    const short = pushNoteLines(s, 80, 3);
+    expect(short).toHaveLength(3);
+    expect(short[2]!.text).toMatch(/…$/);
+    expect(short[2]!.text.length).toBeLessThanOrEqual(80);
+    expect(pushNoteLines(s, 80, 0)).toEqual([]);
   });
 
   it('a renewal records when it got through and the new lease end; jeopardy keeps them', () => {

@@ -4,6 +4,8 @@ import type {
   HeartbeatEvent,
   HeartbeatNote,
   LockState,
+  PushResume,
+  PushUnresumable,
   QueueEntry,
   RunEvent,
   RunSummary,
@@ -110,6 +112,18 @@ export interface State {
   readonly lost?: LostLock;
   /** The push or pull being replayed now (its progress line). */
   readonly transfer?: Transfer;
+  /**
+   * The push being replayed resumes a take cut partway: how much of it the remote already has
+   * (said above the progress line while that push runs).
+   */
+  readonly resume?: PushResume;
+  /**
+   * What pushes of this sync send that cannot resume midway if cut: warnings on screen until Esc or
+   * the next sync.
+   */
+  readonly unresumable?: readonly PushUnresumable[];
+  /** Every such fact warned of since the TUI opened: each is told once, as the CLI tells it once. */
+  readonly toldUnresumable?: readonly string[];
   readonly busy?: string | undefined;
   readonly loadError?: string | undefined;
 }
@@ -169,6 +183,9 @@ export type Action =
   | { type: 'away-dismiss' }
   | { type: 'lost-dismiss' }
   | ({ type: 'transfer'; now: number } & Pick<Transfer, 'operation' | 'progress'>)
+  | { type: 'push-resume'; resume: PushResume }
+  | { type: 'push-unresumable'; fact: PushUnresumable }
+  | { type: 'unresumable-dismiss' }
   | { type: 'auto-sync-skipped' };
 
 const GROUPS: Record<Filter, ReadonlySet<QueueEntry['status']> | undefined> = {
@@ -213,7 +230,7 @@ const keepSelection = (before: State, after: State): State => {
   return { ...after, cursor, offset: Math.min(after.offset, Math.max(0, cursor)) };
 };
 
-type Optional = 'transfer' | 'away' | 'heartbeat' | 'keepAlive' | 'lost';
+type Optional = 'transfer' | 'resume' | 'unresumable' | 'away' | 'heartbeat' | 'keepAlive' | 'lost';
 
 /** `state` without the optional fields `keys` (exactOptionalPropertyTypes: absent, not undefined). */
 function omit(state: State, ...keys: Optional[]): State {
@@ -279,7 +296,8 @@ export function reducer(state: State, action: Action): State {
       return { ...state, breakReason: state.breakReason.slice(0, -1) };
     case 'sync-started':
       return {
-        ...omit(state, 'transfer'),
+        // The last sync's warnings are old news; what was told stays told.
+        ...omit(state, 'transfer', 'resume', 'unresumable'),
         syncing: true,
         autoSyncDue: false,
         progress: {},
@@ -289,12 +307,12 @@ export function reducer(state: State, action: Action): State {
       return { ...state, autoSyncDue: false };
     case 'sync-event': {
       const e = action.event;
-      // A push or pull that finished (or stopped) takes its progress line with it.
+      // A push or pull that finished (or stopped) takes its progress line (and its resume line) with it.
       const ends =
         (e.type === 'entry-done' || e.type === 'entry-failed' || e.type === 'entry-deferred') &&
         (e.entry.operation.kind === 'push' || e.entry.operation.kind === 'pull');
       const set = (entry: QueueEntry, p: Progress): State => ({
-        ...(ends ? omit(state, 'transfer') : state),
+        ...(ends ? omit(state, 'transfer', 'resume') : state),
         progress: { ...state.progress, [entry.id]: { ...p, version: entryVersion(entry) } },
       });
       switch (e.type) {
@@ -336,18 +354,22 @@ export function reducer(state: State, action: Action): State {
     case 'sync-finished': {
       if (action.offline)
         return {
-          ...omit(state, 'transfer'),
+          ...omit(state, 'transfer', 'resume'),
           syncing: false,
           message: { kind: 'warn', text: action.offline, offline: true },
         };
       if (action.error)
-        return { ...omit(state, 'transfer'), syncing: false, message: { kind: 'fail', text: action.error } };
+        return {
+          ...omit(state, 'transfer', 'resume'),
+          syncing: false,
+          message: { kind: 'fail', text: action.error },
+        };
       const s = action.summary;
       const text = s
         ? `Sync: ${s.done} done, ${s.failed} failed, ${s.remaining} still queued${s.stopped ? ` (${s.stopped})` : ''}`
         : 'Sync finished';
       return {
-        ...omit(state, 'transfer'),
+        ...omit(state, 'transfer', 'resume'),
         syncing: false,
         ...(s ? { lastSummary: s } : {}),
         message: { kind: s && s.failed > 0 ? 'warn' : 'ok', text },
@@ -435,5 +457,24 @@ export function reducer(state: State, action: Action): State {
         },
       };
     }
+    case 'push-resume':
+      return { ...state, resume: action.resume };
+    case 'push-unresumable': {
+      // Once per fact: a retried or resumed run of the same push (in this sync or a later one) tells it again.
+      const key = unresumableKey(action.fact);
+      const told = state.toldUnresumable ?? [];
+      if (told.includes(key)) return state;
+      return {
+        ...state,
+        unresumable: [...(state.unresumable ?? []), action.fact],
+        toldUnresumable: [...told, key],
+      };
+    }
+    case 'unresumable-dismiss':
+      return omit(state, 'unresumable');
   }
 }
+
+/** What makes two unresumable facts the same one (the order of a fact's fields does not). */
+const unresumableKey = (fact: PushUnresumable) =>
+  JSON.stringify([fact.recorded, fact.parts ?? [], fact.bytes, fact.partBytes]);

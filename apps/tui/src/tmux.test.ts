@@ -217,7 +217,7 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     expect(screen(session)).not.toContain('Pushing:');
   });
 
-  it('a queued push of a take cut partway shows how much is on the remote; s resumes it and the line goes (issue 21)', async () => {
+  it('a queued push of a take cut partway shows how much is on the remote; s resumes it, saying so above its progress, and the lines go (issue 21)', async () => {
     const at = await project();
     // A Logic project of 8 × 480 KB recorded in parts of 1 MB: four parts, the document in the last.
     const media = join(at.dir, 'Song.logicx', 'Media');
@@ -234,7 +234,16 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     await server.faults.add({ kind: 'cut', route: '/versions', bytes: 3_072_000 });
     expect(await oxenvcs({ ...at, vars }, ['push'])).toBe(75);
     // Still offline (the cut keeps the remote away): what the screen shows is what the cut left.
-    const session = startTui({ ...at, vars }, ['--no-auto-sync']);
+    // The resumed push holds once half of what it sends is up (until `gate` exists), so the test
+    // sees the screen while it runs, however fast or slow the machine.
+    const gate = join(at.home, 'resuming');
+    const session = startTui(
+      {
+        ...at,
+        vars: { ...vars, OXEN_FAKE_PAUSE_AT: 'push-halfway', OXEN_FAKE_PAUSE_FILE: gate },
+      },
+      ['--no-auto-sync'],
+    );
     await vi.waitFor(() => expect(screen(session)).toMatch(/Push main of tmux\d+/));
     // The details of the selected entry, as `queue status` words it: the parts the cut push saw
     // whole (a lower bound: a part counts once a file of the next one is done), of the whole take.
@@ -243,10 +252,24 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     );
     await server.faults.online();
     tmux('send-keys', '-t', session, 's');
+    await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true));
+    // While it runs, the line the CLI prints (wrapped at 80 columns) stays above the progress line:
+    // the remote has the three parts the cut push finished, the last one goes again.
+    const words = (text: string) => text.replace(/\s+/g, ' ');
+    await vi.waitFor(() => expect(screen(session)).toMatch(/\[#*-*\] Pushing: \d+% /));
+    expect(words(screen(session))).toContain(
+      'ℹ Resuming the push: 3 of 4 parts already on the remote, 2.9 of 3.8 MB; the rest goes one part at a time.',
+    );
+    const lines = screen(session).split('\n');
+    const progress = lines.findIndex((l) => l.includes('Pushing:'));
+    expect(lines[progress - 2]).toMatch(/^ℹ Resuming the push: /);
+    writeFileSync(gate, '');
     await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'));
-    // The push finished: the remote branch is the take's last part, and the line is gone.
+    // The push finished: the remote branch is the take's last part, and the lines are gone.
     expect(server.repo(world.namespace, basename(at.dir))?.branches.main).toBe(take?.parts.at(-1)?.commit);
     await vi.waitFor(() => expect(screen(session)).not.toContain('parts on the remote'));
+    expect(screen(session)).not.toContain('Resuming the push');
+    expect(screen(session)).not.toContain('Pushing:');
   });
 
   it('the lock panel shows the keep-alive: a background one, then this window’s, in jeopardy and back', async () => {

@@ -15,7 +15,7 @@ export const KEYS: ReadonlyArray<[string, string]> = [
   ['d', 'remove the selected entry (asks first)'],
   ['c', 'clear done entries (asks first)'],
   ['l', 'lock panel: acquire, release, renew, break'],
-  ['Esc', 'hide the "while you were away" banner'],
+  ['Esc', 'hide a banner (lock lost, while away) or a push warning'],
   ['?', 'this help'],
   ['q / Ctrl-C', 'quit'],
 ];
