@@ -250,6 +250,16 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     await vi.waitFor(() =>
       expect(screen(session)).toMatch(/push: [1-3] of 4 parts on the remote \(at least\), [\d.]+ of 3\.8 MB/),
     );
+    // A cut push that saw less whole (its count is a lower bound): the resumed push's answer from
+    // the remote must replace it on screen although the queue does not change meanwhile.
+    const cutSaw = loadTake(at.dir);
+    if (!cutSaw?.onRemote) throw new Error('the cut push noted nothing in the take');
+    const first = cutSaw.parts[0]?.bytes ?? 0;
+    writeFileSync(
+      join(at.dir, '.oxen', 'oxvcs-take.json'),
+      JSON.stringify({ ...cutSaw, onRemote: { ...cutSaw.onRemote, parts: 1, bytes: first } }),
+    );
+    await vi.waitFor(() => expect(screen(session)).toMatch(/push: 1 of 4 parts on the remote \(at least\)/));
     await server.faults.online();
     tmux('send-keys', '-t', session, 's');
     await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true));
@@ -263,6 +273,11 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     const lines = screen(session).split('\n');
     const progress = lines.findIndex((l) => l.includes('Pushing:'));
     expect(lines[progress - 2]).toMatch(/^ℹ Resuming the push: /);
+    // The details follow the take's record, which the push updated from the remote's answer
+    // (the queue itself did not change).
+    await vi.waitFor(() =>
+      expect(screen(session)).toMatch(/push: 3 of 4 parts on the remote \(at least\), 2\.9 of 3\.8 MB/),
+    );
     writeFileSync(gate, '');
     await vi.waitFor(() => expect(screen(session)).toContain('Sync: 1 done, 0 failed, 0 still queued'));
     // The push finished: the remote branch is the take's last part, and the lines are gone.

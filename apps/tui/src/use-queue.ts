@@ -18,10 +18,17 @@ function takeOf(entry: Row['entry']): TakeOnRemote | undefined {
   };
 }
 
+/** What a take's record says of the remote, as a string that changes when that does. */
+function takeStamp(projectDir: string): string {
+  const take = loadTake(projectDir);
+  return take ? `${take.pushed ?? ''}:${take.onRemote?.parts ?? ''}:${take.onRemote?.bytes ?? ''}` : '';
+}
+
 /**
  * Follows the queue: re-reads it (without taking its lock) whenever its stamp (the stats of the
- * snapshot and its journal) changes, checked every `pollMs`, so changes by the CLI or another
- * process show within a second.
+ * snapshot and its journal) changes, or what the record of a take shown in it says of the remote
+ * (a push running notes each part that reaches it, without touching the queue), checked every
+ * `pollMs`, so changes by the CLI or another process show within a second.
  */
 export function useQueue(
   engine: Engine,
@@ -32,20 +39,28 @@ export function useQueue(
   useEffect(() => {
     let stopped = false;
     let signature = '';
+    /** The projects whose takes the rows show. */
+    let takeDirs: string[] = [];
     const load = async (force = false) => {
       try {
-        const next = engine.queue.stamp();
+        const next = [engine.queue.stamp(), ...takeDirs.map(takeStamp)].join('\0');
         if (!force && next === signature) return;
+        // Taken before the read: a change made during it shows at the next poll. A new set of
+        // takes changes the stamp's shape, which costs one more read.
         signature = next;
         const entries = await engine.queue.list();
-        if (!stopped)
-          dispatch({
-            type: 'rows',
-            rows: entries.map((entry) => {
-              const take = takeOf(entry);
-              return { entry, description: describe(entry), ...(take ? { take } : {}) };
-            }),
-          });
+        const rows = entries.map((entry) => {
+          const take = takeOf(entry);
+          return { entry, description: describe(entry), ...(take ? { take } : {}) };
+        });
+        takeDirs = [
+          ...new Set(
+            rows.flatMap((r) =>
+              r.take && r.entry.operation.kind === 'push' ? [r.entry.operation.projectDir] : [],
+            ),
+          ),
+        ];
+        if (!stopped) dispatch({ type: 'rows', rows });
       } catch (error) {
         if (!stopped)
           dispatch({ type: 'load-error', message: queueErrorText(error) ?? (error as Error).message });
