@@ -94,7 +94,9 @@ function observe(pid: number): { start?: string; state: 'running' | 'zombie' | '
 let own: ProcessIdentity | undefined;
 
 /**
- * Linux stamps are exact (boot id and clock ticks). Elsewhere they are seconds from `ps`, or a
+ * Linux stamps are exact to a clock tick (boot id and ticks of 1/100 s: a pid reused within the
+ * tick its first process started in is not told apart, and reusing a pid takes the pid space to
+ * wrap first). Elsewhere they are seconds from `ps`, or a
  * process's own estimate of its start: equal within 2 s (a pid reused within 2 s of the first
  * process's start is not a case a person meets).
  */
