@@ -131,6 +131,10 @@ const MAX_ERROR_BODY = 64 * 1024;
 /** Same-origin redirects followed before giving up. */
 const MAX_REDIRECTS = 3;
 
+/** PROXY_AUTH's message: the proxy, not the remote, refused; nothing of its answer is repeated. */
+const proxyAuthWords = (origin: string) =>
+  `The proxy in front of ${origin} refused the credentials it was given (407); check HTTPS_PROXY / HTTP_PROXY (nothing was queued).`;
+
 /** Creates an {@link OxenHub}. It never retries: `@oxvcs/retry` is the single owner of retries. */
 export function createOxenHub(options: OxenHubOptions): OxenHub {
   const remote = parseRemoteUrl(options.remoteUrl);
@@ -168,8 +172,13 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
       ...(detail ? { detail } : {}),
       ...(requestId ? { requestId: clipServerText(requestId, 100) } : {}),
     };
-    const said = title ?? description ?? (clipServerText(text) || response.statusText);
     const s = response.status;
+    // A forward proxy (a plain http remote) answers 407 itself, as it refuses an https tunnel: the
+    // same failure and remedy. Its body is never repeated: a proxy may echo what it was sent.
+    if (s === 407) {
+      return new OxenError('PROXY_AUTH', proxyAuthWords(remote.origin), { status: s, request });
+    }
+    const said = title ?? description ?? (clipServerText(text) || clipServerText(response.statusText));
     if (s === 429) {
       const retryAfterMs = parseRetryAfter(response.header('retry-after'));
       const wait = retryAfterMs === undefined ? '' : ` for ${Math.ceil(retryAfterMs / 1000)} s`;
@@ -347,11 +356,7 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
         );
       }
       if (cause?.kind === 'proxy-auth') {
-        throw new OxenError(
-          'PROXY_AUTH',
-          `The proxy in front of ${remote.origin} refused the credentials it was given (407); check HTTPS_PROXY / HTTP_PROXY (nothing was queued).`,
-          { cause: error, request },
-        );
+        throw new OxenError('PROXY_AUTH', proxyAuthWords(remote.origin), { cause: error, request });
       }
       throw new OxenError(
         'NETWORK',
