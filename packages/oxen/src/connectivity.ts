@@ -1,3 +1,6 @@
+import { clipServerText } from './clip.js';
+import { redactUrl } from './remote.js';
+
 /** Result of a connectivity check against the configured Oxen remote. */
 export type ConnectivityState = 'online' | 'offline' | 'unknown';
 
@@ -7,7 +10,7 @@ export type ConnectivityState = 'online' | 'offline' | 'unknown';
  * - `auth-required`: the origin answered 401 or 403 (an auth-guarded Oxen server);
  * - `not-oxen`: the origin answered `status`, but not as an Oxen server (a captive portal or proxy);
  * - `requests-answered`: the origin answered a command's own requests (no probe was sent);
- * - `invalid-url`: the remote URL `url` is not a URL;
+ * - `invalid-url`: the remote URL `url` (its credentials hidden) is not a URL;
  * - `cancelled`: the caller's signal ended the check;
  * - `timeout`: no answer within `timeoutMs`;
  * - `unreachable`: the connection failed with `errno` (refused, reset, no such host…);
@@ -99,7 +102,7 @@ export async function checkConnectivity(
   try {
     origin = new URL(remoteUrl).origin;
   } catch {
-    return { state: 'unknown', reason: { code: 'invalid-url', url: remoteUrl }, checkedAt };
+    return { state: 'unknown', reason: { code: 'invalid-url', url: redactUrl(remoteUrl) }, checkedAt };
   }
   const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -111,7 +114,9 @@ export async function checkConnectivity(
       signal: AbortSignal.any(signals),
     });
     const latencyMs = clock.now() - checkedAt;
-    const serverVersion = response.headers.get('oxen-version') ?? undefined;
+    // Bounded and cleaned as the Hub client keeps it: the header is the server's text.
+    const header = response.headers.get('oxen-version');
+    const serverVersion = header ? clipServerText(header, 40) || undefined : undefined;
     await response.body?.cancel().catch(() => {});
     const base = { checkedAt, latencyMs, ...(serverVersion ? { serverVersion } : {}) };
     if (serverVersion) {
