@@ -187,6 +187,17 @@ describe('oxenvcs in-process', () => {
     expect((await oxenvcs(['auth', 'login'], { stdin: '' })).code).toBe(2);
   });
 
+  it('auth login refuses a token no HTTP header can carry (an escape, a non-ASCII letter): exit 2, nothing stored, never echoed', async () => {
+    for (const token of ['tok\u001b]0;x\u0007sekrit', 'tök-sekrit']) {
+      const r = await oxenvcs(['auth', 'login'], { stdin: `${token}\n` });
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('paste the API token exactly as issued');
+      expect(r.out + r.err).not.toContain('sekrit');
+      const status = await oxenvcs(['auth', 'status', '--json']);
+      expect(JSON.parse(status.out)).toMatchObject({ hasToken: false });
+    }
+  });
+
   it('queue sync --dry-run, sync, clear; release cancels a queued acquire', async () => {
     await server.faults.offline();
     await oxenvcs(['lock', 'acquire']);

@@ -7,10 +7,12 @@ import type { Verb } from '../session.js';
 /** `Engine.authLogin`. */
 export const authLogin: Verb<'authLogin'> = async (s, token) => {
   const value = token.trim();
-  if (!value || /\s/.test(value)) {
+  // Printable ASCII only: it travels in an HTTP header, which cannot carry a control character (a
+  // pasted escape) and would send a non-ASCII letter as other bytes; such a token never works.
+  if (!/^[\x21-\x7e]+$/.test(value)) {
     throw new EngineError(
       'INVALID_INPUT',
-      'The token is empty or contains spaces; paste the API token exactly as issued.',
+      'The token is empty or holds spaces, control characters or non-ASCII letters, which no API token has; paste the API token exactly as issued.',
       { field: 'token' },
     );
   }
