@@ -1,4 +1,14 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -119,6 +129,28 @@ describe('auth config', () => {
         expect((error as Error).message).toContain(file);
         expect(readFileSync(file, 'utf8')).toBe(text);
       }
+    }
+  });
+
+  it('an auth config that is a symbolic link is never written through or replaced: CONFIG_INVALID says what to do', () => {
+    const target = join(dir, 'dotfiles-auth.toml');
+    writeFileSync(target, '[[host_configs]]\nhost = "other:1"\nauth_token = "other-token"\n');
+    const file = join(dir, 'auth_config.toml');
+    symlinkSync(target, file);
+    for (const act of [
+      () => writeAuthToken('localhost:3000', 't', dir),
+      () => removeAuthToken('other:1', dir),
+    ]) {
+      let error: unknown;
+      try {
+        act();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ name: 'OxenError', code: 'CONFIG_INVALID', file, problem: 'not-a-file' });
+      expect((error as Error).message).toMatch(/symbolic link.*; .*then run again\.$/);
+      expect(lstatSync(file).isSymbolicLink()).toBe(true);
+      expect(readAuthToken('other:1', dir)).toBe('other-token');
     }
   });
 

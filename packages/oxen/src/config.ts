@@ -153,7 +153,17 @@ export function readAuthToken(
 
 function writeAuth(file: string, config: AuthConfig) {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  replaceFile(file, stringify(config as Record<string, unknown>), { mode: 0o600 });
+  try {
+    replaceFile(file, stringify(config as Record<string, unknown>), { mode: 0o600 });
+  } catch (error) {
+    // A link (a dotfiles setup) is read through but never replaced: its target keeps the tokens.
+    if (!(error instanceof StateFileError)) throw error;
+    throw new OxenError(
+      'CONFIG_INVALID',
+      `${file} is ${NOT_A_FILE_NAMES[error.kind]}, not a regular file, so the token is not written there; replace it with a regular file (a copy of what it points to, mode 600), then run again.`,
+      { cause: error, file, problem: 'not-a-file', fileKind: error.kind },
+    );
+  }
 }
 
 /** Stores `token` for `host` in Oxen's auth config (mode 0600), keeping other hosts. The token never touches argv. */
