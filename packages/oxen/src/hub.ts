@@ -149,14 +149,19 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
   };
   const repoPath = `repos/${encodeURIComponent(remote.namespace)}/${encodeURIComponent(remote.repo)}`;
 
-  const failure = (method: string, path: string, response: TransportAnswer, text: string): OxenError => {
+  // What the server says back is kept and shown; a server (or a debug page in front of it) that
+  // echoes the request would repeat our token, which is hidden before anything reads it.
+  const hideToken = (said: string) => (options.token ? said.replaceAll(options.token, '***') : said);
+
+  const failure = (method: string, path: string, response: TransportAnswer, answer: string): OxenError => {
+    const text = hideToken(answer);
     let body: Envelope = {};
     try {
       body = JSON.parse(text) as Envelope;
     } catch {}
     if (typeof body !== 'object' || body === null) body = {};
     const request = `${method} ${remote.origin}/api/${path}`;
-    const requestId = response.header('x-oxen-request-id');
+    const requestId = hideToken(response.header('x-oxen-request-id') ?? '');
     const str = (v: unknown) => (typeof v === 'string' && v !== '' ? clipServerText(v) : undefined);
     const title = str(body.error?.title);
     const detail = str(body.error?.detail);
@@ -178,7 +183,8 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
     if (s === 407) {
       return new OxenError('PROXY_AUTH', proxyAuthWords(remote.origin), { status: s, request });
     }
-    const said = title ?? description ?? (clipServerText(text) || clipServerText(response.statusText));
+    const said =
+      title ?? description ?? (clipServerText(text) || clipServerText(hideToken(response.statusText)));
     if (s === 429) {
       const retryAfterMs = parseRetryAfter(response.header('retry-after'));
       const wait = retryAfterMs === undefined ? '' : ` for ${Math.ceil(retryAfterMs / 1000)} s`;

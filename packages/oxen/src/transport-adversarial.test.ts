@@ -73,6 +73,33 @@ describe('transport under attack', () => {
     expect(error.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
   });
 
+  it('a server (or a debug page) echoing our token in its error answer: the token never reaches the message or the facts', async () => {
+    const token = 'tok-sekrit-42';
+    for (const [status, body] of [
+      [
+        400,
+        JSON.stringify({
+          status: 'error',
+          status_message: `bad ${token}`,
+          error: { title: `Bearer ${token} refused`, detail: token },
+        }),
+      ],
+      [502, `<html>Authorization: Bearer ${token}</html>`],
+    ] as const) {
+      const host = await raw((socket) =>
+        socket.end(
+          `HTTP/1.1 ${status} Echo ${token}\r\nx-oxen-request-id: ${token}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        ),
+      );
+      const error = await failure(
+        createOxenHub({ remoteUrl: `http://${host}/ns/r`, token, ...patient }).version(),
+      );
+      expect(error.status).toBe(status);
+      expect(JSON.stringify({ ...error, message: error.message })).not.toContain(token);
+      expect(error.message).toContain('***');
+    }
+  });
+
   it('a 101 answer to a plain request is a permanent protocol error at once (it never settled: a CLI exited 13, silently)', async () => {
     const host = await raw((socket) =>
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'),
