@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FakeOxenServer, TestWorld } from '@oxvcs/oxen-testkit';
 import { describe, expect, it } from 'vitest';
@@ -185,6 +185,20 @@ describe('oxenvcs in-process', () => {
     expect(status.out).not.toContain('secret-token-123');
     expect((await oxenvcs(['auth', 'logout'])).out).toContain('removed');
     expect((await oxenvcs(['auth', 'login'], { stdin: '' })).code).toBe(2);
+  });
+
+  it('auth status --json says when the token file is readable by other users; auth login makes it 0600 again', async () => {
+    expect((await oxenvcs(['auth', 'login'], { stdin: 'tok-mode-test\n' })).code).toBe(0);
+    const file = join(world.env.configDir, 'auth_config.toml');
+    chmodSync(file, 0o644);
+    const open = await oxenvcs(['auth', 'status', '--json']);
+    expect(JSON.parse(open.out)).toMatchObject({ hasToken: true, readableByOthers: true });
+    expect((await oxenvcs(['auth', 'status'])).err).toContain(`run: chmod 600 ${file}`);
+    expect((await oxenvcs(['auth', 'login'], { stdin: 'tok-mode-test\n' })).code).toBe(0);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const closed = await oxenvcs(['auth', 'status', '--json']);
+    expect(JSON.parse(closed.out)).toMatchObject({ hasToken: true, readableByOthers: false });
+    await oxenvcs(['auth', 'logout']);
   });
 
   it('auth login refuses a token no HTTP header can carry (an escape, a non-ASCII letter): exit 2, nothing stored, never echoed', async () => {
