@@ -201,6 +201,22 @@ describe('oxenvcs in-process', () => {
     await oxenvcs(['auth', 'logout']);
   });
 
+  it('a proxy refusing its credentials: the command says nothing was queued; a queued entry it fails never says so', async () => {
+    await server.faults.offline();
+    expect((await oxenvcs(['lock', 'acquire'])).code).toBe(75);
+    await server.faults.online();
+    // Every answer is a 407, as from a forward proxy in front of the remote.
+    await server.faults.add({ kind: 'error', status: 407 });
+    const sync = await oxenvcs(['queue', 'sync']);
+    expect(sync.err).toContain('refused the credentials it was given (407)');
+    const status = await oxenvcs(['queue', 'status']);
+    expect(status.out).toContain('refused the credentials it was given (407)');
+    expect(`${sync.out}${sync.err}${status.out}`).not.toMatch(/nothing was queued/i);
+    const direct = await oxenvcs(['lock', 'release']);
+    expect(direct.code).toBe(1);
+    expect(direct.err).toMatch(/HTTPS_PROXY \/ HTTP_PROXY.*nothing was queued/);
+  });
+
   it('auth login refuses a token no HTTP header can carry (an escape, a non-ASCII letter): exit 2, nothing stored, never echoed', async () => {
     for (const token of ['tok\u001b]0;x\u0007sekrit', 'tök-sekrit']) {
       const r = await oxenvcs(['auth', 'login'], { stdin: `${token}\n` });

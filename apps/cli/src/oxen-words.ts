@@ -10,6 +10,7 @@ interface OxenFacts {
   readonly url?: string;
   /** NOT_A_REPOSITORY: the folder searched from. */
   readonly directory?: string;
+  readonly message?: string;
 }
 
 /** What is wrong with a remote URL, said after it; the same remedies as the flags' help. */
@@ -29,11 +30,18 @@ function remoteUrlWords(e: OxenFacts): string | undefined {
 
 /**
  * The words for an Oxen failure whose remedy belongs to the CLI (it names the CLI's flags and
- * commands), or undefined to keep the library's message.
+ * commands), or undefined to keep the library's message. Only a command that failed is worded
+ * here (a queued entry's failure is worded from what the queue stored).
  */
 export function oxenErrorWords(e: OxenFacts): string | undefined {
   if (e.name !== 'OxenError') return undefined;
   switch (e.code) {
+    // Failures no wait can cure, so a command never queues on them: it says so.
+    case 'TLS_FAILED':
+    case 'HEADERS_TOO_LARGE':
+    case 'PROTOCOL_ERROR':
+    case 'PROXY_AUTH':
+      return e.message === undefined ? undefined : `${e.message.replace(/\.$/, '')} (nothing was queued).`;
     case 'NOT_A_REPOSITORY':
       return e.directory === undefined
         ? undefined

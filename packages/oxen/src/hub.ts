@@ -133,7 +133,7 @@ const MAX_REDIRECTS = 3;
 
 /** PROXY_AUTH's message: the proxy, not the remote, refused; nothing of its answer is repeated. */
 const proxyAuthWords = (origin: string) =>
-  `The proxy in front of ${origin} refused the credentials it was given (407); check HTTPS_PROXY / HTTP_PROXY (nothing was queued).`;
+  `The proxy in front of ${origin} refused the credentials it was given (407); check HTTPS_PROXY / HTTP_PROXY.`;
 
 /** Creates an {@link OxenHub}. It never retries: `@oxvcs/retry` is the single owner of retries. */
 export function createOxenHub(options: OxenHubOptions): OxenHub {
@@ -336,28 +336,28 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
       if (cause?.kind === 'tls') {
         throw new OxenError(
           'TLS_FAILED',
-          `${remote.origin} presented a certificate this machine does not trust (${cause.code}); fix the server's certificate, or the remote URL, then run again (nothing was queued).`,
+          `${remote.origin} presented a certificate this machine does not trust (${cause.code}); fix the server's certificate, or the remote URL, then run again.`,
           { cause: error, request },
         );
       }
       if (cause?.kind === 'headers') {
         throw new OxenError(
           'HEADERS_TOO_LARGE',
-          `${remote.origin} answered ${request} with response headers too large to read (${cause.code}); check the server or the proxy in front of it (nothing was queued).`,
+          `${remote.origin} answered ${request} with response headers too large to read (${cause.code}); check the server or the proxy in front of it.`,
           { cause: error, request },
         );
       }
       if (cause?.kind === 'answer') {
         throw new OxenError(
           'PROTOCOL_ERROR',
-          `${remote.origin} answered ${request} with something that is not HTTP this client can read (${cause.code}); check the remote URL or the proxy in front of it (nothing was queued).`,
+          `${remote.origin} answered ${request} with something that is not HTTP this client can read (${cause.code}); check the remote URL or the proxy in front of it.`,
           { cause: error, request },
         );
       }
       if (cause?.kind === 'request') {
         throw new OxenError(
           'PROTOCOL_ERROR',
-          `A request header for ${remote.origin} holds a character HTTP cannot carry (${cause.code}); check the token stored for it (nothing was queued).`,
+          `A request header for ${remote.origin} holds a character HTTP cannot carry (${cause.code}); check the token stored for it.`,
           { cause: error, request },
         );
       }
