@@ -817,4 +817,16 @@ describe('cliErrorFrom keeps what the CLI echoes terminal-safe', () => {
     // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
     expect(error.stderr).not.toMatch(/[\r\u001b\u0007]/);
   });
+
+  it('a URL with user:password in what oxen printed (its proxy, a remote) is kept with them hidden', () => {
+    const stderr =
+      'Error: error sending request for url (http://127.0.0.1:3000/api/x): proxy http://puser:pw-sekrit@proxy.corp:3128 refused\n' +
+      'caused by: connect to https://ada:tok-sekrit@hub.example/ns/r failed\n';
+    for (const exitCode of [1, 0]) {
+      const error = cliErrorFrom(['push', 'origin', 'main'], { stdout: '', stderr, exitCode });
+      const kept = JSON.stringify({ message: error.message, stderr: error.stderr });
+      expect(kept).not.toMatch(/pw-sekrit|tok-sekrit|puser|ada:/);
+      expect(error.message).toContain('proxy http://***@proxy.corp:3128 refused');
+    }
+  });
 });

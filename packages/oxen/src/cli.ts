@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
-import { clipServerText } from './clip.js';
+import { clipServerText, hideUrlCredentials } from './clip.js';
 import { OxenError, type OxenErrorCode } from './errors.js';
 import { claimTransfer, type TransferClaim } from './transfer-lock.js';
 
@@ -169,11 +169,12 @@ function errorLine(text: string): string {
 }
 
 /**
- * oxen's stderr as an error keeps it for diagnosis: never with escape sequences or bare carriage
- * returns, and only its last 4,000 characters (a run stopped after hours of progress bars).
+ * oxen's stderr as an error keeps it for diagnosis: never with escape sequences, bare carriage
+ * returns or a URL's credentials, and only its last 4,000 characters (a run stopped after hours of
+ * progress bars).
  */
 function keptStderr(stderr: string): string {
-  return stripVTControlCharacters(stderr.slice(-64_000))
+  return stripVTControlCharacters(hideUrlCredentials(stderr.slice(-64_000)))
     .replace(/\r(?!\n)/g, '\n')
     .slice(-4000);
 }
