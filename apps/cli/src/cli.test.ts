@@ -217,6 +217,18 @@ describe('oxenvcs in-process', () => {
     expect(direct.err).toMatch(/HTTPS_PROXY \/ HTTP_PROXY.*nothing was queued/);
   });
 
+  it('a token the remote refuses (401), read by oxvcs or by oxen: one line saying to store one with auth login', async () => {
+    await server.faults.add({ kind: 'error', status: 401 });
+    for (const args of [['lock', 'status'], ['pull']]) {
+      const r = await oxenvcs(args);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(1);
+      const failed = r.err.split('\n').filter((line) => line.startsWith('[x]'));
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toContain('(HTTP 401)');
+      expect(failed[0]).toContain('`oxenvcs auth login`');
+    }
+  });
+
   it('auth login refuses a token no HTTP header can carry (an escape, a non-ASCII letter): exit 2, nothing stored, never echoed', async () => {
     for (const token of ['tok\u001b]0;x\u0007sekrit', 'tök-sekrit']) {
       const r = await oxenvcs(['auth', 'login'], { stdin: `${token}\n` });

@@ -11,6 +11,19 @@ interface OxenFacts {
   /** NOT_A_REPOSITORY: the folder searched from. */
   readonly directory?: string;
   readonly message?: string;
+  /** The HTTP status of the answer (AUTH: 401 or 403). */
+  readonly status?: number;
+  /** The request that failed, `METHOD URL` (the Hub client's; oxen's own runs have none). */
+  readonly request?: string;
+}
+
+/** The origin a request went to (`http://host:port`), from its `METHOD URL`; undefined when unknown. */
+function originOf(request: string | undefined): string | undefined {
+  try {
+    return new URL(request?.split(' ')[1] ?? '').origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What is wrong with a remote URL, said after it; the same remedies as the flags' help. */
@@ -42,6 +55,11 @@ export function oxenErrorWords(e: OxenFacts): string | undefined {
     case 'PROTOCOL_ERROR':
     case 'PROXY_AUTH':
       return e.message === undefined ? undefined : `${e.message.replace(/\.$/, '')} (nothing was queued).`;
+    // The same words whether oxvcs or oxen was refused, with the command that stores a token.
+    case 'AUTH':
+      return e.status === 403
+        ? `${originOf(e.request) ?? 'The remote'} refused the credentials (HTTP 403): the token stored for it may not do this; store one that may with \`oxenvcs auth login\`.`
+        : `${originOf(e.request) ?? 'The remote'} refused the credentials (HTTP ${e.status ?? 401}): the token stored for it is missing or not valid; store one with \`oxenvcs auth login\`.`;
     case 'NOT_A_REPOSITORY':
       return e.directory === undefined
         ? undefined
