@@ -301,7 +301,7 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
           ) {
             throw new OxenError(
               'REDIRECTED',
-              `${remote.origin} redirected ${method} /api/${path} to ${location.origin === remote.origin ? location.pathname : location.origin}; oxvcs only talks to the remote itself, so set the remote URL to the server's real address.`,
+              `${remote.origin} redirected ${method} /api/${path} to ${location.origin === remote.origin ? clipServerText(location.pathname, 200) : clipServerText(location.origin, 200)}; oxvcs only talks to the remote itself, so set the remote URL to the server's real address.`,
               { status: response.status, request },
             );
           }

@@ -100,6 +100,18 @@ describe('transport under attack', () => {
     }
   });
 
+  it('a redirect to a 10 KB path outside the API is REDIRECTED with the path bounded', async () => {
+    const host = await raw((socket) =>
+      socket.end(
+        `HTTP/1.1 302 Found\r\nLocation: /elsewhere/${'p'.repeat(10_000)}\r\nContent-Length: 0\r\n\r\n`,
+      ),
+    );
+    const error = await failure(createOxenHub({ remoteUrl: `http://${host}/ns/r`, ...patient }).version());
+    expect(error.code).toBe('REDIRECTED');
+    expect(error.message).toContain('/elsewhere/ppp');
+    expect(error.message.length).toBeLessThan(600);
+  });
+
   it('a 101 answer to a plain request is a permanent protocol error at once (it never settled: a CLI exited 13, silently)', async () => {
     const host = await raw((socket) =>
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'),
