@@ -55,6 +55,45 @@ describe('the HTTP transport honours NODE_USE_ENV_PROXY as Node’s fetch does',
       proxy.close();
     }
   });
+
+  it('a proxy refusing user:password (407, echoing them back) is one line naming the proxy settings, in text and --json: no password, nothing queued', async () => {
+    const dir = await world.project('proxy-refuses');
+    const proxy = createServer((req, res) => {
+      // A proxy that repeats what it was sent: the credentials in the clear, and as sent.
+      const body = `Proxy auth failed for puser:pw-sekrit (${req.headers['proxy-authorization'] ?? ''})`;
+      res.writeHead(407, { 'proxy-authenticate': 'Basic realm="corp"' }).end(body);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as { port: number };
+      const env = {
+        NODE_USE_ENV_PROXY: '1',
+        HTTP_PROXY: `http://puser:pw-sekrit@127.0.0.1:${port}`,
+        HTTPS_PROXY: `http://puser:pw-sekrit@127.0.0.1:${port}`,
+        NO_PROXY: '',
+      };
+      const basic = Buffer.from('puser:pw-sekrit').toString('base64');
+      for (const args of [
+        ['lock', 'status'],
+        ['lock', 'acquire'],
+        ['lock', 'acquire', '--json'],
+      ]) {
+        const r = await world.run(args, { cwd: dir, env });
+        expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(1);
+        const said = `${r.stdout}${r.stderr}`;
+        expect(said).not.toContain('pw-sekrit');
+        expect(said).not.toContain(basic);
+        expect(said).toContain('HTTPS_PROXY / HTTP_PROXY');
+        if (args.includes('--json')) expect(JSON.parse(r.stdout).error.code).toBe('PROXY_AUTH');
+        else expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      }
+      const queue = await world.run(['queue', 'status', '--json'], { cwd: dir });
+      expect(JSON.parse(queue.stdout).stats.total).toBe(0);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  });
 });
 
 describe('the connectivity probe goes over node:http too', () => {

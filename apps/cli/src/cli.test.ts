@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FakeOxenServer, TestWorld } from '@oxvcs/oxen-testkit';
 import { describe, expect, it } from 'vitest';
@@ -185,6 +185,59 @@ describe('oxenvcs in-process', () => {
     expect(status.out).not.toContain('secret-token-123');
     expect((await oxenvcs(['auth', 'logout'])).out).toContain('removed');
     expect((await oxenvcs(['auth', 'login'], { stdin: '' })).code).toBe(2);
+  });
+
+  it('auth status --json says when the token file is readable by other users; auth login makes it 0600 again', async () => {
+    expect((await oxenvcs(['auth', 'login'], { stdin: 'tok-mode-test\n' })).code).toBe(0);
+    const file = join(world.env.configDir, 'auth_config.toml');
+    chmodSync(file, 0o644);
+    const open = await oxenvcs(['auth', 'status', '--json']);
+    expect(JSON.parse(open.out)).toMatchObject({ hasToken: true, readableByOthers: true });
+    expect((await oxenvcs(['auth', 'status'])).err).toContain(`run: chmod 600 ${file}`);
+    expect((await oxenvcs(['auth', 'login'], { stdin: 'tok-mode-test\n' })).code).toBe(0);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const closed = await oxenvcs(['auth', 'status', '--json']);
+    expect(JSON.parse(closed.out)).toMatchObject({ hasToken: true, readableByOthers: false });
+    await oxenvcs(['auth', 'logout']);
+  });
+
+  it('a proxy refusing its credentials: the command says nothing was queued; a queued entry it fails never says so', async () => {
+    await server.faults.offline();
+    expect((await oxenvcs(['lock', 'acquire'])).code).toBe(75);
+    await server.faults.online();
+    // Every answer is a 407, as from a forward proxy in front of the remote.
+    await server.faults.add({ kind: 'error', status: 407 });
+    const sync = await oxenvcs(['queue', 'sync']);
+    expect(sync.err).toContain('refused the credentials it was given (407)');
+    const status = await oxenvcs(['queue', 'status']);
+    expect(status.out).toContain('refused the credentials it was given (407)');
+    expect(`${sync.out}${sync.err}${status.out}`).not.toMatch(/nothing was queued/i);
+    const direct = await oxenvcs(['lock', 'release']);
+    expect(direct.code).toBe(1);
+    expect(direct.err).toMatch(/HTTPS_PROXY \/ HTTP_PROXY.*nothing was queued/);
+  });
+
+  it('a token the remote refuses (401), read by oxvcs or by oxen: one line saying to store one with auth login', async () => {
+    await server.faults.add({ kind: 'error', status: 401 });
+    for (const args of [['lock', 'status'], ['pull']]) {
+      const r = await oxenvcs(args);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(1);
+      const failed = r.err.split('\n').filter((line) => line.startsWith('[x]'));
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toContain('(HTTP 401)');
+      expect(failed[0]).toContain('`oxenvcs auth login`');
+    }
+  });
+
+  it('auth login refuses a token no HTTP header can carry (an escape, a non-ASCII letter): exit 2, nothing stored, never echoed', async () => {
+    for (const token of ['tok\u001b]0;x\u0007sekrit', 'tök-sekrit']) {
+      const r = await oxenvcs(['auth', 'login'], { stdin: `${token}\n` });
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('paste the API token exactly as issued');
+      expect(r.out + r.err).not.toContain('sekrit');
+      const status = await oxenvcs(['auth', 'status', '--json']);
+      expect(JSON.parse(status.out)).toMatchObject({ hasToken: false });
+    }
   });
 
   it('queue sync --dry-run, sync, clear; release cancels a queued acquire', async () => {

@@ -176,6 +176,14 @@ describe('oxenvcs-tui at 80×24', () => {
     expect((await engine.lockStatus()).state).toMatchObject({ state: 'broken', reason: 'handover' });
   });
 
+  it('a lock read the remote refuses (a proxy’s 407) still ends the header’s "checking…"', async () => {
+    await server.faults.add({ kind: 'error', status: 407 });
+    const { frame } = start();
+    await vi.waitFor(() => expect(frame()).toContain('refused the credentials'));
+    await vi.waitFor(() => expect(frame()).not.toContain('checking…'));
+    expect(frame()).toMatch(/Remote: .* · (online|offline|unknown) \(checked/);
+  });
+
   it('help lists every key', async () => {
     const { frame, press } = start();
     await press('?');

@@ -20,6 +20,10 @@ export function useLockStatus(
       );
     } catch (error) {
       dispatch({ type: 'lock', error: (error as Error).message });
+      // The header says what the remote is (a cached check when there is one) rather than
+      // "checking…" for as long as the failure lasts; offline, the faster offline poll starts.
+      const result = await engine.connectivity().catch(() => undefined);
+      if (result) dispatch({ type: 'connectivity', result });
     }
   }, [engine, dispatch]);
   useEffect(() => {

@@ -273,6 +273,8 @@ export interface Engine {
     host: string;
     hasToken: boolean;
     file: string;
+    /** The auth file's permission bits when other users may read it (`chmod 600` fixes it). */
+    readableByOthers?: { mode: number };
     connectivity?: ConnectivityResult;
     authenticated?: boolean;
   }>;

@@ -340,6 +340,23 @@ describe('createOxenCli with the fake oxen on PATH', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 
+  it('a timed-out oxen that wrote megabytes of escapes and carriage returns: its stderr is kept bounded and clean', async () => {
+    const { dir } = await project();
+    const bin = join(env.root, `chatty-oxen-${++n}.mjs`);
+    writeFileSync(
+      bin,
+      `#!${process.execPath}\nprocess.stderr.write('\\u001b]0;pwned\\u0007\\u001b[2J progress\\r'.repeat(50000));\nsetTimeout(() => {}, 600000);\n`,
+    );
+    chmodSync(bin, 0o755);
+    const cli = createOxenCli({ cwd: dir, env: env.env, bin, networkTimeoutMs: 1500 });
+    const error = await failure(cli.pull());
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.stderr).toContain('progress');
+    expect(error.stderr!.length).toBeLessThanOrEqual(4000);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is checked
+    expect(error.stderr).not.toMatch(/[\u001b\u0007\r]/);
+  });
+
   it('not a repository and a missing binary', async () => {
     const cli = createOxenCli({ cwd: env.root, env: env.env });
     expect((await failure(cli.status())).code).toBe('NOT_A_REPOSITORY');
@@ -799,5 +816,17 @@ describe('cliErrorFrom keeps what the CLI echoes terminal-safe', () => {
     expect(error.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
     expect(error.stderr).not.toMatch(/[\r\u001b\u0007]/);
+  });
+
+  it('a URL with user:password in what oxen printed (its proxy, a remote) is kept with them hidden', () => {
+    const stderr =
+      'Error: error sending request for url (http://127.0.0.1:3000/api/x): proxy http://puser:pw-sekrit@proxy.corp:3128 refused\n' +
+      'caused by: connect to https://ada:tok-sekrit@hub.example/ns/r failed\n';
+    for (const exitCode of [1, 0]) {
+      const error = cliErrorFrom(['push', 'origin', 'main'], { stdout: '', stderr, exitCode });
+      const kept = JSON.stringify({ message: error.message, stderr: error.stderr });
+      expect(kept).not.toMatch(/pw-sekrit|tok-sekrit|puser|ada:/);
+      expect(error.message).toContain('proxy http://***@proxy.corp:3128 refused');
+    }
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
-import { clipServerText } from './clip.js';
+import { clipServerText, hideUrlCredentials } from './clip.js';
 import { OxenError, type OxenErrorCode } from './errors.js';
 import { claimTransfer, type TransferClaim } from './transfer-lock.js';
 
@@ -168,16 +168,21 @@ function errorLine(text: string): string {
   return clipServerText(line.replace(/^(?:Error:\s*)+/, ''), 500);
 }
 
+/**
+ * oxen's stderr as an error keeps it for diagnosis: never with escape sequences, bare carriage
+ * returns or a URL's credentials, and only its last 4,000 characters (a run stopped after hours of
+ * progress bars).
+ */
+function keptStderr(stderr: string): string {
+  return stripVTControlCharacters(hideUrlCredentials(stderr.slice(-64_000)))
+    .replace(/\r(?!\n)/g, '\n')
+    .slice(-4000);
+}
+
 /** Maps a failed oxen run to a typed error by its `Error:` text (and `Err status [N …]`). */
 export function cliErrorFrom(args: readonly string[], result: CliResult): OxenError {
   const text = result.stderr.trim() || result.stdout.trim();
-  // Kept for diagnosis, but never with escape sequences or bare carriage returns, and bounded.
-  const details = {
-    stderr: stripVTControlCharacters(result.stderr)
-      .replace(/\r(?!\n)/g, '\n')
-      .slice(-4000),
-    exitCode: result.exitCode,
-  };
+  const details = { stderr: keptStderr(result.stderr), exitCode: result.exitCode };
   const command = `oxen ${args[0] ?? ''}`.trim();
   const deserialize = /Could not deserialize response from \[[^\]]*\]\n\s*(\d{3})([^\n]*)/.exec(text);
   const message = errorLine(text) + (deserialize ? `: ${deserialize[1]}${deserialize[2]}` : '');
@@ -576,9 +581,7 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
             new OxenError(
               'TIMEOUT',
               `oxen ${args[0]} did not finish within ${Math.round(limit / 1000)} s and was stopped; the remote may be unreachable.`,
-              {
-                stderr,
-              },
+              { stderr: keptStderr(stderr) },
             ),
           );
           return;
@@ -589,7 +592,7 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
             new OxenError(
               'CLI_NOT_FOUND',
               `The oxen executable "${bin}" was not found; install Oxen or put it on PATH.`,
-              { stderr },
+              { stderr: keptStderr(stderr) },
             ),
           );
           return;

@@ -1,4 +1,14 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -81,6 +91,67 @@ describe('auth config', () => {
     expect(removeAuthToken('localhost:3000', dir)).toBe(true);
     expect(removeAuthToken('localhost:3000', dir)).toBe(false);
     expect(readAuthToken('localhost:3000', dir)).toBeUndefined();
+  });
+
+  it('a token stored into a file other users could read leaves it 0600, and keeps every other key and host', () => {
+    const file = join(dir, 'auth_config.toml');
+    writeFileSync(
+      file,
+      'default_host = "hub.oxen.ai"\nnewer_setting = "kept"\n\n[[host_configs]]\nhost = "other:1"\nauth_token = "other-token"\n',
+      { mode: 0o644 },
+    );
+    chmodSync(file, 0o644);
+    writeAuthToken('localhost:3000', 'local-token', dir);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('newer_setting = "kept"');
+    expect(readAuthToken('other:1', dir)).toBe('other-token');
+    expect(readAuthToken('localhost:3000', dir)).toBe('local-token');
+  });
+
+  it('host_configs that is not a list of tables is CONFIG_INVALID naming the file (never a crash), and the file is left as it was', () => {
+    const file = join(dir, 'auth_config.toml');
+    for (const text of ['host_configs = "x"\n', 'host_configs = { host = "a" }\n']) {
+      writeFileSync(file, text);
+      for (const act of [() => writeAuthToken('localhost:3000', 't', dir), () => removeAuthToken('a', dir)]) {
+        let error: unknown;
+        try {
+          act();
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toMatchObject({
+          name: 'OxenError',
+          code: 'CONFIG_INVALID',
+          file,
+          problem: 'not-auth-config',
+        });
+        expect((error as Error).message).toContain(file);
+        expect(readFileSync(file, 'utf8')).toBe(text);
+      }
+    }
+  });
+
+  it('an auth config that is a symbolic link is never written through or replaced: CONFIG_INVALID says what to do', () => {
+    const target = join(dir, 'dotfiles-auth.toml');
+    writeFileSync(target, '[[host_configs]]\nhost = "other:1"\nauth_token = "other-token"\n');
+    const file = join(dir, 'auth_config.toml');
+    symlinkSync(target, file);
+    for (const act of [
+      () => writeAuthToken('localhost:3000', 't', dir),
+      () => removeAuthToken('other:1', dir),
+    ]) {
+      let error: unknown;
+      try {
+        act();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ name: 'OxenError', code: 'CONFIG_INVALID', file, problem: 'not-a-file' });
+      expect((error as Error).message).toMatch(/symbolic link.*; .*then run again\.$/);
+      expect(lstatSync(file).isSymbolicLink()).toBe(true);
+      expect(readAuthToken('other:1', dir)).toBe('other-token');
+    }
   });
 
   it('uses an auth file other users can read (as real Oxen does; old CLIs wrote 0644) and reports it', () => {

@@ -106,9 +106,30 @@ export function readOxenUserName(configDir: string = oxenConfigDir()): string | 
 interface AuthConfig {
   default_host?: string;
   host_configs?: Array<{ host?: string; auth_token?: string }>;
+  /** Keys this version does not know (a newer Oxen's): kept as they are on every write. */
+  [key: string]: unknown;
 }
 
 const authFile = (configDir: string) => join(configDir, 'auth_config.toml');
+
+/**
+ * The auth config at `file` to rewrite, with its `host_configs` checked to be a list of tables:
+ * anything else is CONFIG_INVALID `not-auth-config`, so the file is never rewritten from a guess.
+ */
+function readAuthForWrite(
+  file: string,
+): AuthConfig & { host_configs: NonNullable<AuthConfig['host_configs']> } {
+  const config = readTomlFile(file) as AuthConfig;
+  const hosts = config.host_configs ?? [];
+  if (!Array.isArray(hosts) || hosts.some((h) => typeof h !== 'object' || h === null || Array.isArray(h))) {
+    throw new OxenError(
+      'CONFIG_INVALID',
+      `${file} has a host_configs that is not a list of [[host_configs]] tables; fix it or move it away, then run again.`,
+      { file, problem: 'not-auth-config' },
+    );
+  }
+  return { ...config, host_configs: hosts };
+}
 
 /**
  * The token Oxen's auth config holds for `host` (`host:port`), or undefined. Real Oxen reads the
@@ -132,16 +153,26 @@ export function readAuthToken(
 
 function writeAuth(file: string, config: AuthConfig) {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  replaceFile(file, stringify(config as Record<string, unknown>), { mode: 0o600 });
+  try {
+    replaceFile(file, stringify(config as Record<string, unknown>), { mode: 0o600 });
+  } catch (error) {
+    // A link (a dotfiles setup) is read through but never replaced: its target keeps the tokens.
+    if (!(error instanceof StateFileError)) throw error;
+    throw new OxenError(
+      'CONFIG_INVALID',
+      `${file} is ${NOT_A_FILE_NAMES[error.kind]}, not a regular file, so the token is not written there; replace it with a regular file (a copy of what it points to, mode 600), then run again.`,
+      { cause: error, file, problem: 'not-a-file', fileKind: error.kind },
+    );
+  }
 }
 
 /** Stores `token` for `host` in Oxen's auth config (mode 0600), keeping other hosts. The token never touches argv. */
 export function writeAuthToken(host: string, token: string, configDir: string = oxenConfigDir()): string {
   const file = authFile(configDir);
-  const config: AuthConfig = existsSync(file) ? (readTomlFile(file) as AuthConfig) : {};
-  const hosts = (config.host_configs ?? []).filter((h) => h.host !== host);
+  const config = existsSync(file) ? readAuthForWrite(file) : { host_configs: [] };
+  const hosts = config.host_configs.filter((h) => h.host !== host);
   hosts.push({ host, auth_token: token });
-  writeAuth(file, { default_host: config.default_host ?? 'hub.oxen.ai', host_configs: hosts });
+  writeAuth(file, { ...config, default_host: config.default_host ?? 'hub.oxen.ai', host_configs: hosts });
   return file;
 }
 
@@ -149,8 +180,8 @@ export function writeAuthToken(host: string, token: string, configDir: string = 
 export function removeAuthToken(host: string, configDir: string = oxenConfigDir()): boolean {
   const file = authFile(configDir);
   if (!existsSync(file)) return false;
-  const config = readTomlFile(file) as AuthConfig;
-  const hosts = config.host_configs ?? [];
+  const config = readAuthForWrite(file);
+  const hosts = config.host_configs;
   const kept = hosts.filter((h) => h.host !== host);
   if (kept.length === hosts.length) return false;
   writeAuth(file, { ...config, host_configs: kept });

@@ -85,6 +85,30 @@ describe('checkConnectivity against a real loopback server', () => {
     });
   });
 
+  it('a malformed URL with credentials in it is named with them hidden', async () => {
+    const result = await checkConnectivity('http://alice:pw-sekrit@[bad/ns/repo');
+    expect(result).toMatchObject({ state: 'unknown', reason: { code: 'invalid-url' } });
+    expect(JSON.stringify(result)).not.toContain('pw-sekrit');
+  });
+
+  it('a hostile oxen-version header (8 KB, a bidi override) is kept short and free of controls', async () => {
+    server = createServer((_req, res) => {
+      // U+202E's UTF-8 bytes: a header is read as Latin-1, so they arrive as "â", a C1 control, "®".
+      res.writeHead(200, { 'oxen-version': `0.54.0\u00e2\u0080\u00ae${'A'.repeat(8000)}` }).end('{}');
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const result = await checkConnectivity(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}/ns/repo`,
+    );
+    expect(result.state).toBe('online');
+    const version = result.reason.code === 'oxen-answered' ? result.reason.serverVersion : '';
+    expect(version.startsWith('0.54.0')).toBe(true);
+    expect(version.length).toBeLessThanOrEqual(40);
+    expect(result.serverVersion).toBe(version);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is checked
+    expect(version).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+
   it('caches a result for the configured time', async () => {
     let now = 1000;
     let calls = 0;

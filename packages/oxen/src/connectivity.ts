@@ -1,3 +1,5 @@
+import { clipServerText } from './clip.js';
+import { redactUrl } from './remote.js';
 import { fetchTransport, nodeTransport, type Transport } from './transport.js';
 
 /** Result of a connectivity check against the configured Oxen remote. */
@@ -9,7 +11,7 @@ export type ConnectivityState = 'online' | 'offline' | 'unknown';
  * - `auth-required`: the origin answered 401 or 403 (an auth-guarded Oxen server);
  * - `not-oxen`: the origin answered `status`, but not as an Oxen server (a captive portal or proxy);
  * - `requests-answered`: the origin answered a command's own requests (no probe was sent);
- * - `invalid-url`: the remote URL `url` is not a URL;
+ * - `invalid-url`: the remote URL `url` (its credentials hidden) is not a URL;
  * - `cancelled`: the caller's signal ended the check;
  * - `timeout`: no answer within `timeoutMs`;
  * - `unreachable`: the connection failed with `errno` (refused, reset, no such host…);
@@ -104,7 +106,7 @@ export async function checkConnectivity(
   try {
     origin = new URL(remoteUrl).origin;
   } catch {
-    return { state: 'unknown', reason: { code: 'invalid-url', url: remoteUrl }, checkedAt };
+    return { state: 'unknown', reason: { code: 'invalid-url', url: redactUrl(remoteUrl) }, checkedAt };
   }
   const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -118,7 +120,9 @@ export async function checkConnectivity(
       signal: AbortSignal.any(signals),
     });
     const latencyMs = clock.now() - checkedAt;
-    const serverVersion = response.header('oxen-version') || undefined;
+    // Bounded and cleaned as the Hub client keeps it: the header is the server's text.
+    const header = response.header('oxen-version');
+    const serverVersion = header ? clipServerText(header, 40) || undefined : undefined;
     response.discard();
     const base = { checkedAt, latencyMs, ...(serverVersion ? { serverVersion } : {}) };
     if (serverVersion) {

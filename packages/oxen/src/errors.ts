@@ -92,7 +92,8 @@ const KIND: Record<OxenErrorCode, ErrorKind> = {
 
 /**
  * What is wrong, for the codes that say it as a fact: a config file (CONFIG_INVALID) is
- * `not-a-file` (see `fileKind`), `unreadable`, `missing` or `not-toml` (see `line`); a remote URL
+ * `not-a-file` (see `fileKind`), `unreadable`, `missing`, `not-toml` (see `line`) or, for Oxen's
+ * auth config, `not-auth-config` (its `host_configs` is not a list of tables); a remote URL
  * (REMOTE_URL_INVALID) is `not-a-url`, holds `credentials`, or is `not-a-repository-url` (not
  * `http(s)://host[:port]/<namespace>/<repo>`). Words are the caller's.
  */
@@ -101,6 +102,7 @@ export type OxenProblem =
   | 'unreadable'
   | 'missing'
   | 'not-toml'
+  | 'not-auth-config'
   | 'not-a-url'
   | 'credentials'
   | 'not-a-repository-url';

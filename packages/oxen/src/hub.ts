@@ -131,6 +131,10 @@ const MAX_ERROR_BODY = 64 * 1024;
 /** Same-origin redirects followed before giving up. */
 const MAX_REDIRECTS = 3;
 
+/** PROXY_AUTH's message: the proxy, not the remote, refused; nothing of its answer is repeated. */
+const proxyAuthWords = (origin: string) =>
+  `The proxy in front of ${origin} refused the credentials it was given (407); check HTTPS_PROXY / HTTP_PROXY.`;
+
 /** Creates an {@link OxenHub}. It never retries: `@oxvcs/retry` is the single owner of retries. */
 export function createOxenHub(options: OxenHubOptions): OxenHub {
   const remote = parseRemoteUrl(options.remoteUrl);
@@ -145,14 +149,19 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
   };
   const repoPath = `repos/${encodeURIComponent(remote.namespace)}/${encodeURIComponent(remote.repo)}`;
 
-  const failure = (method: string, path: string, response: TransportAnswer, text: string): OxenError => {
+  // What the server says back is kept and shown; a server (or a debug page in front of it) that
+  // echoes the request would repeat our token, which is hidden before anything reads it.
+  const hideToken = (said: string) => (options.token ? said.replaceAll(options.token, '***') : said);
+
+  const failure = (method: string, path: string, response: TransportAnswer, answer: string): OxenError => {
+    const text = hideToken(answer);
     let body: Envelope = {};
     try {
       body = JSON.parse(text) as Envelope;
     } catch {}
     if (typeof body !== 'object' || body === null) body = {};
     const request = `${method} ${remote.origin}/api/${path}`;
-    const requestId = response.header('x-oxen-request-id');
+    const requestId = hideToken(response.header('x-oxen-request-id') ?? '');
     const str = (v: unknown) => (typeof v === 'string' && v !== '' ? clipServerText(v) : undefined);
     const title = str(body.error?.title);
     const detail = str(body.error?.detail);
@@ -168,8 +177,14 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
       ...(detail ? { detail } : {}),
       ...(requestId ? { requestId: clipServerText(requestId, 100) } : {}),
     };
-    const said = title ?? description ?? (clipServerText(text) || response.statusText);
     const s = response.status;
+    // A forward proxy (a plain http remote) answers 407 itself, as it refuses an https tunnel: the
+    // same failure and remedy. Its body is never repeated: a proxy may echo what it was sent.
+    if (s === 407) {
+      return new OxenError('PROXY_AUTH', proxyAuthWords(remote.origin), { status: s, request });
+    }
+    const said =
+      title ?? description ?? (clipServerText(text) || clipServerText(hideToken(response.statusText)));
     if (s === 429) {
       const retryAfterMs = parseRetryAfter(response.header('retry-after'));
       const wait = retryAfterMs === undefined ? '' : ` for ${Math.ceil(retryAfterMs / 1000)} s`;
@@ -286,7 +301,7 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
           ) {
             throw new OxenError(
               'REDIRECTED',
-              `${remote.origin} redirected ${method} /api/${path} to ${location.origin === remote.origin ? location.pathname : location.origin}; oxvcs only talks to the remote itself, so set the remote URL to the server's real address.`,
+              `${remote.origin} redirected ${method} /api/${path} to ${location.origin === remote.origin ? clipServerText(location.pathname, 200) : clipServerText(location.origin, 200)}; oxvcs only talks to the remote itself, so set the remote URL to the server's real address.`,
               { status: response.status, request },
             );
           }
@@ -321,37 +336,33 @@ export function createOxenHub(options: OxenHubOptions): OxenHub {
       if (cause?.kind === 'tls') {
         throw new OxenError(
           'TLS_FAILED',
-          `${remote.origin} presented a certificate this machine does not trust (${cause.code}); fix the server's certificate, or the remote URL, then run again (nothing was queued).`,
+          `${remote.origin} presented a certificate this machine does not trust (${cause.code}); fix the server's certificate, or the remote URL, then run again.`,
           { cause: error, request },
         );
       }
       if (cause?.kind === 'headers') {
         throw new OxenError(
           'HEADERS_TOO_LARGE',
-          `${remote.origin} answered ${request} with response headers too large to read (${cause.code}); check the server or the proxy in front of it (nothing was queued).`,
+          `${remote.origin} answered ${request} with response headers too large to read (${cause.code}); check the server or the proxy in front of it.`,
           { cause: error, request },
         );
       }
       if (cause?.kind === 'answer') {
         throw new OxenError(
           'PROTOCOL_ERROR',
-          `${remote.origin} answered ${request} with something that is not HTTP this client can read (${cause.code}); check the remote URL or the proxy in front of it (nothing was queued).`,
+          `${remote.origin} answered ${request} with something that is not HTTP this client can read (${cause.code}); check the remote URL or the proxy in front of it.`,
           { cause: error, request },
         );
       }
       if (cause?.kind === 'request') {
         throw new OxenError(
           'PROTOCOL_ERROR',
-          `A request header for ${remote.origin} holds a character HTTP cannot carry (${cause.code}); check the token stored for it (nothing was queued).`,
+          `A request header for ${remote.origin} holds a character HTTP cannot carry (${cause.code}); check the token stored for it.`,
           { cause: error, request },
         );
       }
       if (cause?.kind === 'proxy-auth') {
-        throw new OxenError(
-          'PROXY_AUTH',
-          `The proxy in front of ${remote.origin} refused the credentials it was given (407); check HTTPS_PROXY / HTTP_PROXY (nothing was queued).`,
-          { cause: error, request },
-        );
+        throw new OxenError('PROXY_AUTH', proxyAuthWords(remote.origin), { cause: error, request });
       }
       throw new OxenError(
         'NETWORK',

@@ -1,4 +1,4 @@
-import { removeAuthToken, writeAuthToken } from '@oxvcs/oxen';
+import { readAuthToken, removeAuthToken, writeAuthToken } from '@oxvcs/oxen';
 import { EngineError } from '../errors.js';
 import type { Verb } from '../session.js';
 
@@ -7,10 +7,12 @@ import type { Verb } from '../session.js';
 /** `Engine.authLogin`. */
 export const authLogin: Verb<'authLogin'> = async (s, token) => {
   const value = token.trim();
-  if (!value || /\s/.test(value)) {
+  // Printable ASCII only: it travels in an HTTP header, which cannot carry a control character (a
+  // pasted escape) and would send a non-ASCII letter as other bytes; such a token never works.
+  if (!/^[\x21-\x7e]+$/.test(value)) {
     throw new EngineError(
       'INVALID_INPUT',
-      'The token is empty or contains spaces; paste the API token exactly as issued.',
+      'The token is empty or holds spaces, control characters or non-ASCII letters, which no API token has; paste the API token exactly as issued.',
       { field: 'token' },
     );
   }
@@ -24,14 +26,20 @@ export const authStatus: Verb<'authStatus'> = async (s) => {
   const p = s.getProject();
   const file = `${s.configDir()}/auth_config.toml`;
   const hasToken = s.tokenFor(p.remote.host) !== undefined;
+  // Read again for the facts: the session says a readable file once per process, as an event.
+  let readable: { mode: number } | undefined;
+  readAuthToken(p.remote.host, s.configDir(), ({ mode }) => {
+    readable = { mode };
+  });
+  const base = { host: p.remote.host, hasToken, file, ...(readable ? { readableByOthers: readable } : {}) };
   const conn = await s.connectivity(true);
-  if (conn.state !== 'online') return { host: p.remote.host, hasToken, file, connectivity: conn };
+  if (conn.state !== 'online') return { ...base, connectivity: conn };
   try {
     await s.hubFor(p.remote.url).getRepository();
-    return { host: p.remote.host, hasToken, file, connectivity: conn, authenticated: true };
+    return { ...base, connectivity: conn, authenticated: true };
   } catch (error) {
     if ((error as { code?: string }).code === 'AUTH')
-      return { host: p.remote.host, hasToken, file, connectivity: conn, authenticated: false };
+      return { ...base, connectivity: conn, authenticated: false };
     throw error;
   }
 };

@@ -17,6 +17,7 @@ export class AuthStatusCommand extends BaseCommand {
         host: s.host,
         hasToken: s.hasToken,
         file: s.file,
+        readableByOthers: s.readableByOthers !== undefined,
         authenticated: s.authenticated ?? null,
         connectivity: s.connectivity?.state ?? null,
       },
