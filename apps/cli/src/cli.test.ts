@@ -229,6 +229,18 @@ describe('oxenvcs in-process', () => {
     }
   });
 
+  it('a queued operation the remote then refuses (401): sync and queue status say to store a token with auth login', async () => {
+    await server.faults.offline();
+    expect((await oxenvcs(['pull'])).code).toBe(75);
+    await server.faults.online();
+    await server.faults.add({ kind: 'error', status: 401 });
+    const sync = await oxenvcs(['queue', 'sync']);
+    expect(sync.err).toContain('(HTTP 401)');
+    expect(sync.err).toContain('`oxenvcs auth login`');
+    const status = await oxenvcs(['queue', 'status']);
+    expect(status.out).toMatch(/refused the credentials \(HTTP 401\).*`oxenvcs auth login`/);
+  });
+
   it('auth login refuses a token no HTTP header can carry (an escape, a non-ASCII letter): exit 2, nothing stored, never echoed', async () => {
     for (const token of ['tok\u001b]0;x\u0007sekrit', 'tök-sekrit']) {
       const r = await oxenvcs(['auth', 'login'], { stdin: `${token}\n` });

@@ -15,6 +15,8 @@ interface OxenFacts {
   readonly status?: number;
   /** The request that failed, `METHOD URL` (the Hub client's; oxen's own runs have none). */
   readonly request?: string;
+  /** The remote's origin, when the request is not known (a failure stored with a queued entry). */
+  readonly origin?: string;
 }
 
 /** The origin a request went to (`http://host:port`), from its `METHOD URL`; undefined when unknown. */
@@ -58,8 +60,8 @@ export function oxenErrorWords(e: OxenFacts): string | undefined {
     // The same words whether oxvcs or oxen was refused, with the command that stores a token.
     case 'AUTH':
       return e.status === 403
-        ? `${originOf(e.request) ?? 'The remote'} refused the credentials (HTTP 403): the token stored for it may not do this; store one that may with \`oxenvcs auth login\`.`
-        : `${originOf(e.request) ?? 'The remote'} refused the credentials (HTTP ${e.status ?? 401}): the token stored for it is missing or not valid; store one with \`oxenvcs auth login\`.`;
+        ? `${originOf(e.request) ?? e.origin ?? 'The remote'} refused the credentials (HTTP 403): the token stored for it may not do this; store one that may with \`oxenvcs auth login\`.`
+        : `${originOf(e.request) ?? e.origin ?? 'The remote'} refused the credentials (HTTP ${e.status ?? 401}): the token stored for it is missing or not valid; store one with \`oxenvcs auth login\`.`;
     case 'NOT_A_REPOSITORY':
       return e.directory === undefined
         ? undefined

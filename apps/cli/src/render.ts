@@ -14,6 +14,7 @@ import { MAX_LEASE_HOURS, MIN_LEASE_HOURS, shortId } from '@oxvcs/engine';
 import { guardLines } from './guard-words.js';
 import { lockErrorWords } from './lock-words.js';
 import { humanText, moment, safeText, type Ui } from './output.js';
+import { oxenErrorWords } from './oxen-words.js';
 import { grantedAfterWaiting } from './waiting.js';
 
 /** A short description of an entry (the engine's own `describeOperation`, loaded with the engine). */
@@ -148,7 +149,7 @@ export function reasonWords(entry: QueueEntry): string | undefined {
   // A queue file written by another version may hold a code this one does not know: see `otherCode`.
   const code = reason.code as OxvcsReasonCode;
   // A lock failure as the command would have worded it; the stored sentence names no command.
-  const why = () => storedLockWords(entry) ?? fact('reason');
+  const why = () => storedLockWords(entry) ?? storedOxenWords(entry) ?? fact('reason');
   switch (code) {
     case 'will-retry':
       return `Will retry: ${why()}`;
@@ -268,6 +269,33 @@ function storedLockWords(entry: QueueEntry): string | undefined {
     message: link.message,
     ...(link.code ? { code: link.code } : {}),
   });
+}
+
+/**
+ * A stored refusal of the credentials (AUTH) worded as the command would have said it: with the
+ * command that stores a token. Other stored Oxen failures keep the library's message.
+ */
+function storedOxenWords(entry: QueueEntry): string | undefined {
+  const last = entry.lastError;
+  const link = last?.chain[0];
+  if (!last || link?.name !== 'OxenError' || link.code !== 'AUTH') return undefined;
+  const status = last.facts?.status;
+  const origin = remoteOrigin(entry.operation.remote);
+  return oxenErrorWords({
+    name: link.name,
+    code: link.code,
+    ...(typeof status === 'number' ? { status } : {}),
+    ...(origin ? { origin } : {}),
+  });
+}
+
+/** The origin (`http://host:port`) of a remote URL; undefined when it is not a URL. */
+function remoteOrigin(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Renders engine events as they happen (stderr), in the original tool's wording. */

@@ -1,8 +1,10 @@
-import type { LockState } from '@oxvcs/engine';
+import type { LockState, QueueEntry } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
 import {
   connectivityText,
+  entryReason,
   errorText,
+  failedText,
   lockLine,
   partOfText,
   queuedText,
@@ -135,5 +137,29 @@ describe('sizes and wrapped lines, as the push notes use them', () => {
     ]);
     expect(wrap('x\u001b[2J\ny', 10)).toEqual(['x y']);
     for (const line of wrap('word '.repeat(40), 17)) expect(line.length).toBeLessThanOrEqual(17);
+  });
+});
+
+describe('failedText', () => {
+  const refused = (status?: number) =>
+    ({
+      id: '01ABCDEFGHJKMNPQRSTVWXYZ12',
+      status: 'failed',
+      operation: { kind: 'pull', branch: 'main', projectDir: '/p', remote: 'http://hub.example:3000/n/r' },
+      reason: { code: 'failed', facts: { kind: 'permanent', reason: '401 Unauthorized' } },
+      lastError: {
+        message: '401 Unauthorized',
+        kind: 'permanent',
+        code: 'AUTH',
+        chain: [{ name: 'OxenError', code: 'AUTH', message: '401 Unauthorized' }],
+        ...(status ? { facts: { status } } : {}),
+      },
+    }) as unknown as QueueEntry;
+  it('a stored refusal of the credentials says to store a token with auth login, as the CLI does', () => {
+    expect(failedText(refused())).toBe(
+      'http://hub.example:3000 refused the credentials (HTTP 401): the token stored for it is missing or not valid; store one with `oxenvcs auth login`.',
+    );
+    expect(failedText(refused(403))).toContain('(HTTP 403): the token stored for it may not do this');
+    expect(entryReason(refused(), Date.now())).toContain('`oxenvcs auth login`');
   });
 });

@@ -361,9 +361,29 @@ const ISO_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\
  * the TUI words an entry's reason (the CLI's counterpart is `entryReason` in its render.ts).
  */
 export function entryReason(entry: QueueEntry, now: number, fallback = 'failed'): string {
-  return (reasonText(entry.reason) || safe(entry.lastError?.message ?? fallback)).replace(ISO_TIME, (iso) =>
+  return (failedText(entry) || safe(entry.lastError?.message ?? fallback)).replace(ISO_TIME, (iso) =>
     clock(iso, now),
   );
+}
+
+/**
+ * Why an entry failed: a refusal of the credentials (AUTH) stored with it says how to store a
+ * token, as the CLI says it; anything else as its reason says it.
+ */
+export function failedText(entry: QueueEntry): string {
+  const last = entry.lastError;
+  const link = last?.chain[0];
+  if (link?.name === 'OxenError' && link.code === 'AUTH') {
+    let origin = 'The remote';
+    try {
+      origin = safe(new URL(entry.operation.remote).origin);
+    } catch {}
+    const status = last?.facts?.status;
+    return status === 403
+      ? `${origin} refused the credentials (HTTP 403): the token stored for it may not do this; store one that may with \`oxenvcs auth login\`.`
+      : `${origin} refused the credentials (HTTP ${typeof status === 'number' ? status : 401}): the token stored for it is missing or not valid; store one with \`oxenvcs auth login\`.`;
+  }
+  return reasonText(entry.reason);
 }
 
 /** The banner of what failed or expired while the user was away: a title, one line per entry, a hint. */

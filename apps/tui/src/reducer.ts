@@ -10,7 +10,7 @@ import type {
   RunEvent,
   RunSummary,
 } from '@oxvcs/engine';
-import { reasonText } from './format.js';
+import { failedText, reasonText } from './format.js';
 
 /** Which entries the list shows. */
 export type Filter = 'all' | 'pending' | 'failed' | 'done';
@@ -327,7 +327,7 @@ export function reducer(state: State, action: Action): State {
         case 'entry-done':
           return set(e.entry, { phase: 'done', message: 'done' });
         case 'entry-failed':
-          return set(e.entry, { phase: 'failed', message: reasonText(e.entry.reason) || 'failed' });
+          return set(e.entry, { phase: 'failed', message: failedText(e.entry) || 'failed' });
         case 'entry-deferred':
           return set(e.entry, {
             phase: 'deferred',
