@@ -63,21 +63,28 @@ export async function commitTake(
             i === 0 ? { ...p, bytes: p.bytes + stagedFiles.reduce((n, f) => n + f.bytes, 0) } : p,
           );
   const recorded: Array<TakePart & { commit: string; message: string }> = [];
+  // Noted before the first commit and after each: a command killed between parts leaves a record
+  // saying so, and a push refuses a branch that ends inside the take (see `cutOffAt`).
+  const note = (done: boolean) =>
+    saveTake(root, {
+      message: options.message,
+      partBytes: options.partBytes,
+      // Files staged before are in part 1: counted there, as oxen's push counts them.
+      parts: recorded.map((p, i) => ({
+        commit: p.commit,
+        bytes: p.bytes,
+        files: p.paths.length + (i === 0 ? stagedFiles.length : 0),
+      })),
+      ...(done ? {} : { recording: { parts: parts.length } }),
+    });
+  if (parts.length > 1) note(false);
   for (const part of parts) {
     for (let i = 0; i < part.paths.length; i += ADD_BATCH) await cli.add(part.paths.slice(i, i + ADD_BATCH));
     const message = partMessage(options.message, part.index, parts.length);
     recorded.push({ ...part, message, commit: await cli.commit(message) });
+    if (recorded.length < parts.length) note(false);
   }
-  saveTake(root, {
-    message: options.message,
-    partBytes: options.partBytes,
-    // Files staged before are in part 1: counted there, as oxen's push counts them.
-    parts: recorded.map((p, i) => ({
-      commit: p.commit,
-      bytes: p.bytes,
-      files: p.paths.length + (i === 0 ? stagedFiles.length : 0),
-    })),
-  });
+  note(true);
   return {
     message: options.message,
     partBytes: options.partBytes,

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isProjectDocument, partMessage, planTake, type TakeFile } from './take.js';
+import {
+  cutOffAt,
+  isProjectDocument,
+  partMessage,
+  planTake,
+  type TakeFile,
+  type TakeRecord,
+} from './take.js';
 
 const file = fc.record({
   path: fc.oneof(
@@ -57,5 +64,24 @@ describe('isProjectDocument and partMessage', () => {
     expect(isProjectDocument('Bounces/Mix.wav')).toBe(false);
     expect(partMessage('comp', 3, 10)).toBe('comp (part 3 of 10)');
     expect(partMessage('comp', 1, 1)).toBe('comp');
+  });
+});
+
+describe('cutOffAt', () => {
+  const take = (recorded: number, planned?: number): TakeRecord => ({
+    message: 'song',
+    partBytes: 1,
+    parts: Array.from({ length: recorded }, (_, i) => ({ commit: `c${i + 1}`, bytes: 1, files: 1 })),
+    ...(planned === undefined ? {} : { recording: { parts: planned } }),
+  });
+  it('a head inside a take cut off while recorded: by its id, or by its message when it was not noted yet', () => {
+    expect(cutOffAt(take(2, 4), { id: 'c2', message: 'whatever' })).toBe(2);
+    expect(cutOffAt(take(2, 4), { id: 'c3', message: 'song (part 3 of 4)' })).toBe(3);
+  });
+  it('not the last part, not a take recorded whole, not a commit of something else', () => {
+    expect(cutOffAt(take(3, 4), { id: 'c4', message: 'song (part 4 of 4)' })).toBeUndefined();
+    expect(cutOffAt(take(4), { id: 'c2', message: 'song (part 2 of 4)' })).toBeUndefined();
+    expect(cutOffAt(take(2, 4), { id: 'other', message: 'song (part 2 of 5)' })).toBeUndefined();
+    expect(cutOffAt(take(0, 4), { id: 'before', message: 'mix' })).toBeUndefined();
   });
 });

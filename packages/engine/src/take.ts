@@ -75,11 +75,38 @@ export function planTake(files: readonly TakeFile[], partBytes: number): TakePar
 export const partMessage = (message: string, index: number, count: number) =>
   count === 1 ? message : `${message} (part ${index} of ${count})`;
 
+/**
+ * The part (1-based) of a take cut off while it was recorded that `head` (a branch's last commit)
+ * is, when it is one before the last planned: such a head is part of the project without the rest
+ * (its document is recorded last). By its id among the parts recorded, or by its message (the
+ * command may have been killed after a commit and before noting it). Pure.
+ */
+export function cutOffAt(
+  take: TakeRecord,
+  head: { readonly id: string; readonly message: string },
+): number | undefined {
+  const planned = take.recording?.parts;
+  if (planned === undefined) return undefined;
+  const byId = take.parts.findIndex((p) => p.commit === head.id) + 1;
+  const byMessage =
+    Array.from({ length: planned - 1 }, (_, i) => i + 1).find(
+      (i) => partMessage(take.message, i, planned) === head.message,
+    ) ?? 0;
+  const part = byId || byMessage;
+  return part > 0 && part < planned ? part : undefined;
+}
+
 /** A take as recorded: its parts' commits and sizes (`.oxen/oxvcs-take.json`). */
 export interface TakeRecord {
   readonly message: string;
   readonly partBytes: number;
   readonly parts: ReadonlyArray<{ readonly commit: string; readonly bytes: number; readonly files: number }>;
+  /**
+   * Set while the take is being recorded (the number of parts planned), removed once its last part
+   * is a commit: a record that still has it after the command ended was cut off between parts, and
+   * a branch ending at one of its parts lacks the rest of the project (see {@link cutOffAt}).
+   */
+  readonly recording?: { readonly parts: number };
   /** Its push finished (the remote branch is its last part): later pushes do not look it up. */
   readonly pushed?: boolean;
   /**

@@ -1,19 +1,29 @@
 import type { TransferProgress } from '@oxvcs/oxen';
+import { EngineError } from '../errors.js';
 import { type AlreadyThere, nextProgress, type ProgressCounts, partsWhole } from '../push-progress.js';
-import { DEFAULT_PART_BYTES, loadTake, noteTake, type TakeRecord } from '../take.js';
+import { cutOffAt, DEFAULT_PART_BYTES, loadTake, noteTake, type TakeRecord } from '../take.js';
 import type { PushOp, PushResume, PushUnresumable, RunDeps } from './types.js';
 
 /**
  * The project's last recorded take, when its push has not finished and the branch's head is its
  * last part (one local `oxen log`; none once the take is on the remote, so a push of an
- * up-to-date branch starts no process of its own).
+ * up-to-date branch starts no process of its own). Refuses (EngineError TAKE_INCOMPLETE) a
+ * branch that ends inside a take whose recording was cut off: its head lacks the rest of the
+ * project, and a push would make that the remote's head.
  */
 export async function headTake(op: PushOp, deps: RunDeps): Promise<TakeRecord | undefined> {
   const take = loadTake(op.projectDir);
   const last = take?.parts.at(-1);
-  if (!take || !last || take.pushed) return undefined;
+  if (!take || take.pushed || (!last && !take.recording)) return undefined;
   const [head] = await deps.cliFor(op.projectDir).log(1, op.branch);
-  return head?.id === last.commit ? take : undefined;
+  const cut = head && cutOffAt(take, head);
+  if (cut !== undefined && take.recording)
+    throw new EngineError(
+      'TAKE_INCOMPLETE',
+      `Not pushing: the take "${take.message}" was cut off while it was recorded, so ${op.branch} ends at part ${cut} of ${take.recording.parts} without the rest of the project; run \`oxenvcs commit -m "${take.message}"\` to record the rest, then push.`,
+      { part: cut, parts: take.recording.parts },
+    );
+  return head?.id === last?.commit ? take : undefined;
 }
 
 /**

@@ -63,7 +63,8 @@
  * - `OXEN_FAKE_TRANSFER_DELAY_MS`: wait this long before each file a push uploads or a pull or
  *   fetch downloads, for slow transfers. @default 0
  * - `OXEN_FAKE_PAUSE_AT` (comma-separated points: `push-upload`, `push-halfway` (once half the
- *   files are up, their progress drawn), `pull-download`, `fetch-listed`)
+ *   files are up, their progress drawn), `pull-download`, `fetch-listed`, `commit:<message>`
+ *   (before a commit with that message is recorded))
  *   with `OXEN_FAKE_PAUSE_FILE=<path>`: at each listed point the fake writes `<path>.waiting`
  *   (JSON `{pid, point}`), then waits until `<path>` exists. Makes races reproducible without sleeps.
  */
@@ -944,6 +945,7 @@ async function main(): Promise<void> {
           'oxen not configured, set email and name with:\n\noxen config --name YOUR_NAME --email YOUR_EMAIL\n',
         );
       }
+      await pauseAt(`commit:${message}`);
       const data = load(repo);
       if (Object.keys(data.staged).length === 0) throw new CliError('No changes to commit');
       const branch = currentBranch(repo);

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CLI, createWorld, json, type World } from './helpers.js';
+
+/**
+ * Recorded takes against a hostile world (issue 21's adversarial pass): a commit killed between
+ * parts, hostile file names. Real processes: the built CLI, the fake `oxen`, the fake server.
+ */
+let world: World;
+beforeAll(async () => {
+  world = await createWorld();
+});
+afterAll(() => world.close());
+
+const MEDIA = 5;
+const MEDIA_BYTES = 400_000;
+
+/** A Logic project: five 400 KB takes in Media and the document; in 1 MB parts, three parts. */
+const writeSong = (dir: string) => {
+  const media = join(dir, 'Song.logicx', 'Media', 'Audio Files');
+  mkdirSync(media, { recursive: true });
+  mkdirSync(join(dir, 'Song.logicx', 'Alternatives', '000'), { recursive: true });
+  for (let i = 0; i < MEDIA; i++)
+    writeFileSync(join(media, `Take ${i}.wav`), Buffer.alloc(MEDIA_BYTES, i + 1));
+  writeFileSync(join(dir, 'Song.logicx', 'Alternatives', '000', 'ProjectData'), 'the arrangement');
+};
+
+/** Runs `oxenvcs args` with the fake oxen stopped before the commit `message`, then SIGKILLs both. */
+async function killAtCommit(args: string[], cwd: string, message: string) {
+  const gate = join(world.home('ada'), `gate-commit-${Date.now()}`);
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { ...world.envFor('ada'), OXEN_FAKE_PAUSE_AT: `commit:${message}`, OXEN_FAKE_PAUSE_FILE: gate },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
+  const oxen = (JSON.parse(readFileSync(`${gate}.waiting`, 'utf8')) as { pid: number }).pid;
+  // Power gone: the CLI and the oxen it started die at once, nothing of theirs runs after.
+  child.kill('SIGKILL');
+  process.kill(oxen, 'SIGKILL');
+  await exited;
+}
+
+describe('a take whose recording was killed between parts', () => {
+  it('is never pushed as the branch head (direct or queued); the next commit records the rest and its push has the whole project', async () => {
+    const dir = await world.project('killed-take');
+    const repo = world.server.repo('e2e', 'killed-take')!;
+    const initial = repo.branches.main;
+    writeSong(dir);
+    await killAtCommit(['commit', '-m', 'song', '--part-size', '1MB'], dir, 'song (part 2 of 3)');
+    // Part 1 is a commit: the local branch head is audio without the document that uses it.
+    expect((await world.env.oxen(['log', '-n', '1'], dir)).stdout).toContain('song (part 1 of 3)');
+
+    const push = await world.run(['push'], { cwd: dir });
+    expect(push.code).toBe(1);
+    expect(push.stderr).toContain('Not pushing: the take "song" was cut off while it was recorded');
+    expect(push.stderr).toContain('oxenvcs commit -m');
+    expect(repo.branches.main).toBe(initial);
+
+    // Queued while offline, then synced: refused all the same.
+    await world.server.faults.offline();
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
+    await world.server.faults.online();
+    const sync = await world.run(['queue', 'sync'], { cwd: dir });
+    expect(sync.stderr + sync.stdout).toContain('was cut off while it was recorded');
+    expect(repo.branches.main).toBe(initial);
+
+    // Recording again takes what is left (part 2's files were staged when it was killed).
+    const again = await world.run(['commit', '-m', 'song', '--part-size', '1MB', '--json'], { cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect((await world.env.oxen(['status'], dir)).stdout).toContain('nothing to commit');
+    const pushed = await world.run(['push'], { cwd: dir });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const last = json(again).parts.at(-1).commit;
+    expect(repo.branches.main).toBe(last);
+    const tree = repo.commits[last]!.tree;
+    expect(Object.keys(tree).filter((p) => p.endsWith('.wav'))).toHaveLength(MEDIA);
+    expect(tree['Song.logicx/Alternatives/000/ProjectData']).toBeDefined();
+  });
+});
