@@ -81,3 +81,32 @@ describe('a take whose recording was killed between parts', () => {
     expect(tree['Song.logicx/Alternatives/000/ProjectData']).toBeDefined();
   });
 });
+
+describe('a take of files with hostile names', () => {
+  it('records every file whatever its name (leading dashes, spaces at either end, quotes, unicode, 250 bytes) and leaves nothing behind', async () => {
+    const dir = await world.project('hostile-names');
+    const names = [
+      '-rf',
+      '--help',
+      ' lead space.wav',
+      'trail space.wav ',
+      `quo"te's.wav`,
+      'ünï €.wav',
+      `${'a'.repeat(246)}.wav`,
+      'sub/-x.wav',
+      'sub/ spaced .wav',
+    ];
+    mkdirSync(join(dir, 'sub'));
+    for (const n of names) writeFileSync(join(dir, n), `audio of ${n}`);
+    const r = await world.run(['commit', '-m', 'names', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r).files).toBe(names.length);
+    expect((await world.env.oxen(['status'], dir)).stdout).toContain('nothing to commit, working tree clean');
+    const pushed = await world.run(['push'], { cwd: dir });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const repo = world.server.repo('e2e', 'hostile-names')!;
+    const tree = repo.commits[repo.branches.main!]!.tree;
+    for (const n of names)
+      expect(Buffer.from(repo.objects[tree[n]!]!, 'base64').toString()).toBe(`audio of ${n}`);
+  });
+});

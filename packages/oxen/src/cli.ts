@@ -618,7 +618,8 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
         else if (/^Untracked Files/.test(line)) current = 'untracked';
         else if (/^Removed Files/.test(line)) current = 'removed';
         else if (current && /^\s+\S/.test(line))
-          sections[current]!.push(line.trim().replace(/^(modified|removed|new file):\s*/, ''));
+          // Only oxen's indent and label go: a name may begin or end with spaces.
+          sections[current]!.push(line.replace(/^ {2}/, '').replace(/^(modified|removed|new file): /, ''));
       }
       const commit = head?.[2] && /^[0-9a-f]+$/.test(head[2]) ? head[2] : undefined;
       return {
@@ -671,7 +672,8 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
       return entries;
     },
     async add(paths) {
-      await ok(['add', ...paths]);
+      // `--`: a file named like an option (`-rf`, `--help`) is a path to add.
+      await ok(['add', '--', ...paths]);
     },
     async commit(message) {
       const { stdout } = await ok(['commit', '-m', message]);

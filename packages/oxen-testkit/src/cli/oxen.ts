@@ -904,13 +904,15 @@ async function main(): Promise<void> {
     case 'add': {
       const repo = findRepo(cwd);
       const data = load(repo);
-      if (list.length === 0)
+      // Clap's: a path starting with a dash is an option unless it follows `--`.
+      const paths = positionals(list);
+      if (paths.length === 0)
         throw new CliError('the following required arguments were not provided:\n  <PATHS>...', 2);
       const tree = headTree(data, currentBranch(repo));
       let count = 0;
       let bytes = 0;
       const all = walk(repo);
-      for (const arg of list) {
+      for (const arg of paths) {
         const target = relative(repo, resolve(cwd, arg)).split('\\').join('/');
         const matches = all.filter((f) => target === '' || f === target || f.startsWith(`${target}/`));
         const removed = Object.keys(tree).filter(
