@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -109,4 +110,45 @@ describe('a take of files with hostile names', () => {
     for (const n of names)
       expect(Buffer.from(repo.objects[tree[n]!]!, 'base64').toString()).toBe(`audio of ${n}`);
   });
+});
+
+describe('a take record corrupted or forged', () => {
+  // Each names the commit at the branch head `HEAD`.
+  const forged: Array<[string, (head: string) => unknown]> = [
+    [
+      'parts that are not commits, sizes that are not numbers',
+      (head) => ({
+        message: 'm',
+        partBytes: 'x',
+        parts: [{ commit: 'deadbeef' }, { commit: head, bytes: 'lots', files: -1 }],
+      }),
+    ],
+    ['parts that are not objects', () => ({ message: 'bass', partBytes: 1, parts: [null, 7, 'x'] })],
+  ];
+  it.each(forged)(
+    '%s: counts as no record (a cut push resumes, status and sync show no made-up take)',
+    async (_, make) => {
+      await world.server.faults.online();
+      const dir = await world.project(`forged-${forged.findIndex(([, m]) => m === make)}`);
+      // Random bytes: a batch is gzipped, and the cut counts what goes on the wire.
+      writeFileSync(join(dir, 'Bass.wav'), randomBytes(300_000));
+      expect((await world.env.oxen(['add', 'Bass.wav'], dir)).code).toBe(0);
+      expect((await world.env.oxen(['commit', '-m', 'bass'], dir)).code).toBe(0);
+      const head = /-> ([0-9a-f]+)/.exec((await world.env.oxen(['status'], dir)).stdout)![1]!;
+      writeFileSync(join(dir, '.oxen', 'oxvcs-take.json'), JSON.stringify(make(head)));
+      await world.server.faults.add({ kind: 'cut', route: '/versions', bytes: 100_000 });
+      const cut = await world.run(['push'], { cwd: dir });
+      expect(cut.code, cut.stderr).toBe(75);
+      const status = await world.run(['queue', 'status'], { cwd: dir });
+      expect(status.code).toBe(0);
+      expect(status.stdout).not.toMatch(/NaN|undefined|lots|parts on the remote|A take of/);
+      await world.server.faults.online();
+      const sync = await world.run(['queue', 'sync'], { cwd: dir });
+      expect(sync.code, sync.stderr).toBe(0);
+      expect(sync.stderr).not.toMatch(/NaN|undefined|Resuming/);
+      expect(
+        world.server.repo('e2e', `forged-${forged.findIndex(([, m]) => m === make)}`)!.branches.main,
+      ).toBe(head);
+    },
+  );
 });

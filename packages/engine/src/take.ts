@@ -88,10 +88,10 @@ export function cutOffAt(
   const planned = take.recording?.parts;
   if (planned === undefined) return undefined;
   const byId = take.parts.findIndex((p) => p.commit === head.id) + 1;
-  const byMessage =
-    Array.from({ length: planned - 1 }, (_, i) => i + 1).find(
-      (i) => partMessage(take.message, i, planned) === head.message,
-    ) ?? 0;
+  const suffix = head.message.startsWith(`${take.message} (part `)
+    ? /^\(part (\d+) of (\d+)\)$/.exec(head.message.slice(take.message.length + 1))
+    : null;
+  const byMessage = suffix && Number(suffix[2]) === planned ? Number(suffix[1]) : 0;
   const part = byId || byMessage;
   return part > 0 && part < planned ? part : undefined;
 }
@@ -143,13 +143,53 @@ export function noteTake(
   }
 }
 
-/** The last recorded take of `projectDir`, if any (a file that does not parse counts as none). */
+/** A count or size as the record holds it: a whole number, 0 or more. */
+const whole = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/**
+ * Whether `value` has the shape of a {@link TakeRecord}: what the push and `queue status` read
+ * from it is sized and counted by its numbers, so a record corrupted or edited by hand is checked
+ * whole before it is believed. Pure.
+ */
+export function isTakeRecord(value: unknown): value is TakeRecord {
+  if (!isObject(value) || typeof value.message !== 'string') return false;
+  if (typeof value.partBytes !== 'number' || !(value.partBytes > 0)) return false;
+  const { parts, recording, pushed, onRemote } = value;
+  if (!Array.isArray(parts)) return false;
+  const part = (p: unknown) =>
+    isObject(p) &&
+    typeof p.commit === 'string' &&
+    /^[0-9a-f]+$/.test(p.commit) &&
+    whole(p.bytes) &&
+    whole(p.files);
+  if (!parts.every(part)) return false;
+  if (
+    recording !== undefined &&
+    !(isObject(recording) && whole(recording.parts) && recording.parts >= parts.length)
+  )
+    return false;
+  if (pushed !== undefined && typeof pushed !== 'boolean') return false;
+  return (
+    onRemote === undefined ||
+    (isObject(onRemote) &&
+      whole(onRemote.parts) &&
+      onRemote.parts <= parts.length &&
+      whole(onRemote.bytes) &&
+      typeof onRemote.at === 'string')
+  );
+}
+
+/**
+ * The last recorded take of `projectDir`, if any: a file that does not parse, or whose content is
+ * not a take's (see {@link isTakeRecord}), counts as none.
+ */
 export function loadTake(projectDir: string): TakeRecord | undefined {
   const file = takeFile(projectDir);
   if (!existsSync(file)) return undefined;
   try {
-    const take = JSON.parse(readFileSync(file, 'utf8')) as TakeRecord;
-    return Array.isArray(take.parts) ? take : undefined;
+    const take: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return isTakeRecord(take) ? take : undefined;
   } catch {
     return undefined;
   }
