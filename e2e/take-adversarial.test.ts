@@ -28,22 +28,34 @@ const writeSong = (dir: string) => {
   writeFileSync(join(dir, 'Song.logicx', 'Alternatives', '000', 'ProjectData'), 'the arrangement');
 };
 
-/** Runs `oxenvcs args` with the fake oxen stopped before the commit `message`, then SIGKILLs both. */
-async function killAtCommit(args: string[], cwd: string, message: string) {
-  const gate = join(world.home('ada'), `gate-commit-${Date.now()}`);
+/**
+ * Runs `oxenvcs args` with the fake oxen stopped at `point`, then SIGKILLs the CLI, and the oxen it
+ * started too unless `orphan` (a power cut kills both; a `kill -9` of the CLI leaves oxen running).
+ * Resolves with the gate (create it to let an orphan go on) and the oxen's pid.
+ */
+async function killAt(
+  args: string[],
+  cwd: string,
+  point: string,
+  options: { orphan?: boolean; env?: Record<string, string> } = {},
+) {
+  const gate = join(world.home('ada'), `gate-${Date.now()}`);
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd,
-    env: { ...world.envFor('ada'), OXEN_FAKE_PAUSE_AT: `commit:${message}`, OXEN_FAKE_PAUSE_FILE: gate },
+    env: { ...world.envFor('ada'), ...options.env, OXEN_FAKE_PAUSE_AT: point, OXEN_FAKE_PAUSE_FILE: gate },
     stdio: 'ignore',
   });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
   const oxen = (JSON.parse(readFileSync(`${gate}.waiting`, 'utf8')) as { pid: number }).pid;
-  // Power gone: the CLI and the oxen it started die at once, nothing of theirs runs after.
   child.kill('SIGKILL');
-  process.kill(oxen, 'SIGKILL');
+  if (!options.orphan) process.kill(oxen, 'SIGKILL');
   await exited;
+  return { gate, oxen };
 }
+
+/** Runs `oxenvcs args` with the fake oxen stopped before the commit `message`, then SIGKILLs both. */
+const killAtCommit = (args: string[], cwd: string, message: string) => killAt(args, cwd, `commit:${message}`);
 
 describe('a take whose recording was killed between parts', () => {
   it('is never pushed as the branch head (direct or queued); the next commit records the rest and its push has the whole project', async () => {
@@ -151,4 +163,77 @@ describe('a take record corrupted or forged', () => {
       ).toBe(head);
     },
   );
+});
+
+describe('a push of a take killed mid-part', () => {
+  /** Scaled as resume-push: 100 KB stream segments for Oxen's 10 MiB, so audio goes in chunks (raw bytes). */
+  const scaled = { OXEN_FAKE_SEGMENT_BYTES: '100000', OXEN_FAKE_RETRY_WAIT_MS: '0' };
+  const partMedia = 2 * MEDIA_BYTES;
+
+  it('queue sync killed with its oxen (power cut) mid-part: the next sync sends the rest once and the branch ends at the last part', async () => {
+    const dir = await world.project('killed-sync');
+    const repo = world.server.repo('e2e', 'killed-sync')!;
+    writeSong(dir);
+    const take = json(
+      await world.run(['commit', '-m', 'song', '--part-size', '1MB', '--json'], { cwd: dir }),
+    );
+    expect(take.parts).toHaveLength(3);
+    await world.server.faults.offline();
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
+    await world.server.faults.online();
+    world.server.clearRequests();
+    // Half the files up: inside part 2.
+    await killAt(['queue', 'sync'], dir, 'push-halfway', { env: scaled });
+    expect(repo.branches.main).not.toBe(take.parts[2].commit);
+    const sync = await world.run(['queue', 'sync'], { cwd: dir, env: scaled });
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(repo.branches.main).toBe(take.parts[2].commit);
+    // The parts chain, in order, each a commit of the remote's.
+    const ids = take.parts.map((p: { commit: string }) => p.commit);
+    expect(ids.map((id: string) => repo.commits[id]?.parent_ids)).toEqual([
+      [expect.any(String)],
+      [ids[0]],
+      [ids[1]],
+    ]);
+    // Each part's audio went once, but for the part cut midway (sent again from its start).
+    const chunks = world.server.receivedBytes('/chunks');
+    expect(chunks).toBeGreaterThanOrEqual(MEDIA * MEDIA_BYTES);
+    expect(chunks).toBeLessThanOrEqual(MEDIA * MEDIA_BYTES + partMedia);
+    expect((await world.run(['queue', 'status', '--json'], { cwd: dir })).stdout).toContain('"pending":0');
+  });
+
+  it('push killed alone (kill -9, its oxen orphaned) mid-part: a push meanwhile waits for the orphan, then finds the branch up to date', async () => {
+    const dir = await world.project('killed-push');
+    const repo = world.server.repo('e2e', 'killed-push')!;
+    writeSong(dir);
+    const take = json(
+      await world.run(['commit', '-m', 'song', '--part-size', '1MB', '--json'], { cwd: dir }),
+    );
+    const { gate, oxen } = await killAt(['push'], dir, 'push-halfway', { orphan: true, env: scaled });
+    const meanwhile = await world.run(['push', '--json'], { cwd: dir, env: scaled });
+    expect(meanwhile.code).toBe(75);
+    expect(repo.branches.main).not.toBe(take.parts[2].commit);
+    writeFileSync(gate, '');
+    await vi.waitFor(() => expect(() => process.kill(oxen, 0)).toThrow(), { interval: 50 });
+    expect(repo.branches.main).toBe(take.parts[2].commit);
+    const sync = await world.run(['queue', 'sync'], { cwd: dir, env: scaled });
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(repo.branches.main).toBe(take.parts[2].commit);
+  });
+});
+
+describe('the part size from the environment or config', () => {
+  it('a part size so large it is no number of bytes (1e303 MB) is refused as configuration, nothing recorded', async () => {
+    const dir = await world.project('huge-part');
+    writeFileSync(join(dir, 'Bass.wav'), 'bass');
+    const r = await world.run(['commit', '-m', 'bass'], {
+      cwd: dir,
+      env: { OXENVCS_TRANSFER_PART_SIZE_MB: '1e303' },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'transfer.part_size_mb in the environment (OXENVCS_*) must be a number ≥ 1 and ≤ 1000000',
+    );
+    expect((await world.env.oxen(['status'], dir)).stdout).toContain('Untracked Files');
+  });
 });

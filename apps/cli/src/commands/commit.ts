@@ -14,14 +14,17 @@ const UNITS: Readonly<Record<string, number>> = {
   gib: 1024 ** 3,
 };
 
-/** Parses `--part-size` (`200MB`, `1.5GB`, `512MiB`, bytes); at least 1 MB. A usage error otherwise. */
+/** The largest part size, 1 TB (as `transfer.part_size_mb`'s bound): larger is one part for any take. */
+const MAX_PART_BYTES = 1e12;
+
+/** Parses `--part-size` (`200MB`, `1.5GB`, `512MiB`, bytes); 1 MB to 1 TB. A usage error otherwise. */
 export function parseSize(value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$/i.exec(value);
   const unit = UNITS[(m?.[2] ?? '').toLowerCase()];
   const bytes = m && unit ? Math.round(Number(m[1]) * unit) : Number.NaN;
-  if (!Number.isFinite(bytes) || bytes < 1e6)
+  if (!Number.isFinite(bytes) || bytes < 1e6 || bytes > MAX_PART_BYTES)
     throw new UsageError(
-      `--part-size must be a size of at least 1 MB (got "${safeText(value)}"), e.g. --part-size 200MB`,
+      `--part-size must be a size from 1 MB to 1000 GB (got "${safeText(value)}"), e.g. --part-size 200MB`,
     );
   return bytes;
 }
