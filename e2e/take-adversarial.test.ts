@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CLI, createWorld, json, type World } from './helpers.js';
+import { CLI, canUnshare, createWorld, inNamespaces, json, type World } from './helpers.js';
 
 /**
  * Recorded takes against a hostile world (issue 21's adversarial pass): a commit killed between
@@ -85,8 +85,16 @@ describe('a take whose recording was killed between parts', () => {
     const again = await world.run(['commit', '-m', 'song', '--part-size', '1MB', '--json'], { cwd: dir });
     expect(again.code, again.stderr).toBe(0);
     expect((await world.env.oxen(['status'], dir)).stdout).toContain('nothing to commit');
+    // What the killed command had staged is a part of its own: every part within the budget, and
+    // each counts its files.
+    const parts = json(again).parts as Array<{ bytes: number; files: number; oversized: boolean }>;
+    expect(parts.map((p) => [p.bytes, p.files, p.oversized])).toEqual([
+      [2 * MEDIA_BYTES, 2, false],
+      [MEDIA_BYTES + 'the arrangement'.length, 2, false],
+    ]);
     const pushed = await world.run(['push'], { cwd: dir });
     expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stderr).not.toContain('larger than');
     const last = json(again).parts.at(-1).commit;
     expect(repo.branches.main).toBe(last);
     const tree = repo.commits[last]!.tree;
@@ -237,3 +245,28 @@ describe('the part size from the environment or config', () => {
     expect((await world.env.oxen(['status'], dir)).stdout).toContain('Untracked Files');
   });
 });
+
+describe.skipIf(!canUnshare)(
+  'a take recorded on a full disk (a small tmpfs; skipped unless root on Linux)',
+  () => {
+    it('no room for the take record: the disk is full (exit 1), nothing committed, no temp file left in .oxen', async () => {
+      const dir = await world.project('full-take');
+      writeSong(dir);
+      const out = join(world.home('ada'), '..', 'full-take-out');
+      mkdirSync(out, { recursive: true });
+      // The project copied onto a 16 MB tmpfs filled but for 2 KB: oxen reads, the record cannot be written.
+      const small = join(world.home('ada'), '..', 'full-take-disk');
+      mkdirSync(small, { recursive: true });
+      const script = `mount -t tmpfs -o size=16m tmpfs "${small}" && cp -a "${dir}" "${small}/p" && cd "${small}/p" || exit 9
+avail=$(df -B1 --output=avail . | tail -1); head -c $((avail - 2048)) /dev/zero > "${small}/filler" 2>/dev/null
+"$NODE" "$CLI" commit -m song --part-size 1MB > /dev/null 2> "$OUT/commit.err"; echo $? > "$OUT/commit.code"
+ls -a .oxen > "$OUT/listing"; oxen status > "$OUT/status" 2>&1`;
+      const run = await inNamespaces(script, { ...world.envFor('ada'), OUT: out });
+      expect(run.status, run.stderr).toBe(0);
+      expect(readFileSync(join(out, 'commit.code'), 'utf8').trim()).toBe('1');
+      expect(readFileSync(join(out, 'commit.err'), 'utf8')).toMatch(/the disk is full/);
+      expect(readFileSync(join(out, 'listing'), 'utf8')).not.toMatch(/\.tmp/);
+      expect(readFileSync(join(out, 'status'), 'utf8')).toContain('Untracked Files');
+    });
+  },
+);

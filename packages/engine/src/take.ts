@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -121,8 +121,14 @@ const takeFile = (projectDir: string) => join(projectDir, '.oxen', 'oxvcs-take.j
 /** Keeps the last recorded take beside the repository, for the resume report of its push. */
 export function saveTake(projectDir: string, take: TakeRecord): void {
   const file = takeFile(projectDir);
-  writeFileSync(`${file}.tmp`, JSON.stringify(take));
-  renameSync(`${file}.tmp`, file);
+  try {
+    writeFileSync(`${file}.tmp`, JSON.stringify(take));
+    renameSync(`${file}.tmp`, file);
+  } catch (error) {
+    // A full disk leaves a partial temp file: not left inside the repository.
+    rmSync(`${file}.tmp`, { force: true });
+    throw error;
+  }
 }
 
 /**
