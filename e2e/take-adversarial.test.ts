@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLI, canUnshare, createWorld, inNamespaces, json, type World } from './helpers.js';
@@ -129,6 +129,45 @@ describe('a take of files with hostile names', () => {
     const tree = repo.commits[repo.branches.main!]!.tree;
     for (const n of names)
       expect(Buffer.from(repo.objects[tree[n]!]!, 'base64').toString()).toBe(`audio of ${n}`);
+  });
+});
+
+describe('a take of many changes, as oxen 0.54 lists them', () => {
+  it('more than ten changes in a list (oxen cuts each at ten without --print_all) and a new folder (one "Untracked Directories" line) are all recorded', async () => {
+    const dir = await world.project('many-changes', {
+      'README.md': 'readme',
+      'old/a.txt': 'a',
+      'old/b.txt': 'b',
+    });
+    // A new Logic project (a folder oxen lists as one line), twelve loose takes, a change and a removal.
+    writeSong(dir);
+    for (let i = 0; i < 12; i++) writeFileSync(join(dir, `Loose ${i}.wav`), `loose ${i}`);
+    writeFileSync(join(dir, 'README.md'), 'changed');
+    rmSync(join(dir, 'old', 'a.txt'));
+    const listed = (await world.env.oxen(['status'], dir)).stdout;
+    expect(listed).toContain('... and 2 others');
+    expect(listed).toMatch(/Untracked Directories\n.*\n {2}Song\.logicx \(6 items\)/);
+    const r = await world.run(['commit', '-m', 'many', '--part-size', '1MB', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    // The song's media and document, the loose takes, the README, the removal.
+    expect(json(r).files).toBe(MEDIA + 1 + 12 + 1 + 1);
+    expect(json(r).leftOut).toBeUndefined();
+    expect((await world.env.oxen(['status'], dir)).stdout).toContain('nothing to commit, working tree clean');
+  });
+});
+
+describe('a take with a file oxen cannot list', () => {
+  it('a name with a line break (oxen status shows it on two lines) is not silently left out: the commit names what it could not record', async () => {
+    const dir = await world.project('newline-name');
+    writeFileSync(join(dir, 'Bass.wav'), 'bass');
+    writeFileSync(join(dir, 'Vocal\ntake.wav'), 'vocal');
+    const r = await world.run(['commit', '-m', 'two', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r)).toMatchObject({ files: 1, leftOut: ['Vocal'] });
+    const human = await world.run(['commit', '-m', 'again'], { cwd: dir });
+    // Nothing else to record, and it says why rather than "no changes".
+    expect(human.code).toBe(1);
+    expect(human.stderr).toContain('oxen lists 1 change that is not found on disk ("Vocal")');
   });
 });
 
@@ -266,7 +305,9 @@ ls -a .oxen > "$OUT/listing"; oxen status > "$OUT/status" 2>&1`;
       expect(readFileSync(join(out, 'commit.code'), 'utf8').trim()).toBe('1');
       expect(readFileSync(join(out, 'commit.err'), 'utf8')).toMatch(/the disk is full/);
       expect(readFileSync(join(out, 'listing'), 'utf8')).not.toMatch(/\.tmp/);
-      expect(readFileSync(join(out, 'status'), 'utf8')).toContain('Untracked Files');
+      expect(readFileSync(join(out, 'status'), 'utf8')).toMatch(
+        /Untracked Directories\n.*\n {2}Song\.logicx/,
+      );
     });
   },
 );

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LockManager } from '@oxvcs/locks';
 import type { OxenCli } from '@oxvcs/oxen';
 import { classify, isRetryable } from '@oxvcs/retry';
@@ -17,6 +19,11 @@ export interface TakeReport {
   readonly oversized: readonly number[];
   /** The lock could not be checked (the remote unreachable): the take was recorded anyway. */
   readonly lockUnchecked?: boolean;
+  /**
+   * Paths oxen lists as changed that are not on disk as listed (a name with a line break shows on
+   * two lines): not in the take.
+   */
+  readonly leftOut?: readonly string[];
 }
 
 /** Paths passed to one `oxen add` (argument lists stay well under the system's limit). */
@@ -42,14 +49,20 @@ export async function commitTake(
   }
   const status = await cli.status();
   const staged = new Set(status.staged);
+  const listed = [...status.modified, ...status.untracked].map((p) => p.replace(/\/$/, ''));
+  // A name oxen's status cannot show on one line (a line break in it) is listed as a path that
+  // is not there: told, not silently left out of the take.
+  const leftOut = listed.filter((p) => !staged.has(p) && !existsSync(join(root, p)));
   const changed: TakeFile[] = [
-    ...[...status.modified, ...status.untracked].flatMap((p) => filesUnder(root, p.replace(/\/$/, ''))),
+    ...listed.flatMap((p) => filesUnder(root, p)),
     ...status.removed.map((path) => ({ path, bytes: 0, removed: true })),
   ].filter((f) => !staged.has(f.path));
   if (changed.length === 0 && staged.size === 0)
     throw new EngineError(
       'NOTHING_TO_COMMIT',
-      'Nothing to commit: the project has no changes since its last commit.',
+      leftOut.length > 0
+        ? `Nothing to commit: oxen lists ${leftOut.length === 1 ? '1 change that is' : `${leftOut.length} changes that are`} not found on disk (${leftOut.map((p) => JSON.stringify(p)).join(', ')}), a file name with a line break, say; rename it and run the command again.`
+        : 'Nothing to commit: the project has no changes since its last commit.',
     );
   // Changes staged before this command (by hand, or by a take cut off between parts) are the
   // first commit as they are: a part of their own, so the parts planned after stay in the budget.
@@ -98,5 +111,6 @@ export async function commitTake(
     files: recorded.reduce((n, p) => n + p.paths.length, 0),
     oversized: recorded.filter((p) => p.oversized).map((p) => p.index),
     ...(lockUnchecked ? { lockUnchecked } : {}),
+    ...(leftOut.length > 0 ? { leftOut } : {}),
   };
 }

@@ -70,6 +70,7 @@ export class CommitCommand extends BaseCommand {
           oversized: p.oversized,
         })),
         ...(take.lockUnchecked ? { lockUnchecked: true } : {}),
+        ...(take.leftOut ? { leftOut: take.leftOut } : {}),
       },
       human: () => {
         const ui = this.ui;
@@ -85,6 +86,12 @@ export class CommitCommand extends BaseCommand {
           ui.err(
             `${ui.mark('warn')} Part ${take.oversized.join(', ')} holds a file larger than ${sizeText(take.partBytes)}: a push cut inside it sends it again from its start (Oxen resumes only whole commits); a larger --part-size does not help, a smaller file (bounce or split it) does.`,
           );
+        if (take.leftOut) {
+          const n = take.leftOut.length;
+          ui.err(
+            `${ui.mark('warn')} oxen lists ${n === 1 ? '1 change that is' : `${n} changes that are`} not found on disk (${take.leftOut.map((p) => safeText(JSON.stringify(p))).join(', ')}), so the take does not hold ${n === 1 ? 'it' : 'them'}: a file name with a line break, say; rename it and run \`oxenvcs commit\` again.`,
+          );
+        }
         if (take.lockUnchecked)
           ui.err(
             `${ui.mark('warn')} The remote is unreachable, so its lock was not checked; the push checks it before it sends anything.`,
