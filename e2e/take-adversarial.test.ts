@@ -311,3 +311,25 @@ ls -a .oxen > "$OUT/listing"; oxen status > "$OUT/status" 2>&1`;
     });
   },
 );
+
+describe('queue status after the take was pushed', () => {
+  it('a later push of plain commits, cut and queued, is not shown as the old take partly on the remote', async () => {
+    const dir = await world.project('after-take');
+    writeSong(dir);
+    expect((await world.run(['commit', '-m', 'song', '--part-size', '1MB'], { cwd: dir })).code).toBe(0);
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(0);
+    // Then a plain commit, its push cut.
+    writeFileSync(join(dir, 'Mix.wav'), randomBytes(300_000));
+    expect((await world.env.oxen(['add', 'Mix.wav'], dir)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'mix'], dir)).code).toBe(0);
+    await world.server.faults.clear();
+    await world.server.faults.add({ kind: 'cut', route: '/versions', bytes: 100_000 });
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
+    const status = await world.run(['queue', 'status'], { cwd: dir });
+    expect(status.stdout).not.toMatch(/parts on the remote|A take of/);
+    expect(
+      json(await world.run(['queue', 'status', '--json'], { cwd: dir })).entries[0].take,
+    ).toBeUndefined();
+    await world.server.faults.clear();
+  });
+});
