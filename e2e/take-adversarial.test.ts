@@ -333,3 +333,36 @@ describe('queue status after the take was pushed', () => {
     await world.server.faults.clear();
   });
 });
+
+describe('the branch switched before a queued push of a take runs', () => {
+  it("a take recorded on the other branch meanwhile is not shown as the queued push's; the sync pushes the queued branch to its own last part", async () => {
+    const dir = await world.project('switched');
+    const repo = world.server.repo('e2e', 'switched')!;
+    const media = join(dir, 'Song.logicx', 'Media');
+    mkdirSync(media, { recursive: true });
+    // Random bytes: a batch is gzipped, and the cut counts what goes on the wire.
+    for (let i = 0; i < 3; i++) writeFileSync(join(media, `Take ${i}.wav`), randomBytes(400_000));
+    const main = json(
+      await world.run(['commit', '-m', 'song', '--part-size', '1MB', '--json'], { cwd: dir }),
+    );
+    await world.server.faults.clear();
+    await world.server.faults.add({ kind: 'cut', route: '/versions', bytes: 600_000 });
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
+    expect((await world.env.oxen(['checkout', '-b', 'other'], dir)).code).toBe(0);
+    for (let i = 3; i < 10; i++) writeFileSync(join(media, `Take ${i}.wav`), randomBytes(400_000));
+    const other = json(
+      await world.run(['commit', '-m', 'other', '--part-size', '1MB', '--json'], { cwd: dir }),
+    );
+    expect(other.parts).toHaveLength(4);
+    const status = await world.run(['queue', 'status'], { cwd: dir });
+    expect(status.stdout).toContain('Push main of switched');
+    expect(status.stdout).not.toContain('4 parts');
+    expect(
+      json(await world.run(['queue', 'status', '--json'], { cwd: dir })).entries[0].take?.parts,
+    ).not.toBe(4);
+    await world.server.faults.online();
+    const sync = await world.run(['queue', 'sync'], { cwd: dir });
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(repo.branches).toEqual({ main: main.parts.at(-1).commit });
+  });
+});

@@ -88,6 +88,7 @@ export async function commitTake(
   const note = (done: boolean) =>
     saveTake(root, {
       message: options.message,
+      ...(status.branch ? { branch: status.branch } : {}),
       partBytes: options.partBytes,
       parts: recorded.map((p) => ({ commit: p.commit, bytes: p.bytes, files: p.paths.length })),
       ...(done ? {} : { recording: { parts: parts.length } }),

@@ -99,6 +99,8 @@ export function cutOffAt(
 /** A take as recorded: its parts' commits and sizes (`.oxen/oxvcs-take.json`). */
 export interface TakeRecord {
   readonly message: string;
+  /** The branch it was recorded on (absent in records of older versions). */
+  readonly branch?: string;
   readonly partBytes: number;
   readonly parts: ReadonlyArray<{ readonly commit: string; readonly bytes: number; readonly files: number }>;
   /**
@@ -161,6 +163,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function isTakeRecord(value: unknown): value is TakeRecord {
   if (!isObject(value) || typeof value.message !== 'string') return false;
   if (typeof value.partBytes !== 'number' || !(value.partBytes > 0)) return false;
+  if (value.branch !== undefined && typeof value.branch !== 'string') return false;
   const { parts, recording, pushed, onRemote } = value;
   if (!Array.isArray(parts)) return false;
   const part = (p: unknown) =>
@@ -188,14 +191,16 @@ export function isTakeRecord(value: unknown): value is TakeRecord {
 
 /**
  * The last recorded take of `projectDir`, if any: a file that does not parse, or whose content is
- * not a take's (see {@link isTakeRecord}), counts as none.
+ * not a take's (see {@link isTakeRecord}), counts as none; with `branch`, one recorded on another
+ * branch counts as none too (a take recorded after the branch was switched is not its push's).
  */
-export function loadTake(projectDir: string): TakeRecord | undefined {
+export function loadTake(projectDir: string, branch?: string): TakeRecord | undefined {
   const file = takeFile(projectDir);
   if (!existsSync(file)) return undefined;
   try {
     const take: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    return isTakeRecord(take) ? take : undefined;
+    if (!isTakeRecord(take)) return undefined;
+    return branch === undefined || take.branch === undefined || take.branch === branch ? take : undefined;
   } catch {
     return undefined;
   }

@@ -12,7 +12,7 @@ import type { PushOp, PushResume, PushUnresumable, RunDeps } from './types.js';
  * project, and a push would make that the remote's head.
  */
 export async function headTake(op: PushOp, deps: RunDeps): Promise<TakeRecord | undefined> {
-  const take = loadTake(op.projectDir);
+  const take = loadTake(op.projectDir, op.branch);
   const last = take?.parts.at(-1);
   if (!take || take.pushed || (!last && !take.recording)) return undefined;
   const [head] = await deps.cliFor(op.projectDir).log(1, op.branch);

@@ -65,7 +65,7 @@ export class QueueStatusCommand extends BaseCommand {
      */
     const partlyPushed = (e: (typeof entries)[number]) => {
       if (e.operation.kind !== 'push' || !(e.verifyFirst || e.attempts > 0)) return undefined;
-      const take = loadTake(e.operation.projectDir);
+      const take = loadTake(e.operation.projectDir, e.operation.branch);
       return take?.pushed ? undefined : take;
     };
     const runningMark = (e: (typeof entries)[number]) =>
