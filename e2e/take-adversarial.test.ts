@@ -366,3 +366,34 @@ describe('the branch switched before a queued push of a take runs', () => {
     expect(repo.branches).toEqual({ main: main.parts.at(-1).commit });
   });
 });
+
+describe('Ctrl-C while a take is recorded', () => {
+  it('says the take may be recorded only in part and how to finish it (exit 130); the push refuses until then', async () => {
+    const dir = await world.project('int-take');
+    writeSong(dir);
+    const gate = join(world.home('ada'), `gate-int-${Date.now()}`);
+    const child = spawn(process.execPath, [CLI, 'commit', '-m', 'song', '--part-size', '1MB'], {
+      cwd: dir,
+      env: {
+        ...world.envFor('ada'),
+        OXEN_FAKE_PAUSE_AT: 'commit:song (part 2 of 3)',
+        OXEN_FAKE_PAUSE_FILE: gate,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    const exited = new Promise<number>((resolve) =>
+      child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 128))),
+    );
+    await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr.trim().split('\n')).toEqual([
+      '[!] Interrupted: the take "song" may be recorded only in part; run `oxenvcs commit -m "song"` again to record the rest (a push refuses a branch that ends inside it).',
+    ]);
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(1);
+  });
+});

@@ -46,15 +46,40 @@ export class CommitCommand extends BaseCommand {
     description: 'Largest part, e.g. 200MB, 1GB, 512MiB (default: config transfer.part_size_mb, 200MB)',
   });
 
+  /** Set by Ctrl-C: the ending that never settles (see `endInterrupted`). */
+  #interrupted: Promise<never> | undefined;
+
+  /**
+   * Ctrl-C: one line saying what it leaves (parts already committed stay, and a push refuses a
+   * branch ending inside the take), then the process ends by SIGINT (status 130). The oxen
+   * adapter kills a running `oxen add` or `oxen commit` on the same signal.
+   */
+  private onInterrupt = () => {
+    this.#interrupted ??= this.endInterrupted(
+      `Interrupted: the take "${safeText(this.message)}" may be recorded only in part; run \`oxenvcs commit -m "${safeText(this.message)}"\` again to record the rest (a push refuses a branch that ends inside it).`,
+      this.onInterrupt,
+    );
+  };
+
   protected async run(): Promise<Report> {
     if (this.message.trim() === '')
       throw new UsageError('-m must be a non-empty message, e.g. -m "vocal comp"');
     const partBytes = this.partSize === undefined ? undefined : parseSize(this.partSize);
     const engine = await this.engine();
-    const take = await engine.commitTake({
-      message: this.message,
-      ...(partBytes !== undefined ? { partBytes } : {}),
-    });
+    process.on('SIGINT', this.onInterrupt);
+    let take: Awaited<ReturnType<typeof engine.commitTake>>;
+    try {
+      take = await engine.commitTake({
+        message: this.message,
+        ...(partBytes !== undefined ? { partBytes } : {}),
+      });
+    } catch (error) {
+      // Stopped by Ctrl-C (oxen killed under it): the one line is said, no failure after it.
+      if (this.#interrupted) return this.#interrupted;
+      throw error;
+    } finally {
+      if (!this.#interrupted) process.off('SIGINT', this.onInterrupt);
+    }
     return {
       data: {
         status: 'committed',
