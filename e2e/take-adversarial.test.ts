@@ -397,3 +397,30 @@ describe('Ctrl-C while a take is recorded', () => {
     expect((await world.run(['push'], { cwd: dir })).code).toBe(1);
   });
 });
+
+describe('two takes recorded before one push', () => {
+  it('a push cut inside the first take does not claim parts of the second as on the remote', async () => {
+    const dir = await world.project('two-takes');
+    const media = join(dir, 'Song.logicx', 'Media');
+    mkdirSync(media, { recursive: true });
+    // Random bytes: a batch is gzipped, and the cut counts what goes on the wire.
+    for (let i = 0; i < 6; i++) writeFileSync(join(media, `A ${i}.wav`), randomBytes(400_000));
+    expect((await world.run(['commit', '-m', 'first', '--part-size', '1MB'], { cwd: dir })).code).toBe(0);
+    for (let i = 0; i < 6; i++) writeFileSync(join(media, `B ${i}.wav`), randomBytes(400_000));
+    const second = json(
+      await world.run(['commit', '-m', 'second', '--part-size', '1MB', '--json'], { cwd: dir }),
+    );
+    expect(second.parts).toHaveLength(3);
+    await world.server.faults.clear();
+    // Cut in the first take's last part: none of the second's is on the remote.
+    await world.server.faults.add({ kind: 'cut', route: '/versions', bytes: 2_100_000 });
+    expect((await world.run(['push'], { cwd: dir, env: { OXEN_FAKE_SEGMENT_BYTES: '100000' } })).code).toBe(
+      75,
+    );
+    const missing = await world.server.repo('e2e', 'two-takes');
+    expect(second.parts.every((p: { commit: string }) => !missing!.commits[p.commit])).toBe(true);
+    const entry = json(await world.run(['queue', 'status', '--json'], { cwd: dir })).entries[0];
+    expect(entry.take?.partsOnRemote ?? 0).toBe(0);
+    await world.server.faults.clear();
+  });
+});

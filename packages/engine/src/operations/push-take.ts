@@ -76,6 +76,7 @@ export function followPush(
   // Without a commits/missing answer, every part counts as still to send.
   const sending = take?.parts.filter((p) => !missing || missing.has(p.commit)) ?? [];
   const there = take?.parts.filter((p) => missing && !missing.has(p.commit)) ?? [];
+  const sendingFiles = sending.reduce((n, p) => n + p.files, 0);
   const before: AlreadyThere = {
     bytes: there.reduce((n, p) => n + p.bytes, 0),
     files: there.reduce((n, p) => n + p.files, 0),
@@ -116,6 +117,10 @@ export function followPush(
       shown = nextProgress(shown, frame, before);
       deps.progress?.(op, { phase: frame.phase, ...shown });
       if (!take || !last || frame.filesDone === undefined) return;
+      // Oxen counts the files of every commit it sends: more than the parts hold means commits
+      // outside the take go first (an earlier take, plain commits), and its count says nothing of
+      // these parts.
+      if (frame.filesTotal === undefined || frame.filesTotal > sendingFiles) return;
       const now = partsWhole(sending, frame.filesDone);
       if (now <= whole) return;
       whole = now;
