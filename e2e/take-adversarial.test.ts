@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLI, canUnshare, createWorld, inNamespaces, json, type World } from './helpers.js';
@@ -129,6 +129,21 @@ describe('a take of files with hostile names', () => {
     const tree = repo.commits[repo.branches.main!]!.tree;
     for (const n of names)
       expect(Buffer.from(repo.objects[tree[n]!]!, 'base64').toString()).toBe(`audio of ${n}`);
+  });
+});
+
+describe('a take of a folder holding symbolic links', () => {
+  it('a link looping to its parent, a dangling one and one to a file outside are not followed: the take records the real files', async () => {
+    const dir = await world.project('links');
+    const media = join(dir, 'Song.logicx', 'Media');
+    mkdirSync(media, { recursive: true });
+    writeFileSync(join(media, 'a.wav'), 'a');
+    symlinkSync('..', join(media, 'loop'));
+    symlinkSync('/nonexistent', join(media, 'dangling.wav'));
+    symlinkSync('/etc/hostname', join(media, 'outside.wav'));
+    const r = await world.run(['commit', '-m', 'links', '--json'], { cwd: dir });
+    expect(r.code, r.stdout).toBe(0);
+    expect(json(r)).toMatchObject({ files: 1, bytes: 1 });
   });
 });
 

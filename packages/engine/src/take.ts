@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -208,11 +208,12 @@ export function loadTake(projectDir: string, branch?: string): TakeRecord | unde
 
 /**
  * The files under `dir` (a path inside `root`, `''` for the root), `.oxen` left out: real oxen
- * lists an untracked folder as the folder, so its files are found here.
+ * lists an untracked folder as the folder, so its files are found here. Symbolic links are not
+ * followed (one to a parent folder would loop; one outside would bring in what is not the project's).
  */
 export function filesUnder(root: string, dir: string): TakeFile[] {
   const full = join(root, dir);
-  const stat = statSync(full, { throwIfNoEntry: false });
+  const stat = lstatSync(full, { throwIfNoEntry: false });
   if (!stat) return [];
   if (stat.isFile()) return [{ path: dir, bytes: stat.size }];
   if (!stat.isDirectory()) return [];
