@@ -439,3 +439,31 @@ describe('two takes recorded before one push', () => {
     await world.server.faults.clear();
   });
 });
+
+describe('the remote branch moved by someone else before the push of a take', () => {
+  it('the push, direct or queued, is refused without moving it, and says to pull first', async () => {
+    const dir = await world.project('moved');
+    const repo = world.server.repo('e2e', 'moved')!;
+    writeSong(dir);
+    expect((await world.run(['commit', '-m', 'song', '--part-size', '1MB'], { cwd: dir })).code).toBe(0);
+    await world.server.faults.offline();
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
+    await world.server.faults.online();
+    const bob = await world.env.cloneProject('moved-bob', world.server.repoUrl('e2e', 'moved'));
+    writeFileSync(join(bob, 'bob.txt'), 'bob');
+    expect((await world.env.oxen(['add', 'bob.txt'], bob)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'bob'], bob)).code).toBe(0);
+    expect((await world.env.oxen(['push', 'origin', 'main'], bob)).code).toBe(0);
+    const bobs = repo.branches.main;
+    const advice = 'run `oxenvcs pull`, then push again';
+    const sync = await world.run(['queue', 'sync'], { cwd: dir });
+    expect(sync.code).toBe(1);
+    expect(sync.stderr).toContain(advice);
+    const status = await world.run(['queue', 'status'], { cwd: dir });
+    expect(status.stdout).toContain(advice);
+    const push = await world.run(['push'], { cwd: dir });
+    expect(push.code).toBe(1);
+    expect(push.stderr).toContain(advice);
+    expect(repo.branches.main).toBe(bobs);
+  });
+});

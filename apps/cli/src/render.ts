@@ -14,6 +14,7 @@ import { MAX_LEASE_HOURS, MIN_LEASE_HOURS, shortId } from '@oxvcs/engine';
 import { guardLines } from './guard-words.js';
 import { lockErrorWords } from './lock-words.js';
 import { humanText, moment, safeText, type Ui } from './output.js';
+import { oxenErrorWords } from './oxen-words.js';
 import { grantedAfterWaiting } from './waiting.js';
 
 /** A short description of an entry (the engine's own `describeOperation`, loaded with the engine). */
@@ -147,8 +148,8 @@ export function reasonWords(entry: QueueEntry): string | undefined {
   const fact = (name: string) => String(f[name] ?? '');
   // A queue file written by another version may hold a code this one does not know: see `otherCode`.
   const code = reason.code as OxvcsReasonCode;
-  // A lock failure as the command would have worded it; the stored sentence names no command.
-  const why = () => storedLockWords(entry) ?? fact('reason');
+  // A lock or Oxen failure as the command would have worded it; the stored sentence names no command.
+  const why = () => storedLockWords(entry) ?? storedOxenWords(entry) ?? fact('reason');
   switch (code) {
     case 'will-retry':
       return `Will retry: ${why()}`;
@@ -254,7 +255,25 @@ export function entryReason(entry: QueueEntry, fallback = 'failed', now = Date.n
   if (op.kind === 'renew-lock' && entry.status === 'failed' && codes.includes('STALE_TOKEN')) {
     return `not needed: it was queued for an earlier grant of the lock on ${keyName(op.key)}, and you hold a newer one; remove it with \`oxenvcs queue remove ${shortId(entry.id)}\``;
   }
-  return humanText(reasonWords(entry) ?? storedLockWords(entry) ?? entry.lastError?.message ?? fallback, now);
+  return humanText(
+    reasonWords(entry) ??
+      storedLockWords(entry) ??
+      storedOxenWords(entry) ??
+      entry.lastError?.message ??
+      fallback,
+    now,
+  );
+}
+
+/** A stored Oxen failure worded as the command would have said it (with what to run next). */
+function storedOxenWords(entry: QueueEntry): string | undefined {
+  const link = entry.lastError?.chain[0];
+  if (link?.name !== 'OxenError') return undefined;
+  return oxenErrorWords({
+    ...entry.lastError?.facts,
+    name: link.name,
+    ...(link.code ? { code: link.code } : {}),
+  });
 }
 
 /** A stored lock failure worded as the command would have said it (with what to run next). */
