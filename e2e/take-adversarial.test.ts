@@ -116,6 +116,9 @@ describe('a take of files with hostile names', () => {
       `${'a'.repeat(246)}.wav`,
       'sub/-x.wav',
       'sub/ spaced .wav',
+      // Named like oxen's labels: an untracked file's line has no label to take off.
+      'modified: take.wav',
+      'new file: take.wav',
     ];
     mkdirSync(join(dir, 'sub'));
     for (const n of names) writeFileSync(join(dir, n), `audio of ${n}`);

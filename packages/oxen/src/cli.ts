@@ -631,7 +631,9 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
         } else if (current && /^\s+\S/.test(line) && !/^ {2}\(use "oxen /.test(line)) {
           // Only oxen's indent and label go: a name may begin or end with spaces. A folder is
           // `path (N items)`, padded to the longest.
-          const entry = line.replace(/^ {2}/, '').replace(/^(modified|removed|new file): /, '');
+          const bare = line.replace(/^ {2}/, '');
+          // Labels only where oxen prints them: an untracked file may be named "modified: x".
+          const entry = current === 'untracked' ? bare : bare.replace(/^(modified|removed|new file): /, '');
           sections[current]!.push(dirs ? entry.replace(/ +\(\d+ items?\)$/, '') : entry);
         }
       }
