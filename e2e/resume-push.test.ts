@@ -48,7 +48,12 @@ describe('21. a take recorded as parts resumes after a cut instead of restarting
 
     world.server.clearRequests();
     await world.server.faults.add({ kind: 'cut', route: '/versions', bytes: Math.round(0.8 * take.bytes) });
-    const push = await world.run(['push', '--json'], { cwd: dir, env: scaled });
+    // Oxen draws its bar at most 20 times a second, and the status notes parts from what it draws:
+    // 60 ms a file (one upload at a time), so each file's frame is drawn before the next.
+    const push = await world.run(['push', '--json'], {
+      cwd: dir,
+      env: { ...scaled, OXEN_FAKE_TRANSFER_DELAY_MS: '60' },
+    });
     expect(push.code).toBe(75);
     expect(json(push)).toMatchObject({ status: 'queued' });
     const repo = world.server.repo('e2e', 'take')!;

@@ -50,6 +50,7 @@ export function engineErrorWords(e: EngineFacts): string | undefined {
     case 'STATE_UNREADABLE':
     case 'STATE_NOT_A_FILE':
     case 'NOTHING_TO_COMMIT':
+    case 'TAKE_INCOMPLETE':
     case 'WAIT_ENDED':
       // The engine's message names no command: it stands.
       return undefined;

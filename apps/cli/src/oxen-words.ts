@@ -68,6 +68,9 @@ export function oxenErrorWords(e: OxenFacts): string | undefined {
         : `No Oxen repository at ${e.directory} or above it; run this inside a project (or pass --project).`;
     case 'REMOTE_URL_INVALID':
       return remoteUrlWords(e);
+    case 'NON_FAST_FORWARD':
+      // Oxen refuses a push whose branch is behind the remote's (someone pushed first).
+      return 'Not pushed: the remote branch has commits this copy does not have (someone else pushed first), so it was left as it is; run `oxenvcs pull`, then push again.';
     default:
       return undefined;
   }

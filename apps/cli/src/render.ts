@@ -148,7 +148,7 @@ export function reasonWords(entry: QueueEntry): string | undefined {
   const fact = (name: string) => String(f[name] ?? '');
   // A queue file written by another version may hold a code this one does not know: see `otherCode`.
   const code = reason.code as OxvcsReasonCode;
-  // A lock failure as the command would have worded it; the stored sentence names no command.
+  // A lock or Oxen failure as the command would have worded it; the stored sentence names no command.
   const why = () => storedLockWords(entry) ?? storedOxenWords(entry) ?? fact('reason');
   switch (code) {
     case 'will-retry':
@@ -255,7 +255,14 @@ export function entryReason(entry: QueueEntry, fallback = 'failed', now = Date.n
   if (op.kind === 'renew-lock' && entry.status === 'failed' && codes.includes('STALE_TOKEN')) {
     return `not needed: it was queued for an earlier grant of the lock on ${keyName(op.key)}, and you hold a newer one; remove it with \`oxenvcs queue remove ${shortId(entry.id)}\``;
   }
-  return humanText(reasonWords(entry) ?? storedLockWords(entry) ?? entry.lastError?.message ?? fallback, now);
+  return humanText(
+    reasonWords(entry) ??
+      storedLockWords(entry) ??
+      storedOxenWords(entry) ??
+      entry.lastError?.message ??
+      fallback,
+    now,
+  );
 }
 
 /** A stored lock failure worded as the command would have said it (with what to run next). */
@@ -272,19 +279,18 @@ function storedLockWords(entry: QueueEntry): string | undefined {
 }
 
 /**
- * A stored refusal of the credentials (AUTH) worded as the command would have said it: with the
- * command that stores a token. Other stored Oxen failures keep the library's message.
+ * A stored Oxen failure worded as the command would have said it (with what to run next: store a
+ * token, pull first), the remote named by the entry's own; undefined to keep the stored message.
  */
 function storedOxenWords(entry: QueueEntry): string | undefined {
   const last = entry.lastError;
   const link = last?.chain[0];
-  if (!last || link?.name !== 'OxenError' || link.code !== 'AUTH') return undefined;
-  const status = last.facts?.status;
+  if (!last || link?.name !== 'OxenError') return undefined;
   const origin = remoteOrigin(entry.operation.remote);
   return oxenErrorWords({
+    ...last.facts,
     name: link.name,
-    code: link.code,
-    ...(typeof status === 'number' ? { status } : {}),
+    ...(link.code ? { code: link.code } : {}),
     ...(origin ? { origin } : {}),
   });
 }

@@ -208,6 +208,7 @@ function engineErrorText(e: EngineFacts): string | undefined {
     case 'STATE_UNREADABLE':
     case 'STATE_NOT_A_FILE':
     case 'NOTHING_TO_COMMIT':
+    case 'TAKE_INCOMPLETE':
     case 'WAIT_ENDED':
       return undefined;
     default:

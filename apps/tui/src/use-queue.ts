@@ -8,7 +8,7 @@ function takeOf(entry: Row['entry']): TakeOnRemote | undefined {
   const op = entry.operation;
   if (op.kind !== 'push' || entry.status === 'done' || !(entry.verifyFirst || entry.attempts > 0))
     return undefined;
-  const take = loadTake(op.projectDir);
+  const take = loadTake(op.projectDir, op.branch);
   if (!take || take.pushed) return undefined;
   const on = take.onRemote;
   return {

@@ -83,7 +83,8 @@ const SCHEMA: Record<string, Record<string, { kind: Kind; min: number; max?: num
     retention_days: { kind: 'number', min: 0.001 },
   },
   transfer: {
-    part_size_mb: { kind: 'number', min: 1 },
+    // 1 TB: larger is one part for any take, and 1e303 MB made the part size Infinity bytes.
+    part_size_mb: { kind: 'number', min: 1, max: 1_000_000 },
   },
   ui: {
     colour: { kind: 'bool', min: 0 },

@@ -23,6 +23,11 @@ export type EngineErrorCode =
   | 'KEEPALIVE_RUNNING'
   /** `commit` found no change to record. */
   | 'NOTHING_TO_COMMIT'
+  /**
+   * A push refused because the branch ends inside a take whose recording was cut off (killed or
+   * failed between parts): `part` of `parts`, the rest of the project not committed yet.
+   */
+  | 'TAKE_INCOMPLETE'
   /** `lock acquire --wait --max-wait`: the wait ran out before the lock was yours (`waitedMs`, `maxWaitMs`); the line was left. */
   | 'WAIT_ENDED';
 
@@ -61,6 +66,9 @@ export class EngineError extends OxvcsError {
   readonly timeoutMs?: number;
   /** OFFLINE: why the remote was judged unreachable. */
   readonly connectivity?: ConnectivityReason;
+  /** TAKE_INCOMPLETE: the part the branch ends at, and how many the take was planned as. */
+  readonly part?: number;
+  readonly parts?: number;
 
   constructor(
     code: EngineErrorCode,
@@ -84,6 +92,8 @@ export class EngineError extends OxvcsError {
       operation?: string;
       timeoutMs?: number;
       connectivity?: ConnectivityReason;
+      part?: number;
+      parts?: number;
     } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

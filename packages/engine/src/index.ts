@@ -90,8 +90,10 @@ export { holderIdentity, type ProjectInfo, resolveProject } from './project.js';
 export type { TakeReport } from './record-take.js';
 export { type GrantNote, type HeartbeatNote, type SeenNote, stateFiles } from './state.js';
 export {
+  cutOffAt,
   DEFAULT_PART_BYTES,
   isProjectDocument,
+  isTakeRecord,
   loadTake,
   planTake,
   type TakeFile,

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LockManager } from '@oxvcs/locks';
 import type { OxenCli } from '@oxvcs/oxen';
 import { classify, isRetryable } from '@oxvcs/retry';
@@ -17,6 +19,11 @@ export interface TakeReport {
   readonly oversized: readonly number[];
   /** The lock could not be checked (the remote unreachable): the take was recorded anyway. */
   readonly lockUnchecked?: boolean;
+  /**
+   * Paths oxen lists as changed that are not on disk as listed (a name with a line break shows on
+   * two lines): not in the take.
+   */
+  readonly leftOut?: readonly string[];
 }
 
 /** Paths passed to one `oxen add` (argument lists stay well under the system's limit). */
@@ -42,49 +49,69 @@ export async function commitTake(
   }
   const status = await cli.status();
   const staged = new Set(status.staged);
+  const listed = [...status.modified, ...status.untracked].map((p) => p.replace(/\/$/, ''));
+  // A name oxen's status cannot show on one line (a line break in it) is listed as a path that
+  // is not there: told, not silently left out of the take.
+  const leftOut = listed.filter((p) => !staged.has(p) && !existsSync(join(root, p)));
   const changed: TakeFile[] = [
-    ...[...status.modified, ...status.untracked].flatMap((p) => filesUnder(root, p.replace(/\/$/, ''))),
+    ...listed.flatMap((p) => filesUnder(root, p)),
     ...status.removed.map((path) => ({ path, bytes: 0, removed: true })),
   ].filter((f) => !staged.has(f.path));
   if (changed.length === 0 && staged.size === 0)
     throw new EngineError(
       'NOTHING_TO_COMMIT',
-      'Nothing to commit: the project has no changes since its last commit.',
+      leftOut.length > 0
+        ? `Nothing to commit: oxen lists ${leftOut.length === 1 ? '1 change that is' : `${leftOut.length} changes that are`} not found on disk (${leftOut.map((p) => JSON.stringify(p)).join(', ')}), a file name with a line break, say; rename it and run the command again.`
+        : 'Nothing to commit: the project has no changes since its last commit.',
     );
-  const plan = planTake(changed, options.partBytes);
-  // Changes staged before this command are in the first commit, whatever its size.
+  // Changes staged before this command (by hand, or by a take cut off between parts) are the
+  // first commit as they are: a part of their own, so the parts planned after stay in the budget.
   const stagedFiles = [...staged].flatMap((p) => filesUnder(root, p));
-  const parts: TakePart[] =
+  const first: TakePart[] =
     staged.size === 0
-      ? plan
-      : plan.length === 0
-        ? [{ index: 1, paths: [], bytes: stagedFiles.reduce((n, f) => n + f.bytes, 0), oversized: false }]
-        : plan.map((p, i) =>
-            i === 0 ? { ...p, bytes: p.bytes + stagedFiles.reduce((n, f) => n + f.bytes, 0) } : p,
-          );
+      ? []
+      : [
+          {
+            index: 1,
+            paths: stagedFiles.map((f) => f.path),
+            bytes: stagedFiles.reduce((n, f) => n + f.bytes, 0),
+            oversized: stagedFiles.some((f) => f.bytes > options.partBytes),
+          },
+        ];
+  const parts: TakePart[] = [
+    ...first,
+    ...planTake(changed, options.partBytes).map((p) => ({ ...p, index: p.index + first.length })),
+  ];
   const recorded: Array<TakePart & { commit: string; message: string }> = [];
+  // Noted before the first commit and after each: a command killed between parts leaves a record
+  // saying so, and a push refuses a branch that ends inside the take (see `cutOffAt`).
+  const note = (done: boolean) =>
+    saveTake(root, {
+      message: options.message,
+      ...(status.branch ? { branch: status.branch } : {}),
+      partBytes: options.partBytes,
+      parts: recorded.map((p) => ({ commit: p.commit, bytes: p.bytes, files: p.paths.length })),
+      ...(done ? {} : { recording: { parts: parts.length } }),
+    });
+  if (parts.length > 1) note(false);
   for (const part of parts) {
-    for (let i = 0; i < part.paths.length; i += ADD_BATCH) await cli.add(part.paths.slice(i, i + ADD_BATCH));
+    // The staged part is committed as it is staged (adding it again would take the working copy).
+    if (part !== first[0])
+      for (let i = 0; i < part.paths.length; i += ADD_BATCH)
+        await cli.add(part.paths.slice(i, i + ADD_BATCH));
     const message = partMessage(options.message, part.index, parts.length);
     recorded.push({ ...part, message, commit: await cli.commit(message) });
+    if (recorded.length < parts.length) note(false);
   }
-  saveTake(root, {
-    message: options.message,
-    partBytes: options.partBytes,
-    // Files staged before are in part 1: counted there, as oxen's push counts them.
-    parts: recorded.map((p, i) => ({
-      commit: p.commit,
-      bytes: p.bytes,
-      files: p.paths.length + (i === 0 ? stagedFiles.length : 0),
-    })),
-  });
+  note(true);
   return {
     message: options.message,
     partBytes: options.partBytes,
     parts: recorded,
     bytes: recorded.reduce((n, p) => n + p.bytes, 0),
-    files: recorded.reduce((n, p) => n + p.paths.length, 0) + stagedFiles.length,
+    files: recorded.reduce((n, p) => n + p.paths.length, 0),
     oversized: recorded.filter((p) => p.oversized).map((p) => p.index),
     ...(lockUnchecked ? { lockUnchecked } : {}),
+    ...(leftOut.length > 0 ? { leftOut } : {}),
   };
 }

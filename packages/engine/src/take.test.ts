@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isProjectDocument, partMessage, planTake, type TakeFile } from './take.js';
+import {
+  cutOffAt,
+  isProjectDocument,
+  isTakeRecord,
+  partMessage,
+  planTake,
+  type TakeFile,
+  type TakeRecord,
+} from './take.js';
 
 const file = fc.record({
   path: fc.oneof(
@@ -57,5 +65,52 @@ describe('isProjectDocument and partMessage', () => {
     expect(isProjectDocument('Bounces/Mix.wav')).toBe(false);
     expect(partMessage('comp', 3, 10)).toBe('comp (part 3 of 10)');
     expect(partMessage('comp', 1, 1)).toBe('comp');
+  });
+});
+
+describe('cutOffAt', () => {
+  const take = (recorded: number, planned?: number): TakeRecord => ({
+    message: 'song',
+    partBytes: 1,
+    parts: Array.from({ length: recorded }, (_, i) => ({ commit: `c${i + 1}`, bytes: 1, files: 1 })),
+    ...(planned === undefined ? {} : { recording: { parts: planned } }),
+  });
+  it('a head inside a take cut off while recorded: by its id, or by its message when it was not noted yet', () => {
+    expect(cutOffAt(take(2, 4), { id: 'c2', message: 'whatever' })).toBe(2);
+    expect(cutOffAt(take(2, 4), { id: 'c3', message: 'song (part 3 of 4)' })).toBe(3);
+  });
+  it('not the last part, not a take recorded whole, not a commit of something else', () => {
+    expect(cutOffAt(take(3, 4), { id: 'c4', message: 'song (part 4 of 4)' })).toBeUndefined();
+    expect(cutOffAt(take(4), { id: 'c2', message: 'song (part 2 of 4)' })).toBeUndefined();
+    expect(cutOffAt(take(2, 4), { id: 'other', message: 'song (part 2 of 5)' })).toBeUndefined();
+    expect(cutOffAt(take(0, 4), { id: 'before', message: 'mix' })).toBeUndefined();
+  });
+  it('a record claiming a billion parts planned is read without sizing anything by it', () => {
+    expect(cutOffAt(take(1, 1e9), { id: 'c1', message: 'song (part 1 of 2)' })).toBe(1);
+    expect(cutOffAt(take(0, 1e9), { id: 'x', message: 'song (part 7 of 1000000000)' })).toBe(7);
+    expect(cutOffAt(take(0, 1e9), { id: 'x', message: 'song (part 7 of 1000000000) again' })).toBeUndefined();
+  });
+});
+
+describe('isTakeRecord', () => {
+  const good = { message: 'song', partBytes: 1e6, parts: [{ commit: 'ab12', bytes: 5, files: 1 }] };
+  it('a record as saved, with its notes', () => {
+    expect(isTakeRecord(good)).toBe(true);
+    expect(isTakeRecord({ ...good, recording: { parts: 3 }, pushed: false })).toBe(true);
+    expect(isTakeRecord({ ...good, onRemote: { parts: 1, bytes: 5, at: '2026-01-01T00:00:00Z' } })).toBe(
+      true,
+    );
+  });
+  it.each([
+    ['not an object', [1, 2]],
+    ['parts not objects', { ...good, parts: [null, 7] }],
+    ['a commit that is not a hash', { ...good, parts: [{ commit: '../x', bytes: 1, files: 1 }] }],
+    ['sizes not numbers', { ...good, parts: [{ commit: 'ab', bytes: 'lots', files: 1 }] }],
+    ['negative counts', { ...good, parts: [{ commit: 'ab', bytes: 1, files: -1 }] }],
+    ['no part size', { ...good, partBytes: 'x' }],
+    ['fewer parts planned than recorded', { ...good, recording: { parts: 0 } }],
+    ['more parts on the remote than recorded', { ...good, onRemote: { parts: 2, bytes: 1, at: 'now' } }],
+  ])('%s: not a take record', (_, value) => {
+    expect(isTakeRecord(value)).toBe(false);
   });
 });

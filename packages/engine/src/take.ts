@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -75,11 +75,40 @@ export function planTake(files: readonly TakeFile[], partBytes: number): TakePar
 export const partMessage = (message: string, index: number, count: number) =>
   count === 1 ? message : `${message} (part ${index} of ${count})`;
 
+/**
+ * The part (1-based) of a take cut off while it was recorded that `head` (a branch's last commit)
+ * is, when it is one before the last planned: such a head is part of the project without the rest
+ * (its document is recorded last). By its id among the parts recorded, or by its message (the
+ * command may have been killed after a commit and before noting it). Pure.
+ */
+export function cutOffAt(
+  take: TakeRecord,
+  head: { readonly id: string; readonly message: string },
+): number | undefined {
+  const planned = take.recording?.parts;
+  if (planned === undefined) return undefined;
+  const byId = take.parts.findIndex((p) => p.commit === head.id) + 1;
+  const suffix = head.message.startsWith(`${take.message} (part `)
+    ? /^\(part (\d+) of (\d+)\)$/.exec(head.message.slice(take.message.length + 1))
+    : null;
+  const byMessage = suffix && Number(suffix[2]) === planned ? Number(suffix[1]) : 0;
+  const part = byId || byMessage;
+  return part > 0 && part < planned ? part : undefined;
+}
+
 /** A take as recorded: its parts' commits and sizes (`.oxen/oxvcs-take.json`). */
 export interface TakeRecord {
   readonly message: string;
+  /** The branch it was recorded on (absent in records of older versions). */
+  readonly branch?: string;
   readonly partBytes: number;
   readonly parts: ReadonlyArray<{ readonly commit: string; readonly bytes: number; readonly files: number }>;
+  /**
+   * Set while the take is being recorded (the number of parts planned), removed once its last part
+   * is a commit: a record that still has it after the command ended was cut off between parts, and
+   * a branch ending at one of its parts lacks the rest of the project (see {@link cutOffAt}).
+   */
+  readonly recording?: { readonly parts: number };
   /** Its push finished (the remote branch is its last part): later pushes do not look it up. */
   readonly pushed?: boolean;
   /**
@@ -94,8 +123,14 @@ const takeFile = (projectDir: string) => join(projectDir, '.oxen', 'oxvcs-take.j
 /** Keeps the last recorded take beside the repository, for the resume report of its push. */
 export function saveTake(projectDir: string, take: TakeRecord): void {
   const file = takeFile(projectDir);
-  writeFileSync(`${file}.tmp`, JSON.stringify(take));
-  renameSync(`${file}.tmp`, file);
+  try {
+    writeFileSync(`${file}.tmp`, JSON.stringify(take));
+    renameSync(`${file}.tmp`, file);
+  } catch (error) {
+    // A full disk leaves a partial temp file: not left inside the repository.
+    rmSync(`${file}.tmp`, { force: true });
+    throw error;
+  }
 }
 
 /**
@@ -116,13 +151,56 @@ export function noteTake(
   }
 }
 
-/** The last recorded take of `projectDir`, if any (a file that does not parse counts as none). */
-export function loadTake(projectDir: string): TakeRecord | undefined {
+/** A count or size as the record holds it: a whole number, 0 or more. */
+const whole = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/**
+ * Whether `value` has the shape of a {@link TakeRecord}: what the push and `queue status` read
+ * from it is sized and counted by its numbers, so a record corrupted or edited by hand is checked
+ * whole before it is believed. Pure.
+ */
+export function isTakeRecord(value: unknown): value is TakeRecord {
+  if (!isObject(value) || typeof value.message !== 'string') return false;
+  if (typeof value.partBytes !== 'number' || !(value.partBytes > 0)) return false;
+  if (value.branch !== undefined && typeof value.branch !== 'string') return false;
+  const { parts, recording, pushed, onRemote } = value;
+  if (!Array.isArray(parts)) return false;
+  const part = (p: unknown) =>
+    isObject(p) &&
+    typeof p.commit === 'string' &&
+    /^[0-9a-f]+$/.test(p.commit) &&
+    whole(p.bytes) &&
+    whole(p.files);
+  if (!parts.every(part)) return false;
+  if (
+    recording !== undefined &&
+    !(isObject(recording) && whole(recording.parts) && recording.parts >= parts.length)
+  )
+    return false;
+  if (pushed !== undefined && typeof pushed !== 'boolean') return false;
+  return (
+    onRemote === undefined ||
+    (isObject(onRemote) &&
+      whole(onRemote.parts) &&
+      onRemote.parts <= parts.length &&
+      whole(onRemote.bytes) &&
+      typeof onRemote.at === 'string')
+  );
+}
+
+/**
+ * The last recorded take of `projectDir`, if any: a file that does not parse, or whose content is
+ * not a take's (see {@link isTakeRecord}), counts as none; with `branch`, one recorded on another
+ * branch counts as none too (a take recorded after the branch was switched is not its push's).
+ */
+export function loadTake(projectDir: string, branch?: string): TakeRecord | undefined {
   const file = takeFile(projectDir);
   if (!existsSync(file)) return undefined;
   try {
-    const take = JSON.parse(readFileSync(file, 'utf8')) as TakeRecord;
-    return Array.isArray(take.parts) ? take : undefined;
+    const take: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (!isTakeRecord(take)) return undefined;
+    return branch === undefined || take.branch === undefined || take.branch === branch ? take : undefined;
   } catch {
     return undefined;
   }
@@ -130,11 +208,12 @@ export function loadTake(projectDir: string): TakeRecord | undefined {
 
 /**
  * The files under `dir` (a path inside `root`, `''` for the root), `.oxen` left out: real oxen
- * lists an untracked folder as the folder, so its files are found here.
+ * lists an untracked folder as the folder, so its files are found here. Symbolic links are not
+ * followed (one to a parent folder would loop; one outside would bring in what is not the project's).
  */
 export function filesUnder(root: string, dir: string): TakeFile[] {
   const full = join(root, dir);
-  const stat = statSync(full, { throwIfNoEntry: false });
+  const stat = lstatSync(full, { throwIfNoEntry: false });
   if (!stat) return [];
   if (stat.isFile()) return [{ path: dir, bytes: stat.size }];
   if (!stat.isDirectory()) return [];

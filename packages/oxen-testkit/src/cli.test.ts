@@ -123,9 +123,27 @@ describe('fake oxen CLI (oxen-server-api.md §1)', () => {
     expect(commit.stdout).toMatch(
       /^Committing with message: first take\n🐂 commit [0-9a-f]{32} -> 'first take' in \d+ms\n$/,
     );
+    // `println!("On branch {} -> {}\n", …)` (`oxen-cli/src/cmd/status.rs`): a blank line follows.
     expect((await run(['status'], dir)).stdout).toMatch(
-      /^On branch main -> [0-9a-f]{32}\nnothing to commit, working tree clean\n$/,
+      /^On branch main -> [0-9a-f]{32}\n\nnothing to commit, working tree clean\n$/,
     );
+  });
+
+  it('status as oxen 0.54 prints it: lists cut at ten unless --print_all, a new folder on one line (staged_data.rs)', async () => {
+    const { dir } = await project();
+    for (let i = 0; i < 12; i++) writeFileSync(join(dir, `take-${String(i).padStart(2, '0')}.wav`), `t${i}`);
+    mkdirSync(join(dir, 'Song.logicx', 'Media'), { recursive: true });
+    writeFileSync(join(dir, 'Song.logicx', 'Media', 'a.wav'), 'a');
+    writeFileSync(join(dir, 'Song.logicx', 'ProjectData'), 'doc');
+    const cut = (await run(['status'], dir)).stdout;
+    expect(cut).toContain(
+      'Untracked Directories\n  (use "oxen add <dir>..." to update what will be committed)\n  Song.logicx (2 items)\n',
+    );
+    expect(cut).toContain('  take-09.wav\n  ... and 2 others\n');
+    expect(cut).not.toContain('take-10.wav');
+    const all = (await run(['status', '--print_all'], dir)).stdout;
+    expect(all).toContain('  take-11.wav\n');
+    expect(all).not.toContain('others');
   });
 
   it('nothing staged and no user config are errors on stderr with exit 1', async () => {

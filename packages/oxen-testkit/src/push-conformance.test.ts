@@ -260,6 +260,9 @@ describe('push: the progress bar (api/client/tree.rs:86-128, core/progress/sync_
             ...env.env,
             OXEN_FAKE_SEGMENT_BYTES: String(SEGMENT),
             OXEN_NUM_THREADS: '1',
+            // The bar is drawn at most 20 times a second: 60 ms a file, so each file's count is
+            // drawn (a push of 900 B is over before a second frame otherwise).
+            OXEN_FAKE_TRANSFER_DELAY_MS: '60',
             SHELL: '/bin/sh',
           },
           encoding: 'utf8',

@@ -610,18 +610,35 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
   return {
     run,
     async status() {
-      const { stdout } = await ok(['status']);
+      // `--print_all`: oxen 0.54 cuts each list at 10 entries ("... and N others") without it
+      // (`liboxen/src/model/staged_data.rs`, `__collapse_outputs`).
+      const { stdout } = await ok(['status', '--print_all']);
       const lines = stdout.split('\n');
       const head = /^On branch (\S+)(?: -> (\S+))?/.exec(lines[0] ?? '');
       const sections: Record<string, string[]> = { staged: [], modified: [], untracked: [], removed: [] };
       let current: string | undefined;
+      let dirs = false;
       for (const line of lines.slice(1)) {
-        if (/^Files to be committed/.test(line)) current = 'staged';
-        else if (/^Modified files/.test(line)) current = 'modified';
-        else if (/^Untracked Files/.test(line)) current = 'untracked';
-        else if (/^Removed Files/.test(line)) current = 'removed';
-        else if (current && /^\s+\S/.test(line))
-          sections[current]!.push(line.trim().replace(/^(modified|removed|new file):\s*/, ''));
+        // A line not indented is a section's title; one this does not read ends the one before.
+        if (/^\S/.test(line)) {
+          current = /^Files to be committed/.test(line)
+            ? 'staged'
+            : /^Modified files/.test(line)
+              ? 'modified'
+              : /^Untracked (Files|Directories)/.test(line)
+                ? 'untracked'
+                : /^Removed Files/.test(line)
+                  ? 'removed'
+                  : undefined;
+          dirs = /^Untracked Directories/.test(line);
+        } else if (current && /^\s+\S/.test(line) && !/^ {2}\(use "oxen /.test(line)) {
+          // Only oxen's indent and label go: a name may begin or end with spaces. A folder is
+          // `path (N items)`, padded to the longest.
+          const bare = line.replace(/^ {2}/, '');
+          // Labels only where oxen prints them: an untracked file may be named "modified: x".
+          const entry = current === 'untracked' ? bare : bare.replace(/^(modified|removed|new file): /, '');
+          sections[current]!.push(dirs ? entry.replace(/ +\(\d+ items?\)$/, '') : entry);
+        }
       }
       const commit = head?.[2] && /^[0-9a-f]+$/.test(head[2]) ? head[2] : undefined;
       return {
@@ -674,7 +691,8 @@ export function createOxenCli(options: OxenCliOptions): OxenCli {
       return entries;
     },
     async add(paths) {
-      await ok(['add', ...paths]);
+      // `--`: a file named like an option (`-rf`, `--help`) is a path to add.
+      await ok(['add', '--', ...paths]);
     },
     async commit(message) {
       const { stdout } = await ok(['commit', '-m', message]);

@@ -11,13 +11,15 @@ describe('oxenvcs commit --part-size', () => {
     expect(parseSize('2000000')).toBe(2_000_000);
   });
 
-  it('refuses what is not a size, or under 1 MB, in one line naming the flag and an example', () => {
-    for (const bad of ['', 'big', '-5MB', '0.5MB', '10 parsecs', '1e9']) {
+  it('refuses what is not a size, under 1 MB or over 1000 GB, in one line naming the flag and an example', () => {
+    const huge = `${'9'.repeat(300)}GB`;
+    for (const bad of ['', 'big', '-5MB', '0.5MB', '10 parsecs', '1e9', '1001GB', huge]) {
       expect(() => parseSize(bad)).toThrow(UsageError);
       expect(() => parseSize(bad)).toThrow(
-        /^--part-size must be a size of at least 1 MB \(got ".*"\), e\.g\. --part-size 200MB$/,
+        /^--part-size must be a size from 1 MB to 1000 GB \(got ".*"\), e\.g\. --part-size 200MB$/,
       );
     }
+    expect(parseSize('1000GB')).toBe(1e12);
   });
 
   it('sizes are worded in the unit of the total: "1.4 of 2.0 GB"', () => {

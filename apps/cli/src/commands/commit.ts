@@ -14,14 +14,17 @@ const UNITS: Readonly<Record<string, number>> = {
   gib: 1024 ** 3,
 };
 
-/** Parses `--part-size` (`200MB`, `1.5GB`, `512MiB`, bytes); at least 1 MB. A usage error otherwise. */
+/** The largest part size, 1 TB (as `transfer.part_size_mb`'s bound): larger is one part for any take. */
+const MAX_PART_BYTES = 1e12;
+
+/** Parses `--part-size` (`200MB`, `1.5GB`, `512MiB`, bytes); 1 MB to 1 TB. A usage error otherwise. */
 export function parseSize(value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$/i.exec(value);
   const unit = UNITS[(m?.[2] ?? '').toLowerCase()];
   const bytes = m && unit ? Math.round(Number(m[1]) * unit) : Number.NaN;
-  if (!Number.isFinite(bytes) || bytes < 1e6)
+  if (!Number.isFinite(bytes) || bytes < 1e6 || bytes > MAX_PART_BYTES)
     throw new UsageError(
-      `--part-size must be a size of at least 1 MB (got "${safeText(value)}"), e.g. --part-size 200MB`,
+      `--part-size must be a size from 1 MB to 1000 GB (got "${safeText(value)}"), e.g. --part-size 200MB`,
     );
   return bytes;
 }
@@ -43,15 +46,40 @@ export class CommitCommand extends BaseCommand {
     description: 'Largest part, e.g. 200MB, 1GB, 512MiB (default: config transfer.part_size_mb, 200MB)',
   });
 
+  /** Set by Ctrl-C: the ending that never settles (see `endInterrupted`). */
+  #interrupted: Promise<never> | undefined;
+
+  /**
+   * Ctrl-C: one line saying what it leaves (parts already committed stay, and a push refuses a
+   * branch ending inside the take), then the process ends by SIGINT (status 130). The oxen
+   * adapter kills a running `oxen add` or `oxen commit` on the same signal.
+   */
+  private onInterrupt = () => {
+    this.#interrupted ??= this.endInterrupted(
+      `Interrupted: the take "${safeText(this.message)}" may be recorded only in part; run \`oxenvcs commit -m "${safeText(this.message)}"\` again to record the rest (a push refuses a branch that ends inside it).`,
+      this.onInterrupt,
+    );
+  };
+
   protected async run(): Promise<Report> {
     if (this.message.trim() === '')
       throw new UsageError('-m must be a non-empty message, e.g. -m "vocal comp"');
     const partBytes = this.partSize === undefined ? undefined : parseSize(this.partSize);
     const engine = await this.engine();
-    const take = await engine.commitTake({
-      message: this.message,
-      ...(partBytes !== undefined ? { partBytes } : {}),
-    });
+    process.on('SIGINT', this.onInterrupt);
+    let take: Awaited<ReturnType<typeof engine.commitTake>>;
+    try {
+      take = await engine.commitTake({
+        message: this.message,
+        ...(partBytes !== undefined ? { partBytes } : {}),
+      });
+    } catch (error) {
+      // Stopped by Ctrl-C (oxen killed under it): the one line is said, no failure after it.
+      if (this.#interrupted) return this.#interrupted;
+      throw error;
+    } finally {
+      if (!this.#interrupted) process.off('SIGINT', this.onInterrupt);
+    }
     return {
       data: {
         status: 'committed',
@@ -67,6 +95,7 @@ export class CommitCommand extends BaseCommand {
           oversized: p.oversized,
         })),
         ...(take.lockUnchecked ? { lockUnchecked: true } : {}),
+        ...(take.leftOut ? { leftOut: take.leftOut } : {}),
       },
       human: () => {
         const ui = this.ui;
@@ -82,6 +111,12 @@ export class CommitCommand extends BaseCommand {
           ui.err(
             `${ui.mark('warn')} Part ${take.oversized.join(', ')} holds a file larger than ${sizeText(take.partBytes)}: a push cut inside it sends it again from its start (Oxen resumes only whole commits); a larger --part-size does not help, a smaller file (bounce or split it) does.`,
           );
+        if (take.leftOut) {
+          const n = take.leftOut.length;
+          ui.err(
+            `${ui.mark('warn')} oxen lists ${n === 1 ? '1 change that is' : `${n} changes that are`} not found on disk (${take.leftOut.map((p) => safeText(JSON.stringify(p))).join(', ')}), so the take does not hold ${n === 1 ? 'it' : 'them'}: a file name with a line break, say; rename it and run \`oxenvcs commit\` again.`,
+          );
+        }
         if (take.lockUnchecked)
           ui.err(
             `${ui.mark('warn')} The remote is unreachable, so its lock was not checked; the push checks it before it sends anything.`,

@@ -1,19 +1,29 @@
 import type { TransferProgress } from '@oxvcs/oxen';
+import { EngineError } from '../errors.js';
 import { type AlreadyThere, nextProgress, type ProgressCounts, partsWhole } from '../push-progress.js';
-import { DEFAULT_PART_BYTES, loadTake, noteTake, type TakeRecord } from '../take.js';
+import { cutOffAt, DEFAULT_PART_BYTES, loadTake, noteTake, type TakeRecord } from '../take.js';
 import type { PushOp, PushResume, PushUnresumable, RunDeps } from './types.js';
 
 /**
  * The project's last recorded take, when its push has not finished and the branch's head is its
  * last part (one local `oxen log`; none once the take is on the remote, so a push of an
- * up-to-date branch starts no process of its own).
+ * up-to-date branch starts no process of its own). Refuses (EngineError TAKE_INCOMPLETE) a
+ * branch that ends inside a take whose recording was cut off: its head lacks the rest of the
+ * project, and a push would make that the remote's head.
  */
 export async function headTake(op: PushOp, deps: RunDeps): Promise<TakeRecord | undefined> {
-  const take = loadTake(op.projectDir);
+  const take = loadTake(op.projectDir, op.branch);
   const last = take?.parts.at(-1);
-  if (!take || !last || take.pushed) return undefined;
+  if (!take || take.pushed || (!last && !take.recording)) return undefined;
   const [head] = await deps.cliFor(op.projectDir).log(1, op.branch);
-  return head?.id === last.commit ? take : undefined;
+  const cut = head && cutOffAt(take, head);
+  if (cut !== undefined && take.recording)
+    throw new EngineError(
+      'TAKE_INCOMPLETE',
+      `Not pushing: the take "${take.message}" was cut off while it was recorded, so ${op.branch} ends at part ${cut} of ${take.recording.parts} without the rest of the project; run \`oxenvcs commit -m "${take.message}"\` to record the rest, then push.`,
+      { part: cut, parts: take.recording.parts },
+    );
+  return head?.id === last?.commit ? take : undefined;
 }
 
 /**
@@ -66,6 +76,7 @@ export function followPush(
   // Without a commits/missing answer, every part counts as still to send.
   const sending = take?.parts.filter((p) => !missing || missing.has(p.commit)) ?? [];
   const there = take?.parts.filter((p) => missing && !missing.has(p.commit)) ?? [];
+  const sendingFiles = sending.reduce((n, p) => n + p.files, 0);
   const before: AlreadyThere = {
     bytes: there.reduce((n, p) => n + p.bytes, 0),
     files: there.reduce((n, p) => n + p.files, 0),
@@ -106,6 +117,10 @@ export function followPush(
       shown = nextProgress(shown, frame, before);
       deps.progress?.(op, { phase: frame.phase, ...shown });
       if (!take || !last || frame.filesDone === undefined) return;
+      // Oxen counts the files of every commit it sends: more than the parts hold means commits
+      // outside the take go first (an earlier take, plain commits), and its count says nothing of
+      // these parts.
+      if (frame.filesTotal === undefined || frame.filesTotal > sendingFiles) return;
       const now = partsWhole(sending, frame.filesDone);
       if (now <= whole) return;
       whole = now;

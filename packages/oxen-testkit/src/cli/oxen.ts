@@ -63,7 +63,8 @@
  * - `OXEN_FAKE_TRANSFER_DELAY_MS`: wait this long before each file a push uploads or a pull or
  *   fetch downloads, for slow transfers. @default 0
  * - `OXEN_FAKE_PAUSE_AT` (comma-separated points: `push-upload`, `push-halfway` (once half the
- *   files are up, their progress drawn), `pull-download`, `fetch-listed`)
+ *   files are up, their progress drawn), `pull-download`, `fetch-listed`, `commit:<message>`
+ *   (before a commit with that message is recorded))
  *   with `OXEN_FAKE_PAUSE_FILE=<path>`: at each listed point the fake writes `<path>.waiting`
  *   (JSON `{pid, point}`), then waits until `<path>` exists. Makes races reproducible without sleeps.
  */
@@ -903,13 +904,15 @@ async function main(): Promise<void> {
     case 'add': {
       const repo = findRepo(cwd);
       const data = load(repo);
-      if (list.length === 0)
+      // Clap's: a path starting with a dash is an option unless it follows `--`.
+      const paths = positionals(list);
+      if (paths.length === 0)
         throw new CliError('the following required arguments were not provided:\n  <PATHS>...', 2);
       const tree = headTree(data, currentBranch(repo));
       let count = 0;
       let bytes = 0;
       const all = walk(repo);
-      for (const arg of list) {
+      for (const arg of paths) {
         const target = relative(repo, resolve(cwd, arg)).split('\\').join('/');
         const matches = all.filter((f) => target === '' || f === target || f.startsWith(`${target}/`));
         const removed = Object.keys(tree).filter(
@@ -944,6 +947,7 @@ async function main(): Promise<void> {
           'oxen not configured, set email and name with:\n\noxen config --name YOUR_NAME --email YOUR_EMAIL\n',
         );
       }
+      await pauseAt(`commit:${message}`);
       const data = load(repo);
       if (Object.keys(data.staged).length === 0) throw new CliError('No changes to commit');
       const branch = currentBranch(repo);
@@ -969,32 +973,92 @@ async function main(): Promise<void> {
       return;
     }
     case 'status': {
+      // As oxen 0.54 prints it (`liboxen/src/model/staged_data.rs`): each list cut at `--limit`
+      // (10) entries with "... and N others" unless `--print_all`; a folder holding nothing
+      // tracked or staged is one "Untracked Directories" line, `path (N items)`, padded.
+      const printAll = takeFlag(list, '-a', '--print_all');
+      const limit = Number(takeOption(list, '-l', '--limit') ?? 10);
+      const skip = Number(takeOption(list, '-s', '--skip') ?? 0);
       const repo = findRepo(cwd);
       const data = load(repo);
       const branch = currentBranch(repo);
       const tree = headTree(data, branch);
       out(`On branch ${branch} -> ${data.branches[branch] ?? '(no commits)'}`);
-      const staged = Object.keys(data.staged);
+      out('');
+      const staged = Object.keys(data.staged).sort();
       const files = walk(repo);
       const modified = files.filter(
         (f) => tree[f] && !(f in data.staged) && hashObject(readFileSync(join(repo, f))) !== tree[f],
       );
-      const untracked = files.filter((f) => !tree[f] && !(f in data.staged));
+      const known = (f: string) => f in tree || f in data.staged;
+      const fresh = files.filter((f) => !known(f));
+      // The topmost folder of a fresh file with nothing known under it.
+      const knownDirs = new Set(
+        [...Object.keys(tree), ...staged].flatMap((f) =>
+          f
+            .split('/')
+            .slice(0, -1)
+            .map((_, i, parts) => parts.slice(0, i + 1).join('/')),
+        ),
+      );
+      const untrackedDir = (f: string) => {
+        const parts = f.split('/').slice(0, -1);
+        for (let i = 1; i <= parts.length; i++) {
+          const dir = parts.slice(0, i).join('/');
+          if (!knownDirs.has(dir)) return dir;
+        }
+        return undefined;
+      };
+      const dirs = new Map<string, number>();
+      for (const f of fresh) {
+        const dir = untrackedDir(f);
+        if (dir !== undefined) dirs.set(dir, (dirs.get(dir) ?? 0) + 1);
+      }
+      const untracked = fresh.filter((f) => untrackedDir(f) === undefined).sort();
       const removed = Object.keys(tree).filter((f) => !files.includes(f) && !(f in data.staged));
-      if (staged.length + modified.length + untracked.length + removed.length === 0) {
+      if (staged.length + modified.length + fresh.length + removed.length === 0) {
         out('nothing to commit, working tree clean');
         return;
       }
-      const section = (title: string, entries: string[], label: string) => {
-        if (entries.length === 0) return;
-        out('');
-        out(title);
-        for (const f of entries) out(`  ${label}${f}`);
+      const collapse = (entries: string[]) => {
+        const shown = printAll ? entries : entries.slice(skip, skip + limit);
+        for (const line of shown) out(line);
+        if (!printAll && entries.length > limit) out(`  ... and ${entries.length - limit} others`);
       };
-      section('Files to be committed:', staged, '');
-      section('Modified files:', modified, 'modified: ');
-      section('Untracked Files', untracked, '');
-      section('Removed Files', removed, 'removed: ');
+      const section = (title: string, entries: string[]) => {
+        if (entries.length === 0) return;
+        out(title);
+        collapse(entries);
+        out('');
+      };
+      const label = (f: string) =>
+        data.staged[f] === null ? 'removed: ' : f in tree ? 'modified: ' : 'new file: ';
+      section(
+        'Files to be committed:\n  (use "oxen restore --staged <file> ..." to unstage)',
+        staged.map((f) => `  ${label(f)}${f}`),
+      );
+      section(
+        'Modified files:    (use "oxen add <file>..." to update what will be committed)',
+        modified.sort().map((f) => `  modified: ${f}`),
+      );
+      const width = Math.max(0, ...[...dirs.keys()].map((d) => d.length));
+      section(
+        'Untracked Directories\n  (use "oxen add <dir>..." to update what will be committed)',
+        [...dirs.keys()]
+          .sort()
+          .map(
+            (d) =>
+              `  ${d} ${' '.repeat(width - d.length)}(${dirs.get(d)} ${dirs.get(d) === 1 ? 'item' : 'items'})`,
+          ),
+      );
+      section(
+        'Untracked Files\n  (use "oxen add <file>..." to update what will be committed)',
+        untracked.map((f) => `  ${f}`),
+      );
+      section(
+        'Removed Files\n  (use "oxen add/rm <file>..." to update what will be committed)',
+        removed.sort().map((f) => `  removed: ${f}`),
+      );
       return;
     }
     case 'branch': {

@@ -59,11 +59,15 @@ export class QueueStatusCommand extends BaseCommand {
     // Loaded with the engine already. A running entry whose process is gone (killed, or stopped
     // before it could put the entry back) is not running: the next sync checks, then replays it.
     const { isRunning, loadTake } = await import('../../engine.js');
-    /** A push tried before (it did not finish) of a project whose head is a recorded take. */
-    const partlyPushed = (e: (typeof entries)[number]) =>
-      e.operation.kind === 'push' && (e.verifyFirst || e.attempts > 0)
-        ? loadTake(e.operation.projectDir)
-        : undefined;
+    /**
+     * A push tried before (it did not finish) of a project whose last take is not on the remote
+     * yet (a take pushed whole is not what a later push sends), as the TUI reads it.
+     */
+    const partlyPushed = (e: (typeof entries)[number]) => {
+      if (e.operation.kind !== 'push' || !(e.verifyFirst || e.attempts > 0)) return undefined;
+      const take = loadTake(e.operation.projectDir, e.operation.branch);
+      return take?.pushed ? undefined : take;
+    };
     const runningMark = (e: (typeof entries)[number]) =>
       e.runner && !isRunning(e.runner)
         ? ' [interrupted: the next sync checks the remote, then replays it]'
