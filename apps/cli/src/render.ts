@@ -432,6 +432,16 @@ export function renewedHeadline(
   return `Lock extended until ${moment(expiresAt, now)}${held}`;
 }
 
+/**
+ * The `now` to word a lease just granted or renewed against: the server's clock at that moment
+ * (its `lastHeartbeat`, the ticket's commit time), on which its end is counted too. A local clock
+ * a week off would say an hour's lease runs for a week, or ended days ago.
+ */
+export function grantedNow(lease: Lease): number {
+  const at = Date.parse(lease.lastHeartbeat);
+  return Number.isFinite(at) ? at : Date.now();
+}
+
 /** The lease block shown by acquire, renew and status. */
 export function renderLease(ui: Ui, lease: Lease, now = Date.now()): void {
   const ended = Date.parse(lease.expiresAt) <= now;
