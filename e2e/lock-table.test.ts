@@ -1,8 +1,8 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createOxenHub } from '@oxvcs/oxen';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createWorld, type World } from './helpers.js';
 
 /** Preload that sets a CLI process's wall clock back or ahead (see clock-step.mjs). */
@@ -83,6 +83,21 @@ describe('one lock table every reader agrees on (issue 19), with the built CLI',
       expect(bob.stderr, verb).toMatch(/until .* \((in 1h 0m|in 59m)\)/);
       expect(bob.stderr, verb).not.toMatch(/ago\)/);
     }
+    // Ada's keep-alive, on her clock a week behind, logs its renewals on the server's clock too.
+    const env = { ...clock(-week), OXENVCS_LOCK_HEARTBEAT_INTERVAL_SECONDS: '0.5' };
+    expect((await world.run(['lock', 'acquire', '--keep-alive'], { cwd: dir, user: 'ada', env })).code).toBe(
+      0,
+    );
+    const logs = join(world.home('ada'), 'heartbeats');
+    const log = () =>
+      readdirSync(logs)
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => readFileSync(join(logs, f), 'utf8'))
+        .join('');
+    await vi.waitFor(() => expect(log()).toContain('Lock renewed until'), { interval: 100 });
+    expect((await world.run(['lock', 'heartbeat', '--stop'], { cwd: dir, user: 'ada', env })).code).toBe(0);
+    expect(log()).toMatch(/Lock renewed until .* \(in (4h 0m|3h 59m)\)/);
+    expect(log()).not.toMatch(/7d|6d/);
   });
 });
 

@@ -348,7 +348,8 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
     }
     case 'heartbeat': {
       const e = event.event;
-      if (e.type === 'renewed') ui.err(`${ui.mark('ok')} Lock renewed until ${moment(e.grant.expiresAt)}`);
+      if (e.type === 'renewed')
+        ui.err(`${ui.mark('ok')} Lock renewed until ${moment(e.grant.expiresAt, grantedNow(e.grant))}`);
       else if (e.type === 'jeopardy')
         ui.err(
           `${ui.mark('warn')} Renewal failed (${e.failures} in a row: ${humanText(errorText(e.error)).replace(/\.$/, '')}); the lease ends ${moment(e.leaseEndsAt)} unless a renewal gets through`,
