@@ -1,8 +1,12 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createOxenHub } from '@oxvcs/oxen';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createWorld, type World } from './helpers.js';
+
+/** Preload that sets a CLI process's wall clock back or ahead (see clock-step.mjs). */
+const CLOCK_STEP = fileURLToPath(new URL('./clock-step.mjs', import.meta.url));
 
 let world: World;
 beforeAll(async () => {
@@ -54,6 +58,46 @@ describe('one lock table every reader agrees on (issue 19), with the built CLI',
     expect(bob.stderr).toMatch(/held by ada@e2e.*--force/);
     world.server.configure({ dateOffsetMs: 0 });
     expect((await world.run(['lock', 'status'], { cwd: dir, user: 'ada' })).stdout).toMatch(/locked by you/);
+  });
+
+  it('a machine whose clock runs a week off is told lock times on the server’s clock, as `lock status` tells them', async () => {
+    const dir = await world.project('week-off');
+    const week = 7 * 24 * 3_600_000;
+    const clock = (ms: number) => ({ NODE_OPTIONS: `--import=${CLOCK_STEP}`, CLOCK_SKEW_MS: String(ms) });
+    // Ada's clock runs a week behind: her hour-long lease is not said to run for a week.
+    const ada = await world.run(['lock', 'acquire', '--timeout', '1'], {
+      cwd: dir,
+      user: 'ada',
+      env: clock(-week),
+    });
+    expect(ada.code).toBe(0);
+    expect(ada.stdout).toMatch(/Expires: .* \((in 1h 0m|in 59m)\)/);
+    const renew = await world.run(['lock', 'renew'], { cwd: dir, user: 'ada', env: clock(-week) });
+    expect(renew.code).toBe(0);
+    expect(renew.stdout).toMatch(/Lock extended until .* \((in 1h 0m|in 59m)\)/);
+    expect(`${ada.stdout}${renew.stdout}`).not.toMatch(/7d|6d/);
+    // Bob's runs a week ahead: refused, and not told that the live lease ended days ago.
+    for (const verb of ['acquire', 'break']) {
+      const bob = await world.run(['lock', verb], { cwd: dir, user: 'bob', env: clock(week) });
+      expect(bob.code, verb).toBe(3);
+      expect(bob.stderr, verb).toMatch(/until .* \((in 1h 0m|in 59m)\)/);
+      expect(bob.stderr, verb).not.toMatch(/\dd \d+h/);
+    }
+    // Ada's keep-alive, on her clock a week behind, logs its renewals on the server's clock too.
+    const env = { ...clock(-week), OXENVCS_LOCK_HEARTBEAT_INTERVAL_SECONDS: '0.5' };
+    expect((await world.run(['lock', 'acquire', '--keep-alive'], { cwd: dir, user: 'ada', env })).code).toBe(
+      0,
+    );
+    const logs = join(world.home('ada'), 'heartbeats');
+    const log = () =>
+      readdirSync(logs)
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => readFileSync(join(logs, f), 'utf8'))
+        .join('');
+    await vi.waitFor(() => expect(log()).toContain('Lock renewed until'), { interval: 100 });
+    expect((await world.run(['lock', 'heartbeat', '--stop'], { cwd: dir, user: 'ada', env })).code).toBe(0);
+    expect(log()).toMatch(/Lock renewed until .* \(in (4h 0m|3h 59m)\)/);
+    expect(log()).not.toMatch(/7d|6d/);
   });
 });
 

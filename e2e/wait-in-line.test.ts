@@ -1,10 +1,15 @@
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createEngine } from '@oxvcs/engine';
 import { type FakeNotifiers, fakeNotifiers } from '@oxvcs/oxen-testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLI, createWorld, json, type World } from './helpers.js';
+
+/** Preload that sets a CLI process's wall clock back or ahead (see clock-step.mjs). */
+const CLOCK_STEP = fileURLToPath(new URL('./clock-step.mjs', import.meta.url));
 
 let world: World;
 let notifiers: FakeNotifiers;
@@ -122,6 +127,24 @@ describe('lock acquire --wait: two homes, real processes, the testkit server (is
       (await world.run(['lock', 'acquire', '--max-wait', 'soon'], { cwd: dir, user: 'bob' })).stderr,
     ).toMatch(/--max-wait must be a duration/);
     expect(notifiers.calls('notify-send')).toHaveLength(before);
+  });
+
+  it('--max-wait counts the time waited, not the wall clock: a clock set back a week mid-wait still gives up', async () => {
+    const dir = await world.project('wait-max-clock');
+    expect((await world.run(['lock', 'acquire'], { cwd: dir, user: 'ada' })).code).toBe(0);
+    const step = join(world.home('bob'), 'clock-set-back');
+    const bob = start(['lock', 'acquire', '--wait', '--max-wait', '2s', '--json'], dir, 'bob', {
+      NODE_OPTIONS: `--import=${CLOCK_STEP}`,
+      CLOCK_STEP_FILE: step,
+      CLOCK_STEP_MS: String(-7 * 24 * 3_600_000),
+    });
+    await vi.waitFor(() => expect(bob.out.stderr).toMatch(/you are 1st in line/), { interval: 50 });
+    writeFileSync(step, '');
+    expect(await bob.exited).toBe(1);
+    expect(JSON.parse(bob.out.stdout)).toMatchObject({ ok: false, error: { code: 'WAIT_ENDED' } });
+    expect(
+      json(await world.run(['lock', 'status', '--json'], { cwd: dir, user: 'ada' })).lock.waiters,
+    ).toBeUndefined();
   });
 });
 

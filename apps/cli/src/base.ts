@@ -396,7 +396,9 @@ export abstract class BaseCommand extends Command<CliContext> {
         }),
       );
     } else {
-      this.ui.err(`${this.ui.mark('fail')} ${known ? humanText(message) : message}`);
+      // A lock refusal's times are on the server's clock: said against it, as `lock status` does.
+      const now = typeof e.serverNow === 'number' ? e.serverNow : Date.now();
+      this.ui.err(`${this.ui.mark('fail')} ${known ? humanText(message, now) : message}`);
       if (usage && e.name !== 'QueueError' && !refused)
         this.ui.err(`  Run \`oxenvcs ${this.commandPath.join(' ')} --help\` for usage.`);
     }

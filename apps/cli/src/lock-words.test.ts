@@ -27,6 +27,9 @@ describe('lock failures in the CLI’s words (the library names no command)', ()
     expect(lock('TABLE_FULL', 'The table is full, so a was not changed.')).toBe(
       'The table is full, so a was not changed; release locks nobody needs (`oxenvcs lock list`) or use shorter comments.',
     );
+    expect(lock('TABLE_FULL', 'The line for a is full, so you were not added to it.', { inLine: true })).toBe(
+      'The line for a is full, so you were not added to it; try again once someone in it has had their turn or left.',
+    );
     expect(lock('LOST', 'Your lease on a lapsed.', { freeForMs: 15_000 })).toBe(
       'Your lease on a lapsed; run `oxenvcs lock acquire` to take it again.',
     );

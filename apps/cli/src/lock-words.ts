@@ -33,6 +33,8 @@ function nextStep(e: LockFacts): string {
     case 'CORRUPT_RECORD':
       return '; replace it with `oxenvcs lock break --force`';
     case 'TABLE_FULL':
+      // A full line: nothing to release, only to wait until someone ahead is done.
+      if (e.inLine) return '; try again once someone in it has had their turn or left';
       return '; release locks nobody needs (`oxenvcs lock list`) or use shorter comments';
     case 'LOST':
       if (e.freeForMs !== undefined) return '; run `oxenvcs lock acquire` to take it again';

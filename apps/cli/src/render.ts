@@ -382,7 +382,8 @@ export function renderEvent(ui: Ui, event: EngineEvent, describe: Describe): voi
     }
     case 'heartbeat': {
       const e = event.event;
-      if (e.type === 'renewed') ui.err(`${ui.mark('ok')} Lock renewed until ${moment(e.grant.expiresAt)}`);
+      if (e.type === 'renewed')
+        ui.err(`${ui.mark('ok')} Lock renewed until ${moment(e.grant.expiresAt, grantedNow(e.grant))}`);
       else if (e.type === 'jeopardy')
         ui.err(
           `${ui.mark('warn')} Renewal failed (${e.failures} in a row: ${humanText(errorText(e.error)).replace(/\.$/, '')}); the lease ends ${moment(e.leaseEndsAt)} unless a renewal gets through`,
@@ -464,6 +465,16 @@ export function renewedHeadline(
   if (end < before - 1000)
     return `Lock lease shortened to ${moment(expiresAt, now)}; ${alreadyHeld ? 'you already held it, until' : 'it was to end'} ${moment(before, now)}`;
   return `Lock extended until ${moment(expiresAt, now)}${held}`;
+}
+
+/**
+ * The `now` to word a lease just granted or renewed against: the server's clock at that moment
+ * (its `lastHeartbeat`, the ticket's commit time), on which its end is counted too. A local clock
+ * a week off would say an hour's lease runs for a week, or ended days ago.
+ */
+export function grantedNow(lease: Lease): number {
+  const at = Date.parse(lease.lastHeartbeat);
+  return Number.isFinite(at) ? at : Date.now();
 }
 
 /** The lease block shown by acquire, renew and status. */

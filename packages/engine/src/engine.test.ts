@@ -252,6 +252,20 @@ describe('bounded, scoped online commands (issue 14 §4, issue 15)', () => {
     controller.abort();
     expect(await done).toBe('stopped');
   });
+
+  it('a background keep-alive that cannot start (the lock was broken) leaves its reason for `lock status`, not a healthy note', async () => {
+    expect((await engineFor().lockAcquire({ ttlHours: 1 })).status).toBe('done');
+    // Started for the lease (its note written by the command that started it, as
+    // `lock acquire --keep-alive` does), but by the time it runs, Bob broke and took the lock.
+    await engineFor().markKeepAlive(process.pid);
+    expect((await engineFor('bob@studio', world.folder('bob')).lockBreak({ force: true })).broken).toBe(true);
+    await expect(engineFor().heartbeat({ signal: new AbortController().signal })).rejects.toMatchObject({
+      code: 'NOT_HOLDER',
+    });
+    const status = await engineFor().lockStatus();
+    expect(status.heartbeat).toMatchObject({ state: 'lost', pid: process.pid });
+    expect(status.heartbeat?.reason).toMatch(/nothing to keep alive/);
+  });
 });
 
 describe('a queued acquire waits its turn in line (issue 22 §1)', () => {

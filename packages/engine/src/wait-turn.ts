@@ -46,7 +46,10 @@ export interface WaitTurnDeps {
   readonly lookMs: number;
   /** Test seam. @default node:timers/promises setTimeout */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** Test seam. @default Date.now */
+  /**
+   * Test seam: a clock for how long the wait has lasted (`maxWaitMs`, `waitedMs`). Monotonic, so a
+   * wall clock set back or ahead mid-wait neither stretches nor cuts the wait. @default performance.now
+   */
   readonly now?: () => number;
 }
 
@@ -61,7 +64,7 @@ export type WaitedGrant = Grant & { readonly waitedMs: number; readonly waited: 
  */
 export async function waitTurn(deps: WaitTurnDeps, o: LockWaitOptions): Promise<WaitedGrant> {
   const { manager, key } = deps;
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? (() => performance.now());
   const sleep =
     deps.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, signal ? { signal } : {}));
   const id = `wait-${globalThis.crypto.randomUUID()}`;

@@ -8,7 +8,7 @@ import { type Branch, OxenError, type OxenHub } from '@oxvcs/oxen';
 import { retry } from '@oxvcs/retry';
 import type { ChainCache, ChainReader, Snapshot } from './chain.js';
 import { LockError } from './errors.js';
-import type { TableWaiter } from './line.js';
+import { MAX_WAITERS, type TableWaiter } from './line.js';
 import { signProof } from './proof.js';
 import type { Identity } from './record.js';
 import { judge, readChain } from './rule.js';
@@ -24,6 +24,7 @@ import {
   leaseView,
   MAX_KEYS,
   MAX_TABLE_BYTES,
+  parseTable,
   signedText,
   TABLE_SCHEMA,
   type TableLease,
@@ -349,6 +350,22 @@ export function createClaimer(deps: ClaimerDeps) {
         'TABLE_FULL',
         `The lock table would hold ${keys} keys in ${Math.ceil(bytes / 1024)} KiB, more than every reader accepts (${MAX_KEYS} keys, ${MAX_TABLE_BYTES / 1024} KiB), so ${what(key)} was not changed.`,
         { key },
+      );
+    }
+    // One more waiter than a line may hold would make every reader take the table as corrupt.
+    if ((record.waiters?.[key]?.length ?? 0) > MAX_WAITERS) {
+      throw new LockError(
+        'TABLE_FULL',
+        `The line for ${what(key)} already holds ${MAX_WAITERS} waiters, as many as every reader accepts, so you were not added to it.`,
+        { key, inLine: true },
+      );
+    }
+    // Whatever else readers would refuse to parse is never written either (they would read it as corrupt).
+    if (!parseTable(text, record.ticket)) {
+      throw new LockError(
+        'LOST',
+        `The change to ${what(key)} would not be a valid lock table on ticket ${record.ticket}.`,
+        { key, ticket: String(record.ticket) },
       );
     }
   };

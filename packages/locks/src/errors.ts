@@ -78,6 +78,12 @@ export interface LockErrorFacts {
   readonly endedAgoMs?: number;
   /** LOST by a lapse (the keep-alive): how long the lock was free before a renewal could be sent (ms). */
   readonly freeForMs?: number;
+  /**
+   * A refusal decided on a read: the server's clock then (its `Date` header, epoch ms). The times
+   * above are on the server's clock, so a caller words them against this, never against a local
+   * clock that may run days off.
+   */
+  readonly serverNow?: number;
   readonly cause?: unknown;
 }
 
@@ -110,6 +116,7 @@ export class LockError extends OxvcsError {
   readonly force?: boolean;
   readonly endedAgoMs?: number;
   readonly freeForMs?: number;
+  readonly serverNow?: number;
 
   constructor(code: LockErrorCode, message: string, facts: LockErrorFacts = {}) {
     super(message, facts.cause === undefined ? undefined : { cause: facts.cause });

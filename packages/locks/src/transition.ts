@@ -85,11 +85,25 @@ export function createTransitions(deps: TransitionDeps) {
     signal: AbortSignal | undefined,
   ): Promise<{ result: R } | undefined> => {
     try {
-      const step = decide(snap, stateIn(key, snap, me));
+      const step = onServerClock(snap, () => decide(snap, stateIn(key, snap, me)));
       return 'write' in step ? await claim(snap, step, signal) : undefined;
     } catch (error) {
       if (error instanceof LockError) return undefined;
       throw error;
+    }
+  };
+
+  /** `f()`, a refusal it throws (or returns) stamped with the server's clock of the read it rests on. */
+  const onServerClock = <T>(snap: Snapshot, f: () => T): T => {
+    const stamp = (error: unknown) => {
+      if (error instanceof LockError && error.serverNow === undefined && snap.serverNow !== undefined)
+        Object.assign(error, { serverNow: snap.serverNow });
+      return error;
+    };
+    try {
+      return stamp(f()) as T;
+    } catch (error) {
+      throw stamp(error);
     }
   };
 
@@ -124,7 +138,7 @@ export function createTransitions(deps: TransitionDeps) {
       if (progressed) deadline = nextDeadline({ ...deps, deadline, start, at: now(), progressed });
       before = snap;
       if (round > 1 && now() >= deadline) break;
-      const step = decide(snap, stateIn(key, snap, me));
+      const step = onServerClock(snap, () => decide(snap, stateIn(key, snap, me)));
       if ('result' in step) return step.result;
       if ('fresh' in step) throw new Error('decide asked for a fresh read after a read');
       const won = await claim(snap, step, signal);
@@ -134,7 +148,8 @@ export function createTransitions(deps: TransitionDeps) {
         signal,
       );
     }
-    throw gaveUp(key, await reader.read(signal), me);
+    const last = await reader.read(signal);
+    throw onServerClock(last, () => gaveUp(key, last, me));
   };
 
   return { run };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_WAITERS } from './line.js';
 import { ada, bob, carol, failure, HOUR, lockWorld } from './test-support/world.js';
 
 let world: Awaited<ReturnType<typeof lockWorld>>;
@@ -71,5 +72,25 @@ describe('waiting in line against the testkit server (issue 22 §1)', () => {
     expect(
       (await world.managerFor(carol).acquire('Song.logicx', { ttlMs: HOUR, line: { id: 'c' } })).holder,
     ).toBe('carol@mac');
+  });
+
+  it('a full line refuses one more waiter before anything is written: the table never reads as corrupt', async () => {
+    await world.freshRepo();
+    await world.managerFor(ada).acquire('.', { ttlMs: HOUR });
+    const waiter = (i: number) => ({ holder: `w${i}@x`, machineId: `m-${i}` });
+    for (let i = 1; i <= MAX_WAITERS; i++)
+      expect(
+        await failure(world.managerFor(waiter(i)).acquire('.', { ttlMs: HOUR, line: { id: `w${i}` } })),
+      ).toMatchObject({ code: 'WAITING', position: i });
+    const top = (await world.chain())[0];
+    expect(
+      await failure(world.managerFor(carol).acquire('.', { ttlMs: HOUR, line: { id: 'late' } })),
+    ).toMatchObject({ code: 'TABLE_FULL', inLine: true, key: '.' });
+    expect((await world.chain())[0]).toBe(top);
+    // Everyone still reads the table: Ada holds the lock, the line is as it was, and she can release.
+    const status = await world.coldManager(bob).status('.');
+    expect(status).toMatchObject({ state: 'held-by-other', lease: { holder: 'ada@laptop' } });
+    expect(status.waiters).toHaveLength(MAX_WAITERS);
+    expect((await world.managerFor(ada).release('.')).released).toBe(true);
   });
 });

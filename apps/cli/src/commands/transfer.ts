@@ -109,14 +109,33 @@ abstract class TransferCommand extends BaseCommand {
         result: outcome.result,
         ...(this.#unresumable ? { unresumable: this.#unresumable } : {}),
       },
-      human: () =>
+      human: () => {
         this.ui.out(
           outcome.result.upToDate
             ? `${this.ui.mark('ok')} Everything is up to date`
             : `${this.ui.mark('ok')} ${this.verb === 'push' ? 'Pushed' : 'Pulled'} successfully`,
-        ),
+        );
+        const r = outcome.result;
+        if (typeof r.lockLost === 'string')
+          this.ui.err(
+            `${this.ui.mark('warn')} ${lockLostWords(engine.project().key, {
+              state: r.lockLost,
+              fencingToken: Number(r.lockLostToken),
+              ...(typeof r.lockHolderNow === 'string' ? { holder: r.lockHolderNow } : {}),
+            })}`,
+          );
+      },
     };
   }
+}
+
+/** A push that went through under a lease lost while it ran (Oxen cannot refuse it): what to do. */
+function lockLostWords(key: string, lost: { fencingToken: number; state: string; holder?: string }): string {
+  const what = key === '.' ? 'this project' : safeText(key);
+  const now = lost.holder
+    ? `${safeText(lost.holder)} holds it now`
+    : `it is ${lost.state.replace(/-/g, ' ')} now`;
+  return `Your lock on ${what} (fencing token ${lost.fencingToken}) ended while the push ran, and ${now}: the push went through anyway, so tell ${lost.holder ? 'them' : 'your team'} before anyone pushes over it.`;
 }
 
 /** `oxenvcs push [BRANCH]`. */

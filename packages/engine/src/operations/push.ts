@@ -41,6 +41,32 @@ export async function refuseWhileHeld(
   );
 }
 
+/**
+ * Whether the lease `fencingToken` of `key` was lost while the push ran, as flat result fields:
+ * `lockLost` (the lock's state now: `held-by-other`, `expired`, `broken`…), `lockLostToken` and
+ * `lockHolderNow`; none when it is still the current grant, or when the remote cannot say (the
+ * push itself is done either way).
+ */
+async function lostDuring(
+  locks: LockManager,
+  key: string,
+  fencingToken: number,
+  signal: AbortSignal | undefined,
+): Promise<{ lockLost: string; lockLostToken: number; lockHolderNow?: string } | undefined> {
+  try {
+    const { valid, state } = await locks.verify(key, fencingToken, signal ? { signal } : {});
+    if (valid) return undefined;
+    const holder = state.state === 'held-by-other' ? state.lease.holder : undefined;
+    return {
+      lockLost: state.state,
+      lockLostToken: fencingToken,
+      ...(holder ? { lockHolderNow: holder } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Push a branch; refused while someone else holds a lock on the project or a folder of it. */
 export const push: OperationSpec<PushOp> = {
   kind: 'push',
@@ -89,8 +115,15 @@ export const push: OperationSpec<PushOp> = {
       ...(ctx.verifyFirst ? { env: RESUME_ENV } : take ? { env: ONE_PART_ENV } : {}),
     });
     follow.finished(result.commit);
+    // Stock Oxen takes a push whatever the lock says, so a lease lost while it ran (the process
+    // paused, the machine asleep, a push longer than the lease) cannot stop it: it is told instead.
+    const lockLost =
+      op.fencingToken !== undefined && !result.upToDate
+        ? await lostDuring(locks, key, op.fencingToken, ctx.signal)
+        : undefined;
     return {
       upToDate: result.upToDate,
+      ...lockLost,
       ...(result.commit ? { commit: result.commit } : {}),
       ...(facts ? { partsTotal: facts.partsTotal, partsPresent: facts.partsPresent } : {}),
     };

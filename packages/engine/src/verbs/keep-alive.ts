@@ -34,6 +34,24 @@ export const heartbeat: Verb<'heartbeat'> = async (s, o) => {
   // jeopardy, renewing as soon as the remote answers (never past the lease's end).
   let lease: Lease | undefined;
   let offline = false;
+  /**
+   * A keep-alive started in the background (its note, naming this process, written by the command
+   * that started it) that cannot start says why in that note, as one that lost the lock would:
+   * otherwise the note it leaves says healthy, and `lock status` never tells it did not run.
+   */
+  const cannotStart = (error: unknown): unknown => {
+    const mine = readState<HeartbeatNote | undefined>(file, undefined);
+    if (mine?.pid === process.pid && mine.state === 'healthy') {
+      const reason = (error as { message?: unknown } | undefined)?.message;
+      s.saveCache(file, {
+        ...mine,
+        state: 'lost',
+        updatedAt: new Date().toISOString(),
+        ...(typeof reason === 'string' ? { reason: clipServerText(reason, 300) } : {}),
+      } satisfies HeartbeatNote);
+    }
+    return error;
+  };
   try {
     const status = await manager.status(p.key, { signal: o.signal });
     if (status.state !== 'held-by-you') {
@@ -51,7 +69,8 @@ export const heartbeat: Verb<'heartbeat'> = async (s, o) => {
     lease = status.lease;
   } catch (error) {
     const note = s.grants()[grantId(p.remote.url, p.key)];
-    if (!isRetryable(classify(error).kind) || !note || Date.parse(note.expiresAt) <= Date.now()) throw error;
+    if (!isRetryable(classify(error).kind) || !note || Date.parse(note.expiresAt) <= Date.now())
+      throw cannotStart(error);
     offline = true;
     const now = new Date().toISOString();
     lease = {

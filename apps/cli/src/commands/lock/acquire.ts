@@ -3,7 +3,7 @@ import { BaseCommand, parseHours, queuedJson, type Report, TIMEOUT_RANGE } from 
 import { GUARD_HELP } from '../../guard-words.js';
 import { startKeepAlive } from '../../keep-alive.js';
 import { EXIT, safeText } from '../../output.js';
-import { renderLease, renewedHeadline } from '../../render.js';
+import { grantedNow, renderLease, renewedHeadline } from '../../render.js';
 import { lockName, parseWait, waitedWords, waitingLine } from '../../waiting.js';
 
 /** `oxenvcs lock acquire`: take the project's exclusive lock, or queue the request when offline. */
@@ -151,11 +151,11 @@ export class LockAcquireCommand extends BaseCommand {
             waited
               ? `Your turn: lock acquired ${waitedWords(lease.waitedMs ?? 0)} in line`
               : lease.alreadyHeld
-                ? renewedHeadline(lease.expiresAt, before, true)
+                ? renewedHeadline(lease.expiresAt, before, true, grantedNow(lease))
                 : 'Lock acquired successfully'
           }`,
         );
-        renderLease(this.ui, lease);
+        renderLease(this.ui, lease, grantedNow(lease));
       },
     };
   }

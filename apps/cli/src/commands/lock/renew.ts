@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { BaseCommand, parseHours, queuedJson, type Report, TIMEOUT_RANGE } from '../../base.js';
 import { EXIT, moment } from '../../output.js';
-import { renderLease, renewedHeadline } from '../../render.js';
+import { grantedNow, renderLease, renewedHeadline } from '../../render.js';
 
 /** `oxenvcs lock renew`. */
 export class LockRenewCommand extends BaseCommand {
@@ -47,8 +47,9 @@ export class LockRenewCommand extends BaseCommand {
     return {
       data: { status: 'done', lock: outcome.result },
       human: () => {
-        this.ui.out(`${this.ui.mark('ok')} ${renewedHeadline(outcome.result.expiresAt, before, false)}`);
-        renderLease(this.ui, outcome.result);
+        const now = grantedNow(outcome.result);
+        this.ui.out(`${this.ui.mark('ok')} ${renewedHeadline(outcome.result.expiresAt, before, false, now)}`);
+        renderLease(this.ui, outcome.result, now);
       },
     };
   }
