@@ -470,3 +470,32 @@ describe('the remote branch moved by someone else before the push of a take', ()
     expect(repo.branches.main).toBe(bobs);
   });
 });
+
+describe('a plain commit made after the take was queued, before the sync', () => {
+  it('the sync pushes the take and the commit; a later cut push is not shown as the old take partly on the remote', async () => {
+    const dir = await world.project('plain-after');
+    const repo = world.server.repo('e2e', 'plain-after')!;
+    writeSong(dir);
+    expect((await world.run(['commit', '-m', 'song', '--part-size', '1MB'], { cwd: dir })).code).toBe(0);
+    await world.server.faults.offline();
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
+    await world.server.faults.online();
+    writeFileSync(join(dir, 'Notes.txt'), 'fix the bridge');
+    expect((await world.env.oxen(['add', 'Notes.txt'], dir)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'notes'], dir)).code).toBe(0);
+    const head = /-> ([0-9a-f]+)/.exec((await world.env.oxen(['status'], dir)).stdout)![1]!;
+    const sync = await world.run(['queue', 'sync'], { cwd: dir });
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(repo.branches.main).toBe(head);
+    // Later: another plain commit, its push cut.
+    writeFileSync(join(dir, 'Mix.wav'), randomBytes(300_000));
+    expect((await world.env.oxen(['add', 'Mix.wav'], dir)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'mix'], dir)).code).toBe(0);
+    await world.server.faults.clear();
+    await world.server.faults.add({ kind: 'cut', route: '/versions', bytes: 100_000 });
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
+    const status = await world.run(['queue', 'status'], { cwd: dir });
+    expect(status.stdout).not.toMatch(/parts on the remote|A take of/);
+    await world.server.faults.clear();
+  });
+});
