@@ -499,3 +499,34 @@ describe('a plain commit made after the take was queued, before the sync', () =>
     await world.server.faults.clear();
   });
 });
+
+describe('a take cut off while recorded, whose rest is gone', () => {
+  it('commit has nothing left to record: it ends the take where it was cut (exit 0, said), and the push goes', async () => {
+    const dir = await world.project('rest-gone');
+    const repo = world.server.repo('e2e', 'rest-gone')!;
+    // Part 1 of 3 committed, then the command killed; the rest of the files deleted since.
+    writeFileSync(join(dir, 'Take 1.wav'), 'take one');
+    expect((await world.env.oxen(['add', 'Take 1.wav'], dir)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'song (part 1 of 3)'], dir)).code).toBe(0);
+    const head = /-> ([0-9a-f]+)/.exec((await world.env.oxen(['status'], dir)).stdout)![1]!;
+    writeFileSync(
+      join(dir, '.oxen', 'oxvcs-take.json'),
+      JSON.stringify({
+        message: 'song',
+        branch: 'main',
+        partBytes: 1_000_000,
+        parts: [{ commit: head, bytes: 8, files: 1 }],
+        recording: { parts: 3 },
+      }),
+    );
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(1);
+    const done = await world.run(['commit', '-m', 'song'], { cwd: dir });
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain(
+      'Nothing left to record of the take "song": it ends at part 1 of 3 as recorded',
+    );
+    const pushed = await world.run(['push'], { cwd: dir });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(repo.branches.main).toBe(head);
+  });
+});

@@ -5,7 +5,16 @@ import type { OxenCli } from '@oxvcs/oxen';
 import { classify, isRetryable } from '@oxvcs/retry';
 import { EngineError } from './errors.js';
 import { refuseWhileHeld } from './operations/push.js';
-import { filesUnder, partMessage, planTake, saveTake, type TakeFile, type TakePart } from './take.js';
+import {
+  cutOffAt,
+  filesUnder,
+  loadTake,
+  partMessage,
+  planTake,
+  saveTake,
+  type TakeFile,
+  type TakePart,
+} from './take.js';
 
 /** What `commitTake` recorded. */
 export interface TakeReport {
@@ -24,6 +33,11 @@ export interface TakeReport {
    * two lines): not in the take.
    */
   readonly leftOut?: readonly string[];
+  /**
+   * Nothing was left to record of a take cut off while recorded (the branch ends at its `part` of
+   * `parts`): it now ends there, so a push sends it. No commit was made (`parts` is empty).
+   */
+  readonly ended?: { readonly part: number; readonly parts: number };
 }
 
 /** Paths passed to one `oxen add` (argument lists stay well under the system's limit). */
@@ -32,8 +46,11 @@ const ADD_BATCH = 100;
 /**
  * Stages the project's changes and records them as size-bounded commits, `MSG (part i of n)`,
  * the project document last; refused (LockError HELD) while someone else holds a lock covering
- * `key`. Changes staged before are recorded in part 1 as they are. Offline, the lock cannot be
- * read: committing is local and the push is checked again when it runs, so the take is recorded.
+ * `key`. Changes staged before are part 1, as they are. The record is noted before the first
+ * commit and after each (a take cut off is refused by push until recorded whole); run again with
+ * the same message and nothing left to record, it ends such a take where it was cut (`ended`).
+ * Offline, the lock cannot be read: committing is local and the push is checked again when it
+ * runs, so the take is recorded.
  */
 export async function commitTake(
   deps: { readonly cli: OxenCli; readonly locks: LockManager; readonly root: string; readonly key: string },
@@ -57,13 +74,26 @@ export async function commitTake(
     ...listed.flatMap((p) => filesUnder(root, p)),
     ...status.removed.map((path) => ({ path, bytes: 0, removed: true })),
   ].filter((f) => !staged.has(f.path));
-  if (changed.length === 0 && staged.size === 0)
+  if (changed.length === 0 && staged.size === 0) {
+    const ended = await endCutOffTake(cli, root, status.branch, options.message);
+    if (ended)
+      return {
+        message: options.message,
+        partBytes: options.partBytes,
+        parts: [],
+        bytes: 0,
+        files: 0,
+        oversized: [],
+        ended,
+        ...(lockUnchecked ? { lockUnchecked } : {}),
+      };
     throw new EngineError(
       'NOTHING_TO_COMMIT',
       leftOut.length > 0
         ? `Nothing to commit: oxen lists ${leftOut.length === 1 ? '1 change that is' : `${leftOut.length} changes that are`} not found on disk (${leftOut.map((p) => JSON.stringify(p)).join(', ')}), a file name with a line break, say; rename it and run the command again.`
         : 'Nothing to commit: the project has no changes since its last commit.',
     );
+  }
   // Changes staged before this command (by hand, or by a take cut off between parts) are the
   // first commit as they are: a part of their own, so the parts planned after stay in the budget.
   const stagedFiles = [...staged].flatMap((p) => filesUnder(root, p));
@@ -114,4 +144,27 @@ export async function commitTake(
     ...(lockUnchecked ? { lockUnchecked } : {}),
     ...(leftOut.length > 0 ? { leftOut } : {}),
   };
+}
+
+/**
+ * A take `message` cut off while recorded, the branch ending inside it, and nothing left to record
+ * (its rest deleted since): it ends where it was cut, its record no longer recording, so that a
+ * push (refused until then) sends what was recorded. Undefined for anything else.
+ */
+async function endCutOffTake(
+  cli: OxenCli,
+  root: string,
+  branch: string,
+  message: string,
+): Promise<{ part: number; parts: number } | undefined> {
+  const take = loadTake(root, branch || undefined);
+  if (!take?.recording || take.message !== message) return undefined;
+  const [head] = await cli.log(1);
+  const part = head && cutOffAt(take, head);
+  if (part === undefined) return undefined;
+  const { recording, ...rest } = take;
+  // The parts up to the head: one noted by its message alone is not in the record, so the record
+  // is the parts recorded (a push sends the head whatever the record holds).
+  saveTake(root, rest);
+  return { part, parts: recording.parts };
 }

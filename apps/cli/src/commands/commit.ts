@@ -80,6 +80,16 @@ export class CommitCommand extends BaseCommand {
     } finally {
       if (!this.#interrupted) process.off('SIGINT', this.onInterrupt);
     }
+    if (take.ended) {
+      const { part, parts } = take.ended;
+      return {
+        data: { status: 'ended', message: take.message, part, parts },
+        human: () =>
+          this.ui.out(
+            `${this.ui.mark('ok')} Nothing left to record of the take "${safeText(take.message)}": it ends at part ${part} of ${parts} as recorded, and a push sends it as it is.`,
+          ),
+      };
+    }
     return {
       data: {
         status: 'committed',
