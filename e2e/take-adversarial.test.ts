@@ -530,3 +530,36 @@ describe('a take cut off while recorded, whose rest is gone', () => {
     expect(repo.branches.main).toBe(head);
   });
 });
+
+describe('a new file deleted while the take is recorded (an autosave replaced, say)', () => {
+  it('is left out of its part, and named, instead of failing the take midway', async () => {
+    const dir = await world.project('vanished');
+    writeSong(dir);
+    const gate = join(world.home('ada'), `gate-vanish-${Date.now()}`);
+    const child = spawn(process.execPath, [CLI, 'commit', '-m', 'song', '--part-size', '1MB', '--json'], {
+      cwd: dir,
+      env: {
+        ...world.envFor('ada'),
+        OXEN_FAKE_PAUSE_AT: 'commit:song (part 1 of 3)',
+        OXEN_FAKE_PAUSE_FILE: gate,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
+    // Part 1 is staged; a file of part 2, not yet added, goes.
+    const gone = 'Song.logicx/Media/Audio Files/Take 2.wav';
+    rmSync(join(dir, gone));
+    writeFileSync(gate, '');
+    expect(await exited).toBe(0);
+    const take = JSON.parse(stdout);
+    expect(take.leftOut).toEqual([gone]);
+    expect(take.parts).toHaveLength(3);
+    expect(take.files).toBe(MEDIA);
+    expect((await world.env.oxen(['status'], dir)).stdout).toContain('nothing to commit, working tree clean');
+  });
+});

@@ -30,7 +30,7 @@ export interface TakeReport {
   readonly lockUnchecked?: boolean;
   /**
    * Paths oxen lists as changed that are not on disk as listed (a name with a line break shows on
-   * two lines): not in the take.
+   * two lines), or new files deleted while the take was recorded: not in the take.
    */
   readonly leftOut?: readonly string[];
   /**
@@ -69,9 +69,12 @@ export async function commitTake(
   const listed = [...status.modified, ...status.untracked].map((p) => p.replace(/\/$/, ''));
   // A name oxen's status cannot show on one line (a line break in it) is listed as a path that
   // is not there: told, not silently left out of the take.
-  const leftOut = listed.filter((p) => !staged.has(p) && !existsSync(join(root, p)));
+  const leftOut: string[] = listed.filter((p) => !staged.has(p) && !existsSync(join(root, p)));
+  const strip = (p: string) => p.replace(/\/$/, '');
+  const untracked = status.untracked.flatMap((p) => filesUnder(root, strip(p)));
   const changed: TakeFile[] = [
-    ...listed.flatMap((p) => filesUnder(root, p)),
+    ...status.modified.flatMap((p) => filesUnder(root, strip(p))),
+    ...untracked,
     ...status.removed.map((path) => ({ path, bytes: 0, removed: true })),
   ].filter((f) => !staged.has(f.path));
   if (changed.length === 0 && staged.size === 0) {
@@ -124,15 +127,32 @@ export async function commitTake(
       ...(done ? {} : { recording: { parts: parts.length } }),
     });
   if (parts.length > 1) note(false);
-  for (const part of parts) {
+  // New files (oxen knows nothing of them) deleted since the plan, an autosave replaced say: left
+  // out and told (`oxen add` fails on them); a tracked file gone is added as its removal.
+  const fresh = new Set(untracked.map((f) => f.path));
+  const sizes = new Map(changed.map((f) => [f.path, f.bytes]));
+  const vanished: string[] = [];
+  for (const planned of parts) {
+    let part = planned;
     // The staged part is committed as it is staged (adding it again would take the working copy).
-    if (part !== first[0])
+    if (part !== first[0]) {
+      const gone = part.paths.filter((p) => fresh.has(p) && !existsSync(join(root, p)));
+      if (gone.length > 0) {
+        vanished.push(...gone);
+        part = {
+          ...part,
+          paths: part.paths.filter((p) => !gone.includes(p)),
+          bytes: part.bytes - gone.reduce((n, p) => n + (sizes.get(p) ?? 0), 0),
+        };
+      }
       for (let i = 0; i < part.paths.length; i += ADD_BATCH)
         await cli.add(part.paths.slice(i, i + ADD_BATCH));
+    }
     const message = partMessage(options.message, part.index, parts.length);
     recorded.push({ ...part, message, commit: await cli.commit(message) });
     if (recorded.length < parts.length) note(false);
   }
+  leftOut.push(...vanished);
   note(true);
   return {
     message: options.message,
