@@ -301,8 +301,9 @@ describe('createOxenCli with the fake oxen on PATH', () => {
       '',
       'Untracked Directories',
       '  (use "oxen add <dir>..." to update what will be committed)',
-      '  Song.logicx  (300 items)',
-      '  Stems        (1 item)',
+      // `"  {path} {padding}"` then `"({n} items)"`: padded to the longest path.
+      '  Song.logicx (300 items)',
+      '  Stems       (1 item)',
       '',
       'Untracked Files',
       '  (use "oxen add <file>..." to update what will be committed)',
