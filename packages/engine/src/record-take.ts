@@ -66,11 +66,12 @@ export async function commitTake(
   }
   const status = await cli.status();
   const staged = new Set(status.staged);
-  const listed = [...status.modified, ...status.untracked].map((p) => p.replace(/\/$/, ''));
+  const strip = (p: string) => p.replace(/\/$/, '');
   // A name oxen's status cannot show on one line (a line break in it) is listed as a path that
   // is not there: told, not silently left out of the take.
-  const leftOut: string[] = listed.filter((p) => !staged.has(p) && !existsSync(join(root, p)));
-  const strip = (p: string) => p.replace(/\/$/, '');
+  const leftOut: string[] = [...status.modified, ...status.untracked]
+    .map(strip)
+    .filter((p) => !staged.has(p) && !existsSync(join(root, p)));
   const untracked = status.untracked.flatMap((p) => filesUnder(root, strip(p)));
   const changed: TakeFile[] = [
     ...status.modified.flatMap((p) => filesUnder(root, strip(p))),
