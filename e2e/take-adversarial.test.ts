@@ -201,6 +201,16 @@ describe('a take record corrupted or forged', () => {
       }),
     ],
     ['parts that are not objects', () => ({ message: 'bass', partBytes: 1, parts: [null, 7, 'x'] })],
+    // Cut short (a crash mid-write by another tool): not JSON.
+    [
+      'a record truncated',
+      (head) =>
+        JSON.stringify({
+          message: 'bass',
+          partBytes: 1,
+          parts: [{ commit: head, bytes: 1, files: 1 }],
+        }).slice(0, 40),
+    ],
   ];
   it.each(forged)(
     '%s: counts as no record (a cut push resumes, status and sync show no made-up take)',
@@ -212,7 +222,11 @@ describe('a take record corrupted or forged', () => {
       expect((await world.env.oxen(['add', 'Bass.wav'], dir)).code).toBe(0);
       expect((await world.env.oxen(['commit', '-m', 'bass'], dir)).code).toBe(0);
       const head = /-> ([0-9a-f]+)/.exec((await world.env.oxen(['status'], dir)).stdout)![1]!;
-      writeFileSync(join(dir, '.oxen', 'oxvcs-take.json'), JSON.stringify(make(head)));
+      const record = make(head);
+      writeFileSync(
+        join(dir, '.oxen', 'oxvcs-take.json'),
+        typeof record === 'string' ? record : JSON.stringify(record),
+      );
       await world.server.faults.add({ kind: 'cut', route: '/versions', bytes: 100_000 });
       const cut = await world.run(['push'], { cwd: dir });
       expect(cut.code, cut.stderr).toBe(75);
