@@ -201,6 +201,16 @@ describe('a take record corrupted or forged', () => {
       }),
     ],
     ['parts that are not objects', () => ({ message: 'bass', partBytes: 1, parts: [null, 7, 'x'] })],
+    // Cut short (a crash mid-write by another tool): not JSON.
+    [
+      'a record truncated',
+      (head) =>
+        JSON.stringify({
+          message: 'bass',
+          partBytes: 1,
+          parts: [{ commit: head, bytes: 1, files: 1 }],
+        }).slice(0, 40),
+    ],
   ];
   it.each(forged)(
     '%s: counts as no record (a cut push resumes, status and sync show no made-up take)',
@@ -212,7 +222,11 @@ describe('a take record corrupted or forged', () => {
       expect((await world.env.oxen(['add', 'Bass.wav'], dir)).code).toBe(0);
       expect((await world.env.oxen(['commit', '-m', 'bass'], dir)).code).toBe(0);
       const head = /-> ([0-9a-f]+)/.exec((await world.env.oxen(['status'], dir)).stdout)![1]!;
-      writeFileSync(join(dir, '.oxen', 'oxvcs-take.json'), JSON.stringify(make(head)));
+      const record = make(head);
+      writeFileSync(
+        join(dir, '.oxen', 'oxvcs-take.json'),
+        typeof record === 'string' ? record : JSON.stringify(record),
+      );
       await world.server.faults.add({ kind: 'cut', route: '/versions', bytes: 100_000 });
       const cut = await world.run(['push'], { cwd: dir });
       expect(cut.code, cut.stderr).toBe(75);
@@ -468,5 +482,98 @@ describe('the remote branch moved by someone else before the push of a take', ()
     expect(push.code).toBe(1);
     expect(push.stderr).toContain(advice);
     expect(repo.branches.main).toBe(bobs);
+  });
+});
+
+describe('a plain commit made after the take was queued, before the sync', () => {
+  it('the sync pushes the take and the commit; a later cut push is not shown as the old take partly on the remote', async () => {
+    const dir = await world.project('plain-after');
+    const repo = world.server.repo('e2e', 'plain-after')!;
+    writeSong(dir);
+    expect((await world.run(['commit', '-m', 'song', '--part-size', '1MB'], { cwd: dir })).code).toBe(0);
+    await world.server.faults.offline();
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
+    await world.server.faults.online();
+    writeFileSync(join(dir, 'Notes.txt'), 'fix the bridge');
+    expect((await world.env.oxen(['add', 'Notes.txt'], dir)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'notes'], dir)).code).toBe(0);
+    const head = /-> ([0-9a-f]+)/.exec((await world.env.oxen(['status'], dir)).stdout)![1]!;
+    const sync = await world.run(['queue', 'sync'], { cwd: dir });
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(repo.branches.main).toBe(head);
+    // Later: another plain commit, its push cut.
+    writeFileSync(join(dir, 'Mix.wav'), randomBytes(300_000));
+    expect((await world.env.oxen(['add', 'Mix.wav'], dir)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'mix'], dir)).code).toBe(0);
+    await world.server.faults.clear();
+    await world.server.faults.add({ kind: 'cut', route: '/versions', bytes: 100_000 });
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
+    const status = await world.run(['queue', 'status'], { cwd: dir });
+    expect(status.stdout).not.toMatch(/parts on the remote|A take of/);
+    await world.server.faults.clear();
+  });
+});
+
+describe('a take cut off while recorded, whose rest is gone', () => {
+  it('commit has nothing left to record: it ends the take where it was cut (exit 0, said), and the push goes', async () => {
+    const dir = await world.project('rest-gone');
+    const repo = world.server.repo('e2e', 'rest-gone')!;
+    // Part 1 of 3 committed, then the command killed; the rest of the files deleted since.
+    writeFileSync(join(dir, 'Take 1.wav'), 'take one');
+    expect((await world.env.oxen(['add', 'Take 1.wav'], dir)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'song (part 1 of 3)'], dir)).code).toBe(0);
+    const head = /-> ([0-9a-f]+)/.exec((await world.env.oxen(['status'], dir)).stdout)![1]!;
+    writeFileSync(
+      join(dir, '.oxen', 'oxvcs-take.json'),
+      JSON.stringify({
+        message: 'song',
+        branch: 'main',
+        partBytes: 1_000_000,
+        parts: [{ commit: head, bytes: 8, files: 1 }],
+        recording: { parts: 3 },
+      }),
+    );
+    expect((await world.run(['push'], { cwd: dir })).code).toBe(1);
+    const done = await world.run(['commit', '-m', 'song'], { cwd: dir });
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain(
+      'Nothing left to record of the take "song": it ends at part 1 of 3 as recorded',
+    );
+    const pushed = await world.run(['push'], { cwd: dir });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(repo.branches.main).toBe(head);
+  });
+});
+
+describe('a new file deleted while the take is recorded (an autosave replaced, say)', () => {
+  it('is left out of its part, and named, instead of failing the take midway', async () => {
+    const dir = await world.project('vanished');
+    writeSong(dir);
+    const gate = join(world.home('ada'), `gate-vanish-${Date.now()}`);
+    const child = spawn(process.execPath, [CLI, 'commit', '-m', 'song', '--part-size', '1MB', '--json'], {
+      cwd: dir,
+      env: {
+        ...world.envFor('ada'),
+        OXEN_FAKE_PAUSE_AT: 'commit:song (part 1 of 3)',
+        OXEN_FAKE_PAUSE_FILE: gate,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
+    // Part 1 is staged; a file of part 2, not yet added, goes.
+    const gone = 'Song.logicx/Media/Audio Files/Take 2.wav';
+    rmSync(join(dir, gone));
+    writeFileSync(gate, '');
+    expect(await exited).toBe(0);
+    const take = JSON.parse(stdout);
+    expect(take.leftOut).toEqual([gone]);
+    expect(take.parts).toHaveLength(3);
+    expect(take.files).toBe(MEDIA);
+    expect((await world.env.oxen(['status'], dir)).stdout).toContain('nothing to commit, working tree clean');
   });
 });

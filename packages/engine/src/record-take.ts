@@ -5,7 +5,16 @@ import type { OxenCli } from '@oxvcs/oxen';
 import { classify, isRetryable } from '@oxvcs/retry';
 import { EngineError } from './errors.js';
 import { refuseWhileHeld } from './operations/push.js';
-import { filesUnder, partMessage, planTake, saveTake, type TakeFile, type TakePart } from './take.js';
+import {
+  cutOffAt,
+  filesUnder,
+  loadTake,
+  partMessage,
+  planTake,
+  saveTake,
+  type TakeFile,
+  type TakePart,
+} from './take.js';
 
 /** What `commitTake` recorded. */
 export interface TakeReport {
@@ -21,9 +30,14 @@ export interface TakeReport {
   readonly lockUnchecked?: boolean;
   /**
    * Paths oxen lists as changed that are not on disk as listed (a name with a line break shows on
-   * two lines): not in the take.
+   * two lines), or new files deleted while the take was recorded: not in the take.
    */
   readonly leftOut?: readonly string[];
+  /**
+   * Nothing was left to record of a take cut off while recorded (the branch ends at its `part` of
+   * `parts`): it now ends there, so a push sends it. No commit was made (`parts` is empty).
+   */
+  readonly ended?: { readonly part: number; readonly parts: number };
 }
 
 /** Paths passed to one `oxen add` (argument lists stay well under the system's limit). */
@@ -32,8 +46,11 @@ const ADD_BATCH = 100;
 /**
  * Stages the project's changes and records them as size-bounded commits, `MSG (part i of n)`,
  * the project document last; refused (LockError HELD) while someone else holds a lock covering
- * `key`. Changes staged before are recorded in part 1 as they are. Offline, the lock cannot be
- * read: committing is local and the push is checked again when it runs, so the take is recorded.
+ * `key`. Changes staged before are part 1, as they are. The record is noted before the first
+ * commit and after each (a take cut off is refused by push until recorded whole); run again with
+ * the same message and nothing left to record, it ends such a take where it was cut (`ended`).
+ * Offline, the lock cannot be read: committing is local and the push is checked again when it
+ * runs, so the take is recorded.
  */
 export async function commitTake(
   deps: { readonly cli: OxenCli; readonly locks: LockManager; readonly root: string; readonly key: string },
@@ -49,21 +66,38 @@ export async function commitTake(
   }
   const status = await cli.status();
   const staged = new Set(status.staged);
-  const listed = [...status.modified, ...status.untracked].map((p) => p.replace(/\/$/, ''));
+  const strip = (p: string) => p.replace(/\/$/, '');
   // A name oxen's status cannot show on one line (a line break in it) is listed as a path that
   // is not there: told, not silently left out of the take.
-  const leftOut = listed.filter((p) => !staged.has(p) && !existsSync(join(root, p)));
+  const leftOut: string[] = [...status.modified, ...status.untracked]
+    .map(strip)
+    .filter((p) => !staged.has(p) && !existsSync(join(root, p)));
+  const untracked = status.untracked.flatMap((p) => filesUnder(root, strip(p)));
   const changed: TakeFile[] = [
-    ...listed.flatMap((p) => filesUnder(root, p)),
+    ...status.modified.flatMap((p) => filesUnder(root, strip(p))),
+    ...untracked,
     ...status.removed.map((path) => ({ path, bytes: 0, removed: true })),
   ].filter((f) => !staged.has(f.path));
-  if (changed.length === 0 && staged.size === 0)
+  if (changed.length === 0 && staged.size === 0) {
+    const ended = await endCutOffTake(cli, root, status.branch, options.message);
+    if (ended)
+      return {
+        message: options.message,
+        partBytes: options.partBytes,
+        parts: [],
+        bytes: 0,
+        files: 0,
+        oversized: [],
+        ended,
+        ...(lockUnchecked ? { lockUnchecked } : {}),
+      };
     throw new EngineError(
       'NOTHING_TO_COMMIT',
       leftOut.length > 0
         ? `Nothing to commit: oxen lists ${leftOut.length === 1 ? '1 change that is' : `${leftOut.length} changes that are`} not found on disk (${leftOut.map((p) => JSON.stringify(p)).join(', ')}), a file name with a line break, say; rename it and run the command again.`
         : 'Nothing to commit: the project has no changes since its last commit.',
     );
+  }
   // Changes staged before this command (by hand, or by a take cut off between parts) are the
   // first commit as they are: a part of their own, so the parts planned after stay in the budget.
   const stagedFiles = [...staged].flatMap((p) => filesUnder(root, p));
@@ -94,15 +128,32 @@ export async function commitTake(
       ...(done ? {} : { recording: { parts: parts.length } }),
     });
   if (parts.length > 1) note(false);
-  for (const part of parts) {
+  // New files (oxen knows nothing of them) deleted since the plan, an autosave replaced say: left
+  // out and told (`oxen add` fails on them); a tracked file gone is added as its removal.
+  const fresh = new Set(untracked.map((f) => f.path));
+  const sizes = new Map(changed.map((f) => [f.path, f.bytes]));
+  const vanished: string[] = [];
+  for (const planned of parts) {
+    let part = planned;
     // The staged part is committed as it is staged (adding it again would take the working copy).
-    if (part !== first[0])
+    if (part !== first[0]) {
+      const gone = part.paths.filter((p) => fresh.has(p) && !existsSync(join(root, p)));
+      if (gone.length > 0) {
+        vanished.push(...gone);
+        part = {
+          ...part,
+          paths: part.paths.filter((p) => !gone.includes(p)),
+          bytes: part.bytes - gone.reduce((n, p) => n + (sizes.get(p) ?? 0), 0),
+        };
+      }
       for (let i = 0; i < part.paths.length; i += ADD_BATCH)
         await cli.add(part.paths.slice(i, i + ADD_BATCH));
+    }
     const message = partMessage(options.message, part.index, parts.length);
     recorded.push({ ...part, message, commit: await cli.commit(message) });
     if (recorded.length < parts.length) note(false);
   }
+  leftOut.push(...vanished);
   note(true);
   return {
     message: options.message,
@@ -114,4 +165,27 @@ export async function commitTake(
     ...(lockUnchecked ? { lockUnchecked } : {}),
     ...(leftOut.length > 0 ? { leftOut } : {}),
   };
+}
+
+/**
+ * A take `message` cut off while recorded, the branch ending inside it, and nothing left to record
+ * (its rest deleted since): it ends where it was cut, its record no longer recording, so that a
+ * push (refused until then) sends what was recorded. Undefined for anything else.
+ */
+async function endCutOffTake(
+  cli: OxenCli,
+  root: string,
+  branch: string,
+  message: string,
+): Promise<{ part: number; parts: number } | undefined> {
+  const take = loadTake(root, branch || undefined);
+  if (!take?.recording || take.message !== message) return undefined;
+  const [head] = await cli.log(1);
+  const part = head && cutOffAt(take, head);
+  if (part === undefined) return undefined;
+  const { recording, ...rest } = take;
+  // The parts up to the head: one noted by its message alone is not in the record, so the record
+  // is the parts recorded (a push sends the head whatever the record holds).
+  saveTake(root, rest);
+  return { part, parts: recording.parts };
 }

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -6,6 +9,7 @@ import {
   isTakeRecord,
   partMessage,
   planTake,
+  saveTake,
   type TakeFile,
   type TakeRecord,
 } from './take.js';
@@ -112,5 +116,20 @@ describe('isTakeRecord', () => {
     ['more parts on the remote than recorded', { ...good, onRemote: { parts: 2, bytes: 1, at: 'now' } }],
   ])('%s: not a take record', (_, value) => {
     expect(isTakeRecord(value)).toBe(false);
+  });
+});
+
+describe('saveTake', () => {
+  it('a write that fails is reported as it failed, even where the temp file cannot be cleared', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oxvcs-take-'));
+    try {
+      // Something that is not a file stands where the temp file goes.
+      mkdirSync(join(dir, '.oxen', 'oxvcs-take.json.tmp'), { recursive: true });
+      expect(() => saveTake(dir, { message: 'm', partBytes: 1, parts: [] })).toThrow(
+        expect.objectContaining({ code: 'EISDIR' }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -127,8 +127,11 @@ export function saveTake(projectDir: string, take: TakeRecord): void {
     writeFileSync(`${file}.tmp`, JSON.stringify(take));
     renameSync(`${file}.tmp`, file);
   } catch (error) {
-    // A full disk leaves a partial temp file: not left inside the repository.
-    rmSync(`${file}.tmp`, { force: true });
+    // A full disk leaves a partial temp file: not left inside the repository. What failed is
+    // what is reported, even when the temp path cannot be cleared (not a file).
+    try {
+      rmSync(`${file}.tmp`, { force: true });
+    } catch {}
     throw error;
   }
 }

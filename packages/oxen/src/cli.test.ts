@@ -285,6 +285,54 @@ describe('createOxenCli with the fake oxen on PATH', () => {
     expect((await cli.push()).upToDate).toBe(true);
   });
 
+  it('status reads oxen 0.54 as printed (staged_data.rs): every list with --print_all, folders, hints, labels only where printed', async () => {
+    const { dir } = await project();
+    // Oxen 0.54's own lines for this state, verbatim (colours off), from an `oxen` that prints them.
+    const printed = [
+      'On branch main -> 0123456789abcdef0123456789abcdef',
+      '',
+      'Files to be committed:',
+      '  (use "oxen restore --staged <file> ..." to unstage)',
+      '  new file: Bass.wav',
+      '  removed: Old.wav',
+      '',
+      'Modified files:    (use "oxen add <file>..." to update what will be committed)',
+      '  modified: Mix.wav',
+      '',
+      'Untracked Directories',
+      '  (use "oxen add <dir>..." to update what will be committed)',
+      // `"  {path} {padding}"` then `"({n} items)"`: padded to the longest path.
+      '  Song.logicx (300 items)',
+      '  Stems       (1 item)',
+      '',
+      'Untracked Files',
+      '  (use "oxen add <file>..." to update what will be committed)',
+      '  modified: a take.wav',
+      '   lead.wav',
+      '',
+      'Removed Files',
+      '  (use "oxen add/rm <file>..." to update what will be committed)',
+      '  removed: Gone.wav',
+      '',
+    ].join('\n');
+    const bin = join(dir, 'oxen-0.54');
+    writeFileSync(
+      bin,
+      `#!/bin/sh\n[ "$1 $2" = "status --print_all" ] || { echo "unexpected: $*" >&2; exit 2; }\ncat <<'EOF'\n${printed}\nEOF\n`,
+      { mode: 0o755 },
+    );
+    const status = await createOxenCli({ cwd: dir, env: env.env, bin }).status();
+    expect(status).toEqual({
+      branch: 'main',
+      commit: '0123456789abcdef0123456789abcdef',
+      clean: false,
+      staged: ['Bass.wav', 'Old.wav'],
+      modified: ['Mix.wav'],
+      untracked: ['Song.logicx', 'Stems', 'modified: a take.wav', ' lead.wav'],
+      removed: ['Gone.wav'],
+    });
+  });
+
   it('the current branch is read from .oxen/HEAD without a process; a detached HEAD (a commit id) asks oxen', async () => {
     const { dir } = await project();
     // An oxen that is not there: any process started would fail with CLI_NOT_FOUND.

@@ -80,6 +80,16 @@ export class CommitCommand extends BaseCommand {
     } finally {
       if (!this.#interrupted) process.off('SIGINT', this.onInterrupt);
     }
+    if (take.ended) {
+      const { part, parts } = take.ended;
+      return {
+        data: { status: 'ended', message: take.message, part, parts },
+        human: () =>
+          this.ui.out(
+            `${this.ui.mark('ok')} Nothing left to record of the take "${safeText(take.message)}": it ends at part ${part} of ${parts} as recorded, and a push sends it as it is.`,
+          ),
+      };
+    }
     return {
       data: {
         status: 'committed',
@@ -114,7 +124,7 @@ export class CommitCommand extends BaseCommand {
         if (take.leftOut) {
           const n = take.leftOut.length;
           ui.err(
-            `${ui.mark('warn')} oxen lists ${n === 1 ? '1 change that is' : `${n} changes that are`} not found on disk (${take.leftOut.map((p) => safeText(JSON.stringify(p))).join(', ')}), so the take does not hold ${n === 1 ? 'it' : 'them'}: a file name with a line break, say; rename it and run \`oxenvcs commit\` again.`,
+            `${ui.mark('warn')} oxen lists ${n === 1 ? '1 change that is' : `${n} changes that are`} not found on disk (${take.leftOut.map((p) => safeText(JSON.stringify(p))).join(', ')}), so the take does not hold ${n === 1 ? 'it' : 'them'} (deleted while it was recorded, or a file name with a line break); if ${n === 1 ? 'it belongs' : 'they belong'} in the project, rename or restore ${n === 1 ? 'it' : 'them'} and run \`oxenvcs commit\` again.`,
           );
         }
         if (take.lockUnchecked)

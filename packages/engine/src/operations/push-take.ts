@@ -146,3 +146,22 @@ export function followPush(
     },
   };
 }
+
+/**
+ * After a push of `op.branch` that succeeded with a head past the project's last take recorded on
+ * that branch (plain commits made on top of it): the take is below what was pushed, so on the
+ * remote, and later pushes and `queue status` no longer describe it. Best effort, as `noteTake`.
+ */
+export function noteTakeBelowPushed(op: PushOp): void {
+  const take = loadTake(op.projectDir, op.branch);
+  const last = take?.parts.at(-1);
+  if (!take || !last || take.pushed || take.recording || take.branch !== op.branch) return;
+  noteTake(op.projectDir, last.commit, {
+    pushed: true,
+    onRemote: {
+      parts: take.parts.length,
+      bytes: take.parts.reduce((n, p) => n + p.bytes, 0),
+      at: new Date().toISOString(),
+    },
+  });
+}

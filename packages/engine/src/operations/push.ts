@@ -1,6 +1,6 @@
 import type { LockManager } from '@oxvcs/locks';
 import { checkName, refuse } from '../input.js';
-import { followPush, headTake, resumeFacts } from './push-take.js';
+import { followPush, headTake, noteTakeBelowPushed, resumeFacts } from './push-take.js';
 import { collapseIntoLast, lastSegment } from './shared.js';
 import type { OperationSpec, PushOp } from './types.js';
 
@@ -115,6 +115,7 @@ export const push: OperationSpec<PushOp> = {
       ...(ctx.verifyFirst ? { env: RESUME_ENV } : take ? { env: ONE_PART_ENV } : {}),
     });
     follow.finished(result.commit);
+    if (!take) noteTakeBelowPushed(op);
     // Stock Oxen takes a push whatever the lock says, so a lease lost while it ran (the process
     // paused, the machine asleep, a push longer than the lease) cannot stop it: it is told instead.
     const lockLost =
