@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createOxenHub } from '@oxvcs/oxen';
@@ -98,6 +98,38 @@ describe('one lock table every reader agrees on (issue 19), with the built CLI',
     expect((await world.run(['lock', 'heartbeat', '--stop'], { cwd: dir, user: 'ada', env })).code).toBe(0);
     expect(log()).toMatch(/Lock renewed until .* \(in (4h 0m|3h 59m)\)/);
     expect(log()).not.toMatch(/7d|6d/);
+  });
+});
+
+describe('offline, a lease ends on this machine’s clock however far off it runs', () => {
+  it('a clock a week behind: two hours after an hour-long grant, offline, the lease is over (renew has nothing to extend)', async () => {
+    const dir = await world.project('week-behind-offline');
+    const week = 7 * 24 * 3_600_000;
+    const step = join(world.home('ada'), 'two-hours-later');
+    const env = {
+      NODE_OPTIONS: `--import=${CLOCK_STEP}`,
+      CLOCK_SKEW_MS: String(-week),
+      CLOCK_STEP_MS: String(2 * 3_600_000),
+      CLOCK_STEP_FILE: step,
+    };
+    expect(
+      (await world.run(['lock', 'acquire', '--timeout', '1'], { cwd: dir, user: 'ada', env })).code,
+    ).toBe(0);
+    await world.server.faults.offline();
+    try {
+      // Still within the hour: a renewal is queued for when the remote is back.
+      const early = await world.run(['lock', 'renew', '--json'], { cwd: dir, user: 'ada', env });
+      expect(early.code, early.stderr).toBe(75);
+      expect((await world.run(['queue', 'clear', '--all'], { cwd: dir, user: 'ada', env })).code).toBe(0);
+      // Two hours on (her clock still a week behind the server's): the lease she noted is over. By
+      // the remote's own expiry, read against her clock, it would last another week.
+      writeFileSync(step, '');
+      const late = await world.run(['lock', 'renew', '--json'], { cwd: dir, user: 'ada', env });
+      expect(late.code, late.stdout).toBe(1);
+      expect(JSON.parse(late.stdout)).toMatchObject({ status: 'expired' });
+    } finally {
+      await world.server.faults.online();
+    }
   });
 });
 

@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { checkProcess, identify, type ProcessIdentity, writeNewFile } from '@oxvcs/durable';
-import { readState, writeState } from './state.js';
+import { noteEndsMs, readState, writeState } from './state.js';
 import type { Engine, EngineEvent, EngineOptions } from './types.js';
 
 // node:crypto loaded on first use: a command that never hashes (queue status) does not pay for it.
@@ -390,7 +390,8 @@ export function guardLocks(engine: Engine, deps: GuardDeps): Engine {
   /** Whether this machine's note says it holds a live lease on the project. */
   const noteLive = () => {
     try {
-      const end = Date.parse(engine.knownLease()?.expiresAt ?? '');
+      const note = engine.knownLease();
+      const end = note ? noteEndsMs(note) : Number.NaN;
       return Number.isFinite(end) && end > Date.now();
     } catch {
       return false;

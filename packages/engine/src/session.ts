@@ -33,7 +33,16 @@ import { QUEUED_RECHECK_MS } from './operations/acquire-lock.js';
 import { carriedGrant } from './operations/behind-acquisition.js';
 import { executorsFor, type Operation, type RunDeps, specOf } from './operations/index.js';
 import { holderIdentity, type ProjectInfo } from './project.js';
-import { type GrantNote, grantId, readState, type SeenNote, updateState, writeState } from './state.js';
+import {
+  type GrantNote,
+  grantId,
+  localEnd,
+  noteEndsMs,
+  readState,
+  type SeenNote,
+  updateState,
+  writeState,
+} from './state.js';
 import type { Engine, Outcome, QueuedOutcome, QueuedReason } from './types.js';
 
 const HOUR = 3_600_000;
@@ -216,12 +225,14 @@ export function createSession(core: Core): Session {
   const noteGrant = (remote: string, key: string, grant: Grant | undefined) =>
     updateCache<Record<string, GrantNote>>(files.grants, {}, (all) => {
       if (grant) {
+        const now = Date.now();
         all[grantId(remote, key)] = {
           fencingToken: grant.fencingToken,
           expiresAt: grant.expiresAt,
           holder: grant.holder,
           ttlMs: grant.ttlMs,
-          updatedAt: new Date().toISOString(),
+          updatedAt: new Date(now).toISOString(),
+          localEndsAt: localEnd(grant, now),
         };
       } else {
         delete all[grantId(remote, key)];
@@ -577,7 +588,7 @@ export function createSession(core: Core): Session {
     );
   const liveGrant = (remote: string, key: string) => {
     const note = grants()[grantId(remote, key)];
-    return note && Date.parse(note.expiresAt) > Date.now() ? note : undefined;
+    return note && noteEndsMs(note) > Date.now() ? note : undefined;
   };
 
   const transferTarget = async (branch?: string) => {

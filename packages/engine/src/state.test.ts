@@ -4,8 +4,9 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { identify } from '@oxvcs/durable';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { STATE_LOCK_STALE_MS, stateLockVerdict, updateState } from './state.js';
+import { localEnd, noteEndsMs, STATE_LOCK_STALE_MS, stateLockVerdict, updateState } from './state.js';
 
 const hooks = fileURLToPath(new URL('../../../source-hooks.mjs', import.meta.url));
 const stateModule = fileURLToPath(new URL('./state.ts', import.meta.url));
@@ -62,5 +63,40 @@ describe('stateLockVerdict (pure)', () => {
     expect(stateLockVerdict({ ...facts, holder: elsewhere, ageMs: 5, processOf: () => 'gone' })).toBe('wait');
     expect(stateLockVerdict({ ...facts, ageMs: 5 })).toBe('wait');
     expect(stateLockVerdict({ ...facts, ageMs: STATE_LOCK_STALE_MS + 1 })).toBe('take-over');
+  });
+});
+
+describe('localEnd: when a noted lease ends on this machine’s clock', () => {
+  const H = 3_600_000;
+  const lease = (renewedMs: number, ttlMs: number) => ({
+    lastHeartbeat: new Date(renewedMs).toISOString(),
+    expiresAt: new Date(renewedMs + ttlMs).toISOString(),
+  });
+  it('never later than the remote’s end; a fresh grant on a clock behind ends its ttl from now, one ahead at the remote’s end', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1_700_000_000_000, max: 1_900_000_000_000 }),
+        fc.integer({ min: 60_000, max: 24 * H }),
+        fc.integer({ min: -30 * 24 * H, max: 30 * 24 * H }),
+        fc.integer({ min: 0, max: 2 * H }),
+        (serverNow, ttl, skew, age) => {
+          // Noted `age` ms after its renewal, on a clock `skew` ms off the remote's.
+          const granted = lease(serverNow - age, ttl);
+          const end = Date.parse(localEnd(granted, serverNow + skew));
+          expect(end).toBeLessThanOrEqual(Date.parse(granted.expiresAt));
+          // Never more left than the lease had when it was renewed.
+          expect(end - (serverNow + skew)).toBeLessThanOrEqual(ttl);
+          if (age === 0) expect(end).toBe(skew <= 0 ? serverNow + skew + ttl : serverNow + ttl);
+        },
+      ),
+    );
+  });
+  it('noteEndsMs prefers the local end; an older note without one uses the remote’s end', () => {
+    expect(
+      noteEndsMs({ expiresAt: '2026-12-07T12:00:00.000Z', localEndsAt: '2026-11-30T12:00:00.000Z' }),
+    ).toBe(Date.parse('2026-11-30T12:00:00.000Z'));
+    expect(noteEndsMs({ expiresAt: '2026-12-07T12:00:00.000Z' })).toBe(
+      Date.parse('2026-12-07T12:00:00.000Z'),
+    );
   });
 });

@@ -151,10 +151,40 @@ export function stateNotAFile(error: StateFileError): EngineError {
 /** What we last knew of a lease we hold (a cache; the remote is the truth). */
 export interface GrantNote {
   readonly fencingToken: number;
+  /** When the lease ends, on the remote's clock. */
   readonly expiresAt: string;
   readonly holder: string;
   readonly ttlMs: number;
   readonly updatedAt: string;
+  /**
+   * When the lease ends on this machine's clock, as far as this machine can tell: the earlier of
+   * `expiresAt` and the note's own time plus what the remote said was left of the lease (its end
+   * minus its last renewal). Offline judgements use it (see {@link noteEndsMs}): a clock a week
+   * behind would otherwise keep a lease that ended "live" for a week. Notes written by older
+   * versions lack it.
+   */
+  readonly localEndsAt?: string;
+}
+
+/**
+ * When a noted lease ends, in ms on this machine's clock: its `localEndsAt`, or its `expiresAt`
+ * for a note written without one. NaN when the note holds no time.
+ */
+export function noteEndsMs(note: Pick<GrantNote, 'expiresAt' | 'localEndsAt'>): number {
+  return Date.parse(note.localEndsAt ?? note.expiresAt);
+}
+
+/**
+ * The {@link GrantNote.localEndsAt} of a lease noted now (`nowMs`, this machine's clock). Never
+ * later than `expiresAt`: a grant read back long after its renewal (a lost answer resolved later)
+ * has less left than its renewal said, and a clock running ahead can only make the lease look
+ * shorter, the safe side.
+ */
+export function localEnd(lease: { expiresAt: string; lastHeartbeat: string }, nowMs: number): string {
+  const end = Date.parse(lease.expiresAt);
+  const left = end - Date.parse(lease.lastHeartbeat);
+  if (!Number.isFinite(end)) return lease.expiresAt;
+  return new Date(Number.isFinite(left) ? Math.min(end, nowMs + Math.max(0, left)) : end).toISOString();
 }
 
 /** The lock as this machine last read it from the remote (anyone's), for `lock status` offline. */

@@ -6,7 +6,7 @@ import { classify, isRetryable } from '@oxvcs/retry';
 import { EngineError } from '../errors.js';
 import { heartbeatFile } from '../lock-state.js';
 import type { Verb } from '../session.js';
-import { grantId, type HeartbeatNote, readState, writeState } from '../state.js';
+import { grantId, type HeartbeatNote, noteEndsMs, readState, writeState } from '../state.js';
 
 // The keep-alive verbs: renew the lock in the background, and find, record and stop that process.
 
@@ -69,7 +69,7 @@ export const heartbeat: Verb<'heartbeat'> = async (s, o) => {
     lease = status.lease;
   } catch (error) {
     const note = s.grants()[grantId(p.remote.url, p.key)];
-    if (!isRetryable(classify(error).kind) || !note || Date.parse(note.expiresAt) <= Date.now())
+    if (!isRetryable(classify(error).kind) || !note || !(noteEndsMs(note) > Date.now()))
       throw cannotStart(error);
     offline = true;
     const now = new Date().toISOString();

@@ -108,7 +108,8 @@ export const lockRenew: Verb<'lockRenew'> = async (s, o = {}) => {
     key: p.key,
     holder: p.holder,
     ttlMs,
-    ...(note ? { fencingToken: note.fencingToken, leaseExpiresAt: note.expiresAt } : {}),
+    // Queued, it expires when the lease ends on this machine's clock (the queue judges by it).
+    ...(note ? { fencingToken: note.fencingToken, leaseExpiresAt: note.localEndsAt ?? note.expiresAt } : {}),
   });
 };
 
