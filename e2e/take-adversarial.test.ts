@@ -545,6 +545,35 @@ describe('a take cut off while recorded, whose rest is gone', () => {
   });
 });
 
+describe('one take at a time in a working copy', () => {
+  it('a second commit while a take is recorded is refused, naming the first; after it, the next goes', async () => {
+    const dir = await world.project('two-takes');
+    writeSong(dir);
+    const gate = join(world.home('ada'), `gate-two-${Date.now()}`);
+    const first = spawn(process.execPath, [CLI, 'commit', '-m', 'song', '--part-size', '1MB'], {
+      cwd: dir,
+      env: {
+        ...world.envFor('ada'),
+        OXEN_FAKE_PAUSE_AT: 'commit:song (part 2 of 3)',
+        OXEN_FAKE_PAUSE_FILE: gate,
+      },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
+    await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
+    writeFileSync(join(dir, 'notes.txt'), 'a second take');
+    const second = await world.run(['commit', '-m', 'notes'], { cwd: dir });
+    expect(second.code, second.stderr).not.toBe(0);
+    expect(second.stderr).toMatch(/Another oxen commit \(pid \d+/);
+    writeFileSync(gate, '');
+    expect(await exited).toBe(0);
+    const log = (await world.env.oxen(['log', '-n', '4'], dir)).stdout;
+    expect(log).not.toContain('notes');
+    const again = await world.run(['commit', '-m', 'notes'], { cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+  });
+});
+
 describe('a new file deleted while the take is recorded (an autosave replaced, say)', () => {
   it('is left out of its part, and named, instead of failing the take midway', async () => {
     const dir = await world.project('vanished');

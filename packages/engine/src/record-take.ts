@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LockManager } from '@oxvcs/locks';
-import type { OxenCli } from '@oxvcs/oxen';
+import { claimTransfer, type OxenCli } from '@oxvcs/oxen';
 import { classify, isRetryable } from '@oxvcs/retry';
 import { EngineError } from './errors.js';
 import { refuseWhileHeld } from './operations/push.js';
@@ -53,6 +53,22 @@ const ADD_BATCH = 100;
  * runs, so the take is recorded.
  */
 export async function commitTake(
+  deps: { readonly cli: OxenCli; readonly locks: LockManager; readonly root: string; readonly key: string },
+  options: { readonly message: string; readonly partBytes: number; readonly signal?: AbortSignal },
+): Promise<TakeReport> {
+  // One take, push or pull at a time in a working copy (OxenError TRANSFER_IN_PROGRESS otherwise):
+  // two takes recorded at once would interleave their parts, and a push would note its progress in
+  // a take record being rewritten. A take killed midway leaves a claim whose process is gone,
+  // which the next one replaces.
+  const claim = claimTransfer(deps.root, 'commit');
+  try {
+    return await recordTake(deps, options);
+  } finally {
+    claim?.release();
+  }
+}
+
+async function recordTake(
   deps: { readonly cli: OxenCli; readonly locks: LockManager; readonly root: string; readonly key: string },
   options: { readonly message: string; readonly partBytes: number; readonly signal?: AbortSignal },
 ): Promise<TakeReport> {

@@ -45,4 +45,4 @@ export {
   type ServerFacts,
 } from './hub.js';
 export { compareVersions, parseRemoteUrl, type RemoteRef, redactUrl } from './remote.js';
-export type { TransferRecord } from './transfer-lock.js';
+export { claimTransfer, type TransferClaim, type TransferRecord } from './transfer-lock.js';
