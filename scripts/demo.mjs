@@ -25,7 +25,7 @@ const env = {
 mkdirSync(env.HOME, { recursive: true });
 const bold = process.stdout.isTTY && !process.env.NO_COLOR;
 const say = (text) => process.stdout.write(bold ? `\n\u001b[1m# ${text}\u001b[0m\n` : `\n# ${text}\n`);
-/** An argument as a shell would need it typed (the transcript can be pasted). */
+/** An argument as a shell would need it typed (quoted as it would be pasted; the programs are named by their bin names, see the README's Quickstart). */
 const shellWord = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
 
 const run = (cmd, args, cwd, expect = [0]) =>

@@ -346,6 +346,8 @@ export function App(props: AppProps) {
         return;
       }
       case 'lock':
+        // q quits here as everywhere the footer shows it (it falls through to the quit below).
+        if (input === 'q') break;
         if (key.escape || input === 'l') dispatch({ type: 'overlay', overlay: 'none' });
         else if (input === 'a') void lockAction('acquire');
         else if (input === 'r') void lockAction('release');

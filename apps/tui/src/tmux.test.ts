@@ -435,6 +435,17 @@ describe('oxenvcs-tui in a real terminal (tmux)', () => {
     expect(lines.slice(0, 50).at(-1)).toMatch(/q quit\s*$/);
   });
 
+  it('q quits from the lock panel too, as the footer and the help say', async () => {
+    const at = await project();
+    const session = startTui(at, ['--no-auto-sync']);
+    await vi.waitFor(() => expect(screen(session)).toContain('The queue is empty.'));
+    tmux('send-keys', '-t', session, 'l');
+    await vi.waitFor(() => expect(screen(session)).toContain('Esc to go back'));
+    expect(screen(session)).toMatch(/q quit\s*$/m);
+    tmux('send-keys', '-t', session, 'q');
+    await vi.waitFor(() => expect(screen(session)).toContain('TUI-EXIT 0'));
+  });
+
   it('--help prints the usage and exits 0, in a terminal and without one', async () => {
     const at = await project();
     const session = startTui(at, ['--help']);
