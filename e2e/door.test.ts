@@ -66,6 +66,8 @@ describe('issue 20 #8: bad input is refused at the door (exit 2, one line, nothi
     const r = await world.run(args as string[], { cwd: dir });
     refused(r, words);
     expect(r.stderr).toContain('Nothing was run or queued.');
+    // Refused before anything starts: no "Connecting…; preparing the push…" first.
+    expect(r.stderr).not.toContain('Connecting');
     // The 5,000-character name is not echoed back.
     expect(r.stderr.length).toBeLessThan(1000);
     expect(await pending()).toEqual([]);

@@ -1,5 +1,5 @@
 import type { EngineEvent, QueueEntry } from '@oxvcs/engine';
-import { shortId } from '@oxvcs/engine';
+import { checkName, shortId } from '@oxvcs/engine';
 import { Command, Option } from 'clipanion';
 import { BaseCommand, behindJson, type Report } from '../base.js';
 import { EXIT, safeText } from '../output.js';
@@ -72,7 +72,8 @@ abstract class TransferCommand extends BaseCommand {
     const engine = await this.engine();
     // Oxen prints nothing until its own bar starts (the connectivity check, replaying what is
     // queued, oxen's start-up and its first requests take seconds): say at once that work began.
-    if (!this.json)
+    // Not for a branch name refused at the door: nothing starts.
+    if (!this.json && (this.branch === undefined || checkName('branch', this.branch) === undefined))
       this.ui.err(
         `${this.ui.mark('info')} Connecting to ${safeText(engine.project().remote.origin)}; preparing the ${this.verb}…`,
       );
