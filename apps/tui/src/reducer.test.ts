@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { QueueEntry } from '@oxvcs/engine';
+import type { QueueEntry, RunSummary } from '@oxvcs/engine';
 import { createEngine } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
 import {
@@ -129,6 +129,27 @@ describe('TUI reducer', () => {
       syncing: false,
       message: { kind: 'ok', text: 'Sync: 1 done, 0 failed, 0 still queued' },
     });
+  });
+
+  it('a sync that expired or failed entries says so in red, as the CLI does; one that left entries queued in yellow', () => {
+    const finish = (counts: Partial<RunSummary>) =>
+      reducer(
+        { ...initialState, syncing: true },
+        {
+          type: 'sync-finished',
+          summary: { done: 1, failed: 0, deferred: 0, expired: 0, held: 0, remaining: 0, ...counts },
+        },
+      ).message;
+    expect(finish({ expired: 1 })).toEqual({
+      kind: 'fail',
+      text: 'Sync: 1 done, 0 failed, 1 expired, 0 still queued',
+    });
+    expect(finish({ failed: 1 })).toEqual({ kind: 'fail', text: 'Sync: 1 done, 1 failed, 0 still queued' });
+    expect(finish({ remaining: 2, stopped: 'offline' })).toEqual({
+      kind: 'warn',
+      text: 'Sync: 1 done, 0 failed, 2 still queued (offline)',
+    });
+    expect(finish({})?.kind).toBe('ok');
   });
 
   it('heartbeat health follows renewals, jeopardy and loss', () => {

@@ -366,13 +366,22 @@ export function reducer(state: State, action: Action): State {
         };
       const s = action.summary;
       const text = s
-        ? `Sync: ${s.done} done, ${s.failed} failed, ${s.remaining} still queued${s.stopped ? ` (${s.stopped})` : ''}`
+        ? `Sync: ${s.done} done, ${s.failed} failed, ${s.expired > 0 ? `${s.expired} expired, ` : ''}${s.remaining} still queued${s.stopped ? ` (${s.stopped})` : ''}`
         : 'Sync finished';
+      // As the CLI's exit codes: an entry failed or expired (it never ran) is a failure; one left
+      // queued waits for later; only a run that left nothing behind is all synced.
+      const kind = !s
+        ? 'ok'
+        : s.failed > 0 || s.expired > 0
+          ? 'fail'
+          : s.remaining > 0 || s.stopped
+            ? 'warn'
+            : 'ok';
       return {
         ...omit(state, 'transfer', 'resume'),
         syncing: false,
         ...(s ? { lastSummary: s } : {}),
-        message: { kind: s && s.failed > 0 ? 'warn' : 'ok', text },
+        message: { kind, text },
       };
     }
     case 'message':
