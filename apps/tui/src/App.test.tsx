@@ -276,6 +276,33 @@ describe('oxenvcs-tui when the network comes back', () => {
     expect(frame()).not.toContain('⚠ Part 3');
   });
 
+  it('a queued push refused because someone else pushed first: the details say to pull, then push again', async () => {
+    writeFileSync(join(dir, 'song.txt'), 'ada');
+    expect((await world.env.oxen(['add', 'song.txt'], dir)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'ada'], dir)).code).toBe(0);
+    await server.faults.offline();
+    expect((await makeEngine(new Set()).push()).status).toBe('queued');
+    await server.faults.online();
+    const name = dir.split('/').at(-1)!;
+    const bob = await world.env.cloneProject(`${name}-bob`, server.repoUrl('ns', name));
+    writeFileSync(join(bob, 'bob.txt'), 'bob');
+    expect((await world.env.oxen(['add', 'bob.txt'], bob)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'bob'], bob)).code).toBe(0);
+    expect((await world.env.oxen(['push', 'origin', 'main'], bob)).code).toBe(0);
+    const { frame, press } = start();
+    await vi.waitFor(() => expect(frame()).toContain('1 shown'));
+    await press('s');
+    await vi.waitFor(() => expect(frame()).toContain('Sync: 0 done, 1 failed'));
+    await vi.waitFor(() => expect(frame()).toMatch(/▶ failed +push/));
+    // The details, wrapped to the window's width, read as one sentence.
+    const said = () => frame().replace(/\s+/g, ' ');
+    await vi.waitFor(() =>
+      expect(said()).toContain(
+        'failed · Not pushed: the remote branch has commits this copy does not have (someone else pushed first), so it was left as it is; run `oxenvcs pull`, then push again.',
+      ),
+    );
+  });
+
   it('after r the row shows the entry’s new status (pending), as the details do', async () => {
     await server.faults.offline();
     await makeEngine(new Set()).pull('no-such-branch');

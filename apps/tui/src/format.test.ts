@@ -162,4 +162,24 @@ describe('failedText', () => {
     expect(failedText(refused(403))).toContain('(HTTP 403): the token stored for it may not do this');
     expect(entryReason(refused(), Date.now())).toContain('`oxenvcs auth login`');
   });
+
+  it('a queued push refused because someone else pushed first says to pull, then push again, as the CLI does', () => {
+    const bare = 'oxen push failed: Branch main is behind remote commit 9f3c2a1b. Run `oxen pull` first.';
+    const behind = {
+      id: '01ABCDEFGHJKMNPQRSTVWXYZ13',
+      status: 'failed',
+      operation: { kind: 'push', branch: 'main', projectDir: '/p', remote: 'http://hub.example:3000/n/r' },
+      reason: { code: 'failed', facts: { kind: 'conflict', reason: bare } },
+      lastError: {
+        message: bare,
+        kind: 'conflict',
+        code: 'NON_FAST_FORWARD',
+        chain: [{ name: 'OxenError', code: 'NON_FAST_FORWARD', message: bare }],
+      },
+    } as unknown as QueueEntry;
+    const words =
+      'Not pushed: the remote branch has commits this copy does not have (someone else pushed first), so it was left as it is; run `oxenvcs pull`, then push again.';
+    expect(failedText(behind)).toBe(words);
+    expect(entryReason(behind, Date.now())).toBe(words);
+  });
 });

@@ -369,11 +369,15 @@ export function entryReason(entry: QueueEntry, now: number, fallback = 'failed')
 
 /**
  * Why an entry failed: a refusal of the credentials (AUTH) stored with it says how to store a
- * token, as the CLI says it; anything else as its reason says it.
+ * token, a push refused because someone else pushed first (NON_FAST_FORWARD) says to pull, as the
+ * CLI says them; anything else as its reason says it.
  */
 export function failedText(entry: QueueEntry): string {
   const last = entry.lastError;
   const link = last?.chain[0];
+  if (link?.name === 'OxenError' && link.code === 'NON_FAST_FORWARD')
+    // Oxen's own words ("Branch main is behind remote commit …") name neither the cause nor our command.
+    return 'Not pushed: the remote branch has commits this copy does not have (someone else pushed first), so it was left as it is; run `oxenvcs pull`, then push again.';
   if (link?.name === 'OxenError' && link.code === 'AUTH') {
     let origin = 'The remote';
     try {
