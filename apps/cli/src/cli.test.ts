@@ -275,7 +275,12 @@ describe('oxenvcs in-process', () => {
     // Queued with a retention already spent when the sync runs (as a clock a week ahead makes it).
     const expiring = async (key: string) => {
       const { entry } = await createEngine({ cwd: dir, env: world.vars({ home }) }).queue.enqueue({
-        operation: { kind: 'pull', projectDir: dir, remote: server.repoUrl('ns', basename(dir)), branch: 'main' },
+        operation: {
+          kind: 'pull',
+          projectDir: dir,
+          remote: server.repoUrl('ns', basename(dir)),
+          branch: 'main',
+        },
         idempotencyKey: key,
         ttlMs: 1,
       });
