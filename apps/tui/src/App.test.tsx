@@ -176,6 +176,21 @@ describe('oxenvcs-tui at 80×24', () => {
     expect((await engine.lockStatus()).state).toMatchObject({ state: 'broken', reason: 'handover' });
   });
 
+  it('on a machine whose clock runs a week behind the server’s, an hour’s lease reads an hour, in the header and the lock panel', async () => {
+    const week = 7 * 24 * 3_600_000;
+    server.advanceClock(week);
+    try {
+      await makeEngine(new Set()).lockAcquire({ ttlHours: 1 });
+      const { frame, press } = start();
+      await vi.waitFor(() => expect(frame()).toMatch(/Lock: YOURS, (1h00m|59m) left/));
+      await press('l');
+      await vi.waitFor(() => expect(frame()).toMatch(/the lease ends \d\d:\d\d \(in (1h00m|59m)\)/));
+      expect(frame()).not.toMatch(/\dd\d+h/);
+    } finally {
+      server.advanceClock(-week);
+    }
+  });
+
   it('a lock read the remote refuses (a proxy’s 407) still ends the header’s "checking…"', async () => {
     await server.faults.add({ kind: 'error', status: 407 });
     const { frame } = start();

@@ -55,7 +55,7 @@ export function fit(text: string, width: number): string {
   return `${clean.slice(0, Math.max(0, width - 1))}…`;
 }
 
-/** The lock line of the header (terminal-safe). */
+/** The lock line of the header (terminal-safe); `now`: the server's clock (lease times are on it). */
 export function lockLine(lock: LockState | undefined, now: number): string {
   if (!lock) return 'Lock: unknown';
   switch (lock.state) {
@@ -489,15 +489,19 @@ export function keepAliveLines(input: {
   readonly note: HeartbeatNote | undefined;
   readonly live: LiveHeartbeat | undefined;
   readonly ownPid: number;
+  /** This machine's wall clock: what the keep-alive's own times (its last renewal) are told against. */
   readonly now: number;
+  /** The server's clock, as last read: what the lease end is told against. @default now */
+  readonly serverNow?: number;
 }): { readonly state: string; readonly detail: string; readonly colour?: 'red' | 'yellow' } | undefined {
   const { lock, note, live, ownPid, now } = input;
+  const serverNow = input.serverNow ?? now;
   const yours = lock?.state === 'held-by-you' ? lock.lease : undefined;
   // This window's own heartbeat, when it is the one running (else the note says who does).
   const own = live && (!note || note.pid === ownPid) ? live : undefined;
   const state = own?.state ?? note?.state;
   const leaseEnd = own?.leaseEndsAt ?? note?.expiresAt ?? yours?.expiresAt;
-  const ends = leaseEnd ? `the lease ends ${moment(leaseEnd, now)}` : 'the lease end is unknown';
+  const ends = leaseEnd ? `the lease ends ${moment(leaseEnd, serverNow)}` : 'the lease end is unknown';
   if (!state) {
     if (!yours) return undefined;
     return { state: 'Keep-alive: none', detail: `${ends} unless you renew it (n)`, colour: 'yellow' };
