@@ -35,6 +35,7 @@ function start(
     lockPollMs?: number;
     heartbeat?: boolean;
     env?: Record<string, string>;
+    columns?: number;
   } = {},
 ) {
   const listeners = new Set<(e: EngineEvent) => void>();
@@ -47,7 +48,7 @@ function start(
       offlinePollMs={options.offlinePollMs ?? 5000}
       pollMs={100}
       lockPollMs={options.lockPollMs ?? 60_000}
-      size={{ columns: 80, rows: 24 }}
+      size={{ columns: options.columns ?? 80, rows: 24 }}
       subscribe={(l) => {
         listeners.add(l);
         return () => listeners.delete(l);
@@ -188,6 +189,28 @@ describe('oxenvcs-tui at 80×24', () => {
       expect(frame()).not.toMatch(/\dd\d+h/);
     } finally {
       server.advanceClock(-week);
+    }
+  });
+
+  it('on a machine whose clock runs a week ahead, a refusal says the live lease ends in an hour, not that it ended days ago', async () => {
+    const week = 7 * 24 * 3_600_000;
+    // The server's clock a week behind this machine's.
+    server.advanceClock(-week);
+    try {
+      await makeEngine(new Set(), 'bob@studio').lockAcquire({ ttlHours: 1 });
+      // Wide enough for the whole refusal on its line.
+      const { frame, press } = start({ columns: 200 });
+      await vi.waitFor(() => expect(frame()).toMatch(/Lock: held by bob@studio, (1h00m|59m) left/));
+      await press('l');
+      await press('a');
+      await vi.waitFor(() =>
+        expect(frame().replace(/\s+/g, ' ')).toMatch(
+          /held by bob@studio since \d\d:\d\d \((now|\d+s ago)\) until \d\d:\d\d \(in (1h00m|59m)\)/,
+        ),
+      );
+      expect(frame()).not.toMatch(/\dd\d+h|\d{4}-\d\d-\d\dT/);
+    } finally {
+      server.advanceClock(week);
     }
   });
 

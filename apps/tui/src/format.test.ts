@@ -140,6 +140,23 @@ describe('sizes and wrapped lines, as the push notes use them', () => {
   });
 });
 
+describe('a lock refusal’s times', () => {
+  it('are told against the server’s clock of the refusal (serverNow), not this machine’s', () => {
+    const server = Date.parse('2026-03-08T12:00:00Z');
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const held = Object.assign(
+      new Error(
+        `The lock on this project is held by bob@studio since ${iso(server - 10 * 60_000)} until ${iso(server + 50 * 60_000)}; ask them to release it, or wait until it expires.`,
+      ),
+      { name: 'LockError', code: 'HELD', serverNow: server },
+    );
+    const hm = (ms: number) => new Date(ms).toTimeString().slice(0, 5);
+    expect(errorText(held)).toBe(
+      `The lock on this project is held by bob@studio since ${hm(server - 10 * 60_000)} (10m ago) until ${hm(server + 50 * 60_000)} (in 50m); ask them to release it, or wait until it expires.`,
+    );
+  });
+});
+
 describe('failedText', () => {
   const refused = (status?: number) =>
     ({

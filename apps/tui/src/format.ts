@@ -219,11 +219,20 @@ function engineErrorText(e: EngineFacts): string | undefined {
 /** A code this version does not know (a newer engine's): its message is shown. */
 const unworded = (_code: never): undefined => undefined;
 
-/** Any failure as the TUI shows it: in its own words where the library gave a code, else the message (terminal-safe). */
+/**
+ * Any failure as the TUI shows it: in its own words where the library gave a code, else the message
+ * (terminal-safe), its ISO times as {@link moment} says them. A lock refusal's times are on the
+ * server's clock, so they are told against its `serverNow` (the server's time of the refusal), as
+ * the CLI tells them, not against this machine's clock, which may run days off.
+ */
 export function errorText(error: unknown): string {
-  const e = error as EngineFacts | undefined;
+  const e = error as (EngineFacts & { readonly serverNow?: unknown }) | undefined;
   const words = (e && (engineErrorText(e) ?? refusedProject(e))) ?? undefined;
-  return words ?? safe(error instanceof Error ? error.message : String(error));
+  if (words !== undefined) return words;
+  const now = typeof e?.serverNow === 'number' ? e.serverNow : Date.now();
+  return safe(error instanceof Error ? error.message : String(error)).replace(ISO_TIME, (iso) =>
+    moment(iso, now),
+  );
 }
 
 /** What a connectivity check found, in the TUI's short words (each code worded). */
