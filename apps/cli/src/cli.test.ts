@@ -1,7 +1,8 @@
 import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { createEngine } from '@oxvcs/engine';
 import type { FakeOxenServer, TestWorld } from '@oxvcs/oxen-testkit';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runInProcess, worldPerFile } from './test-support/in-process.js';
 
 let server: FakeOxenServer;
@@ -268,6 +269,36 @@ describe('oxenvcs in-process', () => {
     expect(sync.err).toContain('All operations synced successfully!');
     const cleared = await oxenvcs(['queue', 'clear']);
     expect(cleared.out).toContain('Cleared 3 completed operation(s)');
+  });
+
+  it('a sync in which an entry expired says so, not "all synced", and exits 1 (--json: ok false)', async () => {
+    // Queued with a retention already spent when the sync runs (as a clock a week ahead makes it).
+    const expiring = async (key: string) => {
+      const { entry } = await createEngine({ cwd: dir, env: world.vars({ home }) }).queue.enqueue({
+        operation: {
+          kind: 'pull',
+          projectDir: dir,
+          remote: server.repoUrl('ns', basename(dir)),
+          branch: 'main',
+        },
+        idempotencyKey: key,
+        ttlMs: 1,
+      });
+      await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(Date.parse(entry.expiresAt ?? '')));
+    };
+    await expiring('first');
+    const sync = await oxenvcs(['queue', 'sync']);
+    expect(sync.err).toContain('[!] Expired: Pull main');
+    expect(sync.out).toContain('Expired: 1');
+    expect(sync.err).not.toContain('All operations synced successfully!');
+    expect(sync.err).toContain(
+      '[x] Some operations expired before they could run; `oxenvcs queue status` lists them, `oxenvcs queue retry ID` puts one back.',
+    );
+    expect(sync.code).toBe(1);
+    await expiring('second');
+    const json = await oxenvcs(['queue', 'sync', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.out)).toMatchObject({ ok: false, summary: { expired: 1, failed: 0 } });
   });
 
   it('break needs --force on a live lock; the holder then sees who broke it and why', async () => {

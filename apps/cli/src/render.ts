@@ -442,10 +442,18 @@ const errorText = (error: unknown) =>
 
 /** The verdict line after a sync's results (which are printed once, by `queue sync`). */
 export function renderSummary(ui: Ui, summary: RunSummary): void {
-  if (summary.failed === 0 && summary.remaining === 0)
-    ui.err(`${ui.mark('ok')} All operations synced successfully!`);
+  // An expired entry never ran: it is not synced, and waits for a retry or a remove as a failure does.
+  if (summary.failed > 0 && summary.expired > 0)
+    ui.err(
+      `${ui.mark('fail')} Some operations failed and some expired before they could run; \`oxenvcs queue status\` shows why.`,
+    );
   else if (summary.failed > 0)
     ui.err(`${ui.mark('fail')} Some operations failed; \`oxenvcs queue status\` shows why.`);
+  else if (summary.expired > 0)
+    ui.err(
+      `${ui.mark('fail')} Some operations expired before they could run; \`oxenvcs queue status\` lists them, \`oxenvcs queue retry ID\` puts one back.`,
+    );
+  else if (summary.remaining === 0) ui.err(`${ui.mark('ok')} All operations synced successfully!`);
 }
 
 /**

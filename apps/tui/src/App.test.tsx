@@ -35,6 +35,7 @@ function start(
     lockPollMs?: number;
     heartbeat?: boolean;
     env?: Record<string, string>;
+    columns?: number;
   } = {},
 ) {
   const listeners = new Set<(e: EngineEvent) => void>();
@@ -47,7 +48,7 @@ function start(
       offlinePollMs={options.offlinePollMs ?? 5000}
       pollMs={100}
       lockPollMs={options.lockPollMs ?? 60_000}
-      size={{ columns: 80, rows: 24 }}
+      size={{ columns: options.columns ?? 80, rows: 24 }}
       subscribe={(l) => {
         listeners.add(l);
         return () => listeners.delete(l);
@@ -176,6 +177,43 @@ describe('oxenvcs-tui at 80×24', () => {
     expect((await engine.lockStatus()).state).toMatchObject({ state: 'broken', reason: 'handover' });
   });
 
+  it('on a machine whose clock runs a week behind the server’s, an hour’s lease reads an hour, in the header and the lock panel', async () => {
+    const week = 7 * 24 * 3_600_000;
+    server.advanceClock(week);
+    try {
+      await makeEngine(new Set()).lockAcquire({ ttlHours: 1 });
+      const { frame, press } = start();
+      await vi.waitFor(() => expect(frame()).toMatch(/Lock: YOURS, (1h00m|59m) left/));
+      await press('l');
+      await vi.waitFor(() => expect(frame()).toMatch(/the lease ends \d\d:\d\d \(in (1h00m|59m)\)/));
+      expect(frame()).not.toMatch(/\dd\d+h/);
+    } finally {
+      server.advanceClock(-week);
+    }
+  });
+
+  it('on a machine whose clock runs a week ahead, a refusal says the live lease ends in an hour, not that it ended days ago', async () => {
+    const week = 7 * 24 * 3_600_000;
+    // The server's clock a week behind this machine's.
+    server.advanceClock(-week);
+    try {
+      await makeEngine(new Set(), 'bob@studio').lockAcquire({ ttlHours: 1 });
+      // Wide enough for the whole refusal on its line.
+      const { frame, press } = start({ columns: 200 });
+      await vi.waitFor(() => expect(frame()).toMatch(/Lock: held by bob@studio, (1h00m|59m) left/));
+      await press('l');
+      await press('a');
+      await vi.waitFor(() =>
+        expect(frame().replace(/\s+/g, ' ')).toMatch(
+          /held by bob@studio since \d\d:\d\d \((now|\d+s ago)\) until \d\d:\d\d \(in (1h00m|59m)\)/,
+        ),
+      );
+      expect(frame()).not.toMatch(/\dd\d+h|\d{4}-\d\d-\d\dT/);
+    } finally {
+      server.advanceClock(week);
+    }
+  });
+
   it('a lock read the remote refuses (a proxy’s 407) still ends the header’s "checking…"', async () => {
     await server.faults.add({ kind: 'error', status: 407 });
     const { frame } = start();
@@ -274,6 +312,33 @@ describe('oxenvcs-tui when the network comes back', () => {
     emit({ type: 'transfer', operation: 'push', progress: { bytesDone: 1.8e9, bytesTotal: 2e9 } });
     await vi.waitFor(() => expect(frame()).toMatch(/Pushing: 90%/));
     expect(frame()).not.toContain('⚠ Part 3');
+  });
+
+  it('a queued push refused because someone else pushed first: the details say to pull, then push again', async () => {
+    writeFileSync(join(dir, 'song.txt'), 'ada');
+    expect((await world.env.oxen(['add', 'song.txt'], dir)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'ada'], dir)).code).toBe(0);
+    await server.faults.offline();
+    expect((await makeEngine(new Set()).push()).status).toBe('queued');
+    await server.faults.online();
+    const name = dir.split('/').at(-1)!;
+    const bob = await world.env.cloneProject(`${name}-bob`, server.repoUrl('ns', name));
+    writeFileSync(join(bob, 'bob.txt'), 'bob');
+    expect((await world.env.oxen(['add', 'bob.txt'], bob)).code).toBe(0);
+    expect((await world.env.oxen(['commit', '-m', 'bob'], bob)).code).toBe(0);
+    expect((await world.env.oxen(['push', 'origin', 'main'], bob)).code).toBe(0);
+    const { frame, press } = start();
+    await vi.waitFor(() => expect(frame()).toContain('1 shown'));
+    await press('s');
+    await vi.waitFor(() => expect(frame()).toContain('Sync: 0 done, 1 failed'));
+    await vi.waitFor(() => expect(frame()).toMatch(/▶ failed +push/));
+    // The details, wrapped to the window's width, read as one sentence.
+    const said = () => frame().replace(/\s+/g, ' ');
+    await vi.waitFor(() =>
+      expect(said()).toContain(
+        'failed · Not pushed: the remote branch has commits this copy does not have (someone else pushed first), so it was left as it is; run `oxenvcs pull`, then push again.',
+      ),
+    );
   });
 
   it('after r the row shows the entry’s new status (pending), as the details do', async () => {

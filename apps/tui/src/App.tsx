@@ -21,7 +21,7 @@ import {
   typedLine,
 } from './format.js';
 import { queueErrorText } from './queue-words.js';
-import { initialState, reducer, selectedRow, visibleRows } from './reducer.js';
+import { initialState, reducer, selectedRow, serverNow, visibleRows } from './reducer.js';
 import { useLockStatus } from './use-lock.js';
 import { useQueue } from './use-queue.js';
 
@@ -48,7 +48,14 @@ export interface AppProps {
   readonly size?: { readonly columns: number; readonly rows: number };
   /** Debug log (a file, when asked for); never the console. */
   readonly log?: (line: string) => void;
+  /**
+   * This machine's monotonic clock (ms), on which lease times are counted down from the server's
+   * time of the read that gave them (the wall clock may run days off). @default performance.now
+   */
+  readonly monotonic?: () => number;
 }
+
+const performanceNow = () => performance.now();
 
 /** What the lock is on, in words: the project, or its folder (`--project`). */
 const lockName = (engine: Engine) => {
@@ -81,7 +88,8 @@ export function App(props: AppProps) {
   const log = props.log ?? (() => {});
 
   useQueue(engine, dispatch, props.pollMs ?? 500, describe);
-  const refreshLock = useLockStatus(engine, dispatch, props.lockPollMs ?? 15_000);
+  const monotonic = props.monotonic ?? performanceNow;
+  const refreshLock = useLockStatus(engine, dispatch, props.lockPollMs ?? 15_000, monotonic);
 
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -98,7 +106,7 @@ export function App(props: AppProps) {
         );
         if (event.type === 'sync') dispatch({ type: 'sync-event', event: event.event, now: Date.now() });
         else if (event.type === 'heartbeat')
-          dispatch({ type: 'heartbeat', event: event.event, now: Date.now() });
+          dispatch({ type: 'heartbeat', event: event.event, now: Date.now(), mono: monotonic() });
         else if (event.type === 'connectivity') dispatch({ type: 'connectivity', result: event.result });
         else if (event.type === 'guard') {
           const text = guardText(event.report);
@@ -122,7 +130,7 @@ export function App(props: AppProps) {
           dispatch({ type: 'push-unresumable', fact });
         }
       }),
-    [props.subscribe, log],
+    [props.subscribe, log, monotonic],
   );
   // What failed or expired while the user was away: told once, as a banner, when the TUI opens.
   useEffect(() => {
@@ -397,24 +405,35 @@ export function App(props: AppProps) {
   })();
   const mainHeight = listHeight + 1 + detailsHeight + banner.length;
   const count = visibleRows(state).length;
+  // Lease times are told against the server's clock, as last read and counted on since (`now` ticks
+  // the render every second).
+  const leaseNow = serverNow(state.serverClock, monotonic(), now);
   const msgColour = { ok: 'green', warn: 'yellow', fail: 'red', info: 'cyan' }[state.message?.kind ?? 'info'];
 
   return (
     <Box flexDirection="column" width={columns} height={rows}>
-      <Header state={state} project={p.name} remote={p.remote} width={columns} now={now} />
+      <Header
+        state={state}
+        project={p.name}
+        remote={p.remote}
+        width={columns}
+        now={now}
+        serverNow={leaseNow}
+      />
       {state.overlay === 'help' ? (
         <HelpOverlay height={mainHeight} />
       ) : state.overlay === 'lock' ? (
         <LockPanel
           state={state}
           height={mainHeight}
-          now={now}
+          serverNow={leaseNow}
           keepAlive={keepAliveLines({
             lock: state.lock,
             note: state.keepAlive,
             live: state.heartbeat,
             ownPid: process.pid,
             now,
+            serverNow: leaseNow,
           })}
         />
       ) : state.overlay === 'break-reason' ? (

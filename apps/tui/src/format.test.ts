@@ -140,6 +140,23 @@ describe('sizes and wrapped lines, as the push notes use them', () => {
   });
 });
 
+describe('a lock refusal’s times', () => {
+  it('are told against the server’s clock of the refusal (serverNow), not this machine’s', () => {
+    const server = Date.parse('2026-03-08T12:00:00Z');
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const held = Object.assign(
+      new Error(
+        `The lock on this project is held by bob@studio since ${iso(server - 10 * 60_000)} until ${iso(server + 50 * 60_000)}; ask them to release it, or wait until it expires.`,
+      ),
+      { name: 'LockError', code: 'HELD', serverNow: server },
+    );
+    const hm = (ms: number) => new Date(ms).toTimeString().slice(0, 5);
+    expect(errorText(held)).toBe(
+      `The lock on this project is held by bob@studio since ${hm(server - 10 * 60_000)} (10m ago) until ${hm(server + 50 * 60_000)} (in 50m); ask them to release it, or wait until it expires.`,
+    );
+  });
+});
+
 describe('failedText', () => {
   const refused = (status?: number) =>
     ({
@@ -161,5 +178,25 @@ describe('failedText', () => {
     );
     expect(failedText(refused(403))).toContain('(HTTP 403): the token stored for it may not do this');
     expect(entryReason(refused(), Date.now())).toContain('`oxenvcs auth login`');
+  });
+
+  it('a queued push refused because someone else pushed first says to pull, then push again, as the CLI does', () => {
+    const bare = 'oxen push failed: Branch main is behind remote commit 9f3c2a1b. Run `oxen pull` first.';
+    const behind = {
+      id: '01ABCDEFGHJKMNPQRSTVWXYZ13',
+      status: 'failed',
+      operation: { kind: 'push', branch: 'main', projectDir: '/p', remote: 'http://hub.example:3000/n/r' },
+      reason: { code: 'failed', facts: { kind: 'conflict', reason: bare } },
+      lastError: {
+        message: bare,
+        kind: 'conflict',
+        code: 'NON_FAST_FORWARD',
+        chain: [{ name: 'OxenError', code: 'NON_FAST_FORWARD', message: bare }],
+      },
+    } as unknown as QueueEntry;
+    const words =
+      'Not pushed: the remote branch has commits this copy does not have (someone else pushed first), so it was left as it is; run `oxenvcs pull`, then push again.';
+    expect(failedText(behind)).toBe(words);
+    expect(entryReason(behind, Date.now())).toBe(words);
   });
 });

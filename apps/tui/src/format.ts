@@ -55,7 +55,7 @@ export function fit(text: string, width: number): string {
   return `${clean.slice(0, Math.max(0, width - 1))}…`;
 }
 
-/** The lock line of the header (terminal-safe). */
+/** The lock line of the header (terminal-safe); `now`: the server's clock (lease times are on it). */
 export function lockLine(lock: LockState | undefined, now: number): string {
   if (!lock) return 'Lock: unknown';
   switch (lock.state) {
@@ -219,11 +219,20 @@ function engineErrorText(e: EngineFacts): string | undefined {
 /** A code this version does not know (a newer engine's): its message is shown. */
 const unworded = (_code: never): undefined => undefined;
 
-/** Any failure as the TUI shows it: in its own words where the library gave a code, else the message (terminal-safe). */
+/**
+ * Any failure as the TUI shows it: in its own words where the library gave a code, else the message
+ * (terminal-safe), its ISO times as {@link moment} says them. A lock refusal's times are on the
+ * server's clock, so they are told against its `serverNow` (the server's time of the refusal), as
+ * the CLI tells them, not against this machine's clock, which may run days off.
+ */
 export function errorText(error: unknown): string {
-  const e = error as EngineFacts | undefined;
+  const e = error as (EngineFacts & { readonly serverNow?: unknown }) | undefined;
   const words = (e && (engineErrorText(e) ?? refusedProject(e))) ?? undefined;
-  return words ?? safe(error instanceof Error ? error.message : String(error));
+  if (words !== undefined) return words;
+  const now = typeof e?.serverNow === 'number' ? e.serverNow : Date.now();
+  return safe(error instanceof Error ? error.message : String(error)).replace(ISO_TIME, (iso) =>
+    moment(iso, now),
+  );
 }
 
 /** What a connectivity check found, in the TUI's short words (each code worded). */
@@ -369,11 +378,15 @@ export function entryReason(entry: QueueEntry, now: number, fallback = 'failed')
 
 /**
  * Why an entry failed: a refusal of the credentials (AUTH) stored with it says how to store a
- * token, as the CLI says it; anything else as its reason says it.
+ * token, a push refused because someone else pushed first (NON_FAST_FORWARD) says to pull, as the
+ * CLI says them; anything else as its reason says it.
  */
 export function failedText(entry: QueueEntry): string {
   const last = entry.lastError;
   const link = last?.chain[0];
+  if (link?.name === 'OxenError' && link.code === 'NON_FAST_FORWARD')
+    // Oxen's own words ("Branch main is behind remote commit …") name neither the cause nor our command.
+    return 'Not pushed: the remote branch has commits this copy does not have (someone else pushed first), so it was left as it is; run `oxenvcs pull`, then push again.';
   if (link?.name === 'OxenError' && link.code === 'AUTH') {
     let origin = 'The remote';
     try {
@@ -485,15 +498,19 @@ export function keepAliveLines(input: {
   readonly note: HeartbeatNote | undefined;
   readonly live: LiveHeartbeat | undefined;
   readonly ownPid: number;
+  /** This machine's wall clock: what the keep-alive's own times (its last renewal) are told against. */
   readonly now: number;
+  /** The server's clock, as last read: what the lease end is told against. @default now */
+  readonly serverNow?: number;
 }): { readonly state: string; readonly detail: string; readonly colour?: 'red' | 'yellow' } | undefined {
   const { lock, note, live, ownPid, now } = input;
+  const serverNow = input.serverNow ?? now;
   const yours = lock?.state === 'held-by-you' ? lock.lease : undefined;
   // This window's own heartbeat, when it is the one running (else the note says who does).
   const own = live && (!note || note.pid === ownPid) ? live : undefined;
   const state = own?.state ?? note?.state;
   const leaseEnd = own?.leaseEndsAt ?? note?.expiresAt ?? yours?.expiresAt;
-  const ends = leaseEnd ? `the lease ends ${moment(leaseEnd, now)}` : 'the lease end is unknown';
+  const ends = leaseEnd ? `the lease ends ${moment(leaseEnd, serverNow)}` : 'the lease end is unknown';
   if (!state) {
     if (!yours) return undefined;
     return { state: 'Keep-alive: none', detail: `${ends} unless you renew it (n)`, colour: 'yellow' };

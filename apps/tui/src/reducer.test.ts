@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { QueueEntry } from '@oxvcs/engine';
+import type { QueueEntry, RunSummary } from '@oxvcs/engine';
 import { createEngine } from '@oxvcs/engine';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,6 +9,7 @@ import {
   fit,
   footer,
   keepAliveLines,
+  lockLine,
   lostLines,
   pushNoteLines,
   reasonText,
@@ -17,7 +18,15 @@ import {
   safe,
   transferLine,
 } from './format.js';
-import { initialState, type Row, reducer, type State, selectedRow, visibleRows } from './reducer.js';
+import {
+  initialState,
+  type Row,
+  reducer,
+  type State,
+  selectedRow,
+  serverNow,
+  visibleRows,
+} from './reducer.js';
 
 const row = (
   i: number,
@@ -129,6 +138,27 @@ describe('TUI reducer', () => {
       syncing: false,
       message: { kind: 'ok', text: 'Sync: 1 done, 0 failed, 0 still queued' },
     });
+  });
+
+  it('a sync that expired or failed entries says so in red, as the CLI does; one that left entries queued in yellow', () => {
+    const finish = (counts: Partial<RunSummary>) =>
+      reducer(
+        { ...initialState, syncing: true },
+        {
+          type: 'sync-finished',
+          summary: { done: 1, failed: 0, deferred: 0, expired: 0, held: 0, remaining: 0, ...counts },
+        },
+      ).message;
+    expect(finish({ expired: 1 })).toEqual({
+      kind: 'fail',
+      text: 'Sync: 1 done, 0 failed, 1 expired, 0 still queued',
+    });
+    expect(finish({ failed: 1 })).toEqual({ kind: 'fail', text: 'Sync: 1 done, 1 failed, 0 still queued' });
+    expect(finish({ remaining: 2, stopped: 'offline' })).toEqual({
+      kind: 'warn',
+      text: 'Sync: 1 done, 0 failed, 2 still queued (offline)',
+    });
+    expect(finish({})?.kind).toBe('ok');
   });
 
   it('heartbeat health follows renewals, jeopardy and loss', () => {
@@ -540,6 +570,88 @@ describe('while you were away, transfer progress, keep-alive', () => {
         now: NOW,
       }),
     ).toBeUndefined();
+  });
+});
+
+describe('lease times on the server’s clock', () => {
+  const SERVER = Date.parse('2026-03-08T12:00:00Z');
+  const WEEK = 7 * 24 * 3_600_000;
+  // This machine's clock runs a week behind the server's: a lease's times are never set against it.
+  const local = SERVER - WEEK;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const lease = (end: number, renewed = SERVER) =>
+    ({
+      key: '.',
+      lockId: 'l',
+      holder: 'ada@laptop',
+      machineId: 'm',
+      acquiredAt: iso(SERVER),
+      expiresAt: iso(end),
+      lastHeartbeat: iso(renewed),
+      ttlMs: 3_600_000,
+      fencingToken: 3,
+      ticket: 3,
+    }) as const;
+
+  it('a lease’s time left is its end less the server time of the read, counted down on the monotonic clock since', () => {
+    const s = reducer(initialState, {
+      type: 'lock',
+      lock: { state: 'held-by-you', key: '.', lease: lease(SERVER + 3_600_000) },
+      read: { server: SERVER, mono: 5_000 },
+    });
+    expect(lockLine(s.lock, serverNow(s.serverClock, 5_000, local))).toBe(
+      'Lock: YOURS, 1h00m left (token 3)',
+    );
+    expect(lockLine(s.lock, serverNow(s.serverClock, 5_000 + 10 * 60_000, local))).toBe(
+      'Lock: YOURS, 50m left (token 3)',
+    );
+    // Someone else's lease, read later, on a machine a week ahead: not "ended days ago".
+    const other = reducer(s, {
+      type: 'lock',
+      lock: {
+        state: 'held-by-other',
+        key: '.',
+        lease: { ...lease(SERVER + 2 * 3_600_000), holder: 'bob@studio' },
+      },
+      read: { server: SERVER + 3_600_000, mono: 9_000 },
+    });
+    expect(lockLine(other.lock, serverNow(other.serverClock, 9_000 + 60_000, SERVER + WEEK))).toBe(
+      'Lock: held by bob@studio, 59m left',
+    );
+    // No read of the server's clock yet: the fallback given.
+    expect(serverNow(undefined, 5_000, local)).toBe(local);
+    // A read that failed keeps the last reading (its lease is not shown, the clock stays right).
+    expect(reducer(other, { type: 'lock', error: 'unknown (offline)' }).serverClock).toEqual(
+      other.serverClock,
+    );
+  });
+
+  it('a renewal by this window’s keep-alive reads the server’s clock too: the lease end it tells is counted from it', () => {
+    let s = reducer(initialState, {
+      type: 'lock',
+      lock: { state: 'held-by-you', key: '.', lease: lease(SERVER + 3_600_000) },
+      read: { server: SERVER, mono: 0 },
+    });
+    s = reducer(s, { type: 'heartbeat-started' });
+    s = reducer(s, {
+      type: 'heartbeat',
+      event: {
+        type: 'renewed',
+        grant: { ...lease(SERVER + 90 * 60_000, SERVER + 30 * 60_000), alreadyHeld: true },
+      },
+      now: local + 30 * 60_000,
+      mono: 30 * 60_000,
+    });
+    expect(s.serverClock).toEqual({ server: SERVER + 30 * 60_000, mono: 30 * 60_000 });
+    const lines = keepAliveLines({
+      lock: s.lock,
+      note: undefined,
+      live: s.heartbeat,
+      ownPid: 1,
+      now: local + 40 * 60_000,
+      serverNow: serverNow(s.serverClock, 40 * 60_000, local + 40 * 60_000),
+    });
+    expect(lines?.detail).toMatch(/^last confirmed .* \(10m ago\); the lease ends .* \(in 50m\)$/);
   });
 });
 

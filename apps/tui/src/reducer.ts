@@ -61,6 +61,24 @@ export interface LiveHeartbeat {
   readonly leaseEndsAt?: string;
 }
 
+/**
+ * A reading of the server's clock: its time then (epoch ms, from the `Date` header of a lock read or
+ * a renewal's commit time) and this machine's monotonic clock at that moment (ms). Lease times are
+ * on the server's clock; the wall clock here may run days off, the monotonic one counts truly.
+ */
+export interface ServerClock {
+  readonly server: number;
+  readonly mono: number;
+}
+
+/**
+ * The server's time now, as best known: the last reading counted on since by the monotonic clock
+ * (`mono`, read now), or `fallback` (the wall clock) before any reading.
+ */
+export function serverNow(clock: ServerClock | undefined, mono: number, fallback: number): number {
+  return clock ? clock.server + (mono - clock.mono) : fallback;
+}
+
 /** What identifies one state of an entry: a retry, a removal or another process changes it. */
 export const entryVersion = (e: QueueEntry) =>
   `${e.status}:${e.attempts}:${e.history.length}:${e.history.at(-1)?.at ?? ''}`;
@@ -99,6 +117,8 @@ export interface State {
   readonly loaded?: boolean;
   readonly lock?: LockState | undefined;
   readonly lockError?: string | undefined;
+  /** The server's clock as last read (the lock read, or a renewal): what lease times are told against. */
+  readonly serverClock?: ServerClock;
   readonly connectivity?: ConnectivityResult;
   readonly heartbeat?: LiveHeartbeat;
   /** The keep-alive note of the lock (this window's or a background one), as `lock status` reads it. */
@@ -173,9 +193,12 @@ export type Action =
       error?: string | undefined;
       /** The keep-alive note `lock status` found (none: no keep-alive runs). */
       keepAlive?: HeartbeatNote | undefined;
+      /** The server's clock when `lock` was read. */
+      read?: ServerClock | undefined;
     }
   | { type: 'connectivity'; result: ConnectivityResult }
-  | { type: 'heartbeat'; event: HeartbeatEvent; now?: number }
+  /** `now`: the wall clock (when this window last got through); `mono`: the monotonic clock. */
+  | { type: 'heartbeat'; event: HeartbeatEvent; now?: number; mono?: number }
   | { type: 'heartbeat-started' }
   /** The TUI does not keep the lock alive itself (a background keep-alive does). */
   | { type: 'heartbeat-declined' }
@@ -366,13 +389,22 @@ export function reducer(state: State, action: Action): State {
         };
       const s = action.summary;
       const text = s
-        ? `Sync: ${s.done} done, ${s.failed} failed, ${s.remaining} still queued${s.stopped ? ` (${s.stopped})` : ''}`
+        ? `Sync: ${s.done} done, ${s.failed} failed, ${s.expired > 0 ? `${s.expired} expired, ` : ''}${s.remaining} still queued${s.stopped ? ` (${s.stopped})` : ''}`
         : 'Sync finished';
+      // As the CLI's exit codes: an entry failed or expired (it never ran) is a failure; one left
+      // queued waits for later; only a run that left nothing behind is all synced.
+      const kind = !s
+        ? 'ok'
+        : s.failed > 0 || s.expired > 0
+          ? 'fail'
+          : s.remaining > 0 || s.stopped
+            ? 'warn'
+            : 'ok';
       return {
         ...omit(state, 'transfer', 'resume'),
         syncing: false,
         ...(s ? { lastSummary: s } : {}),
-        message: { kind: s && s.failed > 0 ? 'warn' : 'ok', text },
+        message: { kind, text },
       };
     }
     case 'message':
@@ -388,6 +420,7 @@ export function reducer(state: State, action: Action): State {
         lock: action.lock,
         lockError: action.error,
         ...(action.keepAlive ? { keepAlive: action.keepAlive } : {}),
+        ...(action.read ? { serverClock: action.read } : {}),
       };
     case 'connectivity': {
       const online = action.result.state === 'online';
@@ -409,9 +442,14 @@ export function reducer(state: State, action: Action): State {
       const was = state.heartbeat;
       const ends = was?.leaseEndsAt ? { leaseEndsAt: was.leaseEndsAt } : {};
       const renewed = was?.renewedAt !== undefined ? { renewedAt: was.renewedAt } : {};
-      if (e.type === 'renewed')
+      if (e.type === 'renewed') {
+        // The grant's last heartbeat is the server's time of the renewal: a reading of its clock.
+        const server = Date.parse(e.grant.lastHeartbeat);
         return {
           ...state,
+          ...(action.mono !== undefined && Number.isFinite(server)
+            ? { serverClock: { server, mono: action.mono } }
+            : {}),
           heartbeat: {
             state: 'healthy',
             failures: 0,
@@ -419,6 +457,7 @@ export function reducer(state: State, action: Action): State {
             leaseEndsAt: e.grant.expiresAt,
           },
         };
+      }
       if (e.type === 'jeopardy')
         return {
           ...state,

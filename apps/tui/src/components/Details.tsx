@@ -1,6 +1,6 @@
 import { shortId } from '@oxvcs/engine';
 import { Box, Text } from 'ink';
-import { clock, fit, reasonText, takeText } from '../format.js';
+import { clock, failedText, fit, takeText, wrap } from '../format.js';
 import type { Row } from '../reducer.js';
 
 /** The selected entry: operation fields, idempotency key, the whole cause chain, attempt history. */
@@ -13,8 +13,11 @@ export function Details(props: { row: Row | undefined; height: number; width: nu
     .filter(([k]) => k !== 'kind' && k !== 'projectDir' && k !== 'remote')
     .map(([k, v]) => `${k}=${typeof v === 'number' && k === 'ttlMs' ? `${v / 3_600_000}h` : String(v)}`)
     .join('  ');
+  // Why, in the words the CLI uses (a refused token, a push someone else got in before): the
+  // sentence ends in what to do, so it is wrapped rather than cut at the window's edge.
+  const why = failedText(e);
   const lines = [
-    `${shortId(e.id)} · ${e.status}${e.reason ? ` · ${reasonText(e.reason)}` : ''}`,
+    ...wrap(`${shortId(e.id)} · ${e.status}${why ? ` · ${why}` : ''}`, width),
     `project ${e.operation.projectDir} → ${e.operation.remote}`,
     `${e.operation.kind} ${fields}`,
     ...(row.take ? [takeText(row.take)] : []),

@@ -2,9 +2,19 @@ import { Box, Text } from 'ink';
 import { fit, lockLine, span, waitingText } from '../format.js';
 import type { State } from '../reducer.js';
 
-/** Project, remote, connectivity and lock state (with heartbeat health). */
-export function Header(props: { state: State; project: string; remote: string; width: number; now: number }) {
-  const { state, width, now } = props;
+/**
+ * Project, remote, connectivity and lock state (with heartbeat health). `now`: this machine's
+ * clock (when connectivity was checked); `serverNow`: the server's (what lease times are on).
+ */
+export function Header(props: {
+  state: State;
+  project: string;
+  remote: string;
+  width: number;
+  now: number;
+  serverNow: number;
+}) {
+  const { state, width, now, serverNow } = props;
   const conn = state.connectivity;
   const connText = conn ? `${conn.state} (checked ${span(now - conn.checkedAt)} ago)` : 'checking…';
   const connColour = conn?.state === 'online' ? 'green' : conn?.state === 'offline' ? 'red' : 'yellow';
@@ -35,7 +45,7 @@ export function Header(props: { state: State; project: string; remote: string; w
             : {})}
       >
         {fit(
-          `${state.lockError ? `Lock: ${state.lockError}` : `${lockLine(state.lock, now)}${waitingText(state.lock, now)}`}${hbText}`,
+          `${state.lockError ? `Lock: ${state.lockError}` : `${lockLine(state.lock, serverNow)}${waitingText(state.lock, serverNow)}`}${hbText}`,
           width,
         )}
       </Text>

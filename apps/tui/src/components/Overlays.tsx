@@ -42,7 +42,8 @@ export function HelpOverlay(props: { height: number }) {
 export function LockPanel(props: {
   state: State;
   height: number;
-  now: number;
+  /** The server's clock, as last read: lease times are on it. */
+  serverNow: number;
   keepAlive?: ReturnType<typeof keepAliveLines>;
 }) {
   const { state, keepAlive } = props;
@@ -50,7 +51,9 @@ export function LockPanel(props: {
     <Box flexDirection="column" height={props.height}>
       <Box flexDirection="column" borderStyle="round" paddingX={1} flexShrink={0}>
         <Text bold>Lock</Text>
-        <Text>{state.lockError ? `Lock: ${safe(state.lockError)}` : lockLine(state.lock, props.now)}</Text>
+        <Text>
+          {state.lockError ? `Lock: ${safe(state.lockError)}` : lockLine(state.lock, props.serverNow)}
+        </Text>
         {keepAlive ? (
           <>
             <Text {...(keepAlive.colour ? { color: keepAlive.colour } : {})}>{keepAlive.state}</Text>

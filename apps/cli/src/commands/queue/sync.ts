@@ -13,7 +13,7 @@ export class QueueSyncCommand extends BaseCommand {
     description:
       'Replay pending operations now: each project in the order its operations were queued (priority orders projects); the current project only, unless --all-projects.',
     details:
-      'Exit codes: 0 all synced; 75 still offline or some operations wait for later; 1 some operations failed.',
+      'Exit codes: 0 all synced; 75 still offline or some operations wait for later; 1 some operations failed or expired.',
   });
 
   allProjects = Option.Boolean('--all-projects', false, {
@@ -111,7 +111,8 @@ export class QueueSyncCommand extends BaseCommand {
       }
       const summary = report.summary;
       const exitCode =
-        summary.failed > 0
+        // An expired entry did not run: as a failure, it waits for a retry or a remove.
+        summary.failed > 0 || summary.expired > 0
           ? EXIT.FAILURE
           : summary.remaining > 0 || controller.signal.aborted
             ? EXIT.QUEUED
