@@ -298,6 +298,16 @@ describe('while you were away, transfer progress, keep-alive', () => {
     expect(reducer(s, { type: 'away-dismiss' }).away).toBeUndefined();
   });
 
+  it('an entry the first sync already showed failing is not in the banner when its read answers after', () => {
+    const seen = row(1, 'failed').entry;
+    const missed = row(2, 'failed').entry;
+    let s = reducer(initialState, { type: 'sync-started' });
+    s = reducer(s, { type: 'sync-event', now: 1, event: { type: 'entry-failed', entry: seen } });
+    s = reducer(s, { type: 'away', entries: [seen, missed] });
+    expect(s.away).toEqual([missed]);
+    expect(reducer(s, { type: 'away', entries: [seen] }).away).toEqual([missed]);
+  });
+
   it('the banner names each entry with its id and reason (terminal-safe), then how to act', () => {
     const failed = {
       ...row(1, 'failed', 'acquire-lock').entry,

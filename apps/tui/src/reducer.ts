@@ -478,8 +478,12 @@ export function reducer(state: State, action: Action): State {
       }
       return { ...state, heartbeat: { state: 'stopped', failures: 0, ...renewed, ...ends } };
     }
-    case 'away':
-      return action.entries.length > 0 ? { ...state, away: action.entries } : state;
+    case 'away': {
+      // Read as the TUI opens, it may answer after a first sync already showed an entry fail or
+      // expire in this window: that one was not missed while away.
+      const missed = action.entries.filter((e) => state.progress[e.id] === undefined);
+      return missed.length > 0 ? { ...state, away: missed } : state;
+    }
     case 'away-dismiss':
       return omit(state, 'away');
     case 'lost-dismiss':
