@@ -40,7 +40,10 @@ describe('1. offline: acquire, push and renew queued; back online; sync', () => 
     world.server.clearRequests();
 
     const sync = await world.run(['queue', 'sync', '--json'], { cwd: dir });
-    expect(sync.code).toBe(0);
+    // The renewal did not happen (its lease had ended): an expired entry is told, exit 1 and
+    // `ok: false`, as a failed one is; the rest ran.
+    expect(sync.code).toBe(1);
+    expect(json(sync)).toMatchObject({ ok: false });
     expect(json(sync).summary).toMatchObject({ done: 2, expired: 1, failed: 0, remaining: 0 });
     const entries = json(await world.run(['queue', 'status', '--json'], { cwd: dir })).entries as Array<{
       kind: string;
