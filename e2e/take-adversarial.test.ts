@@ -57,6 +57,43 @@ async function killAt(
 /** Runs `oxenvcs args` with the fake oxen stopped before the commit `message`, then SIGKILLs both. */
 const killAtCommit = (args: string[], cwd: string, message: string) => killAt(args, cwd, `commit:${message}`);
 
+/** Records the song as a take of 3 parts and queues its push (offline), then brings the remote back. */
+async function queuedTake(dir: string) {
+  writeSong(dir);
+  expect((await world.run(['commit', '-m', 'song', '--part-size', '1MB'], { cwd: dir })).code).toBe(0);
+  await world.server.faults.offline();
+  expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
+  await world.server.faults.online();
+}
+
+/** Runs `oxenvcs commit -m song --part-size 1MB` (plus `extra`) with the fake oxen stopped before the
+ * commit of part `part` of 3; resolves once it waits there, with the child, its output so far, how
+ * it ends (the exit code, 130 for SIGINT), and the gate (create it to let the commit go on). */
+async function pausedCommit(dir: string, part: number, extra: string[] = []) {
+  const gate = join(world.home('ada'), `gate-commit-${Date.now()}`);
+  const child = spawn(process.execPath, [CLI, 'commit', '-m', 'song', '--part-size', '1MB', ...extra], {
+    cwd: dir,
+    env: {
+      ...world.envFor('ada'),
+      OXEN_FAKE_PAUSE_AT: `commit:song (part ${part} of 3)`,
+      OXEN_FAKE_PAUSE_FILE: gate,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (c) => {
+    out.stdout += c;
+  });
+  child.stderr.on('data', (c) => {
+    out.stderr += c;
+  });
+  const exited = new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 128))),
+  );
+  await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
+  return { child, out, exited, gate };
+}
+
 describe('a take whose recording was killed between parts', () => {
   it('is never pushed as the branch head (direct or queued); the next commit records the rest and its push has the whole project', async () => {
     const dir = await world.project('killed-take');
@@ -403,27 +440,10 @@ describe('Ctrl-C while a take is recorded', () => {
   it('says the take may be recorded only in part and how to finish it (exit 130); the push refuses until then', async () => {
     const dir = await world.project('int-take');
     writeSong(dir);
-    const gate = join(world.home('ada'), `gate-int-${Date.now()}`);
-    const child = spawn(process.execPath, [CLI, 'commit', '-m', 'song', '--part-size', '1MB'], {
-      cwd: dir,
-      env: {
-        ...world.envFor('ada'),
-        OXEN_FAKE_PAUSE_AT: 'commit:song (part 2 of 3)',
-        OXEN_FAKE_PAUSE_FILE: gate,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    const exited = new Promise<number>((resolve) =>
-      child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 128))),
-    );
-    await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
+    const { child, out, exited } = await pausedCommit(dir, 2);
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(stderr.trim().split('\n')).toEqual([
+    expect(out.stderr.trim().split('\n')).toEqual([
       '[!] Interrupted: the take "song" may be recorded only in part; run `oxenvcs commit -m "song"` again to record the rest (a push refuses a branch that ends inside it).',
     ]);
     expect((await world.run(['push'], { cwd: dir })).code).toBe(1);
@@ -461,11 +481,7 @@ describe('the remote branch moved by someone else before the push of a take', ()
   it('the push, direct or queued, is refused without moving it, and says to pull first', async () => {
     const dir = await world.project('moved');
     const repo = world.server.repo('e2e', 'moved')!;
-    writeSong(dir);
-    expect((await world.run(['commit', '-m', 'song', '--part-size', '1MB'], { cwd: dir })).code).toBe(0);
-    await world.server.faults.offline();
-    expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
-    await world.server.faults.online();
+    await queuedTake(dir);
     const bob = await world.env.cloneProject('moved-bob', world.server.repoUrl('e2e', 'moved'));
     writeFileSync(join(bob, 'bob.txt'), 'bob');
     expect((await world.env.oxen(['add', 'bob.txt'], bob)).code).toBe(0);
@@ -489,11 +505,7 @@ describe('a plain commit made after the take was queued, before the sync', () =>
   it('the sync pushes the take and the commit; a later cut push is not shown as the old take partly on the remote', async () => {
     const dir = await world.project('plain-after');
     const repo = world.server.repo('e2e', 'plain-after')!;
-    writeSong(dir);
-    expect((await world.run(['commit', '-m', 'song', '--part-size', '1MB'], { cwd: dir })).code).toBe(0);
-    await world.server.faults.offline();
-    expect((await world.run(['push'], { cwd: dir })).code).toBe(75);
-    await world.server.faults.online();
+    await queuedTake(dir);
     writeFileSync(join(dir, 'Notes.txt'), 'fix the bridge');
     expect((await world.env.oxen(['add', 'Notes.txt'], dir)).code).toBe(0);
     expect((await world.env.oxen(['commit', '-m', 'notes'], dir)).code).toBe(0);
@@ -547,20 +559,9 @@ describe('a take cut off while recorded, whose rest is gone', () => {
 
 describe('one take at a time in a working copy', () => {
   it('a second commit while a take is recorded is refused, naming the first; after it, the next goes', async () => {
-    const dir = await world.project('two-takes');
+    const dir = await world.project('one-take-at-a-time');
     writeSong(dir);
-    const gate = join(world.home('ada'), `gate-two-${Date.now()}`);
-    const first = spawn(process.execPath, [CLI, 'commit', '-m', 'song', '--part-size', '1MB'], {
-      cwd: dir,
-      env: {
-        ...world.envFor('ada'),
-        OXEN_FAKE_PAUSE_AT: 'commit:song (part 2 of 3)',
-        OXEN_FAKE_PAUSE_FILE: gate,
-      },
-      stdio: 'ignore',
-    });
-    const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
-    await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
+    const { exited, gate } = await pausedCommit(dir, 2);
     writeFileSync(join(dir, 'notes.txt'), 'a second take');
     const second = await world.run(['commit', '-m', 'notes'], { cwd: dir });
     expect(second.code, second.stderr).not.toBe(0);
@@ -578,28 +579,13 @@ describe('a new file deleted while the take is recorded (an autosave replaced, s
   it('is left out of its part, and named, instead of failing the take midway', async () => {
     const dir = await world.project('vanished');
     writeSong(dir);
-    const gate = join(world.home('ada'), `gate-vanish-${Date.now()}`);
-    const child = spawn(process.execPath, [CLI, 'commit', '-m', 'song', '--part-size', '1MB', '--json'], {
-      cwd: dir,
-      env: {
-        ...world.envFor('ada'),
-        OXEN_FAKE_PAUSE_AT: 'commit:song (part 1 of 3)',
-        OXEN_FAKE_PAUSE_FILE: gate,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
+    const { out, exited, gate } = await pausedCommit(dir, 1, ['--json']);
     // Part 1 is staged; a file of part 2, not yet added, goes.
     const gone = 'Song.logicx/Media/Audio Files/Take 2.wav';
     rmSync(join(dir, gone));
     writeFileSync(gate, '');
     expect(await exited).toBe(0);
-    const take = JSON.parse(stdout);
+    const take = JSON.parse(out.stdout);
     expect(take.leftOut).toEqual([gone]);
     expect(take.parts).toHaveLength(3);
     expect(take.files).toBe(MEDIA);
