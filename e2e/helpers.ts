@@ -1,4 +1,5 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestWorld, type FakeOxenEnv, type FakeOxenServer } from '@oxvcs/oxen-testkit';
@@ -72,6 +73,24 @@ export async function createWorld(options: { seed?: number } = {}): Promise<Worl
 }
 
 /** Parses `--json` output. */
+/**
+ * Collects a spawned CLI's output as it comes, and how it ends: its exit code, or 128 + the
+ * signal's number when a signal ended it (130 for SIGINT), as a shell reports it.
+ */
+export function watched(child: ReturnType<typeof spawn>) {
+  const out = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (c) => {
+    out.stdout += c;
+  });
+  child.stderr?.on('data', (c) => {
+    out.stderr += c;
+  });
+  const exited = new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0))),
+  );
+  return { child, out, exited };
+}
+
 export const json = (r: Result) => JSON.parse(r.stdout) as Record<string, any>;
 
 /**

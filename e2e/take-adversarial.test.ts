@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CLI, canUnshare, createWorld, inNamespaces, json, type World } from './helpers.js';
+import { CLI, canUnshare, createWorld, inNamespaces, json, type World, watched } from './helpers.js';
 
 /**
  * Recorded takes against a hostile world (issue 21's adversarial pass): a commit killed between
@@ -80,18 +80,9 @@ async function pausedCommit(dir: string, part: number, extra: string[] = []) {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (c) => {
-    out.stdout += c;
-  });
-  child.stderr.on('data', (c) => {
-    out.stderr += c;
-  });
-  const exited = new Promise<number>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 128))),
-  );
+  const run = watched(child);
   await vi.waitFor(() => expect(existsSync(`${gate}.waiting`)).toBe(true), { interval: 20 });
-  return { child, out, exited, gate };
+  return { ...run, gate };
 }
 
 describe('a take whose recording was killed between parts', () => {

@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEngine } from '@oxvcs/engine';
 import { type FakeNotifiers, fakeNotifiers } from '@oxvcs/oxen-testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CLI, createWorld, json, type World } from './helpers.js';
+import { CLI, createWorld, json, type World, watched } from './helpers.js';
 
 /** Preload that sets a CLI process's wall clock back or ahead (see clock-step.mjs). */
 const CLOCK_STEP = fileURLToPath(new URL('./clock-step.mjs', import.meta.url));
@@ -37,17 +36,7 @@ function start(args: string[], cwd: string, user: string, env: Record<string, st
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (c) => {
-    out.stdout += c;
-  });
-  child.stderr.on('data', (c) => {
-    out.stderr += c;
-  });
-  const exited = new Promise<number>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0))),
-  );
-  return { child, out, exited };
+  return watched(child);
 }
 
 describe('lock acquire --wait: two homes, real processes, the testkit server (issue 22 §1)', () => {
