@@ -1,4 +1,4 @@
-import { type Engine, loadTake } from '@oxvcs/engine';
+import { type Engine, loadTake, takeStamp } from '@oxvcs/engine';
 import { type Dispatch, useEffect } from 'react';
 import { queueErrorText } from './queue-words.js';
 import type { Action, Row, TakeOnRemote } from './reducer.js';
@@ -16,12 +16,6 @@ function takeOf(entry: Row['entry']): TakeOnRemote | undefined {
     bytes: take.parts.reduce((n, p) => n + p.bytes, 0),
     ...(on ? { partsOnRemote: on.parts, bytesOnRemote: on.bytes } : {}),
   };
-}
-
-/** What a take's record says of the remote, as a string that changes when that does. */
-function takeStamp(projectDir: string): string {
-  const take = loadTake(projectDir);
-  return take ? `${take.pushed ?? ''}:${take.onRemote?.parts ?? ''}:${take.onRemote?.bytes ?? ''}` : '';
 }
 
 /**

@@ -99,6 +99,7 @@ export {
   type TakeFile,
   type TakePart,
   type TakeRecord,
+  takeStamp,
 } from './take.js';
 export type {
   Engine,

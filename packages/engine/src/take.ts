@@ -1,4 +1,13 @@
-import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -119,6 +128,15 @@ export interface TakeRecord {
 }
 
 const takeFile = (projectDir: string) => join(projectDir, '.oxen', 'oxvcs-take.json');
+
+/**
+ * A stamp of the project's take record that changes whenever the record is written (each write
+ * replaces the file): one stat, for a caller that polls it ('' when there is none).
+ */
+export function takeStamp(projectDir: string): string {
+  const st = statSync(takeFile(projectDir), { throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.mtimeMs}:${st.size}` : '';
+}
 
 /** Keeps the last recorded take beside the repository, for the resume report of its push. */
 export function saveTake(projectDir: string, take: TakeRecord): void {
